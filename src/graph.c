@@ -1,0 +1,453 @@
+/* graph.c — steps, phases, milestones and pools; edges; targets; cycle check;
+ * priorities and topological order. Every walk is iterative and linear in
+ * steps + edges, so a plan of 100,000 steps in one chain costs no stack. */
+#define _POSIX_C_SOURCE 200809L
+#include "graph.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hash.h"
+
+/* An open-addressing table from name to node or pool. */
+struct nameslot {
+	const char *name;
+	void *value;
+	int ispool;
+};
+struct nametable {
+	struct nameslot *slot;
+	size_t n, cap;
+};
+
+static struct nameslot *name_slot(struct nametable *t, const char *name, int ispool)
+{
+	size_t mask = t->cap - 1;
+	size_t i = hash_bytes(name, strlen(name)) & mask;
+
+	while (t->slot[i].name && (t->slot[i].ispool != ispool || strcmp(t->slot[i].name, name) != 0))
+		i = (i + 1) & mask;
+	return &t->slot[i];
+}
+
+static void name_grow(struct nametable *t)
+{
+	struct nameslot *old = t->slot;
+	size_t oldcap = t->cap;
+
+	t->cap = oldcap ? oldcap * 2 : 64;
+	t->slot = xcalloc(t->cap, sizeof(*t->slot));
+	for (size_t i = 0; i < oldcap; i++)
+		if (old[i].name)
+			*name_slot(t, old[i].name, old[i].ispool) = old[i];
+	free(old);
+}
+
+static void *name_get(struct nametable *t, const char *name, int ispool)
+{
+	if (!t->cap)
+		return NULL;
+	return name_slot(t, name, ispool)->value;
+}
+
+/* Insert; returns 0, or -1 when the name is taken. */
+static int name_put(struct nametable *t, const char *name, void *value, int ispool)
+{
+	struct nameslot *s;
+
+	if ((t->n + 1) * 2 > t->cap)
+		name_grow(t);
+	s = name_slot(t, name, ispool);
+	if (s->name)
+		return -1;
+	s->name = name;
+	s->value = value;
+	s->ispool = ispool;
+	t->n++;
+	return 0;
+}
+
+/* Every graph ever made, so that one kept until exit stays reachable. */
+static struct vec graphs;
+
+struct graph *graph_new(const char *file, const char *dir)
+{
+	struct graph *g = xcalloc(1, sizeof(*g));
+	const char *base = strrchr(dir, '/');
+
+	g->file = xstrdup(file);
+	g->dir = xstrdup(dir);
+	g->name = xstrdup(base && base[1] ? base + 1 : dir);
+	g->names = xcalloc(1, sizeof(*g->names));
+	vec_push(&graphs, g);
+	return g;
+}
+
+struct node *graph_add(struct graph *g, enum nodekind kind, const char *name, int line)
+{
+	struct node *n = xcalloc(1, sizeof(*n));
+
+	n->kind = kind;
+	n->name = xstrdup(name);
+	if (name_put(g->names, n->name, n, 0) < 0) {
+		free(n->name);
+		free(n);
+		return NULL;
+	}
+	n->line = line;
+	n->id = g->nodes.n;
+	n->transaction = true;
+	n->est_ms = n->timeout_ms = n->retry_delay_ms = -1;
+	vec_push(&g->nodes, n);
+	if (kind == NODE_STEP)
+		vec_push(&g->steps, n);
+	else if (kind == NODE_PHASE)
+		vec_push(&g->phases, n);
+	else
+		vec_push(&g->milestones, n);
+	return n;
+}
+
+struct pool *graph_addpool(struct graph *g, const char *name, int line)
+{
+	struct pool *p = xcalloc(1, sizeof(*p));
+
+	p->name = xstrdup(name);
+	if (name_put(g->names, p->name, p, 1) < 0) {
+		free(p->name);
+		free(p);
+		return NULL;
+	}
+	p->line = line;
+	p->depth = 1;
+	vec_push(&g->pools, p);
+	return p;
+}
+
+struct node *graph_find(struct graph *g, const char *name)
+{
+	return name_get(g->names, name, 0);
+}
+
+struct pool *graph_findpool(struct graph *g, const char *name)
+{
+	return name_get(g->names, name, 1);
+}
+
+void graph_adddep(struct node *n, struct node *dep, int line, const char *why)
+{
+	if (n->ndeps == n->depcap) {
+		n->depcap = n->depcap ? n->depcap * 2 : 4;
+		n->deps = xreallocarray(n->deps, n->depcap, sizeof(*n->deps));
+	}
+	n->deps[n->ndeps++] = (struct edge){dep, line, why};
+}
+
+static void fill_users(struct graph *g)
+{
+	for (size_t i = 0; i < g->nodes.n; i++) {
+		struct node *n = g->nodes.v[i];
+
+		for (size_t j = 0; j < n->ndeps; j++)
+			n->deps[j].dep->nusers++;
+	}
+	for (size_t i = 0; i < g->nodes.n; i++) {
+		struct node *n = g->nodes.v[i];
+
+		n->users = xcalloc(n->nusers, sizeof(*n->users));
+		n->nusers = 0;
+	}
+	for (size_t i = 0; i < g->nodes.n; i++) {
+		struct node *n = g->nodes.v[i];
+
+		for (size_t j = 0; j < n->ndeps; j++) {
+			struct node *d = n->deps[j].dep;
+
+			d->users[d->nusers++] = n;
+		}
+	}
+}
+
+static int cmp_phase(const void *a, const void *b)
+{
+	const struct node *x = *(struct node *const *)a, *y = *(struct node *const *)b;
+
+	if (x->number != y->number)
+		return x->number < y->number ? -1 : 1;
+	return x->id < y->id ? -1 : x->id > y->id;
+}
+
+/* Report the cycle closed by the edge PATH[n-1] -> PATH[from]. */
+static void report_cycle(struct graph *g, struct node **path, size_t *edge, size_t from, size_t n)
+{
+	struct buf b = {0};
+
+	for (size_t i = from; i < n; i++)
+		buf_printf(&b, "%s -> ", path[i]->name);
+	buf_puts(&b, path[from]->name);
+	fprintf(stderr, "%s:%d: dependency cycle: %s\n", g->file, path[from]->deps[edge[from]].line, buf_str(&b));
+	for (size_t i = from; i < n; i++) {
+		const struct edge *e = &path[i]->deps[edge[i]];
+		const char *verb = strcmp(e->why, "after") == 0 ? "runs after" :
+		                   strcmp(e->why, "phase") == 0 ? "contains" : "needs";
+
+		fprintf(stderr, "%s:%d:   %s %s %s %s\n", g->file, e->line, node_kindname(path[i]),
+		        path[i]->name, verb, e->dep->name);
+	}
+	buf_free(&b);
+}
+
+/* Iterative depth-first search; mark 0 unvisited, 1 on the path, 2 finished. */
+static int find_cycles(struct graph *g)
+{
+	size_t n = g->nodes.n, depth;
+	struct node **path = xcalloc(n, sizeof(*path));
+	size_t *edge = xcalloc(n, sizeof(*edge));
+	int cycles = 0;
+
+	graph_clearmarks(g);
+	for (size_t i = 0; i < n && cycles < 10; i++) {
+		struct node *root = g->nodes.v[i];
+
+		if (root->mark)
+			continue;
+		depth = 0;
+		path[depth] = root, edge[depth] = 0, depth++;
+		root->mark = 1;
+		while (depth > 0) {
+			struct node *u = path[depth - 1];
+			struct node *v;
+
+			if (edge[depth - 1] == u->ndeps) {
+				u->mark = 2;
+				depth--;
+				if (depth)
+					edge[depth - 1]++;
+				continue;
+			}
+			v = u->deps[edge[depth - 1]].dep;
+			if (v->mark == 0) {
+				v->mark = 1;
+				path[depth] = v, edge[depth] = 0, depth++;
+				continue;
+			}
+			if (v->mark == 1 && cycles < 10) {
+				size_t from = depth - 1;
+
+				while (path[from] != v)
+					from--;
+				report_cycle(g, path, edge, from, depth);
+				cycles++;
+			}
+			edge[depth - 1]++;
+		}
+	}
+	free(path);
+	free(edge);
+	graph_clearmarks(g);
+	return cycles;
+}
+
+/* prio = own estimate + the longest prio among the nodes that need it, computed in
+ * reverse topological order (Kahn over the users edges). */
+static void compute_priorities(struct graph *g)
+{
+	size_t n = g->nodes.n, head = 0, tail = 0;
+	struct node **order = xcalloc(n, sizeof(*order));
+	size_t *left = xcalloc(n, sizeof(*left));
+
+	for (size_t i = 0; i < n; i++) {
+		struct node *x = g->nodes.v[i];
+
+		left[i] = x->ndeps;
+		if (!x->ndeps)
+			order[tail++] = x;
+	}
+	while (head < tail) {
+		struct node *x = order[head++];
+
+		for (size_t j = 0; j < x->nusers; j++)
+			if (--left[x->users[j]->id] == 0)
+				order[tail++] = x->users[j];
+	}
+	for (size_t i = tail; i-- > 0;) {
+		struct node *x = order[i];
+		int64_t best = 0;
+
+		for (size_t j = 0; j < x->nusers; j++)
+			if (x->users[j]->prio_ms > best)
+				best = x->users[j]->prio_ms;
+		x->prio_ms = best + (x->est_ms > 0 ? x->est_ms : 0);
+	}
+	free(order);
+	free(left);
+}
+
+int graph_finish(struct graph *g)
+{
+	int cycles;
+
+	qsort(g->phases.v, g->phases.n, sizeof(*g->phases.v), cmp_phase);
+	cycles = find_cycles(g);
+	if (cycles)
+		return cycles;
+	fill_users(g);
+	compute_priorities(g);
+	return 0;
+}
+
+int graph_target(struct graph *g, const char *target, struct node **out)
+{
+	struct node *n;
+
+	*out = NULL;
+	if (strcmp(target, "all") == 0)
+		return 0;
+	n = graph_find(g, target);
+	if (!n && strncmp(target, "phase", 5) == 0) {
+		long num = parse_count(target + 5, 1000000);
+
+		for (size_t i = 0; num >= 0 && i < g->phases.n; i++)
+			if (((struct node *)g->phases.v[i])->number == num)
+				n = g->phases.v[i];
+	}
+	if (!n)
+		return -1;
+	*out = n;
+	return 0;
+}
+
+size_t graph_select(struct graph *g, struct node **targets, size_t ntargets, int mark)
+{
+	struct vec stack = {0};
+	size_t steps = 0;
+
+	for (size_t i = 0; i < ntargets && targets; i++)
+		if (!targets[i])
+			targets = NULL;
+	if (!targets) {
+		for (size_t i = 0; i < g->nodes.n; i++)
+			((struct node *)g->nodes.v[i])->mark = mark;
+		return g->steps.n;
+	}
+	for (size_t i = 0; i < ntargets; i++)
+		if (targets[i]->mark != mark)
+			targets[i]->mark = mark, vec_push(&stack, targets[i]);
+	while (stack.n) {
+		struct node *n = stack.v[--stack.n];
+
+		if (n->kind == NODE_STEP)
+			steps++;
+		for (size_t j = 0; j < n->ndeps; j++) {
+			struct node *d = n->deps[j].dep;
+
+			if (d->mark != mark)
+				d->mark = mark, vec_push(&stack, d);
+		}
+	}
+	vec_free(&stack);
+	return steps;
+}
+
+void graph_order(struct graph *g, int mark, struct vec *out)
+{
+	size_t *left = xcalloc(g->nodes.n, sizeof(*left));
+	struct readyq q = {0};
+	struct node *n;
+
+	for (size_t i = 0; i < g->nodes.n; i++) {
+		n = g->nodes.v[i];
+		if (n->mark != mark)
+			continue;
+		for (size_t j = 0; j < n->ndeps; j++)
+			if (n->deps[j].dep->mark == mark)
+				left[i]++;
+		if (!left[i])
+			readyq_push(&q, n);
+	}
+	while ((n = readyq_pop(&q))) {
+		vec_push(out, n);
+		for (size_t j = 0; j < n->nusers; j++) {
+			struct node *u = n->users[j];
+
+			if (u->mark == mark && --left[u->id] == 0)
+				readyq_push(&q, u);
+		}
+	}
+	readyq_free(&q);
+	free(left);
+}
+
+void graph_clearmarks(struct graph *g)
+{
+	for (size_t i = 0; i < g->nodes.n; i++)
+		((struct node *)g->nodes.v[i])->mark = 0;
+}
+
+const char *step_kindname(const struct node *n)
+{
+	static const char *names[] = {"run", "sql", "manual"};
+
+	return names[n->stepkind];
+}
+
+const char *node_kindname(const struct node *n)
+{
+	static const char *names[] = {"step", "phase", "milestone"};
+
+	return names[n->kind];
+}
+
+static bool before(const struct node *a, const struct node *b)
+{
+	if (a->prio_ms != b->prio_ms)
+		return a->prio_ms > b->prio_ms;
+	return a->id < b->id;
+}
+
+void readyq_push(struct readyq *q, struct node *n)
+{
+	size_t i;
+
+	if (q->n == q->cap) {
+		q->cap = q->cap ? q->cap * 2 : 16;
+		q->v = xreallocarray(q->v, q->cap, sizeof(*q->v));
+	}
+	for (i = q->n++; i > 0 && before(n, q->v[(i - 1) / 2]); i = (i - 1) / 2)
+		q->v[i] = q->v[(i - 1) / 2];
+	q->v[i] = n;
+}
+
+struct node *readyq_pop(struct readyq *q)
+{
+	struct node *top, *last;
+	size_t i = 0;
+
+	if (!q->n)
+		return NULL;
+	top = q->v[0];
+	last = q->v[--q->n];
+	for (;;) {
+		size_t c = 2 * i + 1;
+
+		if (c >= q->n)
+			break;
+		if (c + 1 < q->n && before(q->v[c + 1], q->v[c]))
+			c++;
+		if (!before(q->v[c], last))
+			break;
+		q->v[i] = q->v[c];
+		i = c;
+	}
+	if (q->n)
+		q->v[i] = last;
+	return top;
+}
+
+void readyq_free(struct readyq *q)
+{
+	free(q->v);
+	q->v = NULL;
+	q->n = q->cap = 0;
+}

@@ -1,0 +1,149 @@
+/* graph.h — the data model: steps, phases, milestones and pools of one plan, the
+ * dependency edges between them, target selection, cycle check and topological order.
+ * The graph is built once by orchfile.c and kept until exit. */
+#ifndef ORCH_GRAPH_H
+#define ORCH_GRAPH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "util.h"
+
+enum nodekind {
+	NODE_STEP,
+	NODE_PHASE,     /* done when all its steps are done */
+	NODE_MILESTONE, /* done when all it needs is done and validate passes */
+};
+
+enum stepkind {
+	STEP_RUN,    /* shell command */
+	STEP_SQL,    /* SQL file on PostgreSQL */
+	STEP_MANUAL, /* gate approved by a person */
+};
+
+/* What a change to a completed step means (SPEC §3 on_change). */
+enum onchange {
+	ONCHANGE_DEFAULT, /* rerun for run steps, error for sql steps */
+	ONCHANGE_RERUN,
+	ONCHANGE_ERROR,
+	ONCHANGE_IGNORE,
+};
+
+struct pool {
+	char *name;
+	int line;
+	int depth;   /* at most this many of its steps at once */
+	int running; /* scheduler's count */
+};
+
+/* A dependency edge: the node needs DEP; LINE is where the edge is declared. */
+struct edge {
+	struct node *dep;
+	int line;
+	const char *why; /* "needs", "after" or "phase" (a phase contains its steps) */
+};
+
+struct node {
+	enum nodekind kind;
+	char *name;
+	char *title;  /* default: the name */
+	int line;     /* line of the section header */
+	size_t id;    /* declaration order among all nodes */
+
+	/* steps */
+	enum stepkind stepkind;
+	struct node *phase; /* NULL when the step has no phase */
+	int phase_line;
+	char *run, *verify, *rollback;
+	char *sql, *sql_verify, *sql_rollback; /* file paths, relative to the plan directory */
+	char *database;                        /* NULL: [orch] database, then DATABASE_URL */
+	bool transaction;                      /* default true */
+	char *prompt;
+	bool always;
+	struct vec inputs, outputs, backup, env; /* char * each; env holds "KEY=value" */
+	int64_t est_ms, timeout_ms, retry_delay_ms; /* -1 when unset */
+	int retries;
+	struct pool *pool;
+	enum onchange on_change;
+	char *type, *component, *impact, *refs;
+
+	/* phases */
+	int number; /* phaseN */
+	struct vec steps; /* the phase's steps, in declaration order */
+
+	/* milestones */
+	char *validate;
+
+	/* edges: what this node needs, and who needs it */
+	struct edge *deps;
+	size_t ndeps, depcap;
+	struct node **users;
+	size_t nusers;
+
+	int64_t prio_ms; /* longest estimated path from here to the end of the plan */
+	int mark;        /* scratch for graph walks */
+	void *state;     /* owned by the scheduler/journal while running */
+};
+
+struct graph {
+	char *file;      /* the Orchfile path as given */
+	char *dir;       /* absolute directory of the Orchfile: steps run here */
+	char *name;      /* [orch] name, default: the directory's base name */
+	int jobs;        /* [orch] jobs, 0 when unset */
+	char *database;  /* [orch] database, NULL when unset */
+	char *changelog; /* [orch] changelog, NULL when unset */
+
+	struct vec nodes;      /* every node in declaration order (node->id) */
+	struct vec steps;      /* steps in declaration order */
+	struct vec phases;     /* phases ordered by number */
+	struct vec milestones; /* milestones in declaration order */
+	struct vec pools;
+
+	struct nametable *names;
+};
+
+/* A new empty graph for the Orchfile FILE whose directory is DIR. */
+struct graph *graph_new(const char *file, const char *dir);
+/* Add a node; returns NULL when NAME is taken (by any node). */
+struct node *graph_add(struct graph *g, enum nodekind kind, const char *name, int line);
+/* Add a pool; returns NULL when NAME is taken. */
+struct pool *graph_addpool(struct graph *g, const char *name, int line);
+/* Find a step, phase or milestone by name. */
+struct node *graph_find(struct graph *g, const char *name);
+/* Find a pool by name. */
+struct pool *graph_findpool(struct graph *g, const char *name);
+/* Record that N needs DEP (declared at LINE, by key WHY). */
+void graph_adddep(struct node *n, struct node *dep, int line, const char *why);
+/* Fill users (reverse edges), sort phases by number and compute priorities;
+ * returns the number of cycles found, each reported as FILE:LINE errors. */
+int graph_finish(struct graph *g);
+/* Resolve a target: a node name, "phaseN", or "all" (NULL result). Returns 0, or -1
+ * when unknown. */
+int graph_target(struct graph *g, const char *target, struct node **out);
+/* Mark (mark = MARK) every node the targets need, transitively; NULL selects all.
+ * Returns the number of steps selected. */
+size_t graph_select(struct graph *g, struct node **targets, size_t ntargets, int mark);
+/* Append the nodes with mark == MARK to OUT in the scheduler's order: a topological
+ * order preferring the longest remaining estimated path, then declaration order. */
+void graph_order(struct graph *g, int mark, struct vec *out);
+/* Clear every node's mark. */
+void graph_clearmarks(struct graph *g);
+/* "run", "sql" or "manual". */
+const char *step_kindname(const struct node *n);
+/* "step", "phase" or "milestone". */
+const char *node_kindname(const struct node *n);
+
+/* A priority queue of ready nodes: longest prio_ms first, then lowest id. */
+struct readyq {
+	struct node **v;
+	size_t n, cap;
+};
+/* Add N to the queue. */
+void readyq_push(struct readyq *q, struct node *n);
+/* Remove and return the first node, or NULL when empty. */
+struct node *readyq_pop(struct readyq *q);
+/* Free the queue's storage. */
+void readyq_free(struct readyq *q);
+
+#endif

@@ -1,0 +1,317 @@
+/* orch.c — the command line: options, the Orchfile to read, and the table of actions
+ * (run, --list, --check, --graph, --status, ...). Everything else lives in modules. */
+#define _POSIX_C_SOURCE 200809L
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "graph.h"
+#include "orchfile.h"
+#include "show.h"
+#include "util.h"
+
+#define ORCH_VERSION "0.1.0"
+
+enum action {
+	ACT_RUN, ACT_STATUS, ACT_LIST, ACT_CHECK, ACT_WHY, ACT_GRAPH, ACT_ROLLBACK,
+	ACT_APPROVE, ACT_SKIP, ACT_FORCE, ACT_RESET,
+};
+
+static const char *action_names[] = {
+	"run", "--status", "--list", "--check", "--why", "--graph", "--rollback",
+	"--approve", "--skip", "--force", "--reset",
+};
+
+struct options {
+	const char *file;
+	const char *dir;
+	int jobs;      /* 0: [orch] jobs, else 1 */
+	int keepgoing; /* -k */
+	bool dryrun, json, yes, force;
+	enum action action;
+	bool actionset;
+	const char *arg; /* the argument of --why, --rollback, --approve, --skip */
+	const char *onfailure;
+	char **targets;
+	size_t ntargets;
+};
+
+static const char usage_text[] =
+	"usage: orch [options] [target ...]        run targets (default: all)\n"
+	"\n"
+	"Targets: a step, a phase name or phaseN, a milestone, or all.\n"
+	"\n"
+	"options:\n"
+	"  -f FILE            Orchfile to read (default: Orchfile, else orchfile)\n"
+	"  -C DIR             change to DIR first\n"
+	"  -j N               run up to N steps at once (default: [orch] jobs, else 1)\n"
+	"  -k N               keep going until N steps have failed (0 = never stop; default 1)\n"
+	"  -n                 dry run: print what would run, in order, with the reason\n"
+	"  -v, -q             more / less output\n"
+	"  --status [--json]  progress of the plan: phases, milestones, steps, times\n"
+	"  --list [--json]    targets: steps, phases, milestones\n"
+	"  --check            validate the Orchfile and the journal; run nothing\n"
+	"  --why STEP         explain why STEP would run or is up to date\n"
+	"  --graph [TARGET]   the dependency graph in Graphviz DOT\n"
+	"  --rollback TARGET  roll back the completed steps of TARGET, newest first\n"
+	"  --approve STEP     mark a manual gate as done\n"
+	"  --skip STEP        mark a step skipped\n"
+	"  --force STEP...    make steps run again next time (with --rollback: forget\n"
+	"                     steps that have no rollback)\n"
+	"  --reset [--yes]    forget all progress (the old journal is kept)\n"
+	"  --yes              do not ask for confirmation\n"
+	"  --on-failure MODE  ask, stop or skip when a step fails\n"
+	"                     (default: ask on a terminal, else stop)\n"
+	"  --version          print the version\n"
+	"  --help             print this help\n"
+	"\n"
+	"Exit status: 0 done, 1 a step failed, 2 bad usage or Orchfile, 3 locked,\n"
+	"4 journal unreadable, 130 interrupted.\n";
+
+static _Noreturn void usage_error(const char *fmt, const char *arg)
+{
+	fprintf(stderr, "%s: error: ", argv0);
+	fprintf(stderr, fmt, arg);
+	fprintf(stderr, "\nTry 'orch --help'.\n");
+	exit(EXIT_USAGE);
+}
+
+static void set_action(struct options *o, enum action a, const char *arg)
+{
+	if (o->actionset && o->action != a)
+		usage_error("%s cannot be combined with another action", action_names[a]);
+	o->action = a;
+	o->actionset = true;
+	if (arg)
+		o->arg = arg;
+}
+
+enum { OPT_STATUS = 256, OPT_JSON, OPT_LIST, OPT_CHECK, OPT_WHY, OPT_GRAPH, OPT_ROLLBACK,
+       OPT_APPROVE, OPT_SKIP, OPT_FORCE, OPT_RESET, OPT_YES, OPT_ONFAILURE, OPT_VERSION, OPT_HELP };
+
+static const struct option longopts[] = {
+	{"status", no_argument, NULL, OPT_STATUS},
+	{"json", no_argument, NULL, OPT_JSON},
+	{"list", no_argument, NULL, OPT_LIST},
+	{"check", no_argument, NULL, OPT_CHECK},
+	{"why", required_argument, NULL, OPT_WHY},
+	{"graph", no_argument, NULL, OPT_GRAPH},
+	{"rollback", required_argument, NULL, OPT_ROLLBACK},
+	{"approve", required_argument, NULL, OPT_APPROVE},
+	{"skip", required_argument, NULL, OPT_SKIP},
+	{"force", no_argument, NULL, OPT_FORCE},
+	{"reset", no_argument, NULL, OPT_RESET},
+	{"yes", no_argument, NULL, OPT_YES},
+	{"on-failure", required_argument, NULL, OPT_ONFAILURE},
+	{"version", no_argument, NULL, OPT_VERSION},
+	{"help", no_argument, NULL, OPT_HELP},
+	{NULL, 0, NULL, 0},
+};
+
+static int number_arg(const char *opt, const char *s, long min)
+{
+	long n = parse_count(s, 100000);
+
+	if (n < min) {
+		fprintf(stderr, "%s: error: %s needs a number%s, not '%s'\nTry 'orch --help'.\n", argv0, opt,
+		        min ? " of at least 1" : "", s);
+		exit(EXIT_USAGE);
+	}
+	return (int)n;
+}
+
+static void log_level_from_env(void)
+{
+	const char *lvl = getenv("ORCH_LOG_LEVEL");
+
+	if (!lvl || !*lvl)
+		return;
+	if (strcmp(lvl, "error") == 0)
+		verbosity = -2;
+	else if (strcmp(lvl, "warn") == 0)
+		verbosity = -1;
+	else if (strcmp(lvl, "info") == 0)
+		verbosity = 0;
+	else if (strcmp(lvl, "debug") == 0)
+		verbosity = 2;
+	else
+		warn("ORCH_LOG_LEVEL=%s is not one of error, warn, info, debug; using info", lvl);
+}
+
+static void parse_options(int argc, char **argv, struct options *o)
+{
+	int c;
+
+	o->keepgoing = 1;
+	while ((c = getopt_long(argc, argv, "+f:C:j:k:nvq", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'f': o->file = optarg; break;
+		case 'C': o->dir = optarg; break;
+		case 'j': o->jobs = number_arg("-j", optarg, 1); break;
+		case 'k': o->keepgoing = number_arg("-k", optarg, 0); break;
+		case 'n': o->dryrun = true; break;
+		case 'v': verbosity = verbosity < 0 ? 1 : verbosity + 1; break;
+		case 'q': verbosity = -1; break;
+		case OPT_STATUS: set_action(o, ACT_STATUS, NULL); break;
+		case OPT_JSON: o->json = true; break;
+		case OPT_LIST: set_action(o, ACT_LIST, NULL); break;
+		case OPT_CHECK: set_action(o, ACT_CHECK, NULL); break;
+		case OPT_WHY: set_action(o, ACT_WHY, optarg); break;
+		case OPT_GRAPH: set_action(o, ACT_GRAPH, NULL); break;
+		case OPT_ROLLBACK: set_action(o, ACT_ROLLBACK, optarg); break;
+		case OPT_APPROVE: set_action(o, ACT_APPROVE, optarg); break;
+		case OPT_SKIP: set_action(o, ACT_SKIP, optarg); break;
+		case OPT_FORCE: o->force = true; break;
+		case OPT_RESET: set_action(o, ACT_RESET, NULL); break;
+		case OPT_YES: o->yes = true; break;
+		case OPT_ONFAILURE:
+			if (strcmp(optarg, "ask") && strcmp(optarg, "stop") && strcmp(optarg, "skip"))
+				usage_error("--on-failure takes ask, stop or skip, not '%s'", optarg);
+			o->onfailure = optarg;
+			break;
+		case OPT_VERSION: printf("orch %s\n", ORCH_VERSION); exit(EXIT_DONE);
+		case OPT_HELP: fputs(usage_text, stdout); exit(EXIT_DONE);
+		default:
+			fprintf(stderr, "Try 'orch --help'.\n");
+			exit(EXIT_USAGE);
+		}
+	}
+	o->targets = argv + optind;
+	o->ntargets = (size_t)(argc - optind);
+	/* --force alone names its steps as operands; with --rollback it is a modifier */
+	if (o->force && !o->actionset)
+		set_action(o, ACT_FORCE, NULL);
+	if (o->json && o->action != ACT_STATUS && o->action != ACT_LIST)
+		usage_error("%s", "--json goes with --status or --list");
+	if (o->ntargets && o->action != ACT_RUN && o->action != ACT_GRAPH && o->action != ACT_FORCE)
+		usage_error("%s takes no targets", action_names[o->action]);
+	if (o->action == ACT_FORCE && !o->ntargets)
+		usage_error("%s", "--force needs the steps to run again");
+}
+
+static struct graph *load(struct options *o)
+{
+	const char *file = o->file;
+	struct graph *g;
+	int errors = 0;
+
+	if (!file && !(file = orchfile_default()))
+		fatal("no Orchfile here (looked for Orchfile and orchfile in the working directory; use -f FILE)");
+	if (!(g = orchfile_load(file, &errors)))
+		fatal("%s: %d error%s; nothing was run", file, errors, errors == 1 ? "" : "s");
+	return g;
+}
+
+/* Resolve the targets; unknown ones are a usage error listing what exists. */
+static struct node **resolve_targets(struct graph *g, char **names, size_t n)
+{
+	struct node **t = xcalloc(n ? n : 1, sizeof(*t));
+	int bad = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		if (graph_target(g, names[i], &t[i]) < 0) {
+			error("unknown target '%s' (see 'orch --list' for steps, phases and milestones)", names[i]);
+			bad++;
+		}
+	}
+	if (bad) {
+		free(t);
+		exit(EXIT_USAGE);
+	}
+	return t;
+}
+
+static int dry_run(struct graph *g, struct options *o)
+{
+	struct node **t = resolve_targets(g, o->targets, o->ntargets);
+	struct vec order = {0};
+	const struct node *phase = NULL;
+	int64_t est = 0;
+	size_t count = 0;
+	bool first = true;
+	char buf[32];
+
+	graph_select(g, o->ntargets ? t : NULL, o->ntargets, 1);
+	graph_order(g, 1, &order);
+	for (size_t i = 0; i < order.n; i++) {
+		struct node *n = order.v[i];
+
+		if (n->kind != NODE_STEP)
+			continue;
+		if (first || n->phase != phase) {
+			if (n->phase)
+				printf("%sphase %d %s: %s\n", first ? "" : "\n", n->phase->number, n->phase->name,
+				       n->phase->title);
+			else
+				printf("%s(no phase)\n", first ? "" : "\n");
+			phase = n->phase;
+			first = false;
+		}
+		printf("  %-24s %-6s %6s  %s  (not run yet)\n", n->name, step_kindname(n),
+		       n->est_ms < 0 ? "-" : format_duration(n->est_ms, buf, sizeof(buf)), n->title);
+		est += n->est_ms > 0 ? n->est_ms : 0;
+		count++;
+	}
+	printf("%s%zu step%s would run, estimated %s\n", count ? "\n" : "", count, count == 1 ? "" : "s",
+	       format_duration(est, buf, sizeof(buf)));
+	vec_free(&order);
+	free(t);
+	return EXIT_DONE;
+}
+
+static int check(struct graph *g)
+{
+	printf("%s: ok: %zu steps, %zu phases, %zu milestones, %zu pools\n", g->file, g->steps.n, g->phases.n,
+	       g->milestones.n, g->pools.n);
+	return EXIT_DONE;
+}
+
+static int graph_dot(struct graph *g, struct options *o)
+{
+	struct node **t = resolve_targets(g, o->targets, o->ntargets);
+
+	if (o->ntargets)
+		graph_select(g, t, o->ntargets, 1);
+	show_dot(g, o->ntargets ? 1 : 0, stdout);
+	free(t);
+	return EXIT_DONE;
+}
+
+int main(int argc, char **argv)
+{
+	struct options o = {0};
+	struct graph *g;
+	int status;
+
+	log_level_from_env();
+	parse_options(argc, argv, &o);
+	if (o.dir && chdir(o.dir) < 0)
+		fatal("cannot change to %s:", o.dir);
+	g = load(&o);
+	switch (o.action) {
+	case ACT_LIST:
+		show_list(g, o.json, stdout);
+		status = EXIT_DONE;
+		break;
+	case ACT_CHECK:
+		status = check(g);
+		break;
+	case ACT_GRAPH:
+		status = graph_dot(g, &o);
+		break;
+	case ACT_RUN:
+		if (o.dryrun) {
+			status = dry_run(g, &o);
+			break;
+		}
+		/* fall through */
+	default:
+		error("%s is not implemented yet", o.action == ACT_RUN ? "running steps" : action_names[o.action]);
+		status = EXIT_USAGE;
+	}
+	if (fflush(stdout) != 0 || ferror(stdout))
+		fatalx(EXIT_FAILED, "writing output:");
+	return status;
+}

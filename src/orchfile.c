@@ -1,0 +1,931 @@
+/* orchfile.c — the Orchfile reader. inih splits the text into sections and
+ * key = value pairs (multi-line values arrive as one call per line); this file
+ * collects them, expands ${variables} and turns them into the graph, checking
+ * every name, key and value and reporting each error as FILE:LINE.
+ *
+ * Two details of inih shape the reader. inih's section buffer holds only 50 bytes
+ * and it does not tell which lines it rejected (only the first), so the reader
+ * function that feeds it lines also notes each section header and each content line;
+ * a content line for which the handler was never called is a syntax error. And
+ * Debian's inih is configured at run time: heap line buffer growing without a
+ * practical limit, and no inline comments, so a ';' inside a value is kept. */
+#define _XOPEN_SOURCE 700
+#include "orchfile.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <ini.h>
+
+struct entry {
+	char *key;
+	struct buf value;
+	int line;
+};
+
+struct section {
+	char *type; /* "orch", "vars", "pool", "phase", "step", "milestone" */
+	char *name; /* NULL for [orch] and [vars] */
+	int line;
+	struct vec entries;
+	struct node *node;
+	struct pool *pool;
+};
+
+struct parser {
+	const char *file;
+	const char *text;
+	size_t len, pos;
+	int lineno;       /* current physical line */
+	bool atstart;     /* the next read starts a new line */
+	bool indented;    /* the current line starts with a blank */
+	int pending;      /* a content line not yet handled, or 0 */
+	int pendingheader;
+	struct vec sections;
+	struct section *cur;
+	struct section *vars;
+	struct graph *g;
+	int errors;
+	int depth; /* variable expansion nesting */
+};
+
+static void perr(struct parser *p, int line, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+static void perr(struct parser *p, int line, const char *fmt, ...)
+{
+	va_list ap;
+
+	fflush(stdout);
+	fprintf(stderr, "%s:%d: ", p->file, line);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	p->errors++;
+}
+
+static bool valid_name(const char *s)
+{
+	if (!*s)
+		return false;
+	for (; *s; s++)
+		if (!isalnum((unsigned char)*s) && *s != '-' && *s != '_' && *s != '.')
+			return false;
+	return true;
+}
+
+/* ---- reading: inih and the reader that feeds it ---- */
+
+static void check_unhandled(struct parser *p)
+{
+	if (!p->pending)
+		return;
+	if (p->pendingheader)
+		perr(p, p->pending, "section header without closing ']'");
+	else
+		perr(p, p->pending, "expected 'key = value', '[section]' or a comment");
+	p->pending = 0;
+}
+
+static void open_section(struct parser *p, const char *start, size_t n)
+{
+	struct section *s = xcalloc(1, sizeof(*s));
+	char *text = xstrndup(start, n);
+	char *type = text + strspn(text, " \t");
+	char *name = type + strcspn(type, " \t");
+	char *end;
+
+	if (*name)
+		*name++ = '\0';
+	name += strspn(name, " \t");
+	for (end = name + strlen(name); end > name && isspace((unsigned char)end[-1]);)
+		*--end = '\0';
+	s->type = xstrdup(type);
+	s->name = *name ? xstrdup(name) : NULL;
+	s->line = p->lineno;
+	free(text);
+	vec_push(&p->sections, s);
+	p->cur = s;
+}
+
+/* Inspect the physical line starting at p->pos. */
+static void begin_line(struct parser *p)
+{
+	const char *line = p->text + p->pos;
+	size_t n = strcspn(line, "\n");
+	size_t lead = 0;
+
+	check_unhandled(p);
+	p->lineno++;
+	if (p->lineno == 1 && n >= 3 && memcmp(line, "\xEF\xBB\xBF", 3) == 0)
+		lead = 3;
+	p->indented = lead < n && (line[lead] == ' ' || line[lead] == '\t');
+	while (lead < n && isspace((unsigned char)line[lead]))
+		lead++;
+	if (lead == n || line[lead] == '#' || line[lead] == ';')
+		return;
+	p->pending = p->lineno;
+	p->pendingheader = line[lead] == '[';
+	if (line[lead] == '[') {
+		const char *close = memchr(line + lead, ']', n - lead);
+
+		if (close) {
+			open_section(p, line + lead + 1, (size_t)(close - line - lead - 1));
+			p->pending = 0;
+		}
+	}
+}
+
+static char *reader(char *str, int num, void *stream)
+{
+	struct parser *p = stream;
+	size_t n = 0;
+
+	if (p->pos >= p->len || num < 2)
+		return NULL;
+	if (p->atstart)
+		begin_line(p);
+	while (p->pos < p->len && n < (size_t)num - 1) {
+		char c = p->text[p->pos++];
+
+		str[n++] = c;
+		if (c == '\n')
+			break;
+	}
+	str[n] = '\0';
+	p->atstart = str[n - 1] == '\n' || p->pos >= p->len;
+	return str;
+}
+
+static struct entry *find_entry(struct section *s, const char *key)
+{
+	for (size_t i = 0; i < s->entries.n; i++) {
+		struct entry *e = s->entries.v[i];
+
+		if (strcmp(e->key, key) == 0)
+			return e;
+	}
+	return NULL;
+}
+
+static int handler(void *user, const char *section, const char *name, const char *value)
+{
+	struct parser *p = user;
+	struct section *s = p->cur;
+	struct entry *e;
+
+	(void)section; /* truncated by inih at 50 bytes: the reader tracks sections */
+	p->pending = 0;
+	if (!s) {
+		perr(p, p->lineno, "'%s' is outside of any section", name);
+		return 1;
+	}
+	if (p->indented && s->entries.n) {
+		e = s->entries.v[s->entries.n - 1];
+		if (strcmp(e->key, name) == 0) {
+			buf_putc(&e->value, '\n');
+			buf_puts(&e->value, value);
+			return 1;
+		}
+	}
+	if ((e = find_entry(s, name))) {
+		perr(p, p->lineno, "duplicate key '%s' (first set at line %d)", name, e->line);
+		return 1;
+	}
+	e = xcalloc(1, sizeof(*e));
+	e->key = xstrdup(name);
+	e->line = p->lineno;
+	buf_puts(&e->value, value);
+	vec_push(&s->entries, e);
+	return 1;
+}
+
+static void read_ini(struct parser *p)
+{
+	int rc;
+
+	ini_allow_multiline = true;
+	ini_allow_inline_comments = false;
+	ini_use_stack = false;
+	ini_allow_realloc = true;
+	ini_initial_alloc = 4096;
+	ini_max_line = INT_MAX / 2;
+	ini_stop_on_first_error = false;
+	ini_allow_no_value = false;
+	p->atstart = true;
+	rc = ini_parse_stream(reader, p, handler, p);
+	check_unhandled(p);
+	if (rc == -2)
+		fatalx(EXIT_FAILED, "out of memory reading %s", p->file);
+	if (rc > 0 && !p->errors)
+		perr(p, rc, "syntax error");
+}
+
+/* ---- variables ---- */
+
+static char *expand(struct parser *p, struct section *s, const char *value, int line);
+
+static bool var_char(char c)
+{
+	return isalnum((unsigned char)c) || c == '_';
+}
+
+/* The value of variable NAME for section S, or NULL when undefined. */
+static char *lookup(struct parser *p, struct section *s, const char *name, int line, bool *failed)
+{
+	struct entry *e;
+	const char *env;
+
+	if (strcmp(name, "step") == 0 && s && strcmp(s->type, "step") == 0)
+		return xstrdup(s->name);
+	if (strcmp(name, "phase") == 0 && s) {
+		if (strcmp(s->type, "phase") == 0)
+			return xstrdup(s->name);
+		if ((e = find_entry(s, "phase")))
+			return xstrdup(buf_str(&e->value));
+		return xstrdup("");
+	}
+	if (strcmp(name, "orch_dir") == 0)
+		return xstrdup(p->g->dir);
+	if (strcmp(name, "run_id") == 0)
+		return xstrdup("$ORCH_RUN_ID");
+	if (p->vars && (e = find_entry(p->vars, name))) {
+		char *v;
+
+		if (p->depth > 32) {
+			perr(p, line, "variable ${%s} refers to itself", name);
+			*failed = true;
+			return NULL;
+		}
+		p->depth++;
+		v = expand(p, s, buf_str(&e->value), e->line);
+		p->depth--;
+		if (!v)
+			*failed = true;
+		return v;
+	}
+	if ((env = getenv(name)))
+		return xstrdup(env);
+	return NULL;
+}
+
+/* Expand ${NAME} and ${NAME:-default} in VALUE; "$${" stands for a literal "${".
+ * Returns a new string, or NULL after reporting an error. */
+static char *expand(struct parser *p, struct section *s, const char *value, int line)
+{
+	struct buf b = {0};
+	const char *v = value;
+
+	while (*v) {
+		const char *name, *end, *dflt = NULL;
+		char *key, *got;
+		bool failed = false;
+		int nest = 0;
+
+		if (v[0] == '$' && v[1] == '$' && v[2] == '{') {
+			buf_puts(&b, "${");
+			v += 3;
+			continue;
+		}
+		if (v[0] != '$' || v[1] != '{') {
+			buf_putc(&b, *v++);
+			continue;
+		}
+		name = v + 2;
+		for (end = name; var_char(*end); end++)
+			;
+		if (end == name || (*end != '}' && !(end[0] == ':' && end[1] == '-'))) {
+			perr(p, line, "bad variable reference '%.*s' (use ${NAME} or ${NAME:-default})",
+			     (int)strcspn(v, "} \t\n") + (v[strcspn(v, "} \t\n")] == '}'), v);
+			buf_free(&b);
+			return NULL;
+		}
+		if (*end == ':') {
+			const char *q;
+
+			dflt = end + 2;
+			for (q = dflt; *q && (nest || *q != '}'); q++)
+				if (q[0] == '$' && q[1] == '{')
+					nest++, q++;
+				else if (*q == '}')
+					nest--;
+			if (!*q) {
+				perr(p, line, "unterminated variable reference '${%.*s'", (int)(end - name), name);
+				buf_free(&b);
+				return NULL;
+			}
+			key = xstrndup(name, (size_t)(end - name));
+			got = lookup(p, s, key, line, &failed);
+			if (!got && !failed) {
+				char *d = xstrndup(dflt, (size_t)(q - dflt));
+
+				got = expand(p, s, d, line);
+				failed = !got;
+				free(d);
+			}
+			v = q + 1;
+		} else {
+			key = xstrndup(name, (size_t)(end - name));
+			got = lookup(p, s, key, line, &failed);
+			if (!got && !failed) {
+				perr(p, line, "undefined variable ${%s} (not in [vars] nor the environment)", key);
+				failed = true;
+			}
+			v = end + 1;
+		}
+		free(key);
+		if (failed) {
+			buf_free(&b);
+			return NULL;
+		}
+		buf_puts(&b, got);
+		free(got);
+	}
+	buf_str(&b);
+	return b.s;
+}
+
+/* ---- sections to graph ---- */
+
+enum keytype { K_STR, K_LIST, K_DUR, K_COUNT, K_BOOL, K_SPECIAL };
+
+struct keydef {
+	const char *name;
+	enum keytype type;
+	size_t off; /* in struct node */
+};
+
+#define F(field) offsetof(struct node, field)
+static const struct keydef step_keys[] = {
+	{"title", K_STR, F(title)},         {"phase", K_SPECIAL, 0},
+	{"needs", K_SPECIAL, 0},            {"run", K_STR, F(run)},
+	{"sql", K_STR, F(sql)},             {"sql_verify", K_STR, F(sql_verify)},
+	{"sql_rollback", K_STR, F(sql_rollback)}, {"database", K_SPECIAL, 0},
+	{"transaction", K_BOOL, F(transaction)}, {"verify", K_STR, F(verify)},
+	{"rollback", K_STR, F(rollback)},   {"inputs", K_LIST, F(inputs)},
+	{"outputs", K_LIST, F(outputs)},    {"estimate", K_DUR, F(est_ms)},
+	{"timeout", K_DUR, F(timeout_ms)},  {"retries", K_COUNT, F(retries)},
+	{"retry_delay", K_DUR, F(retry_delay_ms)}, {"pool", K_SPECIAL, 0},
+	{"manual", K_SPECIAL, 0},           {"prompt", K_STR, F(prompt)},
+	{"always", K_BOOL, F(always)},      {"on_change", K_SPECIAL, 0},
+	{"env", K_SPECIAL, 0},              {"type", K_STR, F(type)},
+	{"component", K_STR, F(component)}, {"impact", K_STR, F(impact)},
+	{"refs", K_STR, F(refs)},           {"backup", K_LIST, F(backup)},
+	{NULL, 0, 0},
+};
+static const struct keydef phase_keys[] = {
+	{"number", K_SPECIAL, 0}, {"title", K_STR, F(title)}, {"after", K_SPECIAL, 0}, {NULL, 0, 0},
+};
+static const struct keydef milestone_keys[] = {
+	{"title", K_STR, F(title)}, {"needs", K_SPECIAL, 0}, {"validate", K_STR, F(validate)}, {NULL, 0, 0},
+};
+#undef F
+
+static const struct keydef *find_key(const struct keydef *defs, const char *name)
+{
+	for (; defs->name; defs++)
+		if (strcmp(defs->name, name) == 0)
+			return defs;
+	return NULL;
+}
+
+static void unknown_key(struct parser *p, struct section *s, struct entry *e, const struct keydef *defs)
+{
+	struct buf b = {0};
+
+	for (; defs->name; defs++)
+		buf_printf(&b, "%s%s", b.len ? ", " : "", defs->name);
+	perr(p, e->line, "unknown key '%s' in [%s%s%s] (known keys: %s)", e->key, s->type,
+	     s->name ? " " : "", s->name ? s->name : "", buf_str(&b));
+	buf_free(&b);
+}
+
+/* Set a simple typed field of N from entry E (already expanded into V). */
+static void set_field(struct parser *p, struct node *n, const struct keydef *k, struct entry *e, char *v)
+{
+	char *field = (char *)n + k->off;
+	int64_t d;
+	long c;
+	int b;
+
+	switch (k->type) {
+	case K_STR:
+		*(char **)field = v;
+		return;
+	case K_LIST:
+		split_words(v, (struct vec *)field);
+		break;
+	case K_DUR:
+		if ((d = parse_duration(v)) < 0)
+			perr(p, e->line, "bad duration '%s' for %s (use e.g. 90s, 45m, 1h30m, 2d)", v, e->key);
+		*(int64_t *)field = d;
+		break;
+	case K_COUNT:
+		if ((c = parse_count(v, 1000000)) < 0)
+			perr(p, e->line, "bad number '%s' for %s", v, e->key);
+		*(int *)field = (int)c;
+		break;
+	case K_BOOL:
+		if ((b = parse_bool(v)) < 0)
+			perr(p, e->line, "bad boolean '%s' for %s (use yes or no)", v, e->key);
+		*(bool *)field = b == 1;
+		break;
+	case K_SPECIAL:
+		break;
+	}
+	free(v);
+}
+
+/* A name in a needs/after list: report it when undefined. */
+static struct node *resolve(struct parser *p, struct node *n, const char *name, int line, const char *key)
+{
+	struct node *d = graph_find(p->g, name);
+
+	if (!d && strcmp(name, "all") != 0 && strncmp(name, "phase", 5) == 0)
+		graph_target(p->g, name, &d);
+	if (!d)
+		perr(p, line, "%s '%s' %s '%s', which is not defined", node_kindname(n), n->name, key, name);
+	else if (d == n)
+		perr(p, line, "%s '%s' %s itself", node_kindname(n), n->name, key);
+	return d == n ? NULL : d;
+}
+
+static void add_needs(struct parser *p, struct node *n, struct entry *e, const char *v)
+{
+	struct vec words = {0};
+
+	split_words(v, &words);
+	for (size_t i = 0; i < words.n; i++) {
+		struct node *d = resolve(p, n, words.v[i], e->line, "needs");
+
+		if (d)
+			graph_adddep(n, d, e->line, "needs");
+		free(words.v[i]);
+	}
+	vec_free(&words);
+}
+
+static void set_env(struct parser *p, struct node *n, struct entry *e, const char *v)
+{
+	struct vec lines = {0};
+	const char *s = v;
+
+	while (*s) {
+		size_t len = strcspn(s, "\n");
+		char *line = xstrndup(s, len);
+		char *eq = strchr(line, '=');
+
+		if (len) {
+			if (!eq || eq == line || !var_char(line[0]) || isdigit((unsigned char)line[0]))
+				perr(p, e->line, "bad env entry '%s' (use KEY=value, one per line)", line);
+			else {
+				for (char *c = line; c < eq; c++)
+					if (!var_char(*c)) {
+						perr(p, e->line, "bad env entry '%s' (use KEY=value, one per line)", line);
+						break;
+					}
+			}
+			vec_push(&lines, line);
+		} else {
+			free(line);
+		}
+		s += len + (s[len] == '\n');
+	}
+	n->env = lines;
+}
+
+static void load_step(struct parser *p, struct section *s)
+{
+	struct node *n = s->node;
+	struct entry *manual = NULL;
+	bool has_run, has_sql;
+
+	for (size_t i = 0; i < s->entries.n; i++) {
+		struct entry *e = s->entries.v[i];
+		const struct keydef *k = find_key(step_keys, e->key);
+		char *v;
+
+		if (!k) {
+			unknown_key(p, s, e, step_keys);
+			continue;
+		}
+		if (strcmp(e->key, "database") == 0) {
+			/* An unset variable here defers to DATABASE_URL at run time, so a plan can be
+			 * listed and checked without a database. */
+			int before = p->errors;
+
+			n->database = expand(p, s, buf_str(&e->value), e->line);
+			p->errors = before;
+			continue;
+		}
+		if (!(v = expand(p, s, buf_str(&e->value), e->line)))
+			continue;
+		if (k->type != K_SPECIAL) {
+			set_field(p, n, k, e, v);
+			continue;
+		}
+		if (strcmp(e->key, "phase") == 0) {
+			struct node *ph = graph_find(p->g, v);
+
+			if (!ph || ph->kind != NODE_PHASE)
+				perr(p, e->line, "step '%s' is in phase '%s', which is not defined", n->name, v);
+			else {
+				n->phase = ph;
+				n->phase_line = e->line;
+				vec_push(&ph->steps, n);
+			}
+		} else if (strcmp(e->key, "needs") == 0) {
+			add_needs(p, n, e, v);
+		} else if (strcmp(e->key, "pool") == 0) {
+			if (!(n->pool = graph_findpool(p->g, v)))
+				perr(p, e->line, "step '%s' uses pool '%s', which is not defined", n->name, v);
+		} else if (strcmp(e->key, "manual") == 0) {
+			int b = parse_bool(v);
+
+			if (b < 0)
+				perr(p, e->line, "bad boolean '%s' for manual (use yes or no)", v);
+			if (b == 1)
+				manual = e;
+		} else if (strcmp(e->key, "on_change") == 0) {
+			if (strcmp(v, "rerun") == 0)
+				n->on_change = ONCHANGE_RERUN;
+			else if (strcmp(v, "error") == 0)
+				n->on_change = ONCHANGE_ERROR;
+			else if (strcmp(v, "ignore") == 0)
+				n->on_change = ONCHANGE_IGNORE;
+			else
+				perr(p, e->line, "bad on_change '%s' (use rerun, error or ignore)", v);
+		} else if (strcmp(e->key, "env") == 0) {
+			set_env(p, n, e, v);
+		}
+		free(v);
+	}
+	/* Judge by the keys present, so that a bad value is not reported twice. */
+	has_run = find_entry(s, "run") != NULL;
+	has_sql = find_entry(s, "sql") != NULL;
+	if (manual && (has_run || has_sql))
+		perr(p, manual->line, "step '%s' is a manual gate and cannot also have %s", n->name, has_run ? "run" : "sql");
+	else if (has_run && has_sql)
+		perr(p, s->line, "step '%s' has both run and sql; split it into two steps", n->name);
+	else if (!manual && !has_run && !has_sql && !find_entry(s, "manual"))
+		perr(p, s->line, "step '%s' has neither run, sql nor manual = yes", n->name);
+	if (!has_sql && (find_entry(s, "sql_verify") || find_entry(s, "sql_rollback")))
+		perr(p, s->line, "step '%s' has %s without sql", n->name, find_entry(s, "sql_verify") ? "sql_verify" : "sql_rollback");
+	n->stepkind = manual ? STEP_MANUAL : n->sql ? STEP_SQL : STEP_RUN;
+	if (n->on_change == ONCHANGE_DEFAULT)
+		n->on_change = n->stepkind == STEP_SQL ? ONCHANGE_ERROR : ONCHANGE_RERUN;
+	if (n->backup.n && !has_sql)
+		perr(p, s->line, "step '%s' has backup but no sql", n->name);
+}
+
+static void load_phase(struct parser *p, struct section *s)
+{
+	struct node *n = s->node;
+
+	for (size_t i = 0; i < s->entries.n; i++) {
+		struct entry *e = s->entries.v[i];
+		const struct keydef *k = find_key(phase_keys, e->key);
+		char *v;
+
+		if (!k) {
+			unknown_key(p, s, e, phase_keys);
+			continue;
+		}
+		if (!(v = expand(p, s, buf_str(&e->value), e->line)))
+			continue;
+		if (k->type != K_SPECIAL) {
+			set_field(p, n, k, e, v);
+			continue;
+		}
+		if (strcmp(e->key, "number") == 0) {
+			long num = parse_count(v, 1000000);
+
+			if (num < 1)
+				perr(p, e->line, "bad phase number '%s' (use 1, 2, 3...)", v);
+			n->number = (int)num;
+		}
+		free(v);
+	}
+}
+
+/* Phase "after" barriers become edges from each of the phase's steps, once every
+ * step knows its phase. */
+static void load_after(struct parser *p, struct section *s)
+{
+	struct entry *e = find_entry(s, "after");
+	struct vec words = {0};
+	char *v;
+
+	if (!e || !(v = expand(p, s, buf_str(&e->value), e->line)))
+		return;
+	split_words(v, &words);
+	for (size_t i = 0; i < words.n; i++) {
+		struct node *d = resolve(p, s->node, words.v[i], e->line, "runs after");
+
+		if (d && d->kind != NODE_PHASE)
+			perr(p, e->line, "phase '%s' runs after '%s', which is a %s, not a phase", s->node->name,
+			     d->name, node_kindname(d));
+		else if (d)
+			for (size_t j = 0; j < s->node->steps.n; j++)
+				graph_adddep(s->node->steps.v[j], d, e->line, "after");
+		free(words.v[i]);
+	}
+	vec_free(&words);
+	free(v);
+}
+
+static void load_milestone(struct parser *p, struct section *s)
+{
+	struct node *n = s->node;
+
+	for (size_t i = 0; i < s->entries.n; i++) {
+		struct entry *e = s->entries.v[i];
+		const struct keydef *k = find_key(milestone_keys, e->key);
+		char *v;
+
+		if (!k) {
+			unknown_key(p, s, e, milestone_keys);
+			continue;
+		}
+		if (!(v = expand(p, s, buf_str(&e->value), e->line)))
+			continue;
+		if (k->type != K_SPECIAL)
+			set_field(p, n, k, e, v);
+		else {
+			add_needs(p, n, e, v);
+			free(v);
+		}
+	}
+	if (!find_entry(s, "needs"))
+		perr(p, s->line, "milestone '%s' has no needs", n->name);
+}
+
+static void load_orch(struct parser *p, struct section *s)
+{
+	struct graph *g = p->g;
+
+	for (size_t i = 0; i < s->entries.n; i++) {
+		struct entry *e = s->entries.v[i];
+		char *v;
+		long n;
+
+		if (strcmp(e->key, "database") == 0) {
+			int before = p->errors; /* see load_step */
+
+			g->database = expand(p, s, buf_str(&e->value), e->line);
+			p->errors = before;
+			continue;
+		}
+		if (strcmp(e->key, "name") && strcmp(e->key, "jobs") && strcmp(e->key, "changelog")) {
+			perr(p, e->line, "unknown key '%s' in [orch] (known keys: name, jobs, database, changelog)", e->key);
+			continue;
+		}
+		if (!(v = expand(p, s, buf_str(&e->value), e->line)))
+			continue;
+		if (strcmp(e->key, "name") == 0) {
+			if (!valid_name(v))
+				perr(p, e->line, "bad plan name '%s' (use letters, digits, '-', '_' and '.')", v);
+			free(g->name);
+			g->name = v;
+		} else if (strcmp(e->key, "changelog") == 0) {
+			g->changelog = v;
+		} else {
+			if ((n = parse_count(v, 4096)) < 1)
+				perr(p, e->line, "bad jobs '%s' (use a number from 1 to 4096)", v);
+			g->jobs = (int)n;
+			free(v);
+		}
+	}
+}
+
+static void load_pool(struct parser *p, struct section *s)
+{
+	for (size_t i = 0; i < s->entries.n; i++) {
+		struct entry *e = s->entries.v[i];
+		char *v;
+		long n;
+
+		if (strcmp(e->key, "depth") != 0) {
+			perr(p, e->line, "unknown key '%s' in [pool %s] (known keys: depth)", e->key, s->name);
+			continue;
+		}
+		if (!(v = expand(p, s, buf_str(&e->value), e->line)))
+			continue;
+		if ((n = parse_count(v, 1000000)) < 1)
+			perr(p, e->line, "bad depth '%s' (use a number of at least 1)", v);
+		s->pool->depth = (int)n;
+		free(v);
+	}
+}
+
+/* Create the nodes and pools named by section headers, so that keys may refer to
+ * sections declared later in the file. */
+static void declare(struct parser *p, struct section *s, struct section **orch)
+{
+	static const char *types[] = {"step", "phase", "milestone"};
+	static const enum nodekind kinds[] = {NODE_STEP, NODE_PHASE, NODE_MILESTONE};
+	bool named = false;
+
+	if (strcmp(s->type, "orch") == 0 || strcmp(s->type, "vars") == 0) {
+		struct section **slot = s->type[0] == 'o' ? orch : &p->vars;
+
+		if (s->name)
+			perr(p, s->line, "[%s] takes no name", s->type);
+		else if (*slot)
+			perr(p, s->line, "duplicate section [%s] (first at line %d)", s->type, (*slot)->line);
+		else
+			*slot = s;
+		return;
+	}
+	for (size_t i = 0; i < 3; i++)
+		named |= strcmp(s->type, types[i]) == 0;
+	named |= strcmp(s->type, "pool") == 0;
+	if (!named) {
+		perr(p, s->line, "unknown section [%s%s%s] (use orch, vars, pool, phase, step or milestone)",
+		     s->type, s->name ? " " : "", s->name ? s->name : "");
+		return;
+	}
+	if (!s->name || !valid_name(s->name) || strchr(s->name, ' ')) {
+		perr(p, s->line, "[%s] needs a name of letters, digits, '-', '_' and '.', as in [%s NAME]", s->type, s->type);
+		return;
+	}
+	if (strcmp(s->name, "all") == 0) {
+		perr(p, s->line, "the name 'all' is reserved for the whole plan");
+		return;
+	}
+	if (strcmp(s->type, "pool") == 0) {
+		if (!(s->pool = graph_addpool(p->g, s->name, s->line)))
+			perr(p, s->line, "duplicate pool '%s' (first at line %d)", s->name,
+			     graph_findpool(p->g, s->name)->line);
+		return;
+	}
+	for (size_t i = 0; i < 3; i++) {
+		if (strcmp(s->type, types[i]) != 0)
+			continue;
+		if (!(s->node = graph_add(p->g, kinds[i], s->name, s->line))) {
+			struct node *old = graph_find(p->g, s->name);
+
+			perr(p, s->line, "duplicate name '%s' (already a %s at line %d)", s->name,
+			     node_kindname(old), old->line);
+		}
+	}
+}
+
+/* A phase without a number takes the lowest number no other phase has, in
+ * declaration order; two phases may not share a number. */
+static void number_phases(struct parser *p)
+{
+	struct graph *g = p->g;
+	int next = 1;
+
+	for (size_t i = 0; i < g->phases.n; i++) {
+		struct node *ph = g->phases.v[i];
+
+		for (size_t j = 0; j < i; j++) {
+			struct node *other = g->phases.v[j];
+
+			if (ph->number > 0 && other->number == ph->number)
+				perr(p, ph->line, "phase '%s' has number %d, as has phase '%s' (line %d)", ph->name,
+				     ph->number, other->name, other->line);
+		}
+	}
+	for (size_t i = 0; i < g->phases.n; i++) {
+		struct node *ph = g->phases.v[i];
+		bool taken = true;
+
+		if (ph->number > 0)
+			continue;
+		while (taken) {
+			taken = false;
+			for (size_t j = 0; j < g->phases.n && !taken; j++)
+				taken = ((struct node *)g->phases.v[j])->number == next;
+			if (taken)
+				next++;
+		}
+		ph->number = next++;
+	}
+}
+
+static void build(struct parser *p)
+{
+	struct section *orch = NULL;
+
+	for (size_t i = 0; i < p->sections.n; i++)
+		declare(p, p->sections.v[i], &orch);
+	if (orch)
+		load_orch(p, orch);
+	for (size_t i = 0; i < p->sections.n; i++) {
+		struct section *s = p->sections.v[i];
+
+		if (s->pool)
+			load_pool(p, s);
+		else if (s->node && s->node->kind == NODE_PHASE)
+			load_phase(p, s);
+	}
+	number_phases(p);
+	for (size_t i = 0; i < p->sections.n; i++) {
+		struct section *s = p->sections.v[i];
+
+		if (s->node && s->node->kind == NODE_STEP)
+			load_step(p, s);
+		else if (s->node && s->node->kind == NODE_MILESTONE)
+			load_milestone(p, s);
+	}
+	for (size_t i = 0; i < p->sections.n; i++) {
+		struct section *s = p->sections.v[i];
+
+		if (s->node && s->node->kind == NODE_PHASE)
+			load_after(p, s);
+	}
+	/* A phase is done when all its steps are. */
+	for (size_t i = 0; i < p->g->phases.n; i++) {
+		struct node *ph = p->g->phases.v[i];
+
+		for (size_t j = 0; j < ph->steps.n; j++) {
+			struct node *st = ph->steps.v[j];
+
+			graph_adddep(ph, st, st->phase_line, "phase");
+		}
+	}
+	for (size_t i = 0; i < p->g->nodes.n; i++) {
+		struct node *n = p->g->nodes.v[i];
+
+		if (!n->title)
+			n->title = xstrdup(n->name);
+	}
+}
+
+static void free_sections(struct parser *p)
+{
+	for (size_t i = 0; i < p->sections.n; i++) {
+		struct section *s = p->sections.v[i];
+
+		for (size_t j = 0; j < s->entries.n; j++) {
+			struct entry *e = s->entries.v[j];
+
+			free(e->key);
+			buf_free(&e->value);
+			free(e);
+		}
+		vec_free(&s->entries);
+		free(s->type);
+		free(s->name);
+		free(s);
+	}
+	vec_free(&p->sections);
+}
+
+struct graph *orchfile_parse(const char *name, const char *text, size_t len, const char *dir, int *nerrors)
+{
+	struct parser p = {0};
+
+	p.file = name;
+	p.text = text;
+	p.len = len;
+	p.g = graph_new(name, dir);
+	read_ini(&p);
+	build(&p);
+	free_sections(&p);
+	if (!p.errors)
+		p.errors += graph_finish(p.g);
+	if (nerrors)
+		*nerrors = p.errors;
+	/* The graph is kept until exit, even when it is rejected. */
+	return p.errors ? NULL : p.g;
+}
+
+const char *orchfile_default(void)
+{
+	if (access("Orchfile", F_OK) == 0)
+		return "Orchfile";
+	if (access("orchfile", F_OK) == 0)
+		return "orchfile";
+	return NULL;
+}
+
+struct graph *orchfile_load(const char *path, int *nerrors)
+{
+	char *text, *dir, *slash, *abs;
+	size_t len;
+	struct graph *g;
+
+	if (!(text = read_file(path, &len)))
+		fatal("cannot read %s:", path);
+	if (memchr(text, '\0', len))
+		fatal("%s: not a text file (it contains a NUL byte)", path);
+	slash = strrchr(path, '/');
+	dir = slash ? xstrndup(path, (size_t)(slash - path + (slash == path))) : xstrdup(".");
+	if (!(abs = realpath(dir, NULL)))
+		fatal("cannot resolve the directory of %s:", path);
+	g = orchfile_parse(path, text, len, abs, nerrors);
+	free(abs);
+	free(dir);
+	free(text);
+	return g;
+}

@@ -1,0 +1,281 @@
+/* show.c — read-only views of a plan: --list (text and JSON) and --graph (DOT). */
+#define _POSIX_C_SOURCE 200809L
+#include "show.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+static const char *phase_name(const struct node *n)
+{
+	return n->phase ? n->phase->name : "-";
+}
+
+static char *estimate(const struct node *n, char *buf, size_t len)
+{
+	if (n->est_ms < 0)
+		snprintf(buf, len, "-");
+	else
+		format_duration(n->est_ms, buf, len);
+	return buf;
+}
+
+static json_t *names_of(struct edge *deps, size_t n, const char *why)
+{
+	json_t *a = json_array();
+
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(deps[i].why, why) == 0)
+			json_array_append_new(a, json_string(deps[i].dep->name));
+	return a;
+}
+
+static json_t *list_json(struct graph *g)
+{
+	json_t *root = json_object(), *steps = json_array(), *phases = json_array(), *ms = json_array();
+
+	json_object_set_new(root, "plan", json_string(g->name));
+	json_object_set_new(root, "file", json_string(g->file));
+	for (size_t i = 0; i < g->steps.n; i++) {
+		struct node *n = g->steps.v[i];
+		json_t *o = json_object();
+
+		json_object_set_new(o, "name", json_string(n->name));
+		json_object_set_new(o, "title", json_string(n->title));
+		json_object_set_new(o, "phase", n->phase ? json_string(n->phase->name) : json_null());
+		json_object_set_new(o, "needs", names_of(n->deps, n->ndeps, "needs"));
+		json_object_set_new(o, "estimate_s", n->est_ms < 0 ? json_null() : json_integer(n->est_ms / 1000));
+		json_object_set_new(o, "manual", json_boolean(n->stepkind == STEP_MANUAL));
+		json_object_set_new(o, "kind", json_string(step_kindname(n)));
+		json_object_set_new(o, "line", json_integer(n->line));
+		json_array_append_new(steps, o);
+	}
+	for (size_t i = 0; i < g->phases.n; i++) {
+		struct node *n = g->phases.v[i];
+		json_t *o = json_object(), *members = json_array(), *after = json_array();
+		int64_t est = 0;
+
+		for (size_t j = 0; j < n->steps.n; j++) {
+			struct node *st = n->steps.v[j];
+
+			json_array_append_new(members, json_string(st->name));
+			est += st->est_ms > 0 ? st->est_ms : 0;
+		}
+		/* after edges sit on the phase's steps; the first step has them all */
+		if (n->steps.n) {
+			struct node *st = n->steps.v[0];
+
+			for (size_t j = 0; j < st->ndeps; j++)
+				if (strcmp(st->deps[j].why, "after") == 0)
+					json_array_append_new(after, json_string(st->deps[j].dep->name));
+		}
+		json_object_set_new(o, "name", json_string(n->name));
+		json_object_set_new(o, "number", json_integer(n->number));
+		json_object_set_new(o, "target", json_sprintf("phase%d", n->number));
+		json_object_set_new(o, "title", json_string(n->title));
+		json_object_set_new(o, "after", after);
+		json_object_set_new(o, "steps", members);
+		json_object_set_new(o, "estimate_s", json_integer(est / 1000));
+		json_array_append_new(phases, o);
+	}
+	for (size_t i = 0; i < g->milestones.n; i++) {
+		struct node *n = g->milestones.v[i];
+		json_t *o = json_object();
+
+		json_object_set_new(o, "name", json_string(n->name));
+		json_object_set_new(o, "title", json_string(n->title));
+		json_object_set_new(o, "needs", names_of(n->deps, n->ndeps, "needs"));
+		json_object_set_new(o, "validate", json_boolean(n->validate != NULL));
+		json_array_append_new(ms, o);
+	}
+	json_object_set_new(root, "steps", steps);
+	json_object_set_new(root, "phases", phases);
+	json_object_set_new(root, "milestones", ms);
+	return root;
+}
+
+static int width(struct vec *nodes, int min)
+{
+	int w = min;
+
+	for (size_t i = 0; i < nodes->n; i++) {
+		int len = (int)strlen(((struct node *)nodes->v[i])->name);
+
+		if (len > w)
+			w = len;
+	}
+	return w;
+}
+
+void show_list(struct graph *g, bool json, FILE *out)
+{
+	char est[32];
+	int w;
+
+	if (json) {
+		json_t *doc = list_json(g);
+
+		json_dumpf(doc, out, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+		fputc('\n', out);
+		json_decref(doc);
+		return;
+	}
+	fprintf(out, "plan %s: %zu step%s, %zu phase%s, %zu milestone%s\n", g->name, g->steps.n,
+	        g->steps.n == 1 ? "" : "s", g->phases.n, g->phases.n == 1 ? "" : "s", g->milestones.n,
+	        g->milestones.n == 1 ? "" : "s");
+	w = width(&g->steps, 4);
+	fprintf(out, "\nsteps:\n");
+	for (size_t i = 0; i < g->steps.n; i++) {
+		struct node *n = g->steps.v[i];
+
+		fprintf(out, "  %-*s  %-12s %-6s %6s  %s\n", w, n->name, phase_name(n), step_kindname(n),
+		        estimate(n, est, sizeof(est)), n->title);
+	}
+	if (g->phases.n)
+		fprintf(out, "\nphases:\n");
+	for (size_t i = 0; i < g->phases.n; i++) {
+		struct node *n = g->phases.v[i];
+		char target[32];
+
+		snprintf(target, sizeof(target), "phase%d", n->number);
+		fprintf(out, "  %-8s %-14s %3zu steps  %s\n", target, n->name, n->steps.n, n->title);
+	}
+	if (g->milestones.n)
+		fprintf(out, "\nmilestones:\n");
+	w = width(&g->milestones, 2);
+	for (size_t i = 0; i < g->milestones.n; i++) {
+		struct node *n = g->milestones.v[i];
+
+		fprintf(out, "  %-*s  %s\n", w, n->name, n->title);
+	}
+}
+
+char *dot_quote(const char *s)
+{
+	struct buf b = {0};
+
+	buf_putc(&b, '"');
+	for (; *s; s++) {
+		if (*s == '"' || *s == '\\')
+			buf_putc(&b, '\\');
+		if (*s == '\n')
+			buf_puts(&b, "\\n");
+		else
+			buf_putc(&b, *s);
+	}
+	buf_putc(&b, '"');
+	return b.s;
+}
+
+static bool shown(const struct node *n, int mark)
+{
+	return mark == 0 || n->mark == mark;
+}
+
+static void dot_node(const struct node *n, FILE *out, const char *indent)
+{
+	char *id = dot_quote(n->name);
+	char *label = xasprintf("%s\n%s", n->name, n->title);
+	char *ql = dot_quote(label);
+	const char *shape = n->kind == NODE_MILESTONE ? "diamond" :
+	                    n->stepkind == STEP_MANUAL ? "octagon" :
+	                    n->stepkind == STEP_SQL ? "cylinder" : "box";
+
+	fprintf(out, "%s%s [label=%s, shape=%s];\n", indent, id, n->kind == NODE_MILESTONE || strcmp(n->name, n->title) ? ql : id, shape);
+	free(id);
+	free(label);
+	free(ql);
+}
+
+static char *cluster_id(const struct node *ph)
+{
+	char *s = xasprintf("cluster_%s", ph->name);
+	char *q = dot_quote(s);
+
+	free(s);
+	return q;
+}
+
+/* An edge into the phase P is drawn from its first step, clipped at the cluster. */
+static void dot_edge(const struct node *from, const struct node *to, FILE *out)
+{
+	const struct node *a = from, *b = to;
+	char *qa, *qb, *ca = NULL, *cb = NULL;
+
+	if (from->kind == NODE_PHASE) {
+		if (!from->steps.n)
+			return;
+		a = from->steps.v[0];
+		ca = cluster_id(from);
+	}
+	if (to->kind == NODE_PHASE) {
+		if (!to->steps.n)
+			return;
+		b = to->steps.v[0];
+		cb = cluster_id(to);
+	}
+	qa = dot_quote(a->name);
+	qb = dot_quote(b->name);
+	fprintf(out, "  %s -> %s", qa, qb);
+	if (ca || cb) {
+		fprintf(out, " [");
+		if (ca)
+			fprintf(out, "ltail=%s%s", ca, cb ? ", " : "");
+		if (cb)
+			fprintf(out, "lhead=%s", cb);
+		fprintf(out, "]");
+	}
+	fprintf(out, ";\n");
+	free(qa);
+	free(qb);
+	free(ca);
+	free(cb);
+}
+
+void show_dot(struct graph *g, int mark, FILE *out)
+{
+	char *name = dot_quote(g->name);
+
+	fprintf(out, "digraph %s {\n  compound=true;\n  rankdir=LR;\n  node [fontname=\"Helvetica\"];\n", name);
+	free(name);
+	for (size_t i = 0; i < g->phases.n; i++) {
+		struct node *ph = g->phases.v[i];
+		char *qc = cluster_id(ph);
+		char *label = xasprintf("%d. %s", ph->number, ph->title), *ql = dot_quote(label);
+		bool any = false;
+
+		for (size_t j = 0; j < ph->steps.n; j++)
+			any |= shown(ph->steps.v[j], mark);
+		if (any) {
+			fprintf(out, "  subgraph %s {\n    label=%s;\n", qc, ql);
+			for (size_t j = 0; j < ph->steps.n; j++)
+				if (shown(ph->steps.v[j], mark))
+					dot_node(ph->steps.v[j], out, "    ");
+			fprintf(out, "  }\n");
+		}
+		free(qc), free(label), free(ql);
+	}
+	for (size_t i = 0; i < g->nodes.n; i++) {
+		struct node *n = g->nodes.v[i];
+
+		if (shown(n, mark) && n->kind != NODE_PHASE && !(n->kind == NODE_STEP && n->phase))
+			dot_node(n, out, "  ");
+	}
+	for (size_t i = 0; i < g->nodes.n; i++) {
+		struct node *n = g->nodes.v[i];
+
+		if (!shown(n, mark) || n->kind == NODE_PHASE)
+			continue;
+		for (size_t j = 0; j < n->ndeps; j++) {
+			struct edge *e = &n->deps[j];
+
+			/* one edge per phase barrier, drawn between the clusters */
+			if (strcmp(e->why, "after") == 0 && n->phase && n->phase->steps.v[0] != n)
+				continue;
+			if (shown(e->dep, mark))
+				dot_edge(e->dep, strcmp(e->why, "after") == 0 ? n->phase : n, out);
+		}
+	}
+	fprintf(out, "}\n");
+}

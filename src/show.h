@@ -1,0 +1,18 @@
+/* show.h — read-only views of a plan: --list (text and JSON), --graph (Graphviz DOT)
+ * and the dry run's listing. */
+#ifndef ORCH_SHOW_H
+#define ORCH_SHOW_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "graph.h"
+
+/* Print the plan's steps, phases and milestones; as one JSON document when JSON. */
+void show_list(struct graph *g, bool json, FILE *out);
+/* Print the dependency graph of the nodes marked MARK (every node when MARK is 0) in DOT. */
+void show_dot(struct graph *g, int mark, FILE *out);
+/* The DOT/JSON-safe quoted form of S, as a new string. */
+char *dot_quote(const char *s);
+
+#endif

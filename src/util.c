@@ -1,0 +1,430 @@
+/* util.c — errors, exit statuses, allocation, growable buffers and small parsers. */
+#define _POSIX_C_SOURCE 200809L
+#include "util.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+const char *argv0 = "orch";
+int verbosity = 0;
+
+static void vreport(const char *kind, const char *fmt, va_list ap)
+{
+	size_t n = strlen(fmt);
+	int saved = errno;
+
+	fflush(stdout);
+	if (kind)
+		fprintf(stderr, "%s: %s: ", argv0, kind);
+	else
+		fprintf(stderr, "%s: ", argv0);
+	vfprintf(stderr, fmt, ap);
+	if (n > 0 && fmt[n - 1] == ':')
+		fprintf(stderr, " %s", strerror(saved));
+	fputc('\n', stderr);
+}
+
+void fatalx(int status, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vreport("error", fmt, ap);
+	va_end(ap);
+	exit(status);
+}
+
+void fatal(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vreport("error", fmt, ap);
+	va_end(ap);
+	exit(EXIT_USAGE);
+}
+
+void warn(const char *fmt, ...)
+{
+	va_list ap;
+
+	if (verbosity < -1)
+		return;
+	va_start(ap, fmt);
+	vreport("warning", fmt, ap);
+	va_end(ap);
+}
+
+void error(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vreport("error", fmt, ap);
+	va_end(ap);
+}
+
+void info(const char *fmt, ...)
+{
+	va_list ap;
+
+	if (verbosity < 0)
+		return;
+	va_start(ap, fmt);
+	vreport(NULL, fmt, ap);
+	va_end(ap);
+}
+
+static _Noreturn void oom(void)
+{
+	fatalx(EXIT_FAILED, "out of memory");
+}
+
+void *xmalloc(size_t n)
+{
+	void *p = malloc(n ? n : 1);
+
+	if (!p)
+		oom();
+	return p;
+}
+
+void *xcalloc(size_t n, size_t size)
+{
+	void *p = calloc(n ? n : 1, size ? size : 1);
+
+	if (!p)
+		oom();
+	return p;
+}
+
+void *xreallocarray(void *p, size_t n, size_t size)
+{
+	if (size && n > SIZE_MAX / size)
+		oom();
+	p = realloc(p, n * size > 0 ? n * size : 1);
+	if (!p)
+		oom();
+	return p;
+}
+
+char *xstrdup(const char *s)
+{
+	return xstrndup(s, strlen(s));
+}
+
+char *xstrndup(const char *s, size_t n)
+{
+	char *p = xmalloc(n + 1);
+
+	memcpy(p, s, n);
+	p[n] = '\0';
+	return p;
+}
+
+char *xasprintf(const char *fmt, ...)
+{
+	struct buf b = {0};
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		fatalx(EXIT_FAILED, "vsnprintf:");
+	b.s = xmalloc((size_t)n + 1);
+	va_start(ap, fmt);
+	vsnprintf(b.s, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	return b.s;
+}
+
+static void buf_grow(struct buf *b, size_t extra)
+{
+	if (b->len + extra + 1 <= b->cap)
+		return;
+	b->cap = b->cap ? b->cap * 2 : 64;
+	while (b->cap < b->len + extra + 1)
+		b->cap *= 2;
+	b->s = xreallocarray(b->s, b->cap, 1);
+}
+
+void buf_add(struct buf *b, const char *s, size_t n)
+{
+	buf_grow(b, n);
+	memcpy(b->s + b->len, s, n);
+	b->len += n;
+	b->s[b->len] = '\0';
+}
+
+void buf_puts(struct buf *b, const char *s)
+{
+	buf_add(b, s, strlen(s));
+}
+
+void buf_putc(struct buf *b, char c)
+{
+	buf_add(b, &c, 1);
+}
+
+void buf_printf(struct buf *b, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		fatalx(EXIT_FAILED, "vsnprintf:");
+	buf_grow(b, (size_t)n);
+	va_start(ap, fmt);
+	vsnprintf(b->s + b->len, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	b->len += (size_t)n;
+}
+
+const char *buf_str(struct buf *b)
+{
+	if (!b->s)
+		buf_grow(b, 0), b->s[0] = '\0';
+	return b->s;
+}
+
+void buf_free(struct buf *b)
+{
+	free(b->s);
+	b->s = NULL;
+	b->len = b->cap = 0;
+}
+
+void vec_push(struct vec *a, void *p)
+{
+	if (a->n == a->cap) {
+		a->cap = a->cap ? a->cap * 2 : 4;
+		a->v = xreallocarray(a->v, a->cap, sizeof(*a->v));
+	}
+	a->v[a->n++] = p;
+}
+
+void vec_free(struct vec *a)
+{
+	free(a->v);
+	a->v = NULL;
+	a->n = a->cap = 0;
+}
+
+int64_t parse_duration(const char *s)
+{
+	int64_t total = 0;
+	bool any = false;
+
+	while (*s) {
+		int64_t n = 0, unit;
+
+		if (!isdigit((unsigned char)*s))
+			return -1;
+		while (isdigit((unsigned char)*s)) {
+			if (n > INT64_MAX / 10 / 1000 / 86400)
+				return -1;
+			n = n * 10 + (*s++ - '0');
+		}
+		if (s[0] == 'm' && s[1] == 's')
+			unit = 1, s += 2;
+		else if (*s == 's')
+			unit = 1000, s++;
+		else if (*s == 'm')
+			unit = 60 * 1000, s++;
+		else if (*s == 'h')
+			unit = 3600 * 1000, s++;
+		else if (*s == 'd')
+			unit = 86400 * 1000, s++;
+		else
+			return -1;
+		total += n * unit;
+		any = true;
+	}
+	return any ? total : -1;
+}
+
+char *format_duration(int64_t ms, char *out, size_t outlen)
+{
+	int64_t s = ms / 1000;
+	int64_t d = s / 86400, h = s / 3600 % 24, m = s / 60 % 60, sec = s % 60;
+	struct buf b = {0};
+
+	if (ms < 0)
+		ms = 0, s = 0;
+	if (s < 60 && ms % 1000 && s < 10)
+		buf_printf(&b, "%.1fs", (double)ms / 1000);
+	else if (s < 60)
+		buf_printf(&b, "%llds", (long long)sec);
+	else {
+		if (d)
+			buf_printf(&b, "%lldd", (long long)d);
+		if (h)
+			buf_printf(&b, "%lldh", (long long)h);
+		if (m)
+			buf_printf(&b, "%lldm", (long long)m);
+		if (sec && !d && !h)
+			buf_printf(&b, "%llds", (long long)sec);
+	}
+	snprintf(out, outlen, "%s", buf_str(&b));
+	buf_free(&b);
+	return out;
+}
+
+long parse_count(const char *s, long max)
+{
+	long n = 0;
+
+	if (!*s)
+		return -1;
+	for (; *s; s++) {
+		if (!isdigit((unsigned char)*s))
+			return -1;
+		n = n * 10 + (*s - '0');
+		if (n > max)
+			return -1;
+	}
+	return n;
+}
+
+int parse_bool(const char *s)
+{
+	static const char *yes[] = {"yes", "true", "on", "1"};
+	static const char *no[] = {"no", "false", "off", "0"};
+
+	for (size_t i = 0; i < 4; i++) {
+		if (strcmp(s, yes[i]) == 0)
+			return 1;
+		if (strcmp(s, no[i]) == 0)
+			return 0;
+	}
+	return -1;
+}
+
+void split_words(const char *s, struct vec *out)
+{
+	while (*s) {
+		size_t n;
+
+		s += strspn(s, " \t\r\n");
+		n = strcspn(s, " \t\r\n");
+		if (n)
+			vec_push(out, xstrndup(s, n));
+		s += n;
+	}
+}
+
+char *read_file(const char *path, size_t *len)
+{
+	struct buf b = {0};
+	char chunk[65536];
+	ssize_t n;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return NULL;
+	while ((n = read(fd, chunk, sizeof(chunk))) != 0) {
+		if (n < 0) {
+			int saved = errno;
+
+			if (errno == EINTR)
+				continue;
+			close(fd);
+			buf_free(&b);
+			errno = saved;
+			return NULL;
+		}
+		buf_add(&b, chunk, (size_t)n);
+	}
+	close(fd);
+	if (len)
+		*len = b.len;
+	return (char *)buf_str(&b);
+}
+
+char *mask_password(const char *conn)
+{
+	struct buf b = {0};
+	const char *scheme = strstr(conn, "://");
+
+	if (scheme) {
+		/* URI: scheme://user:password@host... */
+		const char *auth = scheme + 3;
+		const char *end = auth + strcspn(auth, "/?");
+		const char *at = NULL, *colon;
+
+		for (const char *p = auth; p < end; p++)
+			if (*p == '@')
+				at = p;
+		colon = at ? memchr(auth, ':', (size_t)(at - auth)) : NULL;
+		if (colon) {
+			buf_add(&b, conn, (size_t)(colon + 1 - conn));
+			buf_puts(&b, "***");
+			conn = at;
+		}
+		buf_puts(&b, conn);
+	} else {
+		/* keyword=value pairs: password=secret or password='se cret' */
+		const char *p = conn;
+
+		while (*p) {
+			const char *key = p;
+
+			if (strncmp(p, "password", 8) == 0 && (p == conn || isspace((unsigned char)p[-1]))) {
+				const char *q = p + 8;
+
+				while (isspace((unsigned char)*q))
+					q++;
+				if (*q == '=') {
+					q++;
+					while (isspace((unsigned char)*q))
+						q++;
+					buf_add(&b, key, (size_t)(q - key));
+					buf_puts(&b, "***");
+					if (*q == '\'') {
+						for (q++; *q && *q != '\''; q++)
+							if (*q == '\\' && q[1])
+								q++;
+						if (*q)
+							q++;
+					} else {
+						q += strcspn(q, " \t\n");
+					}
+					p = q;
+					continue;
+				}
+			}
+			buf_putc(&b, *p++);
+		}
+	}
+	buf_str(&b);
+	return b.s;
+}
+
+int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int64_t wall_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}

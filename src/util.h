@@ -1,0 +1,94 @@
+/* util.h — errors, exit statuses, allocation, growable buffers and small parsers
+ * shared by every other module. */
+#ifndef ORCH_UTIL_H
+#define ORCH_UTIL_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Exit statuses of SPEC §2. */
+enum exitstatus {
+	EXIT_DONE = 0,        /* done or already up to date */
+	EXIT_FAILED = 1,      /* a step failed */
+	EXIT_USAGE = 2,       /* bad usage or bad Orchfile */
+	EXIT_LOCKED = 3,      /* another orch holds the lock */
+	EXIT_JOURNAL = 4,     /* journal unreadable */
+	EXIT_INTERRUPTED = 130,
+};
+
+/* Name used as the prefix of diagnostics ("orch"). */
+extern const char *argv0;
+
+/* Print "orch: error: MSG" and exit with STATUS; a trailing ':' in FMT appends strerror(errno). */
+_Noreturn void fatalx(int status, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* fatalx with EXIT_USAGE, for setup and load-time errors. */
+_Noreturn void fatal(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Print "orch: warning: MSG" (trailing ':' appends strerror(errno)). */
+void warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Print "orch: error: MSG" without exiting (trailing ':' appends strerror(errno)). */
+void error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Print "orch: MSG" as information unless quiet. */
+void info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Verbosity: -1 quiet, 0 normal, 1+ verbose (set from -q / -v / ORCH_LOG_LEVEL). */
+extern int verbosity;
+
+/* Allocation that never returns NULL (out of memory is fatal). */
+void *xmalloc(size_t n);
+void *xcalloc(size_t n, size_t size);
+void *xreallocarray(void *p, size_t n, size_t size);
+char *xstrdup(const char *s);
+char *xstrndup(const char *s, size_t n);
+/* printf into a new string. */
+char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* A growable byte buffer, always NUL-terminated when len > 0 or after buf_str(). */
+struct buf {
+	char *s;
+	size_t len, cap;
+};
+/* Append N bytes of S. */
+void buf_add(struct buf *b, const char *s, size_t n);
+/* Append a C string. */
+void buf_puts(struct buf *b, const char *s);
+/* Append one byte. */
+void buf_putc(struct buf *b, char c);
+/* Append printf output. */
+void buf_printf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Return the contents as a C string (never NULL). */
+const char *buf_str(struct buf *b);
+/* Forget the contents and free the storage. */
+void buf_free(struct buf *b);
+
+/* A growable array of pointers. */
+struct vec {
+	void **v;
+	size_t n, cap;
+};
+/* Append P. */
+void vec_push(struct vec *a, void *p);
+/* Free the array storage (not the elements). */
+void vec_free(struct vec *a);
+
+/* Parse a duration such as "45m", "1h30m", "2d", "90s", "500ms" into milliseconds;
+ * returns -1 when S is not a duration. */
+int64_t parse_duration(const char *s);
+/* Format milliseconds compactly ("1h30m", "45m", "12s", "0s") into OUT (at least 32 bytes). */
+char *format_duration(int64_t ms, char *out, size_t outlen);
+/* Parse a non-negative decimal integer no larger than MAX; -1 when invalid. */
+long parse_count(const char *s, long max);
+/* Parse yes/no/true/false/on/off/1/0; returns 1, 0 or -1 when invalid. */
+int parse_bool(const char *s);
+/* Split S on blanks (spaces, tabs, newlines) into new strings appended to OUT. */
+void split_words(const char *s, struct vec *out);
+/* Read a whole file into a new NUL-terminated buffer; returns NULL with errno set. */
+char *read_file(const char *path, size_t *len);
+/* Copy of a connection string with any password replaced by "***". */
+char *mask_password(const char *conninfo);
+/* Monotonic clock in milliseconds. */
+int64_t now_ms(void);
+/* Wall clock in milliseconds since the epoch. */
+int64_t wall_ms(void);
+
+#endif

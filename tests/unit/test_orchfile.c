@@ -1,0 +1,211 @@
+/* Unit tests of orchfile.c: sections, keys, variables, multi-line and long values,
+ * error reporting. */
+#define _POSIX_C_SOURCE 200809L
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "orchfile.h"
+
+static struct graph *parse(const char *text, int *errors)
+{
+	return orchfile_parse("test.orch", text, strlen(text), "/plan", errors);
+}
+
+/* Parse TEXT, expecting success. */
+static struct graph *parse_ok(const char *text)
+{
+	int errors = -1;
+	struct graph *g = parse(text, &errors);
+
+	assert_int_equal(errors, 0);
+	assert_non_null(g);
+	return g;
+}
+
+/* Parse TEXT, expecting exactly N errors, with stderr silenced. */
+static void parse_bad(const char *text, int n)
+{
+	int errors = 0, saved = dup(2);
+	FILE *null = fopen("/dev/null", "w");
+
+	assert_non_null(null);
+	fflush(stderr);
+	dup2(fileno(null), 2);
+	assert_null(parse(text, &errors));
+	fflush(stderr);
+	dup2(saved, 2);
+	close(saved);
+	fclose(null);
+	assert_int_equal(errors, n);
+}
+
+static void test_sections_and_keys(void **state)
+{
+	struct graph *g;
+	struct node *s, *ph;
+
+	(void)state;
+	g = parse_ok("[orch]\nname = plan-a\njobs = 3\nchangelog = CL.md\n"
+	             "[pool db]\ndepth = 2\n"
+	             "[phase prep]\nnumber = 1\ntitle = Preparation\n"
+	             "[step a]\ntitle = Step A\nphase = prep\nrun = echo a\nestimate = 1h30m\n"
+	             "timeout = 20m\nretries = 2\nretry_delay = 5s\npool = db\nalways = yes\n"
+	             "inputs = x.txt y/*.c\noutputs = out.txt\n"
+	             "[step b]\nneeds = a\nsql = b.sql\nsql_verify = b.v.sql\nsql_rollback = b.r.sql\n"
+	             "transaction = no\nbackup = t1 t2\n"
+	             "[step gate]\nmanual = yes\nprompt = Look\n"
+	             "[milestone M1]\ntitle = Ready\nneeds = prep gate\nvalidate = true\n");
+	assert_string_equal(g->name, "plan-a");
+	assert_int_equal(g->jobs, 3);
+	assert_string_equal(g->changelog, "CL.md");
+	assert_int_equal(g->steps.n, 3);
+	s = graph_find(g, "a");
+	assert_non_null(s);
+	assert_string_equal(s->title, "Step A");
+	assert_int_equal(s->est_ms, 90 * 60000);
+	assert_int_equal(s->timeout_ms, 20 * 60000);
+	assert_int_equal(s->retries, 2);
+	assert_int_equal(s->retry_delay_ms, 5000);
+	assert_true(s->always);
+	assert_int_equal(s->inputs.n, 2);
+	assert_string_equal(s->inputs.v[1], "y/*.c");
+	assert_ptr_equal(s->pool, graph_findpool(g, "db"));
+	assert_int_equal(s->pool->depth, 2);
+	assert_int_equal(s->stepkind, STEP_RUN);
+	assert_int_equal(s->on_change, ONCHANGE_RERUN);
+	ph = graph_find(g, "prep");
+	assert_ptr_equal(s->phase, ph);
+	assert_int_equal(ph->number, 1);
+	s = graph_find(g, "b");
+	assert_int_equal(s->stepkind, STEP_SQL);
+	assert_int_equal(s->on_change, ONCHANGE_ERROR);
+	assert_false(s->transaction);
+	assert_int_equal(s->backup.n, 2);
+	assert_string_equal(s->title, "b");
+	assert_int_equal(graph_find(g, "gate")->stepkind, STEP_MANUAL);
+	assert_int_equal(graph_find(g, "M1")->ndeps, 2);
+}
+
+static void test_semicolon_and_hash_kept(void **state)
+{
+	struct graph *g;
+
+	(void)state;
+	g = parse_ok("[step a]\nrun = echo one ; echo two # not a comment\n; a comment\n# another\n");
+	assert_string_equal(graph_find(g, "a")->run, "echo one ; echo two # not a comment");
+}
+
+static void test_multiline_value(void **state)
+{
+	struct graph *g;
+	struct node *s;
+
+	(void)state;
+	g = parse_ok("[step a]\nrun = echo one\n    echo two\n\techo three\nenv = A=1\n  B=two words\n");
+	s = graph_find(g, "a");
+	assert_string_equal(s->run, "echo one\necho two\necho three");
+	assert_int_equal(s->env.n, 2);
+	assert_string_equal(s->env.v[1], "B=two words");
+}
+
+static void test_long_line(void **state)
+{
+	size_t n = 100 * 1024;
+	char *text = malloc(n + 64), *p;
+	struct graph *g;
+	struct node *s;
+
+	(void)state;
+	p = text + sprintf(text, "[step a]\nrun = echo ");
+	memset(p, 'x', n);
+	strcpy(p + n, "\n[step b]\nrun = true\n");
+	g = parse_ok(text);
+	s = graph_find(g, "a");
+	assert_int_equal(strlen(s->run), n + 5);
+	assert_non_null(graph_find(g, "b"));
+	free(text);
+}
+
+static void test_long_section_name(void **state)
+{
+	char text[512];
+	struct graph *g;
+	const char *name = "a-step-name-that-is-far-longer-than-fifty-bytes-which-inih-truncates";
+
+	(void)state;
+	snprintf(text, sizeof(text), "[step %s]\nrun = true\n[step b]\nneeds = %s\nrun = true\n", name, name);
+	g = parse_ok(text);
+	assert_non_null(graph_find(g, name));
+	assert_int_equal(graph_find(g, "b")->ndeps, 1);
+}
+
+static void test_variables(void **state)
+{
+	struct graph *g;
+	struct node *s;
+
+	(void)state;
+	setenv("ORCH_TEST_ENV", "from-env", 1);
+	unsetenv("ORCH_TEST_UNSET");
+	g = parse_ok("[vars]\nDIR = out/${step}\nBASE = base\nFULL = ${BASE}/x\n"
+	             "[phase p1]\n"
+	             "[step s1]\nphase = p1\nrun = echo ${DIR} ${FULL} ${ORCH_TEST_ENV} ${ORCH_TEST_UNSET:-dflt} "
+	             "${phase} ${orch_dir} $${literal} $HOME ${run_id}\n");
+	s = graph_find(g, "s1");
+	assert_string_equal(s->run, "echo out/s1 base/x from-env dflt p1 /plan ${literal} $HOME $ORCH_RUN_ID");
+}
+
+static void test_phase_numbers_and_after(void **state)
+{
+	struct graph *g;
+	struct node *t = NULL;
+
+	(void)state;
+	g = parse_ok("[phase b]\nnumber = 2\n[phase a]\n[phase c]\nafter = a b\n"
+	             "[step x]\nphase = c\nrun = true\n[step y]\nphase = a\nrun = true\n");
+	assert_int_equal(graph_find(g, "a")->number, 1);
+	assert_int_equal(graph_find(g, "c")->number, 3);
+	assert_string_equal(((struct node *)g->phases.v[0])->name, "a");
+	assert_int_equal(graph_target(g, "phase3", &t), 0);
+	assert_ptr_equal(t, graph_find(g, "c"));
+	assert_int_equal(graph_target(g, "phase9", &t), -1);
+	/* x waits for both phases it runs after */
+	assert_int_equal(graph_find(g, "x")->ndeps, 2);
+}
+
+static void test_errors_all_reported(void **state)
+{
+	(void)state;
+	/* unknown key, undefined need, bad duration: three errors in one go */
+	parse_bad("[step a]\nrun = true\ncolour = red\nneeds = nothing\nestimate = soon\n", 3);
+	parse_bad("[step a]\nrun = true\n[step a]\nrun = true\n", 1);
+	parse_bad("[step a]\nrun = true\nrun = false\n", 1);
+	parse_bad("[step a]\n", 1);
+	parse_bad("[stage a]\nrun = true\n", 1);
+	parse_bad("[step a]\nrun = ${NOPE_NOT_SET_ANYWHERE}\n", 1);
+	parse_bad("[step a]\nneeds = b\nrun = true\n[step b]\nneeds = a\nrun = true\n", 1);
+	parse_bad("this is not ini\n[step a]\nrun = true\nalso not\n", 2);
+	parse_bad("[step a\nrun = true\n", 2);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_sections_and_keys),
+		cmocka_unit_test(test_semicolon_and_hash_kept),
+		cmocka_unit_test(test_multiline_value),
+		cmocka_unit_test(test_long_line),
+		cmocka_unit_test(test_long_section_name),
+		cmocka_unit_test(test_variables),
+		cmocka_unit_test(test_phase_numbers_and_after),
+		cmocka_unit_test(test_errors_all_reported),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

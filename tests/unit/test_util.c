@@ -1,0 +1,98 @@
+/* Unit tests of util.c: durations, counts, booleans, word splitting, password masking. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "util.h"
+
+static void test_parse_duration(void **state)
+{
+	(void)state;
+	assert_int_equal(parse_duration("90s"), 90000);
+	assert_int_equal(parse_duration("45m"), 45 * 60000);
+	assert_int_equal(parse_duration("1h30m"), 90 * 60000);
+	assert_int_equal(parse_duration("2d"), 2LL * 86400000);
+	assert_int_equal(parse_duration("250ms"), 250);
+	assert_int_equal(parse_duration("1m30s"), 90000);
+	assert_int_equal(parse_duration(""), -1);
+	assert_int_equal(parse_duration("60"), -1);
+	assert_int_equal(parse_duration("m"), -1);
+	assert_int_equal(parse_duration("5x"), -1);
+	assert_int_equal(parse_duration("-5m"), -1);
+	assert_int_equal(parse_duration("99999999999999999999d"), -1);
+}
+
+static void test_format_duration(void **state)
+{
+	char b[32];
+
+	(void)state;
+	assert_string_equal(format_duration(0, b, sizeof(b)), "0s");
+	assert_string_equal(format_duration(1500, b, sizeof(b)), "1.5s");
+	assert_string_equal(format_duration(45 * 60000, b, sizeof(b)), "45m");
+	assert_string_equal(format_duration(90 * 60000, b, sizeof(b)), "1h30m");
+	assert_string_equal(format_duration(72000, b, sizeof(b)), "1m12s");
+	assert_string_equal(format_duration(2LL * 86400000 + 3600000, b, sizeof(b)), "2d1h");
+}
+
+static void test_parse_count_bool(void **state)
+{
+	(void)state;
+	assert_int_equal(parse_count("4", 10), 4);
+	assert_int_equal(parse_count("11", 10), -1);
+	assert_int_equal(parse_count("", 10), -1);
+	assert_int_equal(parse_count("4x", 10), -1);
+	assert_int_equal(parse_bool("yes"), 1);
+	assert_int_equal(parse_bool("off"), 0);
+	assert_int_equal(parse_bool("maybe"), -1);
+}
+
+static void test_split_words(void **state)
+{
+	struct vec v = {0};
+
+	(void)state;
+	split_words("  a\tbb \n c  ", &v);
+	assert_int_equal(v.n, 3);
+	assert_string_equal(v.v[0], "a");
+	assert_string_equal(v.v[1], "bb");
+	assert_string_equal(v.v[2], "c");
+	for (size_t i = 0; i < v.n; i++)
+		free(v.v[i]);
+	vec_free(&v);
+}
+
+static void check_mask(const char *in, const char *want)
+{
+	char *got = mask_password(in);
+
+	assert_string_equal(got, want);
+	free(got);
+}
+
+static void test_mask_password(void **state)
+{
+	(void)state;
+	check_mask("postgres://alice:s3cret@db.example:5432/app", "postgres://alice:***@db.example:5432/app");
+	check_mask("postgresql://alice@db/app", "postgresql://alice@db/app");
+	check_mask("postgres://db/app?sslmode=require", "postgres://db/app?sslmode=require");
+	check_mask("host=db password=s3cret dbname=app", "host=db password=*** dbname=app");
+	check_mask("host=db password = 'a b\\'c' user=x", "host=db password = *** user=x");
+	check_mask("dbname=app", "dbname=app");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_parse_duration),
+		cmocka_unit_test(test_format_duration),
+		cmocka_unit_test(test_parse_count_bool),
+		cmocka_unit_test(test_split_words),
+		cmocka_unit_test(test_mask_password),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
