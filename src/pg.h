@@ -1,0 +1,44 @@
+/* pg.h — SQL steps on PostgreSQL through libpq, asynchronously so the engine's poll loop
+ * keeps running other steps: connections kept per database and reused for the run, the
+ * plan's advisory lock on each database touched, a step's SQL and its verify in one
+ * transaction, the exactly-once registry (schema orch), and table backups. */
+#ifndef ORCH_PG_H
+#define ORCH_PG_H
+
+#include <stdbool.h>
+
+#include "graph.h"
+#include "util.h"
+
+enum pgwhat {
+	PG_APPLY,  /* sql, then sql_verify, then the registry row: one transaction */
+	PG_REVERT, /* sql_rollback (or restore the backup tables), and delete the registry row */
+};
+
+struct pgjob;
+
+/* The connection string N's SQL uses (step database, [orch] database, DATABASE_URL),
+ * or NULL when none is set. */
+const char *pg_conninfo(struct graph *g, struct node *n);
+/* Start N's SQL on a connection to its database (connecting and taking the plan's
+ * advisory lock on first use of that database). SIG is the signature to record in the
+ * registry. Returns NULL on immediate failure with a message in *ERR (a new string;
+ * passwords masked); sets *LOCKED when another orch holds the database's lock. */
+struct pgjob *pg_start(struct graph *g, struct node *n, enum pgwhat what, const char *sig, char **err, bool *locked);
+/* The socket to poll: always POLLIN, and POLLOUT too when *WANTWRITE. */
+int pg_fd(struct pgjob *job, bool *wantwrite);
+/* Advance after poll says the socket is ready. Server output (notices, errors with
+ * SQLSTATE, message, detail, hint and the file's line:column) is appended to LOG.
+ * Returns 0 while running, 1 when the transaction committed, -1 on failure (*ERR). */
+int pg_advance(struct pgjob *job, struct buf *log, char **err);
+/* Ask the server to cancel the job's query (Ctrl-C, timeout); pg_advance then ends it. */
+void pg_cancel(struct pgjob *job);
+/* Free a finished job; its connection goes back to the database's idle list. */
+void pg_free(struct pgjob *job);
+/* Whether the registry of N's database records N as applied with signature SIG:
+ * 1 yes, 0 no, -1 unreachable (message in *ERR). Blocking. */
+int pg_applied(struct graph *g, struct node *n, const char *sig, char **err);
+/* Close every connection, releasing the advisory locks. */
+void pg_close_all(void);
+
+#endif

@@ -1,0 +1,36 @@
+/* state.h — what is done and what is stale: each step's signature (XXH3-128 of its
+ * expanded definition, its inputs' contents and its dependencies' signatures) compared
+ * with the one its last success recorded in the journal. */
+#ifndef ORCH_STATE_H
+#define ORCH_STATE_H
+
+#include <stdbool.h>
+
+#include "graph.h"
+#include "journal.h"
+
+enum stepstate {
+	ST_TODO,        /* never completed */
+	ST_DONE,        /* success recorded, signature matches, outputs present */
+	ST_STALE,       /* completed, but something changed since (see the reason) */
+	ST_FAILED,      /* last attempt failed */
+	ST_INTERRUPTED, /* was running when orch stopped or died */
+	ST_SKIPPED,     /* marked skipped: counts as done for its dependents */
+	ST_CHANGED,     /* applied, changed since, and on_change = error: refuse to go on */
+};
+
+/* Compute every node's signature from the Orchfile and the files on disk, and decide
+ * each step's state from the journal J. */
+void state_load(struct graph *g, struct journal *j);
+/* N's state and a one-line reason ("never run", "input src/a.ts changed", ...). */
+enum stepstate state_of(const struct node *n);
+const char *state_reason(const struct node *n);
+/* True when N needs no run: done, skipped, or stale with on_change = ignore. */
+bool state_satisfied(const struct node *n);
+/* Re-hash N's inputs now (its dependencies have just completed) and return its
+ * signature as 32 hex digits; the engine calls this just before starting N. */
+const char *state_refresh(struct node *n);
+/* Record in memory that N completed (ok, skip, approve) or not (fail, rollback, force). */
+void state_set(struct node *n, enum stepstate st, const char *reason);
+
+#endif
