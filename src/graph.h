@@ -83,7 +83,8 @@ struct node {
 
 	int64_t prio_ms; /* longest estimated path from here to the end of the plan */
 	int mark;        /* scratch for graph walks */
-	void *state;     /* owned by the scheduler/journal while running */
+	void *state;     /* owned by state.c: signature and up-to-date decision */
+	void *rt;        /* owned by run.c: the scheduler's bookkeeping */
 };
 
 struct graph {
