@@ -1,0 +1,2 @@
+-- schema.rollback.sql
+DROP TABLE IF EXISTS ef_items;

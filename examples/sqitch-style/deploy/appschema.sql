@@ -1,0 +1,2 @@
+-- Deploy flipr:appschema
+CREATE SCHEMA flipr;

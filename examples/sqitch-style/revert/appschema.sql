@@ -1,0 +1,2 @@
+-- Revert flipr:appschema
+DROP SCHEMA flipr;

@@ -1,0 +1,2 @@
+-- Revert flipr:flips
+DROP TABLE flipr.flips;

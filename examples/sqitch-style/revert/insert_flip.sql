@@ -1,0 +1,2 @@
+-- Revert flipr:insert_flip
+DROP FUNCTION flipr.insert_flip(text, text);

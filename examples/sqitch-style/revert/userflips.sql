@@ -1,0 +1,2 @@
+-- Revert flipr:userflips
+DROP VIEW flipr.userflips;

@@ -1,0 +1,2 @@
+-- Revert flipr:users
+DROP TABLE flipr.users;

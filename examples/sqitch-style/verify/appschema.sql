@@ -1,0 +1,2 @@
+-- Verify flipr:appschema (fails with "schema does not exist")
+SELECT pg_catalog.has_schema_privilege('flipr', 'usage');
