@@ -1,9 +1,482 @@
-/* hash.c — XXH3 hashes of strings, definitions and file contents. */
+/* hash.c — XXH3 hashes of strings, definitions and file contents, and the stat cache.
+ *
+ * The stat cache file (.orch/hashcache) is text, one file a line:
+ *
+ *	orch-hashcache 1
+ *	<32 hex hash> <size> <mtime ns> <ctime ns> <inode> <device> <path>
+ *	...
+ *	end <number of entries>
+ *
+ * A cache without its end line is ignored (it was torn). Only entries whose mtime and
+ * ctime were older than hash_racy_ns when the file was hashed are kept: a file changed
+ * again within the file system's timestamp granularity would otherwise keep the same
+ * stat data with different contents (git's "racy clean" problem). */
+#define _POSIX_C_SOURCE 200809L
 #include "hash.h"
 
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
 #include <xxhash.h>
+
+#include "util.h"
+
+int64_t hash_racy_ns = 2000000000;
 
 uint64_t hash_bytes(const void *p, size_t n)
 {
 	return XXH3_64bits(p, n);
+}
+
+static struct hash128 from_xxh(XXH128_hash_t x)
+{
+	return (struct hash128){x.high64, x.low64};
+}
+
+struct hash128 hash128_bytes(const void *p, size_t n)
+{
+	return from_xxh(XXH3_128bits(p, n));
+}
+
+bool hash128_eq(struct hash128 a, struct hash128 b)
+{
+	return a.hi == b.hi && a.lo == b.lo;
+}
+
+char *hash128_hex(struct hash128 a, char out[33])
+{
+	snprintf(out, 33, "%016llx%016llx", (unsigned long long)a.hi, (unsigned long long)a.lo);
+	return out;
+}
+
+char *hash64_hex(uint64_t h, char out[17])
+{
+	snprintf(out, 17, "%016llx", (unsigned long long)h);
+	return out;
+}
+
+struct hasher {
+	XXH3_state_t *st;
+};
+
+struct hasher *hasher_new(void)
+{
+	struct hasher *h = xmalloc(sizeof(*h));
+
+	if (!(h->st = XXH3_createState()))
+		fatalx(EXIT_FAILED, "out of memory");
+	hasher_reset(h);
+	return h;
+}
+
+void hasher_reset(struct hasher *h)
+{
+	XXH3_128bits_reset(h->st);
+}
+
+void hasher_add(struct hasher *h, const void *p, size_t n)
+{
+	XXH3_128bits_update(h->st, p, n);
+}
+
+void hasher_addu64(struct hasher *h, uint64_t v)
+{
+	unsigned char b[8];
+
+	for (int i = 0; i < 8; i++)
+		b[i] = (unsigned char)(v >> (8 * i));
+	hasher_add(h, b, sizeof(b));
+}
+
+void hasher_addstr(struct hasher *h, const char *s)
+{
+	if (!s) {
+		hasher_addu64(h, UINT64_MAX);
+		return;
+	}
+	size_t n = strlen(s);
+
+	hasher_addu64(h, n);
+	hasher_add(h, s, n);
+}
+
+void hasher_addhash(struct hasher *h, struct hash128 v)
+{
+	hasher_addu64(h, v.hi);
+	hasher_addu64(h, v.lo);
+}
+
+struct hash128 hasher_end(struct hasher *h)
+{
+	return from_xxh(XXH3_128bits_digest(h->st));
+}
+
+void hasher_free(struct hasher *h)
+{
+	if (!h)
+		return;
+	XXH3_freeState(h->st);
+	free(h);
+}
+
+/* Files at least this large are mmapped rather than read. */
+enum { MMAP_MIN = 1 << 20, READ_CHUNK = 1 << 17 };
+
+int hash_fd(int fd, struct hash128 *out)
+{
+	struct stat st;
+	XXH3_state_t *xs;
+	ssize_t n;
+	char *chunk;
+
+	if (fstat(fd, &st) < 0)
+		return -1;
+	if (S_ISDIR(st.st_mode)) {
+		errno = EISDIR;
+		return -1;
+	}
+	if (S_ISREG(st.st_mode) && st.st_size >= MMAP_MIN && (uint64_t)st.st_size <= SIZE_MAX) {
+		void *p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+
+		if (p != MAP_FAILED) {
+			posix_madvise(p, (size_t)st.st_size, POSIX_MADV_SEQUENTIAL);
+			*out = from_xxh(XXH3_128bits(p, (size_t)st.st_size));
+			munmap(p, (size_t)st.st_size);
+			/* the file may have grown or shrunk meanwhile: then fall back to reading */
+			struct stat again;
+
+			if (fstat(fd, &again) == 0 && again.st_size == st.st_size)
+				return 0;
+			if (lseek(fd, 0, SEEK_SET) < 0)
+				return -1;
+		}
+	}
+	if (!(xs = XXH3_createState()))
+		fatalx(EXIT_FAILED, "out of memory");
+	XXH3_128bits_reset(xs);
+	chunk = xmalloc(READ_CHUNK);
+	while ((n = read(fd, chunk, READ_CHUNK)) != 0) {
+		if (n < 0) {
+			int saved = errno;
+
+			if (errno == EINTR)
+				continue;
+			free(chunk);
+			XXH3_freeState(xs);
+			errno = saved;
+			return -1;
+		}
+		XXH3_128bits_update(xs, chunk, (size_t)n);
+	}
+	*out = from_xxh(XXH3_128bits_digest(xs));
+	free(chunk);
+	XXH3_freeState(xs);
+	return 0;
+}
+
+int hash_file(const char *path, struct hash128 *out)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC), r, saved;
+
+	if (fd < 0)
+		return -1;
+	r = hash_fd(fd, out);
+	saved = errno;
+	close(fd);
+	errno = saved;
+	return r;
+}
+
+/* ---- the stat cache ---- */
+
+struct centry {
+	char *key;
+	struct hash128 h;
+	int64_t size, mtime_ns, ctime_ns;
+	uint64_t ino, dev;
+	bool used;
+};
+
+struct statcache {
+	char *path; /* NULL: memory only */
+	struct centry *slot;
+	size_t n, cap;
+	bool dirty;
+	size_t reads;
+};
+
+static struct centry *cache_slot(struct statcache *c, const char *key)
+{
+	size_t mask = c->cap - 1;
+	size_t i = hash_bytes(key, strlen(key)) & mask;
+
+	while (c->slot[i].key && strcmp(c->slot[i].key, key) != 0)
+		i = (i + 1) & mask;
+	return &c->slot[i];
+}
+
+static void cache_grow(struct statcache *c)
+{
+	struct centry *old = c->slot;
+	size_t oldcap = c->cap;
+
+	c->cap = oldcap ? oldcap * 2 : 256;
+	c->slot = xcalloc(c->cap, sizeof(*c->slot));
+	for (size_t i = 0; i < oldcap; i++)
+		if (old[i].key)
+			*cache_slot(c, old[i].key) = old[i];
+	free(old);
+}
+
+/* The entry for KEY, created empty when missing. */
+static struct centry *cache_get(struct statcache *c, const char *key)
+{
+	struct centry *e;
+
+	if ((c->n + 1) * 2 > c->cap)
+		cache_grow(c);
+	e = cache_slot(c, key);
+	if (!e->key) {
+		e->key = xstrdup(key);
+		c->n++;
+	}
+	return e;
+}
+
+static int parse_hex128(const char *s, struct hash128 *out)
+{
+	uint64_t v[2] = {0, 0};
+
+	for (int i = 0; i < 32; i++) {
+		int c = s[i], d;
+
+		if (c >= '0' && c <= '9')
+			d = c - '0';
+		else if (c >= 'a' && c <= 'f')
+			d = c - 'a' + 10;
+		else
+			return -1;
+		v[i / 16] = v[i / 16] << 4 | (uint64_t)d;
+	}
+	out->hi = v[0];
+	out->lo = v[1];
+	return 0;
+}
+
+/* Parse the cache text; returns -1 when it is not a whole, valid cache. */
+static int cache_parse(struct statcache *c, char *text)
+{
+	char *line = text, *nl;
+	size_t count = 0;
+
+	if (strncmp(line, "orch-hashcache 1\n", 17) != 0)
+		return -1;
+	line += 17;
+	while ((nl = strchr(line, '\n'))) {
+		struct centry tmp;
+		char *p, *end;
+		long long v[4];
+		unsigned long long u[2];
+
+		*nl = '\0';
+		if (strncmp(line, "end ", 4) == 0)
+			return strtoull(line + 4, &end, 10) == count && *end == '\0' && nl[1] == '\0' ? 0 : -1;
+		if (strlen(line) < 34 || parse_hex128(line, &tmp.h) < 0 || line[32] != ' ')
+			return -1;
+		p = line + 33;
+		for (int i = 0; i < 4; i++) {
+			errno = 0;
+			v[i] = strtoll(p, &end, 10);
+			if (errno || end == p || *end != ' ')
+				return -1;
+			p = end + 1;
+		}
+		for (int i = 0; i < 2; i++) {
+			errno = 0;
+			u[i] = strtoull(p, &end, 10);
+			if (errno || end == p || *end != ' ')
+				return -1;
+			p = end + 1;
+		}
+		if (!*p)
+			return -1;
+		struct centry *e = cache_get(c, p);
+
+		e->h = tmp.h;
+		e->size = v[0], e->mtime_ns = v[1], e->ctime_ns = v[2], e->ino = (uint64_t)v[3];
+		e->ino = (uint64_t)v[3];
+		e->dev = u[0];
+		e->used = false;
+		count++;
+		line = nl + 1;
+	}
+	return -1;
+}
+
+static void cache_clear(struct statcache *c)
+{
+	for (size_t i = 0; i < c->cap; i++)
+		free(c->slot[i].key);
+	free(c->slot);
+	c->slot = NULL;
+	c->n = c->cap = 0;
+}
+
+struct statcache *statcache_open(const char *path)
+{
+	struct statcache *c = xcalloc(1, sizeof(*c));
+	char *text;
+
+	c->path = path ? xstrdup(path) : NULL;
+	cache_grow(c);
+	if (path && (text = read_file(path, NULL))) {
+		if (cache_parse(c, text) < 0) {
+			cache_clear(c);
+			cache_grow(c);
+		}
+		free(text);
+	}
+	return c;
+}
+
+static int64_t ts_ns(struct timespec t)
+{
+	return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
+}
+
+int statcache_hash(struct statcache *c, const char *path, const char *key, struct hash128 *out)
+{
+	struct stat st;
+	struct centry *e;
+	struct timespec now;
+	int fd, saved;
+
+	if (stat(path, &st) < 0)
+		return -1;
+	if (S_ISDIR(st.st_mode)) {
+		errno = EISDIR;
+		return -1;
+	}
+	e = cache_get(c, key);
+	if (e->h.hi | e->h.lo | (uint64_t)e->size | (uint64_t)e->mtime_ns) {
+		if (e->size == (int64_t)st.st_size && e->mtime_ns == ts_ns(st.st_mtim) &&
+		    e->ctime_ns == ts_ns(st.st_ctim) && e->ino == (uint64_t)st.st_ino &&
+		    e->dev == (uint64_t)st.st_dev) {
+			e->used = true;
+			*out = e->h;
+			return 0;
+		}
+	}
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return -1;
+	/* the stat data from before the read: a change during it shows next time */
+	if (fstat(fd, &st) < 0 || hash_fd(fd, out) < 0) {
+		saved = errno;
+		close(fd);
+		errno = saved;
+		return -1;
+	}
+	close(fd);
+	c->reads++;
+	clock_gettime(CLOCK_REALTIME, &now);
+	if (ts_ns(now) - ts_ns(st.st_mtim) > hash_racy_ns && ts_ns(now) - ts_ns(st.st_ctim) > hash_racy_ns) {
+		e->h = *out;
+		e->size = (int64_t)st.st_size;
+		e->mtime_ns = ts_ns(st.st_mtim);
+		e->ctime_ns = ts_ns(st.st_ctim);
+		e->ino = (uint64_t)st.st_ino;
+		e->dev = (uint64_t)st.st_dev;
+		e->used = true;
+		c->dirty = true;
+	} else {
+		/* racy: never trust this entry, not even later in this process */
+		if (e->used || e->size || e->mtime_ns)
+			c->dirty = true;
+		memset(&e->h, 0, sizeof(e->h));
+		e->size = e->mtime_ns = e->ctime_ns = 0;
+		e->ino = e->dev = 0;
+		e->used = false;
+	}
+	return 0;
+}
+
+static bool entry_valid(const struct centry *e)
+{
+	return e->key && e->used && strchr(e->key, '\n') == NULL;
+}
+
+int statcache_save(struct statcache *c)
+{
+	struct buf b = {0};
+	size_t count = 0;
+	char hex[33], *tmp;
+	int fd;
+
+	if (!c->path || !c->dirty)
+		return 0;
+	buf_puts(&b, "orch-hashcache 1\n");
+	for (size_t i = 0; i < c->cap; i++) {
+		const struct centry *e = &c->slot[i];
+
+		if (!entry_valid(e))
+			continue;
+		buf_printf(&b, "%s %lld %lld %lld %llu %llu %s\n", hash128_hex(e->h, hex), (long long)e->size,
+		           (long long)e->mtime_ns, (long long)e->ctime_ns, (unsigned long long)e->ino,
+		           (unsigned long long)e->dev, e->key);
+		count++;
+	}
+	buf_printf(&b, "end %zu\n", count);
+	tmp = xasprintf("%s.tmp", c->path);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0) {
+		warn("cannot write the hash cache %s:", tmp);
+		goto fail;
+	}
+	for (size_t off = 0; off < b.len;) {
+		ssize_t w = write(fd, b.s + off, b.len - off);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0) {
+			warn("cannot write the hash cache %s:", tmp);
+			close(fd);
+			unlink(tmp);
+			goto fail;
+		}
+		off += (size_t)w;
+	}
+	if (fsync(fd) < 0 || close(fd) < 0 || rename(tmp, c->path) < 0) {
+		warn("cannot write the hash cache %s:", c->path);
+		unlink(tmp);
+		goto fail;
+	}
+	c->dirty = false;
+	free(tmp);
+	buf_free(&b);
+	return 0;
+fail:
+	free(tmp);
+	buf_free(&b);
+	return -1;
+}
+
+size_t statcache_reads(const struct statcache *c)
+{
+	return c->reads;
+}
+
+void statcache_free(struct statcache *c)
+{
+	if (!c)
+		return;
+	cache_clear(c);
+	free(c->path);
+	free(c);
 }

@@ -1,12 +1,73 @@
 /* hash.h — XXH3 hashes: of short strings for lookup tables, of step definitions and of
- * file contents (streamed) for signatures. The one user of libxxhash. */
+ * file contents (streamed) for signatures, and the stat cache that spares re-reading
+ * unchanged files. The one user of libxxhash. */
 #ifndef ORCH_HASH_H
 #define ORCH_HASH_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
+/* A 128-bit XXH3 hash. */
+struct hash128 {
+	uint64_t hi, lo;
+};
+
 /* 64-bit XXH3 of N bytes at P, for hash tables. */
 uint64_t hash_bytes(const void *p, size_t n);
+/* 128-bit XXH3 of N bytes at P. */
+struct hash128 hash128_bytes(const void *p, size_t n);
+/* Whether A and B are equal. */
+bool hash128_eq(struct hash128 a, struct hash128 b);
+/* A as 32 lowercase hex digits (canonical order, as `xxhsum -H2` prints it) into OUT. */
+char *hash128_hex(struct hash128 a, char out[33]);
+/* The low 64 bits of A as 16 hex digits into OUT (short hashes in the journal). */
+char *hash64_hex(uint64_t h, char out[17]);
+
+/* A streaming 128-bit hash over several pieces. */
+struct hasher;
+/* A new hasher, reset. */
+struct hasher *hasher_new(void);
+/* Start over. */
+void hasher_reset(struct hasher *h);
+/* Add N bytes at P. */
+void hasher_add(struct hasher *h, const void *p, size_t n);
+/* Add a string with its length, so that ("ab","c") and ("a","bc") differ; NULL differs from "". */
+void hasher_addstr(struct hasher *h, const char *s);
+/* Add a 64-bit number. */
+void hasher_addu64(struct hasher *h, uint64_t v);
+/* Add a 128-bit hash. */
+void hasher_addhash(struct hasher *h, struct hash128 v);
+/* The hash of everything added since the last reset. */
+struct hash128 hasher_end(struct hasher *h);
+/* Free H. */
+void hasher_free(struct hasher *h);
+
+/* Hash the contents of the file open at FD (read to the end, mmapped when large).
+ * Returns 0, or -1 with errno set. */
+int hash_fd(int fd, struct hash128 *out);
+/* Hash the contents of the file at PATH. Returns 0, or -1 with errno set. */
+int hash_file(const char *path, struct hash128 *out);
+
+/* The stat cache (.orch/hashcache): path -> (size, mtime ns, ctime ns, inode, device,
+ * hash). A file whose stat data match an entry is not read again. A file modified within
+ * hash_racy_ns of the moment it was hashed is hashed again next time (racy-git rule). */
+struct statcache;
+/* Nanoseconds of the racy window (default 2 s: the coarsest common file system granularity). */
+extern int64_t hash_racy_ns;
+/* Load the cache from PATH (a missing or unreadable file is an empty cache); PATH NULL
+ * gives a memory-only cache. */
+struct statcache *statcache_open(const char *path);
+/* Hash the file at PATH (KEY: its name in the cache, e.g. relative to the plan), using
+ * and updating the cache. Returns 0, or -1 with errno set (ENOENT: missing, EISDIR: a
+ * directory). */
+int statcache_hash(struct statcache *c, const char *path, const char *key, struct hash128 *out);
+/* Write the entries used since open to the cache file, atomically (temp file + rename),
+ * if anything changed. Returns 0, or -1 after a warning. */
+int statcache_save(struct statcache *c);
+/* How many files were read (not answered from the cache) since open. */
+size_t statcache_reads(const struct statcache *c);
+/* Free C without saving. */
+void statcache_free(struct statcache *c);
 
 #endif

@@ -55,7 +55,64 @@ int journal_append(struct journal *j, enum evkind kind, struct node *n, const st
 int journal_sync(struct journal *j);
 /* The run id of this orch process ("20261126T051200-4821"). */
 const char *journal_runid(const struct journal *j);
-/* Release the lock and close the file. */
+/* Release the lock and close the file (saving the stat cache first when locked). */
 void journal_close(struct journal *j);
+
+/* One event as loaded (or appended by this process). */
+struct jevent {
+	enum evkind kind;
+	struct node *node;   /* NULL: plan-wide, or a name no longer in the Orchfile */
+	const char *name;    /* the step or milestone as recorded ("" when plan-wide) */
+	const char *run;     /* the run id that wrote it */
+	char sig[33];        /* the signature, "" when none */
+	int64_t time_ms;     /* when it was written, ms since the epoch */
+	int64_t start_ms;    /* when the attempt started, 0 when not recorded */
+	int64_t duration_ms; /* -1 when not recorded */
+	int attempt, exit_status, signal;
+	bool timed_out;
+	const char *message; /* NULL when none */
+	const char *log;     /* NULL when none */
+	size_t line;         /* 1-based line in the journal file */
+	int64_t off;         /* byte offset of the line in the file */
+	size_t len;          /* its length, without the newline */
+};
+
+/* A piece of a signature as the journal records it with a completion (ok, approve,
+ * milestone): a definition key, an input file or a dependency, and a 64-bit hash. */
+enum partkind { PART_DEF, PART_INPUT, PART_DEP };
+struct sigpart {
+	enum partkind kind;
+	const char *name; /* key ("run", "env", ...), file path, or dependency name */
+	uint64_t h;
+};
+
+/* Number of events loaded and appended so far (not counting torn or compacted-away ones). */
+size_t journal_count(const struct journal *j);
+/* The I-th event, oldest first. The pointer is valid until the next append. */
+const struct jevent *journal_event(const struct journal *j, size_t i);
+/* Read back the signature parts recorded with event E into *PARTS (free with
+ * journal_freeparts). Returns their number, or -1 when E records none. */
+long journal_parts(struct journal *j, const struct jevent *e, struct sigpart **parts);
+/* Free what journal_parts returned. */
+void journal_freeparts(struct sigpart *parts, long n);
+/* The name of event kind K as written ("ok", "fail", "rollback-ok", ...). */
+const char *journal_kindname(enum evkind k);
+/* The journal's path for messages (".orch/journal.jsonl" when the plan is here). */
+const char *journal_path(const struct journal *j);
+/* The plan's .orch directory (absolute). */
+const char *journal_dir(const struct journal *j);
+/* Whether this process holds the plan lock (and may append). */
+bool journal_locked(const struct journal *j);
+/* The stat cache in .orch/hashcache (saved at journal_close when locked). */
+struct statcache *journal_statcache(struct journal *j);
+/* Keep the current journal as .orch/journal.jsonl.N (the next free N) and start an
+ * empty one with a reset event. Needs the lock. Returns N, or -1 after an error. */
+int journal_reset(struct journal *j);
+/* Rewrite the journal to its live events (what decides each step's state) now, through
+ * a temp file, fsync, rename and fsync of .orch. Needs the lock. Returns 0 or -1. */
+int journal_compact(struct journal *j);
+/* Open, like journal_open, but return the exit status instead of exiting when the
+ * journal is damaged (EXIT_JOURNAL) or locked (EXIT_LOCKED); *OUT is NULL then. */
+int journal_try_open(struct graph *g, int flags, struct journal **out);
 
 #endif

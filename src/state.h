@@ -33,4 +33,21 @@ const char *state_refresh(struct node *n);
 /* Record in memory that N completed (ok, skip, approve) or not (fail, rollback, force). */
 void state_set(struct node *n, enum stepstate st, const char *reason);
 
+/* N's current signature as 32 hex digits; NULL before state_load or for a node without one. */
+const char *state_signature(const struct node *n);
+/* N's current signature parts (definition keys, input files, dependencies), recorded by
+ * the journal with a completion so that --why can name what changed. */
+size_t state_parts(const struct node *n, const struct sigpart **parts);
+/* Every difference between N's current signature parts and those of its last
+ * completion, one line each ("input src/a.ts changed", "dependency b changed"), into
+ * OUT. Returns their number (0 when N never completed or nothing changed). */
+size_t state_changes(struct node *n, struct vec *out);
+/* A name for state ST ("done", "stale", "failed", ...). */
+const char *state_name(enum stepstate st);
+/* Re-check a node that was satisfied (its dependency just ran): re-hash its inputs and
+ * compare again. Returns true when it is no longer satisfied. */
+bool state_recheck(struct node *n);
+/* Free every node's state (state_load may be called again afterwards). */
+void state_free(struct graph *g);
+
 #endif

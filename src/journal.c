@@ -1,0 +1,981 @@
+/* journal.c — the plan's memory: an append-only JSON Lines journal, the plan lock, and
+ * compaction.
+ *
+ * .orch/journal.jsonl holds one event per line, each a JSON object written by a single
+ * write() and ending in a newline (docs/journal.md has the same with examples):
+ *
+ *	{"v":1,"t":"2026-11-26T05:12:00.123Z","run":"20261126T051200-4821","ev":"ok",
+ *	 "step":"build-api","sig":"<32 hex>","attempt":1,"exit":0,
+ *	 "start":"2026-11-26T05:10:48.000Z","dur_ms":72000,"host":"ci-3","user":"ana",
+ *	 "log":".orch/logs/build-api.1.log",
+ *	 "def":{"run":"<16 hex>"},"inputs":{"src/api/a.ts":"<16 hex>"},
+ *	 "deps":{"create-tables":"<16 hex>"}}
+ *
+ *	v       format version, 1. A line with a higher version is an error.
+ *	t       when the event was written, UTC, millisecond precision
+ *	run     the run id of the orch process that wrote it (start time UTC + pid)
+ *	ev      start, ok, fail, interrupted, skip, approve, force, rollback-start,
+ *	        rollback-ok, rollback-fail, milestone, milestone-lost, reset
+ *	step    the step (or milestone) name; absent for plan-wide events (reset)
+ *	sig     the node's signature (XXH3-128) when the event was written; for ok,
+ *	        approve and milestone the one it completed with
+ *	attempt, exit, signal, timeout, start, dur_ms, log, msg
+ *	        the attempt: number, exit status, signal, timed out, start time,
+ *	        duration, log file (relative to the plan), a one-line message
+ *	host, user
+ *	        where and by whom
+ *	def, inputs, deps
+ *	        with completions only: 64-bit hashes of each definition key, input
+ *	        file and dependency signature, so that --why can name what changed
+ *
+ * Loading reads every line. A last line without its newline, or an unparsable last
+ * line, is a torn write from a crash: it is ignored with a warning and cut off before
+ * the next append (only by the process holding the lock). Any other bad line is damage:
+ * exit 4 naming file:line, and the file is never written to.
+ *
+ * Durability: events are written at once (one write() each) but made durable by
+ * journal_sync, one fdatasync for everything since the last one; the engine calls it
+ * once per turn of its event loop and before it starts a step that needs a step that
+ * just succeeded. A start that is lost in a crash reads as "not run", which is safe.
+ *
+ * Compaction: at open, under the lock, when the file is over 1 MiB and more than three
+ * times its live content (per node: its last completion and everything from its last
+ * deciding event on), the live lines are copied to a temp file, fsynced, renamed over
+ * the journal, and the directory fsynced.
+ *
+ * The lock: flock(LOCK_EX) on .orch/lock, which holds the holder's pid for messages. The
+ * kernel drops it when its holder dies, so there is no stale lock to clean up. */
+#define _POSIX_C_SOURCE 200809L
+#include "journal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "hash.h"
+#include "state.h"
+
+enum { FORMAT_VERSION = 1 };
+/* compact when the file is over COMPACT_MIN bytes and COMPACT_RATIO times its live part */
+enum { COMPACT_MIN = 1 << 20, COMPACT_RATIO = 3 };
+
+struct journal {
+	struct graph *g;
+	char *dir;     /* absolute .orch */
+	char *path;    /* absolute .orch/journal.jsonl */
+	char *display; /* path for messages */
+	int fd;        /* -1 when there is no file (yet) */
+	int lockfd;
+	bool locked;
+	bool dirty;    /* appended since the last sync */
+	int64_t size;  /* bytes in the file */
+	size_t lines;  /* lines in the file */
+	char runid[48];
+	char host[256];
+	char *user;
+	struct jevent *ev;
+	size_t nev, evcap;
+	struct vec owned; /* strings the events point to */
+	struct statcache *cache;
+};
+
+static const char *kindnames[] = {
+	[EV_START] = "start",
+	[EV_OK] = "ok",
+	[EV_FAIL] = "fail",
+	[EV_INTERRUPTED] = "interrupted",
+	[EV_SKIP] = "skip",
+	[EV_APPROVE] = "approve",
+	[EV_FORCE] = "force",
+	[EV_ROLLBACK_START] = "rollback-start",
+	[EV_ROLLBACK_OK] = "rollback-ok",
+	[EV_ROLLBACK_FAIL] = "rollback-fail",
+	[EV_MILESTONE] = "milestone",
+	[EV_MILESTONE_LOST] = "milestone-lost",
+	[EV_RESET] = "reset",
+};
+enum { NKINDS = sizeof(kindnames) / sizeof(kindnames[0]) };
+
+const char *journal_kindname(enum evkind k)
+{
+	return (unsigned)k < NKINDS ? kindnames[k] : "?";
+}
+
+static int kind_parse(const char *s)
+{
+	for (int i = 0; i < NKINDS; i++)
+		if (strcmp(s, kindnames[i]) == 0)
+			return i;
+	return -1;
+}
+
+static bool is_completion(enum evkind k)
+{
+	return k == EV_OK || k == EV_APPROVE || k == EV_MILESTONE;
+}
+
+/* ---- time ---- */
+
+static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
+{
+	y -= m <= 2;
+	int64_t era = (y >= 0 ? y : y - 399) / 400;
+	unsigned yoe = (unsigned)(y - era * 400);
+	unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+	unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+
+	return era * 146097 + (int64_t)doe - 719468;
+}
+
+static void format_time(int64_t ms, char out[48])
+{
+	time_t s = (time_t)(ms / 1000);
+	struct tm tm;
+
+	gmtime_r(&s, &tm);
+	snprintf(out, 48, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+	         tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(ms % 1000));
+}
+
+static int digits(const char *s, int n)
+{
+	int v = 0;
+
+	for (int i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		v = v * 10 + (s[i] - '0');
+	}
+	return v;
+}
+
+/* Parse "YYYY-MM-DDTHH:MM:SS[.mmm]Z"; returns -1 when malformed. */
+static int64_t parse_time(const char *s)
+{
+	int y, mo, d, h, mi, se, ms = 0;
+	size_t n = strlen(s);
+
+	if (n < 20 || s[4] != '-' || s[7] != '-' || s[10] != 'T' || s[13] != ':' || s[16] != ':')
+		return -1;
+	y = digits(s, 4), mo = digits(s + 5, 2), d = digits(s + 8, 2);
+	h = digits(s + 11, 2), mi = digits(s + 14, 2), se = digits(s + 17, 2);
+	if (y < 0 || mo < 1 || mo > 12 || d < 1 || d > 31 || h < 0 || h > 23 || mi < 0 || mi > 59 || se < 0 ||
+	    se > 60)
+		return -1;
+	if (s[19] == '.') {
+		if (n != 24 || (ms = digits(s + 20, 3)) < 0 || s[23] != 'Z')
+			return -1;
+	} else if (n != 20 || s[19] != 'Z') {
+		return -1;
+	}
+	return ((days_from_civil(y, (unsigned)mo, (unsigned)d) * 86400) + h * 3600 + mi * 60 + se) * 1000 + ms;
+}
+
+/* ---- small helpers ---- */
+
+static const char *own(struct journal *j, const char *s)
+{
+	char *c;
+
+	if (!s)
+		return NULL;
+	c = xstrdup(s);
+	vec_push(&j->owned, c);
+	return c;
+}
+
+static const char *own_run(struct journal *j, const char *s)
+{
+	/* consecutive events nearly always share the run id */
+	if (j->nev && j->ev[j->nev - 1].run && strcmp(j->ev[j->nev - 1].run, s) == 0)
+		return j->ev[j->nev - 1].run;
+	if (strcmp(s, j->runid) == 0)
+		return j->runid;
+	return own(j, s);
+}
+
+static struct jevent *new_event(struct journal *j)
+{
+	if (j->nev == j->evcap) {
+		j->evcap = j->evcap ? j->evcap * 2 : 256;
+		j->ev = xreallocarray(j->ev, j->evcap, sizeof(*j->ev));
+	}
+	memset(&j->ev[j->nev], 0, sizeof(j->ev[0]));
+	return &j->ev[j->nev++];
+}
+
+static int write_all(int fd, const char *p, size_t n)
+{
+	while (n > 0) {
+		ssize_t w = write(fd, p, n);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			return -1;
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+static int fsync_dir(const char *dir)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), r;
+
+	if (fd < 0)
+		return -1;
+	r = fsync(fd);
+	close(fd);
+	return r;
+}
+
+static bool is_hex(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+			return false;
+	return s[n] == '\0';
+}
+
+/* ---- loading ---- */
+
+/* Parse one line into a new event; returns NULL with a reason in ERR on damage. */
+static const char *parse_line(struct journal *j, const char *line, size_t len, struct jevent *e)
+{
+	static char err[256];
+	json_error_t jerr;
+	json_t *o, *v;
+	const char *s;
+	int k;
+
+	if (!(o = json_loadb(line, len, 0, &jerr))) {
+		snprintf(err, sizeof(err), "not JSON (%s at column %d)", jerr.text, jerr.column);
+		return err;
+	}
+	if (!json_is_object(o)) {
+		json_decref(o);
+		return "not a JSON object";
+	}
+	v = json_object_get(o, "v");
+	if (!json_is_integer(v)) {
+		json_decref(o);
+		return "no format version \"v\"";
+	}
+	if (json_integer_value(v) != FORMAT_VERSION) {
+		snprintf(err, sizeof(err), "format version %lld, but this orch reads version %d%s",
+		         (long long)json_integer_value(v), FORMAT_VERSION,
+		         json_integer_value(v) > FORMAT_VERSION ? " (written by a newer orch)" : "");
+		json_decref(o);
+		return err;
+	}
+	if (!(s = json_string_value(json_object_get(o, "ev"))) || (k = kind_parse(s)) < 0) {
+		snprintf(err, sizeof(err), "unknown event \"%.40s\"", s ? s : "(none)");
+		json_decref(o);
+		return err;
+	}
+	e->kind = (enum evkind)k;
+	if (!(s = json_string_value(json_object_get(o, "t"))) || (e->time_ms = parse_time(s)) < 0) {
+		json_decref(o);
+		return "no valid time \"t\"";
+	}
+	s = json_string_value(json_object_get(o, "step"));
+	if (!s && e->kind != EV_RESET) {
+		json_decref(o);
+		return "no \"step\"";
+	}
+	if (s) {
+		e->node = graph_find(j->g, s);
+		e->name = e->node ? e->node->name : own(j, s);
+	} else {
+		e->name = "";
+	}
+	if ((v = json_object_get(o, "sig"))) {
+		if (!(s = json_string_value(v)) || strlen(s) != 32 || !is_hex(s, 32)) {
+			json_decref(o);
+			return "\"sig\" is not 32 hex digits";
+		}
+		memcpy(e->sig, s, 33);
+	}
+	s = json_string_value(json_object_get(o, "run"));
+	e->run = own_run(j, s ? s : "");
+	e->attempt = (int)json_integer_value(json_object_get(o, "attempt"));
+	v = json_object_get(o, "exit");
+	e->exit_status = v ? (int)json_integer_value(v) : -1;
+	e->signal = (int)json_integer_value(json_object_get(o, "signal"));
+	e->timed_out = json_is_true(json_object_get(o, "timeout"));
+	if ((s = json_string_value(json_object_get(o, "start"))))
+		e->start_ms = parse_time(s) > 0 ? parse_time(s) : 0;
+	v = json_object_get(o, "dur_ms");
+	e->duration_ms = v ? json_integer_value(v) : -1;
+	e->message = own(j, json_string_value(json_object_get(o, "msg")));
+	e->log = own(j, json_string_value(json_object_get(o, "log")));
+	json_decref(o);
+	return NULL;
+}
+
+static void free_events(struct journal *j)
+{
+	for (size_t i = 0; i < j->owned.n; i++)
+		free(j->owned.v[i]);
+	j->owned.n = 0;
+	j->nev = 0;
+}
+
+/* Load the whole file. Returns 0, or EXIT_JOURNAL after reporting damage. */
+static int load(struct journal *j)
+{
+	struct stat st;
+	char *text, *p, *end;
+	size_t lineno = 0;
+	int64_t good = 0;
+
+	if (fstat(j->fd, &st) < 0) {
+		error("%s:", j->display);
+		return EXIT_JOURNAL;
+	}
+	text = xmalloc((size_t)st.st_size + 1);
+	for (size_t off = 0; off < (size_t)st.st_size;) {
+		ssize_t n = pread(j->fd, text + off, (size_t)st.st_size - off, (off_t)off);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			error("reading %s:", j->display);
+			free(text);
+			return EXIT_JOURNAL;
+		}
+		if (n == 0) {
+			st.st_size = (off_t)off;
+			break;
+		}
+		off += (size_t)n;
+	}
+	text[st.st_size] = '\0';
+	end = text + st.st_size;
+	for (p = text; p < end;) {
+		char *nl = memchr(p, '\n', (size_t)(end - p));
+		size_t len = nl ? (size_t)(nl - p) : (size_t)(end - p);
+		struct jevent *e;
+		const char *why;
+
+		lineno++;
+		e = new_event(j);
+		e->line = lineno;
+		e->off = p - text;
+		e->len = len;
+		why = !nl ? "no newline at the end" : memchr(p, '\0', len) ? "NUL bytes" : NULL;
+		if (!why && len == 0)
+			why = "empty line";
+		if (!why)
+			why = parse_line(j, p, len, e);
+		if (why) {
+			j->nev--;
+			if (!nl || nl + 1 == end) {
+				/* the last line: a write torn by a crash */
+				if (j->locked) {
+					warn("%s:%zu: ignoring a torn last line (%s): orch stopped while writing it",
+					     j->display, lineno, why);
+					if (ftruncate(j->fd, (off_t)good) < 0) {
+						error("cannot cut the torn line off %s:", j->display);
+						free(text);
+						return EXIT_JOURNAL;
+					}
+				}
+				lineno--;
+				break;
+			}
+			error("%s:%zu: the journal is damaged: %s", j->display, lineno, why);
+			error("orch does not change a journal it cannot read: repair or remove that line, "
+			      "or move the file away to start over");
+			free(text);
+			return EXIT_JOURNAL;
+		}
+		good = (nl + 1) - text;
+		p = nl + 1;
+	}
+	j->size = good;
+	j->lines = lineno;
+	free(text);
+	return 0;
+}
+
+/* ---- compaction ---- */
+
+/* Mark in LIVE (one bool per event) the events that decide some node's state. Returns
+ * the bytes they take. */
+static int64_t live_events(struct journal *j, bool *live)
+{
+	size_t nn = j->g->nodes.n, reset = 0;
+	size_t *anchor = xmalloc(nn * sizeof(*anchor)), *comp = xmalloc(nn * sizeof(*comp));
+	int64_t bytes = 0;
+
+	for (size_t i = 0; i < nn; i++)
+		anchor[i] = comp[i] = SIZE_MAX;
+	for (size_t i = 0; i < j->nev; i++) {
+		const struct jevent *e = &j->ev[i];
+
+		if (e->kind == EV_RESET) {
+			reset = i + 1;
+			for (size_t k = 0; k < nn; k++)
+				anchor[k] = comp[k] = SIZE_MAX;
+			continue;
+		}
+		if (!e->node)
+			continue;
+		if (is_completion(e->kind))
+			comp[e->node->id] = i;
+		if (e->kind != EV_START && e->kind != EV_ROLLBACK_START)
+			anchor[e->node->id] = i;
+	}
+	for (size_t i = reset; i < j->nev; i++) {
+		const struct jevent *e = &j->ev[i];
+		size_t id;
+
+		if (e->kind == EV_RESET)
+			continue;
+		if (!e->node) {
+			live[i] = true; /* a node no longer in the Orchfile: keep its history */
+		} else {
+			id = e->node->id;
+			live[i] = i == comp[id] || anchor[id] == SIZE_MAX || i >= anchor[id];
+		}
+		if (live[i])
+			bytes += (int64_t)e->len + 1;
+	}
+	free(anchor);
+	free(comp);
+	return bytes;
+}
+
+int journal_compact(struct journal *j)
+{
+	bool *live;
+	char *tmp, *text;
+	struct buf b = {0};
+	size_t n = 0, len;
+	int fd;
+
+	if (!j->locked) {
+		error("compacting %s needs the plan lock", j->display);
+		return -1;
+	}
+	if (!(text = read_file(j->path, &len))) {
+		error("reading %s:", j->display);
+		return -1;
+	}
+	live = xcalloc(j->nev ? j->nev : 1, sizeof(*live));
+	live_events(j, live);
+	for (size_t i = 0; i < j->nev; i++) {
+		struct jevent *e = &j->ev[i];
+
+		if (!live[i])
+			continue;
+		if ((size_t)e->off + e->len >= len + 1) {
+			error("%s changed while orch was compacting it", j->display);
+			goto fail;
+		}
+		buf_add(&b, text + e->off, e->len);
+		buf_putc(&b, '\n');
+	}
+	tmp = xasprintf("%s.tmp", j->path);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0 || write_all(fd, b.s ? b.s : "", b.len) < 0 || fsync(fd) < 0 || close(fd) < 0 ||
+	    rename(tmp, j->path) < 0) {
+		error("compacting %s: %s:", j->display, tmp);
+		if (fd >= 0)
+			close(fd);
+		unlink(tmp);
+		free(tmp);
+		goto fail;
+	}
+	free(tmp);
+	if (fsync_dir(j->dir) < 0)
+		warn("fsync %s:", j->dir);
+	/* the new file: reopen, renumber the events */
+	close(j->fd);
+	if ((j->fd = open(j->path, O_RDWR | O_APPEND | O_CLOEXEC)) < 0)
+		fatalx(EXIT_JOURNAL, "reopening %s:", j->display);
+	j->size = 0;
+	for (size_t i = 0; i < j->nev; i++) {
+		if (!live[i])
+			continue;
+		j->ev[n] = j->ev[i];
+		j->ev[n].line = n + 1;
+		j->ev[n].off = j->size;
+		j->size += (int64_t)j->ev[n].len + 1;
+		n++;
+	}
+	j->nev = n;
+	j->lines = n;
+	free(live);
+	free(text);
+	buf_free(&b);
+	return 0;
+fail:
+	free(live);
+	free(text);
+	buf_free(&b);
+	return -1;
+}
+
+static void maybe_compact(struct journal *j)
+{
+	bool *live;
+	int64_t bytes;
+
+	if (j->size < COMPACT_MIN)
+		return;
+	live = xcalloc(j->nev ? j->nev : 1, sizeof(*live));
+	bytes = live_events(j, live);
+	free(live);
+	if (j->size > COMPACT_RATIO * bytes) {
+		if (verbosity > 0)
+			info("compacting %s (%lld bytes, %lld live)", j->display, (long long)j->size, (long long)bytes);
+		journal_compact(j);
+	}
+}
+
+/* ---- opening ---- */
+
+static int take_lock(struct journal *j)
+{
+	char *path = xasprintf("%s/lock", j->dir), buf[32];
+	ssize_t n;
+
+	j->lockfd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	if (j->lockfd < 0) {
+		error("cannot open %s:", path);
+		free(path);
+		return EXIT_LOCKED;
+	}
+	if (flock(j->lockfd, LOCK_EX | LOCK_NB) < 0) {
+		int saved = errno;
+		long pid = 0;
+
+		if (saved != EWOULDBLOCK) {
+			errno = saved;
+			error("cannot lock %s:", path);
+		} else {
+			n = pread(j->lockfd, buf, sizeof(buf) - 1, 0);
+			buf[n > 0 ? n : 0] = '\0';
+			pid = strtol(buf, NULL, 10);
+			if (pid > 0)
+				error("another orch (pid %ld) is running this plan (lock %s)", pid, path);
+			else
+				error("another orch is running this plan (lock %s)", path);
+		}
+		close(j->lockfd);
+		j->lockfd = -1;
+		free(path);
+		return EXIT_LOCKED;
+	}
+	n = snprintf(buf, sizeof(buf), "%ld\n", (long)getpid());
+	if (ftruncate(j->lockfd, 0) < 0 || pwrite(j->lockfd, buf, (size_t)n, 0) != n)
+		warn("cannot write the pid into %s:", path);
+	j->locked = true;
+	free(path);
+	return 0;
+}
+
+static void identity(struct journal *j)
+{
+	const char *u = getenv("USER");
+	struct passwd *pw;
+	time_t now = time(NULL);
+	struct tm tm;
+
+	if (gethostname(j->host, sizeof(j->host)) < 0)
+		strcpy(j->host, "unknown");
+	j->host[sizeof(j->host) - 1] = '\0';
+	if (u && *u)
+		j->user = xstrdup(u);
+	else if ((pw = getpwuid(getuid())))
+		j->user = xstrdup(pw->pw_name);
+	else
+		j->user = xasprintf("%ld", (long)getuid());
+	gmtime_r(&now, &tm);
+	snprintf(j->runid, sizeof(j->runid), "%04d%02d%02dT%02d%02d%02d-%ld", tm.tm_year + 1900, tm.tm_mon + 1,
+	         tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (long)getpid());
+}
+
+static void display_path(struct journal *j)
+{
+	char *cwd = getcwd(NULL, 0);
+
+	if (cwd && strcmp(cwd, j->g->dir) == 0)
+		j->display = xstrdup(".orch/journal.jsonl");
+	else
+		j->display = xstrdup(j->path);
+	free(cwd);
+}
+
+int journal_try_open(struct graph *g, int flags, struct journal **out)
+{
+	struct journal *j;
+	struct stat st;
+	int r;
+
+	*out = NULL;
+	j = xcalloc(1, sizeof(*j));
+	j->g = g;
+	j->fd = j->lockfd = -1;
+	j->dir = xasprintf("%s/.orch", g->dir);
+	j->path = xasprintf("%s/journal.jsonl", j->dir);
+	display_path(j);
+	identity(j);
+	if (stat(j->dir, &st) < 0) {
+		if (errno != ENOENT || !(flags & JOURNAL_CREATE)) {
+			if (errno != ENOENT)
+				error("%s:", j->dir);
+			journal_close(j);
+			return errno == ENOENT ? 0 : EXIT_JOURNAL;
+		}
+		if (mkdir(j->dir, 0755) < 0 && errno != EEXIST) {
+			error("cannot create %s:", j->dir);
+			journal_close(j);
+			return EXIT_JOURNAL;
+		}
+		fsync_dir(g->dir);
+	}
+	if ((flags & JOURNAL_LOCK) && (r = take_lock(j)) != 0) {
+		journal_close(j);
+		return r;
+	}
+	if (j->locked) {
+		bool existed = access(j->path, F_OK) == 0;
+
+		j->fd = open(j->path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+		if (j->fd >= 0 && !existed)
+			fsync_dir(j->dir);
+	} else {
+		j->fd = open(j->path, O_RDONLY | O_CLOEXEC);
+		if (j->fd < 0 && errno == ENOENT) {
+			*out = j; /* an empty journal */
+			return 0;
+		}
+	}
+	if (j->fd < 0) {
+		error("cannot open %s:", j->display);
+		journal_close(j);
+		return EXIT_JOURNAL;
+	}
+	if ((r = load(j)) != 0) {
+		journal_close(j);
+		return r;
+	}
+	if (j->locked)
+		maybe_compact(j);
+	*out = j;
+	return 0;
+}
+
+struct journal *journal_open(struct graph *g, int flags)
+{
+	struct journal *j;
+	int r = journal_try_open(g, flags, &j);
+
+	if (r)
+		exit(r);
+	return j;
+}
+
+/* ---- appending ---- */
+
+static json_t *parts_object(const struct sigpart *parts, size_t n, enum partkind kind)
+{
+	json_t *o = json_object();
+	char hex[17];
+
+	for (size_t i = 0; i < n; i++)
+		if (parts[i].kind == kind)
+			json_object_set_new(o, parts[i].name, json_string(hash64_hex(parts[i].h, hex)));
+	return o;
+}
+
+int journal_append(struct journal *j, enum evkind kind, struct node *n, const struct outcome *o)
+{
+	json_t *obj = json_object();
+	char t[48], *line;
+	const char *sig = n ? state_signature(n) : NULL;
+	int64_t now = wall_ms();
+	struct jevent *e;
+	size_t len;
+
+	if (!j->locked || j->fd < 0) {
+		json_decref(obj);
+		error("%s: cannot record an event without holding the plan lock", j->display);
+		return -1;
+	}
+	format_time(now, t);
+	json_object_set_new(obj, "v", json_integer(FORMAT_VERSION));
+	json_object_set_new(obj, "t", json_string(t));
+	json_object_set_new(obj, "run", json_string(j->runid));
+	json_object_set_new(obj, "ev", json_string(kindnames[kind]));
+	if (n)
+		json_object_set_new(obj, "step", json_string(n->name));
+	if (sig)
+		json_object_set_new(obj, "sig", json_string(sig));
+	if (o) {
+		if (o->attempt > 0)
+			json_object_set_new(obj, "attempt", json_integer(o->attempt));
+		if (kind != EV_START && kind != EV_ROLLBACK_START && o->exit_status >= 0 && !o->signal &&
+		    !o->timed_out)
+			json_object_set_new(obj, "exit", json_integer(o->exit_status));
+		if (o->signal)
+			json_object_set_new(obj, "signal", json_integer(o->signal));
+		if (o->timed_out)
+			json_object_set_new(obj, "timeout", json_true());
+		if (o->start_ms > 0) {
+			format_time(o->start_ms, t);
+			json_object_set_new(obj, "start", json_string(t));
+		}
+		if (kind != EV_START && kind != EV_ROLLBACK_START && (o->duration_ms > 0 || o->start_ms > 0))
+			json_object_set_new(obj, "dur_ms", json_integer(o->duration_ms));
+	}
+	json_object_set_new(obj, "host", json_string(j->host));
+	json_object_set_new(obj, "user", json_string(j->user));
+	if (o && o->log)
+		json_object_set_new(obj, "log", json_string(o->log));
+	if (o && o->message)
+		json_object_set_new(obj, "msg", json_string(o->message));
+	if (n && sig && is_completion(kind)) {
+		const struct sigpart *parts;
+		size_t np = state_parts(n, &parts);
+
+		json_object_set_new(obj, "def", parts_object(parts, np, PART_DEF));
+		json_object_set_new(obj, "inputs", parts_object(parts, np, PART_INPUT));
+		json_object_set_new(obj, "deps", parts_object(parts, np, PART_DEP));
+	}
+	line = json_dumps(obj, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	json_decref(obj);
+	if (!line)
+		fatalx(EXIT_FAILED, "out of memory");
+	len = strlen(line);
+	line = realloc(line, len + 2);
+	if (!line)
+		fatalx(EXIT_FAILED, "out of memory");
+	line[len] = '\n';
+	line[len + 1] = '\0';
+	/* one write() per line: a crash leaves at most the last line torn */
+	if (write_all(j->fd, line, len + 1) < 0) {
+		error("writing %s:", j->display);
+		free(line);
+		return -1;
+	}
+	free(line);
+	j->dirty = true;
+	e = new_event(j);
+	e->kind = kind;
+	e->node = n;
+	e->name = n ? n->name : "";
+	e->run = j->runid;
+	if (sig)
+		memcpy(e->sig, sig, 33);
+	e->time_ms = now;
+	e->exit_status = -1;
+	e->duration_ms = -1;
+	if (o) {
+		e->attempt = o->attempt;
+		e->exit_status = o->exit_status;
+		e->signal = o->signal;
+		e->timed_out = o->timed_out;
+		e->start_ms = o->start_ms;
+		e->duration_ms = o->duration_ms;
+		e->message = own(j, o->message);
+		e->log = own(j, o->log);
+	}
+	e->line = ++j->lines;
+	e->off = j->size;
+	e->len = len;
+	j->size += (int64_t)len + 1;
+	return 0;
+}
+
+int journal_sync(struct journal *j)
+{
+	if (!j || !j->dirty || j->fd < 0)
+		return 0;
+	if (fdatasync(j->fd) < 0) {
+		error("fdatasync %s:", j->display);
+		return -1;
+	}
+	j->dirty = false;
+	return 0;
+}
+
+/* ---- reading back ---- */
+
+size_t journal_count(const struct journal *j)
+{
+	return j ? j->nev : 0;
+}
+
+const struct jevent *journal_event(const struct journal *j, size_t i)
+{
+	return i < j->nev ? &j->ev[i] : NULL;
+}
+
+long journal_parts(struct journal *j, const struct jevent *e, struct sigpart **parts)
+{
+	static const char *keys[] = {"def", "inputs", "deps"};
+	char *line;
+	json_t *o;
+	long n = 0, cap = 0;
+	bool any = false;
+
+	*parts = NULL;
+	if (j->fd < 0 || e->len == 0)
+		return -1;
+	line = xmalloc(e->len);
+	if (pread(j->fd, line, e->len, (off_t)e->off) != (ssize_t)e->len) {
+		free(line);
+		return -1;
+	}
+	o = json_loadb(line, e->len, 0, NULL);
+	free(line);
+	if (!o)
+		return -1;
+	for (int k = 0; k < 3; k++) {
+		json_t *obj = json_object_get(o, keys[k]), *v;
+		const char *name;
+
+		if (!json_is_object(obj))
+			continue;
+		any = true;
+		json_object_foreach(obj, name, v) {
+			const char *s = json_string_value(v);
+
+			if (!s || strlen(s) != 16 || !is_hex(s, 16))
+				continue;
+			if (n == cap) {
+				cap = cap ? cap * 2 : 8;
+				*parts = xreallocarray(*parts, (size_t)cap, sizeof(**parts));
+			}
+			(*parts)[n].kind = (enum partkind)k;
+			(*parts)[n].name = xstrdup(name);
+			(*parts)[n].h = strtoull(s, NULL, 16);
+			n++;
+		}
+	}
+	json_decref(o);
+	if (!any) {
+		free(*parts);
+		*parts = NULL;
+		return -1;
+	}
+	return n;
+}
+
+void journal_freeparts(struct sigpart *parts, long n)
+{
+	for (long i = 0; i < n; i++)
+		free((char *)parts[i].name);
+	free(parts);
+}
+
+const char *journal_runid(const struct journal *j)
+{
+	return j->runid;
+}
+
+const char *journal_path(const struct journal *j)
+{
+	return j->display;
+}
+
+const char *journal_dir(const struct journal *j)
+{
+	return j->dir;
+}
+
+bool journal_locked(const struct journal *j)
+{
+	return j && j->locked;
+}
+
+struct statcache *journal_statcache(struct journal *j)
+{
+	if (!j->cache) {
+		char *p = xasprintf("%s/hashcache", j->dir);
+
+		j->cache = statcache_open(p);
+		free(p);
+	}
+	return j->cache;
+}
+
+int journal_reset(struct journal *j)
+{
+	char *old = NULL;
+	int n;
+
+	if (!j->locked) {
+		error("resetting %s needs the plan lock", j->display);
+		return -1;
+	}
+	for (n = 1;; n++) {
+		free(old);
+		old = xasprintf("%s.%d", j->path, n);
+		if (access(old, F_OK) < 0 && errno == ENOENT)
+			break;
+	}
+	/* a crash between the rename and the new file leaves no journal: a reset all the same */
+	if (rename(j->path, old) < 0) {
+		error("cannot keep %s as %s:", j->display, old);
+		free(old);
+		return -1;
+	}
+	free(old);
+	close(j->fd);
+	j->fd = open(j->path, O_RDWR | O_APPEND | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (j->fd < 0 || fsync_dir(j->dir) < 0) {
+		error("resetting %s:", j->display);
+		return -1;
+	}
+	free_events(j);
+	j->size = 0;
+	j->lines = 0;
+	j->dirty = true;
+	char *msg = xasprintf("the previous journal is kept as journal.jsonl.%d", n);
+	struct outcome o = {.exit_status = -1, .message = msg};
+	int r = journal_append(j, EV_RESET, NULL, &o);
+
+	free(msg);
+	if (r < 0 || journal_sync(j) < 0)
+		return -1;
+	return n;
+}
+
+void journal_close(struct journal *j)
+{
+	if (!j)
+		return;
+	if (j->cache) {
+		if (j->locked)
+			statcache_save(j->cache);
+		statcache_free(j->cache);
+	}
+	journal_sync(j);
+	if (j->fd >= 0)
+		close(j->fd);
+	if (j->lockfd >= 0)
+		close(j->lockfd); /* releases the flock */
+	free_events(j);
+	vec_free(&j->owned);
+	free(j->ev);
+	free(j->dir);
+	free(j->path);
+	free(j->display);
+	free(j->user);
+	free(j);
+}

@@ -1,0 +1,883 @@
+/* state.c — what is done and what is stale. Each node's signature is an XXH3-128 over
+ * its parts: the definition keys that decide what it does (run, verify, the SQL files'
+ * text, env, database, ...), the contents of its inputs, and the signatures its
+ * dependencies completed with. A step is done when its last completion in the journal
+ * recorded the signature it has now and its outputs exist.
+ *
+ * rollback and sql_rollback are not part of the signature: editing how a step is undone
+ * does not change what it did, and must not make an applied migration "changed". */
+#define _POSIX_C_SOURCE 200809L
+#include "state.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <glob.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "hash.h"
+
+/* Past this many input files a step's parts name its input patterns, not each file. */
+enum { MAX_FILE_PARTS = 256 };
+
+struct nstate {
+	struct hash128 sig; /* current signature */
+	char hex[33];
+	struct sigpart *parts;
+	struct hash128 *full; /* the parts' full hashes */
+	size_t nparts;
+	struct hash128 eff;   /* what dependents see: the signature it completed with */
+	enum stepstate st;
+	char *reason;
+	bool satisfied;
+	bool dirty;           /* a phase or milestone whose signature must be recomputed */
+	bool causeset;
+	struct node *cause;   /* for phases and milestones: the step that changed */
+	long done;            /* index of the last completion event, -1 */
+	long last;            /* index of the last event, -1 */
+	char rec[33];         /* the signature the last completion recorded, "" */
+	size_t unsat;         /* phases: dependencies not satisfied */
+};
+
+static struct {
+	struct graph *g;
+	struct journal *j;
+	struct statcache *cache, *owncache;
+	struct hasher *h;
+	struct nstate *arr;
+} S;
+
+static struct nstate *ns(const struct node *n)
+{
+	return n->state;
+}
+
+static const char *statenames[] = {
+	[ST_TODO] = "todo",       [ST_DONE] = "done",           [ST_STALE] = "stale",
+	[ST_FAILED] = "failed",   [ST_INTERRUPTED] = "interrupted", [ST_SKIPPED] = "skipped",
+	[ST_CHANGED] = "changed",
+};
+
+const char *state_name(enum stepstate st)
+{
+	return (unsigned)st < sizeof(statenames) / sizeof(statenames[0]) ? statenames[st] : "?";
+}
+
+static enum onchange onchange_of(const struct node *n)
+{
+	if (n->on_change != ONCHANGE_DEFAULT)
+		return n->on_change;
+	return n->kind == NODE_STEP && n->stepkind == STEP_SQL ? ONCHANGE_ERROR : ONCHANGE_RERUN;
+}
+
+/* ---- parts ---- */
+
+struct partlist {
+	struct sigpart *v;
+	struct hash128 *full;
+	size_t n, cap;
+	size_t files; /* input files among them */
+};
+
+static void part_add(struct partlist *l, enum partkind kind, const char *name, bool ownname, struct hash128 h)
+{
+	if (l->n == l->cap) {
+		l->cap = l->cap ? l->cap * 2 : 4;
+		l->v = xreallocarray(l->v, l->cap, sizeof(*l->v));
+		l->full = xreallocarray(l->full, l->cap, sizeof(*l->full));
+	}
+	l->v[l->n] = (struct sigpart){kind, ownname ? xstrdup(name) : name, h.lo};
+	l->full[l->n] = h;
+	l->n++;
+}
+
+static struct hash128 hash_str(const char *s)
+{
+	return hash128_bytes(s, strlen(s));
+}
+
+static struct hash128 hash_words(const struct vec *v)
+{
+	hasher_reset(S.h);
+	for (size_t i = 0; i < v->n; i++)
+		hasher_addstr(S.h, v->v[i]);
+	return hasher_end(S.h);
+}
+
+static const struct hash128 missing_hash = {0x6d697373696e6700ULL, 0x6f7263682d6e6f6eULL};
+
+static char *plan_path(const char *rel)
+{
+	return rel[0] == '/' ? xstrdup(rel) : xasprintf("%s/%s", S.g->dir, rel);
+}
+
+/* The hash of file REL (relative to the plan), or missing_hash. */
+static struct hash128 file_hash(const char *rel)
+{
+	char *abs = plan_path(rel);
+	struct hash128 h;
+
+	if (statcache_hash(S.cache, abs, rel, &h) < 0)
+		h = missing_hash;
+	free(abs);
+	return h;
+}
+
+/* SQL text hashed with its path: the file's contents are the definition. */
+static struct hash128 sqlfile_hash(const char *rel)
+{
+	struct hash128 c = file_hash(rel);
+
+	hasher_reset(S.h);
+	hasher_addstr(S.h, rel);
+	hasher_addhash(S.h, c);
+	return hasher_end(S.h);
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Add every file under directory REL (depth first, sorted by name) to OUT. */
+static void walk_dir(const char *rel, struct vec *out, int depth)
+{
+	char *abs = plan_path(rel);
+	DIR *d = opendir(abs);
+	struct dirent *de;
+	struct vec names = {0};
+
+	free(abs);
+	if (!d)
+		return;
+	while ((de = readdir(d)))
+		if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
+			vec_push(&names, xasprintf("%s/%s", rel, de->d_name));
+	closedir(d);
+	qsort(names.v, names.n, sizeof(*names.v), cmp_str);
+	for (size_t i = 0; i < names.n; i++) {
+		struct stat st;
+		char *p = plan_path(names.v[i]);
+
+		if (stat(p, &st) == 0 && S_ISDIR(st.st_mode)) {
+			if (depth < 64)
+				walk_dir(names.v[i], out, depth + 1);
+			free(names.v[i]);
+		} else {
+			vec_push(out, names.v[i]);
+		}
+		free(p);
+	}
+	vec_free(&names);
+}
+
+static bool has_glob(const char *s)
+{
+	return strpbrk(s, "*?[") != NULL;
+}
+
+/* Expand input or output pattern PAT into existing paths relative to the plan (files
+ * and directories, sorted). */
+static void expand(const char *pat, struct vec *out)
+{
+	glob_t gl;
+	char *abs;
+	size_t skip = strlen(S.g->dir) + 1;
+	struct stat st;
+
+	if (!has_glob(pat)) {
+		abs = plan_path(pat);
+		if (stat(abs, &st) == 0)
+			vec_push(out, xstrdup(pat));
+		free(abs);
+		return;
+	}
+	abs = plan_path(pat);
+	if (glob(abs, 0, NULL, &gl) == 0) {
+		for (size_t i = 0; i < gl.gl_pathc; i++) {
+			const char *p = gl.gl_pathv[i];
+
+			if (pat[0] != '/' && strncmp(p, S.g->dir, skip - 1) == 0 && p[skip - 1] == '/')
+				p += skip;
+			vec_push(out, xstrdup(p));
+		}
+		globfree(&gl);
+	}
+	free(abs);
+}
+
+/* Add N's input files to L: each pattern in order, its matches sorted, directories
+ * walked; a pattern matching nothing is one part with the "missing" hash. */
+static void input_parts(const struct node *n, struct partlist *l)
+{
+	struct partlist files = {0};
+	size_t *first = xcalloc(n->inputs.n + 1, sizeof(*first));
+
+	for (size_t i = 0; i < n->inputs.n; i++) {
+		const char *pat = n->inputs.v[i];
+		struct vec paths = {0};
+
+		first[i] = files.n;
+		expand(pat, &paths);
+		if (!paths.n)
+			part_add(&files, PART_INPUT, pat, true, missing_hash);
+		for (size_t k = 0; k < paths.n; k++) {
+			char *p = paths.v[k];
+			char *abs = plan_path(p);
+			struct stat st;
+
+			if (stat(abs, &st) == 0 && S_ISDIR(st.st_mode)) {
+				struct vec sub = {0};
+
+				walk_dir(p, &sub, 0);
+				for (size_t m = 0; m < sub.n; m++) {
+					part_add(&files, PART_INPUT, sub.v[m], false, file_hash(sub.v[m]));
+				}
+				vec_free(&sub);
+				free(p);
+			} else {
+				part_add(&files, PART_INPUT, p, false, file_hash(p));
+			}
+			free(abs);
+		}
+		vec_free(&paths);
+	}
+	first[n->inputs.n] = files.n;
+	if (files.n <= MAX_FILE_PARTS) {
+		for (size_t i = 0; i < files.n; i++)
+			part_add(l, PART_INPUT, files.v[i].name, false, files.full[i]);
+	} else {
+		/* too many to name one by one: one part per pattern, over its paths and contents */
+		for (size_t i = 0; i < n->inputs.n; i++) {
+			hasher_reset(S.h);
+			for (size_t k = first[i]; k < first[i + 1]; k++) {
+				hasher_addstr(S.h, files.v[k].name);
+				hasher_addhash(S.h, files.full[k]);
+			}
+			part_add(l, PART_INPUT, n->inputs.v[i], true, hasher_end(S.h));
+		}
+		for (size_t i = 0; i < files.n; i++)
+			free((char *)files.v[i].name);
+	}
+	l->files = files.n;
+	free(files.v);
+	free(files.full);
+	free(first);
+}
+
+static void free_parts(struct nstate *s)
+{
+	for (size_t i = 0; i < s->nparts; i++)
+		if (s->parts[i].kind == PART_INPUT)
+			free((char *)s->parts[i].name);
+	free(s->parts);
+	free(s->full);
+	s->parts = NULL;
+	s->full = NULL;
+	s->nparts = 0;
+}
+
+static void recompute(struct node *n);
+
+/* The signature dependents of D see (recomputing a phase or milestone that is behind). */
+static struct hash128 dep_sig(struct node *d)
+{
+	if (ns(d)->dirty)
+		recompute(d);
+	return ns(d)->eff;
+}
+
+/* Compute N's parts and signature from its definition, its inputs now and its
+ * dependencies' signatures. */
+static void compute(struct node *n)
+{
+	struct nstate *s = ns(n);
+	struct partlist l = {0};
+
+	free_parts(s);
+	if (n->kind == NODE_STEP) {
+		if (n->run)
+			part_add(&l, PART_DEF, "run", false, hash_str(n->run));
+		if (n->verify)
+			part_add(&l, PART_DEF, "verify", false, hash_str(n->verify));
+		if (n->sql)
+			part_add(&l, PART_DEF, "sql", false, sqlfile_hash(n->sql));
+		if (n->sql_verify)
+			part_add(&l, PART_DEF, "sql_verify", false, sqlfile_hash(n->sql_verify));
+		if (n->stepkind == STEP_SQL) {
+			const char *db = n->database ? n->database : S.g->database;
+			char *masked;
+
+			if (!db)
+				db = getenv("DATABASE_URL");
+			masked = mask_password(db ? db : "");
+			part_add(&l, PART_DEF, "database", false, hash_str(masked));
+			free(masked);
+			part_add(&l, PART_DEF, "transaction", false, hash_str(n->transaction ? "yes" : "no"));
+		}
+		if (n->stepkind == STEP_MANUAL)
+			part_add(&l, PART_DEF, "prompt", false, hash_str(n->prompt ? n->prompt : ""));
+		if (n->env.n)
+			part_add(&l, PART_DEF, "env", false, hash_words(&n->env));
+		if (n->inputs.n)
+			part_add(&l, PART_DEF, "inputs", false, hash_words(&n->inputs));
+		if (n->outputs.n)
+			part_add(&l, PART_DEF, "outputs", false, hash_words(&n->outputs));
+		input_parts(n, &l);
+	} else if (n->kind == NODE_MILESTONE && n->validate) {
+		part_add(&l, PART_DEF, "validate", false, hash_str(n->validate));
+	}
+	for (size_t i = 0; i < n->ndeps; i++) {
+		struct hash128 d = dep_sig(n->deps[i].dep);
+
+		part_add(&l, PART_DEP, n->deps[i].dep->name, false, d);
+	}
+	hasher_reset(S.h);
+	hasher_addstr(S.h, "orch-signature-1");
+	hasher_addstr(S.h, node_kindname(n));
+	if (n->kind == NODE_STEP)
+		hasher_addstr(S.h, step_kindname(n));
+	for (size_t i = 0; i < l.n; i++) {
+		hasher_addu64(S.h, l.v[i].kind);
+		hasher_addstr(S.h, l.v[i].name);
+		hasher_addhash(S.h, l.full[i]);
+	}
+	s->sig = hasher_end(S.h);
+	hash128_hex(s->sig, s->hex);
+	s->parts = l.v;
+	s->full = l.full;
+	s->nparts = l.n;
+}
+
+/* Mark the phases and milestones that (transitively) need N as behind. */
+static void mark_dirty_users(struct node *n)
+{
+	for (size_t i = 0; i < n->nusers; i++) {
+		struct node *u = n->users[i];
+
+		if (u->kind != NODE_STEP && !ns(u)->dirty) {
+			ns(u)->dirty = true;
+			mark_dirty_users(u);
+		}
+	}
+}
+
+/* A phase or milestone brought up to date with its dependencies. */
+static void recompute(struct node *n)
+{
+	struct nstate *s = ns(n);
+
+	s->dirty = false;
+	compute(n);
+	/* a changed node that is let be (on_change error or ignore) keeps showing its old one */
+	if (!(s->st == ST_CHANGED || (s->st == ST_STALE && s->satisfied)))
+		s->eff = s->sig;
+}
+
+/* ---- decisions ---- */
+
+static int parse_hex(const char *hex, struct hash128 *out)
+{
+	uint64_t v[2] = {0, 0};
+
+	if (strlen(hex) != 32)
+		return -1;
+	for (int i = 0; i < 32; i++) {
+		int c = hex[i];
+		int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+
+		if (d < 0)
+			return -1;
+		v[i / 16] = v[i / 16] << 4 | (uint64_t)d;
+	}
+	out->hi = v[0], out->lo = v[1];
+	return 0;
+}
+
+static void set_reason(struct nstate *s, char *reason)
+{
+	free(s->reason);
+	s->reason = reason;
+}
+
+/* The first declared output of N that is missing, or NULL. */
+static char *missing_output(const struct node *n)
+{
+	for (size_t i = 0; i < n->outputs.n; i++) {
+		struct vec paths = {0};
+		bool none;
+
+		expand(n->outputs.v[i], &paths);
+		none = paths.n == 0;
+		for (size_t k = 0; k < paths.n; k++)
+			free(paths.v[k]);
+		vec_free(&paths);
+		if (none)
+			return n->outputs.v[i];
+	}
+	return NULL;
+}
+
+/* For a phase or milestone D: the step whose change reached it (NULL if none found). */
+static struct node *cause_of(struct node *d)
+{
+	struct nstate *s = ns(d);
+
+	if (s->causeset)
+		return s->cause;
+	s->causeset = true;
+	for (size_t i = 0; i < d->ndeps && !s->cause; i++) {
+		struct node *x = d->deps[i].dep;
+
+		if (x->kind != NODE_STEP)
+			s->cause = cause_of(x);
+		else if (ns(x)->st != ST_DONE && ns(x)->st != ST_SKIPPED)
+			s->cause = x;
+		else if (!hash128_eq(ns(x)->eff, ns(x)->sig) || (ns(x)->rec[0] && strcmp(ns(x)->rec, ns(x)->hex)))
+			s->cause = x;
+	}
+	return s->cause;
+}
+
+static char *dep_reason(struct node *n, const char *name, const char *what)
+{
+	struct node *d = graph_find(S.g, name), *c;
+
+	if (d && d->kind != NODE_STEP && strcmp(what, "changed") == 0 && (c = cause_of(d)) && c != n)
+		return xasprintf("dependency %s changed (through %s %s)", c->name, node_kindname(d), d->name);
+	return xasprintf("dependency %s %s", name, what);
+}
+
+/* A small table of recorded parts, by kind and name. */
+struct ptable {
+	const struct sigpart **slot;
+	bool *seen;
+	size_t cap;
+};
+
+static size_t ptable_find(const struct ptable *t, enum partkind kind, const char *name)
+{
+	size_t i = (hash_bytes(name, strlen(name)) + kind) & (t->cap - 1);
+
+	while (t->slot[i] && (t->slot[i]->kind != kind || strcmp(t->slot[i]->name, name) != 0))
+		i = (i + 1) & (t->cap - 1);
+	return i;
+}
+
+static const char *part_label(enum partkind k)
+{
+	return k == PART_INPUT ? "input " : "";
+}
+
+size_t state_changes(struct node *n, struct vec *out)
+{
+	struct nstate *s = ns(n);
+	struct sigpart *rec;
+	long nrec;
+	struct ptable t;
+	size_t before = out->n;
+
+	if (!s || s->done < 0 || !S.j)
+		return 0;
+	if (s->rec[0] && strcmp(s->rec, s->hex) == 0)
+		return 0;
+	nrec = journal_parts(S.j, journal_event(S.j, (size_t)s->done), &rec);
+	if (nrec < 0) {
+		vec_push(out, xstrdup("definition, inputs or dependencies changed"));
+		return 1;
+	}
+	t.cap = 16;
+	while (t.cap < (size_t)nrec * 2 + s->nparts * 2)
+		t.cap *= 2;
+	t.slot = xcalloc(t.cap, sizeof(*t.slot));
+	t.seen = xcalloc(t.cap, sizeof(*t.seen));
+	for (long i = 0; i < nrec; i++)
+		t.slot[ptable_find(&t, rec[i].kind, rec[i].name)] = &rec[i];
+	/* every current part against the record, kind by kind; then what disappeared */
+	for (int k = PART_DEF; k <= PART_DEP; k++) {
+		for (size_t i = 0; i < s->nparts; i++) {
+			const struct sigpart *p = &s->parts[i];
+			size_t at;
+			const char *what = NULL;
+
+			if ((int)p->kind != k)
+				continue;
+			at = ptable_find(&t, p->kind, p->name);
+			if (t.seen[at] && t.slot[at])
+				continue; /* the same dependency twice */
+			if (!t.slot[at]) {
+				what = "added";
+				/* remember it so that a duplicate is not reported twice */
+				t.seen[at] = true;
+				t.slot[at] = p;
+			} else {
+				t.seen[at] = true;
+				if (t.slot[at]->h != p->h)
+					what = hash128_eq(s->full[i], missing_hash) && k == PART_INPUT ? "missing" : "changed";
+			}
+			if (!what)
+				continue;
+			if (k == PART_DEP)
+				vec_push(out, dep_reason(n, p->name, what));
+			else
+				vec_push(out, xasprintf("%s%s %s", part_label(p->kind), p->name, what));
+		}
+		for (long i = 0; i < nrec; i++) {
+			size_t at;
+
+			if ((int)rec[i].kind != k)
+				continue;
+			at = ptable_find(&t, rec[i].kind, rec[i].name);
+			if (!t.seen[at]) {
+				t.seen[at] = true;
+				vec_push(out, xasprintf("%s%s %s", rec[i].kind == PART_DEP ? "dependency " : part_label(rec[i].kind),
+				                        rec[i].name, "removed"));
+			}
+		}
+	}
+	free(t.slot);
+	free(t.seen);
+	journal_freeparts(rec, nrec);
+	if (out->n == before)
+		vec_push(out, xstrdup("signature changed"));
+	return out->n - before;
+}
+
+/* The first change of N, as a new string. */
+static char *first_change(struct node *n)
+{
+	struct vec v = {0};
+	char *r;
+
+	state_changes(n, &v);
+	r = v.n ? v.v[0] : xstrdup("changed");
+	for (size_t i = 1; i < v.n; i++)
+		free(v.v[i]);
+	vec_free(&v);
+	return r;
+}
+
+static char *failure_reason(const struct jevent *e)
+{
+	if (e->timed_out)
+		return xstrdup("failed (timed out)");
+	if (e->signal)
+		return xasprintf("failed (signal %d)", e->signal);
+	if (e->exit_status >= 0)
+		return xasprintf("failed (exit %d)", e->exit_status);
+	if (e->message)
+		return xasprintf("failed (%s)", e->message);
+	return xstrdup("failed");
+}
+
+static void set_satisfied(struct node *n, bool sat)
+{
+	struct nstate *s = ns(n);
+
+	if (s->satisfied == sat)
+		return;
+	s->satisfied = sat;
+	for (size_t i = 0; i < n->nusers; i++) {
+		struct node *u = n->users[i];
+
+		if (u->kind == NODE_PHASE) {
+			if (sat)
+				ns(u)->unsat--;
+			else
+				ns(u)->unsat++;
+		}
+	}
+}
+
+/* Decide N's state from its journal summary and its (just computed) signature. */
+static void decide(struct node *n)
+{
+	struct nstate *s = ns(n);
+	const struct jevent *last = s->last >= 0 ? journal_event(S.j, (size_t)s->last) : NULL;
+	enum evkind k = last ? last->kind : EV_RESET;
+	char *out;
+
+	s->eff = s->sig;
+	if (n->kind == NODE_PHASE) {
+		s->unsat = 0;
+		for (size_t i = 0; i < n->ndeps; i++)
+			if (!ns(n->deps[i].dep)->satisfied)
+				s->unsat++;
+		s->st = s->unsat ? ST_TODO : ST_DONE;
+		s->satisfied = s->unsat == 0;
+		return;
+	}
+	if (!last) {
+		s->st = ST_TODO;
+		set_reason(s, xstrdup(n->kind == NODE_MILESTONE     ? "not reached"
+		                      : n->stepkind == STEP_MANUAL ? "waiting for approval"
+		                                                   : "never run"));
+		return;
+	}
+	switch (k) {
+	case EV_START:
+	case EV_INTERRUPTED:
+		s->st = ST_INTERRUPTED;
+		set_reason(s, xstrdup("interrupted"));
+		return;
+	case EV_ROLLBACK_START:
+		s->st = ST_INTERRUPTED;
+		set_reason(s, xstrdup("rollback interrupted"));
+		return;
+	case EV_FAIL:
+		s->st = ST_FAILED;
+		set_reason(s, failure_reason(last));
+		return;
+	case EV_SKIP:
+		s->st = ST_SKIPPED;
+		set_reason(s, xstrdup("skipped"));
+		s->satisfied = true;
+		return;
+	case EV_FORCE:
+		s->st = ST_TODO;
+		set_reason(s, xstrdup("forced"));
+		return;
+	case EV_ROLLBACK_OK:
+		s->st = ST_TODO;
+		set_reason(s, xstrdup("rolled back"));
+		return;
+	case EV_MILESTONE_LOST:
+		s->st = ST_TODO;
+		set_reason(s, xstrdup("no longer reached"));
+		return;
+	default:
+		break;
+	}
+	if (s->done < 0) { /* a rollback failed on a node that was not done */
+		s->st = ST_FAILED;
+		set_reason(s, xstrdup("rollback failed"));
+		return;
+	}
+	if (n->always) {
+		s->st = ST_STALE;
+		set_reason(s, xstrdup("always = yes"));
+		return;
+	}
+	if ((out = missing_output(n))) {
+		s->st = ST_STALE;
+		set_reason(s, xasprintf("output %s missing", out));
+		return;
+	}
+	if (strcmp(s->rec, s->hex) == 0) {
+		s->st = ST_DONE;
+		set_reason(s, xstrdup(n->stepkind == STEP_MANUAL && n->kind == NODE_STEP ? "approved" : "up to date"));
+		s->satisfied = true;
+		return;
+	}
+	/* completed, and something changed since */
+	switch (onchange_of(n)) {
+	case ONCHANGE_ERROR:
+		s->st = ST_CHANGED;
+		set_reason(s, first_change(n));
+		parse_hex(s->rec, &s->eff);
+		break;
+	case ONCHANGE_IGNORE: {
+		char *r = first_change(n);
+
+		s->st = ST_STALE;
+		set_reason(s, xasprintf("%s (ignored: on_change = ignore)", r));
+		free(r);
+		parse_hex(s->rec, &s->eff);
+		s->satisfied = true;
+		break;
+	}
+	default:
+		s->st = ST_STALE;
+		set_reason(s, first_change(n));
+	}
+}
+
+/* ---- the interface ---- */
+
+void state_free(struct graph *g)
+{
+	if (!S.arr)
+		return;
+	for (size_t i = 0; i < g->nodes.n; i++) {
+		struct node *n = g->nodes.v[i];
+
+		if (!n->state)
+			continue;
+		free_parts(n->state);
+		free(ns(n)->reason);
+		n->state = NULL;
+	}
+	free(S.arr);
+	hasher_free(S.h);
+	statcache_free(S.owncache);
+	memset(&S, 0, sizeof(S));
+}
+
+void state_load(struct graph *g, struct journal *j)
+{
+	size_t nn = g->nodes.n, head = 0, tail = 0, from = 0;
+	struct node **order;
+	size_t *left;
+
+	state_free(g);
+	S.g = g;
+	S.j = j;
+	S.h = hasher_new();
+	if (j) {
+		S.cache = journal_statcache(j);
+	} else {
+		S.owncache = statcache_open(NULL);
+		S.cache = S.owncache;
+	}
+	S.arr = xcalloc(nn ? nn : 1, sizeof(*S.arr));
+	for (size_t i = 0; i < nn; i++) {
+		struct node *n = g->nodes.v[i];
+
+		n->state = &S.arr[n->id];
+		S.arr[n->id].done = S.arr[n->id].last = -1;
+	}
+	/* the journal, once: each node's last event and last completion since the last reset */
+	for (size_t i = 0, ne = journal_count(j); i < ne; i++)
+		if (journal_event(j, i)->kind == EV_RESET)
+			from = i + 1;
+	for (size_t i = from, ne = journal_count(j); i < ne; i++) {
+		const struct jevent *e = journal_event(j, i);
+		struct nstate *s;
+
+		if (!e->node)
+			continue;
+		s = ns(e->node);
+		s->last = (long)i;
+		if (e->kind == EV_OK || e->kind == EV_APPROVE || e->kind == EV_MILESTONE) {
+			s->done = (long)i;
+			memcpy(s->rec, e->sig, 33);
+		} else if (e->kind == EV_FORCE || e->kind == EV_ROLLBACK_OK || e->kind == EV_MILESTONE_LOST) {
+			s->done = -1;
+			s->rec[0] = '\0';
+		}
+	}
+	/* signatures and decisions in topological order (Kahn: linear in nodes + edges) */
+	order = xcalloc(nn ? nn : 1, sizeof(*order));
+	left = xcalloc(nn ? nn : 1, sizeof(*left));
+	for (size_t i = 0; i < nn; i++) {
+		struct node *n = g->nodes.v[i];
+
+		left[n->id] = n->ndeps;
+		if (!n->ndeps)
+			order[tail++] = n;
+	}
+	while (head < tail) {
+		struct node *n = order[head++];
+
+		compute(n);
+		decide(n);
+		for (size_t k = 0; k < n->nusers; k++)
+			if (--left[n->users[k]->id] == 0)
+				order[tail++] = n->users[k];
+	}
+	free(order);
+	free(left);
+	if (j && journal_locked(j))
+		statcache_save(S.cache);
+}
+
+enum stepstate state_of(const struct node *n)
+{
+	return n->state ? ns(n)->st : ST_TODO;
+}
+
+const char *state_reason(const struct node *n)
+{
+	if (!n->state)
+		return "never run";
+	if (n->kind == NODE_PHASE) {
+		static char buf[64];
+
+		if (!ns(n)->unsat)
+			return "done";
+		snprintf(buf, sizeof(buf), "%zu of %zu steps to do", ns(n)->unsat, n->ndeps);
+		return buf;
+	}
+	return ns(n)->reason ? ns(n)->reason : state_name(ns(n)->st);
+}
+
+bool state_satisfied(const struct node *n)
+{
+	if (!n->state)
+		return false;
+	if (n->kind == NODE_PHASE)
+		return ns(n)->unsat == 0;
+	return ns(n)->satisfied;
+}
+
+const char *state_refresh(struct node *n)
+{
+	compute(n);
+	return ns(n)->hex;
+}
+
+bool state_recheck(struct node *n)
+{
+	struct nstate *s = ns(n);
+	char *why;
+
+	if (!s->satisfied || n->kind != NODE_STEP || s->st != ST_DONE || !s->rec[0])
+		return false;
+	compute(n);
+	if (strcmp(s->rec, s->hex) == 0)
+		return false;
+	why = first_change(n);
+	if (onchange_of(n) == ONCHANGE_IGNORE) {
+		free(why);
+		return false;
+	}
+	s->st = onchange_of(n) == ONCHANGE_ERROR ? ST_CHANGED : ST_STALE;
+	set_reason(s, why);
+	set_satisfied(n, false);
+	return true;
+}
+
+void state_set(struct node *n, enum stepstate st, const char *reason)
+{
+	struct nstate *s = ns(n);
+	bool sat = st == ST_DONE || st == ST_SKIPPED;
+
+	s->st = st;
+	set_reason(s, xstrdup(reason ? reason : st == ST_DONE ? "done" : state_name(st)));
+	if (st == ST_DONE) {
+		size_t ne = journal_count(S.j);
+
+		if (s->dirty)
+			recompute(n);
+		memcpy(s->rec, s->hex, 33);
+		/* the completion the engine has just recorded, for state_changes */
+		if (ne && journal_event(S.j, ne - 1)->node == n)
+			s->done = s->last = (long)(ne - 1);
+	}
+	if ((st == ST_DONE || st == ST_SKIPPED) && !hash128_eq(s->eff, s->sig)) {
+		s->eff = s->sig;
+		mark_dirty_users(n);
+	}
+	set_satisfied(n, sat);
+}
+
+const char *state_signature(const struct node *n)
+{
+	if (!n->state)
+		return NULL;
+	if (ns(n)->dirty)
+		recompute((struct node *)n);
+	return ns(n)->hex;
+}
+
+size_t state_parts(const struct node *n, const struct sigpart **parts)
+{
+	if (!n->state) {
+		*parts = NULL;
+		return 0;
+	}
+	*parts = ns(n)->parts;
+	return ns(n)->nparts;
+}
