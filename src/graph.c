@@ -288,7 +288,8 @@ int graph_finish(struct graph *g)
 {
 	int cycles;
 
-	qsort(g->phases.v, g->phases.n, sizeof(*g->phases.v), cmp_phase);
+	if (g->phases.n) /* qsort wants a valid pointer even for no elements */
+		qsort(g->phases.v, g->phases.n, sizeof(*g->phases.v), cmp_phase);
 	cycles = find_cycles(g);
 	if (cycles)
 		return cycles;

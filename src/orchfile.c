@@ -48,26 +48,89 @@ struct parser {
 	int pending;      /* a content line not yet handled, or 0 */
 	int pendingheader;
 	struct vec sections;
-	struct section *cur;
+	struct section *cur;  /* NULL before the first header and after a broken one */
+	bool broken;          /* the last header was broken: its keys are not checked */
 	struct section *vars;
 	struct graph *g;
 	int errors;
-	int depth; /* variable expansion nesting */
+	struct vec msgs; /* struct perror *, printed by print_errors */
+	int depth;  /* variable expansion nesting */
+	bool defer; /* an undefined variable is no error: database keys, see load_step */
 };
 
 static void perr(struct parser *p, int line, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
+/* Errors are collected and printed in line order once the whole file is read, as
+ * the checks run section by section and pass by pass. */
+struct perror {
+	int line;
+	size_t seq; /* keeps the order of errors on one line */
+	char *msg;
+};
+
 static void perr(struct parser *p, int line, const char *fmt, ...)
 {
+	struct perror *e = xmalloc(sizeof(*e));
 	va_list ap;
+	int n;
 
-	fflush(stdout);
-	fprintf(stderr, "%s:%d: ", p->file, line);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	n = vsnprintf(NULL, 0, fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
+	if (n < 0)
+		fatalx(EXIT_FAILED, "vsnprintf:");
+	e->msg = xmalloc((size_t)n + 1);
+	va_start(ap, fmt);
+	vsnprintf(e->msg, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	e->line = line;
+	e->seq = p->msgs.n;
+	vec_push(&p->msgs, e);
 	p->errors++;
+}
+
+static int cmp_perror(const void *a, const void *b)
+{
+	const struct perror *x = *(struct perror *const *)a, *y = *(struct perror *const *)b;
+
+	if (x->line != y->line)
+		return x->line < y->line ? -1 : 1;
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+/* Print the errors in line order, each once (a variable used in several places
+ * may report the same error on the line that defines it); returns how many. */
+static int print_errors(struct parser *p)
+{
+	int printed = 0;
+
+	if (p->msgs.n)
+		qsort(p->msgs.v, p->msgs.n, sizeof(*p->msgs.v), cmp_perror);
+	fflush(stdout);
+	for (size_t i = 0; i < p->msgs.n; i++) {
+		struct perror *e = p->msgs.v[i];
+		bool seen = false;
+
+		for (size_t j = i; j-- > 0 && !seen;) {
+			struct perror *prev = p->msgs.v[j];
+
+			if (prev->line != e->line)
+				break;
+			seen = strcmp(prev->msg, e->msg) == 0;
+		}
+		if (!seen) {
+			fprintf(stderr, "%s:%d: %s\n", p->file, e->line, e->msg);
+			printed++;
+		}
+	}
+	for (size_t i = 0; i < p->msgs.n; i++) {
+		struct perror *e = p->msgs.v[i];
+
+		free(e->msg);
+		free(e);
+	}
+	vec_free(&p->msgs);
+	return printed;
 }
 
 static bool valid_name(const char *s)
@@ -112,6 +175,7 @@ static void open_section(struct parser *p, const char *start, size_t n)
 	free(text);
 	vec_push(&p->sections, s);
 	p->cur = s;
+	p->broken = false;
 }
 
 /* Inspect the physical line starting at p->pos. */
@@ -138,6 +202,10 @@ static void begin_line(struct parser *p)
 		if (close) {
 			open_section(p, line + lead + 1, (size_t)(close - line - lead - 1));
 			p->pending = 0;
+		} else {
+			/* reported by check_unhandled; its keys belong to no section we know */
+			p->cur = NULL;
+			p->broken = true;
 		}
 	}
 }
@@ -183,7 +251,8 @@ static int handler(void *user, const char *section, const char *name, const char
 	(void)section; /* truncated by inih at 50 bytes: the reader tracks sections */
 	p->pending = 0;
 	if (!s) {
-		perr(p, p->lineno, "'%s' is outside of any section", name);
+		if (!p->broken)
+			perr(p, p->lineno, "'%s' is outside of any section", name);
 		return 1;
 	}
 	if (p->indented && s->entries.n) {
@@ -259,7 +328,7 @@ static char *lookup(struct parser *p, struct section *s, const char *name, int l
 		char *v;
 
 		if (p->depth > 32) {
-			perr(p, line, "variable ${%s} refers to itself", name);
+			perr(p, line, "variable ${%s} refers to itself, directly or through other variables", name);
 			*failed = true;
 			return NULL;
 		}
@@ -334,7 +403,8 @@ static char *expand(struct parser *p, struct section *s, const char *value, int 
 			key = xstrndup(name, (size_t)(end - name));
 			got = lookup(p, s, key, line, &failed);
 			if (!got && !failed) {
-				perr(p, line, "undefined variable ${%s} (not in [vars] nor the environment)", key);
+				if (!p->defer)
+					perr(p, line, "undefined variable ${%s} (not in [vars] nor the environment)", key);
 				failed = true;
 			}
 			v = end + 1;
@@ -428,7 +498,7 @@ static void set_field(struct parser *p, struct node *n, const struct keydef *k, 
 		break;
 	case K_COUNT:
 		if ((c = parse_count(v, 1000000)) < 0)
-			perr(p, e->line, "bad number '%s' for %s", v, e->key);
+			perr(p, e->line, "bad number '%s' for %s (use a whole number such as 3)", v, e->key);
 		*(int *)field = (int)c;
 		break;
 	case K_BOOL:
@@ -449,7 +519,10 @@ static struct node *resolve(struct parser *p, struct node *n, const char *name, 
 
 	if (!d && strcmp(name, "all") != 0 && strncmp(name, "phase", 5) == 0)
 		graph_target(p->g, name, &d);
-	if (!d)
+	if (!d && strcmp(name, "all") == 0)
+		perr(p, line, "%s '%s' %s 'all', which is the whole plan, not a step, phase or milestone",
+		     node_kindname(n), n->name, key);
+	else if (!d)
 		perr(p, line, "%s '%s' %s '%s', which is not defined", node_kindname(n), n->name, key, name);
 	else if (d == n)
 		perr(p, line, "%s '%s' %s itself", node_kindname(n), n->name, key);
@@ -518,10 +591,9 @@ static void load_step(struct parser *p, struct section *s)
 		if (strcmp(e->key, "database") == 0) {
 			/* An unset variable here defers to DATABASE_URL at run time, so a plan can be
 			 * listed and checked without a database. */
-			int before = p->errors;
-
+			p->defer = true;
 			n->database = expand(p, s, buf_str(&e->value), e->line);
-			p->errors = before;
+			p->defer = false;
 			continue;
 		}
 		if (!(v = expand(p, s, buf_str(&e->value), e->line)))
@@ -676,10 +748,9 @@ static void load_orch(struct parser *p, struct section *s)
 		long n;
 
 		if (strcmp(e->key, "database") == 0) {
-			int before = p->errors; /* see load_step */
-
+			p->defer = true; /* see load_step */
 			g->database = expand(p, s, buf_str(&e->value), e->line);
-			p->errors = before;
+			p->defer = false;
 			continue;
 		}
 		if (strcmp(e->key, "name") && strcmp(e->key, "jobs") && strcmp(e->key, "changelog")) {
@@ -751,8 +822,12 @@ static void declare(struct parser *p, struct section *s, struct section **orch)
 		     s->type, s->name ? " " : "", s->name ? s->name : "");
 		return;
 	}
-	if (!s->name || !valid_name(s->name) || strchr(s->name, ' ')) {
-		perr(p, s->line, "[%s] needs a name of letters, digits, '-', '_' and '.', as in [%s NAME]", s->type, s->type);
+	if (!s->name) {
+		perr(p, s->line, "[%s] needs a name, as in [%s NAME]", s->type, s->type);
+		return;
+	}
+	if (!valid_name(s->name)) {
+		perr(p, s->line, "bad %s name '%s' (use letters, digits, '-', '_' and '.')", s->type, s->name);
 		return;
 	}
 	if (strcmp(s->name, "all") == 0) {
@@ -892,6 +967,7 @@ struct graph *orchfile_parse(const char *name, const char *text, size_t len, con
 	read_ini(&p);
 	build(&p);
 	free_sections(&p);
+	p.errors = print_errors(&p);
 	if (!p.errors)
 		p.errors += graph_finish(p.g);
 	if (nerrors)

@@ -111,7 +111,7 @@ static int width(struct vec *nodes, int min)
 void show_list(struct graph *g, bool json, FILE *out)
 {
 	char est[32];
-	int w;
+	int w, pw;
 
 	if (json) {
 		json_t *doc = list_json(g);
@@ -125,11 +125,12 @@ void show_list(struct graph *g, bool json, FILE *out)
 	        g->steps.n == 1 ? "" : "s", g->phases.n, g->phases.n == 1 ? "" : "s", g->milestones.n,
 	        g->milestones.n == 1 ? "" : "s");
 	w = width(&g->steps, 4);
+	pw = width(&g->phases, 12);
 	fprintf(out, "\nsteps:\n");
 	for (size_t i = 0; i < g->steps.n; i++) {
 		struct node *n = g->steps.v[i];
 
-		fprintf(out, "  %-*s  %-12s %-6s %6s  %s\n", w, n->name, phase_name(n), step_kindname(n),
+		fprintf(out, "  %-*s  %-*s %-6s %6s  %s\n", w, n->name, pw, phase_name(n), step_kindname(n),
 		        estimate(n, est, sizeof(est)), n->title);
 	}
 	if (g->phases.n)
@@ -139,7 +140,8 @@ void show_list(struct graph *g, bool json, FILE *out)
 		char target[32];
 
 		snprintf(target, sizeof(target), "phase%d", n->number);
-		fprintf(out, "  %-8s %-14s %3zu steps  %s\n", target, n->name, n->steps.n, n->title);
+		fprintf(out, "  %-8s %-*s %3zu step%s  %s\n", target, pw + 2, n->name, n->steps.n,
+		        n->steps.n == 1 ? " " : "s", n->title);
 	}
 	if (g->milestones.n)
 		fprintf(out, "\nmilestones:\n");

@@ -258,12 +258,13 @@ int64_t parse_duration(const char *s)
 
 char *format_duration(int64_t ms, char *out, size_t outlen)
 {
-	int64_t s = ms / 1000;
-	int64_t d = s / 86400, h = s / 3600 % 24, m = s / 60 % 60, sec = s % 60;
+	int64_t s, d, h, m, sec;
 	struct buf b = {0};
 
 	if (ms < 0)
-		ms = 0, s = 0;
+		ms = 0;
+	s = ms / 1000;
+	d = s / 86400, h = s / 3600 % 24, m = s / 60 % 60, sec = s % 60;
 	if (s < 60 && ms % 1000 && s < 10)
 		buf_printf(&b, "%.1fs", (double)ms / 1000);
 	else if (s < 60)

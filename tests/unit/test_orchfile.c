@@ -191,7 +191,9 @@ static void test_errors_all_reported(void **state)
 	parse_bad("[step a]\nrun = ${NOPE_NOT_SET_ANYWHERE}\n", 1);
 	parse_bad("[step a]\nneeds = b\nrun = true\n[step b]\nneeds = a\nrun = true\n", 1);
 	parse_bad("this is not ini\n[step a]\nrun = true\nalso not\n", 2);
-	parse_bad("[step a\nrun = true\n", 2);
+	/* the keys after a broken header are not blamed on another section */
+	parse_bad("[step a\nrun = true\n", 1);
+	parse_bad("[step a]\nrun = true\n[step b\nrun = true\n", 1);
 }
 
 int main(void)

@@ -1,0 +1,138 @@
+# tests/cli/lib.bash — loaded by every tests/cli/*.bats file (git's test-lib, small).
+#
+# Each test runs in a fresh temporary directory (its working directory). $ORCH is the
+# orch binary under test (default: the repository's ./orch; tests/run-all passes the
+# normal and the sanitizer build in turn) and $ORCH_HELPER is tests/helper built beside
+# it. Every test checks the exit status explicitly: a crash or a sanitizer report
+# (exit 99 in tests/run-all) is never an expected failure.
+
+bats_require_minimum_version 1.5.0
+
+TOP=$(cd "$BATS_TEST_DIRNAME/../.." && pwd)
+ORCH=${ORCH:-$TOP/orch}
+ORCH_HELPER=${ORCH_HELPER:-$TOP/build/helper}
+export ORCH ORCH_HELPER
+
+setup() {
+	TEST_DIR=$(mktemp -d "${BATS_TMPDIR:-/tmp}/orch-cli.XXXXXX")
+	cd "$TEST_DIR" || return 1
+	# the environment must not leak into the plans under test
+	unset DATABASE_URL ORCH_LOG_LEVEL NO_COLOR
+}
+
+teardown() {
+	cd / && rm -rf "$TEST_DIR"
+}
+
+# run_orch ARGS...: run $ORCH; $status, $output (stdout) and $stderr are set.
+run_orch() {
+	run --separate-stderr "$ORCH" "$@"
+}
+
+# run_helper ARGS...: the same for $ORCH_HELPER.
+run_helper() {
+	run --separate-stderr "$ORCH_HELPER" "$@"
+}
+
+# Report what the last command printed (shown when a test fails).
+show_run() {
+	printf 'exit status: %s\n--- stdout:\n%s\n--- stderr:\n%s\n---\n' "$status" "$output" "${stderr-}"
+}
+
+# expect_status N: the last run exited with N.
+expect_status() {
+	if [ "$status" -ne "$1" ]; then
+		echo "expected exit status $1, got $status"
+		show_run
+		return 1
+	fi
+}
+
+# expect_same NAME EXPECTED ACTUAL: equal strings, else a diff.
+expect_same() {
+	if [ "$2" != "$3" ]; then
+		echo "$1 differs (- expected, + actual):"
+		diff -u <(printf '%s\n' "$2") <(printf '%s\n' "$3") | tail -n +3
+		return 1
+	fi
+}
+
+# expect_stdout / expect_stderr: the last run printed exactly stdin (trailing newlines
+# aside, as with $(...)).
+expect_stdout() {
+	expect_same stdout "$(cat)" "$output" || { show_run; return 1; }
+}
+
+expect_stderr() {
+	expect_same stderr "$(cat)" "$stderr" || { show_run; return 1; }
+}
+
+# expect_contains NAME TEXT SUBSTRING
+expect_contains() {
+	case "$2" in
+	*"$3"*) return 0 ;;
+	esac
+	echo "$1 does not contain: $3"
+	show_run
+	return 1
+}
+
+# expect_bad_orchfile ARGS...: with the Orchfile in the working directory, `orch --check`
+# exits 2, prints nothing on stdout and exactly stdin on stderr.
+expect_bad_orchfile() {
+	local want
+	want=$(cat)
+	run_orch "$@" --check
+	expect_status 2 || return 1
+	expect_same stdout "" "$output" || { show_run; return 1; }
+	expect_same stderr "$want" "$stderr" || { show_run; return 1; }
+}
+
+# dry_run_steps: the step names of `orch -n` output on stdin, in order.
+dry_run_steps() {
+	awk '/^  [^ ]/ { print $1 }'
+}
+
+# tiny_plan: a small valid plan with two phases, a manual gate and a milestone.
+tiny_plan() {
+	cat >"${1:-Orchfile}" <<-'EOF'
+	[orch]
+	name = tiny
+
+	[phase prepare]
+	title = Prepare
+
+	[phase switch]
+	title = Switch over
+	after = prepare
+
+	[step make-dir]
+	title    = Create the output directory
+	phase    = prepare
+	estimate = 5s
+	run      = mkdir -p out
+
+	[step add-column]
+	title    = Add the email column
+	phase    = prepare
+	needs    = make-dir
+	estimate = 1m
+	run      = echo add > out/001.sql
+
+	[step review]
+	title  = Review the backfill
+	phase  = switch
+	manual = yes
+
+	[step deploy]
+	title    = Deploy the new code
+	phase    = switch
+	needs    = review
+	estimate = 2m
+	run      = echo deployed > out/deployed
+
+	[milestone M1]
+	title = Live
+	needs = switch
+	EOF
+}
