@@ -8,7 +8,13 @@
 #include <unistd.h>
 
 #include "graph.h"
+#include "journal.h"
 #include "orchfile.h"
+#include "os.h"
+#include "pg.h"
+#include "rollback.h"
+#include "run.h"
+#include "state.h"
 #include "show.h"
 #include "util.h"
 
@@ -223,42 +229,74 @@ static struct node **resolve_targets(struct graph *g, char **names, size_t n)
 	return t;
 }
 
-static int dry_run(struct graph *g, struct options *o)
+/* Steps run in the plan's directory, and .orch/ lives there: go there once loaded. */
+static void enter_plan_dir(struct graph *g)
+{
+	if (chdir(g->dir) < 0)
+		fatal("cannot change to %s:", g->dir);
+}
+
+static struct runopts run_options(struct graph *g, struct options *o)
+{
+	struct runopts ro = {0};
+
+	ro.jobs = o->jobs ? o->jobs : g->jobs ? g->jobs : 1;
+	ro.keepgoing = o->keepgoing;
+	ro.interactive = os_isatty(STDIN_FILENO) && os_isatty(STDOUT_FILENO);
+	if (!o->onfailure)
+		ro.onfailure = ro.interactive ? ONFAIL_ASK : ONFAIL_STOP;
+	else
+		ro.onfailure = o->onfailure[0] == 'a' ? ONFAIL_ASK : o->onfailure[1] == 't' ? ONFAIL_STOP : ONFAIL_SKIP;
+	if (ro.onfailure == ONFAIL_ASK && !ro.interactive)
+		ro.onfailure = ONFAIL_STOP;
+	return ro;
+}
+
+static int run(struct graph *g, struct options *o)
 {
 	struct node **t = resolve_targets(g, o->targets, o->ntargets);
-	struct vec order = {0};
-	const struct node *phase = NULL;
-	int64_t est = 0;
-	size_t count = 0;
-	bool first = true;
-	char buf[32];
+	struct runopts ro = run_options(g, o);
+	struct journal *j;
+	int status;
 
-	graph_select(g, o->ntargets ? t : NULL, o->ntargets, 1);
-	graph_order(g, 1, &order);
-	for (size_t i = 0; i < order.n; i++) {
-		struct node *n = order.v[i];
-
-		if (n->kind != NODE_STEP)
-			continue;
-		if (first || n->phase != phase) {
-			if (n->phase)
-				printf("%sphase %d %s: %s\n", first ? "" : "\n", n->phase->number, n->phase->name,
-				       n->phase->title);
-			else
-				printf("%s(no phase)\n", first ? "" : "\n");
-			phase = n->phase;
-			first = false;
-		}
-		printf("  %-24s %-6s %6s  %s  (not run yet)\n", n->name, step_kindname(n),
-		       n->est_ms < 0 ? "-" : format_duration(n->est_ms, buf, sizeof(buf)), n->title);
-		est += n->est_ms > 0 ? n->est_ms : 0;
-		count++;
+	enter_plan_dir(g);
+	if (o->dryrun) {
+		j = journal_open(g, 0);
+		state_load(g, j);
+		status = run_dry(g, t, o->ntargets);
+	} else {
+		j = journal_open(g, JOURNAL_LOCK | JOURNAL_CREATE);
+		state_load(g, j);
+		status = run_targets(g, j, t, o->ntargets, &ro);
+		pg_close_all();
 	}
-	printf("%s%zu step%s would run, estimated %s\n", count ? "\n" : "", count, count == 1 ? "" : "s",
-	       format_duration(est, buf, sizeof(buf)));
-	vec_free(&order);
+	if (j)
+		journal_close(j);
 	free(t);
-	return EXIT_DONE;
+	return status;
+}
+
+static int rollback(struct graph *g, struct options *o)
+{
+	struct node **t = resolve_targets(g, (char **)&o->arg, 1);
+	struct runopts ro = run_options(g, o);
+	struct rollbackopts rb = {o->dryrun, o->force, o->yes};
+	struct journal *j;
+	int status;
+
+	enter_plan_dir(g);
+	j = journal_open(g, o->dryrun ? 0 : JOURNAL_LOCK);
+	if (!j) {
+		printf("orch: nothing to roll back: nothing has run yet\n");
+		free(t);
+		return EXIT_DONE;
+	}
+	state_load(g, j);
+	status = rollback_target(g, j, t[0], &rb, &ro);
+	pg_close_all();
+	journal_close(j);
+	free(t);
+	return status;
 }
 
 static int check(struct graph *g)
@@ -302,11 +340,11 @@ int main(int argc, char **argv)
 		status = graph_dot(g, &o);
 		break;
 	case ACT_RUN:
-		if (o.dryrun) {
-			status = dry_run(g, &o);
-			break;
-		}
-		/* fall through */
+		status = run(g, &o);
+		break;
+	case ACT_ROLLBACK:
+		status = rollback(g, &o);
+		break;
 	default:
 		error("%s is not implemented yet", o.action == ACT_RUN ? "running steps" : action_names[o.action]);
 		status = EXIT_USAGE;

@@ -1,0 +1,35 @@
+/* os.h — the operating system at the edge: spawning step scripts in their own process
+ * groups, killing groups, signals turned into a pollable file descriptor, terminals. */
+#ifndef ORCH_OS_H
+#define ORCH_OS_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+/* A spawned /bin/sh -e script: its pid (also its process group) and the read end of
+ * the pipe carrying its stdout and stderr. */
+struct proc {
+	pid_t pid;
+	int fd;
+};
+
+/* Run SCRIPT with /bin/sh -e in a new process group, stdin from /dev/null, stdout and
+ * stderr to a pipe, with the environment plus ENV ("KEY=value" entries, NULL-ended).
+ * Returns 0, or -1 with errno set. */
+int os_spawn(const char *script, char *const env[], struct proc *p);
+/* Send SIG to the process group PGID (ignoring one that is already gone). */
+void os_killgroup(pid_t pgid, int sig);
+/* Catch SIGINT, SIGTERM, SIGHUP and SIGCHLD; each writes a byte to a pipe whose read
+ * end os_sigfd() returns, so poll() wakes up. */
+void os_signals_init(void);
+int os_sigfd(void);
+/* Drain the signal pipe; returns the first terminating signal caught so far (0: none). */
+int os_signals_take(void);
+/* Whether FD is a terminal. */
+bool os_isatty(int fd);
+/* Make FD non-blocking and close-on-exec. */
+int os_nonblock(int fd);
+/* Create the directories of PATH (mkdir -p). Returns 0 or -1 with errno set. */
+int os_mkdirs(const char *path, mode_t mode);
+
+#endif

@@ -1,0 +1,263 @@
+/* rollback.c — `orch --rollback TARGET`. The steps of TARGET (a step; a phase's steps;
+ * what a milestone names; everything for all) that are completed, plus every completed
+ * step that depends on them, are undone newest dependency first: the engine runs them
+ * in reverse topological order, and among independent ones the latest completed first.
+ * A step that cannot be undone stops everything before anything runs. */
+#define _POSIX_C_SOURCE 200809L
+#include "rollback.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "os.h"
+#include "state.h"
+
+static bool completed(const struct node *n)
+{
+	enum stepstate st = state_of(n);
+
+	return n->kind == NODE_STEP && (st == ST_DONE || st == ST_STALE || st == ST_CHANGED);
+}
+
+static bool can_undo(const struct node *n)
+{
+	return n->rollback || n->sql_rollback || n->stepkind == STEP_MANUAL ||
+	       (n->stepkind == STEP_SQL && n->backup.n);
+}
+
+static const char *how(const struct node *n)
+{
+	if (n->stepkind == STEP_MANUAL)
+		return "take the approval back";
+	if (n->sql_rollback)
+		return "sql_rollback";
+	if (n->stepkind == STEP_SQL && n->backup.n && !n->rollback)
+		return "restore the backup tables";
+	return "rollback";
+}
+
+/* Mark (2) the members of TARGET: a step; a phase's steps; what a milestone needs,
+ * through phases and milestones but not through steps' own dependencies. */
+static void mark_members(struct graph *g, struct node *target)
+{
+	struct vec stack = {0};
+
+	if (!target) {
+		for (size_t i = 0; i < g->steps.n; i++)
+			((struct node *)g->steps.v[i])->mark = 2;
+		return;
+	}
+	vec_push(&stack, target);
+	while (stack.n) {
+		struct node *n = stack.v[--stack.n];
+
+		if (n->mark)
+			continue;
+		n->mark = n->kind == NODE_STEP ? 2 : 1;
+		if (n->kind == NODE_STEP)
+			continue;
+		for (size_t i = 0; i < n->ndeps; i++)
+			vec_push(&stack, n->deps[i].dep);
+	}
+	vec_free(&stack);
+}
+
+/* Add (mark 2) everything that depends on a member, through any kind of node. */
+static void mark_dependents(struct graph *g)
+{
+	struct vec stack = {0};
+
+	for (size_t i = 0; i < g->steps.n; i++) {
+		struct node *n = g->steps.v[i];
+
+		if (n->mark == 2)
+			vec_push(&stack, n);
+	}
+	while (stack.n) {
+		struct node *n = stack.v[--stack.n];
+
+		for (size_t i = 0; i < n->nusers; i++) {
+			struct node *u = n->users[i];
+
+			if (u->mark != 2 && u->mark != 3) {
+				u->mark = u->kind == NODE_STEP ? 2 : 3;
+				vec_push(&stack, u);
+			}
+		}
+	}
+	vec_free(&stack);
+}
+
+/* When each step last completed, from the journal, kept in prio_ms for the engine. */
+static void completion_times(struct graph *g, struct journal *j)
+{
+	for (size_t i = 0; i < g->nodes.n; i++)
+		((struct node *)g->nodes.v[i])->prio_ms = 0;
+	for (size_t i = 0, n = journal_count(j); i < n; i++) {
+		const struct jevent *ev = journal_event(j, i);
+
+		if (ev->node && (ev->kind == EV_OK || ev->kind == EV_APPROVE || ev->kind == EV_SKIP))
+			ev->node->prio_ms = ev->time_ms;
+	}
+}
+
+/* The order a one-at-a-time rollback would take, for the plan shown to the user. */
+static void plan_order(struct graph *g, struct vec *set, struct vec *out)
+{
+	size_t *left = xcalloc(g->nodes.n, sizeof(*left));
+	struct readyq q = {0};
+	struct vec instant = {0};
+
+	for (size_t i = 0; i < set->n; i++)
+		((struct node *)set->v[i])->mark = 4;
+	for (size_t i = 0; i < g->nodes.n; i++) {
+		struct node *n = g->nodes.v[i];
+
+		left[n->id] = n->nusers;
+		if (!n->nusers) {
+			if (n->mark == 4)
+				readyq_push(&q, n);
+			else
+				vec_push(&instant, n);
+		}
+	}
+	for (;;) {
+		struct node *n;
+
+		if (instant.n)
+			n = instant.v[--instant.n];
+		else if (!(n = readyq_pop(&q)))
+			break;
+		else
+			vec_push(out, n);
+		for (size_t i = 0; i < n->ndeps; i++) {
+			struct node *d = n->deps[i].dep;
+
+			if (--left[d->id] == 0) {
+				if (d->mark == 4)
+					readyq_push(&q, d);
+				else
+					vec_push(&instant, d);
+			}
+		}
+	}
+	readyq_free(&q);
+	vec_free(&instant);
+	free(left);
+}
+
+/* Milestones reached before and no longer holding: record them lost. */
+static void record_lost_milestones(struct graph *g, struct journal *j)
+{
+	for (size_t i = 0; i < g->milestones.n; i++) {
+		struct node *m = g->milestones.v[i];
+		bool reached = false, holds = true;
+
+		for (size_t k = 0, n = journal_count(j); k < n; k++) {
+			const struct jevent *ev = journal_event(j, k);
+
+			if (ev->kind == EV_RESET)
+				reached = false;
+			else if (ev->node == m)
+				reached = ev->kind == EV_MILESTONE ? true : ev->kind == EV_MILESTONE_LOST ? false : reached;
+		}
+		if (!reached)
+			continue;
+		graph_clearmarks(g);
+		graph_select(g, &m, 1, 1);
+		for (size_t k = 0; k < g->steps.n && holds; k++) {
+			struct node *s = g->steps.v[k];
+
+			if (s->mark == 1 && !state_satisfied(s))
+				holds = false;
+		}
+		if (!holds) {
+			journal_append(j, EV_MILESTONE_LOST, m, NULL);
+			printf("Milestone %s lost: %s\n", m->name, m->title);
+		}
+	}
+	graph_clearmarks(g);
+}
+
+int rollback_target(struct graph *g, struct journal *j, struct node *target, const struct rollbackopts *ro,
+                    const struct runopts *o)
+{
+	struct vec set = {0}, order = {0}, stuck = {0};
+	int status;
+
+	graph_clearmarks(g);
+	mark_members(g, target);
+	mark_dependents(g);
+	for (size_t i = 0; i < g->steps.n; i++) {
+		struct node *n = g->steps.v[i];
+
+		if (n->mark == 2 && completed(n))
+			vec_push(can_undo(n) ? &set : &stuck, n);
+	}
+	graph_clearmarks(g);
+	if (stuck.n && !ro->force) {
+		for (size_t i = 0; i < stuck.n; i++) {
+			struct node *n = stuck.v[i];
+
+			error("step %s (%s:%d) is completed and has no rollback", n->name, g->file, n->line);
+		}
+		fprintf(stderr, "%s: nothing was rolled back; add rollback = ... to %s, or use --force to forget %s\n",
+		        argv0, stuck.n == 1 ? "it" : "them", stuck.n == 1 ? "it" : "them");
+		vec_free(&set);
+		vec_free(&stuck);
+		return EXIT_USAGE;
+	}
+	completion_times(g, j);
+	plan_order(g, &set, &order);
+	graph_clearmarks(g);
+	if (!set.n && !stuck.n) {
+		printf("orch: nothing to roll back: no step of %s is completed\n", target ? target->name : "all");
+		vec_free(&set);
+		vec_free(&order);
+		vec_free(&stuck);
+		return EXIT_DONE;
+	}
+	printf("rollback of %s: %zu step%s, newest first:\n", target ? target->name : "all", order.n,
+	       order.n == 1 ? "" : "s");
+	for (size_t i = 0; i < order.n; i++) {
+		struct node *n = order.v[i];
+
+		printf("  %3zu. %-24s %s  (%s)\n", i + 1, n->name, n->title, how(n));
+	}
+	for (size_t i = 0; i < stuck.n; i++) {
+		struct node *n = stuck.v[i];
+
+		printf("  forget %-20s %s  (no rollback; --force)\n", n->name, n->title);
+	}
+	status = EXIT_DONE;
+	if (ro->dryrun)
+		goto out;
+	if (o->interactive && !ro->yes) {
+		char line[64];
+
+		printf("Roll back %zu step%s? [y/N] ", order.n + stuck.n, order.n + stuck.n == 1 ? "" : "s");
+		fflush(stdout);
+		if (!fgets(line, sizeof(line), stdin) || (line[0] != 'y' && line[0] != 'Y')) {
+			printf("orch: rollback cancelled; nothing changed\n");
+			goto out;
+		}
+	}
+	for (size_t i = 0; i < stuck.n; i++) {
+		struct node *n = stuck.v[i];
+
+		journal_append(j, EV_FORCE, n, NULL);
+		state_set(n, ST_TODO, "forgotten by --rollback --force");
+		printf("forgot %s (it has no rollback; it runs again next time)\n", n->name);
+	}
+	journal_sync(j);
+	status = order.n ? run_rollback(g, j, &set, o) : EXIT_DONE;
+	record_lost_milestones(g, j);
+	journal_sync(j);
+out:
+	vec_free(&set);
+	vec_free(&order);
+	vec_free(&stuck);
+	return status;
+}

@@ -1,0 +1,23 @@
+/* rollback.h — `orch --rollback TARGET`: which completed steps to undo, in what order,
+ * the plan shown before anything runs, and the milestones lost afterwards. */
+#ifndef ORCH_ROLLBACK_H
+#define ORCH_ROLLBACK_H
+
+#include <stdbool.h>
+
+#include "graph.h"
+#include "journal.h"
+#include "run.h"
+
+struct rollbackopts {
+	bool dryrun; /* -n: print the plan only */
+	bool force;  /* forget completed steps that have no rollback */
+	bool yes;    /* do not ask for confirmation */
+};
+
+/* Roll back the completed steps of TARGET (NULL: all) and every completed step that
+ * depends on them. Returns an exit status of SPEC §2. */
+int rollback_target(struct graph *g, struct journal *j, struct node *target, const struct rollbackopts *ro,
+                    const struct runopts *o);
+
+#endif

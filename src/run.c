@@ -1,0 +1,1156 @@
+/* run.c — the engine. A step becomes ready when everything it needs is done; ready
+ * steps start in priority order (longest remaining estimated path, then Orchfile
+ * order) while -j and their pool allow; one poll() loop reads every step's output,
+ * reaps children, drives SQL steps, enforces timeouts and retries and catches signals.
+ * Each turn of the loop ends with one journal sync, before any dependent starts.
+ * Linear in steps + edges: each edge is looked at once when its step completes. */
+#define _GNU_SOURCE
+#include "run.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <glob.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "os.h"
+#include "pg.h"
+#include "state.h"
+
+#define KILL_GRACE_MS 3000
+#define LOG_DIR ".orch/logs"
+
+enum rtstate {
+	R_WAIT,    /* dependencies pending */
+	R_READY,   /* queued */
+	R_RUNNING,
+	R_DELAYED, /* failed, waiting to retry */
+	R_DONE,
+	R_FAILED,
+	R_GATE,    /* a manual gate waiting for approval */
+};
+
+struct rt {
+	enum rtstate st;
+	size_t pending; /* selected dependencies not yet done */
+	int attempt;
+	int64_t retry_at;
+	bool instant;     /* completes as soon as it is ready (phases, and steps outside a rollback) */
+	char detail[160]; /* why the last attempt failed */
+};
+
+enum stage { STAGE_MAIN, STAGE_VERIFY };
+
+struct job {
+	struct node *n;
+	enum stage stage;
+	struct proc proc; /* pid 0 when no shell runs */
+	bool exited;
+	int wstatus;
+	struct pgjob *pg;
+	char *pgerr;
+	int pgresult; /* 1 ok, -1 failed, 0 running */
+	struct buf out;
+	size_t logged; /* bytes of out already in the log */
+	int logfd;
+	char *logpath;
+	int attempt;
+	int64_t start_mono, start_wall, deadline, killat;
+	bool timed_out, signalled;
+};
+
+struct engine {
+	struct graph *g;
+	struct journal *j;
+	const struct runopts *o;
+	struct vec jobs;
+	struct readyq ready;
+	struct readyq *poolq; /* one per pool, parallel to g->pools */
+	struct vec delayed;
+	struct vec gates;
+	struct vec asking; /* failed steps to ask about */
+	struct vec failed; /* for the summary */
+	size_t total, finished, ran;
+	int failures;
+	bool reverse;      /* rolling back: a step is ready when its dependents are undone */
+	struct vec instant; /* nodes that complete without running anything */
+	bool stopping, locked, aborted;
+	int interrupted;
+	bool tty, color;
+	int64_t t0;
+	int64_t last_draw;
+	bool line_shown;
+};
+
+static struct rt *rt(const struct node *n)
+{
+	return n->rt;
+}
+
+/* ---- output ---- */
+
+static const char *col(struct engine *e, const char *code)
+{
+	return e->color ? code : "";
+}
+
+static void clear_line(struct engine *e)
+{
+	if (e->line_shown) {
+		fputs("\r\033[K", stdout);
+		e->line_shown = false;
+	}
+}
+
+static int term_width(void)
+{
+	struct winsize ws;
+
+	if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 20)
+		return ws.ws_col;
+	return 80;
+}
+
+/* The live status line: the oldest running step, how long it has run, and how many more. */
+static void draw_status(struct engine *e)
+{
+	struct job *jb = NULL;
+	char dur[32], line[512];
+	int w;
+
+	if (!e->tty || verbosity < 0)
+		return;
+	for (size_t i = 0; i < e->jobs.n; i++) {
+		struct job *x = e->jobs.v[i];
+
+		if (!jb || x->start_mono < jb->start_mono)
+			jb = x;
+	}
+	clear_line(e);
+	if (!jb)
+		return;
+	format_duration(now_ms() - jb->start_mono, dur, sizeof(dur));
+	snprintf(line, sizeof(line), "[%zu/%zu] %s%s%s %s", e->finished, e->total,
+	         jb->n->phase ? jb->n->phase->name : "", jb->n->phase ? ": " : "", jb->n->title, dur);
+	if (e->jobs.n > 1)
+		snprintf(line + strlen(line), sizeof(line) - strlen(line), " (+%zu running)", e->jobs.n - 1);
+	w = term_width() - 1;
+	if ((int)strlen(line) > w)
+		line[w] = '\0';
+	fputs(line, stdout);
+	fflush(stdout);
+	e->line_shown = true;
+	e->last_draw = now_ms();
+}
+
+/* Print the last MAX lines of OUT (all when MAX is 0). */
+static void print_output(const struct buf *out, size_t max)
+{
+	const char *s = out->s ? out->s : "";
+	size_t len = out->len, start = 0, lines = 0;
+
+	if (!len)
+		return;
+	if (max) {
+		for (size_t i = len; i-- > 0;) {
+			if (s[i] == '\n' && i != len - 1 && ++lines == max) {
+				start = i + 1;
+				break;
+			}
+		}
+		if (start)
+			printf("... (%zu more lines in the log)\n", (size_t)0 + lines);
+	}
+	fwrite(s + start, 1, len - start, stdout);
+	if (s[len - 1] != '\n')
+		fputc('\n', stdout);
+}
+
+static void report(struct engine *e, struct job *jb, bool ok, const char *detail)
+{
+	struct node *n = jb->n;
+	char dur[32];
+
+	clear_line(e);
+	format_duration(now_ms() - jb->start_mono, dur, sizeof(dur));
+	if (n->kind == NODE_MILESTONE) {
+		if (ok)
+			printf("%sMilestone %s reached: %s%s\n", col(e, "\033[1;32m"), n->name, n->title, col(e, "\033[0m"));
+		else
+			printf("%sMilestone %s not reached: %s%s (validate %s)\n", col(e, "\033[1;31m"), n->name, n->title,
+			       col(e, "\033[0m"), detail);
+		if (!ok || verbosity > 0)
+			print_output(&jb->out, ok ? 0 : 50);
+		return;
+	}
+	if (ok) {
+		if (verbosity >= 0) {
+			printf("[%zu/%zu] %s%s%s %s: %s (%s)\n", e->finished, e->total, col(e, "\033[32m"),
+			       e->reverse ? "rolled back" : "ok", col(e, "\033[0m"), n->name, n->title, dur);
+			print_output(&jb->out, 0);
+		}
+	} else {
+		printf("[%zu/%zu] %s%s%s %s: %s (%s, %s)\n", e->finished, e->total, col(e, "\033[1;31m"),
+		       e->reverse ? "ROLLBACK FAILED" : "FAILED", col(e, "\033[0m"), n->name, n->title, detail, dur);
+		print_output(&jb->out, 50);
+		printf("  log: %s\n", jb->logpath);
+	}
+	fflush(stdout);
+}
+
+/* ---- scheduling ---- */
+
+static void node_ready(struct engine *e, struct node *n);
+
+/* N is done: release everything that was waiting only for it (its dependents, or when
+ * rolling back, its dependencies). */
+static void complete(struct engine *e, struct node *n)
+{
+	size_t count = e->reverse ? n->ndeps : n->nusers;
+
+	rt(n)->st = R_DONE;
+	for (size_t i = 0; i < count; i++) {
+		struct node *u = e->reverse ? n->deps[i].dep : n->users[i];
+
+		if (u->mark == 1 && rt(u)->st == R_WAIT && --rt(u)->pending == 0)
+			node_ready(e, u);
+	}
+}
+
+/* Complete the instant nodes, iteratively: a chain of 100,000 of them costs no stack. */
+static void drain_instant(struct engine *e)
+{
+	while (e->instant.n) {
+		struct node *n = e->instant.v[--e->instant.n];
+
+		if (n->kind == NODE_MILESTONE && !e->reverse && e->ran)
+			journal_append(e->j, EV_MILESTONE, n, NULL);
+		complete(e, n);
+	}
+}
+
+static void node_ready(struct engine *e, struct node *n)
+{
+	bool instant = rt(n)->instant || n->kind == NODE_PHASE ||
+	               (n->kind == NODE_MILESTONE && (e->reverse || !n->validate || !e->ran));
+
+	if (instant) {
+		rt(n)->st = R_DONE;
+		vec_push(&e->instant, n);
+		return;
+	}
+	rt(n)->st = R_READY;
+	readyq_push(&e->ready, n);
+}
+
+static size_t pool_index(struct engine *e, struct pool *p)
+{
+	size_t i = 0;
+
+	while (e->g->pools.v[i] != p)
+		i++;
+	return i;
+}
+
+static char **step_env(struct engine *e, struct node *n)
+{
+	size_t k = 0;
+	char **env = xcalloc(n->env.n + 4, sizeof(*env));
+
+	env[k++] = xasprintf("ORCH_STEP=%s", n->name);
+	env[k++] = xasprintf("ORCH_PHASE=%s", n->phase ? n->phase->name : "");
+	env[k++] = xasprintf("ORCH_RUN_ID=%s", journal_runid(e->j));
+	for (size_t i = 0; i < n->env.n; i++)
+		env[k++] = xstrdup(n->env.v[i]);
+	return env;
+}
+
+static void free_env(char **env)
+{
+	for (size_t i = 0; env[i]; i++)
+		free(env[i]);
+	free(env);
+}
+
+static int spawn_script(struct engine *e, struct job *jb, const char *script)
+{
+	char **env = step_env(e, jb->n);
+	int rc = os_spawn(script, env, &jb->proc);
+
+	free_env(env);
+	jb->exited = false;
+	return rc;
+}
+
+static void log_write(struct job *jb)
+{
+	if (jb->logfd >= 0 && jb->out.len > jb->logged) {
+		ssize_t w = write(jb->logfd, jb->out.s + jb->logged, jb->out.len - jb->logged);
+
+		if (w < 0) {
+			warn("writing %s:", jb->logpath);
+			close(jb->logfd);
+			jb->logfd = -1;
+			return;
+		}
+		jb->logged += (size_t)w;
+	}
+}
+
+static void open_log(struct engine *e, struct job *jb)
+{
+	char when[64];
+	time_t t = (time_t)(jb->start_wall / 1000);
+	struct buf head = {0};
+
+	jb->logpath = xasprintf("%s/%s.log", LOG_DIR, jb->n->name);
+	if (os_mkdirs(LOG_DIR, 0777) < 0)
+		warn("cannot create %s:", LOG_DIR);
+	jb->logfd = open(jb->logpath, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0666);
+	if (jb->logfd < 0)
+		warn("cannot open %s:", jb->logpath);
+	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S%z", localtime(&t));
+	buf_printf(&head, "=== %s %s: run %s, attempt %d, %s ===\n", node_kindname(jb->n), jb->n->name,
+	           journal_runid(e->j), jb->attempt, when);
+	if (jb->logfd >= 0 && write(jb->logfd, head.s, head.len) < 0)
+		warn("writing %s:", jb->logpath);
+	buf_free(&head);
+}
+
+static void free_job(struct job *jb)
+{
+	if (jb->proc.fd >= 0)
+		close(jb->proc.fd);
+	if (jb->logfd >= 0)
+		close(jb->logfd);
+	if (jb->pg)
+		pg_free(jb->pg);
+	free(jb->pgerr);
+	free(jb->logpath);
+	buf_free(&jb->out);
+	free(jb);
+}
+
+static void fail_job(struct engine *e, struct job *jb, const char *detail);
+
+/* Start N (a step or a milestone's validate). */
+static void start(struct engine *e, struct node *n)
+{
+	struct job *jb = xcalloc(1, sizeof(*jb));
+	struct outcome o = {0};
+	const char *sig = NULL;
+
+	jb->n = n;
+	jb->proc.fd = -1;
+	jb->logfd = -1;
+	jb->attempt = ++rt(n)->attempt;
+	jb->start_mono = now_ms();
+	jb->start_wall = wall_ms();
+	if (n->kind == NODE_STEP && n->timeout_ms > 0)
+		jb->deadline = jb->start_mono + n->timeout_ms;
+	rt(n)->st = R_RUNNING;
+	if (n->pool)
+		n->pool->running++;
+	vec_push(&e->jobs, jb);
+	open_log(e, jb);
+	if (n->kind == NODE_STEP) {
+		if (!e->reverse)
+			sig = state_refresh(n);
+		o.attempt = jb->attempt;
+		o.start_ms = jb->start_wall;
+		o.log = jb->logpath;
+		journal_append(e->j, e->reverse ? EV_ROLLBACK_START : EV_START, n, &o);
+		e->ran++;
+	}
+	if (verbosity > 0) {
+		clear_line(e);
+		printf("start %s: %s\n", n->name, n->title);
+	}
+	if (n->kind == NODE_STEP && n->stepkind == STEP_SQL && (!e->reverse || !n->rollback || n->sql_rollback)) {
+		bool locked = false;
+
+		jb->pg = pg_start(e->g, n, e->reverse ? PG_REVERT : PG_APPLY, sig, &jb->pgerr, &locked);
+		if (!jb->pg) {
+			e->locked |= locked;
+			jb->pgresult = -1;
+		}
+		return;
+	}
+	if (spawn_script(e, jb, n->kind == NODE_MILESTONE ? n->validate : e->reverse ? n->rollback : n->run) < 0) {
+		char *msg = xasprintf("cannot start /bin/sh: %s", strerror(errno));
+
+		buf_puts(&jb->out, msg);
+		free(msg);
+		jb->proc.pid = 0;
+		jb->exited = true;
+		jb->wstatus = 127 << 8;
+	}
+}
+
+/* Ask a yes/no style question on the terminal, waiting also for signals. Returns the
+ * first character of the answer (lowercase), or 0 on end of input or a signal. */
+static int ask(struct engine *e, const char *question)
+{
+	char line[256];
+	struct pollfd p[2] = {{STDIN_FILENO, POLLIN, 0}, {os_sigfd(), POLLIN, 0}};
+
+	clear_line(e);
+	fputs(question, stdout);
+	fflush(stdout);
+	for (;;) {
+		if (poll(p, 2, -1) < 0 && errno != EINTR)
+			return 0;
+		if ((e->interrupted = os_signals_take()))
+			return 0;
+		if (p[0].revents)
+			break;
+	}
+	if (!fgets(line, sizeof(line), stdin))
+		return 0;
+	for (char *c = line; *c; c++)
+		if (*c != ' ' && *c != '\t')
+			return *c >= 'A' && *c <= 'Z' ? *c - 'A' + 'a' : *c;
+	return '\n';
+}
+
+static void gate_waits(struct engine *e, struct node *n)
+{
+	rt(n)->st = R_GATE;
+	vec_push(&e->gates, n);
+}
+
+/* Approve the gates that are waiting, asking on a terminal. Returns true if one was. */
+static bool ask_gates(struct engine *e)
+{
+	bool any = false;
+	size_t keep = 0;
+
+	for (size_t i = 0; i < e->gates.n; i++) {
+		struct node *n = e->gates.v[i];
+		char *q = xasprintf("Gate %s: %s\n%s%s%sApprove it now? [y/N] ", n->name, n->title,
+		                    n->prompt ? "  " : "", n->prompt ? n->prompt : "", n->prompt ? "\n" : "");
+		int c = e->interrupted ? 0 : ask(e, q);
+
+		free(q);
+		if (c == 'y') {
+			journal_append(e->j, EV_APPROVE, n, NULL);
+			state_set(n, ST_DONE, "approved");
+			e->finished++;
+			printf("[%zu/%zu] approved %s: %s\n", e->finished, e->total, n->name, n->title);
+			complete(e, n);
+			any = true;
+		} else {
+			e->gates.v[keep++] = n;
+		}
+	}
+	e->gates.n = keep;
+	return any;
+}
+
+/* Rolling back a gate is taking its approval back. */
+static void unapprove(struct engine *e, struct node *n)
+{
+	journal_append(e->j, EV_ROLLBACK_OK, n, NULL);
+	state_set(n, ST_TODO, "approval taken back");
+	e->finished++;
+	clear_line(e);
+	printf("[%zu/%zu] unapproved %s: %s\n", e->finished, e->total, n->name, n->title);
+	complete(e, n);
+}
+
+static void start_ready(struct engine *e)
+{
+	struct node *n;
+
+	/* retries whose delay has passed */
+	for (size_t i = 0; i < e->delayed.n;) {
+		n = e->delayed.v[i];
+		if (now_ms() >= rt(n)->retry_at) {
+			e->delayed.v[i] = e->delayed.v[--e->delayed.n];
+			rt(n)->st = R_READY;
+			readyq_push(&e->ready, n);
+		} else {
+			i++;
+		}
+	}
+	drain_instant(e);
+	while (!e->stopping && e->jobs.n < (size_t)e->o->jobs && (n = readyq_pop(&e->ready))) {
+		if (n->kind == NODE_STEP && n->stepkind == STEP_MANUAL && e->reverse) {
+			unapprove(e, n);
+			drain_instant(e);
+			continue;
+		}
+		if (n->kind == NODE_STEP && n->stepkind == STEP_MANUAL) {
+			gate_waits(e, n);
+			continue;
+		}
+		if (n->pool && n->pool->running >= n->pool->depth) {
+			readyq_push(&e->poolq[pool_index(e, n->pool)], n);
+			continue;
+		}
+		start(e, n);
+	}
+}
+
+/* A pool slot is free again: its best waiting step goes back to the ready queue. */
+static void release_pool(struct engine *e, struct pool *p)
+{
+	struct node *n;
+
+	p->running--;
+	if ((n = readyq_pop(&e->poolq[pool_index(e, p)])))
+		readyq_push(&e->ready, n);
+}
+
+static void remove_job(struct engine *e, struct job *jb)
+{
+	for (size_t i = 0; i < e->jobs.n; i++)
+		if (e->jobs.v[i] == jb) {
+			e->jobs.v[i] = e->jobs.v[--e->jobs.n];
+			break;
+		}
+	if (jb->n->pool)
+		release_pool(e, jb->n->pool);
+}
+
+static struct outcome outcome_of(struct job *jb, const char *message)
+{
+	struct outcome o = {0};
+
+	o.attempt = jb->attempt;
+	o.exit_status = jb->proc.pid && WIFEXITED(jb->wstatus) ? WEXITSTATUS(jb->wstatus) : -1;
+	o.signal = jb->proc.pid && WIFSIGNALED(jb->wstatus) ? WTERMSIG(jb->wstatus) : 0;
+	o.timed_out = jb->timed_out;
+	o.start_ms = jb->start_wall;
+	o.duration_ms = now_ms() - jb->start_mono;
+	o.log = jb->logpath;
+	o.message = message;
+	return o;
+}
+
+static void succeed_job(struct engine *e, struct job *jb)
+{
+	struct node *n = jb->n;
+	struct outcome o = outcome_of(jb, NULL);
+
+	remove_job(e, jb);
+	if (n->kind == NODE_MILESTONE) {
+		journal_append(e->j, EV_MILESTONE, n, &o);
+		report(e, jb, true, NULL);
+	} else if (e->reverse) {
+		journal_append(e->j, EV_ROLLBACK_OK, n, &o);
+		state_set(n, ST_TODO, "rolled back");
+		e->finished++;
+		report(e, jb, true, NULL);
+	} else {
+		journal_append(e->j, EV_OK, n, &o);
+		state_set(n, ST_DONE, "done");
+		e->finished++;
+		report(e, jb, true, NULL);
+	}
+	/* dependents start only after the success is on disk */
+	journal_sync(e->j);
+	complete(e, n);
+	free_job(jb);
+}
+
+static void fail_job(struct engine *e, struct job *jb, const char *detail)
+{
+	struct node *n = jb->n;
+	struct outcome o = outcome_of(jb, detail);
+	bool interrupted = e->interrupted && !jb->timed_out;
+
+	remove_job(e, jb);
+	snprintf(rt(n)->detail, sizeof(rt(n)->detail), "%s", detail);
+	if (n->kind == NODE_STEP && e->reverse) {
+		/* the step stays done: its rollback did not complete */
+		journal_append(e->j, EV_ROLLBACK_FAIL, n, &o);
+	} else if (n->kind == NODE_STEP) {
+		journal_append(e->j, interrupted ? EV_INTERRUPTED : EV_FAIL, n, &o);
+		state_set(n, interrupted ? ST_INTERRUPTED : ST_FAILED, detail);
+	}
+	if (interrupted) {
+		clear_line(e);
+		printf("interrupted %s: %s\n", n->name, n->title);
+		rt(n)->st = R_FAILED;
+		free_job(jb);
+		return;
+	}
+	if (n->kind == NODE_STEP && !e->reverse && rt(n)->attempt <= n->retries && !e->stopping) {
+		char d[32];
+		int64_t delay = n->retry_delay_ms > 0 ? n->retry_delay_ms : 0;
+
+		report(e, jb, false, detail);
+		printf("retrying %s in %s (attempt %d of %d)\n", n->name, format_duration(delay, d, sizeof(d)),
+		       rt(n)->attempt + 1, n->retries + 1);
+		rt(n)->st = R_DELAYED;
+		rt(n)->retry_at = now_ms() + delay;
+		vec_push(&e->delayed, n);
+		free_job(jb);
+		return;
+	}
+	if (n->kind == NODE_STEP)
+		e->finished++;
+	report(e, jb, false, detail);
+	free_job(jb);
+	e->failures++;
+	rt(n)->st = R_FAILED;
+	if (n->kind == NODE_STEP && !e->reverse && e->o->onfailure == ONFAIL_SKIP) {
+		journal_append(e->j, EV_SKIP, n, NULL);
+		state_set(n, ST_SKIPPED, "skipped after failure");
+		printf("skipping %s (--on-failure skip); its dependents go on\n", n->name);
+		complete(e, n);
+		return;
+	}
+	vec_push(&e->failed, n);
+	if (e->reverse) {
+		e->stopping = true; /* a failed rollback stops the rollback */
+	} else if (n->kind == NODE_STEP && e->o->onfailure == ONFAIL_ASK) {
+		vec_push(&e->asking, n);
+		e->stopping = true;
+	} else if (e->o->keepgoing > 0 && e->failures >= e->o->keepgoing) {
+		e->stopping = true;
+	}
+}
+
+/* Declared outputs must exist after success; globs must match something. */
+static const char *missing_output(struct node *n)
+{
+	for (size_t i = 0; i < n->outputs.n; i++) {
+		const char *path = n->outputs.v[i];
+		glob_t gl;
+		int rc;
+
+		if (!strpbrk(path, "*?[")) {
+			if (access(path, F_OK) < 0)
+				return path;
+			continue;
+		}
+		rc = glob(path, 0, NULL, &gl);
+		globfree(&gl);
+		if (rc != 0)
+			return path;
+	}
+	return NULL;
+}
+
+/* The current stage of JB ended (shell reaped, or SQL finished). */
+static void stage_done(struct engine *e, struct job *jb)
+{
+	struct node *n = jb->n;
+	bool ok;
+	char detail[256];
+	const char *missing;
+
+	if (jb->pg || jb->pgresult) {
+		ok = jb->pgresult == 1;
+		snprintf(detail, sizeof(detail), "%s", jb->pgerr ? jb->pgerr : "SQL failed");
+		if (jb->pg) {
+			pg_free(jb->pg);
+			jb->pg = NULL;
+		}
+		jb->pgresult = 0;
+	} else {
+		ok = WIFEXITED(jb->wstatus) && WEXITSTATUS(jb->wstatus) == 0;
+		if (jb->timed_out)
+			snprintf(detail, sizeof(detail), "timed out after %s",
+			         format_duration(n->timeout_ms, (char[32]){0}, 32));
+		else if (WIFSIGNALED(jb->wstatus))
+			snprintf(detail, sizeof(detail), "killed by signal %d", WTERMSIG(jb->wstatus));
+		else
+			snprintf(detail, sizeof(detail), "%sexit %d", jb->stage == STAGE_VERIFY ? "verify: " : "",
+			         WEXITSTATUS(jb->wstatus));
+		if (jb->proc.fd >= 0) {
+			close(jb->proc.fd);
+			jb->proc.fd = -1;
+		}
+		/* whatever the killed script left in its group (ignoring TERM) goes too */
+		if (jb->timed_out || e->interrupted)
+			os_killgroup(jb->proc.pid, SIGKILL);
+	}
+	if (!ok) {
+		fail_job(e, jb, detail);
+		return;
+	}
+	if (n->kind == NODE_STEP && jb->stage == STAGE_MAIN && n->verify && !e->reverse) {
+		jb->stage = STAGE_VERIFY;
+		if (spawn_script(e, jb, n->verify) < 0) {
+			fail_job(e, jb, "cannot start verify");
+			return;
+		}
+		return;
+	}
+	if (n->kind == NODE_STEP && !e->reverse && (missing = missing_output(n))) {
+		snprintf(detail, sizeof(detail), "output %s missing after success", missing);
+		fail_job(e, jb, detail);
+		return;
+	}
+	succeed_job(e, jb);
+}
+
+static void read_output(struct job *jb)
+{
+	char chunk[65536];
+	ssize_t r;
+
+	while (jb->proc.fd >= 0) {
+		r = read(jb->proc.fd, chunk, sizeof(chunk));
+		if (r > 0) {
+			buf_add(&jb->out, chunk, (size_t)r);
+			continue;
+		}
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r == 0 || (errno != EAGAIN && errno != EWOULDBLOCK)) {
+			close(jb->proc.fd);
+			jb->proc.fd = -1;
+		}
+		break;
+	}
+	log_write(jb);
+}
+
+static void kill_job(struct job *jb, int sig)
+{
+	if (jb->pg)
+		pg_cancel(jb->pg);
+	else if (jb->proc.pid && !jb->exited)
+		os_killgroup(jb->proc.pid, sig);
+}
+
+static void check_timers(struct engine *e)
+{
+	int64_t now = now_ms();
+
+	for (size_t i = 0; i < e->jobs.n; i++) {
+		struct job *jb = e->jobs.v[i];
+
+		if (jb->deadline && now >= jb->deadline && !jb->timed_out) {
+			jb->timed_out = true;
+			kill_job(jb, SIGTERM);
+			jb->killat = now + KILL_GRACE_MS;
+		}
+		if (jb->killat && now >= jb->killat) {
+			kill_job(jb, SIGKILL);
+			jb->killat = 0;
+		}
+	}
+}
+
+static void on_interrupt(struct engine *e, int sig)
+{
+	bool again = e->interrupted != 0;
+
+	e->interrupted = sig;
+	e->stopping = true;
+	clear_line(e);
+	if (!again)
+		fprintf(stderr, "%s: %s: stopping %zu running step%s\n", argv0, strsignal(sig), e->jobs.n,
+		        e->jobs.n == 1 ? "" : "s");
+	for (size_t i = 0; i < e->jobs.n; i++) {
+		struct job *jb = e->jobs.v[i];
+
+		kill_job(jb, again ? SIGKILL : SIGTERM);
+		if (!again)
+			jb->killat = now_ms() + KILL_GRACE_MS;
+	}
+}
+
+static int poll_timeout(struct engine *e)
+{
+	int64_t now = now_ms(), t = e->tty ? 500 : -1;
+
+	for (size_t i = 0; i < e->jobs.n; i++) {
+		struct job *jb = e->jobs.v[i];
+		int64_t at = jb->killat ? jb->killat : jb->timed_out ? 0 : jb->deadline;
+
+		if (at && (t < 0 || at - now < t))
+			t = at - now;
+	}
+	for (size_t i = 0; i < e->delayed.n && !e->stopping; i++) {
+		int64_t at = rt(e->delayed.v[i])->retry_at;
+
+		if (t < 0 || at - now < t)
+			t = at - now;
+	}
+	return t < 0 ? -1 : t > 0 ? (int)t : 0;
+}
+
+/* One turn: wait for output, exits, SQL progress, signals or timers. */
+static void wait_events(struct engine *e)
+{
+	size_t n = e->jobs.n;
+	struct pollfd *p = xcalloc(n + 1, sizeof(*p));
+	struct job **who = xcalloc(n + 1, sizeof(*who));
+	size_t k = 0;
+	int sig;
+
+	p[k].fd = os_sigfd(), p[k].events = POLLIN, k++;
+	for (size_t i = 0; i < n; i++) {
+		struct job *jb = e->jobs.v[i];
+		bool wantwrite = false;
+
+		if (jb->pg) {
+			p[k].fd = pg_fd(jb->pg, &wantwrite);
+			p[k].events = POLLIN | (wantwrite ? POLLOUT : 0);
+		} else if (jb->proc.fd >= 0) {
+			p[k].fd = jb->proc.fd;
+			p[k].events = POLLIN;
+		} else {
+			continue;
+		}
+		who[k++] = jb;
+	}
+	if (poll(p, k, poll_timeout(e)) < 0 && errno != EINTR)
+		fatalx(EXIT_FAILED, "poll:");
+	if ((sig = os_signals_take()) && sig != e->interrupted)
+		on_interrupt(e, sig);
+	for (size_t i = 1; i < k; i++) {
+		struct job *jb = who[i];
+
+		if (!p[i].revents)
+			continue;
+		if (jb->pg) {
+			size_t before = jb->out.len;
+
+			jb->pgresult = pg_advance(jb->pg, &jb->out, &jb->pgerr);
+			if (jb->out.len > before)
+				log_write(jb);
+		} else {
+			read_output(jb);
+		}
+	}
+	free(p);
+	free(who);
+	/* reap, and finish every stage that ended */
+	for (size_t i = 0; i < e->jobs.n;) {
+		struct job *jb = e->jobs.v[i];
+		size_t before = e->jobs.n;
+
+		if (!jb->pg && !jb->pgresult && jb->proc.pid && !jb->exited) {
+			pid_t r = waitpid(jb->proc.pid, &jb->wstatus, WNOHANG);
+
+			if (r == jb->proc.pid || (r < 0 && errno == ECHILD)) {
+				jb->exited = true;
+				read_output(jb);
+			}
+		}
+		if ((jb->pgresult) || (!jb->pg && jb->exited))
+			stage_done(e, jb);
+		if (e->jobs.n == before && e->jobs.v[i] == jb)
+			i++;
+	}
+	check_timers(e);
+}
+
+static void init_runtime(struct engine *e, struct node **targets, size_t ntargets)
+{
+	struct graph *g = e->g;
+
+	graph_clearmarks(g);
+	graph_select(g, ntargets ? targets : NULL, ntargets, 1);
+	for (size_t i = 0; i < g->nodes.n; i++) {
+		struct node *n = g->nodes.v[i];
+
+		n->rt = xcalloc(1, sizeof(struct rt));
+	}
+	/* satisfied steps are done from the start */
+	for (size_t i = 0; i < g->steps.n; i++) {
+		struct node *n = g->steps.v[i];
+
+		if (n->mark != 1)
+			continue;
+		if (state_satisfied(n))
+			rt(n)->st = R_DONE;
+		else
+			e->total++;
+	}
+	for (size_t i = 0; i < g->nodes.n; i++) {
+		struct node *n = g->nodes.v[i];
+
+		if (n->mark != 1 || rt(n)->st == R_DONE)
+			continue;
+		for (size_t j = 0; j < n->ndeps; j++)
+			if (rt(n->deps[j].dep)->st != R_DONE)
+				rt(n)->pending++;
+	}
+	for (size_t i = 0; i < g->nodes.n; i++) {
+		struct node *n = g->nodes.v[i];
+
+		if (n->mark == 1 && rt(n)->st == R_WAIT && rt(n)->pending == 0)
+			node_ready(e, n);
+	}
+}
+
+static void free_runtime(struct engine *e)
+{
+	for (size_t i = 0; i < e->g->nodes.n; i++) {
+		struct node *n = e->g->nodes.v[i];
+
+		free(n->rt);
+		n->rt = NULL;
+	}
+	for (size_t i = 0; i < e->g->pools.n; i++)
+		readyq_free(&e->poolq[i]);
+	free(e->poolq);
+	readyq_free(&e->ready);
+	vec_free(&e->jobs);
+	vec_free(&e->delayed);
+	vec_free(&e->gates);
+	vec_free(&e->asking);
+	vec_free(&e->failed);
+	vec_free(&e->instant);
+}
+
+/* After a failure on a terminal: retry, skip or abort, once nothing runs. */
+static void ask_failures(struct engine *e)
+{
+	for (size_t i = 0; i < e->asking.n && !e->aborted && !e->interrupted; i++) {
+		struct node *n = e->asking.v[i];
+		char *q = xasprintf("Step %s failed. [r]etry, [s]kip, [a]bort? ", n->name);
+		int c = ask(e, q);
+
+		free(q);
+		if (c == 'r') {
+			e->failures--;
+			e->finished--;
+			rt(n)->st = R_READY;
+			readyq_push(&e->ready, n);
+		} else if (c == 's') {
+			e->failures--;
+			journal_append(e->j, EV_SKIP, n, NULL);
+			state_set(n, ST_SKIPPED, "skipped after failure");
+			complete(e, n);
+		} else {
+			e->aborted = true;
+		}
+	}
+	e->asking.n = 0;
+	for (size_t i = 0, keep = 0; i < e->failed.n; i++) {
+		struct node *n = e->failed.v[i];
+
+		if (rt(n)->st == R_FAILED)
+			e->failed.v[keep++] = n;
+		if (i + 1 == e->failed.n)
+			e->failed.n = keep;
+	}
+	if (!e->aborted && !e->interrupted)
+		e->stopping = e->o->keepgoing > 0 && e->failures >= e->o->keepgoing;
+}
+
+static size_t count_blocked(struct engine *e)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < e->g->steps.n; i++) {
+		struct node *s = e->g->steps.v[i];
+
+		if (s->mark == 1 && (rt(s)->st == R_WAIT || rt(s)->st == R_READY || rt(s)->st == R_DELAYED))
+			n++;
+	}
+	return n;
+}
+
+static int rollback_summary(struct engine *e, const char *dur)
+{
+	struct buf left = {0};
+	size_t nleft = 0;
+
+	for (size_t i = 0; i < e->g->steps.n; i++) {
+		struct node *n = e->g->steps.v[i];
+
+		if (!rt(n)->instant && rt(n)->st != R_DONE) {
+			buf_printf(&left, " %s", n->name);
+			nleft++;
+		}
+	}
+	if (e->failed.n) {
+		struct node *n = e->failed.v[0];
+
+		fprintf(stderr, "%s: rollback of %s failed: %s; log: %s/%s.log\n", argv0, n->name, rt(n)->detail,
+		        LOG_DIR, n->name);
+		fprintf(stderr, "%s: %zu step%s still done:%s\n", argv0, nleft, nleft == 1 ? "" : "s", buf_str(&left));
+		fprintf(stderr, "%s: fix the rollback and run orch --rollback again to continue\n", argv0);
+		buf_free(&left);
+		return EXIT_FAILED;
+	}
+	buf_free(&left);
+	if (verbosity >= 0)
+		printf("orch: rolled back %zu step%s in %s\n", e->finished, e->finished == 1 ? "" : "s", dur);
+	return EXIT_DONE;
+}
+
+static int summary(struct engine *e)
+{
+	char dur[32];
+	size_t notrun = count_blocked(e);
+
+	clear_line(e);
+	fflush(stdout);
+	format_duration(now_ms() - e->t0, dur, sizeof(dur));
+	if (e->interrupted) {
+		fprintf(stderr, "%s: interrupted; %zu step%s not run; run orch again to resume\n", argv0, notrun,
+		        notrun == 1 ? "" : "s");
+		return EXIT_INTERRUPTED;
+	}
+	if (e->locked)
+		return EXIT_LOCKED;
+	if (e->reverse)
+		return rollback_summary(e, dur);
+	for (size_t i = 0; i < e->failed.n; i++) {
+		struct node *n = e->failed.v[i];
+
+		if (n->kind == NODE_STEP)
+			fprintf(stderr, "%s: step %s failed: %s; log: %s/%s.log\n", argv0, n->name, rt(n)->detail, LOG_DIR,
+			        n->name);
+		else
+			fprintf(stderr, "%s: milestone %s not reached: validate failed; log: %s/%s.log\n", argv0, n->name,
+			        LOG_DIR, n->name);
+	}
+	for (size_t i = 0; i < e->gates.n; i++) {
+		struct node *n = e->gates.v[i];
+
+		fprintf(stderr, "%s: gate %s waits for approval%s%s: orch --approve %s\n", argv0, n->name,
+		        n->prompt ? ": " : "", n->prompt ? n->prompt : "", n->name);
+	}
+	if (e->failed.n || e->gates.n) {
+		if (notrun)
+			fprintf(stderr, "%s: %zu step%s not run\n", argv0, notrun, notrun == 1 ? "" : "s");
+		return EXIT_FAILED; /* a waiting gate leaves the plan unfinished too */
+	}
+	if (verbosity >= 0) {
+		if (e->ran)
+			printf("orch: done: %zu step%s run in %s\n", e->ran, e->ran == 1 ? "" : "s", dur);
+		else
+			printf("orch: nothing to do: everything is up to date\n");
+	}
+	return EXIT_DONE;
+}
+
+static void engine_init(struct engine *e, struct graph *g, struct journal *j, const struct runopts *o)
+{
+	e->g = g;
+	e->j = j;
+	e->o = o;
+	e->tty = os_isatty(STDOUT_FILENO);
+	e->color = e->tty && !getenv("NO_COLOR");
+	e->t0 = now_ms();
+	e->poolq = xcalloc(g->pools.n + 1, sizeof(*e->poolq));
+	for (size_t i = 0; i < g->pools.n; i++)
+		((struct pool *)g->pools.v[i])->running = 0;
+	os_signals_init();
+}
+
+static int engine_loop(struct engine *e)
+{
+	int status;
+
+	for (;;) {
+		start_ready(e);
+		if (!e->jobs.n && (e->stopping || !e->delayed.n) && !e->ready.n) {
+			if (e->interrupted || e->locked || e->aborted)
+				break;
+			if (e->asking.n && e->o->interactive) {
+				ask_failures(e);
+				continue;
+			}
+			if (e->gates.n && e->o->interactive && !e->stopping && ask_gates(e))
+				continue;
+			break;
+		}
+		if (!e->jobs.n && e->stopping && !e->asking.n)
+			break;
+		wait_events(e);
+		journal_sync(e->j);
+		if (e->tty && now_ms() - e->last_draw >= 200)
+			draw_status(e);
+	}
+	journal_sync(e->j);
+	status = summary(e);
+	free_runtime(e);
+	return status;
+}
+
+int run_targets(struct graph *g, struct journal *j, struct node **targets, size_t ntargets, const struct runopts *o)
+{
+	struct engine e = {0};
+
+	engine_init(&e, g, j, o);
+	init_runtime(&e, targets, ntargets);
+	return engine_loop(&e);
+}
+
+int run_rollback(struct graph *g, struct journal *j, struct vec *steps, const struct runopts *o)
+{
+	struct engine e = {0};
+
+	engine_init(&e, g, j, o);
+	e.reverse = true;
+	for (size_t i = 0; i < g->nodes.n; i++) {
+		struct node *n = g->nodes.v[i];
+
+		n->mark = 1;
+		n->rt = xcalloc(1, sizeof(struct rt));
+		rt(n)->instant = true;
+		rt(n)->pending = n->nusers;
+	}
+	for (size_t i = 0; i < steps->n; i++)
+		rt((struct node *)steps->v[i])->instant = false;
+	e.total = steps->n;
+	for (size_t i = 0; i < g->nodes.n; i++) {
+		struct node *n = g->nodes.v[i];
+
+		if (!n->nusers)
+			node_ready(&e, n);
+	}
+	return engine_loop(&e);
+}
+
+int run_dry(struct graph *g, struct node **targets, size_t ntargets)
+{
+	struct vec order = {0};
+	const struct node *phase = NULL;
+	int64_t est = 0;
+	size_t count = 0, uptodate = 0;
+	bool first = true;
+	char buf[32];
+
+	graph_clearmarks(g);
+	graph_select(g, ntargets ? targets : NULL, ntargets, 1);
+	graph_order(g, 1, &order);
+	for (size_t i = 0; i < order.n; i++) {
+		struct node *n = order.v[i];
+
+		if (n->kind != NODE_STEP)
+			continue;
+		if (state_satisfied(n)) {
+			uptodate++;
+			continue;
+		}
+		if (first || n->phase != phase) {
+			if (n->phase)
+				printf("%sphase %d %s: %s\n", first ? "" : "\n", n->phase->number, n->phase->name,
+				       n->phase->title);
+			else
+				printf("%s(no phase)\n", first ? "" : "\n");
+			phase = n->phase;
+			first = false;
+		}
+		printf("  %-24s %-6s %6s  %s  (%s)\n", n->name, step_kindname(n),
+		       n->est_ms < 0 ? "-" : format_duration(n->est_ms, buf, sizeof(buf)), n->title, state_reason(n));
+		est += n->est_ms > 0 ? n->est_ms : 0;
+		count++;
+	}
+	printf("%s%zu step%s would run, estimated %s; %zu up to date\n", count ? "\n" : "", count,
+	       count == 1 ? "" : "s", format_duration(est, buf, sizeof(buf)), uptodate);
+	vec_free(&order);
+	return EXIT_DONE;
+}

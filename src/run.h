@@ -1,0 +1,34 @@
+/* run.h — the engine: runs the steps a set of targets needs, independent steps in
+ * parallel, recording every start and result in the journal. */
+#ifndef ORCH_RUN_H
+#define ORCH_RUN_H
+
+#include <stdbool.h>
+
+#include "graph.h"
+#include "journal.h"
+
+enum onfailure {
+	ONFAIL_DEFAULT, /* ask on a terminal, else stop */
+	ONFAIL_ASK,
+	ONFAIL_STOP,
+	ONFAIL_SKIP,
+};
+
+struct runopts {
+	int jobs;          /* steps at once */
+	int keepgoing;     /* stop after this many failures; 0 = never */
+	enum onfailure onfailure;
+	bool interactive;  /* stdin and stderr are terminals: ask at gates and failures */
+};
+
+/* Run what TARGETS (all when NTARGETS is 0) need. Returns an exit status of SPEC §2. */
+int run_targets(struct graph *g, struct journal *j, struct node **targets, size_t ntargets, const struct runopts *o);
+/* Roll back STEPS (completed steps), each after every step that needs it; among
+ * independent ones the higher prio_ms first (the caller sets it to the completion time).
+ * Returns an exit status. */
+int run_rollback(struct graph *g, struct journal *j, struct vec *steps, const struct runopts *o);
+/* Print, in order, the steps TARGETS would run and why; changes nothing. */
+int run_dry(struct graph *g, struct node **targets, size_t ntargets);
+
+#endif

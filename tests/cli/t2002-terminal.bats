@@ -1,0 +1,116 @@
+#!/usr/bin/env bats
+# On a terminal: the live status line, the gate prompt, and retry / skip / abort after a
+# failure. A pseudo-terminal comes from script(1); answers are typed through its stdin.
+
+load lib
+
+# on_tty DELAY ANSWER...: run orch on a pty, typing each answer DELAY seconds apart
+on_tty() {
+	local delay=$1
+	shift
+	{
+		for a in "$@"; do sleep "$delay"; printf '%s\n' "$a"; done
+		sleep 1
+	} | script -qefc "$ORCH $ORCH_ARGS" /dev/null > tty.out 2>&1
+}
+
+@test "terminal: the live status line shows the running step's phase, title and time" {
+	cat > Orchfile <<-'EOF'
+	[phase backend]
+	[step api]
+	title = Implement Brand API Routes
+	phase = backend
+	run = sleep 1.2
+	EOF
+	on_tty 0
+	grep -q '\[0/1\] backend: Implement Brand API Routes [0-9.]*s' tty.out
+	grep -q 'ok.* api: Implement Brand API Routes' tty.out
+}
+
+@test "terminal: a gate asks, and 'y' approves it and goes on" {
+	cat > Orchfile <<-'EOF'
+	[step gate]
+	manual = yes
+	prompt = Read the runbook
+	[step after]
+	needs = gate
+	run = touch after
+	EOF
+	on_tty 0.5 y
+	grep -q 'Approve it now? \[y/N\]' tty.out
+	grep -q 'approved gate' tty.out
+	[ -e after ]
+}
+
+@test "terminal: a gate answered 'n' waits" {
+	cat > Orchfile <<-'EOF'
+	[step gate]
+	manual = yes
+	[step after]
+	needs = gate
+	run = touch after
+	EOF
+	run on_tty 0.5 n
+	[ "$status" -eq 1 ]
+	grep -q 'gate gate waits for approval: orch --approve gate' tty.out
+	[ ! -e after ]
+}
+
+@test "terminal: after a failure, 'r' retries the step" {
+	cat > Orchfile <<-'EOF'
+	[step flaky]
+	run = if [ -e once ]; then touch fixed; else touch once; exit 1; fi
+	EOF
+	on_tty 0.5 r
+	grep -q 'Step flaky failed. \[r\]etry, \[s\]kip, \[a\]bort?' tty.out
+	[ -e fixed ]
+	grep -q 'orch: done' tty.out
+}
+
+@test "terminal: after a failure, 's' skips it and its dependents run" {
+	cat > Orchfile <<-'EOF'
+	[step bad]
+	run = exit 1
+	[step next]
+	needs = bad
+	run = touch next
+	EOF
+	on_tty 0.5 s
+	[ -e next ]
+}
+
+@test "terminal: after a failure, 'a' aborts with exit 1" {
+	cat > Orchfile <<-'EOF'
+	[step bad]
+	run = exit 1
+	[step next]
+	needs = bad
+	run = touch next
+	EOF
+	run on_tty 0.5 a
+	[ "$status" -eq 1 ]
+	[ ! -e next ]
+	grep -q 'step bad failed: exit 1' tty.out
+}
+
+@test "terminal: --on-failure stop does not ask" {
+	cat > Orchfile <<-'EOF'
+	[step bad]
+	run = exit 1
+	EOF
+	ORCH_ARGS="--on-failure stop" run on_tty 0
+	[ "$status" -eq 1 ]
+	! grep -q 'retry' tty.out
+}
+
+@test "terminal: NO_COLOR turns colour off" {
+	cat > Orchfile <<-'EOF'
+	[step a]
+	run = true
+	EOF
+	on_tty 0
+	grep -q $'\033\[32mok' tty.out
+	rm -rf .orch
+	NO_COLOR=1 on_tty 0
+	! grep -q $'\033\[32m' tty.out
+}
