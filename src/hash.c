@@ -282,7 +282,7 @@ static int cache_parse(struct statcache *c, char *text)
 	while ((nl = strchr(line, '\n'))) {
 		struct centry tmp;
 		char *p, *end;
-		long long v[4];
+		long long v[3];
 		unsigned long long u[2];
 
 		*nl = '\0';
@@ -291,7 +291,7 @@ static int cache_parse(struct statcache *c, char *text)
 		if (strlen(line) < 34 || parse_hex128(line, &tmp.h) < 0 || line[32] != ' ')
 			return -1;
 		p = line + 33;
-		for (int i = 0; i < 4; i++) {
+		for (int i = 0; i < 3; i++) {
 			errno = 0;
 			v[i] = strtoll(p, &end, 10);
 			if (errno || end == p || *end != ' ')
@@ -310,9 +310,8 @@ static int cache_parse(struct statcache *c, char *text)
 		struct centry *e = cache_get(c, p);
 
 		e->h = tmp.h;
-		e->size = v[0], e->mtime_ns = v[1], e->ctime_ns = v[2], e->ino = (uint64_t)v[3];
-		e->ino = (uint64_t)v[3];
-		e->dev = u[0];
+		e->size = v[0], e->mtime_ns = v[1], e->ctime_ns = v[2];
+		e->ino = u[0], e->dev = u[1];
 		e->used = false;
 		count++;
 		line = nl + 1;

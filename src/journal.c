@@ -38,7 +38,7 @@
  * once per turn of its event loop and before it starts a step that needs a step that
  * just succeeded. A start that is lost in a crash reads as "not run", which is safe.
  *
- * Compaction: at open, under the lock, when the file is over 1 MiB and more than three
+ * Compaction: at open, under the lock, when the file is over 1 MiB and more than 1.5
  * times its live content (per node: its last completion and everything from its last
  * deciding event on), the live lines are copied to a temp file, fsynced, renamed over
  * the journal, and the directory fsynced.
@@ -65,8 +65,8 @@
 #include "state.h"
 
 enum { FORMAT_VERSION = 1 };
-/* compact when the file is over COMPACT_MIN bytes and COMPACT_RATIO times its live part */
-enum { COMPACT_MIN = 1 << 20, COMPACT_RATIO = 3 };
+/* compact when the file is over COMPACT_MIN bytes and 1.5 times its live part */
+enum { COMPACT_MIN = 1 << 20 };
 
 struct journal {
 	struct graph *g;
@@ -538,7 +538,7 @@ static void maybe_compact(struct journal *j)
 	live = xcalloc(j->nev ? j->nev : 1, sizeof(*live));
 	bytes = live_events(j, live);
 	free(live);
-	if (j->size > COMPACT_RATIO * bytes) {
+	if (j->size > bytes + bytes / 2) {
 		if (verbosity > 0)
 			info("compacting %s (%lld bytes, %lld live)", j->display, (long long)j->size, (long long)bytes);
 		journal_compact(j);
@@ -702,6 +702,14 @@ static json_t *parts_object(const struct sigpart *parts, size_t n, enum partkind
 	return o;
 }
 
+static bool has_kind(const struct sigpart *parts, size_t n, enum partkind kind)
+{
+	for (size_t i = 0; i < n; i++)
+		if (parts[i].kind == kind)
+			return true;
+	return false;
+}
+
 int journal_append(struct journal *j, enum evkind kind, struct node *n, const struct outcome *o)
 {
 	json_t *obj = json_object();
@@ -752,9 +760,12 @@ int journal_append(struct journal *j, enum evkind kind, struct node *n, const st
 		const struct sigpart *parts;
 		size_t np = state_parts(n, &parts);
 
+		/* "def" always, so that a completion is known to carry its parts */
 		json_object_set_new(obj, "def", parts_object(parts, np, PART_DEF));
-		json_object_set_new(obj, "inputs", parts_object(parts, np, PART_INPUT));
-		json_object_set_new(obj, "deps", parts_object(parts, np, PART_DEP));
+		if (has_kind(parts, np, PART_INPUT))
+			json_object_set_new(obj, "inputs", parts_object(parts, np, PART_INPUT));
+		if (has_kind(parts, np, PART_DEP))
+			json_object_set_new(obj, "deps", parts_object(parts, np, PART_DEP));
 	}
 	line = json_dumps(obj, JSON_COMPACT | JSON_PRESERVE_ORDER);
 	json_decref(obj);

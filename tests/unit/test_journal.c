@@ -1,0 +1,289 @@
+/* Unit tests of journal.c: append and load round trip, torn last lines, damaged lines
+ * (exit 4, file unchanged), the lock, compaction and reset. */
+#define _POSIX_C_SOURCE 200809L
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include "orchtest.h"
+
+static const char *plan2 = "[step a]\nrun = echo a\n[step b]\nneeds = a\nrun = echo b\n";
+
+static void test_round_trip(void **state)
+{
+	char *dir = test_tmpdir(), *text;
+	struct graph *g = test_plan(dir, plan2);
+	struct journal *j = test_open(g);
+	struct node *a = test_node(g, "a"), *b = test_node(g, "b");
+	struct outcome o = {.attempt = 2, .exit_status = 3, .start_ms = 1764133920123, .duration_ms = 1500,
+	                    .log = ".orch/logs/a.2.log", .message = "exit status 3"};
+	const struct jevent *e;
+	char run[64];
+	size_t len;
+
+	(void)state;
+	assert_int_equal(state_of(a), ST_TODO);
+	assert_string_equal(state_reason(a), "never run");
+	state_refresh(a);
+	assert_int_equal(journal_append(j, EV_START, a, &o), 0);
+	assert_int_equal(journal_append(j, EV_FAIL, a, &o), 0);
+	snprintf(run, sizeof(run), "%s", journal_runid(j));
+	test_close(g, j);
+
+	j = test_open(g);
+	assert_int_equal(journal_count(j), 2);
+	e = journal_event(j, 1);
+	assert_int_equal(e->kind, EV_FAIL);
+	assert_ptr_equal(e->node, a);
+	assert_string_equal(e->name, "a");
+	assert_string_equal(e->run, run);
+	assert_int_equal(e->attempt, 2);
+	assert_int_equal(e->exit_status, 3);
+	assert_int_equal(e->start_ms, 1764133920123);
+	assert_int_equal(e->duration_ms, 1500);
+	assert_string_equal(e->log, ".orch/logs/a.2.log");
+	assert_string_equal(e->message, "exit status 3");
+	assert_int_equal(e->line, 2);
+	assert_int_equal(strlen(e->sig), 32);
+	assert_int_equal(state_of(a), ST_FAILED);
+	assert_string_equal(state_reason(a), "failed (exit 3)");
+	assert_false(state_satisfied(a));
+	test_run_all(g, j);
+	test_close(g, j);
+
+	j = test_open(g);
+	assert_int_equal(journal_count(j), 6);
+	assert_int_equal(state_of(a), ST_DONE);
+	assert_int_equal(state_of(b), ST_DONE);
+	assert_true(state_satisfied(b));
+	test_close(g, j);
+
+	/* every line is one JSON object with the format version first */
+	text = test_read(dir, ".orch/journal.jsonl", &len);
+	assert_non_null(text);
+	assert_int_equal(strncmp(text, "{\"v\":1,\"t\":\"", 12), 0);
+	assert_non_null(strstr(text, "\"ev\":\"ok\",\"step\":\"b\""));
+	assert_non_null(strstr(text, "\"deps\":{\"a\":\""));
+	assert_int_equal(text[len - 1], '\n');
+	free(text);
+	test_rmrf(dir);
+	free(dir);
+}
+
+/* Run a plan once, then return the journal's text (and leave it in place). */
+static char *one_run(const char *dir, struct graph *g, size_t *len)
+{
+	struct journal *j = test_open(g);
+
+	test_run_all(g, j);
+	test_close(g, j);
+	return test_read(dir, ".orch/journal.jsonl", len);
+}
+
+static void append_raw(const char *dir, const char *bytes)
+{
+	char *p = xasprintf("%s/.orch/journal.jsonl", dir);
+	int fd = open(p, O_WRONLY | O_APPEND);
+
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, bytes, strlen(bytes)), (ssize_t)strlen(bytes));
+	close(fd);
+	free(p);
+}
+
+static void test_torn_last_line(void **state)
+{
+	char *dir = test_tmpdir(), *before, *after;
+	struct graph *g = test_plan(dir, plan2);
+	struct journal *j;
+	size_t len, len2;
+
+	(void)state;
+	before = one_run(dir, g, &len);
+	append_raw(dir, "{\"v\":1,\"t\":\"2026-11-26T05:12:00.123Z\",\"ev\":\"ok\",\"st");
+	j = test_open(g);
+	assert_int_equal(journal_count(j), 4);
+	assert_int_equal(state_of(test_node(g, "b")), ST_DONE);
+	/* cut off before the next append */
+	after = test_read(dir, ".orch/journal.jsonl", &len2);
+	assert_int_equal(len2, len);
+	assert_memory_equal(after, before, len);
+	free(after);
+	assert_int_equal(journal_append(j, EV_FORCE, test_node(g, "b"), NULL), 0);
+	test_close(g, j);
+	j = test_open(g);
+	assert_int_equal(journal_count(j), 5);
+	assert_int_equal(state_of(test_node(g, "b")), ST_TODO);
+	assert_string_equal(state_reason(test_node(g, "b")), "forced");
+	test_close(g, j);
+
+	/* an unparsable last line with its newline (a crash that left zeros) is torn too */
+	append_raw(dir, "\0\0\0\n");
+	append_raw(dir, "{\"v\":1,\"ev\":\n");
+	j = test_open(g);
+	assert_int_equal(journal_count(j), 5);
+	test_close(g, j);
+	free(before);
+	test_rmrf(dir);
+	free(dir);
+}
+
+static void test_damaged_middle_line(void **state)
+{
+	static const char *bad[] = {
+		"{\"v\":1,\"t\":\"2026-11-26T05:12:00.123Z\",\"ev\":\"ok\",\"st\n",
+		"garbage\n",
+		"{\"v\":2,\"t\":\"2026-11-26T05:12:00.123Z\",\"ev\":\"ok\",\"step\":\"a\"}\n",
+		"{\"v\":1,\"t\":\"yesterday\",\"ev\":\"ok\",\"step\":\"a\"}\n",
+		"{\"v\":1,\"t\":\"2026-11-26T05:12:00.123Z\",\"ev\":\"exploded\",\"step\":\"a\"}\n",
+		"{\"v\":1,\"t\":\"2026-11-26T05:12:00.123Z\",\"ev\":\"ok\"}\n",
+		"{\"v\":1,\"t\":\"2026-11-26T05:12:00.123Z\",\"ev\":\"ok\",\"step\":\"a\",\"sig\":\"xyz\"}\n",
+		"\n",
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char *dir = test_tmpdir(), *before, *after;
+		struct graph *g = test_plan(dir, plan2);
+		struct journal *j = NULL;
+		size_t len, len2;
+
+		free(one_run(dir, g, &len));
+		append_raw(dir, bad[i]);
+		append_raw(dir, "{\"v\":1,\"t\":\"2026-11-26T05:12:00.123Z\",\"ev\":\"force\",\"step\":\"a\"}\n");
+		append_raw(dir, "{\"v\":1,\"t\":\"2026-11-26T05:12:00.123Z\",\"ev\":\"torn");
+		before = test_read(dir, ".orch/journal.jsonl", &len);
+		assert_int_equal(journal_try_open(g, JOURNAL_LOCK | JOURNAL_CREATE, &j), EXIT_JOURNAL);
+		assert_null(j);
+		assert_int_equal(journal_try_open(g, 0, &j), EXIT_JOURNAL);
+		/* byte for byte unchanged, torn last line included */
+		after = test_read(dir, ".orch/journal.jsonl", &len2);
+		assert_int_equal(len, len2);
+		assert_memory_equal(before, after, len);
+		/* and the lock was released */
+		assert_int_equal(journal_try_open(g, JOURNAL_LOCK, &j), EXIT_JOURNAL);
+		free(before);
+		free(after);
+		test_rmrf(dir);
+		free(dir);
+	}
+}
+
+static void test_lock(void **state)
+{
+	char *dir = test_tmpdir(), *pid;
+	struct graph *g = test_plan(dir, plan2);
+	struct journal *j1 = NULL, *j2 = NULL, *r = NULL;
+
+	(void)state;
+	assert_int_equal(journal_try_open(g, JOURNAL_LOCK | JOURNAL_CREATE, &j1), 0);
+	assert_true(journal_locked(j1));
+	pid = test_read(dir, ".orch/lock", NULL);
+	assert_int_equal(atol(pid), (long)getpid());
+	free(pid);
+	assert_int_equal(journal_try_open(g, JOURNAL_LOCK | JOURNAL_CREATE, &j2), EXIT_LOCKED);
+	assert_null(j2);
+	/* readers need no lock, and cannot write */
+	assert_int_equal(journal_try_open(g, 0, &r), 0);
+	assert_non_null(r);
+	assert_false(journal_locked(r));
+	state_load(g, r);
+	assert_int_equal(journal_append(r, EV_SKIP, test_node(g, "a"), NULL), -1);
+	journal_close(r);
+	journal_close(j1);
+	assert_int_equal(journal_try_open(g, JOURNAL_LOCK, &j2), 0);
+	journal_close(j2);
+	state_free(g);
+	test_rmrf(dir);
+	free(dir);
+}
+
+static void test_no_journal(void **state)
+{
+	char *dir = test_tmpdir(), *p;
+	struct graph *g = test_plan(dir, plan2);
+	struct journal *j = (struct journal *)1;
+	struct stat st;
+
+	(void)state;
+	assert_int_equal(journal_try_open(g, JOURNAL_LOCK, &j), 0);
+	assert_null(j);
+	p = xasprintf("%s/.orch", dir);
+	assert_int_equal(stat(p, &st), -1);
+	free(p);
+	state_load(g, NULL);
+	assert_int_equal(state_of(test_node(g, "b")), ST_TODO);
+	assert_int_equal(strlen(state_signature(test_node(g, "b"))), 32);
+	state_free(g);
+	test_rmrf(dir);
+	free(dir);
+}
+
+static void test_compact_and_reset(void **state)
+{
+	char *dir = test_tmpdir(), *text, *sig;
+	struct graph *g = test_plan(dir, "[step a]\nrun = echo a\n[step b]\nneeds = a\nrun = echo b\n"
+	                                  "[step c]\nrun = echo c\n[milestone M]\nneeds = a\n");
+	struct journal *j = test_open(g);
+	struct node *a = test_node(g, "a"), *c = test_node(g, "c"), *m = test_node(g, "M");
+	size_t len;
+	int n;
+
+	(void)state;
+	test_run_all(g, j);
+	assert_int_equal(journal_append(j, EV_MILESTONE, m, NULL), 0);
+	for (int i = 0; i < 50; i++) {
+		struct outcome o = {.attempt = 1, .exit_status = 1};
+
+		assert_int_equal(journal_append(j, EV_START, a, &o), 0);
+		assert_int_equal(journal_append(j, EV_OK, a, &o), 0);
+		assert_int_equal(journal_append(j, EV_START, c, &o), 0);
+		assert_int_equal(journal_append(j, EV_FAIL, c, &o), 0);
+	}
+	assert_int_equal(journal_append(j, EV_START, c, NULL), 0);
+	assert_int_equal(journal_compact(j), 0);
+	/* a: its last ok; b: its ok; c: its ok, its last fail and the start after; M */
+	assert_int_equal(journal_count(j), 6);
+	sig = xstrdup(state_signature(a));
+	test_close(g, j);
+	j = test_open(g);
+	assert_int_equal(journal_count(j), 6);
+	assert_int_equal(state_of(a), ST_DONE);
+	assert_int_equal(state_of(test_node(g, "b")), ST_DONE);
+	assert_int_equal(state_of(c), ST_INTERRUPTED);
+	assert_int_equal(state_of(m), ST_DONE);
+	assert_string_equal(state_signature(a), sig);
+
+	n = journal_reset(j);
+	assert_int_equal(n, 1);
+	assert_int_equal(journal_count(j), 1);
+	assert_int_equal(journal_event(j, 0)->kind, EV_RESET);
+	test_close(g, j);
+	text = test_read(dir, ".orch/journal.jsonl.1", &len);
+	assert_non_null(text);
+	assert_int_equal(len > 0 && text[len - 1] == '\n', 1);
+	free(text);
+	j = test_open(g);
+	assert_int_equal(state_of(a), ST_TODO);
+	assert_int_equal(journal_reset(j), 2);
+	test_close(g, j);
+	free(sig);
+	test_rmrf(dir);
+	free(dir);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_round_trip),
+		cmocka_unit_test(test_torn_last_line),
+		cmocka_unit_test(test_damaged_middle_line),
+		cmocka_unit_test(test_lock),
+		cmocka_unit_test(test_no_journal),
+		cmocka_unit_test(test_compact_and_reset),
+	};
+
+	verbosity = -2; /* the tests provoke warnings and errors on purpose */
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
