@@ -1,0 +1,399 @@
+#!/usr/bin/env bats
+# The journal, signatures and resume: what reruns after an edit and what does not, torn
+# and damaged journals, the plan lock, and the journal actions (skip, force, approve,
+# reset, why, check).
+
+load lib
+
+# ran: the steps that ran, in order (each step appends its name to ran.log)
+ran() {
+	if [ -f ran.log ]; then cat ran.log; fi
+	rm -f ran.log
+}
+
+abc_plan() {
+	cat > Orchfile <<-'EOF'
+	[step a]
+	run = cat in.txt > out.txt; echo a >> ran.log
+	inputs = in.txt
+	outputs = out.txt
+	[step b]
+	needs = a
+	run = echo b >> ran.log
+	[step c]
+	run = echo c >> ran.log
+	EOF
+	echo one > in.txt
+}
+
+@test "a second run does nothing" {
+	abc_plan
+	run_orch
+	expect_status 0
+	expect_same ran "$(printf 'a\nb\nc')" "$(ran | sort)"
+	run_orch
+	expect_status 0
+	expect_same ran "" "$(ran)"
+	expect_contains output "$output$stderr" "up to date"
+}
+
+@test "editing an input reruns exactly that step and its dependents" {
+	abc_plan
+	run_orch
+	expect_status 0
+	ran > /dev/null
+	echo two > in.txt
+	run_orch -n
+	expect_status 0
+	expect_contains stdout "$output" "(input in.txt changed)"
+	expect_contains stdout "$output" "(dependency a changed)"
+	run_orch
+	expect_status 0
+	expect_same ran "$(printf 'a\nb')" "$(ran)"
+	expect_same out.txt two "$(cat out.txt)"
+}
+
+@test "editing a run command reruns it and its dependents" {
+	abc_plan
+	run_orch
+	expect_status 0
+	ran > /dev/null
+	sed -i 's/^run = echo c >> ran.log$/run = echo c >> ran.log; true/' Orchfile
+	run_orch
+	expect_status 0
+	expect_same ran c "$(ran)"
+	sed -i 's/^run = cat in.txt > out.txt; echo a >> ran.log$/run = cat in.txt >out.txt; echo a >> ran.log/' Orchfile
+	run_orch
+	expect_status 0
+	expect_same ran "$(printf 'a\nb')" "$(ran)"
+}
+
+@test "touching a file without changing it reruns nothing" {
+	abc_plan
+	run_orch
+	expect_status 0
+	ran > /dev/null
+	touch in.txt Orchfile
+	run_orch
+	expect_status 0
+	expect_same ran "" "$(ran)"
+	# the same bytes written again: still nothing
+	echo one > in.txt
+	run_orch
+	expect_status 0
+	expect_same ran "" "$(ran)"
+}
+
+@test "a missing output makes a done step run again" {
+	abc_plan
+	run_orch
+	expect_status 0
+	ran > /dev/null
+	rm out.txt
+	run_helper state Orchfile
+	expect_status 0
+	expect_contains stdout "$output" "a stale output out.txt missing"
+	run_orch
+	expect_status 0
+	expect_same ran a "$(ran)"
+}
+
+@test "directories and globs as inputs: a file added, changed or removed is seen" {
+	mkdir -p src/sub
+	echo 1 > src/sub/x.ts
+	echo 2 > src/y.ts
+	cat > Orchfile <<-'EOF'
+	[step build]
+	run = echo build >> ran.log
+	inputs = src *.json
+	EOF
+	echo '{}' > package.json
+	run_orch
+	expect_status 0
+	ran > /dev/null
+	echo 3 > src/sub/z.ts
+	run_helper action Orchfile why build
+	expect_status 0
+	expect_stdout <<-'EOF'
+	build would run: it changed since it completed:
+	  input src/sub/z.ts added
+	EOF
+	run_orch
+	expect_status 0
+	expect_same ran build "$(ran)"
+	rm src/y.ts
+	echo '{"a":1}' > package.json
+	run_helper action Orchfile why build
+	expect_status 0
+	expect_stdout <<-'EOF'
+	build would run: it changed since it completed:
+	  input package.json changed
+	  input src/y.ts removed
+	EOF
+}
+
+@test "the journal is JSON Lines a user can jq" {
+	abc_plan
+	run_orch
+	expect_status 0
+	run jq -r 'select(.ev == "ok") | "\(.v) \(.step) \(.sig | length) \(.exit) \(.user != null) \(.host != null)"' .orch/journal.jsonl
+	expect_status 0
+	expect_same oks "$(printf '1 a 32 0 true true\n1 b 32 0 true true\n1 c 32 0 true true')" "$(printf '%s\n' "$output" | sort)"
+	run jq -r 'select(.ev == "ok" and .step == "b") | .deps | keys[]' .orch/journal.jsonl
+	expect_same deps a "$output"
+	run jq -r 'select(.ev == "ok" and .step == "a") | .inputs | keys[]' .orch/journal.jsonl
+	expect_same inputs in.txt "$output"
+}
+
+@test "a torn last line is ignored with a warning and cut off" {
+	abc_plan
+	run_orch
+	expect_status 0
+	cp .orch/journal.jsonl good
+	nlines=$(wc -l < good)
+	printf '{"v":1,"t":"2026-11-26T05:12:00.123Z","ev":"ok","st' >> .orch/journal.jsonl
+	ran > /dev/null
+	run_orch
+	expect_status 0
+	expect_same ran "" "$(ran)"
+	expect_contains stderr "$stderr" "warning: .orch/journal.jsonl:$((nlines + 1)): ignoring a torn last line"
+	cmp good .orch/journal.jsonl
+	# nothing left to warn about
+	run_orch
+	expect_status 0
+	expect_same stderr-warnings "" "$(printf '%s\n' "$stderr" | grep warning || true)"
+}
+
+@test "a damaged middle line: exit 4 naming the line, the journal unchanged" {
+	abc_plan
+	run_orch
+	expect_status 0
+	sed -i '2s/"ev":"ok"/"ev":"ok/' .orch/journal.jsonl
+	printf '{"v":1,"t":"2026-11-26T05:12:00.123Z","ev":"torn' >> .orch/journal.jsonl
+	cp .orch/journal.jsonl before
+	ran > /dev/null
+	for args in "" "-n"; do
+		run_orch $args
+		expect_status 4
+		expect_contains stderr "$stderr" "orch: error: .orch/journal.jsonl:2: the journal is damaged: not JSON"
+		cmp before .orch/journal.jsonl
+	done
+	for action in "skip c" "force a" "why a" "reset-yes" "check"; do
+		run_helper action Orchfile $action
+		expect_status 4
+		expect_contains stderr "$stderr" "the journal is damaged: not JSON"
+		cmp before .orch/journal.jsonl
+	done
+	expect_same ran "" "$(ran)"
+	cmp before .orch/journal.jsonl
+}
+
+@test "a journal from a newer orch is not read" {
+	abc_plan
+	mkdir .orch
+	echo '{"v":2,"t":"2026-11-26T05:12:00.123Z","ev":"ok","step":"a"}' > .orch/journal.jsonl
+	echo '{"v":2,"t":"2026-11-26T05:12:00.123Z","ev":"ok","step":"b"}' >> .orch/journal.jsonl
+	run_orch
+	expect_status 4
+	expect_contains stderr "$stderr" ".orch/journal.jsonl:1: the journal is damaged: format version 2, but this orch reads version 1 (written by a newer orch)"
+}
+
+@test "a second orch on the same plan exits 3 naming the first one's pid" {
+	cat > Orchfile <<-'EOF'
+	[step slow]
+	run = touch started; sleep 5
+	EOF
+	"$ORCH" -q > /dev/null 2>&1 &
+	pid=$!
+	for i in $(seq 100); do [ -f started ] && break; sleep 0.05; done
+	[ -f started ]
+	run_orch
+	kill -TERM $pid
+	wait $pid || true
+	expect_status 3
+	expect_same stderr "orch: error: another orch (pid $pid) is running this plan (lock $PWD/.orch/lock)" "$stderr"
+}
+
+@test "a killed orch leaves no stale lock, and its running step runs again" {
+	cat > Orchfile <<-'EOF'
+	[step first]
+	run = echo first >> ran.log
+	[step slow]
+	needs = first
+	run = echo slow >> ran.log; touch started; sleep 30
+	EOF
+	"$ORCH" -q > /dev/null 2>&1 &
+	pid=$!
+	for i in $(seq 100); do [ -f started ] && break; sleep 0.05; done
+	[ -f started ]
+	kill -KILL $pid
+	wait $pid || true
+	# the orphaned step still holds no lock: flock is released with orch
+	pkill -KILL -f 'sleep 30' -P "$(pgrep -d, -f 'touch started; sleep 30' || echo 1)" 2>/dev/null || true
+	run_helper state Orchfile
+	expect_status 0
+	expect_stdout <<-'EOF'
+	first done up to date
+	slow interrupted interrupted
+	EOF
+	sed -i 's/sleep 30/true/' Orchfile
+	ran > /dev/null
+	run_orch
+	expect_status 0
+	expect_same ran slow "$(ran)"
+}
+
+@test "--skip: a skipped step counts as done" {
+	abc_plan
+	run_helper action Orchfile skip a
+	expect_status 0
+	expect_stdout <<-'EOF'
+	skipped a (it counts as done; 'orch --force a' runs it again)
+	EOF
+	run_orch
+	expect_status 0
+	expect_same ran "$(printf 'b\nc')" "$(ran | sort)"
+	run_helper action Orchfile skip nosuch
+	expect_status 2
+	expect_same stderr "orch: error: --skip: no step 'nosuch' in Orchfile (see 'orch --list')" "$stderr"
+}
+
+@test "--force: the steps run again next time, and their dependents" {
+	abc_plan
+	run_orch
+	expect_status 0
+	ran > /dev/null
+	run_helper action Orchfile force a c
+	expect_status 0
+	expect_stdout <<-'EOF'
+	a will run again
+	c will run again
+	EOF
+	run_helper action Orchfile why a
+	expect_stdout <<-'EOF'
+	a would run: forced
+	EOF
+	run_orch
+	expect_status 0
+	expect_same ran "$(printf 'a\nc')" "$(ran | sort)"
+}
+
+@test "--approve: only manual gates, only when what they need is done" {
+	cat > Orchfile <<-'EOF'
+	[step prep]
+	run = echo prep >> ran.log
+	[step gate]
+	manual = yes
+	needs = prep
+	prompt = look at it
+	[step after]
+	needs = gate
+	run = echo after >> ran.log
+	EOF
+	run_helper action Orchfile approve prep
+	expect_status 2
+	expect_contains stderr "$stderr" "prep is not a manual gate"
+	run_helper action Orchfile approve gate
+	expect_status 1
+	expect_same stderr "orch: error: cannot approve gate yet: it needs step prep, which is not done (never run)" "$stderr"
+	run_helper record Orchfile ok prep
+	expect_status 0
+	run_helper action Orchfile approve gate
+	expect_status 0
+	expect_same stdout "approved gate" "$output"
+	run_helper action Orchfile why gate
+	expect_same stdout "gate is up to date: approved" "$output"
+	run_helper action Orchfile approve gate
+	expect_status 0
+	expect_same stdout "gate is already approved" "$output"
+}
+
+@test "--reset: needs --yes off a terminal, keeps the old journal" {
+	abc_plan
+	run_orch
+	expect_status 0
+	ran > /dev/null
+	cp .orch/journal.jsonl old
+	run_helper action Orchfile reset < /dev/null
+	expect_status 2
+	expect_same stderr "orch: error: --reset forgets all progress: add --yes to confirm when not on a terminal" "$stderr"
+	cmp old .orch/journal.jsonl
+	run_helper action Orchfile reset-yes
+	expect_status 0
+	expect_same stdout "forgot all progress of $(basename "$PWD"); the old journal is kept as .orch/journal.jsonl.1" "$output"
+	cmp old .orch/journal.jsonl.1
+	run jq -r .ev .orch/journal.jsonl
+	expect_same events reset "$output"
+	run_orch
+	expect_status 0
+	expect_same ran "$(printf 'a\nb\nc')" "$(ran | sort)"
+	run_helper action Orchfile reset-yes
+	expect_status 0
+	[ -f .orch/journal.jsonl.2 ]
+}
+
+@test "--why names the changed key, file or dependency" {
+	abc_plan
+	run_helper action Orchfile why b
+	expect_status 0
+	expect_same stdout "b would run: never run" "$output"
+	run_orch
+	expect_status 0
+	run_helper action Orchfile why b
+	expect_same stdout "b is up to date: up to date" "$output"
+	echo two > in.txt
+	sed -i 's/^run = echo b >> ran.log$/run = echo B >> ran.log/' Orchfile
+	run_helper action Orchfile why b
+	expect_status 0
+	expect_stdout <<-'EOF'
+	b would run: it changed since it completed:
+	  run changed
+	  dependency a changed
+	EOF
+	run_helper action Orchfile why nosuch
+	expect_status 2
+}
+
+@test "--check reports an applied SQL step that changed (on_change = error)" {
+	cat > Orchfile <<-'EOF'
+	[step tables]
+	sql = 001.sql
+	[step code]
+	run = true
+	EOF
+	echo 'create table t ();' > 001.sql
+	run_helper action Orchfile check
+	expect_status 0
+	run_helper record Orchfile ok tables code
+	expect_status 0
+	run_helper action Orchfile check
+	expect_status 0
+	echo 'create table t (id int);' > 001.sql
+	run_helper action Orchfile check
+	expect_status 1
+	expect_same stderr "orch: error: Orchfile:1: step 'tables' was applied and has changed since (sql changed); with on_change = error orch will not apply it again: roll it back, undo the change, or set on_change" "$stderr"
+	run_helper state Orchfile
+	expect_contains stdout "$output" "tables changed sql changed"
+	expect_contains stdout "$output" "code done up to date"
+}
+
+@test "the stat cache: an unchanged file is not read again" {
+	abc_plan
+	touch -d '1 hour ago' in.txt
+	# a file changed less than 2 s ago (its ctime too) is not cached: the racy-git rule
+	sleep 2.1
+	run_orch
+	expect_status 0
+	run_orch -n
+	expect_status 0
+	grep -q ' in.txt$' .orch/hashcache
+	# a cache entry that lies about the contents is believed while the stat data match:
+	# proof that the file was not read
+	sed -i 's/^[0-9a-f]\{32\} \(.* in.txt\)$/00000000000000000000000000000000 \1/' .orch/hashcache
+	run_helper state Orchfile
+	expect_contains stdout "$output" "a stale input in.txt changed"
+	# and a change to the file (new mtime) is seen whatever the cache says
+	echo one > in.txt
+	run_helper state Orchfile
+	expect_contains stdout "$output" "a done up to date"
+}
