@@ -38,7 +38,19 @@ void pg_free(struct pgjob *job);
 /* Whether the registry of N's database records N as applied with signature SIG:
  * 1 yes, 0 no, -1 unreachable (message in *ERR). Blocking. */
 int pg_applied(struct graph *g, struct node *n, const char *sig, char **err);
-/* Close every connection, releasing the advisory locks. */
+/* Connect to N's database and take the plan's advisory lock there unless this process
+ * holds it already, waiting up to ORCH_LOCK_TIMEOUT (default 30 s) with a message when
+ * another orch holds it. Blocking. Returns 0, or -1 with *ERR (a new string) and
+ * *LOCKED set when the wait timed out. pg_start does this itself; a run calls it before
+ * trusting pg_applied, read-only commands (--status, -n) need not. */
+int pg_lock(struct graph *g, struct node *n, char **err, bool *locked);
+/* What the registry of N's database records for N: 1 with *SIG (a new string) when N
+ * is applied, 0 when not (or no registry yet), -1 unreachable (*ERR). Blocking. */
+int pg_lookup(struct graph *g, struct node *n, char **sig, char **err);
+/* The backup table of TABLE for step N, as SQL: orch_backup."<plan>__<step>__<table>"
+ * (shortened with a hash past 63 bytes). A new string. */
+char *pg_backup_table(struct graph *g, struct node *n, const char *table);
+/* Close every connection, releasing the advisory locks. Free every job first. */
 void pg_close_all(void);
 
 #endif
