@@ -24,8 +24,10 @@
 #include "os.h"
 #include "pg.h"
 #include "state.h"
+#include "status.h"
 
 #define KILL_GRACE_MS 3000
+#define SETTLE_MS 200 /* longest a success waits for its sync while other steps start */
 #define LOG_DIR ".orch/logs"
 
 enum rtstate {
@@ -61,6 +63,7 @@ struct job {
 	struct buf out;
 	size_t logged; /* bytes of out already in the log */
 	int logfd;
+	bool logfailed;
 	char *logpath;
 	int attempt;
 	int64_t start_mono, start_wall, deadline, killat;
@@ -80,8 +83,11 @@ struct engine {
 	struct vec failed; /* for the summary */
 	size_t total, finished, ran;
 	int failures;
+	bool logdir;       /* .orch/logs exists */
 	bool reverse;      /* rolling back: a step is ready when its dependents are undone */
 	struct vec instant; /* nodes that complete without running anything */
+	struct vec settling; /* succeeded jobs waiting for the journal sync */
+	int64_t settle_since;
 	bool stopping, locked, aborted;
 	int interrupted;
 	bool tty, color;
@@ -290,8 +296,14 @@ static int spawn_script(struct engine *e, struct job *jb, const char *script)
 	return rc;
 }
 
-static void log_write(struct job *jb)
+static void open_log(struct engine *e, struct job *jb);
+
+/* Append the output not yet logged. The log is created at the first output, so a
+ * step that prints nothing costs no file. */
+static void log_write(struct engine *e, struct job *jb)
 {
+	if (jb->out.len > jb->logged && jb->logfd < 0 && !jb->logfailed)
+		open_log(e, jb);
 	if (jb->logfd >= 0 && jb->out.len > jb->logged) {
 		ssize_t w = write(jb->logfd, jb->out.s + jb->logged, jb->out.len - jb->logged);
 
@@ -299,6 +311,7 @@ static void log_write(struct job *jb)
 			warn("writing %s:", jb->logpath);
 			close(jb->logfd);
 			jb->logfd = -1;
+			jb->logfailed = true;
 			return;
 		}
 		jb->logged += (size_t)w;
@@ -311,12 +324,14 @@ static void open_log(struct engine *e, struct job *jb)
 	time_t t = (time_t)(jb->start_wall / 1000);
 	struct buf head = {0};
 
-	jb->logpath = xasprintf("%s/%s.log", LOG_DIR, jb->n->name);
-	if (os_mkdirs(LOG_DIR, 0777) < 0)
+	if (!e->logdir && os_mkdirs(LOG_DIR, 0777) < 0)
 		warn("cannot create %s:", LOG_DIR);
+	e->logdir = true;
 	jb->logfd = open(jb->logpath, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0666);
-	if (jb->logfd < 0)
+	if (jb->logfd < 0) {
 		warn("cannot open %s:", jb->logpath);
+		jb->logfailed = true;
+	}
 	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S%z", localtime(&t));
 	buf_printf(&head, "=== %s %s: run %s, attempt %d, %s ===\n", node_kindname(jb->n), jb->n->name,
 	           journal_runid(e->j), jb->attempt, when);
@@ -360,7 +375,7 @@ static void start(struct engine *e, struct node *n)
 	if (n->pool)
 		n->pool->running++;
 	vec_push(&e->jobs, jb);
-	open_log(e, jb);
+	jb->logpath = xasprintf("%s/%s.log", LOG_DIR, n->name);
 	if (n->kind == NODE_STEP) {
 		if (!e->reverse)
 			sig = state_refresh(n);
@@ -388,6 +403,7 @@ static void start(struct engine *e, struct node *n)
 		char *msg = xasprintf("cannot start /bin/sh: %s", strerror(errno));
 
 		buf_puts(&jb->out, msg);
+		log_write(e, jb);
 		free(msg);
 		jb->proc.pid = 0;
 		jb->exited = true;
@@ -445,6 +461,7 @@ static bool ask_gates(struct engine *e)
 			state_set(n, ST_DONE, "approved");
 			e->finished++;
 			printf("[%zu/%zu] approved %s: %s\n", e->finished, e->total, n->name, n->title);
+			changelog_add(e->g, e->j, n, "approved", NULL);
 			complete(e, n);
 			any = true;
 		} else {
@@ -463,6 +480,7 @@ static void unapprove(struct engine *e, struct node *n)
 	e->finished++;
 	clear_line(e);
 	printf("[%zu/%zu] unapproved %s: %s\n", e->finished, e->total, n->name, n->title);
+	changelog_add(e->g, e->j, n, "approval taken back", NULL);
 	complete(e, n);
 }
 
@@ -542,24 +560,39 @@ static void succeed_job(struct engine *e, struct job *jb)
 	struct outcome o = outcome_of(jb, NULL);
 
 	remove_job(e, jb);
+	changelog_add(e->g, e->j, n, e->reverse ? "rolled back" : "success", &o);
 	if (n->kind == NODE_MILESTONE) {
 		journal_append(e->j, EV_MILESTONE, n, &o);
-		report(e, jb, true, NULL);
 	} else if (e->reverse) {
 		journal_append(e->j, EV_ROLLBACK_OK, n, &o);
 		state_set(n, ST_TODO, "rolled back");
 		e->finished++;
-		report(e, jb, true, NULL);
 	} else {
 		journal_append(e->j, EV_OK, n, &o);
 		state_set(n, ST_DONE, "done");
 		e->finished++;
-		report(e, jb, true, NULL);
 	}
-	/* dependents start only after the success is on disk */
+	/* Reported, and its dependents released, once the success is on disk (settle). */
+	if (!e->settling.n)
+		e->settle_since = now_ms();
+	vec_push(&e->settling, jb);
+}
+
+/* Make the successes of this and earlier turns durable with one sync, then report
+ * them and release their dependents. Deferring this while other ready steps can start
+ * keeps fdatasync off the critical path of wide plans. */
+static void settle(struct engine *e)
+{
 	journal_sync(e->j);
-	complete(e, n);
-	free_job(jb);
+	for (size_t i = 0; i < e->settling.n; i++) {
+		struct job *jb = e->settling.v[i];
+
+		report(e, jb, true, NULL);
+		complete(e, jb->n);
+		free_job(jb);
+	}
+	e->settling.n = 0;
+	e->settle_since = 0;
 }
 
 static void fail_job(struct engine *e, struct job *jb, const char *detail)
@@ -577,9 +610,11 @@ static void fail_job(struct engine *e, struct job *jb, const char *detail)
 		journal_append(e->j, interrupted ? EV_INTERRUPTED : EV_FAIL, n, &o);
 		state_set(n, interrupted ? ST_INTERRUPTED : ST_FAILED, detail);
 	}
+	journal_sync(e->j); /* on disk before orch acts on it */
 	if (interrupted) {
 		clear_line(e);
 		printf("interrupted %s: %s\n", n->name, n->title);
+		changelog_add(e->g, e->j, n, "interrupted", &o);
 		rt(n)->st = R_FAILED;
 		free_job(jb);
 		return;
@@ -589,6 +624,7 @@ static void fail_job(struct engine *e, struct job *jb, const char *detail)
 		int64_t delay = n->retry_delay_ms > 0 ? n->retry_delay_ms : 0;
 
 		report(e, jb, false, detail);
+		changelog_add(e->g, e->j, n, "failed, retrying", &o);
 		printf("retrying %s in %s (attempt %d of %d)\n", n->name, format_duration(delay, d, sizeof(d)),
 		       rt(n)->attempt + 1, n->retries + 1);
 		rt(n)->st = R_DELAYED;
@@ -600,6 +636,7 @@ static void fail_job(struct engine *e, struct job *jb, const char *detail)
 	if (n->kind == NODE_STEP)
 		e->finished++;
 	report(e, jb, false, detail);
+	changelog_add(e->g, e->j, n, e->reverse ? "rollback failed" : "failed", &o);
 	free_job(jb);
 	e->failures++;
 	rt(n)->st = R_FAILED;
@@ -607,6 +644,7 @@ static void fail_job(struct engine *e, struct job *jb, const char *detail)
 		journal_append(e->j, EV_SKIP, n, NULL);
 		state_set(n, ST_SKIPPED, "skipped after failure");
 		printf("skipping %s (--on-failure skip); its dependents go on\n", n->name);
+		changelog_add(e->g, e->j, n, "skipped", NULL);
 		complete(e, n);
 		return;
 	}
@@ -696,7 +734,7 @@ static void stage_done(struct engine *e, struct job *jb)
 	succeed_job(e, jb);
 }
 
-static void read_output(struct job *jb)
+static void read_output(struct engine *e, struct job *jb)
 {
 	char chunk[65536];
 	ssize_t r;
@@ -715,7 +753,7 @@ static void read_output(struct job *jb)
 		}
 		break;
 	}
-	log_write(jb);
+	log_write(e, jb);
 }
 
 static void kill_job(struct job *jb, int sig)
@@ -775,6 +813,8 @@ static int poll_timeout(struct engine *e)
 		if (at && (t < 0 || at - now < t))
 			t = at - now;
 	}
+	if (e->settling.n && (t < 0 || e->settle_since + SETTLE_MS - now < t))
+		t = e->settle_since + SETTLE_MS - now;
 	for (size_t i = 0; i < e->delayed.n && !e->stopping; i++) {
 		int64_t at = rt(e->delayed.v[i])->retry_at;
 
@@ -823,9 +863,9 @@ static void wait_events(struct engine *e)
 
 			jb->pgresult = pg_advance(jb->pg, &jb->out, &jb->pgerr);
 			if (jb->out.len > before)
-				log_write(jb);
+				log_write(e, jb);
 		} else {
-			read_output(jb);
+			read_output(e, jb);
 		}
 	}
 	free(p);
@@ -840,7 +880,7 @@ static void wait_events(struct engine *e)
 
 			if (r == jb->proc.pid || (r < 0 && errno == ECHILD)) {
 				jb->exited = true;
-				read_output(jb);
+				read_output(e, jb);
 			}
 		}
 		if ((jb->pgresult) || (!jb->pg && jb->exited))
@@ -908,6 +948,7 @@ static void free_runtime(struct engine *e)
 	vec_free(&e->asking);
 	vec_free(&e->failed);
 	vec_free(&e->instant);
+	vec_free(&e->settling);
 }
 
 /* After a failure on a terminal: retry, skip or abort, once nothing runs. */
@@ -928,6 +969,7 @@ static void ask_failures(struct engine *e)
 			e->failures--;
 			journal_append(e->j, EV_SKIP, n, NULL);
 			state_set(n, ST_SKIPPED, "skipped after failure");
+			changelog_add(e->g, e->j, n, "skipped", NULL);
 			complete(e, n);
 		} else {
 			e->aborted = true;
@@ -1055,6 +1097,10 @@ static int engine_loop(struct engine *e)
 
 	for (;;) {
 		start_ready(e);
+		if (e->settling.n && (!e->ready.n || e->stopping || !e->jobs.n || now_ms() - e->settle_since >= SETTLE_MS)) {
+			settle(e);
+			continue;
+		}
 		if (!e->jobs.n && (e->stopping || !e->delayed.n) && !e->ready.n) {
 			if (e->interrupted || e->locked || e->aborted)
 				break;
@@ -1069,7 +1115,6 @@ static int engine_loop(struct engine *e)
 		if (!e->jobs.n && e->stopping && !e->asking.n)
 			break;
 		wait_events(e);
-		journal_sync(e->j);
 		if (e->tty && now_ms() - e->last_draw >= 200)
 			draw_status(e);
 	}
