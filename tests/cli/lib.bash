@@ -11,6 +11,9 @@ bats_require_minimum_version 1.5.0
 TOP=$(cd "$BATS_TEST_DIRNAME/../.." && pwd)
 ORCH=${ORCH:-$TOP/orch}
 ORCH_HELPER=${ORCH_HELPER:-$TOP/build/helper}
+# the tests cd to a temporary directory: make the paths absolute
+[[ $ORCH == /* ]] || ORCH=$PWD/$ORCH
+[[ $ORCH_HELPER == /* ]] || ORCH_HELPER=$PWD/$ORCH_HELPER
 export ORCH ORCH_HELPER
 
 setup() {
