@@ -51,6 +51,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pwd.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -912,6 +913,31 @@ const char *journal_dir(const struct journal *j)
 bool journal_locked(const struct journal *j)
 {
 	return j && j->locked;
+}
+
+long journal_lock_holder(const struct graph *g)
+{
+	char *path = xasprintf("%s/.orch/lock", g->dir), buf[32];
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	long pid;
+	ssize_t n;
+
+	free(path);
+	if (fd < 0)
+		return 0;
+	n = pread(fd, buf, sizeof(buf) - 1, 0);
+	buf[n > 0 ? n : 0] = '\0';
+	pid = strtol(buf, NULL, 10);
+	/* The holder writes its pid once it has the lock. A pid that is gone holds nothing,
+	 * so probe (and race an orch that is starting, for a moment) only when it lives. */
+	if (pid > 0 && kill((pid_t)pid, 0) < 0 && errno == ESRCH)
+		pid = 0;
+	else if (flock(fd, LOCK_SH | LOCK_NB) == 0 || errno != EWOULDBLOCK)
+		pid = 0;
+	else if (pid <= 0)
+		pid = -1;
+	close(fd); /* drops the probe's lock, if it got one */
+	return pid;
 }
 
 struct statcache *journal_statcache(struct journal *j)

@@ -103,6 +103,9 @@ const char *journal_path(const struct journal *j);
 const char *journal_dir(const struct journal *j);
 /* Whether this process holds the plan lock (and may append). */
 bool journal_locked(const struct journal *j);
+/* Whether another process holds G's plan lock now, without taking it or writing
+ * anything: its pid, -1 when it is held by a pid not yet recorded, 0 when free. */
+long journal_lock_holder(const struct graph *g);
 /* The stat cache in .orch/hashcache (saved at journal_close when locked). */
 struct statcache *journal_statcache(struct journal *j);
 /* Keep the current journal as .orch/journal.jsonl.N (the next free N) and start an

@@ -16,6 +16,7 @@
 #include "run.h"
 #include "state.h"
 #include "show.h"
+#include "status.h"
 #include "util.h"
 
 #define ORCH_VERSION "0.1.0"
@@ -299,6 +300,21 @@ static int rollback(struct graph *g, struct options *o)
 	return status;
 }
 
+/* --status: read-only, so the journal is opened without the lock, even while a run goes on. */
+static int show_status(struct graph *g, struct options *o)
+{
+	struct journal *j;
+	int status;
+
+	enter_plan_dir(g);
+	j = journal_open(g, 0);
+	state_load(g, j);
+	status = status_show(g, j, o->json, o->jobs ? o->jobs : g->jobs ? g->jobs : 1);
+	if (j)
+		journal_close(j);
+	return status;
+}
+
 static int check(struct graph *g)
 {
 	printf("%s: ok: %zu steps, %zu phases, %zu milestones, %zu pools\n", g->file, g->steps.n, g->phases.n,
@@ -329,6 +345,9 @@ int main(int argc, char **argv)
 		fatal("cannot change to %s:", o.dir);
 	g = load(&o);
 	switch (o.action) {
+	case ACT_STATUS:
+		status = show_status(g, &o);
+		break;
 	case ACT_LIST:
 		show_list(g, o.json, stdout);
 		status = EXIT_DONE;

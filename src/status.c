@@ -1,0 +1,1052 @@
+/* status.c — where a plan stands, told from the Orchfile, the files on disk (through
+ * state.c) and the journal: `orch --status` as text for people and as one JSON document
+ * for scripts (docs/status.md), and the Markdown changelog appended to on every step
+ * result.
+ *
+ * Definitions (docs/status.md says the same for users):
+ * - done: a step that needs no run (done, skipped, or stale with on_change = ignore);
+ *   percent = done * 100 / total, rounded down, so 100% means everything is done;
+ * - actual time of a step: the duration of the successful attempt it is done with;
+ *   of a phase: the sum over its done steps (work time, not the wall-clock span, so
+ *   parallel steps add up); failed attempts are not counted;
+ * - efficiency: the estimates of the done steps that have an estimate and an actual
+ *   time, divided by their actual time (above 1: faster than estimated);
+ * - error rate: failed attempts / attempts (starts) since the last reset;
+ * - running: the last event of a step is a start written by the orch process that holds
+ *   the plan lock now (its run id ends in its pid); a start of any other run was
+ *   interrupted;
+ * - active phase: the lowest-numbered phase with a running step, else the
+ *   lowest-numbered phase that is not complete;
+ * - ETA = max(C, ceil(W / jobs)), where W is the sum of the remaining estimates (a
+ *   running step's estimate minus the time it has run) and C the longest path of them
+ *   through the dependency graph. It is a lower bound: no schedule at -j jobs can be
+ *   faster; pools and gates waiting for a person can make it slower. */
+#define _POSIX_C_SOURCE 200809L
+#include "status.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "os.h"
+#include "state.h"
+#include "util.h"
+
+enum { STATUS_SCHEMA = 1, BAR_WIDTH = 14, TITLE_WIDTH = 24, WIDTH = 79 };
+
+/* What the journal and the state say about one step. */
+struct stepinfo {
+	int attempts, failures;     /* starts and failed attempts since the last reset */
+	const struct jevent *ok;    /* the success it is done with (NULL after a rollback or force) */
+	const struct jevent *last;  /* its last event */
+	const struct jevent *start; /* its last start or rollback start */
+	bool done, skipped, running, failed, interrupted, waiting, stale;
+	int64_t actual_ms;          /* duration of the success it is done with; -1 unknown */
+	int64_t left_ms;            /* remaining estimate */
+};
+
+struct msinfo {
+	const struct jevent *reached, *lost; /* the last milestone / milestone-lost events */
+	size_t steps, stepsdone;             /* the steps it needs, transitively */
+	bool ok;
+};
+
+struct phaseinfo {
+	struct node *phase; /* NULL: the steps without a phase */
+	size_t total, done;
+	int64_t est_ms, actual_ms; /* actual_ms: -1 until a done step has a duration */
+	int attempts, failures;
+};
+
+struct status {
+	struct graph *g;
+	struct journal *j;
+	int jobs;
+	long holder; /* pid of the orch holding the lock, -1 held by an unknown pid, 0 none */
+	int64_t now;
+	bool color;
+	struct stepinfo *si;  /* by node id */
+	struct msinfo *mi;    /* by node id */
+	struct phaseinfo *pi;
+	size_t npi;
+	struct phaseinfo *active;
+	const struct jevent *lastev;
+	size_t total, done, skipped, nfailed, nrunning, ninterrupted, nwaiting, nstale, reached, unestimated;
+	int attempts, failures;
+	int64_t est_ms, est_done_ms, eff_est_ms, eff_actual_ms;
+	size_t eff_steps;
+	int64_t eta_ms, critical_ms, work_ms;
+};
+
+/* ---- gathering ---- */
+
+static bool live(const struct status *st, const struct jevent *e)
+{
+	char suffix[32];
+	size_t n, len;
+
+	if (st->holder <= 0 || !e->run)
+		return false;
+	n = (size_t)snprintf(suffix, sizeof(suffix), "-%ld", st->holder);
+	len = strlen(e->run);
+	return len > n && strcmp(e->run + len - n, suffix) == 0;
+}
+
+static bool deps_done(const struct node *n)
+{
+	for (size_t i = 0; i < n->ndeps; i++)
+		if (!state_satisfied(n->deps[i].dep))
+			return false;
+	return true;
+}
+
+static void read_journal(struct status *st)
+{
+	size_t from = 0, ne = journal_count(st->j);
+
+	for (size_t i = 0; i < ne; i++)
+		if (journal_event(st->j, i)->kind == EV_RESET)
+			from = i + 1;
+	for (size_t i = from; i < ne; i++) {
+		const struct jevent *e = journal_event(st->j, i);
+		struct stepinfo *s;
+
+		st->lastev = e;
+		if (!e->node)
+			continue;
+		if (e->node->kind == NODE_MILESTONE) {
+			struct msinfo *m = &st->mi[e->node->id];
+
+			if (e->kind == EV_MILESTONE)
+				m->reached = e, m->lost = NULL;
+			else if (e->kind == EV_MILESTONE_LOST)
+				m->lost = e;
+			continue;
+		}
+		if (e->node->kind != NODE_STEP)
+			continue;
+		s = &st->si[e->node->id];
+		s->last = e;
+		switch (e->kind) {
+		case EV_START:
+			s->attempts++;
+			s->start = e;
+			break;
+		case EV_ROLLBACK_START:
+			s->start = e;
+			break;
+		case EV_FAIL:
+			s->failures++;
+			break;
+		case EV_OK:
+		case EV_APPROVE:
+			s->ok = e;
+			break;
+		case EV_FORCE:
+		case EV_ROLLBACK_OK:
+			s->ok = NULL;
+			break;
+		default:
+			break;
+		}
+	}
+}
+
+static void classify(struct status *st)
+{
+	for (size_t i = 0; i < st->g->steps.n; i++) {
+		struct node *n = st->g->steps.v[i];
+		struct stepinfo *s = &st->si[n->id];
+		enum stepstate ss = state_of(n);
+		enum evkind last = s->last ? s->last->kind : EV_RESET;
+
+		s->running = (last == EV_START || last == EV_ROLLBACK_START) && live(st, s->last);
+		s->done = !s->running && state_satisfied(n);
+		s->skipped = s->done && ss == ST_SKIPPED;
+		s->failed = !s->running && (last == EV_FAIL || last == EV_ROLLBACK_FAIL);
+		s->interrupted = !s->running && !s->failed && ss == ST_INTERRUPTED;
+		s->stale = ss == ST_STALE || ss == ST_CHANGED;
+		s->waiting = n->stepkind == STEP_MANUAL && !s->done && deps_done(n);
+		s->actual_ms = s->done && s->ok && s->ok->duration_ms >= 0 ? s->ok->duration_ms : -1;
+		if (s->done) {
+			s->left_ms = 0;
+		} else {
+			s->left_ms = n->est_ms > 0 ? n->est_ms : 0;
+			if (s->running && s->start) {
+				int64_t since = s->start->start_ms ? s->start->start_ms : s->start->time_ms;
+
+				s->left_ms = s->left_ms > st->now - since ? s->left_ms - (st->now - since) : 0;
+			}
+			if (n->est_ms < 0)
+				st->unestimated++;
+		}
+		st->total++;
+		st->done += s->done;
+		st->skipped += s->skipped;
+		st->nfailed += s->failed;
+		st->nrunning += s->running;
+		st->ninterrupted += s->interrupted;
+		st->nwaiting += s->waiting;
+		st->nstale += s->stale;
+		st->attempts += s->attempts;
+		st->failures += s->failures;
+		st->est_ms += n->est_ms > 0 ? n->est_ms : 0;
+		if (s->done)
+			st->est_done_ms += n->est_ms > 0 ? n->est_ms : 0;
+		if (s->actual_ms > 0 && n->est_ms > 0) {
+			st->eff_est_ms += n->est_ms;
+			st->eff_actual_ms += s->actual_ms;
+			st->eff_steps++;
+		}
+	}
+}
+
+static void phases(struct status *st)
+{
+	struct graph *g = st->g;
+	size_t *index = xcalloc(g->nodes.n ? g->nodes.n : 1, sizeof(*index));
+	bool nophase = false;
+
+	for (size_t i = 0; i < g->steps.n; i++)
+		nophase |= ((struct node *)g->steps.v[i])->phase == NULL;
+	st->npi = g->phases.n + nophase;
+	st->pi = xcalloc(st->npi ? st->npi : 1, sizeof(*st->pi));
+	for (size_t i = 0; i < g->phases.n; i++) {
+		struct node *p = g->phases.v[i];
+
+		st->pi[i].phase = p;
+		index[p->id] = i;
+	}
+	for (size_t i = 0; i < st->npi; i++)
+		st->pi[i].actual_ms = -1;
+	for (size_t i = 0; i < g->steps.n; i++) {
+		struct node *n = g->steps.v[i];
+		struct stepinfo *s = &st->si[n->id];
+		struct phaseinfo *p = &st->pi[n->phase ? index[n->phase->id] : st->npi - 1];
+
+		p->total++;
+		p->done += s->done;
+		p->est_ms += n->est_ms > 0 ? n->est_ms : 0;
+		p->attempts += s->attempts;
+		p->failures += s->failures;
+		if (s->actual_ms >= 0)
+			p->actual_ms = (p->actual_ms < 0 ? 0 : p->actual_ms) + s->actual_ms;
+		if (s->running && (!st->active || !st->active->phase ||
+		                   (n->phase && n->phase->number < st->active->phase->number)))
+			st->active = p;
+	}
+	for (size_t i = 0; i < st->npi && !st->active; i++)
+		if (st->pi[i].done < st->pi[i].total)
+			st->active = &st->pi[i];
+	free(index);
+}
+
+static void milestones(struct status *st)
+{
+	struct graph *g = st->g;
+
+	for (size_t i = 0; i < g->milestones.n; i++) {
+		struct node *m = g->milestones.v[i];
+		struct msinfo *mi = &st->mi[m->id];
+
+		graph_clearmarks(g);
+		graph_select(g, &m, 1, 1);
+		for (size_t k = 0; k < g->steps.n; k++) {
+			struct node *n = g->steps.v[k];
+
+			if (n->mark == 1) {
+				mi->steps++;
+				mi->stepsdone += st->si[n->id].done;
+			}
+		}
+		mi->ok = state_of(m) == ST_DONE && mi->reached;
+		st->reached += mi->ok;
+	}
+	graph_clearmarks(g);
+}
+
+int64_t status_eta(struct graph *g, const int64_t *left_ms, int jobs, int64_t *critical_ms, int64_t *work_ms)
+{
+	size_t nn = g->nodes.n, head = 0, tail = 0;
+	struct node **queue = xcalloc(nn ? nn : 1, sizeof(*queue));
+	size_t *left = xcalloc(nn ? nn : 1, sizeof(*left));
+	int64_t *finish = xcalloc(nn ? nn : 1, sizeof(*finish));
+	int64_t critical = 0, work = 0, eta;
+
+	/* Kahn's order: each node finishes its own remaining time after its latest dependency */
+	for (size_t i = 0; i < nn; i++) {
+		struct node *n = g->nodes.v[i];
+
+		left[n->id] = n->ndeps;
+		if (!n->ndeps)
+			queue[tail++] = n;
+	}
+	while (head < tail) {
+		struct node *n = queue[head++];
+		int64_t start = 0;
+
+		for (size_t k = 0; k < n->ndeps; k++)
+			if (finish[n->deps[k].dep->id] > start)
+				start = finish[n->deps[k].dep->id];
+		finish[n->id] = start + left_ms[n->id];
+		work += left_ms[n->id];
+		if (finish[n->id] > critical)
+			critical = finish[n->id];
+		for (size_t k = 0; k < n->nusers; k++)
+			if (--left[n->users[k]->id] == 0)
+				queue[tail++] = n->users[k];
+	}
+	free(queue);
+	free(left);
+	free(finish);
+	if (jobs < 1)
+		jobs = 1;
+	eta = (work + jobs - 1) / jobs;
+	if (critical > eta)
+		eta = critical;
+	if (critical_ms)
+		*critical_ms = critical;
+	if (work_ms)
+		*work_ms = work;
+	return eta;
+}
+
+static void eta(struct status *st)
+{
+	int64_t *left = xcalloc(st->g->nodes.n ? st->g->nodes.n : 1, sizeof(*left));
+
+	for (size_t i = 0; i < st->g->steps.n; i++) {
+		struct node *n = st->g->steps.v[i];
+
+		left[n->id] = st->si[n->id].left_ms;
+	}
+	st->eta_ms = status_eta(st->g, left, st->jobs, &st->critical_ms, &st->work_ms);
+	free(left);
+}
+
+/* ---- text ---- */
+
+static const char *col(const struct status *st, const char *code)
+{
+	return st->color ? code : "";
+}
+#define BOLD "\033[1m"
+#define RED "\033[31m"
+#define GREEN "\033[32m"
+#define YELLOW "\033[33m"
+#define CYAN "\033[36m"
+#define RESET "\033[0m"
+
+static const char *plural(size_t n)
+{
+	return n == 1 ? "" : "s";
+}
+
+/* Characters (UTF-8 code points) in S. */
+static int width_of(const char *s)
+{
+	int w = 0;
+
+	for (; *s; s++)
+		w += ((unsigned char)*s & 0xC0) != 0x80;
+	return w;
+}
+
+/* Print S in WIDTH characters: cut with "..." when longer, padded when PAD. */
+static void put_fit(const char *s, int width, bool pad)
+{
+	int w = width_of(s);
+
+	if (w <= width) {
+		printf("%s%*s", s, pad ? width - w : 0, "");
+		return;
+	}
+	for (int k = 0; *s; s++) {
+		if (((unsigned char)*s & 0xC0) != 0x80 && ++k > width - 3)
+			break;
+		putchar(*s);
+	}
+	fputs("...", stdout);
+}
+
+static char *when(int64_t ms, char out[32])
+{
+	time_t t = (time_t)(ms / 1000);
+	struct tm tm;
+
+	localtime_r(&t, &tm);
+	strftime(out, 32, "%Y-%m-%d %H:%M:%S", &tm);
+	return out;
+}
+
+static char *dur(int64_t ms, char out[32])
+{
+	if (ms < 0)
+		snprintf(out, 32, "-");
+	else
+		format_duration(ms, out, 32);
+	return out;
+}
+
+static int percent(size_t part, size_t whole)
+{
+	return whole ? (int)(part * 100 / whole) : 100;
+}
+
+static void phase_row(struct status *st, struct phaseinfo *p)
+{
+	char est[32], act[32], err[16], num[16];
+	int fill = p->total ? (int)(p->done * BAR_WIDTH / p->total) : BAR_WIDTH;
+	bool active = p == st->active;
+
+	if (p->phase)
+		snprintf(num, sizeof(num), "%d", p->phase->number);
+	else
+		snprintf(num, sizeof(num), "-");
+	if (p->attempts)
+		snprintf(err, sizeof(err), "%d%%", (p->failures * 100 + p->attempts / 2) / p->attempts);
+	else
+		snprintf(err, sizeof(err), "-");
+	printf("%c %2s %s", active ? '>' : ' ', num, col(st, active ? BOLD : ""));
+	put_fit(p->phase ? p->phase->title : "(no phase)", TITLE_WIDTH, true);
+	printf("%s [%s%.*s%s%*s] %2zu/%-2zu %9s %8s %7s\n", col(st, active ? RESET : ""),
+	       col(st, p->done == p->total ? GREEN : CYAN), fill, "################", col(st, RESET),
+	       BAR_WIDTH - fill, "", p->done, p->total, dur(p->est_ms, est), dur(p->actual_ms, act), err);
+}
+
+/* The name column of a list: the longest name listed, at most 20. */
+static int name_width(struct status *st, bool (*pick)(const struct stepinfo *))
+{
+	int w = 4;
+
+	for (size_t i = 0; i < st->g->steps.n; i++) {
+		struct node *n = st->g->steps.v[i];
+
+		if (pick(&st->si[n->id]) && width_of(n->name) > w)
+			w = width_of(n->name);
+	}
+	return w > 20 ? 20 : w;
+}
+
+static bool is_failed(const struct stepinfo *s) { return s->failed; }
+static bool is_running(const struct stepinfo *s) { return s->running; }
+static bool is_interrupted(const struct stepinfo *s) { return s->interrupted; }
+static bool is_waiting(const struct stepinfo *s) { return s->waiting; }
+static bool is_stale(const struct stepinfo *s) { return s->stale; }
+
+static void item(struct status *st, struct node *n, int w, const char *color)
+{
+	int nw = width_of(n->name) > w ? width_of(n->name) : w, rest = WIDTH - nw - 4;
+
+	printf("  %s", col(st, color));
+	put_fit(n->name, nw, true);
+	printf("%s  ", col(st, color[0] ? RESET : ""));
+	put_fit(n->title, rest < 10 ? 10 : rest, false);
+	putchar('\n');
+}
+
+/* An attempt's outcome in words: "exit 1", "timed out after 5s", the recorded message. */
+static void outcome_text(const struct jevent *e, struct buf *b)
+{
+	if (e->message)
+		buf_puts(b, e->message);
+	else if (e->timed_out)
+		buf_puts(b, "timed out");
+	else if (e->signal)
+		buf_printf(b, "killed by signal %d", e->signal);
+	else
+		buf_printf(b, "exit %d", e->exit_status);
+}
+
+static void list_failed(struct status *st)
+{
+	int w = name_width(st, is_failed);
+	char t[32], d[32];
+
+	printf("\n%sFailed:%s\n", col(st, BOLD), col(st, RESET));
+	for (size_t i = 0; i < st->g->steps.n; i++) {
+		struct node *n = st->g->steps.v[i];
+		const struct jevent *e = st->si[n->id].last;
+		struct buf b = {0};
+
+		if (!st->si[n->id].failed)
+			continue;
+		item(st, n, w, RED);
+		if (e->kind == EV_ROLLBACK_FAIL)
+			buf_puts(&b, "rollback failed: ");
+		outcome_text(e, &b);
+		printf("  %*s  %s, %s", w, "", buf_str(&b), when(e->time_ms, t));
+		if (e->duration_ms >= 0)
+			printf(" after %s", dur(e->duration_ms, d));
+		if (e->attempt > 1)
+			printf(", attempt %d", e->attempt);
+		putchar('\n');
+		if (e->log)
+			printf("  %*s  log: %s\n", w, "", e->log);
+		buf_free(&b);
+	}
+}
+
+static void list_started(struct status *st, bool running)
+{
+	int w = name_width(st, running ? is_running : is_interrupted);
+	char t[32], d[32];
+
+	if (running && st->holder > 0)
+		printf("\n%sRunning%s (orch pid %ld):\n", col(st, BOLD), col(st, RESET), st->holder);
+	else if (running)
+		printf("\n%sRunning:%s\n", col(st, BOLD), col(st, RESET));
+	else
+		printf("\n%sInterrupted%s (these run again next time):\n", col(st, BOLD), col(st, RESET));
+	for (size_t i = 0; i < st->g->steps.n; i++) {
+		struct node *n = st->g->steps.v[i];
+		struct stepinfo *s = &st->si[n->id];
+		const struct jevent *e = s->start;
+		int64_t since;
+
+		if (running ? !s->running : !s->interrupted)
+			continue;
+		item(st, n, w, running ? CYAN : YELLOW);
+		if (!e) {
+			printf("  %*s  %s\n", w, "", state_reason(n));
+			continue;
+		}
+		since = e->start_ms ? e->start_ms : e->time_ms;
+		printf("  %*s  %s%s %s", w, "", e->kind == EV_ROLLBACK_START ? "rollback " : "",
+		       running ? "since" : "started", when(since, t));
+		if (running)
+			printf(" (%s)", dur(st->now - since, d));
+		else
+			printf(", run %s", e->run);
+		if (e->attempt > 1)
+			printf(", attempt %d", e->attempt);
+		putchar('\n');
+		if (e->log)
+			printf("  %*s  log: %s\n", w, "", e->log);
+	}
+}
+
+static void list_waiting(struct status *st)
+{
+	int w = name_width(st, is_waiting);
+
+	printf("\n%sWaiting for approval%s (orch --approve STEP):\n", col(st, BOLD), col(st, RESET));
+	for (size_t i = 0; i < st->g->steps.n; i++) {
+		struct node *n = st->g->steps.v[i];
+
+		if (!st->si[n->id].waiting)
+			continue;
+		item(st, n, w, YELLOW);
+		if (n->prompt) {
+			printf("  %*s  ", w, "");
+			put_fit(n->prompt, WIDTH - w - 4, false);
+			putchar('\n');
+		}
+	}
+}
+
+static void list_stale(struct status *st)
+{
+	int w = name_width(st, is_stale);
+
+	printf("\n%sStale%s (changed since done):\n", col(st, BOLD), col(st, RESET));
+	for (size_t i = 0; i < st->g->steps.n; i++) {
+		struct node *n = st->g->steps.v[i];
+
+		if (!st->si[n->id].stale)
+			continue;
+		item(st, n, w, YELLOW);
+		printf("  %*s  %s%s\n", w, "", state_of(n) == ST_CHANGED ? "applied and changed (on_change = error): " : "",
+		       state_reason(n));
+	}
+}
+
+static void text_milestones(struct status *st)
+{
+	struct graph *g = st->g;
+	int w = 2;
+	char t[32];
+
+	for (size_t i = 0; i < g->milestones.n; i++) {
+		struct node *m = g->milestones.v[i];
+
+		if (width_of(m->name) > w)
+			w = width_of(m->name);
+	}
+	w = w > 16 ? 16 : w;
+	printf("\n%sMilestones:%s %zu of %zu reached (%d%%)\n", col(st, BOLD), col(st, RESET), st->reached,
+	       g->milestones.n, percent(st->reached, g->milestones.n));
+	for (size_t i = 0; i < g->milestones.n; i++) {
+		struct node *m = g->milestones.v[i];
+		struct msinfo *mi = &st->mi[m->id];
+
+		printf("  %s", col(st, mi->ok ? GREEN : ""));
+		put_fit(m->name, w, true);
+		printf("%s  ", col(st, mi->ok ? RESET : ""));
+		put_fit(m->title, w < 16 ? 30 : 46 - w, true);
+		printf("  ");
+		if (mi->ok)
+			printf("reached %s\n", when(mi->reached->time_ms, t));
+		else if (mi->lost)
+			printf("lost %s\n", when(mi->lost->time_ms, t));
+		else if (mi->reached)
+			printf("no longer holds: %s\n", state_reason(m));
+		else if (mi->stepsdone < mi->steps)
+			printf("%zu of %zu step%s done\n", mi->stepsdone, mi->steps, plural(mi->steps));
+		else if (m->validate)
+			printf("steps done; validate has not passed\n");
+		else
+			printf("steps done; not recorded yet\n");
+	}
+}
+
+static void text(struct status *st)
+{
+	struct graph *g = st->g;
+	char a[32], b[32], c[32];
+
+	printf("%sPlan %s:%s %zu of %zu step%s done (%d%%)", col(st, BOLD), g->name, col(st, RESET), st->done, st->total,
+	       plural(st->total), percent(st->done, st->total));
+	if (st->skipped)
+		printf(", %zu skipped", st->skipped);
+	putchar('\n');
+	if (st->active && st->active->phase)
+		printf("Active phase: %d %s (%s)\n", st->active->phase->number, st->active->phase->name,
+		       st->active->phase->title);
+	else if (st->active)
+		printf("Active phase: none (steps without a phase)\n");
+	else
+		printf("Active phase: none, every phase is complete\n");
+	if (st->lastev)
+		printf("Last activity: %s, run %s\n", when(st->lastev->time_ms, a), st->lastev->run);
+	else
+		printf("Last activity: none, nothing has run yet\n");
+
+	printf("\n%s%c %2s %-24s %-16s %5s %9s %8s %7s%s\n", col(st, BOLD), ' ', "#", "phase", "progress", "done",
+	       "estimate", "actual", "errors", col(st, RESET));
+	for (size_t i = 0; i < st->npi; i++)
+		phase_row(st, &st->pi[i]);
+	if (g->milestones.n)
+		text_milestones(st);
+	if (st->nfailed)
+		list_failed(st);
+	if (st->nrunning)
+		list_started(st, true);
+	if (st->ninterrupted)
+		list_started(st, false);
+	if (st->nwaiting)
+		list_waiting(st);
+	if (st->nstale)
+		list_stale(st);
+
+	printf("\n%sOverall:%s %zu of %zu step%s done (%d%%)", col(st, BOLD), col(st, RESET), st->done, st->total,
+	       plural(st->total), percent(st->done, st->total));
+	if (g->milestones.n)
+		printf(", %zu of %zu milestone%s reached (%d%%)", st->reached, g->milestones.n, plural(g->milestones.n),
+		       percent(st->reached, g->milestones.n));
+	printf("\nTime: estimated %s, done %s of it, %s left\n", dur(st->est_ms, a), dur(st->est_done_ms, b),
+	       dur(st->work_ms, c));
+	if (st->eff_steps)
+		printf("Efficiency: %.2f (estimated %s / actual %s over %zu done step%s)\n",
+		       (double)st->eff_est_ms / (double)st->eff_actual_ms, dur(st->eff_est_ms, a),
+		       dur(st->eff_actual_ms, b), st->eff_steps, plural(st->eff_steps));
+	else
+		printf("Efficiency: - (no done step with an estimate and a recorded time)\n");
+	if (st->attempts)
+		printf("Errors: %d of %d attempt%s failed (%d%%)\n", st->failures, st->attempts, plural((size_t)st->attempts),
+		       (st->failures * 100 + st->attempts / 2) / st->attempts);
+	else
+		printf("Errors: - (no attempts yet)\n");
+	printf("ETA: %s at -j %d (critical path %s, work left %s)", dur(st->eta_ms, a), st->jobs,
+	       dur(st->critical_ms, b), dur(st->work_ms, c));
+	if (st->unestimated)
+		printf("; %zu step%s without an estimate", st->unestimated, plural(st->unestimated));
+	putchar('\n');
+}
+
+/* ---- JSON ---- */
+
+static json_t *jtime(int64_t ms)
+{
+	time_t s = (time_t)(ms / 1000);
+	struct tm tm;
+
+	if (ms <= 0)
+		return json_null();
+	gmtime_r(&s, &tm);
+	return json_sprintf("%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+	                    tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(ms % 1000));
+}
+
+static json_t *jms(int64_t ms)
+{
+	return ms < 0 ? json_null() : json_integer(ms);
+}
+
+static json_t *jrate(int part, int whole)
+{
+	return whole ? json_real((double)part / whole) : json_null();
+}
+
+static json_t *jstr(const char *s)
+{
+	return s ? json_string(s) : json_null();
+}
+
+static const char *step_word(const struct stepinfo *s, const struct node *n)
+{
+	if (s->running)
+		return "running";
+	if (s->failed)
+		return "failed";
+	if (s->waiting)
+		return "waiting";
+	if (s->interrupted)
+		return "interrupted";
+	return state_name(state_of(n));
+}
+
+static json_t *json_event(const struct jevent *e)
+{
+	json_t *o = json_object();
+
+	json_object_set_new(o, "event", json_string(journal_kindname(e->kind)));
+	json_object_set_new(o, "at", jtime(e->time_ms));
+	json_object_set_new(o, "run", jstr(e->run));
+	json_object_set_new(o, "attempt", e->attempt ? json_integer(e->attempt) : json_null());
+	json_object_set_new(o, "started", jtime(e->start_ms));
+	json_object_set_new(o, "duration_ms", jms(e->duration_ms));
+	json_object_set_new(o, "exit_status", e->kind == EV_FAIL || e->kind == EV_ROLLBACK_FAIL || e->kind == EV_OK
+	                                              ? json_integer(e->exit_status) : json_null());
+	json_object_set_new(o, "signal", e->signal ? json_integer(e->signal) : json_null());
+	json_object_set_new(o, "timed_out", json_boolean(e->timed_out));
+	json_object_set_new(o, "message", jstr(e->message));
+	json_object_set_new(o, "log", jstr(e->log));
+	return o;
+}
+
+static json_t *json_steps(struct status *st)
+{
+	json_t *a = json_array();
+
+	for (size_t i = 0; i < st->g->steps.n; i++) {
+		struct node *n = st->g->steps.v[i];
+		struct stepinfo *s = &st->si[n->id];
+		json_t *o = json_object();
+
+		json_object_set_new(o, "name", json_string(n->name));
+		json_object_set_new(o, "title", json_string(n->title));
+		json_object_set_new(o, "phase", n->phase ? json_string(n->phase->name) : json_null());
+		json_object_set_new(o, "kind", json_string(step_kindname(n)));
+		json_object_set_new(o, "state", json_string(step_word(s, n)));
+		json_object_set_new(o, "reason", json_string(state_reason(n)));
+		json_object_set_new(o, "done", json_boolean(s->done));
+		json_object_set_new(o, "stale", json_boolean(s->stale));
+		json_object_set_new(o, "estimate_ms", jms(n->est_ms));
+		json_object_set_new(o, "actual_ms", jms(s->actual_ms));
+		json_object_set_new(o, "left_ms", json_integer(s->left_ms));
+		json_object_set_new(o, "attempts", json_integer(s->attempts));
+		json_object_set_new(o, "failed_attempts", json_integer(s->failures));
+		json_object_set_new(o, "done_at", s->done && s->ok ? jtime(s->ok->time_ms) : json_null());
+		json_object_set_new(o, "last", s->last ? json_event(s->last) : json_null());
+		json_array_append_new(a, o);
+	}
+	return a;
+}
+
+static json_t *json_phases(struct status *st)
+{
+	json_t *a = json_array();
+
+	for (size_t i = 0; i < st->npi; i++) {
+		struct phaseinfo *p = &st->pi[i];
+		json_t *o = json_object();
+
+		json_object_set_new(o, "name", p->phase ? json_string(p->phase->name) : json_null());
+		json_object_set_new(o, "number", p->phase ? json_integer(p->phase->number) : json_null());
+		json_object_set_new(o, "title", p->phase ? json_string(p->phase->title) : json_null());
+		json_object_set_new(o, "active", json_boolean(p == st->active));
+		json_object_set_new(o, "steps", json_integer((json_int_t)p->total));
+		json_object_set_new(o, "done", json_integer((json_int_t)p->done));
+		json_object_set_new(o, "percent", json_integer(percent(p->done, p->total)));
+		json_object_set_new(o, "estimate_ms", json_integer(p->est_ms));
+		json_object_set_new(o, "actual_ms", jms(p->actual_ms));
+		json_object_set_new(o, "attempts", json_integer(p->attempts));
+		json_object_set_new(o, "failed_attempts", json_integer(p->failures));
+		json_object_set_new(o, "error_rate", jrate(p->failures, p->attempts));
+		json_array_append_new(a, o);
+	}
+	return a;
+}
+
+static json_t *json_milestones(struct status *st)
+{
+	json_t *a = json_array();
+
+	for (size_t i = 0; i < st->g->milestones.n; i++) {
+		struct node *m = st->g->milestones.v[i];
+		struct msinfo *mi = &st->mi[m->id];
+		json_t *o = json_object();
+
+		json_object_set_new(o, "name", json_string(m->name));
+		json_object_set_new(o, "title", json_string(m->title));
+		json_object_set_new(o, "reached", json_boolean(mi->ok));
+		json_object_set_new(o, "reached_at", mi->reached ? jtime(mi->reached->time_ms) : json_null());
+		json_object_set_new(o, "lost_at", mi->lost ? jtime(mi->lost->time_ms) : json_null());
+		json_object_set_new(o, "reason", json_string(mi->ok ? "reached" : state_reason(m)));
+		json_object_set_new(o, "steps", json_integer((json_int_t)mi->steps));
+		json_object_set_new(o, "steps_done", json_integer((json_int_t)mi->stepsdone));
+		json_object_set_new(o, "validate", json_boolean(m->validate != NULL));
+		json_array_append_new(a, o);
+	}
+	return a;
+}
+
+/* The steps PICK selects, each with what matters about it in that list. */
+static json_t *json_list(struct status *st, bool (*pick)(const struct stepinfo *))
+{
+	json_t *a = json_array();
+
+	for (size_t i = 0; i < st->g->steps.n; i++) {
+		struct node *n = st->g->steps.v[i];
+		struct stepinfo *s = &st->si[n->id];
+		const struct jevent *e = pick == is_failed ? s->last : s->start;
+		json_t *o;
+
+		if (!pick(s))
+			continue;
+		o = json_object();
+		json_object_set_new(o, "name", json_string(n->name));
+		json_object_set_new(o, "title", json_string(n->title));
+		json_object_set_new(o, "phase", n->phase ? json_string(n->phase->name) : json_null());
+		if (pick == is_failed) {
+			json_object_set_new(o, "rollback", json_boolean(e->kind == EV_ROLLBACK_FAIL));
+			json_object_set_new(o, "exit_status", e->exit_status >= 0 ? json_integer(e->exit_status) : json_null());
+			json_object_set_new(o, "signal", e->signal ? json_integer(e->signal) : json_null());
+			json_object_set_new(o, "timed_out", json_boolean(e->timed_out));
+			json_object_set_new(o, "message", jstr(e->message));
+			json_object_set_new(o, "at", jtime(e->time_ms));
+			json_object_set_new(o, "duration_ms", jms(e->duration_ms));
+			json_object_set_new(o, "attempt", json_integer(e->attempt));
+			json_object_set_new(o, "log", jstr(e->log));
+		} else if (pick == is_running || pick == is_interrupted) {
+			int64_t since = e ? (e->start_ms ? e->start_ms : e->time_ms) : 0;
+
+			json_object_set_new(o, "rollback", json_boolean(e && e->kind == EV_ROLLBACK_START));
+			json_object_set_new(o, "since", e ? jtime(since) : json_null());
+			json_object_set_new(o, "elapsed_ms", e && pick == is_running ? json_integer(st->now - since) : json_null());
+			json_object_set_new(o, "run", e ? jstr(e->run) : json_null());
+			json_object_set_new(o, "attempt", e ? json_integer(e->attempt) : json_null());
+			json_object_set_new(o, "log", e ? jstr(e->log) : json_null());
+		} else if (pick == is_waiting) {
+			json_object_set_new(o, "prompt", jstr(n->prompt));
+		} else {
+			json_object_set_new(o, "reason", json_string(state_reason(n)));
+			json_object_set_new(o, "on_change_error", json_boolean(state_of(n) == ST_CHANGED));
+		}
+		json_array_append_new(a, o);
+	}
+	return a;
+}
+
+static void json(struct status *st)
+{
+	struct graph *g = st->g;
+	json_t *doc = json_object(), *sum = json_object(), *eta = json_object(), *run;
+
+	json_object_set_new(doc, "schema", json_integer(STATUS_SCHEMA));
+	json_object_set_new(doc, "plan", json_string(g->name));
+	json_object_set_new(doc, "file", json_string(g->file));
+	json_object_set_new(doc, "generated_at", jtime(st->now));
+	if (st->holder) {
+		run = json_object();
+		json_object_set_new(run, "pid", st->holder > 0 ? json_integer(st->holder) : json_null());
+		json_object_set_new(doc, "live_run", run);
+	} else {
+		json_object_set_new(doc, "live_run", json_null());
+	}
+	json_object_set_new(doc, "last_activity", st->lastev ? jtime(st->lastev->time_ms) : json_null());
+	json_object_set_new(doc, "last_run", st->lastev ? jstr(st->lastev->run) : json_null());
+	json_object_set_new(doc, "active_phase",
+	                    st->active && st->active->phase ? json_string(st->active->phase->name) : json_null());
+
+	json_object_set_new(sum, "steps", json_integer((json_int_t)st->total));
+	json_object_set_new(sum, "done", json_integer((json_int_t)st->done));
+	json_object_set_new(sum, "skipped", json_integer((json_int_t)st->skipped));
+	json_object_set_new(sum, "failed", json_integer((json_int_t)st->nfailed));
+	json_object_set_new(sum, "running", json_integer((json_int_t)st->nrunning));
+	json_object_set_new(sum, "interrupted", json_integer((json_int_t)st->ninterrupted));
+	json_object_set_new(sum, "waiting", json_integer((json_int_t)st->nwaiting));
+	json_object_set_new(sum, "stale", json_integer((json_int_t)st->nstale));
+	json_object_set_new(sum, "percent", json_integer(percent(st->done, st->total)));
+	json_object_set_new(sum, "estimate_ms", json_integer(st->est_ms));
+	json_object_set_new(sum, "estimate_done_ms", json_integer(st->est_done_ms));
+	json_object_set_new(sum, "estimate_left_ms", json_integer(st->work_ms));
+	json_object_set_new(sum, "efficiency", st->eff_steps ? json_real((double)st->eff_est_ms /
+	                                                                 (double)st->eff_actual_ms) : json_null());
+	json_object_set_new(sum, "efficiency_steps", json_integer((json_int_t)st->eff_steps));
+	json_object_set_new(sum, "attempts", json_integer(st->attempts));
+	json_object_set_new(sum, "failed_attempts", json_integer(st->failures));
+	json_object_set_new(sum, "error_rate", jrate(st->failures, st->attempts));
+	json_object_set_new(sum, "milestones", json_integer((json_int_t)g->milestones.n));
+	json_object_set_new(sum, "milestones_reached", json_integer((json_int_t)st->reached));
+	json_object_set_new(sum, "milestone_rate", jrate((int)st->reached, (int)g->milestones.n));
+	json_object_set_new(doc, "summary", sum);
+
+	json_object_set_new(eta, "eta_ms", json_integer(st->eta_ms));
+	json_object_set_new(eta, "jobs", json_integer(st->jobs));
+	json_object_set_new(eta, "critical_path_ms", json_integer(st->critical_ms));
+	json_object_set_new(eta, "work_left_ms", json_integer(st->work_ms));
+	json_object_set_new(eta, "unestimated_steps", json_integer((json_int_t)st->unestimated));
+	json_object_set_new(doc, "eta", eta);
+
+	json_object_set_new(doc, "phases", json_phases(st));
+	json_object_set_new(doc, "milestones", json_milestones(st));
+	json_object_set_new(doc, "failed", json_list(st, is_failed));
+	json_object_set_new(doc, "running", json_list(st, is_running));
+	json_object_set_new(doc, "interrupted", json_list(st, is_interrupted));
+	json_object_set_new(doc, "waiting", json_list(st, is_waiting));
+	json_object_set_new(doc, "stale", json_list(st, is_stale));
+	json_object_set_new(doc, "steps", json_steps(st));
+	json_dumpf(doc, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(6));
+	putchar('\n');
+	json_decref(doc);
+}
+
+int status_show(struct graph *g, struct journal *j, bool as_json, int jobs)
+{
+	struct status st = {0};
+	const char *nc = getenv("NO_COLOR");
+	size_t nn = g->nodes.n ? g->nodes.n : 1;
+
+	st.g = g;
+	st.j = j;
+	st.jobs = jobs > 0 ? jobs : 1;
+	st.now = wall_ms();
+	st.holder = j ? journal_lock_holder(g) : 0;
+	st.color = !as_json && os_isatty(STDOUT_FILENO) && !(nc && *nc);
+	st.si = xcalloc(nn, sizeof(*st.si));
+	st.mi = xcalloc(nn, sizeof(*st.mi));
+	read_journal(&st);
+	classify(&st);
+	phases(&st);
+	milestones(&st);
+	eta(&st);
+	if (as_json)
+		json(&st);
+	else
+		text(&st);
+	free(st.si);
+	free(st.mi);
+	free(st.pi);
+	return EXIT_DONE;
+}
+
+/* ---- the changelog ---- */
+
+/* S with Markdown's inline punctuation escaped and line breaks made spaces. */
+static void md_escape(struct buf *b, const char *s)
+{
+	for (; *s; s++) {
+		if (*s == '\n' || *s == '\r' || *s == '\t')
+			buf_putc(b, ' ');
+		else if (strchr("\\`*_[]<>|#", *s))
+			buf_putc(b, '\\'), buf_putc(b, *s);
+		else
+			buf_putc(b, *s);
+	}
+}
+
+static const char *author(void)
+{
+	const char *u = getenv("USER");
+	struct passwd *pw;
+
+	if (u && *u)
+		return u;
+	if ((pw = getpwuid(getuid())))
+		return pw->pw_name;
+	return "unknown";
+}
+
+#define SEP " · "
+
+/* Append " · KEY VALUE" when VALUE is set. */
+static void field(struct buf *b, const char *key, const char *value)
+{
+	if (!value || !*value)
+		return;
+	buf_printf(b, "%s%s ", SEP, key);
+	md_escape(b, value);
+}
+
+void changelog_add(struct graph *g, struct journal *j, struct node *n, const char *result, const struct outcome *o)
+{
+	static bool headed; /* this process wrote its run heading */
+	struct buf b = {0}, line = {0};
+	char stamp[40], est[32], act[32];
+	time_t now = time(NULL);
+	struct tm tm;
+	struct stat sb;
+	int fd;
+	ssize_t w;
+
+	if (!g->changelog || n->kind != NODE_STEP)
+		return;
+	fd = open(g->changelog, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+	if (fd < 0) {
+		warn("changelog %s:", g->changelog);
+		return;
+	}
+	localtime_r(&now, &tm);
+	if (!headed) {
+		char last = '\n';
+
+		if (fstat(fd, &sb) == 0 && sb.st_size == 0)
+			buf_printf(&b, "# Changelog of %s\n", g->name);
+		else if (fstat(fd, &sb) == 0 && pread(fd, &last, 1, sb.st_size - 1) == 1 && last != '\n')
+			buf_putc(&b, '\n'); /* a file that ends mid-line is left as it is, after it */
+		strftime(stamp, sizeof(stamp), "%Y-%m-%d", &tm);
+		buf_printf(&b, "\n## Run %s — %s\n\n", j ? journal_runid(j) : "-", stamp);
+	}
+	strftime(stamp, sizeof(stamp), "%Y-%m-%d %H:%M:%S %z", &tm);
+	buf_printf(&b, "- %s **%s** `%s` ", stamp, result, n->name);
+	md_escape(&b, n->title);
+	if (o && o->message) {
+		buf_puts(&b, ": ");
+		md_escape(&b, o->message);
+	}
+	if (o && o->attempt > 1)
+		buf_printf(&b, " (attempt %d)", o->attempt);
+	if (o && o->start_ms)
+		field(&line, "took", dur(o->duration_ms, act));
+	if (n->est_ms >= 0)
+		field(&line, "estimated", dur(n->est_ms, est));
+	field(&line, "type", n->type);
+	field(&line, "component", n->component);
+	field(&line, "impact", n->impact);
+	field(&line, "author", author());
+	field(&line, "refs", n->refs);
+	buf_printf(&b, "\n  %s\n", buf_str(&line) + strlen(SEP));
+	buf_free(&line);
+	/* one write: the entry is whole or, after a crash, absent */
+	w = write(fd, b.s, b.len);
+	if (w < 0)
+		warn("writing changelog %s:", g->changelog);
+	else if ((size_t)w != b.len)
+		warn("changelog %s: short write (%zd of %zu bytes)", g->changelog, w, b.len);
+	else if (fdatasync(fd) < 0)
+		warn("syncing changelog %s:", g->changelog);
+	else
+		headed = true;
+	close(fd);
+	buf_free(&b);
+}
