@@ -50,15 +50,26 @@ bool hash128_eq(struct hash128 a, struct hash128 b)
 	return a.hi == b.hi && a.lo == b.lo;
 }
 
+static void hex64(uint64_t v, char *out)
+{
+	static const char digit[] = "0123456789abcdef";
+
+	for (int i = 15; i >= 0; i--, v >>= 4)
+		out[i] = digit[v & 15];
+}
+
 char *hash128_hex(struct hash128 a, char out[33])
 {
-	snprintf(out, 33, "%016llx%016llx", (unsigned long long)a.hi, (unsigned long long)a.lo);
+	hex64(a.hi, out);
+	hex64(a.lo, out + 16);
+	out[32] = '\0';
 	return out;
 }
 
 char *hash64_hex(uint64_t h, char out[17])
 {
-	snprintf(out, 17, "%016llx", (unsigned long long)h);
+	hex64(h, out);
+	out[16] = '\0';
 	return out;
 }
 

@@ -273,6 +273,100 @@ static void test_compact_and_reset(void **state)
 	free(dir);
 }
 
+/* Copy every event of J (the fields that matter) for comparison. */
+static struct jevent *snapshot(struct journal *j, size_t *n)
+{
+	struct jevent *v = xcalloc(journal_count(j), sizeof(*v));
+
+	*n = journal_count(j);
+	for (size_t i = 0; i < *n; i++)
+		v[i] = *journal_event(j, i);
+	return v;
+}
+
+static void same_events(struct journal *j, const struct jevent *v, size_t n)
+{
+	assert_int_equal(journal_count(j), n);
+	for (size_t i = 0; i < n; i++) {
+		const struct jevent *e = journal_event(j, i);
+
+		assert_int_equal(e->kind, v[i].kind);
+		assert_ptr_equal(e->node, v[i].node);
+		assert_string_equal(e->name, v[i].name);
+		assert_string_equal(e->sig, v[i].sig);
+		assert_int_equal(e->time_ms, v[i].time_ms);
+		assert_int_equal(e->start_ms, v[i].start_ms);
+		assert_int_equal(e->duration_ms, v[i].duration_ms);
+		assert_int_equal(e->attempt, v[i].attempt);
+		assert_int_equal(e->exit_status, v[i].exit_status);
+		assert_int_equal(e->line, v[i].line);
+		assert_int_equal(e->off, v[i].off);
+		assert_int_equal(e->len, v[i].len);
+	}
+}
+
+/* The index of a large journal gives the same events as parsing it, and does not hide
+ * damage: any change to the bytes it covers means a full parse. */
+static void test_index(void **state)
+{
+	char *dir = test_tmpdir(), *idx = NULL, *jp;
+	struct graph *g = test_plan(dir, plan2);
+	struct journal *j = test_open(g);
+	struct node *a = test_node(g, "a"), *b = test_node(g, "b");
+	struct jevent *v;
+	size_t n;
+	struct stat st;
+	FILE *f;
+
+	(void)state;
+	for (int i = 0; i < 2000; i++) {
+		struct outcome o = {.attempt = i % 3 + 1, .exit_status = i % 5, .start_ms = 1764133920000 + i,
+		                    .duration_ms = i, .message = i % 7 ? NULL : "some message"};
+
+		assert_int_equal(journal_append(j, EV_START, a, &o), 0);
+		assert_int_equal(journal_append(j, i % 2 ? EV_FAIL : EV_OK, i % 3 ? a : b, &o), 0);
+	}
+	/* what a full parse gives */
+	test_close(g, j);
+	j = test_open(g);
+	v = snapshot(j, &n);
+	test_close(g, j);
+	idx = xasprintf("%s/.orch/journal.idx", dir);
+	jp = xasprintf("%s/.orch/journal.jsonl", dir);
+	assert_int_equal(stat(idx, &st), 0);
+
+	/* from the index */
+	j = test_open(g);
+	same_events(j, v, n);
+	assert_int_equal(state_of(a), ST_FAILED);
+	test_close(g, j);
+
+	/* lines appended after it are parsed */
+	append_raw(dir, "{\"v\":1,\"t\":\"2026-11-26T05:12:00.123Z\",\"ev\":\"force\",\"step\":\"b\"}\n");
+	j = test_open(g);
+	assert_int_equal(journal_count(j), n + 1);
+	assert_int_equal(journal_event(j, n)->kind, EV_FORCE);
+	assert_int_equal(journal_event(j, n)->line, n + 1);
+	assert_int_equal(state_of(b), ST_TODO);
+	test_close(g, j);
+
+	/* a byte changed inside what the index covers: damage found, exit 4 */
+	f = fopen(jp, "r+");
+	assert_non_null(f);
+	fseek(f, (long)v[n / 2].off + 3, SEEK_SET);
+	fputc('X', f);
+	fclose(f);
+	j = NULL;
+	assert_int_equal(journal_try_open(g, JOURNAL_LOCK, &j), EXIT_JOURNAL);
+	assert_null(j);
+
+	free(v);
+	free(idx);
+	free(jp);
+	test_rmrf(dir);
+	free(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -282,6 +376,7 @@ int main(void)
 		cmocka_unit_test(test_lock),
 		cmocka_unit_test(test_no_journal),
 		cmocka_unit_test(test_compact_and_reset),
+		cmocka_unit_test(test_index),
 	};
 
 	verbosity = -2; /* the tests provoke warnings and errors on purpose */
