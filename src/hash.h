@@ -1,5 +1,5 @@
 /* hash.h — XXH3 hashes: of short strings for lookup tables, of step definitions and of
- * file contents (streamed) for signatures, and the stat cache that spares re-reading
+ * file contents (streamed in large reads) for signatures, and the stat cache that spares re-reading
  * unchanged files. The one user of libxxhash. */
 #ifndef ORCH_HASH_H
 #define ORCH_HASH_H
@@ -43,7 +43,7 @@ struct hash128 hasher_end(struct hasher *h);
 /* Free H. */
 void hasher_free(struct hasher *h);
 
-/* Hash the contents of the file open at FD (read to the end, mmapped when large).
+/* Hash the contents of the file open at FD (read to the end in large chunks).
  * Returns 0, or -1 with errno set. */
 int hash_fd(int fd, struct hash128 *out);
 /* Hash the contents of the file at PATH. Returns 0, or -1 with errno set. */
