@@ -881,7 +881,7 @@ static void job_pushregistry(struct pgjob *job)
 	if (job->what == PG_APPLY) {
 		c = job_push(job,
 		             "INSERT INTO orch.registry (plan, step, signature, applied_at, applied_by, backup)"
-		             " VALUES ($1, $2, $3, now(), $4, $5)"
+		             " VALUES ($1, $2, $3, now(), coalesce(nullif($4, ''), session_user), $5)"
 		             " ON CONFLICT (plan, step) DO UPDATE SET signature = EXCLUDED.signature,"
 		             " applied_at = EXCLUDED.applied_at, applied_by = EXCLUDED.applied_by,"
 		             " backup = EXCLUDED.backup",

@@ -21,8 +21,9 @@ struct pgjob;
  * or NULL when none is set. */
 const char *pg_conninfo(struct graph *g, struct node *n);
 /* Start N's SQL on a connection to its database (connecting and taking the plan's
- * advisory lock on first use of that database). SIG is the signature to record in the
- * registry. Returns NULL on immediate failure with a message in *ERR (a new string;
+ * advisory lock on first use of that database: that part blocks, up to connect_timeout
+ * and ORCH_LOCK_TIMEOUT; see pg_lock). The first command is in flight on return.
+ * SIG is the signature to record in the registry. Returns NULL on immediate failure with a message in *ERR (a new string;
  * passwords masked); sets *LOCKED when another orch holds the database's lock. */
 struct pgjob *pg_start(struct graph *g, struct node *n, enum pgwhat what, const char *sig, char **err, bool *locked);
 /* The socket to poll: always POLLIN, and POLLOUT too when *WANTWRITE. */
@@ -31,9 +32,11 @@ int pg_fd(struct pgjob *job, bool *wantwrite);
  * SQLSTATE, message, detail, hint and the file's line:column) is appended to LOG.
  * Returns 0 while running, 1 when the transaction committed, -1 on failure (*ERR). */
 int pg_advance(struct pgjob *job, struct buf *log, char **err);
-/* Ask the server to cancel the job's query (Ctrl-C, timeout); pg_advance then ends it. */
+/* Ask the server to cancel the job's query (Ctrl-C, timeout); keep polling: pg_advance
+ * then rolls back and returns -1 (SQLSTATE 57014). */
 void pg_cancel(struct pgjob *job);
-/* Free a finished job; its connection goes back to the database's idle list. */
+/* Free a job; a finished job's healthy connection goes back to the database's idle
+ * list, an unfinished or broken one is closed (the server rolls back). */
 void pg_free(struct pgjob *job);
 /* Whether the registry of N's database records N as applied with signature SIG:
  * 1 yes, 0 no, -1 unreachable (message in *ERR). Blocking. */
