@@ -405,7 +405,29 @@ static void test_transaction_no(void **state)
 	assert_string_equal(s, "big_id big_v");
 	free(s);
 	assert_int_equal(pg_applied(g, graph_find(g, "ix"), "sig1", &err), 1);
+	/* statements one by one: the split respects quotes, dollar quotes, comments and
+	 * BEGIN ATOMIC bodies (each piece would fail alone) */
+	writefile("split.sql",
+	          "CREATE TABLE sp (v text); -- a comment; with a semicolon\n"
+	          "INSERT INTO sp VALUES ('a;b'), (E'c\\';d'), ($$e;f$$), ($t$g;$$;h$t$);\n"
+	          "/* a /* nested */ comment; */ INSERT INTO sp VALUES (\"left\"(';x', 2));\n"
+	          "CREATE FUNCTION sp_n() RETURNS bigint LANGUAGE sql\n"
+	          "BEGIN ATOMIC\n"
+	          "  SELECT CASE WHEN true THEN 1 ELSE 0 END;\n"
+	          "  SELECT count(*) FROM sp;\n"
+	          "END;\n"
+	          "CREATE FUNCTION sp_p() RETURNS int LANGUAGE plpgsql AS $$\n"
+	          "BEGIN\n"
+	          "  RETURN 1;\n"
+	          "END $$;\n"
+	          "SELECT sp_n() + sp_p()\n");
+	g = plan("split", "[step sp]\nsql = split.sql\ntransaction = no\n");
+	assert_int_equal(run(g, "sp", PG_APPLY, &err), 1);
+	s = psql("SELECT string_agg(v, $$|$$ ORDER BY v) || $$ $$ || sp_n() FROM sp");
+	assert_string_equal(s, ";x|a;b|c';d|e;f|g;$$;h 5");
+	free(s);
 	/* a file that ends orch's transaction is refused before anything runs */
+	g = plan("txno2", "[step tx]\nsql = tx.sql\n");
 	assert_int_equal(run(g, "tx", PG_APPLY, &err), -1);
 	expect_err(err, "tx.sql:2: commit ends orch's transaction");
 	free(err);
