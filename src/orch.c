@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "actions.h"
 #include "graph.h"
 #include "journal.h"
 #include "orchfile.h"
@@ -315,11 +316,18 @@ static int show_status(struct graph *g, struct options *o)
 	return status;
 }
 
+/* --check: the Orchfile loaded; now the journal, and applied SQL that changed. */
 static int check(struct graph *g)
 {
-	printf("%s: ok: %zu steps, %zu phases, %zu milestones, %zu pools\n", g->file, g->steps.n, g->phases.n,
-	       g->milestones.n, g->pools.n);
-	return EXIT_DONE;
+	const char *file = g->file;
+	int status;
+
+	enter_plan_dir(g);
+	status = action_check_journal(g);
+	if (status == EXIT_DONE)
+		printf("%s: ok: %zu steps, %zu phases, %zu milestones, %zu pools\n", file, g->steps.n, g->phases.n,
+		       g->milestones.n, g->pools.n);
+	return status;
 }
 
 static int graph_dot(struct graph *g, struct options *o)
@@ -337,7 +345,7 @@ int main(int argc, char **argv)
 {
 	struct options o = {0};
 	struct graph *g;
-	int status;
+	int status = EXIT_USAGE;
 
 	log_level_from_env();
 	parse_options(argc, argv, &o);
@@ -364,9 +372,26 @@ int main(int argc, char **argv)
 	case ACT_ROLLBACK:
 		status = rollback(g, &o);
 		break;
-	default:
-		error("%s is not implemented yet", o.action == ACT_RUN ? "running steps" : action_names[o.action]);
-		status = EXIT_USAGE;
+	case ACT_WHY:
+		enter_plan_dir(g);
+		status = action_why(g, o.arg);
+		break;
+	case ACT_APPROVE:
+		enter_plan_dir(g);
+		status = action_approve(g, o.arg);
+		break;
+	case ACT_SKIP:
+		enter_plan_dir(g);
+		status = action_skip(g, o.arg);
+		break;
+	case ACT_FORCE:
+		enter_plan_dir(g);
+		status = action_force(g, o.targets, o.ntargets);
+		break;
+	case ACT_RESET:
+		enter_plan_dir(g);
+		status = action_reset(g, o.yes);
+		break;
 	}
 	if (fflush(stdout) != 0 || ferror(stdout))
 		fatalx(EXIT_FAILED, "writing output:");

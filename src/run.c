@@ -232,21 +232,30 @@ static void complete(struct engine *e, struct node *n)
 }
 
 /* Complete the instant nodes, iteratively: a chain of 100,000 of them costs no stack. */
+static void milestone_reached(struct engine *e, struct node *n)
+{
+	journal_append(e->j, EV_MILESTONE, n, NULL);
+	state_set(n, ST_DONE, "reached");
+	clear_line(e);
+	printf("%sMilestone %s reached: %s%s\n", col(e, "\033[1;32m"), n->name, n->title, col(e, "\033[0m"));
+}
+
 static void drain_instant(struct engine *e)
 {
 	while (e->instant.n) {
 		struct node *n = e->instant.v[--e->instant.n];
 
-		if (n->kind == NODE_MILESTONE && !e->reverse && e->ran)
-			journal_append(e->j, EV_MILESTONE, n, NULL);
+		if (n->kind == NODE_MILESTONE && !e->reverse && !state_satisfied(n))
+			milestone_reached(e, n);
 		complete(e, n);
 	}
 }
 
 static void node_ready(struct engine *e, struct node *n)
 {
+	/* a milestone reached before, for what its needs are now, is not validated again */
 	bool instant = rt(n)->instant || n->kind == NODE_PHASE ||
-	               (n->kind == NODE_MILESTONE && (e->reverse || !n->validate || !e->ran));
+	               (n->kind == NODE_MILESTONE && (e->reverse || !n->validate || state_satisfied(n)));
 
 	if (instant) {
 		rt(n)->st = R_DONE;
@@ -563,6 +572,7 @@ static void succeed_job(struct engine *e, struct job *jb)
 	changelog_add(e->g, e->j, n, e->reverse ? "rolled back" : "success", &o);
 	if (n->kind == NODE_MILESTONE) {
 		journal_append(e->j, EV_MILESTONE, n, &o);
+		state_set(n, ST_DONE, "reached");
 	} else if (e->reverse) {
 		journal_append(e->j, EV_ROLLBACK_OK, n, &o);
 		state_set(n, ST_TODO, "rolled back");
@@ -1060,8 +1070,9 @@ static int summary(struct engine *e)
 	for (size_t i = 0; i < e->gates.n; i++) {
 		struct node *n = e->gates.v[i];
 
-		fprintf(stderr, "%s: gate %s waits for approval%s%s: orch --approve %s\n", argv0, n->name,
-		        n->prompt ? ": " : "", n->prompt ? n->prompt : "", n->name);
+		fprintf(stderr, "%s: gate %s waits for approval: orch --approve %s\n", argv0, n->name, n->name);
+		if (n->prompt)
+			fprintf(stderr, "  %s\n", n->prompt);
 	}
 	if (e->failed.n || e->gates.n) {
 		if (notrun)
@@ -1124,12 +1135,38 @@ static int engine_loop(struct engine *e)
 	return status;
 }
 
+/* Applied steps that changed with on_change = error (SQL by default) are reported and
+ * nothing runs, as Flyway's validate does: re-applying a changed migration is never
+ * silent. Returns how many there are. */
+static size_t refuse_changed(struct engine *e)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < e->g->steps.n; i++) {
+		struct node *s = e->g->steps.v[i];
+
+		if (s->mark != 1 || state_of(s) != ST_CHANGED)
+			continue;
+		error("step %s was applied and has changed since (%s); on_change = error, so it is not applied again",
+		      s->name, state_reason(s));
+		n++;
+	}
+	if (n)
+		fprintf(stderr, "%s: nothing was run; restore what changed, or run 'orch --force STEP' to apply it again\n",
+		        argv0);
+	return n;
+}
+
 int run_targets(struct graph *g, struct journal *j, struct node **targets, size_t ntargets, const struct runopts *o)
 {
 	struct engine e = {0};
 
 	engine_init(&e, g, j, o);
 	init_runtime(&e, targets, ntargets);
+	if (refuse_changed(&e)) {
+		free_runtime(&e);
+		return EXIT_FAILED;
+	}
 	return engine_loop(&e);
 }
 

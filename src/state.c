@@ -156,7 +156,8 @@ static void walk_dir(const char *rel, struct vec *out, int depth)
 		if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
 			vec_push(&names, xasprintf("%s/%s", rel, de->d_name));
 	closedir(d);
-	qsort(names.v, names.n, sizeof(*names.v), cmp_str);
+	if (names.n) /* qsort's array may not be NULL, even for no elements */
+		qsort(names.v, names.n, sizeof(*names.v), cmp_str);
 	for (size_t i = 0; i < names.n; i++) {
 		struct stat st;
 		char *p = plan_path(names.v[i]);

@@ -358,7 +358,7 @@ wait_gone() {
 	[ "$status" -eq 1 ]
 	[ -e independent ]
 	[ ! -e after-gate ]
-	[[ "$output" == *"gate gate waits for approval: Read the runbook: orch --approve gate"* ]]
+	[[ "$output" == *"gate gate waits for approval: orch --approve gate"$'\n'"  Read the runbook"* ]]
 }
 
 @test "a script that cannot be run is a failure with its message" {
