@@ -1,7 +1,8 @@
 #!/usr/bin/env bats
 # The journal, signatures and resume: what reruns after an edit and what does not, torn
 # and damaged journals, the plan lock, and the journal actions (skip, force, approve,
-# reset, why, check).
+# reset, why, check). `helper state FILE` prints each node's state and reason as the
+# engine sees them.
 
 load lib
 
@@ -112,7 +113,7 @@ abc_plan() {
 	expect_status 0
 	ran > /dev/null
 	echo 3 > src/sub/z.ts
-	run_helper action Orchfile why build
+	run_orch --why build
 	expect_status 0
 	expect_stdout <<-'EOF'
 	build would run: it changed since it completed:
@@ -123,7 +124,7 @@ abc_plan() {
 	expect_same ran build "$(ran)"
 	rm src/y.ts
 	echo '{"a":1}' > package.json
-	run_helper action Orchfile why build
+	run_orch --why build
 	expect_status 0
 	expect_stdout <<-'EOF'
 	build would run: it changed since it completed:
@@ -168,18 +169,19 @@ abc_plan() {
 	abc_plan
 	run_orch
 	expect_status 0
-	sed -i '2s/"ev":"ok"/"ev":"ok/' .orch/journal.jsonl
+	sed -i '2s/.*/{"v":1,"t":"2026-11-26T05:12:00.123Z","ev":"ok","step":"a",}/' .orch/journal.jsonl
 	printf '{"v":1,"t":"2026-11-26T05:12:00.123Z","ev":"torn' >> .orch/journal.jsonl
 	cp .orch/journal.jsonl before
 	ran > /dev/null
-	for args in "" "-n"; do
-		run_orch $args
-		expect_status 4
-		expect_contains stderr "$stderr" "orch: error: .orch/journal.jsonl:2: the journal is damaged: not JSON"
-		cmp before .orch/journal.jsonl
-	done
-	for action in "skip c" "force a" "why a" "reset-yes" "check"; do
-		run_helper action Orchfile $action
+	run_orch
+	expect_status 4
+	expect_stderr <<-'EOF'
+	orch: error: .orch/journal.jsonl:2: the journal is damaged: not JSON (string or '}' expected near '}' at column 60)
+	orch: error: orch does not change a journal it cannot read: repair or remove that line, or move the file away to start over
+	EOF
+	cmp before .orch/journal.jsonl
+	for action in "--skip c" "--force a" "--why a" "--reset --yes" "--check" "--status"; do
+		run_orch $action
 		expect_status 4
 		expect_contains stderr "$stderr" "the journal is damaged: not JSON"
 		cmp before .orch/journal.jsonl
@@ -245,7 +247,7 @@ abc_plan() {
 
 @test "--skip: a skipped step counts as done" {
 	abc_plan
-	run_helper action Orchfile skip a
+	run_orch --skip a
 	expect_status 0
 	expect_stdout <<-'EOF'
 	skipped a (it counts as done; 'orch --force a' runs it again)
@@ -253,7 +255,7 @@ abc_plan() {
 	run_orch
 	expect_status 0
 	expect_same ran "$(printf 'b\nc')" "$(ran | sort)"
-	run_helper action Orchfile skip nosuch
+	run_orch --skip nosuch
 	expect_status 2
 	expect_same stderr "orch: error: --skip: no step 'nosuch' in Orchfile (see 'orch --list')" "$stderr"
 }
@@ -263,13 +265,13 @@ abc_plan() {
 	run_orch
 	expect_status 0
 	ran > /dev/null
-	run_helper action Orchfile force a c
+	run_orch --force a c
 	expect_status 0
 	expect_stdout <<-'EOF'
 	a will run again
 	c will run again
 	EOF
-	run_helper action Orchfile why a
+	run_orch --why a
 	expect_stdout <<-'EOF'
 	a would run: forced
 	EOF
@@ -290,20 +292,20 @@ abc_plan() {
 	needs = gate
 	run = echo after >> ran.log
 	EOF
-	run_helper action Orchfile approve prep
+	run_orch --approve prep
 	expect_status 2
 	expect_contains stderr "$stderr" "prep is not a manual gate"
-	run_helper action Orchfile approve gate
+	run_orch --approve gate
 	expect_status 1
 	expect_same stderr "orch: error: cannot approve gate yet: it needs step prep, which is not done (never run)" "$stderr"
 	run_helper record Orchfile ok prep
 	expect_status 0
-	run_helper action Orchfile approve gate
+	run_orch --approve gate
 	expect_status 0
 	expect_same stdout "approved gate" "$output"
-	run_helper action Orchfile why gate
+	run_orch --why gate
 	expect_same stdout "gate is up to date: approved" "$output"
-	run_helper action Orchfile approve gate
+	run_orch --approve gate
 	expect_status 0
 	expect_same stdout "gate is already approved" "$output"
 }
@@ -314,11 +316,11 @@ abc_plan() {
 	expect_status 0
 	ran > /dev/null
 	cp .orch/journal.jsonl old
-	run_helper action Orchfile reset < /dev/null
+	run_orch --reset < /dev/null
 	expect_status 2
 	expect_same stderr "orch: error: --reset forgets all progress: add --yes to confirm when not on a terminal" "$stderr"
 	cmp old .orch/journal.jsonl
-	run_helper action Orchfile reset-yes
+	run_orch --reset --yes
 	expect_status 0
 	expect_same stdout "forgot all progress of $(basename "$PWD"); the old journal is kept as .orch/journal.jsonl.1" "$output"
 	cmp old .orch/journal.jsonl.1
@@ -327,30 +329,30 @@ abc_plan() {
 	run_orch
 	expect_status 0
 	expect_same ran "$(printf 'a\nb\nc')" "$(ran | sort)"
-	run_helper action Orchfile reset-yes
+	run_orch --reset --yes
 	expect_status 0
 	[ -f .orch/journal.jsonl.2 ]
 }
 
 @test "--why names the changed key, file or dependency" {
 	abc_plan
-	run_helper action Orchfile why b
+	run_orch --why b
 	expect_status 0
 	expect_same stdout "b would run: never run" "$output"
 	run_orch
 	expect_status 0
-	run_helper action Orchfile why b
+	run_orch --why b
 	expect_same stdout "b is up to date: up to date" "$output"
 	echo two > in.txt
 	sed -i 's/^run = echo b >> ran.log$/run = echo B >> ran.log/' Orchfile
-	run_helper action Orchfile why b
+	run_orch --why b
 	expect_status 0
 	expect_stdout <<-'EOF'
 	b would run: it changed since it completed:
 	  run changed
 	  dependency a changed
 	EOF
-	run_helper action Orchfile why nosuch
+	run_orch --why nosuch
 	expect_status 2
 }
 
@@ -362,14 +364,14 @@ abc_plan() {
 	run = true
 	EOF
 	echo 'create table t ();' > 001.sql
-	run_helper action Orchfile check
+	run_orch --check
 	expect_status 0
 	run_helper record Orchfile ok tables code
 	expect_status 0
-	run_helper action Orchfile check
+	run_orch --check
 	expect_status 0
 	echo 'create table t (id int);' > 001.sql
-	run_helper action Orchfile check
+	run_orch --check
 	expect_status 1
 	expect_same stderr "orch: error: Orchfile:1: step 'tables' was applied and has changed since (sql changed); with on_change = error orch will not apply it again: roll it back, undo the change, or set on_change" "$stderr"
 	run_helper state Orchfile
