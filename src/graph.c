@@ -4,6 +4,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include "graph.h"
 
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -351,12 +352,13 @@ size_t graph_select(struct graph *g, struct node **targets, size_t ntargets, int
 	return steps;
 }
 
-void graph_order(struct graph *g, int mark, struct vec *out)
+void graph_order(struct graph *g, int mark, bool byphase, struct vec *out)
 {
 	size_t *left = xcalloc(g->nodes.n, sizeof(*left));
 	struct readyq q = {0};
 	struct node *n;
 
+	q.byphase = byphase;
 	for (size_t i = 0; i < g->nodes.n; i++) {
 		n = g->nodes.v[i];
 		if (n->mark != mark)
@@ -400,8 +402,18 @@ const char *node_kindname(const struct node *n)
 	return names[n->kind];
 }
 
-static bool before(const struct node *a, const struct node *b)
+/* The phase number a node sorts by: a phase's own, a step's phase's, else after all. */
+static int phase_rank(const struct node *n)
 {
+	if (n->kind == NODE_PHASE)
+		return n->number;
+	return n->phase ? n->phase->number : INT_MAX;
+}
+
+static bool before(const struct readyq *q, const struct node *a, const struct node *b)
+{
+	if (q->byphase && phase_rank(a) != phase_rank(b))
+		return phase_rank(a) < phase_rank(b);
 	if (a->prio_ms != b->prio_ms)
 		return a->prio_ms > b->prio_ms;
 	return a->id < b->id;
@@ -415,7 +427,7 @@ void readyq_push(struct readyq *q, struct node *n)
 		q->cap = q->cap ? q->cap * 2 : 16;
 		q->v = xreallocarray(q->v, q->cap, sizeof(*q->v));
 	}
-	for (i = q->n++; i > 0 && before(n, q->v[(i - 1) / 2]); i = (i - 1) / 2)
+	for (i = q->n++; i > 0 && before(q, n, q->v[(i - 1) / 2]); i = (i - 1) / 2)
 		q->v[i] = q->v[(i - 1) / 2];
 	q->v[i] = n;
 }
@@ -434,9 +446,9 @@ struct node *readyq_pop(struct readyq *q)
 
 		if (c >= q->n)
 			break;
-		if (c + 1 < q->n && before(q->v[c + 1], q->v[c]))
+		if (c + 1 < q->n && before(q, q->v[c + 1], q->v[c]))
 			c++;
-		if (!before(q->v[c], last))
+		if (!before(q, q->v[c], last))
 			break;
 		q->v[i] = q->v[c];
 		i = c;

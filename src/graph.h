@@ -126,8 +126,10 @@ int graph_target(struct graph *g, const char *target, struct node **out);
  * Returns the number of steps selected. */
 size_t graph_select(struct graph *g, struct node **targets, size_t ntargets, int mark);
 /* Append the nodes with mark == MARK to OUT in the scheduler's order: a topological
- * order preferring the longest remaining estimated path, then declaration order. */
-void graph_order(struct graph *g, int mark, struct vec *out);
+ * order preferring the longest remaining estimated path, then declaration order; with
+ * BYPHASE, lower phase numbers first, which keeps phases together where the
+ * dependencies allow. */
+void graph_order(struct graph *g, int mark, bool byphase, struct vec *out);
 /* Clear every node's mark. */
 void graph_clearmarks(struct graph *g);
 /* "run", "sql" or "manual". */
@@ -139,6 +141,7 @@ const char *node_kindname(const struct node *n);
 struct readyq {
 	struct node **v;
 	size_t n, cap;
+	bool byphase; /* order by phase number first (for listings) */
 };
 /* Add N to the queue. */
 void readyq_push(struct readyq *q, struct node *n);

@@ -325,8 +325,9 @@ static int check(struct graph *g)
 	enter_plan_dir(g);
 	status = action_check_journal(g);
 	if (status == EXIT_DONE)
-		printf("%s: ok: %zu steps, %zu phases, %zu milestones, %zu pools\n", file, g->steps.n, g->phases.n,
-		       g->milestones.n, g->pools.n);
+		printf("%s: ok: %zu step%s, %zu phase%s, %zu milestone%s, %zu pool%s\n", file, g->steps.n,
+		       g->steps.n == 1 ? "" : "s", g->phases.n, g->phases.n == 1 ? "" : "s", g->milestones.n,
+		       g->milestones.n == 1 ? "" : "s", g->pools.n, g->pools.n == 1 ? "" : "s");
 	return status;
 }
 
@@ -347,6 +348,7 @@ int main(int argc, char **argv)
 	struct graph *g;
 	int status = EXIT_USAGE;
 
+	argv[0] = (char *)argv0; /* getopt's messages start with it: "orch: ..." */
 	log_level_from_env();
 	parse_options(argc, argv, &o);
 	if (o.dir && chdir(o.dir) < 0)

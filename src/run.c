@@ -820,6 +820,9 @@ static int poll_timeout(struct engine *e)
 		struct job *jb = e->jobs.v[i];
 		int64_t at = jb->killat ? jb->killat : jb->timed_out ? 0 : jb->deadline;
 
+		if (!jb->pg && jb->pgresult)
+			return 0; /* failed before it had anything to poll: finish it now */
+
 		if (at && (t < 0 || at - now < t))
 			t = at - now;
 	}
@@ -1157,11 +1160,71 @@ static size_t refuse_changed(struct engine *e)
 	return n;
 }
 
+/* The registry in each database a SQL step uses wins over the journal: an applied
+ * migration the journal does not know (a crash between COMMIT and the journal write)
+ * is recorded done, not applied twice; one the database does not have (restored from
+ * a backup) runs again; one applied with another signature has changed. Returns 0, or
+ * EXIT_LOCKED when another orch holds a database. */
+static int reconcile_registry(struct engine *e, struct node **targets, size_t ntargets)
+{
+	struct graph *g = e->g;
+
+	graph_clearmarks(g);
+	graph_select(g, ntargets ? targets : NULL, ntargets, 1);
+	for (size_t i = 0; i < g->steps.n; i++) {
+		struct node *n = g->steps.v[i];
+		enum stepstate st = state_of(n);
+		const char *sig = state_signature(n);
+		char *err = NULL, *applied = NULL;
+		bool locked = false, done = st == ST_DONE || st == ST_STALE || st == ST_CHANGED;
+		int rc;
+
+		if (n->mark != 1 || n->stepkind != STEP_SQL || st == ST_SKIPPED || !pg_conninfo(g, n))
+			continue;
+		if (pg_lock(g, n, &err, &locked) < 0) {
+			if (locked) {
+				error("%s", err);
+				free(err);
+				return EXIT_LOCKED;
+			}
+			/* unreachable: the step itself reports it if it has to run */
+			free(err);
+			continue;
+		}
+		if ((rc = pg_lookup(g, n, &applied, &err)) < 0) {
+			warn("%s: cannot read the registry (%s); trusting the journal", n->name, err);
+			free(err);
+			continue;
+		}
+		if (rc == 0 && done) {
+			state_set(n, ST_TODO, "not applied according to the database registry");
+		} else if (rc == 1 && sig && strcmp(applied, sig) == 0 && st != ST_DONE) {
+			struct outcome o = {0};
+
+			o.message = "applied according to the database registry";
+			journal_append(e->j, EV_OK, n, &o);
+			state_set(n, ST_DONE, o.message);
+			info("%s: applied according to the database registry; recorded as done", n->name);
+		} else if (rc == 1 && sig && strcmp(applied, sig) != 0 && !done) {
+			state_set(n, n->on_change == ONCHANGE_ERROR ? ST_CHANGED : n->on_change == ONCHANGE_IGNORE ? ST_DONE : ST_STALE,
+			          "applied with another definition according to the database registry");
+		}
+		free(applied);
+	}
+	journal_sync(e->j);
+	return 0;
+}
+
 int run_targets(struct graph *g, struct journal *j, struct node **targets, size_t ntargets, const struct runopts *o)
 {
 	struct engine e = {0};
+	int rc;
 
 	engine_init(&e, g, j, o);
+	if ((rc = reconcile_registry(&e, targets, ntargets))) {
+		free(e.poolq);
+		return rc;
+	}
 	init_runtime(&e, targets, ntargets);
 	if (refuse_changed(&e)) {
 		free_runtime(&e);
@@ -1207,7 +1270,7 @@ int run_dry(struct graph *g, struct node **targets, size_t ntargets)
 
 	graph_clearmarks(g);
 	graph_select(g, ntargets ? targets : NULL, ntargets, 1);
-	graph_order(g, 1, &order);
+	graph_order(g, 1, true, &order);
 	for (size_t i = 0; i < order.n; i++) {
 		struct node *n = order.v[i];
 

@@ -143,7 +143,7 @@ static int journal_cmd(int argc, char **argv)
 		struct vec order = {0};
 
 		graph_select(g, NULL, 0, 1);
-		graph_order(g, 1, &order);
+		graph_order(g, 1, false, &order);
 		for (size_t i = 0; i < order.n; i++) {
 			struct node *n = order.v[i];
 			struct outcome o = {.attempt = 1, .start_ms = wall_ms(), .duration_ms = 1};

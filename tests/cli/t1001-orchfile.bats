@@ -317,7 +317,7 @@ phase 2 switch: Switch over
 	expect_status 0
 	expect_same stderr "" "$stderr"
 	expect_stdout <<-'EOF'
-	Orchfile: ok: 4 steps, 3 phases, 2 milestones, 1 pools
+	Orchfile: ok: 4 steps, 3 phases, 2 milestones, 1 pool
 	EOF
 	run_orch -f "$TOP/orchfile" --check
 	expect_status 0

@@ -188,7 +188,7 @@ ref_plan() {
 	ref_plan
 	run_orch --check
 	expect_status 0
-	expect_same stdout "orchfile: ok: 32 steps, 7 phases, 7 milestones, 1 pools" "$output"
+	expect_same stdout "orchfile: ok: 32 steps, 7 phases, 7 milestones, 1 pool" "$output"
 }
 
 @test "the reference plan: the 32 steps, 7 phases and 7 milestones of issue 8" {

@@ -82,7 +82,7 @@ static inline void test_run_all(struct graph *g, struct journal *j)
 	struct vec order = {0};
 
 	graph_select(g, NULL, 0, 1);
-	graph_order(g, 1, &order);
+	graph_order(g, 1, false, &order);
 	for (size_t i = 0; i < order.n; i++) {
 		struct node *n = order.v[i];
 		struct outcome o = {.attempt = 1, .exit_status = 0, .start_ms = wall_ms(), .duration_ms = 5};

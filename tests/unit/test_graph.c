@@ -59,7 +59,7 @@ static void test_select_and_order(void **state)
 	assert_int_equal(graph_target(g, "d", &t), 0);
 	assert_int_equal(graph_select(g, &t, 1, 1), 4);
 	assert_int_equal(graph_find(g, "lone")->mark, 0);
-	graph_order(g, 1, &order);
+	graph_order(g, 1, false, &order);
 	assert_int_equal(order.n, 4); /* phase p is not needed by d */
 	assert_topological(&order);
 	/* a leads the longest estimated path (a 1m + c 1h), so it starts before b */
@@ -80,7 +80,7 @@ static void test_priority_then_declaration_order(void **state)
 	(void)state;
 	g = parse_ok("[step z]\nrun = true\n[step y]\nrun = true\n[step x]\nrun = true\nestimate = 1s\n");
 	graph_select(g, NULL, 0, 1);
-	graph_order(g, 1, &order);
+	graph_order(g, 1, false, &order);
 	assert_string_equal(((struct node *)order.v[0])->name, "x");
 	assert_string_equal(((struct node *)order.v[1])->name, "z");
 	assert_string_equal(((struct node *)order.v[2])->name, "y");
@@ -128,7 +128,7 @@ static void test_chain_100k(void **state)
 	assert_non_null(g);
 	assert_int_equal(graph_target(g, "s99999", &t), 0);
 	assert_int_equal(graph_select(g, &t, 1, 1), n);
-	graph_order(g, 1, &order);
+	graph_order(g, 1, false, &order);
 	assert_int_equal(order.n, n);
 	assert_string_equal(((struct node *)order.v[0])->name, "s0");
 	assert_string_equal(((struct node *)order.v[n - 1])->name, "s99999");
