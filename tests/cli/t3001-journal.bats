@@ -399,3 +399,20 @@ abc_plan() {
 	run_helper state Orchfile
 	expect_contains stdout "$output" "a done up to date"
 }
+
+@test "--reset on a terminal asks first" {
+	command -v script > /dev/null || skip "script(1) is not installed"
+	abc_plan
+	run_orch
+	expect_status 0
+	cp .orch/journal.jsonl old
+	run bash -c "printf 'n\n' | script -qec '$ORCH --reset' /dev/null"
+	expect_status 0
+	expect_contains output "$output" "forget all progress of $(basename "$PWD")? (the journal is kept as a backup) [y/N]"
+	expect_contains output "$output" "nothing was reset"
+	cmp old .orch/journal.jsonl
+	run bash -c "printf 'y\n' | script -qec '$ORCH --reset' /dev/null"
+	expect_status 0
+	expect_contains output "$output" "the old journal is kept as .orch/journal.jsonl.1"
+	cmp old .orch/journal.jsonl.1
+}
