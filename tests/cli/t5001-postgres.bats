@@ -276,3 +276,48 @@ brands_plan() {
 	expect_status 0
 	expect_contains stdout "$output" "ok s"
 }
+
+@test "the registry wins: a migration committed but not journalled is never applied twice" {
+	cat > Orchfile <<-'EOF'
+	[step counter]
+	sql = count.sql
+	[step after]
+	needs = counter
+	run = touch after
+	EOF
+	echo 'CREATE TABLE IF NOT EXISTS hits (n int); INSERT INTO hits VALUES (1);' > count.sql
+	run_orch
+	expect_status 0
+	# a crash between COMMIT and the journal write: drop the step's ok line
+	grep -v '"ev":"ok","step":"counter"' .orch/journal.jsonl > j.tmp && mv j.tmp .orch/journal.jsonl
+	rm -f .orch/journal.idx
+	run_orch
+	expect_status 0
+	expect_contains stderr "$stderr" "counter: applied according to the database registry; recorded as done"
+	run psql_db -c "SELECT count(*) FROM hits"
+	expect_stdout <<<1
+	# the journal forgotten altogether: still not applied again
+	run_orch --reset --yes
+	expect_status 0
+	run_orch
+	expect_status 0
+	run psql_db -c "SELECT count(*) FROM hits"
+	expect_stdout <<<1
+}
+
+@test "the registry wins: a migration the database lost runs again" {
+	cat > Orchfile <<-'EOF'
+	[step table]
+	sql = t.sql
+	EOF
+	echo 'CREATE TABLE t (n int);' > t.sql
+	run_orch
+	expect_status 0
+	# the database restored from before the migration
+	psql_db -c "DROP TABLE t" -c "DELETE FROM orch.registry"
+	run_orch
+	expect_status 0
+	expect_contains stdout "$output" "ok table"
+	run psql_db -c "SELECT count(*) FROM t"
+	expect_stdout <<<0
+}
