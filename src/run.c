@@ -915,16 +915,19 @@ static void init_runtime(struct engine *e, struct node **targets, size_t ntarget
 
 		n->rt = xcalloc(1, sizeof(struct rt));
 	}
-	/* satisfied steps are done from the start */
+	/* satisfied steps are done from the start; completed ones that changed say why */
 	for (size_t i = 0; i < g->steps.n; i++) {
 		struct node *n = g->steps.v[i];
 
 		if (n->mark != 1)
 			continue;
-		if (state_satisfied(n))
+		if (state_satisfied(n)) {
 			rt(n)->st = R_DONE;
-		else
-			e->total++;
+			continue;
+		}
+		e->total++;
+		if (state_of(n) == ST_STALE && !n->always && verbosity >= 0)
+			printf("stale %s: %s\n", n->name, state_reason(n));
 	}
 	for (size_t i = 0; i < g->nodes.n; i++) {
 		struct node *n = g->nodes.v[i];

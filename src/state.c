@@ -1,6 +1,6 @@
 /* state.c — what is done and what is stale. Each node's signature is an XXH3-128 over
  * its parts: the definition keys that decide what it does (run, verify, the SQL files'
- * text, env, database, ...), the contents of its inputs, and the signatures its
+ * text, env, ...), the contents of its inputs, and the signatures its
  * dependencies completed with. A step is done when its last completion in the journal
  * recorded the signature it has now and its outputs exist.
  *
@@ -307,17 +307,10 @@ static void compute(struct node *n)
 			part_add(&l, PART_DEF, "sql", false, sqlfile_hash(n->sql));
 		if (n->sql_verify)
 			part_add(&l, PART_DEF, "sql_verify", false, sqlfile_hash(n->sql_verify));
-		if (n->stepkind == STEP_SQL) {
-			const char *db = n->database ? n->database : S.g->database;
-			char *masked;
-
-			if (!db)
-				db = getenv("DATABASE_URL");
-			masked = mask_password(db ? db : "");
-			part_add(&l, PART_DEF, "database", false, hash_str(masked));
-			free(masked);
+		/* Not the database: which databases have a migration is the registry's to say
+		 * (run.c reconciles it), so one plan serves staging and production alike. */
+		if (n->stepkind == STEP_SQL)
 			part_add(&l, PART_DEF, "transaction", false, hash_str(n->transaction ? "yes" : "no"));
-		}
 		if (n->stepkind == STEP_MANUAL)
 			part_add(&l, PART_DEF, "prompt", false, hash_str(n->prompt ? n->prompt : ""));
 		if (n->env.n)
