@@ -9,65 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "hash.h"
-
-/* An open-addressing table from name to node or pool. */
-struct nameslot {
-	const char *name;
-	void *value;
-	int ispool;
-};
-struct nametable {
-	struct nameslot *slot;
-	size_t n, cap;
-};
-
-static struct nameslot *name_slot(struct nametable *t, const char *name, int ispool)
-{
-	size_t mask = t->cap - 1;
-	size_t i = hash_bytes(name, strlen(name)) & mask;
-
-	while (t->slot[i].name && (t->slot[i].ispool != ispool || strcmp(t->slot[i].name, name) != 0))
-		i = (i + 1) & mask;
-	return &t->slot[i];
-}
-
-static void name_grow(struct nametable *t)
-{
-	struct nameslot *old = t->slot;
-	size_t oldcap = t->cap;
-
-	t->cap = oldcap ? oldcap * 2 : 64;
-	t->slot = xcalloc(t->cap, sizeof(*t->slot));
-	for (size_t i = 0; i < oldcap; i++)
-		if (old[i].name)
-			*name_slot(t, old[i].name, old[i].ispool) = old[i];
-	free(old);
-}
-
-static void *name_get(struct nametable *t, const char *name, int ispool)
-{
-	if (!t->cap)
-		return NULL;
-	return name_slot(t, name, ispool)->value;
-}
-
-/* Insert; returns 0, or -1 when the name is taken. */
-static int name_put(struct nametable *t, const char *name, void *value, int ispool)
-{
-	struct nameslot *s;
-
-	if ((t->n + 1) * 2 > t->cap)
-		name_grow(t);
-	s = name_slot(t, name, ispool);
-	if (s->name)
-		return -1;
-	s->name = name;
-	s->value = value;
-	s->ispool = ispool;
-	t->n++;
-	return 0;
-}
 
 /* Every graph ever made, so that one kept until exit stays reachable. */
 static struct vec graphs;
@@ -80,7 +21,6 @@ struct graph *graph_new(const char *file, const char *dir)
 	g->file = xstrdup(file);
 	g->dir = xstrdup(dir);
 	g->name = xstrdup(base && base[1] ? base + 1 : dir);
-	g->names = xcalloc(1, sizeof(*g->names));
 	vec_push(&graphs, g);
 	return g;
 }
@@ -91,7 +31,7 @@ struct node *graph_add(struct graph *g, enum nodekind kind, const char *name, in
 
 	n->kind = kind;
 	n->name = xstrdup(name);
-	if (name_put(g->names, n->name, n, 0) < 0) {
+	if (table_put(&g->names, n->name, n)) {
 		free(n->name);
 		free(n);
 		return NULL;
@@ -115,7 +55,7 @@ struct pool *graph_addpool(struct graph *g, const char *name, int line)
 	struct pool *p = xcalloc(1, sizeof(*p));
 
 	p->name = xstrdup(name);
-	if (name_put(g->names, p->name, p, 1) < 0) {
+	if (table_put(&g->poolnames, p->name, p)) {
 		free(p->name);
 		free(p);
 		return NULL;
@@ -128,12 +68,12 @@ struct pool *graph_addpool(struct graph *g, const char *name, int line)
 
 struct node *graph_find(struct graph *g, const char *name)
 {
-	return name_get(g->names, name, 0);
+	return table_get(&g->names, name);
 }
 
 struct pool *graph_findpool(struct graph *g, const char *name)
 {
-	return name_get(g->names, name, 1);
+	return table_get(&g->poolnames, name);
 }
 
 void graph_adddep(struct node *n, struct node *dep, int line, const char *why)

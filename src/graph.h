@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "table.h"
 #include "util.h"
 
 enum nodekind {
@@ -101,7 +102,8 @@ struct graph {
 	struct vec milestones; /* milestones in declaration order */
 	struct vec pools;
 
-	struct nametable *names;
+	struct table names;     /* step, phase and milestone names */
+	struct table poolnames;
 };
 
 /* A new empty graph for the Orchfile FILE whose directory is DIR. */

@@ -13,6 +13,7 @@
  * stat data with different contents (git's "racy clean" problem). */
 #define _POSIX_C_SOURCE 200809L
 #include "hash.h"
+#include "table.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -209,46 +210,20 @@ struct centry {
 
 struct statcache {
 	char *path; /* NULL: memory only */
-	struct centry *slot;
-	size_t n, cap;
+	struct table entries; /* path -> struct centry */
 	bool dirty;
 	size_t reads;
 };
 
-static struct centry *cache_slot(struct statcache *c, const char *key)
-{
-	size_t mask = c->cap - 1;
-	size_t i = hash_bytes(key, strlen(key)) & mask;
-
-	while (c->slot[i].key && strcmp(c->slot[i].key, key) != 0)
-		i = (i + 1) & mask;
-	return &c->slot[i];
-}
-
-static void cache_grow(struct statcache *c)
-{
-	struct centry *old = c->slot;
-	size_t oldcap = c->cap;
-
-	c->cap = oldcap ? oldcap * 2 : 256;
-	c->slot = xcalloc(c->cap, sizeof(*c->slot));
-	for (size_t i = 0; i < oldcap; i++)
-		if (old[i].key)
-			*cache_slot(c, old[i].key) = old[i];
-	free(old);
-}
-
 /* The entry for KEY, created empty when missing. */
 static struct centry *cache_get(struct statcache *c, const char *key)
 {
-	struct centry *e;
+	struct centry *e = table_get(&c->entries, key);
 
-	if ((c->n + 1) * 2 > c->cap)
-		cache_grow(c);
-	e = cache_slot(c, key);
-	if (!e->key) {
+	if (!e) {
+		e = xcalloc(1, sizeof(*e));
 		e->key = xstrdup(key);
-		c->n++;
+		table_put(&c->entries, e->key, e);
 	}
 	return e;
 }
@@ -324,11 +299,15 @@ static int cache_parse(struct statcache *c, char *text)
 
 static void cache_clear(struct statcache *c)
 {
-	for (size_t i = 0; i < c->cap; i++)
-		free(c->slot[i].key);
-	free(c->slot);
-	c->slot = NULL;
-	c->n = c->cap = 0;
+	for (size_t i = 0; i < c->entries.cap; i++) {
+		struct centry *e = c->entries.slot[i].value;
+
+		if (e) {
+			free(e->key);
+			free(e);
+		}
+	}
+	table_free(&c->entries);
 }
 
 struct statcache *statcache_open(const char *path)
@@ -337,12 +316,9 @@ struct statcache *statcache_open(const char *path)
 	char *text;
 
 	c->path = path ? xstrdup(path) : NULL;
-	cache_grow(c);
 	if (path && (text = read_file(path, NULL))) {
-		if (cache_parse(c, text) < 0) {
+		if (cache_parse(c, text) < 0)
 			cache_clear(c);
-			cache_grow(c);
-		}
 		free(text);
 	}
 	return c;
@@ -424,10 +400,10 @@ int statcache_save(struct statcache *c)
 	if (!c->path || !c->dirty)
 		return 0;
 	buf_puts(&b, "orch-hashcache 1\n");
-	for (size_t i = 0; i < c->cap; i++) {
-		const struct centry *e = &c->slot[i];
+	for (size_t i = 0; i < c->entries.cap; i++) {
+		const struct centry *e = c->entries.slot[i].value;
 
-		if (!entry_valid(e))
+		if (!e || !entry_valid(e))
 			continue;
 		buf_printf(&b, "%s %lld %lld %lld %llu %llu %s\n", hash128_hex(e->h, hex), (long long)e->size,
 		           (long long)e->mtime_ns, (long long)e->ctime_ns, (unsigned long long)e->ino,

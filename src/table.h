@@ -1,0 +1,25 @@
+/* table.h — a string-keyed hash table (open addressing, keys hashed with XXH3), for the
+ * graph's names and the stat cache's paths. */
+#ifndef ORCH_TABLE_H
+#define ORCH_TABLE_H
+
+#include <stddef.h>
+
+struct tableslot {
+	const char *key; /* NULL: free; owned by the caller, who keeps it alive */
+	void *value;
+};
+
+struct table {
+	struct tableslot *slot;
+	size_t n, cap; /* entries, slots (a power of two) */
+};
+
+/* The value stored for KEY, or NULL. */
+void *table_get(const struct table *t, const char *key);
+/* Store VALUE for KEY unless KEY is there; returns the value KEY had (NULL when new). */
+void *table_put(struct table *t, const char *key, void *value);
+/* Free the slots (not the keys or values). */
+void table_free(struct table *t);
+
+#endif
