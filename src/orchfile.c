@@ -436,7 +436,7 @@ static const struct keydef step_keys[] = {
 	{"title", K_STR, F(title)},         {"phase", K_SPECIAL, 0},
 	{"needs", K_SPECIAL, 0},            {"run", K_STR, F(run)},
 	{"sql", K_STR, F(sql)},             {"sql_verify", K_STR, F(sql_verify)},
-	{"sql_rollback", K_STR, F(sql_rollback)}, {"database", K_SPECIAL, 0},
+	{"sql_rollback", K_STR, F(sql_rollback)}, {"database", K_STR, F(database)},
 	{"transaction", K_BOOL, F(transaction)}, {"verify", K_STR, F(verify)},
 	{"rollback", K_STR, F(rollback)},   {"inputs", K_LIST, F(inputs)},
 	{"outputs", K_LIST, F(outputs)},    {"estimate", K_DUR, F(est_ms)},
@@ -573,71 +573,86 @@ static void set_env(struct parser *p, struct node *n, struct entry *e, const cha
 	n->env = lines;
 }
 
-static void load_step(struct parser *p, struct section *s)
-{
-	struct node *n = s->node;
-	struct entry *manual = NULL;
-	bool has_run, has_sql;
+/* A key that needs more than a field set: called with the expanded value V, which it
+ * frees. */
+typedef void special_key(struct parser *p, struct section *s, struct entry *e, char *v);
 
+/* Check every key of S against DEFS and expand its value: typed keys set their field
+ * of the node, the others go to SPECIAL. */
+static void load_keys(struct parser *p, struct section *s, const struct keydef *defs, special_key *special)
+{
 	for (size_t i = 0; i < s->entries.n; i++) {
 		struct entry *e = s->entries.v[i];
-		const struct keydef *k = find_key(step_keys, e->key);
+		const struct keydef *k = find_key(defs, e->key);
 		char *v;
 
 		if (!k) {
-			unknown_key(p, s, e, step_keys);
+			unknown_key(p, s, e, defs);
 			continue;
 		}
-		if (strcmp(e->key, "database") == 0) {
-			/* An unset variable here defers to DATABASE_URL at run time, so a plan can be
-			 * listed and checked without a database. */
-			p->defer = true;
-			n->database = expand(p, s, buf_str(&e->value), e->line);
-			p->defer = false;
+		/* An unset variable in a database key defers to DATABASE_URL at run time, so
+		 * a plan can be listed and checked without a database. */
+		p->defer = strcmp(e->key, "database") == 0;
+		v = expand(p, s, buf_str(&e->value), e->line);
+		p->defer = false;
+		if (!v)
 			continue;
-		}
-		if (!(v = expand(p, s, buf_str(&e->value), e->line)))
-			continue;
-		if (k->type != K_SPECIAL) {
-			set_field(p, n, k, e, v);
-			continue;
-		}
-		if (strcmp(e->key, "phase") == 0) {
-			struct node *ph = graph_find(p->g, v);
-
-			if (!ph || ph->kind != NODE_PHASE)
-				perr(p, e->line, "step '%s' is in phase '%s', which is not defined", n->name, v);
-			else {
-				n->phase = ph;
-				n->phase_line = e->line;
-				vec_push(&ph->steps, n);
-			}
-		} else if (strcmp(e->key, "needs") == 0) {
-			add_needs(p, n, e, v);
-		} else if (strcmp(e->key, "pool") == 0) {
-			if (!(n->pool = graph_findpool(p->g, v)))
-				perr(p, e->line, "step '%s' uses pool '%s', which is not defined", n->name, v);
-		} else if (strcmp(e->key, "manual") == 0) {
-			int b = parse_bool(v);
-
-			if (b < 0)
-				perr(p, e->line, "bad boolean '%s' for manual (use yes or no)", v);
-			if (b == 1)
-				manual = e;
-		} else if (strcmp(e->key, "on_change") == 0) {
-			if (strcmp(v, "rerun") == 0)
-				n->on_change = ONCHANGE_RERUN;
-			else if (strcmp(v, "error") == 0)
-				n->on_change = ONCHANGE_ERROR;
-			else if (strcmp(v, "ignore") == 0)
-				n->on_change = ONCHANGE_IGNORE;
-			else
-				perr(p, e->line, "bad on_change '%s' (use rerun, error or ignore)", v);
-		} else if (strcmp(e->key, "env") == 0) {
-			set_env(p, n, e, v);
-		}
-		free(v);
+		if (k->type != K_SPECIAL)
+			set_field(p, s->node, k, e, v);
+		else
+			special(p, s, e, v);
 	}
+}
+
+static void step_special(struct parser *p, struct section *s, struct entry *e, char *v)
+{
+	struct node *n = s->node;
+
+	if (strcmp(e->key, "phase") == 0) {
+		struct node *ph = graph_find(p->g, v);
+
+		if (!ph || ph->kind != NODE_PHASE)
+			perr(p, e->line, "step '%s' is in phase '%s', which is not defined", n->name, v);
+		else {
+			n->phase = ph;
+			n->phase_line = e->line;
+			vec_push(&ph->steps, n);
+		}
+	} else if (strcmp(e->key, "needs") == 0) {
+		add_needs(p, n, e, v);
+	} else if (strcmp(e->key, "pool") == 0) {
+		if (!(n->pool = graph_findpool(p->g, v)))
+			perr(p, e->line, "step '%s' uses pool '%s', which is not defined", n->name, v);
+	} else if (strcmp(e->key, "manual") == 0) {
+		int b = parse_bool(v);
+
+		if (b < 0)
+			perr(p, e->line, "bad boolean '%s' for manual (use yes or no)", v);
+		if (b == 1)
+			n->stepkind = STEP_MANUAL;
+	} else if (strcmp(e->key, "on_change") == 0) {
+		if (strcmp(v, "rerun") == 0)
+			n->on_change = ONCHANGE_RERUN;
+		else if (strcmp(v, "error") == 0)
+			n->on_change = ONCHANGE_ERROR;
+		else if (strcmp(v, "ignore") == 0)
+			n->on_change = ONCHANGE_IGNORE;
+		else
+			perr(p, e->line, "bad on_change '%s' (use rerun, error or ignore)", v);
+	} else if (strcmp(e->key, "env") == 0) {
+		set_env(p, n, e, v);
+	}
+	free(v);
+}
+
+static void load_step(struct parser *p, struct section *s)
+{
+	struct node *n = s->node;
+	struct entry *manual;
+	bool has_run, has_sql;
+
+	load_keys(p, s, step_keys, step_special);
+	manual = n->stepkind == STEP_MANUAL ? find_entry(s, "manual") : NULL;
 	/* Judge by the keys present, so that a bad value is not reported twice. */
 	has_run = find_entry(s, "run") != NULL;
 	has_sql = find_entry(s, "sql") != NULL;
@@ -656,34 +671,22 @@ static void load_step(struct parser *p, struct section *s)
 		perr(p, s->line, "step '%s' has backup but no sql", n->name);
 }
 
+/* "after" waits for load_after, once every step knows its phase. */
+static void phase_special(struct parser *p, struct section *s, struct entry *e, char *v)
+{
+	if (strcmp(e->key, "number") == 0) {
+		long num = parse_count(v, 1000000);
+
+		if (num < 1)
+			perr(p, e->line, "bad phase number '%s' (use 1, 2, 3...)", v);
+		s->node->number = (int)num;
+	}
+	free(v);
+}
+
 static void load_phase(struct parser *p, struct section *s)
 {
-	struct node *n = s->node;
-
-	for (size_t i = 0; i < s->entries.n; i++) {
-		struct entry *e = s->entries.v[i];
-		const struct keydef *k = find_key(phase_keys, e->key);
-		char *v;
-
-		if (!k) {
-			unknown_key(p, s, e, phase_keys);
-			continue;
-		}
-		if (!(v = expand(p, s, buf_str(&e->value), e->line)))
-			continue;
-		if (k->type != K_SPECIAL) {
-			set_field(p, n, k, e, v);
-			continue;
-		}
-		if (strcmp(e->key, "number") == 0) {
-			long num = parse_count(v, 1000000);
-
-			if (num < 1)
-				perr(p, e->line, "bad phase number '%s' (use 1, 2, 3...)", v);
-			n->number = (int)num;
-		}
-		free(v);
-	}
+	load_keys(p, s, phase_keys, phase_special);
 }
 
 /* Phase "after" barriers become edges from each of the phase's steps, once every
@@ -712,28 +715,17 @@ static void load_after(struct parser *p, struct section *s)
 	free(v);
 }
 
+static void milestone_special(struct parser *p, struct section *s, struct entry *e, char *v)
+{
+	add_needs(p, s->node, e, v);
+	free(v);
+}
+
 static void load_milestone(struct parser *p, struct section *s)
 {
 	struct node *n = s->node;
 
-	for (size_t i = 0; i < s->entries.n; i++) {
-		struct entry *e = s->entries.v[i];
-		const struct keydef *k = find_key(milestone_keys, e->key);
-		char *v;
-
-		if (!k) {
-			unknown_key(p, s, e, milestone_keys);
-			continue;
-		}
-		if (!(v = expand(p, s, buf_str(&e->value), e->line)))
-			continue;
-		if (k->type != K_SPECIAL)
-			set_field(p, n, k, e, v);
-		else {
-			add_needs(p, n, e, v);
-			free(v);
-		}
-	}
+	load_keys(p, s, milestone_keys, milestone_special);
 	if (!find_entry(s, "needs"))
 		perr(p, s->line, "milestone '%s' has no needs", n->name);
 }
