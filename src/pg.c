@@ -772,6 +772,15 @@ static int cb_copied(struct pgjob *job, struct pgcmd *c, PGresult *r)
 	return 0;
 }
 
+char *pg_backup_note(const struct pgjob *job)
+{
+	struct buf b = {0};
+
+	for (size_t i = 0; job->what == PG_APPLY && i < job->ntables; i++)
+		buf_printf(&b, "%s%s -> %s", i ? "; " : "backup: ", job->tables[i], job->btables[i]);
+	return b.s;
+}
+
 /* The live table is resolved: copy it (structure and rows) into orch_backup. */
 static int cb_backup(struct pgjob *job, struct pgcmd *c, PGresult *r)
 {

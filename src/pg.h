@@ -38,6 +38,9 @@ void pg_cancel(struct pgjob *job);
 /* Free a job; a finished job's healthy connection goes back to the database's idle
  * list, an unfinished or broken one is closed (the server rolls back). */
 void pg_free(struct pgjob *job);
+/* Where the job's backups went ("backup: brands -> orch_backup.\"p__s__brands\"; ..."),
+ * a new string, or NULL when it made none: the engine records it in the journal. */
+char *pg_backup_note(const struct pgjob *job);
 /* Whether the registry of N's database records N as applied with signature SIG:
  * 1 yes, 0 no, -1 unreachable (message in *ERR). Blocking. */
 int pg_applied(struct graph *g, struct node *n, const char *sig, char **err);

@@ -66,6 +66,7 @@ struct job {
 	bool logfailed;
 	char *logpath;
 	int attempt;
+	char *note; /* recorded with the success (where SQL backups went) */
 	int64_t start_mono, start_wall, deadline, killat;
 	bool timed_out, signalled;
 };
@@ -358,6 +359,7 @@ static void free_job(struct job *jb)
 	if (jb->pg)
 		pg_free(jb->pg);
 	free(jb->pgerr);
+	free(jb->note);
 	free(jb->logpath);
 	buf_free(&jb->out);
 	free(jb);
@@ -566,7 +568,7 @@ static struct outcome outcome_of(struct job *jb, const char *message)
 static void succeed_job(struct engine *e, struct job *jb)
 {
 	struct node *n = jb->n;
-	struct outcome o = outcome_of(jb, NULL);
+	struct outcome o = outcome_of(jb, jb->note);
 
 	remove_job(e, jb);
 	changelog_add(e->g, e->j, n, e->reverse ? "rolled back" : "success", &o);
@@ -701,6 +703,8 @@ static void stage_done(struct engine *e, struct job *jb)
 	if (jb->pg || jb->pgresult) {
 		ok = jb->pgresult == 1;
 		snprintf(detail, sizeof(detail), "%s", jb->pgerr ? jb->pgerr : "SQL failed");
+		if (jb->pg && ok && !e->reverse)
+			jb->note = pg_backup_note(jb->pg);
 		if (jb->pg) {
 			pg_free(jb->pg);
 			jb->pg = NULL;

@@ -67,6 +67,9 @@ brands_plan() {
 	expect_contains stdout "$output" "ok tables"
 	expect_contains stdout "$output" "backup: brands -> orch_backup.\"brands__data__brands\" (50 rows)"
 	expect_contains stdout "$output" "backup: contexts -> orch_backup.\"brands__data__contexts\" (200 rows)"
+	# the journal records where the backups went
+	jq -e 'select(.ev == "ok" and .step == "data") | .msg | test("backup: brands -> orch_backup.\"brands__data__brands\"; contexts -> ")' \
+		.orch/journal.jsonl
 	run psql_db -c "SELECT count(*) FROM brands" -c "SELECT count(DISTINCT brand_id) FROM contexts" \
 		-c "SELECT step FROM orch.registry WHERE plan = 'brands' ORDER BY step" \
 		-c "SELECT count(*) FROM orch_backup.\"brands__data__brands\""
