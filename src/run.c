@@ -159,22 +159,23 @@ static void draw_status(struct engine *e)
 }
 
 /* Print the last MAX lines of OUT (all when MAX is 0). */
+/* Print OUT, or only its last MAX lines when MAX is not 0, saying how many are left out. */
 static void print_output(const struct buf *out, size_t max)
 {
 	const char *s = out->s ? out->s : "";
-	size_t len = out->len, start = 0, lines = 0;
+	size_t len = out->len, start = 0, total = 0;
 
 	if (!len)
 		return;
-	if (max) {
-		for (size_t i = len; i-- > 0;) {
-			if (s[i] == '\n' && i != len - 1 && ++lines == max) {
+	for (size_t i = 0; i < len; i++)
+		total += s[i] == '\n' || i == len - 1;
+	if (max && total > max) {
+		size_t skip = total - max;
+
+		for (size_t i = 0; skip; i++)
+			if (s[i] == '\n' && --skip == 0)
 				start = i + 1;
-				break;
-			}
-		}
-		if (start)
-			printf("... (%zu more lines in the log)\n", (size_t)0 + lines);
+		printf("... (%zu earlier lines in the log)\n", total - max);
 	}
 	fwrite(s + start, 1, len - start, stdout);
 	if (s[len - 1] != '\n')

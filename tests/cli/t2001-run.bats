@@ -382,3 +382,16 @@ wait_gone() {
 	[ "$status" -eq 1 ]
 	[ ! -e reached ]
 }
+
+@test "a failure shows the tail of the output; the log keeps all of it" {
+	cat > Orchfile <<-'EOF'
+	[step many]
+	run = seq 1 120; exit 1
+	EOF
+	run "$ORCH"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"... (70 earlier lines in the log)"$'\n'"71"$'\n'"72"* ]]
+	[[ "$output" != *$'\n'"70"$'\n'* ]]
+	[[ "$output" == *"120"$'\n'"  log: .orch/logs/many.log"* ]]
+	[ "$(grep -c '^[0-9]*$' .orch/logs/many.log)" -eq 120 ]
+}
