@@ -1176,7 +1176,15 @@ static size_t refuse_changed(struct engine *e)
 static int reconcile_registry(struct engine *e, struct node **targets, size_t ntargets)
 {
 	struct graph *g = e->g;
+	bool *forced = xcalloc(g->nodes.n, sizeof(*forced));
 
+	/* a step forced since it was applied is meant to be applied again */
+	for (size_t i = 0, ne = journal_count(e->j); i < ne; i++) {
+		const struct jevent *ev = journal_event(e->j, i);
+
+		if (ev->node)
+			forced[ev->node->id] = ev->kind == EV_FORCE;
+	}
 	graph_clearmarks(g);
 	graph_select(g, ntargets ? targets : NULL, ntargets, 1);
 	for (size_t i = 0; i < g->steps.n; i++) {
@@ -1187,12 +1195,13 @@ static int reconcile_registry(struct engine *e, struct node **targets, size_t nt
 		bool locked = false, done = st == ST_DONE || st == ST_STALE || st == ST_CHANGED;
 		int rc;
 
-		if (n->mark != 1 || n->stepkind != STEP_SQL || st == ST_SKIPPED || !pg_conninfo(g, n))
+		if (n->mark != 1 || n->stepkind != STEP_SQL || st == ST_SKIPPED || forced[n->id] || !pg_conninfo(g, n))
 			continue;
 		if (pg_lock(g, n, &err, &locked) < 0) {
 			if (locked) {
 				error("%s", err);
 				free(err);
+				free(forced);
 				return EXIT_LOCKED;
 			}
 			/* unreachable: the step itself reports it if it has to run */
@@ -1219,6 +1228,7 @@ static int reconcile_registry(struct engine *e, struct node **targets, size_t nt
 		}
 		free(applied);
 	}
+	free(forced);
 	journal_sync(e->j);
 	return 0;
 }

@@ -324,3 +324,29 @@ brands_plan() {
 	run psql_db -c "SELECT count(*) FROM t"
 	expect_stdout <<<0
 }
+
+@test "a changed applied migration is refused at run time; nothing runs" {
+	cat > Orchfile <<-'EOF'
+	[step table]
+	sql = t.sql
+	[step later]
+	run = touch later
+	EOF
+	echo 'CREATE TABLE t (n int);' > t.sql
+	run_orch table
+	expect_status 0
+	echo 'CREATE TABLE t2 (n int);' > t.sql
+	run_orch
+	expect_status 1
+	expect_contains stderr "$stderr" "step table was applied and has changed since (sql changed); on_change = error, so it is not applied again"
+	[ ! -e later ]
+	run psql_db -c "SELECT count(*) FROM pg_tables WHERE tablename = 't2'"
+	expect_stdout <<<0
+	# --force takes responsibility: it is applied again
+	run_orch --force table
+	expect_status 0
+	run_orch
+	expect_status 0
+	run psql_db -c "SELECT count(*) FROM pg_tables WHERE tablename = 't2'"
+	expect_stdout <<<1
+}
