@@ -225,3 +225,19 @@ before() {
 	expect_status 0
 	expect_contains stdout "$output" "nothing to roll back"
 }
+
+@test "on a terminal the rollback asks first; anything but y changes nothing" {
+	cat > Orchfile <<-'EOF'
+	[step a]
+	run = true
+	rollback = echo undo a >> order.log
+	EOF
+	run_orch -q
+	expect_status 0
+	{ sleep 0.5; printf 'n\n'; sleep 0.5; } | script -qefc "$ORCH --rollback a" /dev/null > tty.out 2>&1
+	grep -q 'Roll back 1 step? \[y/N\]' tty.out
+	grep -q 'rollback cancelled; nothing changed' tty.out
+	[ ! -e order.log ]
+	{ sleep 0.5; printf 'y\n'; sleep 0.5; } | script -qefc "$ORCH --rollback a" /dev/null > tty.out 2>&1
+	[ "$(undone)" = "a" ]
+}
