@@ -218,7 +218,7 @@ int action_why(struct graph *g, const char *name)
 			printf("%s would run: %s\n", n->name, state_reason(n));
 		break;
 	default:
-		if (n->kind == NODE_STEP && n->stepkind == STEP_MANUAL && state_of(n) == ST_TODO)
+		if (n->kind == NODE_STEP && n->stepkind == STEP_MANUAL && state_of(n) == ST_NOTRUN)
 			printf("%s waits for approval ('orch --approve %s'): %s\n", n->name, n->name, state_reason(n));
 		else
 			printf("%s would run: %s\n", n->name, state_reason(n));

@@ -72,16 +72,9 @@ static void perr(struct parser *p, int line, const char *fmt, ...)
 {
 	struct perror *e = xmalloc(sizeof(*e));
 	va_list ap;
-	int n;
 
 	va_start(ap, fmt);
-	n = vsnprintf(NULL, 0, fmt, ap);
-	va_end(ap);
-	if (n < 0)
-		fatalx(EXIT_FAILED, "vsnprintf:");
-	e->msg = xmalloc((size_t)n + 1);
-	va_start(ap, fmt);
-	vsnprintf(e->msg, (size_t)n + 1, fmt, ap);
+	e->msg = xvasprintf(fmt, ap);
 	va_end(ap);
 	e->line = line;
 	e->seq = p->msgs.n;

@@ -248,7 +248,7 @@ int rollback_target(struct graph *g, struct journal *j, struct node *target, con
 		struct node *n = stuck.v[i];
 
 		journal_append(j, EV_FORCE, n, NULL);
-		state_set(n, ST_TODO, "forgotten by --rollback --force");
+		state_set(n, ST_NOTRUN, "forgotten by --rollback --force");
 		printf("forgot %s (it has no rollback; it runs again next time)\n", n->name);
 	}
 	journal_sync(j);

@@ -488,7 +488,7 @@ static bool ask_gates(struct engine *e)
 static void unapprove(struct engine *e, struct node *n)
 {
 	journal_append(e->j, EV_ROLLBACK_OK, n, NULL);
-	state_set(n, ST_TODO, "approval taken back");
+	state_set(n, ST_NOTRUN, "approval taken back");
 	e->finished++;
 	clear_line(e);
 	printf("[%zu/%zu] unapproved %s: %s\n", e->finished, e->total, n->name, n->title);
@@ -578,7 +578,7 @@ static void succeed_job(struct engine *e, struct job *jb)
 		state_set(n, ST_DONE, "reached");
 	} else if (e->reverse) {
 		journal_append(e->j, EV_ROLLBACK_OK, n, &o);
-		state_set(n, ST_TODO, "rolled back");
+		state_set(n, ST_NOTRUN, "rolled back");
 		e->finished++;
 	} else {
 		journal_append(e->j, EV_OK, n, &o);
@@ -1214,7 +1214,7 @@ static int reconcile_registry(struct engine *e, struct node **targets, size_t nt
 			continue;
 		}
 		if (rc == 0 && done) {
-			state_set(n, ST_TODO, "not applied according to the database registry");
+			state_set(n, ST_NOTRUN, "not applied according to the database registry");
 		} else if (rc == 1 && sig && strcmp(applied, sig) == 0 && st != ST_DONE) {
 			struct outcome o = {0};
 

@@ -55,7 +55,7 @@ static struct nstate *ns(const struct node *n)
 }
 
 static const char *statenames[] = {
-	[ST_TODO] = "todo",       [ST_DONE] = "done",           [ST_STALE] = "stale",
+	[ST_NOTRUN] = "todo",       [ST_DONE] = "done",           [ST_STALE] = "stale",
 	[ST_FAILED] = "failed",   [ST_INTERRUPTED] = "interrupted", [ST_SKIPPED] = "skipped",
 	[ST_CHANGED] = "changed",
 };
@@ -599,12 +599,12 @@ static void decide(struct node *n)
 		for (size_t i = 0; i < n->ndeps; i++)
 			if (!ns(n->deps[i].dep)->satisfied)
 				s->unsat++;
-		s->st = s->unsat ? ST_TODO : ST_DONE;
+		s->st = s->unsat ? ST_NOTRUN : ST_DONE;
 		s->satisfied = s->unsat == 0;
 		return;
 	}
 	if (!last) {
-		s->st = ST_TODO;
+		s->st = ST_NOTRUN;
 		set_reason(s, xstrdup(n->kind == NODE_MILESTONE     ? "not reached"
 		                      : n->stepkind == STEP_MANUAL ? "waiting for approval"
 		                                                   : "never run"));
@@ -630,15 +630,15 @@ static void decide(struct node *n)
 		s->satisfied = true;
 		return;
 	case EV_FORCE:
-		s->st = ST_TODO;
+		s->st = ST_NOTRUN;
 		set_reason(s, xstrdup("forced"));
 		return;
 	case EV_ROLLBACK_OK:
-		s->st = ST_TODO;
+		s->st = ST_NOTRUN;
 		set_reason(s, xstrdup("rolled back"));
 		return;
 	case EV_MILESTONE_LOST:
-		s->st = ST_TODO;
+		s->st = ST_NOTRUN;
 		set_reason(s, xstrdup("no longer reached"));
 		return;
 	default:
@@ -779,7 +779,7 @@ void state_load(struct graph *g, struct journal *j)
 
 enum stepstate state_of(const struct node *n)
 {
-	return n->state ? ns(n)->st : ST_TODO;
+	return n->state ? ns(n)->st : ST_NOTRUN;
 }
 
 const char *state_reason(const struct node *n)

@@ -10,7 +10,7 @@
 #include "journal.h"
 
 enum stepstate {
-	ST_TODO,        /* never completed */
+	ST_NOTRUN,        /* never completed */
 	ST_DONE,        /* success recorded, signature matches, outputs present */
 	ST_STALE,       /* completed, but something changed since (see the reason) */
 	ST_FAILED,      /* last attempt failed */

@@ -23,7 +23,7 @@ static void test_round_trip(void **state)
 	size_t len;
 
 	(void)state;
-	assert_int_equal(state_of(a), ST_TODO);
+	assert_int_equal(state_of(a), ST_NOTRUN);
 	assert_string_equal(state_reason(a), "never run");
 	state_refresh(a);
 	assert_int_equal(journal_append(j, EV_START, a, &o), 0);
@@ -114,7 +114,7 @@ static void test_torn_last_line(void **state)
 	test_close(g, j);
 	j = test_open(g);
 	assert_int_equal(journal_count(j), 5);
-	assert_int_equal(state_of(test_node(g, "b")), ST_TODO);
+	assert_int_equal(state_of(test_node(g, "b")), ST_NOTRUN);
 	assert_string_equal(state_reason(test_node(g, "b")), "forced");
 	test_close(g, j);
 
@@ -213,7 +213,7 @@ static void test_no_journal(void **state)
 	assert_int_equal(stat(p, &st), -1);
 	free(p);
 	state_load(g, NULL);
-	assert_int_equal(state_of(test_node(g, "b")), ST_TODO);
+	assert_int_equal(state_of(test_node(g, "b")), ST_NOTRUN);
 	assert_int_equal(strlen(state_signature(test_node(g, "b"))), 32);
 	state_free(g);
 	test_rmrf(dir);
@@ -265,7 +265,7 @@ static void test_compact_and_reset(void **state)
 	assert_int_equal(len > 0 && text[len - 1] == '\n', 1);
 	free(text);
 	j = test_open(g);
-	assert_int_equal(state_of(a), ST_TODO);
+	assert_int_equal(state_of(a), ST_NOTRUN);
 	assert_int_equal(journal_reset(j), 2);
 	test_close(g, j);
 	free(sig);
@@ -347,7 +347,7 @@ static void test_index(void **state)
 	assert_int_equal(journal_count(j), n + 1);
 	assert_int_equal(journal_event(j, n)->kind, EV_FORCE);
 	assert_int_equal(journal_event(j, n)->line, n + 1);
-	assert_int_equal(state_of(b), ST_TODO);
+	assert_int_equal(state_of(b), ST_NOTRUN);
 	test_close(g, j);
 
 	/* a byte changed inside what the index covers: damage found, exit 4 */

@@ -45,7 +45,7 @@ static void test_signatures(void **state)
 	test_write(dir, "in.txt", "one\n");
 	test_write(dir, "out.txt", "one\n");
 	g = reload(dir, plan_abc, &j);
-	expect(g, "a", ST_TODO, "never run");
+	expect(g, "a", ST_NOTRUN, "never run");
 	test_run_all(g, j);
 	siga = xstrdup(state_signature(test_node(g, "a")));
 	sigb = xstrdup(state_signature(test_node(g, "b")));
@@ -188,8 +188,8 @@ static void test_decisions(void **state)
 	(void)state;
 	test_write(dir, "t.sql", "create table t ();\n");
 	g = reload(dir, plan, &j);
-	expect(g, "gate", ST_TODO, "waiting for approval");
-	expect(g, "M", ST_TODO, "not reached");
+	expect(g, "gate", ST_NOTRUN, "waiting for approval");
+	expect(g, "M", ST_NOTRUN, "not reached");
 	assert_false(state_satisfied(test_node(g, "p")));
 	test_run_all(g, j);
 	assert_true(state_satisfied(test_node(g, "p")));
@@ -229,7 +229,7 @@ static void test_decisions(void **state)
 	g = reload(dir, plan2, &j);
 	expect(g, "sql", ST_SKIPPED, "skipped");
 	assert_true(state_satisfied(test_node(g, "sql")));
-	expect(g, "a", ST_TODO, "forced");
+	expect(g, "a", ST_NOTRUN, "forced");
 	expect(g, "after", ST_INTERRUPTED, "interrupted");
 	expect(g, "always", ST_FAILED, "failed (signal 9)");
 	assert_false(state_satisfied(test_node(g, "p")));
@@ -259,7 +259,7 @@ static void test_refresh(void **state)
 	g = reload(dir, plan, &j);
 	gen = test_node(g, "gen");
 	use = test_node(g, "use");
-	expect(g, "use", ST_TODO, NULL);
+	expect(g, "use", ST_NOTRUN, NULL);
 	before = xstrdup(state_signature(use));
 	state_refresh(gen);
 	assert_int_equal(journal_append(j, EV_OK, gen, NULL), 0);
