@@ -561,6 +561,8 @@ static struct outcome outcome_of(struct job *jb, const char *message)
 	o.timed_out = jb->timed_out;
 	o.start_ms = jb->start_wall;
 	o.duration_ms = now_ms() - jb->start_mono;
+	if (o.duration_ms < 1)
+		o.duration_ms = 1; /* rounded up: a step that ran took time, however little */
 	o.log = jb->logpath;
 	o.message = message;
 	return o;
