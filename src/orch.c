@@ -238,17 +238,25 @@ static void enter_plan_dir(struct graph *g)
 		fatal("cannot change to %s:", g->dir);
 }
 
+/* -j, else [orch] jobs, else 1. */
+static int jobs_of(struct graph *g, struct options *o)
+{
+	return o->jobs ? o->jobs : g->jobs ? g->jobs : 1;
+}
+
 static struct runopts run_options(struct graph *g, struct options *o)
 {
 	struct runopts ro = {0};
 
-	ro.jobs = o->jobs ? o->jobs : g->jobs ? g->jobs : 1;
+	ro.jobs = jobs_of(g, o);
 	ro.keepgoing = o->keepgoing;
 	ro.interactive = os_isatty(STDIN_FILENO) && os_isatty(STDOUT_FILENO);
 	if (!o->onfailure)
 		ro.onfailure = ro.interactive ? ONFAIL_ASK : ONFAIL_STOP;
 	else
-		ro.onfailure = o->onfailure[0] == 'a' ? ONFAIL_ASK : o->onfailure[1] == 't' ? ONFAIL_STOP : ONFAIL_SKIP;
+		ro.onfailure = strcmp(o->onfailure, "ask") == 0    ? ONFAIL_ASK
+		               : strcmp(o->onfailure, "stop") == 0 ? ONFAIL_STOP
+		                                                   : ONFAIL_SKIP;
 	if (ro.onfailure == ONFAIL_ASK && !ro.interactive)
 		ro.onfailure = ONFAIL_STOP;
 	return ro;
@@ -310,7 +318,7 @@ static int show_status(struct graph *g, struct options *o)
 	enter_plan_dir(g);
 	j = journal_open(g, 0);
 	state_load(g, j);
-	status = status_show(g, j, o->json, o->jobs ? o->jobs : g->jobs ? g->jobs : 1);
+	status = status_show(g, j, o->json, jobs_of(g, o));
 	if (j)
 		journal_close(j);
 	return status;
