@@ -190,30 +190,37 @@ static int find_cycles(struct graph *g)
 	return cycles;
 }
 
-/* prio = own estimate + the longest prio among the nodes that need it, computed in
- * reverse topological order (Kahn over the users edges). */
-static void compute_priorities(struct graph *g)
+/* Kahn's algorithm over the users edges: the one topological order every pass over
+ * the whole graph (signatures, priorities, the ETA) walks. */
+static void toposort(struct graph *g)
 {
 	size_t n = g->nodes.n, head = 0, tail = 0;
-	struct node **order = xcalloc(n, sizeof(*order));
-	size_t *left = xcalloc(n, sizeof(*left));
+	size_t *left = xcalloc(n ? n : 1, sizeof(*left));
 
+	g->topo = xcalloc(n ? n : 1, sizeof(*g->topo));
 	for (size_t i = 0; i < n; i++) {
 		struct node *x = g->nodes.v[i];
 
 		left[i] = x->ndeps;
 		if (!x->ndeps)
-			order[tail++] = x;
+			g->topo[tail++] = x;
 	}
 	while (head < tail) {
-		struct node *x = order[head++];
+		struct node *x = g->topo[head++];
 
 		for (size_t j = 0; j < x->nusers; j++)
 			if (--left[x->users[j]->id] == 0)
-				order[tail++] = x->users[j];
+				g->topo[tail++] = x->users[j];
 	}
-	for (size_t i = tail; i-- > 0;) {
-		struct node *x = order[i];
+	free(left);
+}
+
+/* prio = own estimate + the longest prio among the nodes that need it, computed in
+ * reverse topological order. */
+static void compute_priorities(struct graph *g)
+{
+	for (size_t i = g->nodes.n; i-- > 0;) {
+		struct node *x = g->topo[i];
 		int64_t best = 0;
 
 		for (size_t j = 0; j < x->nusers; j++)
@@ -221,8 +228,6 @@ static void compute_priorities(struct graph *g)
 				best = x->users[j]->prio_ms;
 		x->prio_ms = best + (x->est_ms > 0 ? x->est_ms : 0);
 	}
-	free(order);
-	free(left);
 }
 
 int graph_finish(struct graph *g)
@@ -235,6 +240,7 @@ int graph_finish(struct graph *g)
 	if (cycles)
 		return cycles;
 	fill_users(g);
+	toposort(g);
 	compute_priorities(g);
 	return 0;
 }

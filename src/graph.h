@@ -101,6 +101,7 @@ struct graph {
 	struct vec phases;     /* phases ordered by number */
 	struct vec milestones; /* milestones in declaration order */
 	struct vec pools;
+	struct node **topo;    /* every node, dependencies first (set by graph_finish) */
 
 	struct table names;     /* step, phase and milestone names */
 	struct table poolnames;

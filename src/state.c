@@ -711,9 +711,7 @@ void state_free(struct graph *g)
 
 void state_load(struct graph *g, struct journal *j)
 {
-	size_t nn = g->nodes.n, head = 0, tail = 0, from = 0;
-	struct node **order;
-	size_t *left;
+	size_t nn = g->nodes.n, from = 0;
 
 	state_free(g);
 	S.g = g;
@@ -752,27 +750,11 @@ void state_load(struct graph *g, struct journal *j)
 			s->rec[0] = '\0';
 		}
 	}
-	/* signatures and decisions in topological order (Kahn: linear in nodes + edges) */
-	order = xcalloc(nn ? nn : 1, sizeof(*order));
-	left = xcalloc(nn ? nn : 1, sizeof(*left));
+	/* signatures and decisions in topological order: linear in nodes + edges */
 	for (size_t i = 0; i < nn; i++) {
-		struct node *n = g->nodes.v[i];
-
-		left[n->id] = n->ndeps;
-		if (!n->ndeps)
-			order[tail++] = n;
+		compute(g->topo[i]);
+		decide(g->topo[i]);
 	}
-	while (head < tail) {
-		struct node *n = order[head++];
-
-		compute(n);
-		decide(n);
-		for (size_t k = 0; k < n->nusers; k++)
-			if (--left[n->users[k]->id] == 0)
-				order[tail++] = n->users[k];
-	}
-	free(order);
-	free(left);
 	if (j && journal_locked(j))
 		statcache_save(S.cache);
 }

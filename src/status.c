@@ -275,22 +275,14 @@ static void milestones(struct status *st)
 
 int64_t status_eta(struct graph *g, const int64_t *left_ms, int jobs, int64_t *critical_ms, int64_t *work_ms)
 {
-	size_t nn = g->nodes.n, head = 0, tail = 0;
-	struct node **queue = xcalloc(nn ? nn : 1, sizeof(*queue));
-	size_t *left = xcalloc(nn ? nn : 1, sizeof(*left));
+	size_t nn = g->nodes.n;
 	int64_t *finish = xcalloc(nn ? nn : 1, sizeof(*finish));
 	int64_t critical = 0, work = 0, eta;
 
-	/* Kahn's order: each node finishes its own remaining time after its latest dependency */
+	/* in topological order, each node finishes its own remaining time after its latest
+	 * dependency */
 	for (size_t i = 0; i < nn; i++) {
-		struct node *n = g->nodes.v[i];
-
-		left[n->id] = n->ndeps;
-		if (!n->ndeps)
-			queue[tail++] = n;
-	}
-	while (head < tail) {
-		struct node *n = queue[head++];
+		struct node *n = g->topo[i];
 		int64_t start = 0;
 
 		for (size_t k = 0; k < n->ndeps; k++)
@@ -300,12 +292,7 @@ int64_t status_eta(struct graph *g, const int64_t *left_ms, int jobs, int64_t *c
 		work += left_ms[n->id];
 		if (finish[n->id] > critical)
 			critical = finish[n->id];
-		for (size_t k = 0; k < n->nusers; k++)
-			if (--left[n->users[k]->id] == 0)
-				queue[tail++] = n->users[k];
 	}
-	free(queue);
-	free(left);
 	free(finish);
 	if (jobs < 1)
 		jobs = 1;
