@@ -46,6 +46,7 @@ struct rt {
 	int attempt;
 	int64_t retry_at;
 	bool instant;     /* completes as soon as it is ready (phases, and steps outside a rollback) */
+	bool recheck;     /* satisfied, but its inputs are hashed again once it is ready */
 	char detail[160]; /* why the last attempt failed */
 };
 
@@ -253,8 +254,25 @@ static void drain_instant(struct engine *e)
 	}
 }
 
+static void refuse(struct engine *e, struct node *n, const char *detail);
+
 static void node_ready(struct engine *e, struct node *n)
 {
+	/* its dependencies ran: did they change its inputs? */
+	if (rt(n)->recheck) {
+		rt(n)->recheck = false;
+		if (!state_recheck(n)) {
+			e->total--;
+			rt(n)->instant = true;
+		} else if (state_of(n) == ST_CHANGED) {
+			refuse(e, n, state_reason(n));
+			return;
+		} else if (verbosity >= 0) {
+			clear_line(e);
+			printf("stale %s: %s\n", n->name, state_reason(n));
+		}
+	}
+
 	/* a milestone reached before, for what its needs are now, is not validated again */
 	bool instant = rt(n)->instant || n->kind == NODE_PHASE ||
 	               (n->kind == NODE_MILESTONE && (e->reverse || !n->validate || state_satisfied(n)));
@@ -674,6 +692,22 @@ static void fail_job(struct engine *e, struct job *jb, const char *detail)
 	}
 }
 
+/* N must not run (applied, then changed, with on_change = error): a failure without
+ * an attempt. */
+static void refuse(struct engine *e, struct node *n, const char *detail)
+{
+	clear_line(e);
+	error("step %s was applied and has changed since (%s); on_change = error, so it is not applied again",
+	      n->name, detail);
+	snprintf(rt(n)->detail, sizeof(rt(n)->detail), "changed since applied (%s)", detail);
+	rt(n)->st = R_FAILED;
+	e->finished++;
+	e->failures++;
+	vec_push(&e->failed, n);
+	if (e->o->keepgoing > 0 && e->failures >= e->o->keepgoing)
+		e->stopping = true;
+}
+
 /* Declared outputs must exist after success; globs must match something. */
 static const char *missing_output(struct node *n)
 {
@@ -914,6 +948,7 @@ static void wait_events(struct engine *e)
 static void init_runtime(struct engine *e, struct node **targets, size_t ntargets)
 {
 	struct graph *g = e->g;
+	bool *touched; /* the node, or something it needs, runs */
 
 	graph_clearmarks(g);
 	graph_select(g, ntargets ? targets : NULL, ntargets, 1);
@@ -922,20 +957,34 @@ static void init_runtime(struct engine *e, struct node **targets, size_t ntarget
 
 		n->rt = xcalloc(1, sizeof(struct rt));
 	}
-	/* satisfied steps are done from the start; completed ones that changed say why */
-	for (size_t i = 0; i < g->steps.n; i++) {
-		struct node *n = g->steps.v[i];
+	/* Satisfied steps are done from the start, but for one with inputs that something
+	 * upstream will run first and may rewrite: it waits, and is checked again when it is
+	 * ready. Completed steps that changed say why. In topological order, so that what
+	 * runs upstream is known. */
+	touched = xcalloc(g->nodes.n, sizeof(*touched));
+	for (size_t i = 0; i < g->nodes.n; i++) {
+		struct node *n = g->topo[i];
+		bool upstream = false;
 
 		if (n->mark != 1)
 			continue;
-		if (state_satisfied(n)) {
+		for (size_t j = 0; j < n->ndeps; j++)
+			upstream |= touched[n->deps[j].dep->id];
+		touched[n->id] = upstream;
+		if (n->kind != NODE_STEP)
+			continue;
+		if (state_satisfied(n) && !(n->inputs.n && upstream)) {
 			rt(n)->st = R_DONE;
 			continue;
 		}
+		touched[n->id] = true;
 		e->total++;
-		if (state_of(n) == ST_STALE && !n->always && verbosity >= 0)
+		if (state_satisfied(n))
+			rt(n)->recheck = true;
+		else if (state_of(n) == ST_STALE && !n->always && verbosity >= 0)
 			printf("stale %s: %s\n", n->name, state_reason(n));
 	}
+	free(touched);
 	for (size_t i = 0; i < g->nodes.n; i++) {
 		struct node *n = g->nodes.v[i];
 

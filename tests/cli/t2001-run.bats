@@ -395,3 +395,29 @@ wait_gone() {
 	[[ "$output" == *"120"$'\n'"  log: .orch/logs/many.log"* ]]
 	[ "$(grep -c '^[0-9]*$' .orch/logs/many.log)" -eq 120 ]
 }
+
+@test "a done step whose input is rewritten upstream in the same run runs again; unchanged, it does not" {
+	cat > Orchfile <<-'EOF'
+	[step gen]
+	always = yes
+	run = cat src.txt > gen.txt
+	[step use]
+	needs = gen
+	inputs = gen.txt
+	run = echo used >> used.log
+	EOF
+	echo A > src.txt
+	run "$ORCH"
+	[ "$status" -eq 0 ]
+	[ "$(wc -l < used.log)" -eq 1 ]
+	# gen runs again (always) and writes the same: use stays done
+	run "$ORCH"
+	[ "$status" -eq 0 ]
+	[ "$(wc -l < used.log)" -eq 1 ]
+	# gen writes something else: use sees it in the same run
+	echo B > src.txt
+	run "$ORCH"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"stale use: input gen.txt changed"* ]]
+	[ "$(wc -l < used.log)" -eq 2 ]
+}
