@@ -200,7 +200,7 @@ int action_why(struct graph *g, const char *name)
 		if (n->kind == NODE_PHASE)
 			printf("%s is done: all its steps are done\n", n->name);
 		else if (strcmp(state_reason(n), "up to date") == 0)
-			printf("%s is up to date: nothing it depends on changed since it completed\n", n->name);
+			printf("%s is up to date: its definition, inputs and dependencies are as when it completed\n", n->name);
 		else
 			printf("%s is up to date: %s\n", n->name, state_reason(n));
 		break;

@@ -342,7 +342,7 @@ abc_plan() {
 	run_orch
 	expect_status 0
 	run_orch --why b
-	expect_same stdout "b is up to date: nothing it depends on changed since it completed" "$output"
+	expect_same stdout "b is up to date: its definition, inputs and dependencies are as when it completed" "$output"
 	echo two > in.txt
 	sed -i 's/^run = echo b >> ran.log$/run = echo B >> ran.log/' Orchfile
 	run_orch --why b
