@@ -100,7 +100,7 @@ on_tty() {
 	EOF
 	ORCH_ARGS="--on-failure stop" run on_tty 0
 	[ "$status" -eq 1 ]
-	! grep -q 'retry' tty.out
+	! grep -q 'retry' tty.out || false
 }
 
 @test "terminal: NO_COLOR turns colour off" {
@@ -112,5 +112,5 @@ on_tty() {
 	grep -q $'\033\[32mok' tty.out
 	rm -rf .orch
 	NO_COLOR=1 on_tty 0
-	! grep -q $'\033\[32m' tty.out
+	! grep -q $'\033\[32m' tty.out || false
 }
