@@ -31,11 +31,21 @@ enum onchange {
 	ONCHANGE_IGNORE,
 };
 
+struct node;
+
+/* A priority queue of ready nodes: longest prio_ms first, then lowest id. */
+struct readyq {
+	struct node **v;
+	size_t n, cap;
+	bool byphase; /* order by phase number first (for listings) */
+};
+
 struct pool {
 	char *name;
 	int line;
 	int depth;   /* at most this many of its steps at once */
-	int running; /* scheduler's count */
+	int running; /* the scheduler's: its steps running now */
+	struct readyq waiting; /* the scheduler's: its ready steps held back by depth */
 };
 
 /* A dependency edge: the node needs DEP; LINE is where the edge is declared. */
@@ -140,12 +150,6 @@ const char *step_kindname(const struct node *n);
 /* "step", "phase" or "milestone". */
 const char *node_kindname(const struct node *n);
 
-/* A priority queue of ready nodes: longest prio_ms first, then lowest id. */
-struct readyq {
-	struct node **v;
-	size_t n, cap;
-	bool byphase; /* order by phase number first (for listings) */
-};
 /* Add N to the queue. */
 void readyq_push(struct readyq *q, struct node *n);
 /* Remove and return the first node, or NULL when empty. */

@@ -78,7 +78,6 @@ struct engine {
 	const struct runopts *o;
 	struct vec jobs;
 	struct readyq ready;
-	struct readyq *poolq; /* one per pool, parallel to g->pools */
 	struct vec delayed;
 	struct vec gates;
 	struct vec asking; /* failed steps to ask about */
@@ -89,6 +88,8 @@ struct engine {
 	bool reverse;      /* rolling back: a step is ready when its dependents are undone */
 	struct vec instant; /* nodes that complete without running anything */
 	struct vec settling; /* succeeded jobs waiting for the journal sync */
+	struct pollfd *pfd;  /* poll's set, one more than -j: the signal pipe and each job */
+	struct job **pwho;   /* the job of each pfd entry */
 	int64_t settle_since;
 	bool stopping, locked, aborted;
 	int interrupted;
@@ -183,6 +184,12 @@ static void print_output(const struct buf *out, size_t max)
 		fputc('\n', stdout);
 }
 
+static void announce_milestone(struct engine *e, const struct node *n)
+{
+	clear_line(e);
+	printf("%sMilestone %s reached: %s%s\n", col(e, "\033[1;32m"), n->name, n->title, col(e, "\033[0m"));
+}
+
 static void report(struct engine *e, struct job *jb, bool ok, const char *detail)
 {
 	struct node *n = jb->n;
@@ -192,7 +199,7 @@ static void report(struct engine *e, struct job *jb, bool ok, const char *detail
 	format_duration(now_ms() - jb->start_mono, dur, sizeof(dur));
 	if (n->kind == NODE_MILESTONE) {
 		if (ok)
-			printf("%sMilestone %s reached: %s%s\n", col(e, "\033[1;32m"), n->name, n->title, col(e, "\033[0m"));
+			announce_milestone(e, n);
 		else
 			printf("%sMilestone %s not reached: %s%s (validate %s)\n", col(e, "\033[1;31m"), n->name, n->title,
 			       col(e, "\033[0m"), detail);
@@ -235,12 +242,11 @@ static void complete(struct engine *e, struct node *n)
 }
 
 /* Complete the instant nodes, iteratively: a chain of 100,000 of them costs no stack. */
-static void milestone_reached(struct engine *e, struct node *n)
+/* Record that milestone N is reached (O: its validate, or NULL when it has none). */
+static void record_milestone(struct engine *e, struct node *n, const struct outcome *o)
 {
-	journal_append(e->j, EV_MILESTONE, n, NULL);
+	journal_append(e->j, EV_MILESTONE, n, o);
 	state_set(n, ST_DONE, "reached");
-	clear_line(e);
-	printf("%sMilestone %s reached: %s%s\n", col(e, "\033[1;32m"), n->name, n->title, col(e, "\033[0m"));
 }
 
 static void drain_instant(struct engine *e)
@@ -248,8 +254,10 @@ static void drain_instant(struct engine *e)
 	while (e->instant.n) {
 		struct node *n = e->instant.v[--e->instant.n];
 
-		if (n->kind == NODE_MILESTONE && !e->reverse && !state_satisfied(n))
-			milestone_reached(e, n);
+		if (n->kind == NODE_MILESTONE && !e->reverse && !state_satisfied(n)) {
+			record_milestone(e, n, NULL);
+			announce_milestone(e, n);
+		}
 		complete(e, n);
 	}
 }
@@ -284,15 +292,6 @@ static void node_ready(struct engine *e, struct node *n)
 	}
 	rt(n)->st = R_READY;
 	readyq_push(&e->ready, n);
-}
-
-static size_t pool_index(struct engine *e, struct pool *p)
-{
-	size_t i = 0;
-
-	while (e->g->pools.v[i] != p)
-		i++;
-	return i;
 }
 
 static char **step_env(struct engine *e, struct node *n)
@@ -541,7 +540,7 @@ static void start_ready(struct engine *e)
 			continue;
 		}
 		if (n->pool && n->pool->running >= n->pool->depth) {
-			readyq_push(&e->poolq[pool_index(e, n->pool)], n);
+			readyq_push(&n->pool->waiting, n);
 			continue;
 		}
 		start(e, n);
@@ -554,7 +553,7 @@ static void release_pool(struct engine *e, struct pool *p)
 	struct node *n;
 
 	p->running--;
-	if ((n = readyq_pop(&e->poolq[pool_index(e, p)])))
+	if ((n = readyq_pop(&p->waiting)))
 		readyq_push(&e->ready, n);
 }
 
@@ -594,8 +593,7 @@ static void succeed_job(struct engine *e, struct job *jb)
 	remove_job(e, jb);
 	changelog_add(e->g, e->j, n, e->reverse ? "rolled back" : "success", &o);
 	if (n->kind == NODE_MILESTONE) {
-		journal_append(e->j, EV_MILESTONE, n, &o);
-		state_set(n, ST_DONE, "reached");
+		record_milestone(e, n, &o);
 	} else if (e->reverse) {
 		journal_append(e->j, EV_ROLLBACK_OK, n, &o);
 		state_set(n, ST_NOTRUN, "rolled back");
@@ -882,8 +880,8 @@ static int poll_timeout(struct engine *e)
 static void wait_events(struct engine *e)
 {
 	size_t n = e->jobs.n;
-	struct pollfd *p = xcalloc(n + 1, sizeof(*p));
-	struct job **who = xcalloc(n + 1, sizeof(*who));
+	struct pollfd *p = e->pfd;
+	struct job **who = e->pwho;
 	size_t k = 0;
 	int sig;
 
@@ -922,8 +920,6 @@ static void wait_events(struct engine *e)
 			read_output(e, jb);
 		}
 	}
-	free(p);
-	free(who);
 	/* reap, and finish every stage that ended */
 	for (size_t i = 0; i < e->jobs.n;) {
 		struct job *jb = e->jobs.v[i];
@@ -1011,8 +1007,7 @@ static void free_runtime(struct engine *e)
 		n->rt = NULL;
 	}
 	for (size_t i = 0; i < e->g->pools.n; i++)
-		readyq_free(&e->poolq[i]);
-	free(e->poolq);
+		readyq_free(&((struct pool *)e->g->pools.v[i])->waiting);
 	readyq_free(&e->ready);
 	vec_free(&e->jobs);
 	vec_free(&e->delayed);
@@ -1026,6 +1021,8 @@ static void free_runtime(struct engine *e)
 /* After a failure on a terminal: retry, skip or abort, once nothing runs. */
 static void ask_failures(struct engine *e)
 {
+	size_t keep;
+
 	for (size_t i = 0; i < e->asking.n && !e->aborted && !e->interrupted; i++) {
 		struct node *n = e->asking.v[i];
 		char *q = xasprintf("Step %s failed. [r]etry, [s]kip, [a]bort? ", n->name);
@@ -1048,14 +1045,12 @@ static void ask_failures(struct engine *e)
 		}
 	}
 	e->asking.n = 0;
-	for (size_t i = 0, keep = 0; i < e->failed.n; i++) {
-		struct node *n = e->failed.v[i];
-
-		if (rt(n)->st == R_FAILED)
-			e->failed.v[keep++] = n;
-		if (i + 1 == e->failed.n)
-			e->failed.n = keep;
-	}
+	/* retried or skipped steps are no longer failures */
+	keep = 0;
+	for (size_t i = 0; i < e->failed.n; i++)
+		if (rt((struct node *)e->failed.v[i])->st == R_FAILED)
+			e->failed.v[keep++] = e->failed.v[i];
+	e->failed.n = keep;
 	if (!e->aborted && !e->interrupted)
 		e->stopping = e->o->keepgoing > 0 && e->failures >= e->o->keepgoing;
 }
@@ -1158,7 +1153,6 @@ static void engine_init(struct engine *e, struct graph *g, struct journal *j, co
 	e->tty = os_isatty(STDOUT_FILENO);
 	e->color = e->tty && !getenv("NO_COLOR");
 	e->t0 = now_ms();
-	e->poolq = xcalloc(g->pools.n + 1, sizeof(*e->poolq));
 	for (size_t i = 0; i < g->pools.n; i++)
 		((struct pool *)g->pools.v[i])->running = 0;
 	os_signals_init();
@@ -1167,6 +1161,10 @@ static void engine_init(struct engine *e, struct graph *g, struct journal *j, co
 static int engine_loop(struct engine *e)
 {
 	int status;
+
+	/* jobs never outnumber -j (validating milestones count as jobs) */
+	e->pfd = xcalloc((size_t)e->o->jobs + 1, sizeof(*e->pfd));
+	e->pwho = xcalloc((size_t)e->o->jobs + 1, sizeof(*e->pwho));
 
 	for (;;) {
 		start_ready(e);
@@ -1194,6 +1192,8 @@ static int engine_loop(struct engine *e)
 	journal_sync(e->j);
 	status = summary(e);
 	free_runtime(e);
+	free(e->pfd);
+	free(e->pwho);
 	return status;
 }
 
@@ -1290,10 +1290,8 @@ int run_targets(struct graph *g, struct journal *j, struct node **targets, size_
 	int rc;
 
 	engine_init(&e, g, j, o);
-	if ((rc = reconcile_registry(&e, targets, ntargets))) {
-		free(e.poolq);
+	if ((rc = reconcile_registry(&e, targets, ntargets)))
 		return rc;
-	}
 	init_runtime(&e, targets, ntargets);
 	if (refuse_changed(&e)) {
 		free_runtime(&e);
