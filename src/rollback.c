@@ -149,36 +149,39 @@ static void plan_order(struct graph *g, struct vec *set, struct vec *out)
 }
 
 /* Milestones reached before and no longer holding: record them lost. */
+/* Milestones reached before and no longer holding: record them lost. One pass over
+ * the journal finds what is reached, one over the graph in topological order what
+ * still holds (every step it needs, transitively, is done). */
 static void record_lost_milestones(struct graph *g, struct journal *j)
 {
+	bool *reached = xcalloc(g->nodes.n, sizeof(*reached));
+	bool *holds = xcalloc(g->nodes.n, sizeof(*holds));
+
+	for (size_t k = 0, n = journal_count(j); k < n; k++) {
+		const struct jevent *ev = journal_event(j, k);
+
+		if (ev->kind == EV_RESET)
+			memset(reached, 0, g->nodes.n * sizeof(*reached));
+		else if (ev->node && (ev->kind == EV_MILESTONE || ev->kind == EV_MILESTONE_LOST))
+			reached[ev->node->id] = ev->kind == EV_MILESTONE;
+	}
+	for (size_t i = 0; i < g->nodes.n; i++) {
+		struct node *n = g->topo[i];
+
+		holds[n->id] = n->kind != NODE_STEP || state_satisfied(n);
+		for (size_t k = 0; k < n->ndeps && holds[n->id]; k++)
+			holds[n->id] = holds[n->deps[k].dep->id];
+	}
 	for (size_t i = 0; i < g->milestones.n; i++) {
 		struct node *m = g->milestones.v[i];
-		bool reached = false, holds = true;
 
-		for (size_t k = 0, n = journal_count(j); k < n; k++) {
-			const struct jevent *ev = journal_event(j, k);
-
-			if (ev->kind == EV_RESET)
-				reached = false;
-			else if (ev->node == m)
-				reached = ev->kind == EV_MILESTONE ? true : ev->kind == EV_MILESTONE_LOST ? false : reached;
-		}
-		if (!reached)
-			continue;
-		graph_clearmarks(g);
-		graph_select(g, &m, 1, 1);
-		for (size_t k = 0; k < g->steps.n && holds; k++) {
-			struct node *s = g->steps.v[k];
-
-			if (s->mark == 1 && !state_satisfied(s))
-				holds = false;
-		}
-		if (!holds) {
+		if (reached[m->id] && !holds[m->id]) {
 			journal_append(j, EV_MILESTONE_LOST, m, NULL);
 			printf("Milestone %s lost: %s\n", m->name, m->title);
 		}
 	}
-	graph_clearmarks(g);
+	free(reached);
+	free(holds);
 }
 
 int rollback_target(struct graph *g, struct journal *j, struct node *target, const struct rollbackopts *ro,
