@@ -36,6 +36,7 @@ struct section {
 	struct vec entries;
 	struct node *node;
 	struct pool *pool;
+	char *after; /* a phase's expanded after, for load_after */
 };
 
 struct parser {
@@ -673,6 +674,9 @@ static void phase_special(struct parser *p, struct section *s, struct entry *e, 
 		if (num < 1)
 			perr(p, e->line, "bad phase number '%s' (use 1, 2, 3...)", v);
 		s->node->number = (int)num;
+	} else if (strcmp(e->key, "after") == 0) {
+		s->after = v; /* its names resolve once every step knows its phase */
+		return;
 	}
 	free(v);
 }
@@ -688,11 +692,10 @@ static void load_after(struct parser *p, struct section *s)
 {
 	struct entry *e = find_entry(s, "after");
 	struct vec words = {0};
-	char *v;
 
-	if (!e || !(v = expand(p, s, buf_str(&e->value), e->line)))
+	if (!s->after)
 		return;
-	split_words(v, &words);
+	split_words(s->after, &words);
 	for (size_t i = 0; i < words.n; i++) {
 		struct node *d = resolve(p, s->node, words.v[i], e->line, "runs after");
 
@@ -705,7 +708,6 @@ static void load_after(struct parser *p, struct section *s)
 		free(words.v[i]);
 	}
 	vec_free(&words);
-	free(v);
 }
 
 static void milestone_special(struct parser *p, struct section *s, struct entry *e, char *v)
@@ -936,6 +938,7 @@ static void free_sections(struct parser *p)
 		vec_free(&s->entries);
 		free(s->type);
 		free(s->name);
+		free(s->after);
 		free(s);
 	}
 	vec_free(&p->sections);
