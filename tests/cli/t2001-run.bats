@@ -264,18 +264,39 @@ wait_gone() {
 	wait_gone "$(cat one.pid)" "$(cat two.pid)"
 }
 
-@test "SIGTERM is handled like SIGINT" {
+@test "SIGTERM and SIGHUP are handled like SIGINT" {
 	cat > Orchfile <<-'EOF'
 	[step one]
 	run = sleep 60 & echo $! > one.pid; wait
 	EOF
-	"$ORCH" > out 2>&1 &
-	pid=$!
-	for _ in $(seq 1 50); do [ -s one.pid ] && break; sleep 0.1; done
-	kill -TERM $pid
-	wait $pid && st=0 || st=$?
-	[ "$st" -eq 130 ]
-	wait_gone "$(cat one.pid)"
+	for sig in TERM HUP; do
+		rm -f one.pid
+		"$ORCH" > out 2>&1 &
+		pid=$!
+		for _ in $(seq 1 50); do [ -s one.pid ] && break; sleep 0.1; done
+		kill -$sig $pid
+		wait $pid && st=0 || st=$?
+		[ "$st" -eq 130 ] || { echo "SIG$sig: exit $st"; cat out; false; }
+		grep -q 'interrupted one' out
+		wait_gone "$(cat one.pid)"
+	done
+}
+
+@test "-v says when each step starts; ORCH_LOG_LEVEL=error keeps only errors" {
+	cat > Orchfile <<-'EOF'
+	[step a]
+	run = echo hello
+	[step b]
+	run = exit 3
+	EOF
+	run "$ORCH" -v -k 0
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"start a: a"* ]]
+	rm -rf .orch
+	run env ORCH_LOG_LEVEL=error "$ORCH" -k 0
+	[ "$status" -eq 1 ]
+	[[ "$output" != *"ok a"* ]]
+	[[ "$output" == *"step b failed: exit 3"* ]]
 }
 
 @test "output of concurrent steps is never interleaved" {
