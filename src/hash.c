@@ -80,6 +80,40 @@ char *hash64_hex(uint64_t h, char out[17])
 	return out;
 }
 
+static int parse_hex64(const char *s, uint64_t *out)
+{
+	uint64_t v = 0;
+
+	for (int i = 0; i < 16; i++) {
+		int c = s[i], d;
+
+		if (c >= '0' && c <= '9')
+			d = c - '0';
+		else if (c >= 'a' && c <= 'f')
+			d = c - 'a' + 10;
+		else
+			return -1;
+		v = v << 4 | (uint64_t)d;
+	}
+	*out = v;
+	return 0;
+}
+
+int hash128_parse(const char *hex, struct hash128 *out)
+{
+	struct hash128 h;
+
+	if (parse_hex64(hex, &h.hi) < 0 || parse_hex64(hex + 16, &h.lo) < 0)
+		return -1;
+	*out = h;
+	return 0;
+}
+
+int hash64_parse(const char *hex, uint64_t *out)
+{
+	return parse_hex64(hex, out);
+}
+
 struct hasher {
 	XXH3_state_t *st;
 };
@@ -228,25 +262,6 @@ static struct centry *cache_get(struct statcache *c, const char *key)
 	return e;
 }
 
-static int parse_hex128(const char *s, struct hash128 *out)
-{
-	uint64_t v[2] = {0, 0};
-
-	for (int i = 0; i < 32; i++) {
-		int c = s[i], d;
-
-		if (c >= '0' && c <= '9')
-			d = c - '0';
-		else if (c >= 'a' && c <= 'f')
-			d = c - 'a' + 10;
-		else
-			return -1;
-		v[i / 16] = v[i / 16] << 4 | (uint64_t)d;
-	}
-	out->hi = v[0];
-	out->lo = v[1];
-	return 0;
-}
 
 /* Parse the cache text; returns -1 when it is not a whole, valid cache. */
 static int cache_parse(struct statcache *c, char *text)
@@ -266,7 +281,7 @@ static int cache_parse(struct statcache *c, char *text)
 		*nl = '\0';
 		if (strncmp(line, "end ", 4) == 0)
 			return strtoull(line + 4, &end, 10) == count && *end == '\0' && nl[1] == '\0' ? 0 : -1;
-		if (strlen(line) < 34 || parse_hex128(line, &tmp.h) < 0 || line[32] != ' ')
+		if (strlen(line) < 34 || hash128_parse(line, &tmp.h) < 0 || line[32] != ' ')
 			return -1;
 		p = line + 33;
 		for (int i = 0; i < 3; i++) {

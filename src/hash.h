@@ -23,6 +23,11 @@ bool hash128_eq(struct hash128 a, struct hash128 b);
 char *hash128_hex(struct hash128 a, char out[33]);
 /* The low 64 bits of A as 16 hex digits into OUT (short hashes in the journal). */
 char *hash64_hex(uint64_t h, char out[17]);
+/* The inverse of hash128_hex: the first 32 characters of HEX (lowercase hex digits; what
+ * follows is not looked at) into *OUT. Returns 0, or -1 when they are not hex digits. */
+int hash128_parse(const char *hex, struct hash128 *out);
+/* The inverse of hash64_hex, for the first 16 characters of HEX. Returns 0 or -1. */
+int hash64_parse(const char *hex, uint64_t *out);
 
 /* A streaming 128-bit hash over several pieces. */
 struct hasher;

@@ -372,24 +372,6 @@ static void recompute(struct node *n)
 
 /* ---- decisions ---- */
 
-static int parse_hex(const char *hex, struct hash128 *out)
-{
-	uint64_t v[2] = {0, 0};
-
-	if (strlen(hex) != 32)
-		return -1;
-	for (int i = 0; i < 32; i++) {
-		int c = hex[i];
-		int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-
-		if (d < 0)
-			return -1;
-		v[i / 16] = v[i / 16] << 4 | (uint64_t)d;
-	}
-	out->hi = v[0], out->lo = v[1];
-	return 0;
-}
-
 static void set_reason(struct nstate *s, char *reason)
 {
 	free(s->reason);
@@ -670,7 +652,7 @@ static void decide(struct node *n)
 	case ONCHANGE_ERROR:
 		s->st = ST_CHANGED;
 		set_reason(s, first_change(n));
-		parse_hex(s->rec, &s->eff);
+		hash128_parse(s->rec, &s->eff);
 		break;
 	case ONCHANGE_IGNORE: {
 		char *r = first_change(n);
@@ -678,7 +660,7 @@ static void decide(struct node *n)
 		s->st = ST_STALE;
 		set_reason(s, xasprintf("%s (ignored: on_change = ignore)", r));
 		free(r);
-		parse_hex(s->rec, &s->eff);
+		hash128_parse(s->rec, &s->eff);
 		s->satisfied = true;
 		break;
 	}

@@ -364,6 +364,69 @@ char *read_file(const char *path, size_t *len)
 	return (char *)buf_str(&b);
 }
 
+int write_all(int fd, const void *data, size_t n)
+{
+	const char *p = data;
+
+	while (n > 0) {
+		ssize_t w = write(fd, p, n);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			return -1;
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+int fsync_dir(const char *dir)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), r, saved;
+
+	if (fd < 0)
+		return -1;
+	r = fsync(fd);
+	saved = errno;
+	close(fd);
+	errno = saved;
+	return r;
+}
+
+int write_file_atomic(const char *path, const void *data, size_t len, bool sync)
+{
+	char *tmp = xasprintf("%s.tmp", path);
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644), saved;
+
+	if (fd < 0)
+		goto fail;
+	if (write_all(fd, data, len) < 0 || (sync && fsync(fd) < 0)) {
+		saved = errno;
+		close(fd);
+		errno = saved;
+		goto fail;
+	}
+	if (close(fd) < 0 || rename(tmp, path) < 0)
+		goto fail;
+	free(tmp);
+	if (sync) {
+		char *slash = strrchr(path, '/');
+		char *dir = slash ? xstrndup(path, (size_t)(slash - path)) : xstrdup(".");
+		int r = fsync_dir(*dir ? dir : "/");
+
+		free(dir);
+		return r;
+	}
+	return 0;
+fail:
+	saved = errno;
+	unlink(tmp);
+	free(tmp);
+	errno = saved;
+	return -1;
+}
+
 char *mask_password(const char *conn)
 {
 	struct buf b = {0};

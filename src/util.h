@@ -86,6 +86,14 @@ int parse_bool(const char *s);
 void split_words(const char *s, struct vec *out);
 /* Read a whole file into a new NUL-terminated buffer; returns NULL with errno set. */
 char *read_file(const char *path, size_t *len);
+/* Write N bytes at DATA to FD, retrying short writes. Returns 0, or -1 with errno set. */
+int write_all(int fd, const void *data, size_t n);
+/* fsync the directory DIR, so that a rename or a new file in it is durable. */
+int fsync_dir(const char *dir);
+/* Replace the file PATH with LEN bytes at DATA: written to PATH.tmp, (with SYNC) fsynced,
+ * renamed over PATH and its directory fsynced. PATH is either the old file or the new
+ * one, never a mix. Returns 0, or -1 with errno set (PATH.tmp removed). */
+int write_file_atomic(const char *path, const void *data, size_t len, bool sync);
 /* Copy of a connection string with any password replaced by "***". */
 char *mask_password(const char *conninfo);
 /* Monotonic clock in milliseconds. */
