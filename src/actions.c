@@ -10,7 +10,9 @@
 #include <unistd.h>
 
 #include "journal.h"
+#include "record.h"
 #include "state.h"
+#include "term.h"
 #include "util.h"
 
 /* The step named NAME, or NULL after an error naming what is wrong. */
@@ -46,22 +48,35 @@ static int finish(struct journal *j, int status)
 	return status;
 }
 
+/* Record RES for each of the NN nodes N, sync, then say them: nothing is reported
+ * before it is on disk. */
+static int record_all(struct graph *g, struct journal *j, struct node **n, size_t nn, enum result res)
+{
+	struct recorder r = {g, j, NULL};
+
+	for (size_t i = 0; i < nn; i++)
+		if (record(&r, n[i], res, NULL) < 0)
+			return finish(j, EXIT_JOURNAL);
+	if (journal_sync(j) < 0)
+		return finish(j, EXIT_JOURNAL);
+	for (size_t i = 0; i < nn; i++)
+		record_say(&r, n[i], res, NULL);
+	return finish(j, EXIT_DONE);
+}
+
 int action_skip(struct graph *g, const char *step)
 {
 	struct node *n = find_step(g, step, "--skip");
 	struct journal *j;
-	int status = EXIT_DONE;
 
 	if (!n)
 		return EXIT_USAGE;
 	j = open_locked(g);
-	if (state_of(n) == ST_SKIPPED)
+	if (state_of(n) == ST_SKIPPED) {
 		printf("%s is already skipped\n", n->name);
-	else if (journal_append(j, EV_SKIP, n, NULL) < 0)
-		status = EXIT_JOURNAL;
-	else
-		printf("skipped %s (it counts as done; 'orch --force %s' runs it again)\n", n->name, n->name);
-	return finish(j, status);
+		return finish(j, EXIT_DONE);
+	}
+	return record_all(g, j, &n, 1, RESULT_SKIP);
 }
 
 int action_force(struct graph *g, char **steps, size_t nsteps)
@@ -88,23 +103,15 @@ int action_force(struct graph *g, char **steps, size_t nsteps)
 		return status;
 	}
 	j = open_locked(g);
-	for (size_t i = 0; i < todo.n && status == EXIT_DONE; i++) {
-		struct node *n = todo.v[i];
-
-		if (journal_append(j, EV_FORCE, n, NULL) < 0)
-			status = EXIT_JOURNAL;
-		else
-			printf("%s will run again\n", n->name);
-	}
+	status = record_all(g, j, (struct node **)todo.v, todo.n, RESULT_FORCE);
 	vec_free(&todo);
-	return finish(j, status);
+	return status;
 }
 
 int action_approve(struct graph *g, const char *step)
 {
 	struct node *n = find_step(g, step, "--approve");
 	struct journal *j;
-	int status = EXIT_DONE;
 
 	if (!n)
 		return EXIT_USAGE;
@@ -116,7 +123,7 @@ int action_approve(struct graph *g, const char *step)
 	j = open_locked(g);
 	if (state_of(n) == ST_DONE) {
 		printf("%s is already approved\n", n->name);
-		return finish(j, status);
+		return finish(j, EXIT_DONE);
 	}
 	for (size_t i = 0; i < n->ndeps; i++) {
 		struct node *d = n->deps[i].dep;
@@ -128,24 +135,7 @@ int action_approve(struct graph *g, const char *step)
 		}
 	}
 	state_refresh(n);
-	if (journal_append(j, EV_APPROVE, n, NULL) < 0)
-		status = EXIT_JOURNAL;
-	else
-		printf("approved %s\n", n->name);
-	return finish(j, status);
-}
-
-/* Ask on the terminal; true for y or yes. */
-static bool confirm(const char *question)
-{
-	char line[64];
-
-	fprintf(stderr, "%s [y/N] ", question);
-	fflush(stderr);
-	if (!fgets(line, sizeof(line), stdin))
-		return false;
-	line[strcspn(line, "\n")] = '\0';
-	return strcmp(line, "y") == 0 || strcmp(line, "Y") == 0 || strcmp(line, "yes") == 0;
+	return record_all(g, j, &n, 1, RESULT_APPROVE);
 }
 
 int action_reset(struct graph *g, bool yes)
@@ -165,8 +155,8 @@ int action_reset(struct graph *g, bool yes)
 			error("--reset forgets all progress: add --yes to confirm when not on a terminal");
 			return EXIT_USAGE;
 		}
-		char *q = xasprintf("orch: forget all progress of %s? (the journal is kept as a backup)", g->name);
-		bool ok = confirm(q);
+		char *q = xasprintf("orch: forget all progress of %s? (the journal is kept as a backup) [y/N] ", g->name);
+		bool ok = term_ask(q, NULL) == 'y';
 
 		free(q);
 		if (!ok) {

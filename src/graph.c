@@ -61,6 +61,7 @@ struct pool *graph_addpool(struct graph *g, const char *name, int line)
 		return NULL;
 	}
 	p->line = line;
+	p->id = g->pools.n;
 	p->depth = 1;
 	vec_push(&g->pools, p);
 	return p;
@@ -76,7 +77,7 @@ struct pool *graph_findpool(struct graph *g, const char *name)
 	return table_get(&g->poolnames, name);
 }
 
-void graph_adddep(struct node *n, struct node *dep, int line, const char *why)
+void graph_adddep(struct node *n, struct node *dep, int line, enum edgekind why)
 {
 	if (n->ndeps == n->depcap) {
 		n->depcap = n->depcap ? n->depcap * 2 : 4;
@@ -130,8 +131,7 @@ static void report_cycle(struct graph *g, struct node **path, size_t *edge, size
 	fprintf(stderr, "%s:%d: dependency cycle: %s\n", g->file, path[from]->deps[edge[from]].line, buf_str(&b));
 	for (size_t i = from; i < n; i++) {
 		const struct edge *e = &path[i]->deps[edge[i]];
-		const char *verb = strcmp(e->why, "after") == 0 ? "runs after" :
-		                   strcmp(e->why, "phase") == 0 ? "contains" : "needs";
+		const char *verb = e->why == EDGE_AFTER ? "runs after" : e->why == EDGE_PHASE ? "contains" : "needs";
 
 		fprintf(stderr, "%s:%d:   %s %s %s %s\n", g->file, e->line, node_kindname(path[i]),
 		        path[i]->name, verb, e->dep->name);
@@ -139,7 +139,8 @@ static void report_cycle(struct graph *g, struct node **path, size_t *edge, size
 	buf_free(&b);
 }
 
-/* Iterative depth-first search; mark 0 unvisited, 1 on the path, 2 finished. */
+/* Iterative depth-first search: MARK_NONE unvisited, MARK_SELECTED on the path,
+ * MARK_FINISHED finished. */
 static int find_cycles(struct graph *g)
 {
 	size_t n = g->nodes.n, depth;
@@ -155,25 +156,25 @@ static int find_cycles(struct graph *g)
 			continue;
 		depth = 0;
 		path[depth] = root, edge[depth] = 0, depth++;
-		root->mark = 1;
+		root->mark = MARK_SELECTED;
 		while (depth > 0) {
 			struct node *u = path[depth - 1];
 			struct node *v;
 
 			if (edge[depth - 1] == u->ndeps) {
-				u->mark = 2;
+				u->mark = MARK_FINISHED;
 				depth--;
 				if (depth)
 					edge[depth - 1]++;
 				continue;
 			}
 			v = u->deps[edge[depth - 1]].dep;
-			if (v->mark == 0) {
-				v->mark = 1;
+			if (v->mark == MARK_NONE) {
+				v->mark = MARK_SELECTED;
 				path[depth] = v, edge[depth] = 0, depth++;
 				continue;
 			}
-			if (v->mark == 1 && cycles < 10) {
+			if (v->mark == MARK_SELECTED && cycles < 10) {
 				size_t from = depth - 1;
 
 				while (path[from] != v)
@@ -266,7 +267,7 @@ int graph_target(struct graph *g, const char *target, struct node **out)
 	return 0;
 }
 
-size_t graph_select(struct graph *g, struct node **targets, size_t ntargets, int mark)
+size_t graph_select(struct graph *g, struct node **targets, size_t ntargets, enum mark mark)
 {
 	struct vec stack = {0};
 	size_t steps = 0;
@@ -298,7 +299,7 @@ size_t graph_select(struct graph *g, struct node **targets, size_t ntargets, int
 	return steps;
 }
 
-void graph_order(struct graph *g, int mark, bool byphase, struct vec *out)
+void graph_order(struct graph *g, enum mark mark, bool byphase, struct vec *out)
 {
 	size_t *left = xcalloc(g->nodes.n, sizeof(*left));
 	struct readyq q = {0};
@@ -331,7 +332,7 @@ void graph_order(struct graph *g, int mark, bool byphase, struct vec *out)
 void graph_clearmarks(struct graph *g)
 {
 	for (size_t i = 0; i < g->nodes.n; i++)
-		((struct node *)g->nodes.v[i])->mark = 0;
+		((struct node *)g->nodes.v[i])->mark = MARK_NONE;
 }
 
 const char *step_kindname(const struct node *n)
@@ -360,8 +361,10 @@ static bool before(const struct readyq *q, const struct node *a, const struct no
 {
 	if (q->byphase && phase_rank(a) != phase_rank(b))
 		return phase_rank(a) < phase_rank(b);
-	if (a->prio_ms != b->prio_ms)
-		return a->prio_ms > b->prio_ms;
+	int64_t ka = q->key_ms ? q->key_ms[a->id] : a->prio_ms, kb = q->key_ms ? q->key_ms[b->id] : b->prio_ms;
+
+	if (ka != kb)
+		return ka > kb;
 	return a->id < b->id;
 }
 
@@ -409,4 +412,11 @@ void readyq_free(struct readyq *q)
 	free(q->v);
 	q->v = NULL;
 	q->n = q->cap = 0;
+}
+
+const char *edge_kindname(enum edgekind k)
+{
+	static const char *names[] = {[EDGE_NEEDS] = "needs", [EDGE_AFTER] = "after", [EDGE_PHASE] = "phase"};
+
+	return names[k];
 }

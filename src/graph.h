@@ -33,26 +33,44 @@ enum onchange {
 
 struct node;
 
+/* Values of node->mark, the scratch of graph walks (graph_clearmarks resets them). */
+enum mark {
+	MARK_NONE = 0,  /* not visited, not selected */
+	MARK_SELECTED,  /* graph_select: the targets need it; the cycle check: on the path */
+	MARK_FINISHED,  /* the cycle check: everything it reaches explored */
+	MARK_UNDO,      /* rollback: a step of the target, or one that depends on it */
+	MARK_WALKED,    /* rollback: a phase or milestone of the target, walked through */
+	MARK_DEPENDENT, /* rollback: a phase or milestone that depends on the target */
+	MARK_ORDERED,   /* rollback: a step whose place in the shown order is computed */
+};
+
+/* What declared an edge. */
+enum edgekind {
+	EDGE_NEEDS, /* the node's needs */
+	EDGE_AFTER, /* its phase's after */
+	EDGE_PHASE, /* a phase contains its steps */
+};
+
 /* A priority queue of ready nodes: longest prio_ms first, then lowest id. */
 struct readyq {
 	struct node **v;
 	size_t n, cap;
-	bool byphase; /* order by phase number first (for listings) */
+	bool byphase;         /* order by phase number first (for listings) */
+	const int64_t *key_ms; /* by node id: highest first instead of prio_ms (NULL: prio_ms) */
 };
 
 struct pool {
 	char *name;
 	int line;
+	size_t id;   /* declaration order among pools */
 	int depth;   /* at most this many of its steps at once */
-	int running; /* the scheduler's: its steps running now */
-	struct readyq waiting; /* the scheduler's: its ready steps held back by depth */
 };
 
 /* A dependency edge: the node needs DEP; LINE is where the edge is declared. */
 struct edge {
 	struct node *dep;
 	int line;
-	const char *why; /* "needs", "after" or "phase" (a phase contains its steps) */
+	enum edgekind why;
 };
 
 struct node {
@@ -93,7 +111,7 @@ struct node {
 	size_t nusers;
 
 	int64_t prio_ms; /* longest estimated path from here to the end of the plan */
-	int mark;        /* scratch for graph walks */
+	enum mark mark;  /* scratch for graph walks */
 	void *state;     /* owned by state.c: signature and up-to-date decision */
 	void *rt;        /* owned by run.c: the scheduler's bookkeeping */
 };
@@ -127,8 +145,8 @@ struct pool *graph_addpool(struct graph *g, const char *name, int line);
 struct node *graph_find(struct graph *g, const char *name);
 /* Find a pool by name. */
 struct pool *graph_findpool(struct graph *g, const char *name);
-/* Record that N needs DEP (declared at LINE, by key WHY). */
-void graph_adddep(struct node *n, struct node *dep, int line, const char *why);
+/* Record that N needs DEP (declared at LINE, by WHY). */
+void graph_adddep(struct node *n, struct node *dep, int line, enum edgekind why);
 /* Fill users (reverse edges), sort phases by number and compute priorities;
  * returns the number of cycles found, each reported as FILE:LINE errors. */
 int graph_finish(struct graph *g);
@@ -137,16 +155,18 @@ int graph_finish(struct graph *g);
 int graph_target(struct graph *g, const char *target, struct node **out);
 /* Mark (mark = MARK) every node the targets need, transitively; NULL selects all.
  * Returns the number of steps selected. */
-size_t graph_select(struct graph *g, struct node **targets, size_t ntargets, int mark);
+size_t graph_select(struct graph *g, struct node **targets, size_t ntargets, enum mark mark);
 /* Append the nodes with mark == MARK to OUT in the scheduler's order: a topological
  * order preferring the longest remaining estimated path, then declaration order; with
  * BYPHASE, lower phase numbers first, which keeps phases together where the
  * dependencies allow. */
-void graph_order(struct graph *g, int mark, bool byphase, struct vec *out);
+void graph_order(struct graph *g, enum mark mark, bool byphase, struct vec *out);
 /* Clear every node's mark. */
 void graph_clearmarks(struct graph *g);
 /* "run", "sql" or "manual". */
 const char *step_kindname(const struct node *n);
+/* "needs", "after" or "phase": the key that declared an edge. */
+const char *edge_kindname(enum edgekind k);
 /* "step", "phase" or "milestone". */
 const char *node_kindname(const struct node *n);
 

@@ -63,7 +63,6 @@
 #include <jansson.h>
 
 #include "hash.h"
-#include "state.h"
 
 enum { FORMAT_VERSION = 1 };
 /* compact when the file is over COMPACT_MIN bytes and 1.5 times its live part */
@@ -120,7 +119,7 @@ static int kind_parse(const char *s)
 	return -1;
 }
 
-static bool is_completion(enum evkind k)
+bool journal_is_completion(enum evkind k)
 {
 	return k == EV_OK || k == EV_APPROVE || k == EV_MILESTONE;
 }
@@ -215,14 +214,6 @@ static struct jevent *new_event(struct journal *j)
 	return &j->ev[j->nev++];
 }
 
-static bool is_hex(const char *s, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
-			return false;
-	return s[n] == '\0';
-}
-
 /* ---- loading ---- */
 
 /* Parse one line into a new event; returns NULL with a reason in ERR on damage. */
@@ -276,7 +267,9 @@ static const char *parse_line(struct journal *j, const char *line, size_t len, s
 		e->name = "";
 	}
 	if ((v = json_object_get(o, "sig"))) {
-		if (!(s = json_string_value(v)) || strlen(s) != 32 || !is_hex(s, 32)) {
+		struct hash128 h;
+
+		if (!(s = json_string_value(v)) || strlen(s) != 32 || hash128_parse(s, &h) < 0) {
 			json_decref(o);
 			return "\"sig\" is not 32 hex digits";
 		}
@@ -319,12 +312,12 @@ static void free_events(struct journal *j)
  *
  *	u64 magic, u64 size, u64 lines, 16 bytes hash of the journal's first size bytes
  *	per event: u8 kind, u8 timed_out, 3 x i32 attempt/exit/signal, 3 x i64 time/start/
- *	           duration, 2 x u64 off/len, u8 has_sig, 16 bytes sig, then name, run,
+ *	           duration, 2 x u64 off/len, u8 has_sig, the sig as two u64 (hi, lo), then name, run,
  *	           message and log as u32 length (UINT32_MAX: none) and bytes
  *	16 bytes: hash of everything above
  */
 enum { INDEX_MIN = 256 << 10 }; /* smaller journals parse fast enough */
-static const uint64_t INDEX_MAGIC = 0x3178646a6863726fULL; /* "orchjdx1" */
+static const uint64_t INDEX_MAGIC = 0x3278646a6863726fULL; /* "orchjdx2" */
 
 static void put(struct buf *b, const void *p, size_t n)
 {
@@ -389,31 +382,6 @@ static char *index_path(const struct journal *j)
 	return xasprintf("%s/journal.idx", j->dir);
 }
 
-static void sig_hex(const unsigned char bin[16], char out[33])
-{
-	static const char digit[] = "0123456789abcdef";
-
-	for (int i = 0; i < 16; i++) {
-		out[2 * i] = digit[bin[i] >> 4];
-		out[2 * i + 1] = digit[bin[i] & 15];
-	}
-	out[32] = '\0';
-}
-
-static void sig_bin(const char *hex, unsigned char out[16])
-{
-	for (int i = 0; i < 16; i++) {
-		unsigned v = 0;
-
-		for (int k = 0; k < 2; k++) {
-			char c = hex[2 * i + k];
-
-			v = v * 16 + (unsigned)(c <= '9' ? c - '0' : c - 'a' + 10);
-		}
-		out[i] = (unsigned char)v;
-	}
-}
-
 /* Take the events of TEXT's first bytes from the index when it vouches for them.
  * Returns the bytes covered (0: none), with *LINES the lines. */
 static int64_t index_load(struct journal *j, const char *text, int64_t size, size_t *lines)
@@ -452,7 +420,7 @@ static int64_t index_load(struct journal *j, const char *text, int64_t size, siz
 		int32_t v32[3];
 		int64_t v64[3];
 		uint64_t u64[2];
-		unsigned char sig[16];
+		struct hash128 sig;
 		const char *name, *run, *msg, *log;
 		uint32_t nname, nrun, nmsg, nlog;
 
@@ -462,7 +430,7 @@ static int64_t index_load(struct journal *j, const char *text, int64_t size, siz
 		get(&r, v64, sizeof(v64));
 		get(&r, u64, sizeof(u64));
 		get(&r, &hassig, 1);
-		get(&r, sig, 16);
+		get(&r, &sig, sizeof(sig));
 		name = get_str(&r, &nname);
 		run = get_str(&r, &nrun);
 		msg = get_str(&r, &nmsg);
@@ -476,7 +444,7 @@ static int64_t index_load(struct journal *j, const char *text, int64_t size, siz
 		e->off = (int64_t)u64[0], e->len = (size_t)u64[1];
 		e->line = j->nev - first;
 		if (hassig)
-			sig_hex(sig, e->sig);
+			hash128_hex(sig, e->sig);
 		if (nname) {
 			char buf[256];
 
@@ -513,11 +481,10 @@ stale:
 static void index_save(struct journal *j)
 {
 	struct buf b = {0};
-	char *text, *path, *tmp;
+	char *text, *path;
 	size_t len;
 	uint64_t v;
 	struct hash128 h;
-	int fd;
 
 	if (!j->locked || j->size < INDEX_MIN || j->indexed == j->size || j->nev != j->lines)
 		return;
@@ -542,17 +509,17 @@ static void index_save(struct journal *j)
 		int32_t v32[3] = {e->attempt, e->exit_status, e->signal};
 		int64_t v64[3] = {e->time_ms, e->start_ms, e->duration_ms};
 		uint64_t u64[2] = {(uint64_t)e->off, e->len};
-		unsigned char sig[16] = {0};
+		struct hash128 sig = {0, 0};
 
 		if (hassig)
-			sig_bin(e->sig, sig);
+			hash128_parse(e->sig, &sig);
 		put(&b, &kind, 1);
 		put(&b, &flag, 1);
 		put(&b, v32, sizeof(v32));
 		put(&b, v64, sizeof(v64));
 		put(&b, u64, sizeof(u64));
 		put(&b, &hassig, 1);
-		put(&b, sig, 16);
+		put(&b, &sig, sizeof(sig));
 		put_str(&b, e->name);
 		put_str(&b, e->run ? e->run : "");
 		put_str(&b, e->message);
@@ -560,17 +527,10 @@ static void index_save(struct journal *j)
 	}
 	h = hash128_bytes(b.s, b.len);
 	put(&b, &h, 16);
+	/* a cache: not synced, and a failure costs only time next open */
 	path = index_path(j);
-	tmp = xasprintf("%s.tmp", path);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0 || write_all(fd, b.s, b.len) < 0 || close(fd) < 0 || rename(tmp, path) < 0) {
-		if (fd >= 0)
-			close(fd);
-		unlink(tmp);
-	} else {
+	if (write_file_atomic(path, b.s, b.len, false) == 0)
 		j->indexed = j->size;
-	}
-	free(tmp);
 	free(path);
 	buf_free(&b);
 }
@@ -660,59 +620,11 @@ static int load(struct journal *j)
 
 /* ---- compaction ---- */
 
-/* Mark in LIVE (one bool per event) the events that decide some node's state. Returns
- * the bytes they take. */
-static int64_t live_events(struct journal *j, bool *live)
+int journal_compact(struct journal *j, const bool *live)
 {
-	size_t nn = j->g->nodes.n, reset = 0;
-	size_t *anchor = xmalloc(nn * sizeof(*anchor)), *comp = xmalloc(nn * sizeof(*comp));
-	int64_t bytes = 0;
-
-	for (size_t i = 0; i < nn; i++)
-		anchor[i] = comp[i] = SIZE_MAX;
-	for (size_t i = 0; i < j->nev; i++) {
-		const struct jevent *e = &j->ev[i];
-
-		if (e->kind == EV_RESET) {
-			reset = i + 1;
-			for (size_t k = 0; k < nn; k++)
-				anchor[k] = comp[k] = SIZE_MAX;
-			continue;
-		}
-		if (!e->node)
-			continue;
-		if (is_completion(e->kind))
-			comp[e->node->id] = i;
-		if (e->kind != EV_START && e->kind != EV_ROLLBACK_START)
-			anchor[e->node->id] = i;
-	}
-	for (size_t i = reset; i < j->nev; i++) {
-		const struct jevent *e = &j->ev[i];
-		size_t id;
-
-		if (e->kind == EV_RESET)
-			continue;
-		if (!e->node) {
-			live[i] = true; /* a node no longer in the Orchfile: keep its history */
-		} else {
-			id = e->node->id;
-			live[i] = i == comp[id] || anchor[id] == SIZE_MAX || i >= anchor[id];
-		}
-		if (live[i])
-			bytes += (int64_t)e->len + 1;
-	}
-	free(anchor);
-	free(comp);
-	return bytes;
-}
-
-int journal_compact(struct journal *j)
-{
-	bool *live;
-	char *tmp, *text;
+	char *text;
 	struct buf b = {0};
 	size_t n = 0, len;
-	int fd;
 
 	if (!j->locked) {
 		error("compacting %s needs the plan lock", j->display);
@@ -722,8 +634,6 @@ int journal_compact(struct journal *j)
 		error("reading %s:", j->display);
 		return -1;
 	}
-	live = xcalloc(j->nev ? j->nev : 1, sizeof(*live));
-	live_events(j, live);
 	for (size_t i = 0; i < j->nev; i++) {
 		struct jevent *e = &j->ev[i];
 
@@ -736,20 +646,10 @@ int journal_compact(struct journal *j)
 		buf_add(&b, text + e->off, e->len);
 		buf_putc(&b, '\n');
 	}
-	tmp = xasprintf("%s.tmp", j->path);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0 || write_all(fd, b.s ? b.s : "", b.len) < 0 || fsync(fd) < 0 || close(fd) < 0 ||
-	    rename(tmp, j->path) < 0) {
-		error("compacting %s: %s:", j->display, tmp);
-		if (fd >= 0)
-			close(fd);
-		unlink(tmp);
-		free(tmp);
+	if (write_file_atomic(j->path, b.s ? b.s : "", b.len, true) < 0) {
+		error("compacting %s:", j->display);
 		goto fail;
 	}
-	free(tmp);
-	if (fsync_dir(j->dir) < 0)
-		warn("fsync %s:", j->dir);
 	/* the new file: reopen, renumber the events */
 	close(j->fd);
 	if ((j->fd = open(j->path, O_RDWR | O_APPEND | O_CLOEXEC)) < 0)
@@ -766,32 +666,23 @@ int journal_compact(struct journal *j)
 	}
 	j->nev = n;
 	j->lines = n;
-	free(live);
 	free(text);
 	buf_free(&b);
 	return 0;
 fail:
-	free(live);
 	free(text);
 	buf_free(&b);
 	return -1;
 }
 
-static void maybe_compact(struct journal *j)
+bool journal_worth_compacting(const struct journal *j, int64_t live_bytes)
 {
-	bool *live;
-	int64_t bytes;
+	return j->locked && j->size >= COMPACT_MIN && j->size > live_bytes + live_bytes / 2;
+}
 
-	if (j->size < COMPACT_MIN)
-		return;
-	live = xcalloc(j->nev ? j->nev : 1, sizeof(*live));
-	bytes = live_events(j, live);
-	free(live);
-	if (j->size > bytes + bytes / 2) {
-		if (verbosity > 0)
-			info("compacting %s (%lld bytes, %lld live)", j->display, (long long)j->size, (long long)bytes);
-		journal_compact(j);
-	}
+int64_t journal_size(const struct journal *j)
+{
+	return j ? j->size : 0;
 }
 
 /* ---- opening ---- */
@@ -922,8 +813,6 @@ int journal_try_open(struct graph *g, int flags, struct journal **out)
 		journal_close(j);
 		return r;
 	}
-	if (j->locked)
-		maybe_compact(j);
 	*out = j;
 	return 0;
 }
@@ -959,11 +848,11 @@ static bool has_kind(const struct sigpart *parts, size_t n, enum partkind kind)
 	return false;
 }
 
-int journal_append(struct journal *j, enum evkind kind, struct node *n, const struct outcome *o)
+long journal_append(struct journal *j, enum evkind kind, struct node *n, const struct outcome *o)
 {
 	json_t *obj = json_object();
 	char t[48], *line;
-	const char *sig = n ? state_signature(n) : NULL;
+	const char *sig = n && o ? o->sig : NULL;
 	int64_t now = wall_ms();
 	struct jevent *e;
 	size_t len;
@@ -1005,9 +894,9 @@ int journal_append(struct journal *j, enum evkind kind, struct node *n, const st
 		json_object_set_new(obj, "log", json_string(o->log));
 	if (o && o->message)
 		json_object_set_new(obj, "msg", json_string(o->message));
-	if (n && sig && is_completion(kind)) {
-		const struct sigpart *parts;
-		size_t np = state_parts(n, &parts);
+	if (n && sig && journal_is_completion(kind)) {
+		const struct sigpart *parts = o->parts;
+		size_t np = o->nparts;
 
 		/* "def" always, so that a completion is known to carry its parts */
 		json_object_set_new(obj, "def", parts_object(parts, np, PART_DEF));
@@ -1058,7 +947,7 @@ int journal_append(struct journal *j, enum evkind kind, struct node *n, const st
 	e->off = j->size;
 	e->len = len;
 	j->size += (int64_t)len + 1;
-	return 0;
+	return (long)(j->nev - 1);
 }
 
 int journal_sync(struct journal *j)
@@ -1114,8 +1003,9 @@ long journal_parts(struct journal *j, const struct jevent *e, struct sigpart **p
 		any = true;
 		json_object_foreach(obj, name, v) {
 			const char *s = json_string_value(v);
+			uint64_t h;
 
-			if (!s || strlen(s) != 16 || !is_hex(s, 16))
+			if (!s || strlen(s) != 16 || hash64_parse(s, &h) < 0)
 				continue;
 			if (n == cap) {
 				cap = cap ? cap * 2 : 8;
@@ -1123,7 +1013,7 @@ long journal_parts(struct journal *j, const struct jevent *e, struct sigpart **p
 			}
 			(*parts)[n].kind = (enum partkind)k;
 			(*parts)[n].name = xstrdup(name);
-			(*parts)[n].h = strtoull(s, NULL, 16);
+			(*parts)[n].h = h;
 			n++;
 		}
 	}
@@ -1233,7 +1123,7 @@ int journal_reset(struct journal *j)
 	j->dirty = true;
 	char *msg = xasprintf("the previous journal is kept as journal.jsonl.%d", n);
 	struct outcome o = {.exit_status = -1, .message = msg};
-	int r = journal_append(j, EV_RESET, NULL, &o);
+	long r = journal_append(j, EV_RESET, NULL, &o);
 
 	free(msg);
 	if (r < 0 || journal_sync(j) < 0)

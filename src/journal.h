@@ -5,6 +5,7 @@
 #define ORCH_JOURNAL_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "graph.h"
@@ -25,6 +26,16 @@ enum evkind {
 	EV_RESET,          /* all progress forgotten */
 };
 
+/* A piece of a signature as the journal records it with a completion (ok, approve,
+ * milestone): a definition key, an input file or a dependency, and a 64-bit hash. */
+enum partkind { PART_DEF, PART_INPUT, PART_DEP };
+struct sigpart {
+	enum partkind kind;
+	const char *name; /* key ("run", "env", ...), file path, or dependency name */
+	uint64_t h;
+};
+
+
 /* What happened to one attempt; fields that do not apply are 0 / NULL. */
 struct outcome {
 	int attempt;        /* 1, 2, ... */
@@ -35,6 +46,9 @@ struct outcome {
 	int64_t duration_ms;
 	const char *log;    /* path of the attempt's log, relative to the plan directory */
 	const char *message;/* one line for the user: why it failed */
+	const char *sig;    /* the node's signature (32 hex digits), NULL when none */
+	const struct sigpart *parts; /* with a completion: the signature's parts, for --why */
+	size_t nparts;
 };
 
 struct journal;
@@ -47,10 +61,13 @@ enum {
  * torn last line is dropped with a warning). Returns NULL only when there is no
  * journal and JOURNAL_CREATE is not given. */
 struct journal *journal_open(struct graph *g, int flags);
-/* Append one event for node N (NULL for plan-wide events such as EV_RESET). The run id,
- * time, host, user, format version and N's current signature are added here. Returns 0,
- * or -1 after reporting a write error. */
-int journal_append(struct journal *j, enum evkind kind, struct node *n, const struct outcome *o);
+/* Append one event for node N (NULL for plan-wide events such as EV_RESET), with what O
+ * says (may be NULL): the signature and, for a completion, its parts come from the
+ * caller. The run id, time, host, user and format version are added here. Returns the
+ * new event's index (journal_event), or -1 after reporting a write error. */
+long journal_append(struct journal *j, enum evkind kind, struct node *n, const struct outcome *o);
+/* Whether events of kind K complete a node (ok, approve, milestone): they carry parts. */
+bool journal_is_completion(enum evkind k);
 /* Make every appended event durable (one fdatasync for all since the last sync). */
 int journal_sync(struct journal *j);
 /* The run id of this orch process ("20261126T051200-4821"). */
@@ -75,15 +92,6 @@ struct jevent {
 	size_t line;         /* 1-based line in the journal file */
 	int64_t off;         /* byte offset of the line in the file */
 	size_t len;          /* its length, without the newline */
-};
-
-/* A piece of a signature as the journal records it with a completion (ok, approve,
- * milestone): a definition key, an input file or a dependency, and a 64-bit hash. */
-enum partkind { PART_DEF, PART_INPUT, PART_DEP };
-struct sigpart {
-	enum partkind kind;
-	const char *name; /* key ("run", "env", ...), file path, or dependency name */
-	uint64_t h;
 };
 
 /* Number of events loaded and appended so far (not counting torn or compacted-away ones). */
@@ -111,9 +119,15 @@ struct statcache *journal_statcache(struct journal *j);
 /* Keep the current journal as .orch/journal.jsonl.N (the next free N) and start an
  * empty one with a reset event. Needs the lock. Returns N, or -1 after an error. */
 int journal_reset(struct journal *j);
-/* Rewrite the journal to its live events (what decides each step's state) now, through
- * a temp file, fsync, rename and fsync of .orch. Needs the lock. Returns 0 or -1. */
-int journal_compact(struct journal *j);
+/* Rewrite the journal to the events marked in LIVE (one bool per event: what decides
+ * each node's state, see history_live) now, through a temp file, fsync, rename and
+ * fsync of .orch; the events are renumbered. Needs the lock. Returns 0 or -1. */
+int journal_compact(struct journal *j, const bool *live);
+/* Whether a journal whose live events take LIVE_BYTES is worth compacting at open: over
+ * 1 MiB and more than 1.5 times its live part. */
+bool journal_worth_compacting(const struct journal *j, int64_t live_bytes);
+/* The journal file's size in bytes. */
+int64_t journal_size(const struct journal *j);
 /* Open, like journal_open, but return the exit status instead of exiting when the
  * journal is damaged (EXIT_JOURNAL) or locked (EXIT_LOCKED); *OUT is NULL then. */
 int journal_try_open(struct graph *g, int flags, struct journal **out);

@@ -344,8 +344,8 @@ static int graph_dot(struct graph *g, struct options *o)
 	struct node **t = resolve_targets(g, o->targets, o->ntargets);
 
 	if (o->ntargets)
-		graph_select(g, t, o->ntargets, 1);
-	show_dot(g, o->ntargets ? 1 : 0, stdout);
+		graph_select(g, t, o->ntargets, MARK_SELECTED);
+	show_dot(g, o->ntargets ? MARK_SELECTED : MARK_NONE, stdout);
 	free(t);
 	return EXIT_DONE;
 }

@@ -532,7 +532,7 @@ static void add_needs(struct parser *p, struct node *n, struct entry *e, const c
 		struct node *d = resolve(p, n, words.v[i], e->line, "needs");
 
 		if (d)
-			graph_adddep(n, d, e->line, "needs");
+			graph_adddep(n, d, e->line, EDGE_NEEDS);
 		free(words.v[i]);
 	}
 	vec_free(&words);
@@ -704,7 +704,7 @@ static void load_after(struct parser *p, struct section *s)
 			     d->name, node_kindname(d));
 		else if (d)
 			for (size_t j = 0; j < s->node->steps.n; j++)
-				graph_adddep(s->node->steps.v[j], d, e->line, "after");
+				graph_adddep(s->node->steps.v[j], d, e->line, EDGE_AFTER);
 		free(words.v[i]);
 	}
 	vec_free(&words);
@@ -912,7 +912,7 @@ static void build(struct parser *p)
 		for (size_t j = 0; j < ph->steps.n; j++) {
 			struct node *st = ph->steps.v[j];
 
-			graph_adddep(ph, st, st->phase_line, "phase");
+			graph_adddep(ph, st, st->phase_line, EDGE_PHASE);
 		}
 	}
 	for (size_t i = 0; i < p->g->nodes.n; i++) {

@@ -11,8 +11,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "os.h"
+#include "history.h"
+#include "record.h"
 #include "state.h"
+#include "term.h"
 
 static bool completed(const struct node *n)
 {
@@ -38,15 +40,16 @@ static const char *how(const struct node *n)
 	return "rollback";
 }
 
-/* Mark (2) the members of TARGET: a step; a phase's steps; what a milestone needs,
- * through phases and milestones but not through steps' own dependencies. */
+/* Mark the members of TARGET (MARK_UNDO): a step; a phase's steps; what a milestone
+ * needs, through phases and milestones (MARK_WALKED) but not through steps' own
+ * dependencies. */
 static void mark_members(struct graph *g, struct node *target)
 {
 	struct vec stack = {0};
 
 	if (!target) {
 		for (size_t i = 0; i < g->steps.n; i++)
-			((struct node *)g->steps.v[i])->mark = 2;
+			((struct node *)g->steps.v[i])->mark = MARK_UNDO;
 		return;
 	}
 	vec_push(&stack, target);
@@ -55,7 +58,7 @@ static void mark_members(struct graph *g, struct node *target)
 
 		if (n->mark)
 			continue;
-		n->mark = n->kind == NODE_STEP ? 2 : 1;
+		n->mark = n->kind == NODE_STEP ? MARK_UNDO : MARK_WALKED;
 		if (n->kind == NODE_STEP)
 			continue;
 		for (size_t i = 0; i < n->ndeps; i++)
@@ -64,7 +67,8 @@ static void mark_members(struct graph *g, struct node *target)
 	vec_free(&stack);
 }
 
-/* Add (mark 2) everything that depends on a member, through any kind of node. */
+/* Add (MARK_UNDO) every step that depends on a member, through any kind of node
+ * (MARK_DEPENDENT). */
 static void mark_dependents(struct graph *g)
 {
 	struct vec stack = {0};
@@ -72,7 +76,7 @@ static void mark_dependents(struct graph *g)
 	for (size_t i = 0; i < g->steps.n; i++) {
 		struct node *n = g->steps.v[i];
 
-		if (n->mark == 2)
+		if (n->mark == MARK_UNDO)
 			vec_push(&stack, n);
 	}
 	while (stack.n) {
@@ -81,8 +85,8 @@ static void mark_dependents(struct graph *g)
 		for (size_t i = 0; i < n->nusers; i++) {
 			struct node *u = n->users[i];
 
-			if (u->mark != 2 && u->mark != 3) {
-				u->mark = u->kind == NODE_STEP ? 2 : 3;
+			if (u->mark != MARK_UNDO && u->mark != MARK_DEPENDENT) {
+				u->mark = u->kind == NODE_STEP ? MARK_UNDO : MARK_DEPENDENT;
 				vec_push(&stack, u);
 			}
 		}
@@ -90,34 +94,35 @@ static void mark_dependents(struct graph *g)
 	vec_free(&stack);
 }
 
-/* When each step last completed, from the journal, kept in prio_ms for the engine. */
-static void completion_times(struct graph *g, struct journal *j)
+/* When each node last completed (by node id, 0: never), from its history: the newest
+ * is undone first. A new array. */
+static int64_t *completion_times(struct graph *g, struct journal *j)
 {
-	for (size_t i = 0; i < g->nodes.n; i++)
-		((struct node *)g->nodes.v[i])->prio_ms = 0;
-	for (size_t i = 0, n = journal_count(j); i < n; i++) {
-		const struct jevent *ev = journal_event(j, i);
+	int64_t *ms = xcalloc(g->nodes.n ? g->nodes.n : 1, sizeof(*ms));
 
-		if (ev->node && (ev->kind == EV_OK || ev->kind == EV_APPROVE || ev->kind == EV_SKIP))
-			ev->node->prio_ms = ev->time_ms;
+	for (size_t i = 0; i < g->nodes.n; i++) {
+		const struct jevent *ev = history_event(j, state_history(g->nodes.v[i])->finished);
+
+		ms[i] = ev ? ev->time_ms : 0;
 	}
+	return ms;
 }
 
 /* The order a one-at-a-time rollback would take, for the plan shown to the user. */
-static void plan_order(struct graph *g, struct vec *set, struct vec *out)
+static void plan_order(struct graph *g, struct vec *set, const int64_t *order_ms, struct vec *out)
 {
 	size_t *left = xcalloc(g->nodes.n, sizeof(*left));
-	struct readyq q = {0};
+	struct readyq q = {.key_ms = order_ms};
 	struct vec instant = {0};
 
 	for (size_t i = 0; i < set->n; i++)
-		((struct node *)set->v[i])->mark = 4;
+		((struct node *)set->v[i])->mark = MARK_ORDERED;
 	for (size_t i = 0; i < g->nodes.n; i++) {
 		struct node *n = g->nodes.v[i];
 
 		left[n->id] = n->nusers;
 		if (!n->nusers) {
-			if (n->mark == 4)
+			if (n->mark == MARK_ORDERED)
 				readyq_push(&q, n);
 			else
 				vec_push(&instant, n);
@@ -136,7 +141,7 @@ static void plan_order(struct graph *g, struct vec *set, struct vec *out)
 			struct node *d = n->deps[i].dep;
 
 			if (--left[d->id] == 0) {
-				if (d->mark == 4)
+				if (d->mark == MARK_ORDERED)
 					readyq_push(&q, d);
 				else
 					vec_push(&instant, d);
@@ -148,23 +153,14 @@ static void plan_order(struct graph *g, struct vec *set, struct vec *out)
 	free(left);
 }
 
-/* Milestones reached before and no longer holding: record them lost. */
-/* Milestones reached before and no longer holding: record them lost. One pass over
- * the journal finds what is reached, one over the graph in topological order what
- * still holds (every step it needs, transitively, is done). */
+/* Milestones reached before and no longer holding: record them lost. What is reached
+ * is in the history; one pass over the graph in topological order finds what still
+ * holds (every step it needs, transitively, is done). */
 static void record_lost_milestones(struct graph *g, struct journal *j)
 {
-	bool *reached = xcalloc(g->nodes.n, sizeof(*reached));
 	bool *holds = xcalloc(g->nodes.n, sizeof(*holds));
+	struct recorder r = {g, j, NULL};
 
-	for (size_t k = 0, n = journal_count(j); k < n; k++) {
-		const struct jevent *ev = journal_event(j, k);
-
-		if (ev->kind == EV_RESET)
-			memset(reached, 0, g->nodes.n * sizeof(*reached));
-		else if (ev->node && (ev->kind == EV_MILESTONE || ev->kind == EV_MILESTONE_LOST))
-			reached[ev->node->id] = ev->kind == EV_MILESTONE;
-	}
 	for (size_t i = 0; i < g->nodes.n; i++) {
 		struct node *n = g->topo[i];
 
@@ -175,12 +171,11 @@ static void record_lost_milestones(struct graph *g, struct journal *j)
 	for (size_t i = 0; i < g->milestones.n; i++) {
 		struct node *m = g->milestones.v[i];
 
-		if (reached[m->id] && !holds[m->id]) {
-			journal_append(j, EV_MILESTONE_LOST, m, NULL);
-			printf("Milestone %s lost: %s\n", m->name, m->title);
-		}
+		const struct history *h = state_history(m);
+
+		if (h->completion >= 0 && h->lost < 0 && !holds[m->id] && record(&r, m, RESULT_MILESTONE_LOST, NULL) == 0)
+			record_say(&r, m, RESULT_MILESTONE_LOST, NULL);
 	}
-	free(reached);
 	free(holds);
 }
 
@@ -188,6 +183,8 @@ int rollback_target(struct graph *g, struct journal *j, struct node *target, con
                     const struct runopts *o)
 {
 	struct vec set = {0}, order = {0}, stuck = {0};
+	struct recorder r = {g, j, NULL};
+	int64_t *order_ms;
 	int status;
 
 	graph_clearmarks(g);
@@ -196,7 +193,7 @@ int rollback_target(struct graph *g, struct journal *j, struct node *target, con
 	for (size_t i = 0; i < g->steps.n; i++) {
 		struct node *n = g->steps.v[i];
 
-		if (n->mark == 2 && completed(n))
+		if (n->mark == MARK_UNDO && completed(n))
 			vec_push(can_undo(n) ? &set : &stuck, n);
 	}
 	graph_clearmarks(g);
@@ -206,21 +203,19 @@ int rollback_target(struct graph *g, struct journal *j, struct node *target, con
 
 			error("step %s (%s:%d) is completed and has no rollback", n->name, g->file, n->line);
 		}
-		fprintf(stderr, "%s: nothing was rolled back; add rollback = ... to %s, or use --force to forget %s\n",
-		        argv0, stuck.n == 1 ? "it" : "them", stuck.n == 1 ? "it" : "them");
+		notice("nothing was rolled back; add rollback = ... to %s, or use --force to forget %s",
+		       stuck.n == 1 ? "it" : "them", stuck.n == 1 ? "it" : "them");
 		vec_free(&set);
 		vec_free(&stuck);
 		return EXIT_USAGE;
 	}
-	completion_times(g, j);
-	plan_order(g, &set, &order);
+	order_ms = completion_times(g, j);
+	plan_order(g, &set, order_ms, &order);
 	graph_clearmarks(g);
 	if (!set.n && !stuck.n) {
 		printf("orch: nothing to roll back: no step of %s is completed\n", target ? target->name : "all");
-		vec_free(&set);
-		vec_free(&order);
-		vec_free(&stuck);
-		return EXIT_DONE;
+		status = EXIT_DONE;
+		goto out;
 	}
 	printf("rollback of %s: %zu step%s, newest first:\n", target ? target->name : "all", order.n,
 	       order.n == 1 ? "" : "s");
@@ -238,27 +233,25 @@ int rollback_target(struct graph *g, struct journal *j, struct node *target, con
 	if (ro->dryrun)
 		goto out;
 	if (o->interactive && !ro->yes) {
-		char line[64];
+		char *q = xasprintf("Roll back %zu step%s? [y/N] ", order.n + stuck.n, order.n + stuck.n == 1 ? "" : "s");
+		int c = term_ask(q, NULL);
 
-		printf("Roll back %zu step%s? [y/N] ", order.n + stuck.n, order.n + stuck.n == 1 ? "" : "s");
-		fflush(stdout);
-		if (!fgets(line, sizeof(line), stdin) || (line[0] != 'y' && line[0] != 'Y')) {
+		free(q);
+		if (c != 'y') {
 			printf("orch: rollback cancelled; nothing changed\n");
 			goto out;
 		}
 	}
-	for (size_t i = 0; i < stuck.n; i++) {
-		struct node *n = stuck.v[i];
-
-		journal_append(j, EV_FORCE, n, NULL);
-		state_set(n, ST_NOTRUN, "forgotten by --rollback --force");
-		printf("forgot %s (it has no rollback; it runs again next time)\n", n->name);
-	}
+	for (size_t i = 0; i < stuck.n; i++)
+		record(&r, stuck.v[i], RESULT_FORGET, NULL);
 	journal_sync(j);
-	status = order.n ? run_rollback(g, j, &set, o) : EXIT_DONE;
+	for (size_t i = 0; i < stuck.n; i++)
+		record_say(&r, stuck.v[i], RESULT_FORGET, NULL);
+	status = order.n ? run_rollback(g, j, &set, order_ms, o) : EXIT_DONE;
 	record_lost_milestones(g, j);
 	journal_sync(j);
 out:
+	free(order_ms);
 	vec_free(&set);
 	vec_free(&order);
 	vec_free(&stuck);

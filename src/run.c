@@ -23,8 +23,9 @@
 
 #include "os.h"
 #include "pg.h"
+#include "record.h"
 #include "state.h"
-#include "status.h"
+#include "term.h"
 
 #define KILL_GRACE_MS 3000
 #define SETTLE_MS 200 /* longest a success waits for its sync while other steps start */
@@ -44,7 +45,7 @@ struct rt {
 	enum rtstate st;
 	size_t pending; /* selected dependencies not yet done */
 	int attempt;
-	int64_t retry_at;
+	int64_t retry_at_mono_ms;
 	bool instant;     /* completes as soon as it is ready (phases, and steps outside a rollback) */
 	bool recheck;     /* satisfied, but its inputs are hashed again once it is ready */
 	char detail[160]; /* why the last attempt failed */
@@ -68,8 +69,17 @@ struct job {
 	char *logpath;
 	int attempt;
 	char *note; /* recorded with the success (where SQL backups went) */
-	int64_t start_mono, start_wall, deadline, killat;
+	int64_t start_mono_ms, start_wall_ms;
+	int64_t deadline_mono_ms; /* the timeout, 0 when none */
+	int64_t kill_at_mono_ms;  /* SIGKILL after the grace period, 0 when not due */
+	int64_t duration_ms;      /* of the attempt, once it ended */
 	bool timed_out, signalled;
+};
+
+/* A pool's scheduling: its steps running now, and its ready steps held back by depth. */
+struct poolrt {
+	int running;
+	struct readyq waiting;
 };
 
 struct engine {
@@ -82,7 +92,10 @@ struct engine {
 	struct vec gates;
 	struct vec asking; /* failed steps to ask about */
 	struct vec failed; /* for the summary */
-	size_t total, finished, ran;
+	struct progress prog; /* steps finished of those to run */
+	struct recorder rec;
+	struct poolrt *pools; /* by pool id */
+	size_t ran;
 	int failures;
 	bool logdir;       /* .orch/logs exists */
 	bool reverse;      /* rolling back: a step is ready when its dependents are undone */
@@ -90,13 +103,12 @@ struct engine {
 	struct vec settling; /* succeeded jobs waiting for the journal sync */
 	struct pollfd *pfd;  /* poll's set, one more than -j: the signal pipe and each job */
 	struct job **pwho;   /* the job of each pfd entry */
-	int64_t settle_since;
+	int64_t settle_since_mono_ms;
 	bool stopping, locked, aborted;
 	int interrupted;
-	bool tty, color;
-	int64_t t0;
-	int64_t last_draw;
-	bool line_shown;
+	bool tty;
+	int64_t t0_mono_ms;
+	int64_t last_draw_mono_ms;
 };
 
 static struct rt *rt(const struct node *n)
@@ -106,61 +118,32 @@ static struct rt *rt(const struct node *n)
 
 /* ---- output ---- */
 
-static const char *col(struct engine *e, const char *code)
-{
-	return e->color ? code : "";
-}
-
-static void clear_line(struct engine *e)
-{
-	if (e->line_shown) {
-		fputs("\r\033[K", stdout);
-		e->line_shown = false;
-	}
-}
-
-static int term_width(void)
-{
-	struct winsize ws;
-
-	if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 20)
-		return ws.ws_col;
-	return 80;
-}
-
 /* The live status line: the oldest running step, how long it has run, and how many more. */
 static void draw_status(struct engine *e)
 {
 	struct job *jb = NULL;
 	char dur[32], line[512];
-	int w;
 
 	if (!e->tty || verbosity < 0)
 		return;
 	for (size_t i = 0; i < e->jobs.n; i++) {
 		struct job *x = e->jobs.v[i];
 
-		if (!jb || x->start_mono < jb->start_mono)
+		if (!jb || x->start_mono_ms < jb->start_mono_ms)
 			jb = x;
 	}
-	clear_line(e);
+	term_clear();
 	if (!jb)
 		return;
-	format_duration(now_ms() - jb->start_mono, dur, sizeof(dur));
-	snprintf(line, sizeof(line), "[%zu/%zu] %s%s%s %s", e->finished, e->total,
+	format_duration(now_ms() - jb->start_mono_ms, dur, sizeof(dur));
+	snprintf(line, sizeof(line), "[%zu/%zu] %s%s%s %s", e->prog.finished, e->prog.total,
 	         jb->n->phase ? jb->n->phase->name : "", jb->n->phase ? ": " : "", jb->n->title, dur);
 	if (e->jobs.n > 1)
 		snprintf(line + strlen(line), sizeof(line) - strlen(line), " (+%zu running)", e->jobs.n - 1);
-	w = term_width() - 1;
-	if ((int)strlen(line) > w)
-		line[w] = '\0';
-	fputs(line, stdout);
-	fflush(stdout);
-	e->line_shown = true;
-	e->last_draw = now_ms();
+	term_live(line);
+	e->last_draw_mono_ms = now_ms();
 }
 
-/* Print the last MAX lines of OUT (all when MAX is 0). */
 /* Print OUT, or only its last MAX lines when MAX is not 0, saying how many are left out. */
 static void print_output(const struct buf *out, size_t max)
 {
@@ -184,40 +167,23 @@ static void print_output(const struct buf *out, size_t max)
 		fputc('\n', stdout);
 }
 
-static void announce_milestone(struct engine *e, const struct node *n)
+/* Tell JB's result RES (recorded and synced): its line, then its output (a failure's
+ * last 50 lines and its log). */
+static void report(struct engine *e, struct job *jb, enum result res, const struct outcome *o)
 {
-	clear_line(e);
-	printf("%sMilestone %s reached: %s%s\n", col(e, "\033[1;32m"), n->name, n->title, col(e, "\033[0m"));
-}
+	bool ok = res == RESULT_OK || res == RESULT_ROLLBACK_OK || res == RESULT_MILESTONE;
 
-static void report(struct engine *e, struct job *jb, bool ok, const char *detail)
-{
-	struct node *n = jb->n;
-	char dur[32];
-
-	clear_line(e);
-	format_duration(now_ms() - jb->start_mono, dur, sizeof(dur));
-	if (n->kind == NODE_MILESTONE) {
-		if (ok)
-			announce_milestone(e, n);
-		else
-			printf("%sMilestone %s not reached: %s%s (validate %s)\n", col(e, "\033[1;31m"), n->name, n->title,
-			       col(e, "\033[0m"), detail);
+	record_say(&e->rec, jb->n, res, o);
+	if (res == RESULT_INTERRUPTED)
+		return;
+	if (jb->n->kind == NODE_MILESTONE) {
 		if (!ok || verbosity > 0)
 			print_output(&jb->out, ok ? 0 : 50);
-		return;
-	}
-	if (ok) {
-		if (verbosity >= 0) {
-			printf("[%zu/%zu] %s%s%s %s: %s (%s)\n", e->finished, e->total, col(e, "\033[32m"),
-			       e->reverse ? "rolled back" : "ok", col(e, "\033[0m"), n->name, n->title, dur);
-			print_output(&jb->out, 0);
-		}
-	} else {
-		printf("[%zu/%zu] %s%s%s %s: %s (%s, %s)\n", e->finished, e->total, col(e, "\033[1;31m"),
-		       e->reverse ? "ROLLBACK FAILED" : "FAILED", col(e, "\033[0m"), n->name, n->title, detail, dur);
+	} else if (!ok) {
 		print_output(&jb->out, 50);
 		printf("  log: %s\n", jb->logpath);
+	} else if (verbosity >= 0) {
+		print_output(&jb->out, 0);
 	}
 	fflush(stdout);
 }
@@ -236,33 +202,26 @@ static void complete(struct engine *e, struct node *n)
 	for (size_t i = 0; i < count; i++) {
 		struct node *u = e->reverse ? n->deps[i].dep : n->users[i];
 
-		if (u->mark == 1 && rt(u)->st == R_WAIT && --rt(u)->pending == 0)
+		if (u->mark == MARK_SELECTED && rt(u)->st == R_WAIT && --rt(u)->pending == 0)
 			node_ready(e, u);
 	}
 }
 
 /* Complete the instant nodes, iteratively: a chain of 100,000 of them costs no stack. */
-/* Record that milestone N is reached (O: its validate, or NULL when it has none). */
-static void record_milestone(struct engine *e, struct node *n, const struct outcome *o)
-{
-	journal_append(e->j, EV_MILESTONE, n, o);
-	state_set(n, ST_DONE, "reached");
-}
-
 static void drain_instant(struct engine *e)
 {
 	while (e->instant.n) {
 		struct node *n = e->instant.v[--e->instant.n];
 
 		if (n->kind == NODE_MILESTONE && !e->reverse && !state_satisfied(n)) {
-			record_milestone(e, n, NULL);
-			announce_milestone(e, n);
+			record(&e->rec, n, RESULT_MILESTONE, NULL);
+			record_say(&e->rec, n, RESULT_MILESTONE, NULL);
 		}
 		complete(e, n);
 	}
 }
 
-static void refuse(struct engine *e, struct node *n, const char *detail);
+static void refuse(struct engine *e, struct node *n);
 
 static void node_ready(struct engine *e, struct node *n)
 {
@@ -270,13 +229,13 @@ static void node_ready(struct engine *e, struct node *n)
 	if (rt(n)->recheck) {
 		rt(n)->recheck = false;
 		if (!state_recheck(n)) {
-			e->total--;
+			e->prog.total--;
 			rt(n)->instant = true;
 		} else if (state_of(n) == ST_CHANGED) {
-			refuse(e, n, state_reason(n));
+			refuse(e, n);
 			return;
 		} else if (verbosity >= 0) {
-			clear_line(e);
+			term_clear();
 			printf("stale %s: %s\n", n->name, state_reason(n));
 		}
 	}
@@ -349,7 +308,7 @@ static void log_write(struct engine *e, struct job *jb)
 static void open_log(struct engine *e, struct job *jb)
 {
 	char when[64];
-	time_t t = (time_t)(jb->start_wall / 1000);
+	time_t t = (time_t)(jb->start_wall_ms / 1000);
 	struct buf head = {0};
 
 	if (!e->logdir && os_mkdirs(LOG_DIR, 0777) < 0)
@@ -385,6 +344,15 @@ static void free_job(struct job *jb)
 
 static void fail_job(struct engine *e, struct job *jb, const char *detail);
 
+/* A failed step is skipped (--on-failure skip, or the prompt's answer): its dependents go on. */
+static void skip_failed(struct engine *e, struct node *n)
+{
+	record(&e->rec, n, RESULT_SKIP_FAILED, NULL);
+	journal_sync(e->j);
+	record_say(&e->rec, n, RESULT_SKIP_FAILED, NULL);
+	complete(e, n);
+}
+
 /* Start N (a step or a milestone's validate). */
 static void start(struct engine *e, struct node *n)
 {
@@ -396,28 +364,25 @@ static void start(struct engine *e, struct node *n)
 	jb->proc.fd = -1;
 	jb->logfd = -1;
 	jb->attempt = ++rt(n)->attempt;
-	jb->start_mono = now_ms();
-	jb->start_wall = wall_ms();
+	jb->start_mono_ms = now_ms();
+	jb->start_wall_ms = wall_ms();
 	if (n->kind == NODE_STEP && n->timeout_ms > 0)
-		jb->deadline = jb->start_mono + n->timeout_ms;
+		jb->deadline_mono_ms = jb->start_mono_ms + n->timeout_ms;
 	rt(n)->st = R_RUNNING;
 	if (n->pool)
-		n->pool->running++;
+		e->pools[n->pool->id].running++;
 	vec_push(&e->jobs, jb);
 	jb->logpath = xasprintf("%s/%s.log", LOG_DIR, n->name);
 	if (n->kind == NODE_STEP) {
 		if (!e->reverse)
 			sig = state_refresh(n);
 		o.attempt = jb->attempt;
-		o.start_ms = jb->start_wall;
+		o.start_ms = jb->start_wall_ms;
 		o.log = jb->logpath;
-		journal_append(e->j, e->reverse ? EV_ROLLBACK_START : EV_START, n, &o);
+		record(&e->rec, n, e->reverse ? RESULT_ROLLBACK_START : RESULT_START, &o);
 		e->ran++;
 	}
-	if (verbosity > 0) {
-		clear_line(e);
-		printf("start %s: %s\n", n->name, n->title);
-	}
+	record_say(&e->rec, n, RESULT_START, NULL);
 	if (n->kind == NODE_STEP && n->stepkind == STEP_SQL && (!e->reverse || !n->rollback || n->sql_rollback)) {
 		bool locked = false;
 
@@ -440,30 +405,14 @@ static void start(struct engine *e, struct node *n)
 	}
 }
 
-/* Ask a yes/no style question on the terminal, waiting also for signals. Returns the
- * first character of the answer (lowercase), or 0 on end of input or a signal. */
+/* Ask on the terminal; a signal while waiting interrupts the run. */
 static int ask(struct engine *e, const char *question)
 {
-	char line[256];
-	struct pollfd p[2] = {{STDIN_FILENO, POLLIN, 0}, {os_sigfd(), POLLIN, 0}};
+	int sig, c = term_ask(question, &sig);
 
-	clear_line(e);
-	fputs(question, stdout);
-	fflush(stdout);
-	for (;;) {
-		if (poll(p, 2, -1) < 0 && errno != EINTR)
-			return 0;
-		if ((e->interrupted = os_signals_take()))
-			return 0;
-		if (p[0].revents)
-			break;
-	}
-	if (!fgets(line, sizeof(line), stdin))
-		return 0;
-	for (char *c = line; *c; c++)
-		if (*c != ' ' && *c != '\t')
-			return *c >= 'A' && *c <= 'Z' ? *c - 'A' + 'a' : *c;
-	return '\n';
+	if (sig)
+		e->interrupted = sig;
+	return c;
 }
 
 static void gate_waits(struct engine *e, struct node *n)
@@ -486,11 +435,10 @@ static bool ask_gates(struct engine *e)
 
 		free(q);
 		if (c == 'y') {
-			journal_append(e->j, EV_APPROVE, n, NULL);
-			state_set(n, ST_DONE, "approved");
-			e->finished++;
-			printf("[%zu/%zu] approved %s: %s\n", e->finished, e->total, n->name, n->title);
-			changelog_add(e->g, e->j, n, "approved", NULL);
+			e->prog.finished++;
+			record(&e->rec, n, RESULT_APPROVE, NULL);
+			journal_sync(e->j);
+			record_say(&e->rec, n, RESULT_APPROVE, NULL);
 			complete(e, n);
 			any = true;
 		} else {
@@ -504,12 +452,10 @@ static bool ask_gates(struct engine *e)
 /* Rolling back a gate is taking its approval back. */
 static void unapprove(struct engine *e, struct node *n)
 {
-	journal_append(e->j, EV_ROLLBACK_OK, n, NULL);
-	state_set(n, ST_NOTRUN, "approval taken back");
-	e->finished++;
-	clear_line(e);
-	printf("[%zu/%zu] unapproved %s: %s\n", e->finished, e->total, n->name, n->title);
-	changelog_add(e->g, e->j, n, "approval taken back", NULL);
+	e->prog.finished++;
+	record(&e->rec, n, RESULT_UNAPPROVE, NULL);
+	journal_sync(e->j);
+	record_say(&e->rec, n, RESULT_UNAPPROVE, NULL);
 	complete(e, n);
 }
 
@@ -520,7 +466,7 @@ static void start_ready(struct engine *e)
 	/* retries whose delay has passed */
 	for (size_t i = 0; i < e->delayed.n;) {
 		n = e->delayed.v[i];
-		if (now_ms() >= rt(n)->retry_at) {
+		if (now_ms() >= rt(n)->retry_at_mono_ms) {
 			e->delayed.v[i] = e->delayed.v[--e->delayed.n];
 			rt(n)->st = R_READY;
 			readyq_push(&e->ready, n);
@@ -539,8 +485,8 @@ static void start_ready(struct engine *e)
 			gate_waits(e, n);
 			continue;
 		}
-		if (n->pool && n->pool->running >= n->pool->depth) {
-			readyq_push(&n->pool->waiting, n);
+		if (n->pool && e->pools[n->pool->id].running >= n->pool->depth) {
+			readyq_push(&e->pools[n->pool->id].waiting, n);
 			continue;
 		}
 		start(e, n);
@@ -550,10 +496,11 @@ static void start_ready(struct engine *e)
 /* A pool slot is free again: its best waiting step goes back to the ready queue. */
 static void release_pool(struct engine *e, struct pool *p)
 {
+	struct poolrt *pr = &e->pools[p->id];
 	struct node *n;
 
-	p->running--;
-	if ((n = readyq_pop(&p->waiting)))
+	pr->running--;
+	if ((n = readyq_pop(&pr->waiting)))
 		readyq_push(&e->ready, n);
 }
 
@@ -576,13 +523,20 @@ static struct outcome outcome_of(struct job *jb, const char *message)
 	o.exit_status = jb->proc.pid && WIFEXITED(jb->wstatus) ? WEXITSTATUS(jb->wstatus) : -1;
 	o.signal = jb->proc.pid && WIFSIGNALED(jb->wstatus) ? WTERMSIG(jb->wstatus) : 0;
 	o.timed_out = jb->timed_out;
-	o.start_ms = jb->start_wall;
-	o.duration_ms = now_ms() - jb->start_mono;
-	if (o.duration_ms < 1)
-		o.duration_ms = 1; /* rounded up: a step that ran took time, however little */
+	o.start_ms = jb->start_wall_ms;
+	if (!jb->duration_ms)
+		jb->duration_ms = now_ms() - jb->start_mono_ms;
+	if (jb->duration_ms < 1)
+		jb->duration_ms = 1; /* rounded up: a step that ran took time, however little */
+	o.duration_ms = jb->duration_ms;
 	o.log = jb->logpath;
 	o.message = message;
 	return o;
+}
+
+static enum result result_of_success(const struct engine *e, const struct node *n)
+{
+	return n->kind == NODE_MILESTONE ? RESULT_MILESTONE : e->reverse ? RESULT_ROLLBACK_OK : RESULT_OK;
 }
 
 static void succeed_job(struct engine *e, struct job *jb)
@@ -591,21 +545,12 @@ static void succeed_job(struct engine *e, struct job *jb)
 	struct outcome o = outcome_of(jb, jb->note);
 
 	remove_job(e, jb);
-	changelog_add(e->g, e->j, n, e->reverse ? "rolled back" : "success", &o);
-	if (n->kind == NODE_MILESTONE) {
-		record_milestone(e, n, &o);
-	} else if (e->reverse) {
-		journal_append(e->j, EV_ROLLBACK_OK, n, &o);
-		state_set(n, ST_NOTRUN, "rolled back");
-		e->finished++;
-	} else {
-		journal_append(e->j, EV_OK, n, &o);
-		state_set(n, ST_DONE, "done");
-		e->finished++;
-	}
+	if (n->kind == NODE_STEP)
+		e->prog.finished++;
+	record(&e->rec, n, result_of_success(e, n), &o);
 	/* Reported, and its dependents released, once the success is on disk (settle). */
 	if (!e->settling.n)
-		e->settle_since = now_ms();
+		e->settle_since_mono_ms = now_ms();
 	vec_push(&e->settling, jb);
 }
 
@@ -617,13 +562,20 @@ static void settle(struct engine *e)
 	journal_sync(e->j);
 	for (size_t i = 0; i < e->settling.n; i++) {
 		struct job *jb = e->settling.v[i];
+		struct outcome o = outcome_of(jb, jb->note);
 
-		report(e, jb, true, NULL);
+		report(e, jb, result_of_success(e, jb->n), &o);
 		complete(e, jb->n);
 		free_job(jb);
 	}
 	e->settling.n = 0;
-	e->settle_since = 0;
+	e->settle_since_mono_ms = 0;
+}
+
+/* Whether N, which has just failed, gets another attempt. */
+static bool retries_left(const struct engine *e, const struct node *n)
+{
+	return n->kind == NODE_STEP && !e->reverse && rt(n)->attempt <= n->retries && !e->stopping;
 }
 
 static void fail_job(struct engine *e, struct job *jb, const char *detail)
@@ -631,52 +583,36 @@ static void fail_job(struct engine *e, struct job *jb, const char *detail)
 	struct node *n = jb->n;
 	struct outcome o = outcome_of(jb, detail);
 	bool interrupted = e->interrupted && !jb->timed_out;
+	enum result res = interrupted ? RESULT_INTERRUPTED : e->reverse ? RESULT_ROLLBACK_FAIL
+	                  : retries_left(e, n) ? RESULT_RETRYING : RESULT_FAIL;
 
 	remove_job(e, jb);
 	snprintf(rt(n)->detail, sizeof(rt(n)->detail), "%s", detail);
-	if (n->kind == NODE_STEP && e->reverse) {
-		/* the step stays done: its rollback did not complete */
-		journal_append(e->j, EV_ROLLBACK_FAIL, n, &o);
-	} else if (n->kind == NODE_STEP) {
-		journal_append(e->j, interrupted ? EV_INTERRUPTED : EV_FAIL, n, &o);
-		state_set(n, interrupted ? ST_INTERRUPTED : ST_FAILED, detail);
-	}
+	if (n->kind == NODE_STEP && res != RESULT_RETRYING && !interrupted)
+		e->prog.finished++;
+	record(&e->rec, n, res, &o);
 	journal_sync(e->j); /* on disk before orch acts on it */
+	report(e, jb, res, &o);
+	free_job(jb);
 	if (interrupted) {
-		clear_line(e);
-		printf("interrupted %s: %s\n", n->name, n->title);
-		changelog_add(e->g, e->j, n, "interrupted", &o);
 		rt(n)->st = R_FAILED;
-		free_job(jb);
 		return;
 	}
-	if (n->kind == NODE_STEP && !e->reverse && rt(n)->attempt <= n->retries && !e->stopping) {
+	if (res == RESULT_RETRYING) {
 		char d[32];
 		int64_t delay = n->retry_delay_ms > 0 ? n->retry_delay_ms : 0;
 
-		report(e, jb, false, detail);
-		changelog_add(e->g, e->j, n, "failed, retrying", &o);
 		printf("retrying %s in %s (attempt %d of %d)\n", n->name, format_duration(delay, d, sizeof(d)),
 		       rt(n)->attempt + 1, n->retries + 1);
 		rt(n)->st = R_DELAYED;
-		rt(n)->retry_at = now_ms() + delay;
+		rt(n)->retry_at_mono_ms = now_ms() + delay;
 		vec_push(&e->delayed, n);
-		free_job(jb);
 		return;
 	}
-	if (n->kind == NODE_STEP)
-		e->finished++;
-	report(e, jb, false, detail);
-	changelog_add(e->g, e->j, n, e->reverse ? "rollback failed" : "failed", &o);
-	free_job(jb);
 	e->failures++;
 	rt(n)->st = R_FAILED;
 	if (n->kind == NODE_STEP && !e->reverse && e->o->onfailure == ONFAIL_SKIP) {
-		journal_append(e->j, EV_SKIP, n, NULL);
-		state_set(n, ST_SKIPPED, "skipped after failure");
-		printf("skipping %s (--on-failure skip); its dependents go on\n", n->name);
-		changelog_add(e->g, e->j, n, "skipped", NULL);
-		complete(e, n);
+		skip_failed(e, n);
 		return;
 	}
 	vec_push(&e->failed, n);
@@ -692,39 +628,20 @@ static void fail_job(struct engine *e, struct job *jb, const char *detail)
 
 /* N must not run (applied, then changed, with on_change = error): a failure without
  * an attempt. */
-static void refuse(struct engine *e, struct node *n, const char *detail)
+static void refuse(struct engine *e, struct node *n)
 {
-	clear_line(e);
-	error("step %s was applied and has changed since (%s); on_change = error, so it is not applied again",
-	      n->name, detail);
-	snprintf(rt(n)->detail, sizeof(rt(n)->detail), "changed since applied (%s)", detail);
+	char *msg = state_refusal(n);
+
+	term_clear();
+	error("%s", msg);
+	free(msg);
+	snprintf(rt(n)->detail, sizeof(rt(n)->detail), "changed since applied (%s)", state_reason(n));
 	rt(n)->st = R_FAILED;
-	e->finished++;
+	e->prog.finished++;
 	e->failures++;
 	vec_push(&e->failed, n);
 	if (e->o->keepgoing > 0 && e->failures >= e->o->keepgoing)
 		e->stopping = true;
-}
-
-/* Declared outputs must exist after success; globs must match something. */
-static const char *missing_output(struct node *n)
-{
-	for (size_t i = 0; i < n->outputs.n; i++) {
-		const char *path = n->outputs.v[i];
-		glob_t gl;
-		int rc;
-
-		if (!strpbrk(path, "*?[")) {
-			if (access(path, F_OK) < 0)
-				return path;
-			continue;
-		}
-		rc = glob(path, 0, NULL, &gl);
-		globfree(&gl);
-		if (rc != 0)
-			return path;
-	}
-	return NULL;
 }
 
 /* The current stage of JB ended (shell reaped, or SQL finished). */
@@ -775,7 +692,7 @@ static void stage_done(struct engine *e, struct job *jb)
 		}
 		return;
 	}
-	if (n->kind == NODE_STEP && !e->reverse && (missing = missing_output(n))) {
+	if (n->kind == NODE_STEP && !e->reverse && (missing = state_missing_output(n))) {
 		snprintf(detail, sizeof(detail), "output %s missing after success", missing);
 		fail_job(e, jb, detail);
 		return;
@@ -820,14 +737,14 @@ static void check_timers(struct engine *e)
 	for (size_t i = 0; i < e->jobs.n; i++) {
 		struct job *jb = e->jobs.v[i];
 
-		if (jb->deadline && now >= jb->deadline && !jb->timed_out) {
+		if (jb->deadline_mono_ms && now >= jb->deadline_mono_ms && !jb->timed_out) {
 			jb->timed_out = true;
 			kill_job(jb, SIGTERM);
-			jb->killat = now + KILL_GRACE_MS;
+			jb->kill_at_mono_ms = now + KILL_GRACE_MS;
 		}
-		if (jb->killat && now >= jb->killat) {
+		if (jb->kill_at_mono_ms && now >= jb->kill_at_mono_ms) {
 			kill_job(jb, SIGKILL);
-			jb->killat = 0;
+			jb->kill_at_mono_ms = 0;
 		}
 	}
 }
@@ -838,16 +755,15 @@ static void on_interrupt(struct engine *e, int sig)
 
 	e->interrupted = sig;
 	e->stopping = true;
-	clear_line(e);
+	term_clear();
 	if (!again)
-		fprintf(stderr, "%s: %s: stopping %zu running step%s\n", argv0, strsignal(sig), e->jobs.n,
-		        e->jobs.n == 1 ? "" : "s");
+		notice("%s: stopping %zu running step%s", strsignal(sig), e->jobs.n, e->jobs.n == 1 ? "" : "s");
 	for (size_t i = 0; i < e->jobs.n; i++) {
 		struct job *jb = e->jobs.v[i];
 
 		kill_job(jb, again ? SIGKILL : SIGTERM);
 		if (!again)
-			jb->killat = now_ms() + KILL_GRACE_MS;
+			jb->kill_at_mono_ms = now_ms() + KILL_GRACE_MS;
 	}
 }
 
@@ -857,7 +773,7 @@ static int poll_timeout(struct engine *e)
 
 	for (size_t i = 0; i < e->jobs.n; i++) {
 		struct job *jb = e->jobs.v[i];
-		int64_t at = jb->killat ? jb->killat : jb->timed_out ? 0 : jb->deadline;
+		int64_t at = jb->kill_at_mono_ms ? jb->kill_at_mono_ms : jb->timed_out ? 0 : jb->deadline_mono_ms;
 
 		if (!jb->pg && jb->pgresult)
 			return 0; /* failed before it had anything to poll: finish it now */
@@ -865,10 +781,10 @@ static int poll_timeout(struct engine *e)
 		if (at && (t < 0 || at - now < t))
 			t = at - now;
 	}
-	if (e->settling.n && (t < 0 || e->settle_since + SETTLE_MS - now < t))
-		t = e->settle_since + SETTLE_MS - now;
+	if (e->settling.n && (t < 0 || e->settle_since_mono_ms + SETTLE_MS - now < t))
+		t = e->settle_since_mono_ms + SETTLE_MS - now;
 	for (size_t i = 0; i < e->delayed.n && !e->stopping; i++) {
-		int64_t at = rt(e->delayed.v[i])->retry_at;
+		int64_t at = rt(e->delayed.v[i])->retry_at_mono_ms;
 
 		if (t < 0 || at - now < t)
 			t = at - now;
@@ -947,7 +863,7 @@ static void init_runtime(struct engine *e, struct node **targets, size_t ntarget
 	bool *touched; /* the node, or something it needs, runs */
 
 	graph_clearmarks(g);
-	graph_select(g, ntargets ? targets : NULL, ntargets, 1);
+	graph_select(g, ntargets ? targets : NULL, ntargets, MARK_SELECTED);
 	for (size_t i = 0; i < g->nodes.n; i++) {
 		struct node *n = g->nodes.v[i];
 
@@ -962,7 +878,7 @@ static void init_runtime(struct engine *e, struct node **targets, size_t ntarget
 		struct node *n = g->topo[i];
 		bool upstream = false;
 
-		if (n->mark != 1)
+		if (n->mark != MARK_SELECTED)
 			continue;
 		for (size_t j = 0; j < n->ndeps; j++)
 			upstream |= touched[n->deps[j].dep->id];
@@ -974,7 +890,7 @@ static void init_runtime(struct engine *e, struct node **targets, size_t ntarget
 			continue;
 		}
 		touched[n->id] = true;
-		e->total++;
+		e->prog.total++;
 		if (state_satisfied(n))
 			rt(n)->recheck = true;
 		else if (state_of(n) == ST_STALE && !n->always && verbosity >= 0)
@@ -984,7 +900,7 @@ static void init_runtime(struct engine *e, struct node **targets, size_t ntarget
 	for (size_t i = 0; i < g->nodes.n; i++) {
 		struct node *n = g->nodes.v[i];
 
-		if (n->mark != 1 || rt(n)->st == R_DONE)
+		if (n->mark != MARK_SELECTED || rt(n)->st == R_DONE)
 			continue;
 		for (size_t j = 0; j < n->ndeps; j++)
 			if (rt(n->deps[j].dep)->st != R_DONE)
@@ -993,7 +909,7 @@ static void init_runtime(struct engine *e, struct node **targets, size_t ntarget
 	for (size_t i = 0; i < g->nodes.n; i++) {
 		struct node *n = g->nodes.v[i];
 
-		if (n->mark == 1 && rt(n)->st == R_WAIT && rt(n)->pending == 0)
+		if (n->mark == MARK_SELECTED && rt(n)->st == R_WAIT && rt(n)->pending == 0)
 			node_ready(e, n);
 	}
 }
@@ -1007,7 +923,8 @@ static void free_runtime(struct engine *e)
 		n->rt = NULL;
 	}
 	for (size_t i = 0; i < e->g->pools.n; i++)
-		readyq_free(&((struct pool *)e->g->pools.v[i])->waiting);
+		readyq_free(&e->pools[i].waiting);
+	free(e->pools);
 	readyq_free(&e->ready);
 	vec_free(&e->jobs);
 	vec_free(&e->delayed);
@@ -1031,15 +948,12 @@ static void ask_failures(struct engine *e)
 		free(q);
 		if (c == 'r') {
 			e->failures--;
-			e->finished--;
+			e->prog.finished--;
 			rt(n)->st = R_READY;
 			readyq_push(&e->ready, n);
 		} else if (c == 's') {
 			e->failures--;
-			journal_append(e->j, EV_SKIP, n, NULL);
-			state_set(n, ST_SKIPPED, "skipped after failure");
-			changelog_add(e->g, e->j, n, "skipped", NULL);
-			complete(e, n);
+			skip_failed(e, n);
 		} else {
 			e->aborted = true;
 		}
@@ -1062,7 +976,7 @@ static size_t count_blocked(struct engine *e)
 	for (size_t i = 0; i < e->g->steps.n; i++) {
 		struct node *s = e->g->steps.v[i];
 
-		if (s->mark == 1 && (rt(s)->st == R_WAIT || rt(s)->st == R_READY || rt(s)->st == R_DELAYED))
+		if (s->mark == MARK_SELECTED && (rt(s)->st == R_WAIT || rt(s)->st == R_READY || rt(s)->st == R_DELAYED))
 			n++;
 	}
 	return n;
@@ -1084,16 +998,15 @@ static int rollback_summary(struct engine *e, const char *dur)
 	if (e->failed.n) {
 		struct node *n = e->failed.v[0];
 
-		fprintf(stderr, "%s: rollback of %s failed: %s; log: %s/%s.log\n", argv0, n->name, rt(n)->detail,
-		        LOG_DIR, n->name);
-		fprintf(stderr, "%s: %zu step%s still done:%s\n", argv0, nleft, nleft == 1 ? "" : "s", buf_str(&left));
-		fprintf(stderr, "%s: fix the rollback and run orch --rollback again to continue\n", argv0);
+		notice("rollback of %s failed: %s; log: %s/%s.log", n->name, rt(n)->detail, LOG_DIR, n->name);
+		notice("%zu step%s still done:%s", nleft, nleft == 1 ? "" : "s", buf_str(&left));
+		notice("fix the rollback and run orch --rollback again to continue");
 		buf_free(&left);
 		return EXIT_FAILED;
 	}
 	buf_free(&left);
 	if (verbosity >= 0)
-		printf("orch: rolled back %zu step%s in %s\n", e->finished, e->finished == 1 ? "" : "s", dur);
+		printf("orch: rolled back %zu step%s in %s\n", e->prog.finished, e->prog.finished == 1 ? "" : "s", dur);
 	return EXIT_DONE;
 }
 
@@ -1102,12 +1015,11 @@ static int summary(struct engine *e)
 	char dur[32];
 	size_t notrun = count_blocked(e);
 
-	clear_line(e);
+	term_clear();
 	fflush(stdout);
-	format_duration(now_ms() - e->t0, dur, sizeof(dur));
+	format_duration(now_ms() - e->t0_mono_ms, dur, sizeof(dur));
 	if (e->interrupted) {
-		fprintf(stderr, "%s: interrupted; %zu step%s not run; run orch again to resume\n", argv0, notrun,
-		        notrun == 1 ? "" : "s");
+		notice("interrupted; %zu step%s not run; run orch again to resume", notrun, notrun == 1 ? "" : "s");
 		return EXIT_INTERRUPTED;
 	}
 	if (e->locked)
@@ -1118,22 +1030,20 @@ static int summary(struct engine *e)
 		struct node *n = e->failed.v[i];
 
 		if (n->kind == NODE_STEP)
-			fprintf(stderr, "%s: step %s failed: %s; log: %s/%s.log\n", argv0, n->name, rt(n)->detail, LOG_DIR,
-			        n->name);
+			notice("step %s failed: %s; log: %s/%s.log", n->name, rt(n)->detail, LOG_DIR, n->name);
 		else
-			fprintf(stderr, "%s: milestone %s not reached: validate failed; log: %s/%s.log\n", argv0, n->name,
-			        LOG_DIR, n->name);
+			notice("milestone %s not reached: validate failed; log: %s/%s.log", n->name, LOG_DIR, n->name);
 	}
 	for (size_t i = 0; i < e->gates.n; i++) {
 		struct node *n = e->gates.v[i];
 
-		fprintf(stderr, "%s: gate %s waits for approval: orch --approve %s\n", argv0, n->name, n->name);
+		notice("gate %s waits for approval: orch --approve %s", n->name, n->name);
 		if (n->prompt)
 			fprintf(stderr, "  %s\n", n->prompt);
 	}
 	if (e->failed.n || e->gates.n) {
 		if (notrun)
-			fprintf(stderr, "%s: %zu step%s not run\n", argv0, notrun, notrun == 1 ? "" : "s");
+			notice("%zu step%s not run", notrun, notrun == 1 ? "" : "s");
 		return EXIT_FAILED; /* a waiting gate leaves the plan unfinished too */
 	}
 	if (verbosity >= 0) {
@@ -1151,10 +1061,9 @@ static void engine_init(struct engine *e, struct graph *g, struct journal *j, co
 	e->j = j;
 	e->o = o;
 	e->tty = os_isatty(STDOUT_FILENO);
-	e->color = e->tty && !getenv("NO_COLOR");
-	e->t0 = now_ms();
-	for (size_t i = 0; i < g->pools.n; i++)
-		((struct pool *)g->pools.v[i])->running = 0;
+	e->t0_mono_ms = now_ms();
+	e->pools = xcalloc(g->pools.n ? g->pools.n : 1, sizeof(*e->pools));
+	e->rec = (struct recorder){g, j, &e->prog};
 	os_signals_init();
 }
 
@@ -1168,7 +1077,7 @@ static int engine_loop(struct engine *e)
 
 	for (;;) {
 		start_ready(e);
-		if (e->settling.n && (!e->ready.n || e->stopping || !e->jobs.n || now_ms() - e->settle_since >= SETTLE_MS)) {
+		if (e->settling.n && (!e->ready.n || e->stopping || !e->jobs.n || now_ms() - e->settle_since_mono_ms >= SETTLE_MS)) {
 			settle(e);
 			continue;
 		}
@@ -1186,7 +1095,7 @@ static int engine_loop(struct engine *e)
 		if (!e->jobs.n && e->stopping && !e->asking.n)
 			break;
 		wait_events(e);
-		if (e->tty && now_ms() - e->last_draw >= 200)
+		if (e->tty && now_ms() - e->last_draw_mono_ms >= 200)
 			draw_status(e);
 	}
 	journal_sync(e->j);
@@ -1207,15 +1116,17 @@ static size_t refuse_changed(struct engine *e)
 	for (size_t i = 0; i < e->g->steps.n; i++) {
 		struct node *s = e->g->steps.v[i];
 
-		if (s->mark != 1 || state_of(s) != ST_CHANGED)
+		char *msg;
+
+		if (s->mark != MARK_SELECTED || state_of(s) != ST_CHANGED)
 			continue;
-		error("step %s was applied and has changed since (%s); on_change = error, so it is not applied again",
-		      s->name, state_reason(s));
+		msg = state_refusal(s);
+		error("%s", msg);
+		free(msg);
 		n++;
 	}
 	if (n)
-		fprintf(stderr, "%s: nothing was run; restore what changed, or run 'orch --force STEP' to apply it again\n",
-		        argv0);
+		notice("nothing was run; restore what changed, or run 'orch --force STEP' to apply it again");
 	return n;
 }
 
@@ -1227,32 +1138,26 @@ static size_t refuse_changed(struct engine *e)
 static int reconcile_registry(struct engine *e, struct node **targets, size_t ntargets)
 {
 	struct graph *g = e->g;
-	bool *forced = xcalloc(g->nodes.n, sizeof(*forced));
 
-	/* a step forced since it was applied is meant to be applied again */
-	for (size_t i = 0, ne = journal_count(e->j); i < ne; i++) {
-		const struct jevent *ev = journal_event(e->j, i);
-
-		if (ev->node)
-			forced[ev->node->id] = ev->kind == EV_FORCE;
-	}
 	graph_clearmarks(g);
-	graph_select(g, ntargets ? targets : NULL, ntargets, 1);
+	graph_select(g, ntargets ? targets : NULL, ntargets, MARK_SELECTED);
 	for (size_t i = 0; i < g->steps.n; i++) {
 		struct node *n = g->steps.v[i];
 		enum stepstate st = state_of(n);
 		const char *sig = state_signature(n);
 		char *err = NULL, *applied = NULL;
+		const struct jevent *last = history_event(e->j, state_history(n)->last);
 		bool locked = false, done = st == ST_DONE || st == ST_STALE || st == ST_CHANGED;
+		/* a step forced since it was applied is meant to be applied again */
+		bool forced = last && last->kind == EV_FORCE;
 		int rc;
 
-		if (n->mark != 1 || n->stepkind != STEP_SQL || st == ST_SKIPPED || forced[n->id] || !pg_conninfo(g, n))
+		if (n->mark != MARK_SELECTED || n->stepkind != STEP_SQL || st == ST_SKIPPED || forced || !pg_conninfo(g, n))
 			continue;
 		if (pg_lock(g, n, &err, &locked) < 0) {
 			if (locked) {
 				error("%s", err);
 				free(err);
-				free(forced);
 				return EXIT_LOCKED;
 			}
 			/* unreachable: the step itself reports it if it has to run */
@@ -1267,19 +1172,16 @@ static int reconcile_registry(struct engine *e, struct node **targets, size_t nt
 		if (rc == 0 && done) {
 			state_set(n, ST_NOTRUN, "not applied according to the database registry");
 		} else if (rc == 1 && sig && strcmp(applied, sig) == 0 && st != ST_DONE) {
-			struct outcome o = {0};
+			struct outcome o = {.message = "applied according to the database registry"};
 
-			o.message = "applied according to the database registry";
-			journal_append(e->j, EV_OK, n, &o);
-			state_set(n, ST_DONE, o.message);
-			info("%s: applied according to the database registry; recorded as done", n->name);
+			record(&e->rec, n, RESULT_REGISTRY, &o);
+			record_say(&e->rec, n, RESULT_REGISTRY, &o);
 		} else if (rc == 1 && sig && strcmp(applied, sig) != 0 && !done) {
 			state_set(n, n->on_change == ONCHANGE_ERROR ? ST_CHANGED : n->on_change == ONCHANGE_IGNORE ? ST_DONE : ST_STALE,
 			          "applied with another definition according to the database registry");
 		}
 		free(applied);
 	}
-	free(forced);
 	journal_sync(e->j);
 	return 0;
 }
@@ -1300,23 +1202,27 @@ int run_targets(struct graph *g, struct journal *j, struct node **targets, size_
 	return engine_loop(&e);
 }
 
-int run_rollback(struct graph *g, struct journal *j, struct vec *steps, const struct runopts *o)
+int run_rollback(struct graph *g, struct journal *j, struct vec *steps, const int64_t *order_ms,
+                 const struct runopts *o)
 {
 	struct engine e = {0};
 
 	engine_init(&e, g, j, o);
 	e.reverse = true;
+	e.ready.key_ms = order_ms;
+	for (size_t i = 0; i < g->pools.n; i++)
+		e.pools[i].waiting.key_ms = order_ms;
 	for (size_t i = 0; i < g->nodes.n; i++) {
 		struct node *n = g->nodes.v[i];
 
-		n->mark = 1;
+		n->mark = MARK_SELECTED;
 		n->rt = xcalloc(1, sizeof(struct rt));
 		rt(n)->instant = true;
 		rt(n)->pending = n->nusers;
 	}
 	for (size_t i = 0; i < steps->n; i++)
 		rt((struct node *)steps->v[i])->instant = false;
-	e.total = steps->n;
+	e.prog.total = steps->n;
 	for (size_t i = 0; i < g->nodes.n; i++) {
 		struct node *n = g->nodes.v[i];
 

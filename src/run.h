@@ -25,9 +25,10 @@ struct runopts {
 /* Run what TARGETS (all when NTARGETS is 0) need. Returns an exit status of SPEC §2. */
 int run_targets(struct graph *g, struct journal *j, struct node **targets, size_t ntargets, const struct runopts *o);
 /* Roll back STEPS (completed steps), each after every step that needs it; among
- * independent ones the higher prio_ms first (the caller sets it to the completion time).
+ * independent ones the higher ORDER_MS first (by node id: when each completed).
  * Returns an exit status. */
-int run_rollback(struct graph *g, struct journal *j, struct vec *steps, const struct runopts *o);
+int run_rollback(struct graph *g, struct journal *j, struct vec *steps, const int64_t *order_ms,
+                 const struct runopts *o);
 /* Print, in order, the steps TARGETS would run and why; changes nothing. */
 int run_dry(struct graph *g, struct node **targets, size_t ntargets);
 

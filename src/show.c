@@ -21,12 +21,12 @@ static char *estimate(const struct node *n, char *buf, size_t len)
 	return buf;
 }
 
-static json_t *names_of(struct edge *deps, size_t n, const char *why)
+static json_t *names_of(struct edge *deps, size_t n, enum edgekind why)
 {
 	json_t *a = json_array();
 
 	for (size_t i = 0; i < n; i++)
-		if (strcmp(deps[i].why, why) == 0)
+		if (deps[i].why == why)
 			json_array_append_new(a, json_string(deps[i].dep->name));
 	return a;
 }
@@ -44,7 +44,7 @@ static json_t *list_json(struct graph *g)
 		json_object_set_new(o, "name", json_string(n->name));
 		json_object_set_new(o, "title", json_string(n->title));
 		json_object_set_new(o, "phase", n->phase ? json_string(n->phase->name) : json_null());
-		json_object_set_new(o, "needs", names_of(n->deps, n->ndeps, "needs"));
+		json_object_set_new(o, "needs", names_of(n->deps, n->ndeps, EDGE_NEEDS));
 		json_object_set_new(o, "estimate_s", n->est_ms < 0 ? json_null() : json_integer(n->est_ms / 1000));
 		json_object_set_new(o, "manual", json_boolean(n->stepkind == STEP_MANUAL));
 		json_object_set_new(o, "kind", json_string(step_kindname(n)));
@@ -67,7 +67,7 @@ static json_t *list_json(struct graph *g)
 			struct node *st = n->steps.v[0];
 
 			for (size_t j = 0; j < st->ndeps; j++)
-				if (strcmp(st->deps[j].why, "after") == 0)
+				if (st->deps[j].why == EDGE_AFTER)
 					json_array_append_new(after, json_string(st->deps[j].dep->name));
 		}
 		json_object_set_new(o, "name", json_string(n->name));
@@ -85,7 +85,7 @@ static json_t *list_json(struct graph *g)
 
 		json_object_set_new(o, "name", json_string(n->name));
 		json_object_set_new(o, "title", json_string(n->title));
-		json_object_set_new(o, "needs", names_of(n->deps, n->ndeps, "needs"));
+		json_object_set_new(o, "needs", names_of(n->deps, n->ndeps, EDGE_NEEDS));
 		json_object_set_new(o, "validate", json_boolean(n->validate != NULL));
 		json_array_append_new(ms, o);
 	}
@@ -170,9 +170,9 @@ char *dot_quote(const char *s)
 	return b.s;
 }
 
-static bool shown(const struct node *n, int mark)
+static bool shown(const struct node *n, enum mark mark)
 {
-	return mark == 0 || n->mark == mark;
+	return mark == MARK_NONE || n->mark == mark;
 }
 
 static void dot_node(const struct node *n, FILE *out, const char *indent)
@@ -235,7 +235,7 @@ static void dot_edge(const struct node *from, const struct node *to, FILE *out)
 	free(cb);
 }
 
-void show_dot(struct graph *g, int mark, FILE *out)
+void show_dot(struct graph *g, enum mark mark, FILE *out)
 {
 	char *name = dot_quote(g->name);
 
@@ -273,10 +273,10 @@ void show_dot(struct graph *g, int mark, FILE *out)
 			struct edge *e = &n->deps[j];
 
 			/* one edge per phase barrier, drawn between the clusters */
-			if (strcmp(e->why, "after") == 0 && n->phase && n->phase->steps.v[0] != n)
+			if (e->why == EDGE_AFTER && n->phase && n->phase->steps.v[0] != n)
 				continue;
 			if (shown(e->dep, mark))
-				dot_edge(e->dep, strcmp(e->why, "after") == 0 ? n->phase : n, out);
+				dot_edge(e->dep, e->why == EDGE_AFTER ? n->phase : n, out);
 		}
 	}
 	fprintf(out, "}\n");

@@ -10,8 +10,8 @@
 
 /* Print the plan's steps, phases and milestones; as one JSON document when JSON. */
 void show_list(struct graph *g, bool json, FILE *out);
-/* Print the dependency graph of the nodes marked MARK (every node when MARK is 0) in DOT. */
-void show_dot(struct graph *g, int mark, FILE *out);
+/* Print the dependency graph of the nodes marked MARK (every node when MARK_NONE) in DOT. */
+void show_dot(struct graph *g, enum mark mark, FILE *out);
 /* The DOT/JSON-safe quoted form of S, as a new string. */
 char *dot_quote(const char *s);
 

@@ -18,6 +18,7 @@
 #include <sys/stat.h>
 
 #include "hash.h"
+#include "history.h"
 
 /* Past this many input files a step's parts name its input patterns, not each file. */
 enum { MAX_FILE_PARTS = 256 };
@@ -35,8 +36,6 @@ struct nstate {
 	bool dirty;           /* a phase or milestone whose signature must be recomputed */
 	bool causeset;
 	struct node *cause;   /* for phases and milestones: the step that changed */
-	long done;            /* index of the last completion event, -1 */
-	long last;            /* index of the last event, -1 */
 	char rec[33];         /* the signature the last completion recorded, "" */
 	size_t unsat;         /* phases: dependencies not satisfied */
 };
@@ -47,6 +46,7 @@ static struct {
 	struct statcache *cache, *owncache;
 	struct hasher *h;
 	struct nstate *arr;
+	struct histories hist;
 } S;
 
 static struct nstate *ns(const struct node *n)
@@ -378,8 +378,7 @@ static void set_reason(struct nstate *s, char *reason)
 	s->reason = reason;
 }
 
-/* The first declared output of N that is missing, or NULL. */
-static char *missing_output(const struct node *n)
+const char *state_missing_output(const struct node *n)
 {
 	for (size_t i = 0; i < n->outputs.n; i++) {
 		struct vec paths = {0};
@@ -455,11 +454,11 @@ size_t state_changes(struct node *n, struct vec *out)
 	struct ptable t;
 	size_t before = out->n;
 
-	if (!s || s->done < 0 || !S.j)
+	if (!s || !S.j || S.hist.node[n->id].done < 0)
 		return 0;
 	if (s->rec[0] && strcmp(s->rec, s->hex) == 0)
 		return 0;
-	nrec = journal_parts(S.j, journal_event(S.j, (size_t)s->done), &rec);
+	nrec = journal_parts(S.j, history_event(S.j, S.hist.node[n->id].done), &rec);
 	if (nrec < 0) {
 		vec_push(out, xstrdup("definition, inputs or dependencies changed"));
 		return 1;
@@ -571,9 +570,9 @@ static void set_satisfied(struct node *n, bool sat)
 static void decide(struct node *n)
 {
 	struct nstate *s = ns(n);
-	const struct jevent *last = s->last >= 0 ? journal_event(S.j, (size_t)s->last) : NULL;
+	const struct jevent *last = history_event(S.j, S.hist.node[n->id].last);
 	enum evkind k = last ? last->kind : EV_RESET;
-	char *out;
+	const char *out;
 
 	s->eff = s->sig;
 	if (n->kind == NODE_PHASE) {
@@ -626,7 +625,7 @@ static void decide(struct node *n)
 	default:
 		break;
 	}
-	if (s->done < 0) { /* a rollback failed on a node that was not done */
+	if (S.hist.node[n->id].done < 0) { /* a rollback failed on a node that was not done */
 		s->st = ST_FAILED;
 		set_reason(s, xstrdup("rollback failed"));
 		return;
@@ -636,7 +635,7 @@ static void decide(struct node *n)
 		set_reason(s, xstrdup("always = yes"));
 		return;
 	}
-	if ((out = missing_output(n))) {
+	if ((out = state_missing_output(n))) {
 		s->st = ST_STALE;
 		set_reason(s, xasprintf("output %s missing", out));
 		return;
@@ -686,14 +685,38 @@ void state_free(struct graph *g)
 		n->state = NULL;
 	}
 	free(S.arr);
+	history_free(&S.hist);
 	hasher_free(S.h);
 	statcache_free(S.owncache);
 	memset(&S, 0, sizeof(S));
 }
 
+/* Compact the journal when it is mostly dead weight (we hold the lock), then read the
+ * history again: compaction renumbers the events. */
+static void maybe_compact(struct graph *g, struct journal *j)
+{
+	bool *live;
+	int64_t bytes;
+
+	if (!journal_worth_compacting(j, 0))
+		return;
+	live = xcalloc(journal_count(j) ? journal_count(j) : 1, sizeof(*live));
+	bytes = history_live(&S.hist, j, live);
+	if (journal_worth_compacting(j, bytes)) {
+		if (verbosity > 0)
+			info("compacting %s (%lld bytes, %lld live)", journal_path(j), (long long)journal_size(j),
+			     (long long)bytes);
+		if (journal_compact(j, live) == 0) {
+			history_free(&S.hist);
+			history_load(&S.hist, g, j);
+		}
+	}
+	free(live);
+}
+
 void state_load(struct graph *g, struct journal *j)
 {
-	size_t nn = g->nodes.n, from = 0;
+	size_t nn = g->nodes.n;
 
 	state_free(g);
 	S.g = g;
@@ -710,27 +733,16 @@ void state_load(struct graph *g, struct journal *j)
 		struct node *n = g->nodes.v[i];
 
 		n->state = &S.arr[n->id];
-		S.arr[n->id].done = S.arr[n->id].last = -1;
 	}
-	/* the journal, once: each node's last event and last completion since the last reset */
-	for (size_t i = 0, ne = journal_count(j); i < ne; i++)
-		if (journal_event(j, i)->kind == EV_RESET)
-			from = i + 1;
-	for (size_t i = from, ne = journal_count(j); i < ne; i++) {
-		const struct jevent *e = journal_event(j, i);
-		struct nstate *s;
+	/* the journal, once */
+	history_load(&S.hist, g, j);
+	if (j && journal_locked(j))
+		maybe_compact(g, j);
+	for (size_t i = 0; i < nn; i++) {
+		const struct jevent *done = history_event(j, S.hist.node[i].done);
 
-		if (!e->node)
-			continue;
-		s = ns(e->node);
-		s->last = (long)i;
-		if (e->kind == EV_OK || e->kind == EV_APPROVE || e->kind == EV_MILESTONE) {
-			s->done = (long)i;
-			memcpy(s->rec, e->sig, 33);
-		} else if (e->kind == EV_FORCE || e->kind == EV_ROLLBACK_OK || e->kind == EV_MILESTONE_LOST) {
-			s->done = -1;
-			s->rec[0] = '\0';
-		}
+		if (done)
+			memcpy(S.arr[i].rec, done->sig, 33);
 	}
 	/* signatures and decisions in topological order: linear in nodes + edges */
 	for (size_t i = 0; i < nn; i++) {
@@ -739,6 +751,37 @@ void state_load(struct graph *g, struct journal *j)
 	}
 	if (j && journal_locked(j))
 		statcache_save(S.cache);
+}
+
+char *state_refusal(const struct node *n)
+{
+	return xasprintf("step %s was applied and has changed since (%s); on_change = error, so it is not applied again",
+	                 n->name, state_reason(n));
+}
+
+const struct history *state_history(const struct node *n)
+{
+	return n->state ? &S.hist.node[n->id] : NULL;
+}
+
+const struct histories *state_histories(void)
+{
+	return &S.hist;
+}
+
+void state_outcome(const struct node *n, enum evkind kind, struct outcome *o)
+{
+	o->sig = state_signature(n);
+	o->parts = NULL;
+	o->nparts = 0;
+	if (o->sig && journal_is_completion(kind))
+		o->nparts = state_parts(n, &o->parts);
+}
+
+void state_noted(size_t i)
+{
+	if (S.arr)
+		history_add(&S.hist, S.j, i);
 }
 
 enum stepstate state_of(const struct node *n)
@@ -805,14 +848,9 @@ void state_set(struct node *n, enum stepstate st, const char *reason)
 	s->st = st;
 	set_reason(s, xstrdup(reason ? reason : st == ST_DONE ? "done" : state_name(st)));
 	if (st == ST_DONE) {
-		size_t ne = journal_count(S.j);
-
 		if (s->dirty)
 			recompute(n);
 		memcpy(s->rec, s->hex, 33);
-		/* the completion the engine has just recorded, for state_changes */
-		if (ne && journal_event(S.j, ne - 1)->node == n)
-			s->done = s->last = (long)(ne - 1);
 	}
 	if ((st == ST_DONE || st == ST_SKIPPED) && !hash128_eq(s->eff, s->sig)) {
 		s->eff = s->sig;

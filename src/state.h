@@ -7,6 +7,7 @@
 #include <stdbool.h>
 
 #include "graph.h"
+#include "history.h"
 #include "journal.h"
 
 enum stepstate {
@@ -47,6 +48,21 @@ const char *state_name(enum stepstate st);
 /* Re-check a node that was satisfied (its dependency just ran): re-hash its inputs and
  * compare again. Returns true when it is no longer satisfied. */
 bool state_recheck(struct node *n);
+/* The first declared output of N (a path or a glob, relative to the plan) that is
+ * missing, or NULL when every one exists. */
+const char *state_missing_output(const struct node *n);
+/* Why an applied step N with on_change = error that changed is not run, as a new string. */
+char *state_refusal(const struct node *n);
+/* N's history as the journal tells it (NULL before state_load). */
+const struct history *state_history(const struct node *n);
+/* Every node's history, and the plan's last event. */
+const struct histories *state_histories(void);
+/* Fill O's signature (and, for a completion of kind KIND, its parts) with N's current
+ * ones, for journal_append. */
+void state_outcome(const struct node *n, enum evkind kind, struct outcome *o);
+/* Take the event at index I, just appended to the journal state_load read, into the
+ * history. */
+void state_noted(size_t i);
 /* Free every node's state (state_load may be called again afterwards). */
 void state_free(struct graph *g);
 

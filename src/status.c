@@ -36,8 +36,10 @@
 
 #include <jansson.h>
 
+#include "history.h"
 #include "os.h"
 #include "state.h"
+#include "term.h"
 #include "util.h"
 
 enum { STATUS_SCHEMA = 1, BAR_WIDTH = 14, TITLE_WIDTH = 24, WIDTH = 79 };
@@ -72,7 +74,6 @@ struct status {
 	int jobs;
 	long holder; /* pid of the orch holding the lock, -1 held by an unknown pid, 0 none */
 	int64_t now;
-	bool color;
 	struct stepinfo *si;  /* by node id */
 	struct msinfo *mi;    /* by node id */
 	struct phaseinfo *pi;
@@ -108,54 +109,27 @@ static bool deps_done(const struct node *n)
 	return true;
 }
 
-static void read_journal(struct status *st)
+/* What the history says of each step and milestone. */
+static void read_history(struct status *st)
 {
-	size_t from = 0, ne = journal_count(st->j);
+	struct graph *g = st->g;
 
-	for (size_t i = 0; i < ne; i++)
-		if (journal_event(st->j, i)->kind == EV_RESET)
-			from = i + 1;
-	for (size_t i = from; i < ne; i++) {
-		const struct jevent *e = journal_event(st->j, i);
-		struct stepinfo *s;
+	st->lastev = history_event(st->j, state_histories()->last);
+	for (size_t i = 0; i < g->nodes.n; i++) {
+		struct node *n = g->nodes.v[i];
+		const struct history *h = state_history(n);
 
-		st->lastev = e;
-		if (!e->node)
-			continue;
-		if (e->node->kind == NODE_MILESTONE) {
-			struct msinfo *m = &st->mi[e->node->id];
+		if (n->kind == NODE_MILESTONE) {
+			st->mi[n->id].reached = history_event(st->j, h->completion);
+			st->mi[n->id].lost = history_event(st->j, h->lost);
+		} else if (n->kind == NODE_STEP) {
+			struct stepinfo *s = &st->si[n->id];
 
-			if (e->kind == EV_MILESTONE)
-				m->reached = e, m->lost = NULL;
-			else if (e->kind == EV_MILESTONE_LOST)
-				m->lost = e;
-			continue;
-		}
-		if (e->node->kind != NODE_STEP)
-			continue;
-		s = &st->si[e->node->id];
-		s->last = e;
-		switch (e->kind) {
-		case EV_START:
-			s->attempts++;
-			s->start = e;
-			break;
-		case EV_ROLLBACK_START:
-			s->start = e;
-			break;
-		case EV_FAIL:
-			s->failures++;
-			break;
-		case EV_OK:
-		case EV_APPROVE:
-			s->ok = e;
-			break;
-		case EV_FORCE:
-		case EV_ROLLBACK_OK:
-			s->ok = NULL;
-			break;
-		default:
-			break;
+			s->attempts = h->attempts;
+			s->failures = h->failures;
+			s->ok = history_event(st->j, h->done);
+			s->last = history_event(st->j, h->last);
+			s->start = history_event(st->j, h->start);
 		}
 	}
 }
@@ -258,11 +232,11 @@ static void milestones(struct status *st)
 		struct msinfo *mi = &st->mi[m->id];
 
 		graph_clearmarks(g);
-		graph_select(g, &m, 1, 1);
+		graph_select(g, &m, 1, MARK_SELECTED);
 		for (size_t k = 0; k < g->steps.n; k++) {
 			struct node *n = g->steps.v[k];
 
-			if (n->mark == 1) {
+			if (n->mark == MARK_SELECTED) {
 				mi->steps++;
 				mi->stepsdone += st->si[n->id].done;
 			}
@@ -321,16 +295,6 @@ static void eta(struct status *st)
 
 /* ---- text ---- */
 
-static const char *col(const struct status *st, const char *code)
-{
-	return st->color ? code : "";
-}
-#define BOLD "\033[1m"
-#define RED "\033[31m"
-#define GREEN "\033[32m"
-#define YELLOW "\033[33m"
-#define CYAN "\033[36m"
-#define RESET "\033[0m"
 
 static const char *plural(size_t n)
 {
@@ -402,10 +366,10 @@ static void phase_row(struct status *st, struct phaseinfo *p)
 		snprintf(err, sizeof(err), "%d%%", (p->failures * 100 + p->attempts / 2) / p->attempts);
 	else
 		snprintf(err, sizeof(err), "-");
-	printf("%c %2s %s", active ? '>' : ' ', num, col(st, active ? BOLD : ""));
+	printf("%c %2s %s", active ? '>' : ' ', num, term_code(active ? TERM_BOLD : ""));
 	put_fit(p->phase ? p->phase->title : "(no phase)", TITLE_WIDTH, true);
-	printf("%s [%s%.*s%s%*s] %2zu/%-2zu %9s %8s %7s\n", col(st, active ? RESET : ""),
-	       col(st, p->done == p->total ? GREEN : CYAN), fill, "################", col(st, RESET),
+	printf("%s [%s%.*s%s%*s] %2zu/%-2zu %9s %8s %7s\n", term_code(active ? TERM_RESET : ""),
+	       term_code(p->done == p->total ? TERM_GREEN : TERM_CYAN), fill, "################", term_code(TERM_RESET),
 	       BAR_WIDTH - fill, "", p->done, p->total, dur(p->est_ms, est), dur(p->actual_ms, act), err);
 }
 
@@ -429,13 +393,13 @@ static bool is_interrupted(const struct stepinfo *s) { return s->interrupted; }
 static bool is_waiting(const struct stepinfo *s) { return s->waiting; }
 static bool is_stale(const struct stepinfo *s) { return s->stale; }
 
-static void item(struct status *st, struct node *n, int w, const char *color)
+static void item(struct node *n, int w, const char *color)
 {
 	int nw = width_of(n->name) > w ? width_of(n->name) : w, rest = WIDTH - nw - 4;
 
-	printf("  %s", col(st, color));
+	printf("  %s", term_code(color));
 	put_fit(n->name, nw, true);
-	printf("%s  ", col(st, color[0] ? RESET : ""));
+	printf("%s  ", term_code(color[0] ? TERM_RESET : ""));
 	put_fit(n->title, rest < 10 ? 10 : rest, false);
 	putchar('\n');
 }
@@ -458,7 +422,7 @@ static void list_failed(struct status *st)
 	int w = name_width(st, is_failed);
 	char t[32], d[32];
 
-	printf("\n%sFailed:%s\n", col(st, BOLD), col(st, RESET));
+	printf("\n%sFailed:%s\n", term_code(TERM_BOLD), term_code(TERM_RESET));
 	for (size_t i = 0; i < st->g->steps.n; i++) {
 		struct node *n = st->g->steps.v[i];
 		const struct jevent *e = st->si[n->id].last;
@@ -466,7 +430,7 @@ static void list_failed(struct status *st)
 
 		if (!st->si[n->id].failed)
 			continue;
-		item(st, n, w, RED);
+		item(n, w, TERM_RED);
 		if (e->kind == EV_ROLLBACK_FAIL)
 			buf_puts(&b, "rollback failed: ");
 		outcome_text(e, &b);
@@ -488,11 +452,11 @@ static void list_started(struct status *st, bool running)
 	char t[32], d[32];
 
 	if (running && st->holder > 0)
-		printf("\n%sRunning%s (orch pid %ld):\n", col(st, BOLD), col(st, RESET), st->holder);
+		printf("\n%sRunning%s (orch pid %ld):\n", term_code(TERM_BOLD), term_code(TERM_RESET), st->holder);
 	else if (running)
-		printf("\n%sRunning:%s\n", col(st, BOLD), col(st, RESET));
+		printf("\n%sRunning:%s\n", term_code(TERM_BOLD), term_code(TERM_RESET));
 	else
-		printf("\n%sInterrupted%s (these run again next time):\n", col(st, BOLD), col(st, RESET));
+		printf("\n%sInterrupted%s (these run again next time):\n", term_code(TERM_BOLD), term_code(TERM_RESET));
 	for (size_t i = 0; i < st->g->steps.n; i++) {
 		struct node *n = st->g->steps.v[i];
 		struct stepinfo *s = &st->si[n->id];
@@ -501,7 +465,7 @@ static void list_started(struct status *st, bool running)
 
 		if (running ? !s->running : !s->interrupted)
 			continue;
-		item(st, n, w, running ? CYAN : YELLOW);
+		item(n, w, running ? TERM_CYAN : TERM_YELLOW);
 		if (!e) {
 			printf("  %*s  %s\n", w, "", state_reason(n));
 			continue;
@@ -525,13 +489,13 @@ static void list_waiting(struct status *st)
 {
 	int w = name_width(st, is_waiting);
 
-	printf("\n%sWaiting for approval%s (orch --approve STEP):\n", col(st, BOLD), col(st, RESET));
+	printf("\n%sWaiting for approval%s (orch --approve STEP):\n", term_code(TERM_BOLD), term_code(TERM_RESET));
 	for (size_t i = 0; i < st->g->steps.n; i++) {
 		struct node *n = st->g->steps.v[i];
 
 		if (!st->si[n->id].waiting)
 			continue;
-		item(st, n, w, YELLOW);
+		item(n, w, TERM_YELLOW);
 		if (n->prompt) {
 			printf("  %*s  ", w, "");
 			put_fit(n->prompt, WIDTH - w - 4, false);
@@ -544,13 +508,13 @@ static void list_stale(struct status *st)
 {
 	int w = name_width(st, is_stale);
 
-	printf("\n%sStale%s (changed since done):\n", col(st, BOLD), col(st, RESET));
+	printf("\n%sStale%s (changed since done):\n", term_code(TERM_BOLD), term_code(TERM_RESET));
 	for (size_t i = 0; i < st->g->steps.n; i++) {
 		struct node *n = st->g->steps.v[i];
 
 		if (!st->si[n->id].stale)
 			continue;
-		item(st, n, w, YELLOW);
+		item(n, w, TERM_YELLOW);
 		printf("  %*s  %s%s\n", w, "", state_of(n) == ST_CHANGED ? "applied and changed (on_change = error): " : "",
 		       state_reason(n));
 	}
@@ -569,15 +533,15 @@ static void text_milestones(struct status *st)
 			w = width_of(m->name);
 	}
 	w = w > 16 ? 16 : w;
-	printf("\n%sMilestones:%s %zu of %zu reached (%d%%)\n", col(st, BOLD), col(st, RESET), st->reached,
+	printf("\n%sMilestones:%s %zu of %zu reached (%d%%)\n", term_code(TERM_BOLD), term_code(TERM_RESET), st->reached,
 	       g->milestones.n, percent(st->reached, g->milestones.n));
 	for (size_t i = 0; i < g->milestones.n; i++) {
 		struct node *m = g->milestones.v[i];
 		struct msinfo *mi = &st->mi[m->id];
 
-		printf("  %s", col(st, mi->ok ? GREEN : ""));
+		printf("  %s", term_code(mi->ok ? TERM_GREEN : ""));
 		put_fit(m->name, w, true);
-		printf("%s  ", col(st, mi->ok ? RESET : ""));
+		printf("%s  ", term_code(mi->ok ? TERM_RESET : ""));
 		put_fit(m->title, w < 16 ? 30 : 46 - w, true);
 		printf("  ");
 		if (mi->ok)
@@ -600,7 +564,7 @@ static void text(struct status *st)
 	struct graph *g = st->g;
 	char a[32], b[32], c[32];
 
-	printf("%sPlan %s:%s %zu of %zu step%s done (%d%%)", col(st, BOLD), g->name, col(st, RESET), st->done, st->total,
+	printf("%sPlan %s:%s %zu of %zu step%s done (%d%%)", term_code(TERM_BOLD), g->name, term_code(TERM_RESET), st->done, st->total,
 	       plural(st->total), percent(st->done, st->total));
 	if (st->skipped)
 		printf(", %zu skipped", st->skipped);
@@ -617,8 +581,8 @@ static void text(struct status *st)
 	else
 		printf("Last activity: none, nothing has run yet\n");
 
-	printf("\n%s%c %2s %-24s %-16s %5s %9s %8s %7s%s\n", col(st, BOLD), ' ', "#", "phase", "progress", "done",
-	       "estimate", "actual", "errors", col(st, RESET));
+	printf("\n%s%c %2s %-24s %-16s %5s %9s %8s %7s%s\n", term_code(TERM_BOLD), ' ', "#", "phase", "progress", "done",
+	       "estimate", "actual", "errors", term_code(TERM_RESET));
 	for (size_t i = 0; i < st->npi; i++)
 		phase_row(st, &st->pi[i]);
 	if (g->milestones.n)
@@ -634,7 +598,7 @@ static void text(struct status *st)
 	if (st->nstale)
 		list_stale(st);
 
-	printf("\n%sOverall:%s %zu of %zu step%s done (%d%%)", col(st, BOLD), col(st, RESET), st->done, st->total,
+	printf("\n%sOverall:%s %zu of %zu step%s done (%d%%)", term_code(TERM_BOLD), term_code(TERM_RESET), st->done, st->total,
 	       plural(st->total), percent(st->done, st->total));
 	if (g->milestones.n)
 		printf(", %zu of %zu milestone%s reached (%d%%)", st->reached, g->milestones.n, plural(g->milestones.n),
@@ -911,7 +875,6 @@ static void json(struct status *st)
 int status_show(struct graph *g, struct journal *j, bool as_json, int jobs)
 {
 	struct status st = {0};
-	const char *nc = getenv("NO_COLOR");
 	size_t nn = g->nodes.n ? g->nodes.n : 1;
 
 	st.g = g;
@@ -919,10 +882,9 @@ int status_show(struct graph *g, struct journal *j, bool as_json, int jobs)
 	st.jobs = jobs > 0 ? jobs : 1;
 	st.now = wall_ms();
 	st.holder = j ? journal_lock_holder(g) : 0;
-	st.color = !as_json && os_isatty(STDOUT_FILENO) && !(nc && *nc);
 	st.si = xcalloc(nn, sizeof(*st.si));
 	st.mi = xcalloc(nn, sizeof(*st.mi));
-	read_journal(&st);
+	read_history(&st);
 	classify(&st);
 	phases(&st);
 	milestones(&st);

@@ -72,6 +72,15 @@ void error(const char *fmt, ...)
 	va_end(ap);
 }
 
+void notice(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vreport(NULL, fmt, ap);
+	va_end(ap);
+}
+
 void info(const char *fmt, ...)
 {
 	va_list ap;

@@ -29,6 +29,8 @@ _Noreturn void fatal(const char *fmt, ...) __attribute__((format(printf, 1, 2)))
 void warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Print "orch: error: MSG" without exiting (trailing ':' appends strerror(errno)). */
 void error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Print "orch: MSG" on stderr, whatever the verbosity: what a run left undone. */
+void notice(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Print "orch: MSG" as information unless quiet. */
 void info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Verbosity: -1 quiet, 0 normal, 1+ verbose (set from -q / -v / ORCH_LOG_LEVEL). */

@@ -17,6 +17,18 @@
 #include "state.h"
 #include "util.h"
 
+/* Append an event for N as the engine does, with its signature (and parts for a
+ * completion), and take it into the history. */
+static void append(struct journal *j, enum evkind kind, struct node *n, const struct outcome *o)
+{
+	struct outcome ev = *o;
+	long at;
+
+	state_outcome(n, kind, &ev);
+	if ((at = journal_append(j, kind, n, &ev)) >= 0)
+		state_noted((size_t)at);
+}
+
 static void print_list(const struct vec *v)
 {
 	for (size_t i = 0; i < v->n; i++)
@@ -88,7 +100,7 @@ static int show_key(const struct graph *g, const struct node *n, const char *key
 		puts((const char *[]){"default", "rerun", "error", "ignore"}[n->on_change]);
 	else if (strcmp(key, "needs") == 0) {
 		for (size_t i = 0; i < n->ndeps; i++)
-			printf("%s %s %d\n", n->deps[i].why, n->deps[i].dep->name, n->deps[i].line);
+			printf("%s %s %d\n", edge_kindname(n->deps[i].why), n->deps[i].dep->name, n->deps[i].line);
 	} else if (strcmp(key, "plan.name") == 0)
 		puts(g->name);
 	else if (strcmp(key, "plan.database") == 0)
@@ -142,8 +154,8 @@ static int journal_cmd(int argc, char **argv)
 	if (strcmp(argv[1], "run-all") == 0) {
 		struct vec order = {0};
 
-		graph_select(g, NULL, 0, 1);
-		graph_order(g, 1, false, &order);
+		graph_select(g, NULL, 0, MARK_SELECTED);
+		graph_order(g, MARK_SELECTED, false, &order);
 		for (size_t i = 0; i < order.n; i++) {
 			struct node *n = order.v[i];
 			struct outcome o = {.attempt = 1, .start_ms = wall_ms(), .duration_ms = 1};
@@ -151,8 +163,8 @@ static int journal_cmd(int argc, char **argv)
 			if (n->kind != NODE_STEP || state_satisfied(n))
 				continue;
 			state_refresh(n);
-			journal_append(j, EV_START, n, &o);
-			journal_append(j, EV_OK, n, &o);
+			append(j, EV_START, n, &o);
+			append(j, EV_OK, n, &o);
 			state_set(n, ST_DONE, NULL);
 			printf("%s\n", n->name);
 		}
@@ -174,7 +186,7 @@ static int journal_cmd(int argc, char **argv)
 				break;
 			}
 			state_refresh(n);
-			journal_append(j, (enum evkind)k, n, &o);
+			append(j, (enum evkind)k, n, &o);
 			if (k == EV_OK || k == EV_APPROVE || k == EV_MILESTONE)
 				state_set(n, ST_DONE, NULL);
 		}

@@ -26,8 +26,8 @@ static void test_round_trip(void **state)
 	assert_int_equal(state_of(a), ST_NOTRUN);
 	assert_string_equal(state_reason(a), "never run");
 	state_refresh(a);
-	assert_int_equal(journal_append(j, EV_START, a, &o), 0);
-	assert_int_equal(journal_append(j, EV_FAIL, a, &o), 0);
+	assert_int_equal(test_append(j, EV_START, a, &o), 0);
+	assert_int_equal(test_append(j, EV_FAIL, a, &o), 0);
 	snprintf(run, sizeof(run), "%s", journal_runid(j));
 	test_close(g, j);
 
@@ -110,7 +110,7 @@ static void test_torn_last_line(void **state)
 	assert_int_equal(len2, len);
 	assert_memory_equal(after, before, len);
 	free(after);
-	assert_int_equal(journal_append(j, EV_FORCE, test_node(g, "b"), NULL), 0);
+	assert_int_equal(test_append(j, EV_FORCE, test_node(g, "b"), NULL), 0);
 	test_close(g, j);
 	j = test_open(g);
 	assert_int_equal(journal_count(j), 5);
@@ -189,7 +189,7 @@ static void test_lock(void **state)
 	assert_non_null(r);
 	assert_false(journal_locked(r));
 	state_load(g, r);
-	assert_int_equal(journal_append(r, EV_SKIP, test_node(g, "a"), NULL), -1);
+	assert_int_equal(test_append(r, EV_SKIP, test_node(g, "a"), NULL), -1);
 	journal_close(r);
 	journal_close(j1);
 	assert_int_equal(journal_try_open(g, JOURNAL_LOCK, &j2), 0);
@@ -232,17 +232,17 @@ static void test_compact_and_reset(void **state)
 
 	(void)state;
 	test_run_all(g, j);
-	assert_int_equal(journal_append(j, EV_MILESTONE, m, NULL), 0);
+	assert_int_equal(test_append(j, EV_MILESTONE, m, NULL), 0);
 	for (int i = 0; i < 50; i++) {
 		struct outcome o = {.attempt = 1, .exit_status = 1};
 
-		assert_int_equal(journal_append(j, EV_START, a, &o), 0);
-		assert_int_equal(journal_append(j, EV_OK, a, &o), 0);
-		assert_int_equal(journal_append(j, EV_START, c, &o), 0);
-		assert_int_equal(journal_append(j, EV_FAIL, c, &o), 0);
+		assert_int_equal(test_append(j, EV_START, a, &o), 0);
+		assert_int_equal(test_append(j, EV_OK, a, &o), 0);
+		assert_int_equal(test_append(j, EV_START, c, &o), 0);
+		assert_int_equal(test_append(j, EV_FAIL, c, &o), 0);
 	}
-	assert_int_equal(journal_append(j, EV_START, c, NULL), 0);
-	assert_int_equal(journal_compact(j), 0);
+	assert_int_equal(test_append(j, EV_START, c, NULL), 0);
+	assert_int_equal(test_compact(j), 0);
 	/* a: its last ok; b: its ok; c: its ok, its last fail and the start after; M */
 	assert_int_equal(journal_count(j), 6);
 	sig = xstrdup(state_signature(a));
@@ -323,8 +323,8 @@ static void test_index(void **state)
 		struct outcome o = {.attempt = i % 3 + 1, .exit_status = i % 5, .start_ms = 1764133920000 + i,
 		                    .duration_ms = i, .message = i % 7 ? NULL : "some message"};
 
-		assert_int_equal(journal_append(j, EV_START, a, &o), 0);
-		assert_int_equal(journal_append(j, i % 2 ? EV_FAIL : EV_OK, i % 3 ? a : b, &o), 0);
+		assert_int_equal(test_append(j, EV_START, a, &o), 0);
+		assert_int_equal(test_append(j, i % 2 ? EV_FAIL : EV_OK, i % 3 ? a : b, &o), 0);
 	}
 	/* what a full parse gives */
 	test_close(g, j);

@@ -193,7 +193,7 @@ static void test_decisions(void **state)
 	assert_false(state_satisfied(test_node(g, "p")));
 	test_run_all(g, j);
 	assert_true(state_satisfied(test_node(g, "p")));
-	assert_int_equal(journal_append(j, EV_MILESTONE, test_node(g, "M"), NULL), 0);
+	assert_int_equal(test_append(j, EV_MILESTONE, test_node(g, "M"), NULL), 0);
 	test_close(g, j);
 
 	g = reload(dir, plan, &j);
@@ -217,13 +217,13 @@ static void test_decisions(void **state)
 	assert_false(state_satisfied(test_node(g, "p")));
 
 	/* skip, force, interrupted, failed */
-	assert_int_equal(journal_append(j, EV_SKIP, test_node(g, "sql"), NULL), 0);
-	assert_int_equal(journal_append(j, EV_FORCE, test_node(g, "a"), NULL), 0);
-	assert_int_equal(journal_append(j, EV_START, test_node(g, "after"), NULL), 0);
+	assert_int_equal(test_append(j, EV_SKIP, test_node(g, "sql"), NULL), 0);
+	assert_int_equal(test_append(j, EV_FORCE, test_node(g, "a"), NULL), 0);
+	assert_int_equal(test_append(j, EV_START, test_node(g, "after"), NULL), 0);
 	{
 		struct outcome o = {.attempt = 1, .exit_status = -1, .signal = 9};
 
-		assert_int_equal(journal_append(j, EV_FAIL, test_node(g, "always"), &o), 0);
+		assert_int_equal(test_append(j, EV_FAIL, test_node(g, "always"), &o), 0);
 	}
 	test_close(g, j);
 	g = reload(dir, plan2, &j);
@@ -262,12 +262,12 @@ static void test_refresh(void **state)
 	expect(g, "use", ST_NOTRUN, NULL);
 	before = xstrdup(state_signature(use));
 	state_refresh(gen);
-	assert_int_equal(journal_append(j, EV_OK, gen, NULL), 0);
+	assert_int_equal(test_append(j, EV_OK, gen, NULL), 0);
 	state_set(gen, ST_DONE, NULL);
 	test_write(dir, "gen.txt", "x\n");
 	sig = state_refresh(use);
 	assert_string_not_equal(sig, before);
-	assert_int_equal(journal_append(j, EV_OK, use, NULL), 0);
+	assert_int_equal(test_append(j, EV_OK, use, NULL), 0);
 	assert_string_equal(journal_event(j, journal_count(j) - 1)->sig, sig);
 	state_set(use, ST_DONE, NULL);
 	test_close(g, j);

@@ -1,0 +1,113 @@
+/* history.c — the journal read once into one history per node: what each event kind
+ * means for a node's past is decided here and nowhere else (state.c, status.c,
+ * rollback.c, run.c and compaction read the summary). A reset forgets everything
+ * before it. Linear in events. */
+#include "history.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "util.h"
+
+static void clear(struct histories *h)
+{
+	for (size_t i = 0; i < h->nnodes; i++)
+		h->node[i] = (struct history){-1, -1, -1, -1, -1, -1, -1, 0, 0};
+	h->last = -1;
+}
+
+void history_add(struct histories *h, struct journal *j, size_t i)
+{
+	const struct jevent *e = journal_event(j, i);
+	struct history *n;
+	long at = (long)i;
+
+	if (e->kind == EV_RESET) {
+		clear(h);
+		h->from = i + 1;
+		return;
+	}
+	h->last = at;
+	if (!e->node)
+		return;
+	n = &h->node[e->node->id];
+	n->last = at;
+	if (e->kind != EV_START && e->kind != EV_ROLLBACK_START)
+		n->anchor = at;
+	switch (e->kind) {
+	case EV_START:
+		n->attempts++;
+		n->start = at;
+		break;
+	case EV_ROLLBACK_START:
+		n->start = at;
+		break;
+	case EV_FAIL:
+		n->failures++;
+		break;
+	case EV_OK:
+	case EV_APPROVE:
+		n->done = n->completion = n->finished = at;
+		break;
+	case EV_MILESTONE:
+		n->done = n->completion = at;
+		n->lost = -1;
+		break;
+	case EV_SKIP:
+		n->finished = at;
+		break;
+	case EV_MILESTONE_LOST:
+		n->lost = at;
+		n->done = -1;
+		break;
+	case EV_FORCE:
+	case EV_ROLLBACK_OK:
+		n->done = -1;
+		break;
+	case EV_INTERRUPTED:
+	case EV_ROLLBACK_FAIL:
+	case EV_RESET:
+		break;
+	}
+}
+
+void history_load(struct histories *h, struct graph *g, struct journal *j)
+{
+	h->nnodes = g->nodes.n;
+	h->node = xcalloc(h->nnodes ? h->nnodes : 1, sizeof(*h->node));
+	h->from = 0;
+	clear(h);
+	for (size_t i = 0, n = journal_count(j); i < n; i++)
+		history_add(h, j, i);
+}
+
+void history_free(struct histories *h)
+{
+	free(h->node);
+	memset(h, 0, sizeof(*h));
+}
+
+const struct jevent *history_event(struct journal *j, long i)
+{
+	return i < 0 ? NULL : journal_event(j, (size_t)i);
+}
+
+int64_t history_live(const struct histories *h, struct journal *j, bool *live)
+{
+	int64_t bytes = 0;
+
+	for (size_t i = h->from, n = journal_count(j); i < n; i++) {
+		const struct jevent *e = journal_event(j, i);
+		const struct history *s;
+
+		if (!e->node) {
+			live[i] = true; /* a node no longer in the Orchfile: keep its history */
+		} else {
+			s = &h->node[e->node->id];
+			live[i] = (long)i == s->completion || s->anchor < 0 || (long)i >= s->anchor;
+		}
+		if (live[i])
+			bytes += (int64_t)e->len + 1;
+	}
+	return bytes;
+}

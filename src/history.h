@@ -1,0 +1,51 @@
+/* history.h — the journal read once: for every node, what each reader needs to know
+ * of its past (last event, the completion in force, attempts, failures, milestones
+ * reached and lost), counted from the last reset. The one place that knows what each
+ * event kind means for a node's history. */
+#ifndef ORCH_HISTORY_H
+#define ORCH_HISTORY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "graph.h"
+#include "journal.h"
+
+/* One node's history. Events are journal indexes (journal_event), -1 when none. */
+struct history {
+	long last;       /* its last event */
+	long done;       /* the completion in force (ok, approve, milestone): not undone by a
+	                  * later force, rollback-ok or milestone-lost */
+	long completion; /* its last completion, even one undone since (a milestone's last
+	                  * "reached"; compaction keeps it) */
+	long start;      /* its last start or rollback-start */
+	long finished;   /* its last ok, approve or skip: when it was last completed, which
+	                  * orders a rollback newest first */
+	long lost;       /* a milestone's last milestone-lost */
+	long anchor;     /* its last event other than a start: what decides its state */
+	int attempts;    /* starts */
+	int failures;    /* failed attempts */
+};
+
+/* The histories of every node of a plan. */
+struct histories {
+	struct history *node; /* by node id */
+	size_t nnodes;
+	size_t from;          /* the first event after the last reset */
+	long last;            /* the last event since the last reset, of any node, -1 */
+};
+
+/* Read J (NULL: no journal) once into H for the nodes of G. */
+void history_load(struct histories *h, struct graph *g, struct journal *j);
+/* Take the event at index I of J, just appended, into H. */
+void history_add(struct histories *h, struct journal *j, size_t i);
+/* Free what history_load allocated. */
+void history_free(struct histories *h);
+/* The event at index I of J, or NULL when I is -1. */
+const struct jevent *history_event(struct journal *j, long i);
+/* Mark in LIVE (one bool per event of J) the events that decide some node's state, the
+ * ones compaction keeps; returns the bytes they take in the file. */
+int64_t history_live(const struct histories *h, struct journal *j, bool *live);
+
+#endif

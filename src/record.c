@@ -1,0 +1,146 @@
+/* record.c — the one place a result is recorded and told. Each result has one row in
+ * the table below: the journal event it writes, the state it leaves, its changelog
+ * word; record_say has its line. A new result touches this file and the history. */
+#include "record.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "status.h" /* changelog_add, until changelog.h */
+#include "state.h"
+#include "term.h"
+#include "util.h"
+
+enum { NO_EVENT = -1, SAME_STATE = -1 };
+
+static const struct {
+	int event;          /* enum evkind, or NO_EVENT */
+	int state;          /* enum stepstate, or SAME_STATE */
+	const char *reason; /* the state's reason; NULL: the outcome's message */
+	const char *changelog; /* NULL: no entry */
+} results[] = {
+	[RESULT_START] = {EV_START, SAME_STATE, NULL, NULL},
+	[RESULT_ROLLBACK_START] = {EV_ROLLBACK_START, SAME_STATE, NULL, NULL},
+	[RESULT_OK] = {EV_OK, ST_DONE, "done", "success"},
+	[RESULT_REGISTRY] = {EV_OK, ST_DONE, NULL, NULL},
+	[RESULT_FAIL] = {EV_FAIL, ST_FAILED, NULL, "failed"},
+	[RESULT_RETRYING] = {EV_FAIL, ST_FAILED, NULL, "failed, retrying"},
+	[RESULT_INTERRUPTED] = {EV_INTERRUPTED, ST_INTERRUPTED, NULL, "interrupted"},
+	[RESULT_SKIP] = {EV_SKIP, ST_SKIPPED, "skipped", "skipped"},
+	[RESULT_SKIP_FAILED] = {EV_SKIP, ST_SKIPPED, "skipped after failure", "skipped"},
+	[RESULT_APPROVE] = {EV_APPROVE, ST_DONE, "approved", "approved"},
+	[RESULT_FORCE] = {EV_FORCE, ST_NOTRUN, "forced", NULL},
+	[RESULT_FORGET] = {EV_FORCE, ST_NOTRUN, "forgotten by --rollback --force", NULL},
+	[RESULT_ROLLBACK_OK] = {EV_ROLLBACK_OK, ST_NOTRUN, "rolled back", "rolled back"},
+	[RESULT_UNAPPROVE] = {EV_ROLLBACK_OK, ST_NOTRUN, "approval taken back", "approval taken back"},
+	[RESULT_ROLLBACK_FAIL] = {EV_ROLLBACK_FAIL, SAME_STATE, NULL, "rollback failed"},
+	[RESULT_MILESTONE] = {EV_MILESTONE, ST_DONE, "reached", NULL},
+	[RESULT_MILESTONE_LOST] = {EV_MILESTONE_LOST, ST_NOTRUN, "no longer reached", NULL},
+};
+
+int record(struct recorder *r, struct node *n, enum result res, const struct outcome *o)
+{
+	struct outcome ev = o ? *o : (struct outcome){.exit_status = -1};
+	int kind = results[res].event;
+	long at;
+
+	/* a milestone's failed validate is told, not recorded: it is simply not reached */
+	if (n->kind == NODE_MILESTONE && res == RESULT_FAIL)
+		return 0;
+	if (kind != NO_EVENT) {
+		state_outcome(n, (enum evkind)kind, &ev);
+		if ((at = journal_append(r->j, (enum evkind)kind, n, &ev)) < 0)
+			return -1;
+		state_noted((size_t)at);
+	}
+	if (results[res].state != SAME_STATE)
+		state_set(n, (enum stepstate)results[res].state, results[res].reason ? results[res].reason : ev.message);
+	if (results[res].changelog)
+		changelog_add(r->g, r->j, n, results[res].changelog, o);
+	return 0;
+}
+
+/* "[3/10] " in the engine, nothing elsewhere. */
+static void counter(const struct recorder *r)
+{
+	if (r->p)
+		printf("[%zu/%zu] ", r->p->finished, r->p->total);
+}
+
+/* "[3/10] ok name: title (12s)" and its kin: WORD in COLOUR, then DETAIL and the time. */
+static void step_line(const struct recorder *r, const struct node *n, const char *word, const char *colour,
+                      const char *detail, const struct outcome *o)
+{
+	char dur[32];
+
+	format_duration(o && o->duration_ms > 0 ? o->duration_ms : 0, dur, sizeof(dur));
+	counter(r);
+	printf("%s%s%s %s: %s (%s%s%s)\n", term_code(colour), word, term_code(TERM_RESET), n->name, n->title,
+	       detail ? detail : "", detail ? ", " : "", dur);
+}
+
+void record_say(struct recorder *r, struct node *n, enum result res, const struct outcome *o)
+{
+	const char *detail = o ? o->message : NULL;
+
+	term_clear();
+	switch (res) {
+	case RESULT_START:
+	case RESULT_ROLLBACK_START:
+		if (verbosity > 0)
+			printf("start %s: %s\n", n->name, n->title);
+		break;
+	case RESULT_OK:
+	case RESULT_ROLLBACK_OK:
+		if (verbosity >= 0)
+			step_line(r, n, res == RESULT_OK ? "ok" : "rolled back", TERM_GREEN, NULL, o);
+		break;
+	case RESULT_REGISTRY:
+		info("%s: applied according to the database registry; recorded as done", n->name);
+		break;
+	case RESULT_FAIL:
+	case RESULT_RETRYING:
+	case RESULT_ROLLBACK_FAIL:
+		if (n->kind == NODE_MILESTONE)
+			printf("%sMilestone %s not reached: %s%s (validate %s)\n", term_code(TERM_BOLD_RED), n->name,
+			       n->title, term_code(TERM_RESET), detail ? detail : "failed");
+		else
+			step_line(r, n, res == RESULT_ROLLBACK_FAIL ? "ROLLBACK FAILED" : "FAILED", TERM_BOLD_RED,
+			          detail ? detail : "failed", o);
+		break;
+	case RESULT_INTERRUPTED:
+		printf("interrupted %s: %s\n", n->name, n->title);
+		break;
+	case RESULT_SKIP:
+		printf("skipped %s (it counts as done; 'orch --force %s' runs it again)\n", n->name, n->name);
+		break;
+	case RESULT_SKIP_FAILED:
+		printf("skipping %s after its failure; its dependents go on\n", n->name);
+		break;
+	case RESULT_APPROVE:
+		counter(r);
+		if (r->p)
+			printf("approved %s: %s\n", n->name, n->title);
+		else
+			printf("approved %s\n", n->name);
+		break;
+	case RESULT_FORCE:
+		printf("%s will run again\n", n->name);
+		break;
+	case RESULT_FORGET:
+		printf("forgot %s (it has no rollback; it runs again next time)\n", n->name);
+		break;
+	case RESULT_UNAPPROVE:
+		counter(r);
+		printf("unapproved %s: %s\n", n->name, n->title);
+		break;
+	case RESULT_MILESTONE:
+		printf("%sMilestone %s reached: %s%s\n", term_code(TERM_BOLD_GREEN), n->name, n->title,
+		       term_code(TERM_RESET));
+		break;
+	case RESULT_MILESTONE_LOST:
+		printf("Milestone %s lost: %s\n", n->name, n->title);
+		break;
+	}
+	fflush(stdout);
+}
