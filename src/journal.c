@@ -63,6 +63,7 @@
 #include <jansson.h>
 
 #include "hash.h"
+#include "jindex.h"
 
 enum { FORMAT_VERSION = 1 };
 /* compact when the file is over COMPACT_MIN bytes and 1.5 times its live part */
@@ -300,82 +301,7 @@ static void free_events(struct journal *j)
 	j->nev = 0;
 }
 
-/* ---- the index: parsed events, vouched for by a hash of the journal bytes ----
- *
- * Parsing JSON is most of the cost of opening a large journal. .orch/journal.idx keeps
- * the events of the journal's first SIZE bytes already parsed, with the XXH3-128 of those
- * bytes: when the journal still starts with exactly those bytes, the events are taken
- * from the index and only the lines after them are parsed. Any other change to the
- * journal (an edit, damage, a compaction) changes the hash, and then every line is
- * parsed and checked. The index is a cache: a missing, stale or torn one costs only
- * time. Layout (native byte order, checked by the magic number):
- *
- *	u64 magic, u64 size, u64 lines, 16 bytes hash of the journal's first size bytes
- *	per event: u8 kind, u8 timed_out, 3 x i32 attempt/exit/signal, 3 x i64 time/start/
- *	           duration, 2 x u64 off/len, u8 has_sig, the sig as two u64 (hi, lo), then name, run,
- *	           message and log as u32 length (UINT32_MAX: none) and bytes
- *	16 bytes: hash of everything above
- */
-enum { INDEX_MIN = 256 << 10 }; /* smaller journals parse fast enough */
-static const uint64_t INDEX_MAGIC = 0x3278646a6863726fULL; /* "orchjdx2" */
-
-static void put(struct buf *b, const void *p, size_t n)
-{
-	buf_add(b, p, n);
-}
-
-static void put_str(struct buf *b, const char *s)
-{
-	uint32_t n = s ? (uint32_t)strlen(s) : UINT32_MAX;
-
-	put(b, &n, sizeof(n));
-	if (s)
-		put(b, s, n);
-}
-
-struct reader {
-	const char *p, *end;
-	bool bad;
-};
-
-static void get(struct reader *r, void *out, size_t n)
-{
-	if (r->bad || (size_t)(r->end - r->p) < n) {
-		r->bad = true;
-		memset(out, 0, n);
-		return;
-	}
-	memcpy(out, r->p, n);
-	r->p += n;
-}
-
-/* A string of the index: NULL when none; *LEN its length. Points into the index. */
-static const char *get_str(struct reader *r, uint32_t *len)
-{
-	const char *s;
-
-	get(r, len, sizeof(*len));
-	if (r->bad || *len == UINT32_MAX)
-		return NULL;
-	if ((size_t)(r->end - r->p) < *len) {
-		r->bad = true;
-		return NULL;
-	}
-	s = r->p;
-	r->p += *len;
-	return s;
-}
-
-static const char *own_n(struct journal *j, const char *s, uint32_t n)
-{
-	char *c;
-
-	if (!s)
-		return NULL;
-	c = xstrndup(s, n);
-	vec_push(&j->owned, c);
-	return c;
-}
+/* ---- the index (jindex.c) ---- */
 
 static char *index_path(const struct journal *j)
 {
@@ -386,153 +312,39 @@ static char *index_path(const struct journal *j)
  * Returns the bytes covered (0: none), with *LINES the lines. */
 static int64_t index_load(struct journal *j, const char *text, int64_t size, size_t *lines)
 {
-	char *path = index_path(j), *data;
-	size_t len;
-	struct reader r;
-	uint64_t magic, isize, ilines;
-	struct hash128 want, got;
-	size_t first = j->nev;
+	char *path = index_path(j);
+	struct jindex ix = {0};
+	int64_t covered = jindex_load(path, text, size, j->g, &ix);
 
-	data = read_file(path, &len);
 	free(path);
-	if (!data)
+	if (covered <= 0)
 		return 0;
-	r = (struct reader){data, data + len, false};
-	if (len < 32 + 16)
-		goto stale;
-	got = hash128_bytes(data, len - 16);
-	memcpy(&want, data + len - 16, 16);
-	if (!hash128_eq(got, want))
-		goto stale;
-	r.end = data + len - 16;
-	get(&r, &magic, 8);
-	get(&r, &isize, 8);
-	get(&r, &ilines, 8);
-	get(&r, &want, 16);
-	if (r.bad || magic != INDEX_MAGIC || isize == 0 || (int64_t)isize > size || text[isize - 1] != '\n')
-		goto stale;
-	got = hash128_bytes(text, isize);
-	if (!hash128_eq(got, want))
-		goto stale;
-	while (!r.bad && r.p < r.end) {
-		struct jevent *e = new_event(j);
-		uint8_t kind, flag, hassig;
-		int32_t v32[3];
-		int64_t v64[3];
-		uint64_t u64[2];
-		struct hash128 sig;
-		const char *name, *run, *msg, *log;
-		uint32_t nname, nrun, nmsg, nlog;
-
-		get(&r, &kind, 1);
-		get(&r, &flag, 1);
-		get(&r, v32, sizeof(v32));
-		get(&r, v64, sizeof(v64));
-		get(&r, u64, sizeof(u64));
-		get(&r, &hassig, 1);
-		get(&r, &sig, sizeof(sig));
-		name = get_str(&r, &nname);
-		run = get_str(&r, &nrun);
-		msg = get_str(&r, &nmsg);
-		log = get_str(&r, &nlog);
-		if (r.bad || kind >= NKINDS || !name || !run)
-			goto stale;
-		e->kind = (enum evkind)kind;
-		e->timed_out = flag != 0;
-		e->attempt = v32[0], e->exit_status = v32[1], e->signal = v32[2];
-		e->time_ms = v64[0], e->start_ms = v64[1], e->duration_ms = v64[2];
-		e->off = (int64_t)u64[0], e->len = (size_t)u64[1];
-		e->line = j->nev - first;
-		if (hassig)
-			hash128_hex(sig, e->sig);
-		if (nname) {
-			char buf[256];
-
-			if (nname < sizeof(buf)) {
-				memcpy(buf, name, nname);
-				buf[nname] = '\0';
-				e->node = graph_find(j->g, buf);
-			}
-			e->name = e->node ? e->node->name : own_n(j, name, nname);
-		} else {
-			e->name = "";
-		}
-		if (first < j->nev - 1 && strlen(j->ev[j->nev - 2].run) == nrun &&
-		    memcmp(j->ev[j->nev - 2].run, run, nrun) == 0)
-			e->run = j->ev[j->nev - 2].run;
-		else
-			e->run = own_n(j, run, nrun);
-		e->message = own_n(j, msg, nmsg);
-		e->log = own_n(j, log, nlog);
-	}
-	if (r.bad || j->nev - first != ilines)
-		goto stale;
-	free(data);
-	*lines = (size_t)ilines;
-	return (int64_t)isize;
-stale:
-	/* strings already owned stay owned until close: harmless */
-	j->nev = first;
-	free(data);
-	return 0;
+	free(j->ev);
+	j->ev = ix.ev;
+	j->nev = ix.nev;
+	j->evcap = ix.nev;
+	for (size_t i = 0; i < ix.owned.n; i++)
+		vec_push(&j->owned, ix.owned.v[i]);
+	vec_free(&ix.owned);
+	*lines = ix.nev;
+	return covered;
 }
 
 /* Write the index for the whole journal (when it is large and the index is behind). */
 static void index_save(struct journal *j)
 {
-	struct buf b = {0};
 	char *text, *path;
 	size_t len;
-	uint64_t v;
-	struct hash128 h;
 
-	if (!j->locked || j->size < INDEX_MIN || j->indexed == j->size || j->nev != j->lines)
+	if (!j->locked || j->size < JINDEX_MIN || j->indexed == j->size || j->nev != j->lines)
 		return;
 	if (!(text = read_file(j->path, &len)))
 		return;
-	if ((int64_t)len < j->size) {
-		free(text);
-		return;
-	}
-	v = INDEX_MAGIC;
-	put(&b, &v, 8);
-	v = (uint64_t)j->size;
-	put(&b, &v, 8);
-	v = j->nev;
-	put(&b, &v, 8);
-	h = hash128_bytes(text, (size_t)j->size);
-	put(&b, &h, 16);
-	free(text);
-	for (size_t i = 0; i < j->nev; i++) {
-		const struct jevent *e = &j->ev[i];
-		uint8_t kind = (uint8_t)e->kind, flag = e->timed_out, hassig = e->sig[0] != '\0';
-		int32_t v32[3] = {e->attempt, e->exit_status, e->signal};
-		int64_t v64[3] = {e->time_ms, e->start_ms, e->duration_ms};
-		uint64_t u64[2] = {(uint64_t)e->off, e->len};
-		struct hash128 sig = {0, 0};
-
-		if (hassig)
-			hash128_parse(e->sig, &sig);
-		put(&b, &kind, 1);
-		put(&b, &flag, 1);
-		put(&b, v32, sizeof(v32));
-		put(&b, v64, sizeof(v64));
-		put(&b, u64, sizeof(u64));
-		put(&b, &hassig, 1);
-		put(&b, &sig, sizeof(sig));
-		put_str(&b, e->name);
-		put_str(&b, e->run ? e->run : "");
-		put_str(&b, e->message);
-		put_str(&b, e->log);
-	}
-	h = hash128_bytes(b.s, b.len);
-	put(&b, &h, 16);
-	/* a cache: not synced, and a failure costs only time next open */
 	path = index_path(j);
-	if (write_file_atomic(path, b.s, b.len, false) == 0)
+	if ((int64_t)len >= j->size && jindex_save(path, text, j->size, j->ev, j->nev) == 0)
 		j->indexed = j->size;
 	free(path);
-	buf_free(&b);
+	free(text);
 }
 
 /* Load the whole file. Returns 0, or EXIT_JOURNAL after reporting damage. */
@@ -567,7 +379,7 @@ static int load(struct journal *j)
 	text[st.st_size] = '\0';
 	end = text + st.st_size;
 	p = text;
-	if (st.st_size >= INDEX_MIN && (j->indexed = index_load(j, text, st.st_size, &lineno)) > 0) {
+	if (st.st_size >= JINDEX_MIN && (j->indexed = index_load(j, text, st.st_size, &lineno)) > 0) {
 		p = text + j->indexed;
 		good = j->indexed;
 	}

@@ -1,0 +1,49 @@
+/* event.h — one journal event as orch holds it in memory: its kind and what it says.
+ * Shared by the journal (journal.c), which reads and writes them, and its binary index
+ * (jindex.c), which keeps them parsed. */
+#ifndef ORCH_EVENT_H
+#define ORCH_EVENT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct node;
+
+enum evkind {
+	EV_START,       /* a step attempt started */
+	EV_OK,          /* it succeeded: the signature it completed with is recorded */
+	EV_FAIL,        /* it failed (exit status, signal, timeout, missing output, ...) */
+	EV_INTERRUPTED, /* orch was stopped (or died) while it ran */
+	EV_SKIP,        /* marked skipped (--skip, or --on-failure skip) */
+	EV_APPROVE,     /* a manual gate approved */
+	EV_FORCE,       /* forgotten: runs again next time (--force) */
+	EV_ROLLBACK_START,
+	EV_ROLLBACK_OK, /* the step is no longer done */
+	EV_ROLLBACK_FAIL,
+	EV_MILESTONE,      /* a milestone reached */
+	EV_MILESTONE_LOST, /* a milestone no longer holds (after rollback) */
+	EV_RESET,          /* all progress forgotten */
+};
+enum { EV_NKINDS = EV_RESET + 1 };
+
+/* One event as loaded (or appended by this process). */
+struct jevent {
+	enum evkind kind;
+	struct node *node;   /* NULL: plan-wide, or a name no longer in the Orchfile */
+	const char *name;    /* the step or milestone as recorded ("" when plan-wide) */
+	const char *run;     /* the run id that wrote it */
+	char sig[33];        /* the signature, "" when none */
+	int64_t time_ms;     /* when it was written, ms since the epoch */
+	int64_t start_ms;    /* when the attempt started, 0 when not recorded */
+	int64_t duration_ms; /* -1 when not recorded */
+	int attempt, exit_status, signal;
+	bool timed_out;
+	const char *message; /* NULL when none */
+	const char *log;     /* NULL when none */
+	size_t line;         /* 1-based line in the journal file */
+	int64_t off;         /* byte offset of the line in the file */
+	size_t len;          /* its length, without the newline */
+};
+
+#endif
