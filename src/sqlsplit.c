@@ -103,7 +103,8 @@ void sql_split(struct sqlfile *f)
 						break;
 				}
 			}
-			i++;
+			if (i < len) /* past the closing quote; an unclosed one runs to the end */
+				i++;
 			continue;
 		}
 		if (c == '$') {

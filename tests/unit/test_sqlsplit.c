@@ -166,6 +166,12 @@ static void test_no_final_semicolon(void **state)
 	expect_split("SELECT 1;\nSELECT 2\n", "SELECT 1;", "SELECT 2\n", NULL);
 	expect_split("SELECT 2", "SELECT 2", NULL);
 	expect_split("SELECT (1;", "SELECT (1;", NULL);
+	/* an unterminated string or identifier runs to the end, and is sent: the server
+	 * reports it rather than orch dropping it (transaction = no sends statements) */
+	expect_split("VACUUM;\nSELECT 'oops;\n", "VACUUM;", "SELECT 'oops;\n", NULL);
+	expect_split("VACUUM;\nSELECT 'it''", "VACUUM;", "SELECT 'it''", NULL);
+	expect_split("VACUUM;\nSELECT E'\\';", "VACUUM;", "SELECT E'\\';", NULL);
+	expect_split("VACUUM;\nSELECT \"oops;", "VACUUM;", "SELECT \"oops;", NULL);
 }
 
 static void test_empty(void **state)
