@@ -78,6 +78,7 @@ void sql_split(struct sqlfile *f)
 				st->end = end ? len : i + 1;
 				snprintf(st->word[0], sizeof(st->word[0]), "%s", nwords > 0 ? words[0] : "");
 				snprintf(st->word[1], sizeof(st->word[1]), "%s", nwords > 1 ? words[1] : "");
+				snprintf(st->word[2], sizeof(st->word[2]), "%s", nwords > 2 ? words[2] : "");
 			}
 			have = false;
 			paren = begin = nwords = 0;
@@ -205,11 +206,12 @@ void sqlfile_linecol(const struct sqlfile *f, size_t off, int *line, int *col, s
 const struct sqlstmt *sqlfile_txstmt(const struct sqlfile *f)
 {
 	for (size_t i = 0; i < f->nstmts; i++) {
-		const char *a = f->stmts[i].word[0], *b = f->stmts[i].word[1];
+		const char *a = f->stmts[i].word[0], *b = f->stmts[i].word[1], *c = f->stmts[i].word[2];
 
 		if (strcmp(a, "begin") == 0 || strcmp(a, "commit") == 0 || strcmp(a, "end") == 0 ||
 		    strcmp(a, "abort") == 0 || (strcmp(a, "start") == 0 && strcmp(b, "transaction") == 0) ||
-		    (strcmp(a, "rollback") == 0 && strcmp(b, "to") != 0) ||
+		    (strcmp(a, "rollback") == 0 && strcmp(b, "to") != 0 &&
+		     !((strcmp(b, "work") == 0 || strcmp(b, "transaction") == 0) && strcmp(c, "to") == 0)) ||
 		    (strcmp(a, "prepare") == 0 && strcmp(b, "transaction") == 0))
 			return &f->stmts[i];
 	}

@@ -9,7 +9,7 @@
 /* One statement of a SQL file: bytes [start, end) of the text, START at its first token. */
 struct sqlstmt {
 	size_t start, end;
-	char word[2][16]; /* its first two words, lowercase ("" when none) */
+	char word[3][16]; /* its first three words, lowercase ("" when none) */
 };
 
 /* A SQL file in memory and its statements. */
@@ -34,8 +34,8 @@ void sqlfile_free(struct sqlfile *f);
  * offset of that line's first byte. */
 void sqlfile_linecol(const struct sqlfile *f, size_t off, int *line, int *col, size_t *linestart);
 /* A transaction-control statement in F (BEGIN, START TRANSACTION, COMMIT, END, ABORT,
- * ROLLBACK but not ROLLBACK TO, PREPARE TRANSACTION), which would end orch's
- * transaction early; NULL when none. */
+ * ROLLBACK but not ROLLBACK [WORK | TRANSACTION] TO, PREPARE TRANSACTION), which would
+ * end orch's transaction early; NULL when none. */
 const struct sqlstmt *sqlfile_txstmt(const struct sqlfile *f);
 
 #endif

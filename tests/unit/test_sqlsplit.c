@@ -274,11 +274,12 @@ static void test_txstmt(void **state)
 	static const char *const flagged[] = {
 		"BEGIN;", "begin transaction;", "BEGIN ISOLATION LEVEL SERIALIZABLE;", "START TRANSACTION;",
 		"Commit;", "COMMIT AND CHAIN;", "COMMIT PREPARED 'x';", "END;", "end work;", "ABORT;",
-		"ROLLBACK;", "ROLLBACK AND CHAIN;", "ROLLBACK PREPARED 'x';", "PREPARE TRANSACTION 'x';",
+		"ROLLBACK;", "ROLLBACK WORK;", "ROLLBACK AND CHAIN;", "ROLLBACK PREPARED 'x';", "PREPARE TRANSACTION 'x';",
 		"/* a comment first */ COMMIT;", "COMMIT",
 	};
 	static const char *const allowed[] = {
-		"", "SELECT 1;", "ROLLBACK TO SAVEPOINT a;", "rollback to a;", "SAVEPOINT a;", "RELEASE SAVEPOINT a;",
+		"", "SELECT 1;", "ROLLBACK TO SAVEPOINT a;", "rollback to a;",
+		"ROLLBACK WORK TO SAVEPOINT a;", "rollback transaction to a;", "SAVEPOINT a;", "RELEASE SAVEPOINT a;",
 		"START something;", "PREPARE p AS SELECT 1;", "SELECT 'BEGIN; COMMIT;';", "-- COMMIT;\nSELECT 1;",
 		"/* ROLLBACK; */", "DO $$ BEGIN COMMIT; END $$;", "SELECT \"commit\";",
 		"CREATE FUNCTION f() RETURNS int LANGUAGE sql BEGIN ATOMIC SELECT 1; END;",
