@@ -18,7 +18,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdbool.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -205,8 +204,7 @@ int statcache_save(struct statcache *c)
 {
 	struct buf b = {0};
 	size_t count = 0;
-	char hex[33], *tmp;
-	int fd;
+	char hex[33];
 
 	if (!c->path || !c->dirty)
 		return 0;
@@ -222,38 +220,14 @@ int statcache_save(struct statcache *c)
 		count++;
 	}
 	buf_printf(&b, "end %zu\n", count);
-	tmp = xasprintf("%s.tmp", c->path);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0) {
-		warn("cannot write the hash cache %s:", tmp);
-		goto fail;
-	}
-	for (size_t off = 0; off < b.len;) {
-		ssize_t w = write(fd, b.s + off, b.len - off);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0) {
-			warn("cannot write the hash cache %s:", tmp);
-			close(fd);
-			unlink(tmp);
-			goto fail;
-		}
-		off += (size_t)w;
-	}
-	if (fsync(fd) < 0 || close(fd) < 0 || rename(tmp, c->path) < 0) {
+	if (write_file_atomic(c->path, b.s, b.len, true) < 0) {
 		warn("cannot write the hash cache %s:", c->path);
-		unlink(tmp);
-		goto fail;
+		buf_free(&b);
+		return -1;
 	}
 	c->dirty = false;
-	free(tmp);
 	buf_free(&b);
 	return 0;
-fail:
-	free(tmp);
-	buf_free(&b);
-	return -1;
 }
 
 size_t statcache_reads(const struct statcache *c)
