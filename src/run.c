@@ -21,10 +21,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "changelog.h"
 #include "os.h"
 #include "pg.h"
 #include "state.h"
-#include "status.h"
 
 #define KILL_GRACE_MS 3000
 #define SETTLE_MS 200 /* longest a success waits for its sync while other steps start */
