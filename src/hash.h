@@ -1,6 +1,6 @@
 /* hash.h — XXH3 hashes: of short strings for lookup tables, of step definitions and of
- * file contents (streamed in large reads) for signatures, and the stat cache that spares re-reading
- * unchanged files. The one user of libxxhash. */
+ * file contents (streamed in large reads) for signatures, and their hex forms. The one
+ * user of libxxhash. */
 #ifndef ORCH_HASH_H
 #define ORCH_HASH_H
 
@@ -53,26 +53,5 @@ void hasher_free(struct hasher *h);
 int hash_fd(int fd, struct hash128 *out);
 /* Hash the contents of the file at PATH. Returns 0, or -1 with errno set. */
 int hash_file(const char *path, struct hash128 *out);
-
-/* The stat cache (.orch/hashcache): path -> (size, mtime ns, ctime ns, inode, device,
- * hash). A file whose stat data match an entry is not read again. A file modified within
- * hash_racy_ns of the moment it was hashed is hashed again next time (racy-git rule). */
-struct statcache;
-/* Nanoseconds of the racy window (default 2 s: the coarsest common file system granularity). */
-extern int64_t hash_racy_ns;
-/* Load the cache from PATH (a missing or unreadable file is an empty cache); PATH NULL
- * gives a memory-only cache. */
-struct statcache *statcache_open(const char *path);
-/* Hash the file at PATH (KEY: its name in the cache, e.g. relative to the plan), using
- * and updating the cache. Returns 0, or -1 with errno set (ENOENT: missing, EISDIR: a
- * directory). */
-int statcache_hash(struct statcache *c, const char *path, const char *key, struct hash128 *out);
-/* Write the entries used since open to the cache file, atomically (temp file + rename),
- * if anything changed. Returns 0, or -1 after a warning. */
-int statcache_save(struct statcache *c);
-/* How many files were read (not answered from the cache) since open. */
-size_t statcache_reads(const struct statcache *c);
-/* Free C without saving. */
-void statcache_free(struct statcache *c);
 
 #endif

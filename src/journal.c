@@ -64,6 +64,7 @@
 
 #include "hash.h"
 #include "jindex.h"
+#include "statcache.h"
 
 enum { FORMAT_VERSION = 1 };
 /* compact when the file is over COMPACT_MIN bytes and 1.5 times its live part */

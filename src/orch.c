@@ -273,7 +273,7 @@ static int run(struct graph *g, struct options *o)
 	if (o->dryrun) {
 		j = journal_open(g, 0);
 		state_load(g, j);
-		status = run_dry(g, t, o->ntargets);
+		status = show_dry(g, t, o->ntargets);
 	} else {
 		j = journal_open(g, JOURNAL_LOCK | JOURNAL_CREATE);
 		state_load(g, j);

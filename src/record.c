@@ -6,7 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "status.h" /* changelog_add, until changelog.h */
+#include "changelog.h"
 #include "state.h"
 #include "term.h"
 #include "util.h"

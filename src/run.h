@@ -29,7 +29,5 @@ int run_targets(struct graph *g, struct journal *j, struct node **targets, size_
  * Returns an exit status. */
 int run_rollback(struct graph *g, struct journal *j, struct vec *steps, const int64_t *order_ms,
                  const struct runopts *o);
-/* Print, in order, the steps TARGETS would run and why; changes nothing. */
-int run_dry(struct graph *g, struct node **targets, size_t ntargets);
 
 #endif

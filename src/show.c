@@ -1,4 +1,5 @@
-/* show.c — read-only views of a plan: --list (text and JSON) and --graph (DOT). */
+/* show.c — read-only views of a plan: --list (text and JSON), --graph (DOT) and the dry
+ * run's listing (-n). */
 #define _POSIX_C_SOURCE 200809L
 #include "show.h"
 
@@ -6,6 +7,8 @@
 #include <string.h>
 
 #include <jansson.h>
+
+#include "state.h"
 
 static const char *phase_name(const struct node *n)
 {
@@ -280,4 +283,45 @@ void show_dot(struct graph *g, enum mark mark, FILE *out)
 		}
 	}
 	fprintf(out, "}\n");
+}
+
+int show_dry(struct graph *g, struct node **targets, size_t ntargets)
+{
+	struct vec order = {0};
+	const struct node *phase = NULL;
+	int64_t est = 0;
+	size_t count = 0, uptodate = 0;
+	bool first = true;
+	char buf[32];
+
+	graph_clearmarks(g);
+	graph_select(g, ntargets ? targets : NULL, ntargets, MARK_SELECTED);
+	graph_order(g, MARK_SELECTED, true, &order);
+	for (size_t i = 0; i < order.n; i++) {
+		struct node *n = order.v[i];
+
+		if (n->kind != NODE_STEP)
+			continue;
+		if (state_satisfied(n)) {
+			uptodate++;
+			continue;
+		}
+		if (first || n->phase != phase) {
+			if (n->phase)
+				printf("%sphase %d %s: %s\n", first ? "" : "\n", n->phase->number, n->phase->name,
+				       n->phase->title);
+			else
+				printf("%s(no phase)\n", first ? "" : "\n");
+			phase = n->phase;
+			first = false;
+		}
+		printf("  %-24s %-6s %6s  %s  (%s)\n", n->name, step_kindname(n),
+		       n->est_ms < 0 ? "-" : format_duration(n->est_ms, buf, sizeof(buf)), n->title, state_reason(n));
+		est += n->est_ms > 0 ? n->est_ms : 0;
+		count++;
+	}
+	printf("%s%zu step%s would run, estimated %s; %zu up to date\n", count ? "\n" : "", count,
+	       count == 1 ? "" : "s", format_duration(est, buf, sizeof(buf)), uptodate);
+	vec_free(&order);
+	return EXIT_DONE;
 }

@@ -19,6 +19,7 @@
 
 #include "hash.h"
 #include "history.h"
+#include "statcache.h"
 
 /* Past this many input files a step's parts name its input patterns, not each file. */
 enum { MAX_FILE_PARTS = 256 };

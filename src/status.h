@@ -1,6 +1,5 @@
 /* status.h — where a plan stands: `orch --status [--json]` (phases, milestones, failed,
- * running, waiting and stale steps, times, rates, ETA) and the Markdown changelog the
- * engine appends to on every step result. */
+ * running, waiting and stale steps, times, rates, ETA). */
 #ifndef ORCH_STATUS_H
 #define ORCH_STATUS_H
 
@@ -21,13 +20,5 @@ int status_show(struct graph *g, struct journal *j, bool json, int jobs);
  * up), and sets *CRITICAL_MS and *WORK_MS (either may be NULL) to the two terms' inputs:
  * the longest path and the sum. */
 int64_t status_eta(struct graph *g, const int64_t *left_ms, int jobs, int64_t *critical_ms, int64_t *work_ms);
-
-/* Append one Markdown entry for step N's RESULT ("success", "failed", "failed,
- * retrying", "rolled back", ...) to the [orch] changelog, if the plan names one (a path
- * relative to the plan directory, the working directory of a run). The first entry of
- * the process starts with a "## Run <id>" heading. One write() on an O_APPEND file
- * and an fdatasync: an entry is whole or absent, and existing text is never touched.
- * O may be NULL. Errors are warnings: the run goes on. */
-void changelog_add(struct graph *g, struct journal *j, struct node *n, const char *result, const struct outcome *o);
 
 #endif

@@ -9,8 +9,8 @@
 #include <sys/time.h>
 #include <time.h>
 
-#include "hash.h"
 #include "orchtest.h"
+#include "statcache.h"
 
 static const char *plan_abc =
 	"[step a]\nrun = cat in.txt > out.txt\ninputs = in.txt\noutputs = out.txt\n"

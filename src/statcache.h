@@ -1,0 +1,32 @@
+/* statcache.h — the stat cache that spares re-reading unchanged files: a file's hash
+ * is answered from its size, times, inode and device when they match the last hashing. */
+#ifndef ORCH_STATCACHE_H
+#define ORCH_STATCACHE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hash.h"
+
+/* The stat cache (.orch/hashcache): path -> (size, mtime ns, ctime ns, inode, device,
+ * hash). A file whose stat data match an entry is not read again. A file modified within
+ * hash_racy_ns of the moment it was hashed is hashed again next time (racy-git rule). */
+struct statcache;
+/* Nanoseconds of the racy window (default 2 s: the coarsest common file system granularity). */
+extern int64_t hash_racy_ns;
+/* Load the cache from PATH (a missing or unreadable file is an empty cache); PATH NULL
+ * gives a memory-only cache. */
+struct statcache *statcache_open(const char *path);
+/* Hash the file at PATH (KEY: its name in the cache, e.g. relative to the plan), using
+ * and updating the cache. Returns 0, or -1 with errno set (ENOENT: missing, EISDIR: a
+ * directory). */
+int statcache_hash(struct statcache *c, const char *path, const char *key, struct hash128 *out);
+/* Write the entries used since open to the cache file, atomically (temp file + rename),
+ * if anything changed. Returns 0, or -1 after a warning. */
+int statcache_save(struct statcache *c);
+/* How many files were read (not answered from the cache) since open. */
+size_t statcache_reads(const struct statcache *c);
+/* Free C without saving. */
+void statcache_free(struct statcache *c);
+
+#endif

@@ -1,0 +1,360 @@
+/* Unit tests of sqlsplit.c, no server needed: where statements start and end (quotes,
+ * E'' strings, dollar quotes, comments, parentheses, BEGIN ATOMIC bodies, a last
+ * statement without its semicolon, CRLF), their first words, line:column of an
+ * offset, the transaction-control statements refused, and reading a file. */
+#define _POSIX_C_SOURCE 200809L
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include "orchtest.h"
+#include "sqlsplit.h"
+
+/* TEXT split, as sqlfile_read would leave it (without a path). */
+static struct sqlfile split(const char *text)
+{
+	struct sqlfile f = {0};
+
+	f.text = xstrdup(text);
+	f.len = strlen(text);
+	sql_split(&f);
+	return f;
+}
+
+/* Statement I of F as a new string. */
+static char *stmt(const struct sqlfile *f, size_t i)
+{
+	assert_true(i < f->nstmts);
+	assert_true(f->stmts[i].start < f->stmts[i].end);
+	assert_true(f->stmts[i].end <= f->len);
+	return xstrndup(f->text + f->stmts[i].start, f->stmts[i].end - f->stmts[i].start);
+}
+
+/* TEXT splits into exactly the statements given (NULL-terminated), byte for byte. */
+static void expect_split(const char *text, ...)
+{
+	struct sqlfile f = split(text);
+	va_list ap;
+	const char *want;
+	size_t i = 0;
+
+	va_start(ap, text);
+	while ((want = va_arg(ap, const char *))) {
+		char *got;
+
+		if (i >= f.nstmts)
+			fail_msg("%s: only %zu statements, wanted \"%s\" too", text, f.nstmts, want);
+		got = stmt(&f, i++);
+		assert_string_equal(got, want);
+		free(got);
+	}
+	va_end(ap);
+	if (i != f.nstmts)
+		fail_msg("%s: %zu statements, wanted %zu", text, f.nstmts, i);
+	sqlfile_free(&f);
+}
+
+static void expect_words(const char *text, size_t i, const char *w0, const char *w1)
+{
+	struct sqlfile f = split(text);
+
+	assert_true(i < f.nstmts);
+	assert_string_equal(f.stmts[i].word[0], w0);
+	assert_string_equal(f.stmts[i].word[1], w1);
+	sqlfile_free(&f);
+}
+
+static void test_plain(void **state)
+{
+	(void)state;
+	expect_split("CREATE TABLE a (x int);\nINSERT INTO a VALUES (1);\n", "CREATE TABLE a (x int);",
+	             "INSERT INTO a VALUES (1);", NULL);
+	expect_split("SELECT 1;SELECT 2;", "SELECT 1;", "SELECT 2;", NULL);
+	expect_split("  \n\tSELECT 1 ;  ", "SELECT 1 ;", NULL);
+	/* semicolons inside parentheses do not end a statement */
+	expect_split("CREATE RULE r AS ON INSERT TO t DO ALSO (INSERT INTO u VALUES (1); DELETE FROM v);\nSELECT 2;",
+	             "CREATE RULE r AS ON INSERT TO t DO ALSO (INSERT INTO u VALUES (1); DELETE FROM v);",
+	             "SELECT 2;", NULL);
+	/* the first two words, lowercase, cut at 15 bytes */
+	expect_words("CREATE  Table a (x int);", 0, "create", "table");
+	expect_words("SELECT;", 0, "select", "");
+	expect_words("(SELECT 1);", 0, "select", "");
+	expect_words("Select averyveryverylongname FROM t;", 0, "select", "averyveryverylo");
+	expect_words("SELECT 1;\n  vacuum analyze t;", 1, "vacuum", "analyze");
+}
+
+static void test_single_quotes(void **state)
+{
+	(void)state;
+	expect_split("SELECT 'a;b', 'it''s; fine';\nSELECT 2;", "SELECT 'a;b', 'it''s; fine';", "SELECT 2;", NULL);
+	expect_split("INSERT INTO t VALUES (';'), ('--'), ('/*');SELECT 2;",
+	             "INSERT INTO t VALUES (';'), ('--'), ('/*');", "SELECT 2;", NULL);
+	expect_split("SELECT '';SELECT '''';", "SELECT '';", "SELECT '''';", NULL);
+	/* a standard string takes no backslash escapes: the quote after \ closes it */
+	expect_split("SELECT 'a\\';SELECT 2;", "SELECT 'a\\';", "SELECT 2;", NULL);
+	/* a quoted word is not a word */
+	expect_words("SELECT 'begin';", 0, "select", "");
+}
+
+static void test_double_quotes(void **state)
+{
+	(void)state;
+	expect_split("CREATE TABLE \"we;ird\" (\"a\"\"b;\" int);SELECT \"x'y\";",
+	             "CREATE TABLE \"we;ird\" (\"a\"\"b;\" int);", "SELECT \"x'y\";", NULL);
+	/* backslashes mean nothing in identifiers */
+	expect_split("SELECT \"a\\\";SELECT 2;", "SELECT \"a\\\";", "SELECT 2;", NULL);
+	expect_words("SELECT \"from\" FROM t;", 0, "select", "from");
+	expect_words("UPDATE \"T\" SET x = 1;", 0, "update", "set");
+}
+
+static void test_escape_strings(void **state)
+{
+	(void)state;
+	expect_split("SELECT E'it\\'s; a\\\\';SELECT 2;", "SELECT E'it\\'s; a\\\\';", "SELECT 2;", NULL);
+	expect_split("SELECT e'\\';';\nSELECT 2;", "SELECT e'\\';';", "SELECT 2;", NULL);
+	expect_split("SELECT x, E'\\'' FROM t;SELECT 2;", "SELECT x, E'\\'' FROM t;", "SELECT 2;", NULL);
+	expect_split("SELECT E'a'';b';SELECT 2;", "SELECT E'a'';b';", "SELECT 2;", NULL);
+	/* E at the end of a longer word does not make an escape string */
+	expect_split("SELECT 1 AS type'\\';SELECT 2;", "SELECT 1 AS type'\\';", "SELECT 2;", NULL);
+}
+
+static void test_dollar_quotes(void **state)
+{
+	(void)state;
+	expect_split("CREATE FUNCTION f() RETURNS int AS $$ SELECT 1; $$ LANGUAGE sql;\nSELECT 2;",
+	             "CREATE FUNCTION f() RETURNS int AS $$ SELECT 1; $$ LANGUAGE sql;", "SELECT 2;", NULL);
+	/* tagged, holding other tags and bare $$ */
+	expect_split("DO $body$ BEGIN PERFORM $x$;$x$; EXECUTE $$a;b$$; END $body$;\nSELECT 2;",
+	             "DO $body$ BEGIN PERFORM $x$;$x$; EXECUTE $$a;b$$; END $body$;", "SELECT 2;", NULL);
+	expect_split("DO $a$ SELECT $b$ ; $a$;SELECT 2;", "DO $a$ SELECT $b$ ; $a$;", "SELECT 2;", NULL);
+	expect_split("DO $_1ü$ ; $_1ü$;SELECT 2;", "DO $_1ü$ ; $_1ü$;", "SELECT 2;", NULL);
+	/* quotes and comments mean nothing inside */
+	expect_split("SELECT $$it's -- /*;$$;SELECT 2;", "SELECT $$it's -- /*;$$;", "SELECT 2;", NULL);
+	/* parameters and $ inside words are not dollar quotes */
+	expect_split("PREPARE p AS SELECT $1;SELECT 2;", "PREPARE p AS SELECT $1;", "SELECT 2;", NULL);
+	expect_split("SELECT a$b$ FROM t;SELECT 2;", "SELECT a$b$ FROM t;", "SELECT 2;", NULL);
+	/* an unterminated one runs to the end */
+	expect_split("SELECT 1;\nDO $$ BEGIN; END;\n", "SELECT 1;", "DO $$ BEGIN; END;\n", NULL);
+}
+
+static void test_comments(void **state)
+{
+	struct sqlfile f;
+
+	(void)state;
+	expect_split("-- a; b\nSELECT 1; /* c; /* nested; */ still; */ SELECT 2;", "SELECT 1;", "SELECT 2;", NULL);
+	expect_split("SELECT /* ; */ 3 -- ;\n;", "SELECT /* ; */ 3 -- ;\n;", NULL);
+	expect_split("SELECT 1 /* a /* b /* c */ ; */ ; */ + 1;", "SELECT 1 /* a /* b /* c */ ; */ ; */ + 1;", NULL);
+	expect_split("SELECT 1; -- the end", "SELECT 1;", NULL);
+	expect_split("SELECT 1 -- no semicolon, no newline", "SELECT 1 -- no semicolon, no newline", NULL);
+	/* an unterminated block comment runs to the end */
+	expect_split("SELECT 1 /* ; SELECT 2;", "SELECT 1 /* ; SELECT 2;", NULL);
+	/* a statement starts at its first token, after the comments before it */
+	f = split("/* head */ -- line\n  INSERT INTO t VALUES (1);");
+	assert_int_equal(f.nstmts, 1);
+	assert_int_equal(f.stmts[0].start, 21);
+	assert_string_equal(f.stmts[0].word[0], "insert");
+	sqlfile_free(&f);
+	/* the comment is no word */
+	expect_words("/* commit; */ SELECT -- begin\n 1;", 0, "select", "");
+}
+
+static void test_no_final_semicolon(void **state)
+{
+	(void)state;
+	expect_split("SELECT 1;\nSELECT 2\n", "SELECT 1;", "SELECT 2\n", NULL);
+	expect_split("SELECT 2", "SELECT 2", NULL);
+	expect_split("SELECT (1;", "SELECT (1;", NULL);
+	/* an unterminated string or identifier runs to the end, and is sent: the server
+	 * reports it rather than orch dropping it (transaction = no sends statements) */
+	expect_split("VACUUM;\nSELECT 'oops;\n", "VACUUM;", "SELECT 'oops;\n", NULL);
+	expect_split("VACUUM;\nSELECT 'it''", "VACUUM;", "SELECT 'it''", NULL);
+	expect_split("VACUUM;\nSELECT E'\\';", "VACUUM;", "SELECT E'\\';", NULL);
+	expect_split("VACUUM;\nSELECT \"oops;", "VACUUM;", "SELECT \"oops;", NULL);
+}
+
+static void test_empty(void **state)
+{
+	static const char *const empty[] = {
+		"", "   \n\t\r\n", ";", ";; ;\n;", "-- only a comment\n", "/* c */\n-- d", "; -- x\n;/* ; */;",
+		"/* unterminated ;",
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(empty) / sizeof(*empty); i++)
+		expect_split(empty[i], NULL);
+	expect_split("SELECT 1;;;\n;SELECT 2", "SELECT 1;", "SELECT 2", NULL);
+}
+
+static void test_begin_atomic(void **state)
+{
+	(void)state;
+	expect_split("CREATE FUNCTION f() RETURNS int LANGUAGE sql\nBEGIN ATOMIC\n  SELECT 1;\n"
+	             "  SELECT CASE WHEN true THEN 2 END;\nEND;\nSELECT 3;",
+	             "CREATE FUNCTION f() RETURNS int LANGUAGE sql\nBEGIN ATOMIC\n  SELECT 1;\n"
+	             "  SELECT CASE WHEN true THEN 2 END;\nEND;",
+	             "SELECT 3;", NULL);
+	expect_split("create or replace procedure p() begin atomic insert into t values (1); end;select 2;",
+	             "create or replace procedure p() begin atomic insert into t values (1); end;", "select 2;",
+	             NULL);
+	/* elsewhere BEGIN and END are just words */
+	expect_split("BEGIN; SELECT CASE WHEN true THEN 1 END; END;", "BEGIN;", "SELECT CASE WHEN true THEN 1 END;",
+	             "END;", NULL);
+}
+
+static void test_crlf(void **state)
+{
+	struct sqlfile f;
+	int line, col;
+	size_t ls;
+
+	(void)state;
+	expect_split("SELECT 1;\r\n-- c;\r\nSELECT\r\n 'a;b';\r\n", "SELECT 1;", "SELECT\r\n 'a;b';", NULL);
+	expect_split("SELECT 1 -- c;\r\n;\r\n", "SELECT 1 -- c;\r\n;", NULL);
+	f = split("SELECT 1;\r\n-- c;\r\nSELECT\r\n 'a;b';\r\n");
+	assert_int_equal(f.nstmts, 2);
+	sqlfile_linecol(&f, f.stmts[1].start, &line, &col, &ls);
+	assert_int_equal(line, 3);
+	assert_int_equal(col, 1);
+	assert_int_equal(ls, f.stmts[1].start);
+	sqlfile_linecol(&f, (size_t)(strstr(f.text, "'a;b'") - f.text), &line, &col, &ls);
+	assert_int_equal(line, 4);
+	assert_int_equal(col, 2);
+	sqlfile_free(&f);
+}
+
+static void test_linecol(void **state)
+{
+	struct sqlfile f = split("SELECT 1;\n\n  SELECT \xc3\xbcn\xc3\xaf, 2;\n");
+	size_t off = (size_t)(strstr(f.text, ", 2") - f.text) + 2, ls;
+	int line, col;
+
+	(void)state;
+	sqlfile_linecol(&f, 0, &line, &col, &ls);
+	assert_int_equal(line, 1);
+	assert_int_equal(col, 1);
+	assert_int_equal(ls, 0);
+	sqlfile_linecol(&f, 8, &line, &col, &ls);
+	assert_int_equal(line, 1);
+	assert_int_equal(col, 9);
+	/* on line 3, columns count characters: ü and ï are two bytes each */
+	sqlfile_linecol(&f, off, &line, &col, &ls);
+	assert_int_equal(line, 3);
+	assert_int_equal(col, 15);
+	assert_int_equal(ls, 11);
+	assert_int_equal(f.text[off], '2');
+	/* the newline belongs to its line; past the end means the end */
+	sqlfile_linecol(&f, 9, &line, &col, &ls);
+	assert_int_equal(line, 1);
+	assert_int_equal(col, 10);
+	sqlfile_linecol(&f, 10, &line, &col, &ls);
+	assert_int_equal(line, 2);
+	assert_int_equal(col, 1);
+	sqlfile_linecol(&f, f.len + 100, &line, &col, &ls);
+	assert_int_equal(line, 4);
+	assert_int_equal(col, 1);
+	assert_int_equal(ls, f.len);
+	sqlfile_free(&f);
+}
+
+/* The statement sqlfile_txstmt flags in TEXT, as a new string, or NULL. */
+static char *txstmt(const char *text)
+{
+	struct sqlfile f = split(text);
+	const struct sqlstmt *st = sqlfile_txstmt(&f);
+	char *s = st ? xstrndup(f.text + st->start, st->end - st->start) : NULL;
+
+	sqlfile_free(&f);
+	return s;
+}
+
+static void test_txstmt(void **state)
+{
+	static const char *const flagged[] = {
+		"BEGIN;", "begin transaction;", "BEGIN ISOLATION LEVEL SERIALIZABLE;", "START TRANSACTION;",
+		"Commit;", "COMMIT AND CHAIN;", "COMMIT PREPARED 'x';", "END;", "end work;", "ABORT;",
+		"ROLLBACK;", "ROLLBACK WORK;", "ROLLBACK AND CHAIN;", "ROLLBACK PREPARED 'x';", "PREPARE TRANSACTION 'x';",
+		"/* a comment first */ COMMIT;", "COMMIT",
+	};
+	static const char *const allowed[] = {
+		"", "SELECT 1;", "ROLLBACK TO SAVEPOINT a;", "rollback to a;",
+		"ROLLBACK WORK TO SAVEPOINT a;", "rollback transaction to a;", "SAVEPOINT a;", "RELEASE SAVEPOINT a;",
+		"START something;", "PREPARE p AS SELECT 1;", "SELECT 'BEGIN; COMMIT;';", "-- COMMIT;\nSELECT 1;",
+		"/* ROLLBACK; */", "DO $$ BEGIN COMMIT; END $$;", "SELECT \"commit\";",
+		"CREATE FUNCTION f() RETURNS int LANGUAGE sql BEGIN ATOMIC SELECT 1; END;",
+		"CREATE TABLE commit (begin int);", "SELECT 1 AS end;",
+	};
+	char *s;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(flagged) / sizeof(*flagged); i++) {
+		s = txstmt(flagged[i]);
+		if (!s)
+			fail_msg("not flagged: %s", flagged[i]);
+		free(s);
+	}
+	for (size_t i = 0; i < sizeof(allowed) / sizeof(*allowed); i++) {
+		s = txstmt(allowed[i]);
+		if (s)
+			fail_msg("flagged: %s (%s)", allowed[i], s);
+	}
+	/* the first one found, whole */
+	s = txstmt("SELECT 1;\nSAVEPOINT a;\nROLLBACK TO a;\nCOMMIT;\nBEGIN;\n");
+	assert_non_null(s);
+	assert_string_equal(s, "COMMIT;");
+	free(s);
+}
+
+static void test_sqlfile_read(void **state)
+{
+	char *dir = test_tmpdir(), *abs, *err = NULL;
+	struct sqlfile f;
+
+	(void)state;
+	test_write(dir, "m.sql", "CREATE TABLE t (x int);\n-- done\nINSERT INTO t VALUES (1)\n");
+	assert_int_equal(sqlfile_read(dir, "m.sql", &f, &err), 0);
+	assert_null(err);
+	assert_string_equal(f.path, "m.sql");
+	assert_int_equal(f.len, strlen(f.text));
+	assert_int_equal(f.nstmts, 2);
+	assert_string_equal(f.stmts[1].word[0], "insert");
+	sqlfile_free(&f);
+	/* an absolute path ignores the directory; a NULL directory is the working one */
+	abs = xasprintf("%s/m.sql", dir);
+	assert_int_equal(sqlfile_read("/nonexistent", abs, &f, &err), 0);
+	assert_string_equal(f.path, abs);
+	assert_int_equal(f.nstmts, 2);
+	sqlfile_free(&f);
+	assert_int_equal(sqlfile_read(NULL, abs, &f, &err), 0);
+	sqlfile_free(&f);
+	free(abs);
+	/* a missing file: the path as given, and why */
+	assert_int_equal(sqlfile_read(dir, "none.sql", &f, &err), -1);
+	assert_string_equal(err, "cannot read none.sql: No such file or directory");
+	free(err);
+	sqlfile_free(&f);
+	test_rmrf(dir);
+	free(dir);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_plain),
+		cmocka_unit_test(test_single_quotes),
+		cmocka_unit_test(test_double_quotes),
+		cmocka_unit_test(test_escape_strings),
+		cmocka_unit_test(test_dollar_quotes),
+		cmocka_unit_test(test_comments),
+		cmocka_unit_test(test_no_final_semicolon),
+		cmocka_unit_test(test_empty),
+		cmocka_unit_test(test_begin_atomic),
+		cmocka_unit_test(test_crlf),
+		cmocka_unit_test(test_linecol),
+		cmocka_unit_test(test_txstmt),
+		cmocka_unit_test(test_sqlfile_read),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
