@@ -5,7 +5,6 @@
 #include "changelog.h"
 
 #include <fcntl.h>
-#include <pwd.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,15 +14,6 @@
 #include <unistd.h>
 
 #include "util.h"
-
-static char *dur(int64_t ms, char out[32])
-{
-	if (ms < 0)
-		snprintf(out, 32, "-");
-	else
-		format_duration(ms, out, 32);
-	return out;
-}
 
 /* S with Markdown's inline punctuation escaped and line breaks made spaces. */
 static void md_escape(struct buf *b, const char *s)
@@ -36,18 +26,6 @@ static void md_escape(struct buf *b, const char *s)
 		else
 			buf_putc(b, *s);
 	}
-}
-
-static const char *author(void)
-{
-	const char *u = getenv("USER");
-	struct passwd *pw;
-
-	if (u && *u)
-		return u;
-	if ((pw = getpwuid(getuid())))
-		return pw->pw_name;
-	return "unknown";
 }
 
 #define SEP " · "
@@ -100,13 +78,13 @@ void changelog_add(struct graph *g, struct journal *j, struct node *n, const cha
 	if (o && o->attempt > 1)
 		buf_printf(&b, " (attempt %d)", o->attempt);
 	if (o && o->start_ms)
-		field(&line, "took", dur(o->duration_ms, act));
+		field(&line, "took", format_known_duration(o->duration_ms, act));
 	if (n->est_ms >= 0)
-		field(&line, "estimated", dur(n->est_ms, est));
+		field(&line, "estimated", format_known_duration(n->est_ms, est));
 	field(&line, "type", n->type);
 	field(&line, "component", n->component);
 	field(&line, "impact", n->impact);
-	field(&line, "author", author());
+	field(&line, "author", user_name());
 	field(&line, "refs", n->refs);
 	buf_printf(&b, "\n  %s\n", buf_str(&line) + strlen(SEP));
 	buf_free(&line);

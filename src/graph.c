@@ -128,12 +128,12 @@ static void report_cycle(struct graph *g, struct node **path, size_t *edge, size
 	for (size_t i = from; i < n; i++)
 		buf_printf(&b, "%s -> ", path[i]->name);
 	buf_puts(&b, path[from]->name);
-	fprintf(stderr, "%s:%d: dependency cycle: %s\n", g->file, path[from]->deps[edge[from]].line, buf_str(&b));
+	diag(g->file, path[from]->deps[edge[from]].line, "dependency cycle: %s", buf_str(&b));
 	for (size_t i = from; i < n; i++) {
 		const struct edge *e = &path[i]->deps[edge[i]];
 		const char *verb = e->why == EDGE_AFTER ? "runs after" : e->why == EDGE_PHASE ? "contains" : "needs";
 
-		fprintf(stderr, "%s:%d:   %s %s %s %s\n", g->file, e->line, node_kindname(path[i]),
+		diag(g->file, e->line, "  %s %s %s %s", node_kindname(path[i]),
 		        path[i]->name, verb, e->dep->name);
 	}
 	buf_free(&b);

@@ -50,7 +50,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -542,20 +541,13 @@ static int take_lock(struct journal *j)
 
 static void identity(struct journal *j)
 {
-	const char *u = getenv("USER");
-	struct passwd *pw;
 	time_t now = time(NULL);
 	struct tm tm;
 
 	if (gethostname(j->host, sizeof(j->host)) < 0)
 		strcpy(j->host, "unknown");
 	j->host[sizeof(j->host) - 1] = '\0';
-	if (u && *u)
-		j->user = xstrdup(u);
-	else if ((pw = getpwuid(getuid())))
-		j->user = xstrdup(pw->pw_name);
-	else
-		j->user = xasprintf("%ld", (long)getuid());
+	j->user = xstrdup(user_name());
 	gmtime_r(&now, &tm);
 	snprintf(j->runid, sizeof(j->runid), "%04d%02d%02dT%02d%02d%02d-%ld", tm.tm_year + 1900, tm.tm_mon + 1,
 	         tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (long)getpid());

@@ -78,14 +78,6 @@ static const char usage_text[] =
 	"Exit status: 0 done, 1 a step failed, 2 bad usage or Orchfile, 3 locked,\n"
 	"4 journal unreadable, 130 interrupted.\n";
 
-static _Noreturn void usage_error(const char *fmt, const char *arg)
-{
-	fprintf(stderr, "%s: error: ", argv0);
-	fprintf(stderr, fmt, arg);
-	fprintf(stderr, "\nTry 'orch --help'.\n");
-	exit(EXIT_USAGE);
-}
-
 static void set_action(struct options *o, enum action a, const char *arg)
 {
 	if (o->actionset && o->action != a)
@@ -122,11 +114,8 @@ static int number_arg(const char *opt, const char *s, long min)
 {
 	long n = parse_count(s, 100000);
 
-	if (n < min) {
-		fprintf(stderr, "%s: error: %s needs a number%s, not '%s'\nTry 'orch --help'.\n", argv0, opt,
-		        min ? " of at least 1" : "", s);
-		exit(EXIT_USAGE);
-	}
+	if (n < min)
+		usage_error("%s needs a number%s, not '%s'", opt, min ? " of at least 1" : "", s);
 	return (int)n;
 }
 
@@ -182,7 +171,7 @@ static void parse_options(int argc, char **argv, struct options *o)
 		case OPT_VERSION: printf("orch %s\n", ORCH_VERSION); exit(EXIT_DONE);
 		case OPT_HELP: fputs(usage_text, stdout); exit(EXIT_DONE);
 		default:
-			fprintf(stderr, "Try 'orch --help'.\n");
+			usage_hint();
 			exit(EXIT_USAGE);
 		}
 	}

@@ -113,7 +113,7 @@ static int print_errors(struct parser *p)
 			seen = strcmp(prev->msg, e->msg) == 0;
 		}
 		if (!seen) {
-			fprintf(stderr, "%s:%d: %s\n", p->file, e->line, e->msg);
+			diag(p->file, e->line, "%s", e->msg);
 			printed++;
 		}
 	}

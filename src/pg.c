@@ -660,7 +660,7 @@ static int cb_status(struct pgjob *job, struct pgcmd *c, PGresult *r)
 static void job_pushregistry(struct pgjob *job)
 {
 	struct pgcmd *c;
-	const char *user = getenv("USER");
+	const char *user = user_name();
 	struct buf b = {0};
 
 	if (job->what == PG_APPLY) {

@@ -334,15 +334,6 @@ static char *when(int64_t ms, char out[32])
 	return out;
 }
 
-static char *dur(int64_t ms, char out[32])
-{
-	if (ms < 0)
-		snprintf(out, 32, "-");
-	else
-		format_duration(ms, out, 32);
-	return out;
-}
-
 static int percent(size_t part, size_t whole)
 {
 	return whole ? (int)(part * 100 / whole) : 100;
@@ -366,7 +357,7 @@ static void phase_row(struct status *st, struct phaseinfo *p)
 	put_fit(p->phase ? p->phase->title : "(no phase)", TITLE_WIDTH, true);
 	printf("%s [%s%.*s%s%*s] %2zu/%-2zu %9s %8s %7s\n", term_code(active ? TERM_RESET : ""),
 	       term_code(p->done == p->total ? TERM_GREEN : TERM_CYAN), fill, "################", term_code(TERM_RESET),
-	       BAR_WIDTH - fill, "", p->done, p->total, dur(p->est_ms, est), dur(p->actual_ms, act), err);
+	       BAR_WIDTH - fill, "", p->done, p->total, format_known_duration(p->est_ms, est), format_known_duration(p->actual_ms, act), err);
 }
 
 /* The name column of a list: the longest name listed, at most 20. */
@@ -432,7 +423,7 @@ static void list_failed(struct status *st)
 		outcome_text(e, &b);
 		printf("  %*s  %s, %s", w, "", buf_str(&b), when(e->time_ms, t));
 		if (e->duration_ms >= 0)
-			printf(" after %s", dur(e->duration_ms, d));
+			printf(" after %s", format_known_duration(e->duration_ms, d));
 		if (e->attempt > 1)
 			printf(", attempt %d", e->attempt);
 		putchar('\n');
@@ -470,7 +461,7 @@ static void list_started(struct status *st, bool running)
 		printf("  %*s  %s%s %s", w, "", e->kind == EV_ROLLBACK_START ? "rollback " : "",
 		       running ? "since" : "started", when(since, t));
 		if (running)
-			printf(" (%s)", dur(st->now - since, d));
+			printf(" (%s)", format_known_duration(st->now - since, d));
 		else
 			printf(", run %s", e->run);
 		if (e->attempt > 1)
@@ -599,12 +590,12 @@ static void text(struct status *st)
 	if (g->milestones.n)
 		printf(", %zu of %zu milestone%s reached (%d%%)", st->reached, g->milestones.n, plural(g->milestones.n),
 		       percent(st->reached, g->milestones.n));
-	printf("\nTime: estimated %s, done %s of it, %s left\n", dur(st->est_ms, a), dur(st->est_done_ms, b),
-	       dur(st->work_ms, c));
+	printf("\nTime: estimated %s, done %s of it, %s left\n", format_known_duration(st->est_ms, a), format_known_duration(st->est_done_ms, b),
+	       format_known_duration(st->work_ms, c));
 	if (st->eff_steps)
 		printf("Efficiency: %.2f (estimated %s / actual %s over %zu done step%s)\n",
-		       (double)st->eff_est_ms / (double)st->eff_actual_ms, dur(st->eff_est_ms, a),
-		       dur(st->eff_actual_ms, b), st->eff_steps, plural(st->eff_steps));
+		       (double)st->eff_est_ms / (double)st->eff_actual_ms, format_known_duration(st->eff_est_ms, a),
+		       format_known_duration(st->eff_actual_ms, b), st->eff_steps, plural(st->eff_steps));
 	else
 		printf("Efficiency: - (no done step with an estimate and a recorded time)\n");
 	if (st->attempts)
@@ -612,8 +603,8 @@ static void text(struct status *st)
 		       (st->failures * 100 + st->attempts / 2) / st->attempts);
 	else
 		printf("Errors: - (no attempts yet)\n");
-	printf("ETA: %s at -j %d (critical path %s, work left %s)", dur(st->eta_ms, a), st->jobs,
-	       dur(st->critical_ms, b), dur(st->work_ms, c));
+	printf("ETA: %s at -j %d (critical path %s, work left %s)", format_known_duration(st->eta_ms, a), st->jobs,
+	       format_known_duration(st->critical_ms, b), format_known_duration(st->work_ms, c));
 	if (st->unestimated)
 		printf("; %zu step%s without an estimate", st->unestimated, plural(st->unestimated));
 	putchar('\n');

@@ -5,6 +5,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <limits.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -79,6 +80,34 @@ void notice(const char *fmt, ...)
 	va_start(ap, fmt);
 	vreport(NULL, fmt, ap);
 	va_end(ap);
+}
+
+void diag(const char *file, int line, const char *fmt, ...)
+{
+	va_list ap;
+
+	fflush(stdout);
+	fprintf(stderr, "%s:%d: ", file, line);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+_Noreturn void usage_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vreport("error", fmt, ap);
+	va_end(ap);
+	usage_hint();
+	exit(EXIT_USAGE);
+}
+
+void usage_hint(void)
+{
+	fprintf(stderr, "Try '%s --help'.\n", argv0);
 }
 
 void info(const char *fmt, ...)
@@ -272,6 +301,32 @@ int64_t parse_duration(const char *s)
 		any = true;
 	}
 	return any ? total : -1;
+}
+
+char *format_known_duration(int64_t ms, char out[32])
+{
+	if (ms < 0)
+		snprintf(out, 32, "-");
+	else
+		format_duration(ms, out, 32);
+	return out;
+}
+
+const char *user_name(void)
+{
+	static char *name;
+	const char *u = getenv("USER");
+	struct passwd *pw;
+
+	if (name)
+		return name;
+	if (u && *u)
+		name = xstrdup(u);
+	else if ((pw = getpwuid(getuid())))
+		name = xstrdup(pw->pw_name);
+	else
+		name = xasprintf("%ld", (long)getuid());
+	return name;
 }
 
 char *format_duration(int64_t ms, char *out, size_t outlen)

@@ -31,6 +31,12 @@ void warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Print "orch: MSG" on stderr, whatever the verbosity: what a run left undone. */
 void notice(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Print "FILE:LINE: MSG" on stderr: a message about a line of a file the user wrote. */
+void diag(const char *file, int line, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* Print "orch: error: MSG" and "Try 'orch --help'.", and exit with EXIT_USAGE. */
+_Noreturn void usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Print "Try 'orch --help'." on stderr. */
+void usage_hint(void);
 /* Print "orch: MSG" as information unless quiet. */
 void info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Verbosity: -1 quiet, 0 normal, 1+ verbose (set from -q / -v / ORCH_LOG_LEVEL). */
@@ -80,6 +86,11 @@ void vec_free(struct vec *a);
 int64_t parse_duration(const char *s);
 /* Format milliseconds compactly ("1h30m", "45m", "12s", "0s") into OUT (at least 32 bytes). */
 char *format_duration(int64_t ms, char *out, size_t outlen);
+/* Like format_duration, but "-" for a negative (unknown) duration; OUT has 32 bytes. */
+char *format_known_duration(int64_t ms, char out[32]);
+/* Who runs orch: $USER, else the name of the real uid, else the uid (for the journal,
+ * the changelog and the registry). */
+const char *user_name(void);
 /* Parse a non-negative decimal integer no larger than MAX; -1 when invalid. */
 long parse_count(const char *s, long max);
 /* Parse yes/no/true/false/on/off/1/0; returns 1, 0 or -1 when invalid. */
