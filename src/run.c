@@ -1192,8 +1192,10 @@ int run_targets(struct graph *g, struct journal *j, struct node **targets, size_
 	int rc;
 
 	engine_init(&e, g, j, o);
-	if ((rc = reconcile_registry(&e, targets, ntargets)))
+	if ((rc = reconcile_registry(&e, targets, ntargets))) {
+		free(e.pools);
 		return rc;
+	}
 	init_runtime(&e, targets, ntargets);
 	if (refuse_changed(&e)) {
 		free_runtime(&e);
