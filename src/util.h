@@ -15,6 +15,7 @@ enum exitstatus {
 	EXIT_USAGE = 2,       /* bad usage or bad Orchfile */
 	EXIT_LOCKED = 3,      /* another orch holds the lock */
 	EXIT_JOURNAL = 4,     /* journal unreadable */
+	EXIT_RECORD = 5,      /* progress cannot be recorded: .orch cannot be written or synced */
 	EXIT_INTERRUPTED = 130,
 };
 
