@@ -65,7 +65,11 @@
 #include "jindex.h"
 #include "statcache.h"
 
-enum { FORMAT_VERSION = 1 };
+/* Version 2 lines end in their checksum; version 1 lines (no checksum) still load. */
+enum { FORMAT_VERSION = 2, FORMAT_OLDEST = 1 };
+/* A version 2 line ends in ,"ck":"<16 hex>"}: XXH3-64 of the bytes before the comma. */
+static const char CK_KEY[] = ",\"ck\":\"";
+enum { CK_TAIL = sizeof(CK_KEY) - 1 + 16 + 2 };
 /* compact when the file is over COMPACT_MIN bytes and 1.5 times its live part */
 enum { COMPACT_MIN = 1 << 20 };
 
@@ -78,6 +82,7 @@ struct journal {
 	int lockfd;
 	bool locked;
 	bool dirty;    /* appended since the last sync */
+	bool failed;   /* a write or sync failed: nothing more is appended */
 	int64_t size;  /* bytes in the file */
 	size_t lines;  /* lines in the file */
 	char runid[48];
@@ -217,6 +222,18 @@ static struct jevent *new_event(struct journal *j)
 
 /* ---- loading ---- */
 
+/* Whether LINE (LEN bytes) ends in the checksum of the bytes before it. */
+static bool checksum_ok(const char *line, size_t len)
+{
+	char hex[17];
+
+	if (len < CK_TAIL + 1 || memcmp(line + len - CK_TAIL, CK_KEY, sizeof(CK_KEY) - 1) != 0 ||
+	    memcmp(line + len - 2, "\"}", 2) != 0)
+		return false;
+	hash64_hex(hash_bytes(line, len - CK_TAIL), hex);
+	return memcmp(line + len - CK_TAIL + sizeof(CK_KEY) - 1, hex, 16) == 0;
+}
+
 /* Parse one line into a new event; returns NULL with a reason in ERR on damage. */
 static const char *parse_line(struct journal *j, const char *line, size_t len, struct jevent *e)
 {
@@ -239,12 +256,16 @@ static const char *parse_line(struct journal *j, const char *line, size_t len, s
 		json_decref(o);
 		return "no format version \"v\"";
 	}
-	if (json_integer_value(v) != FORMAT_VERSION) {
-		snprintf(err, sizeof(err), "format version %lld, but this orch reads version %d%s",
-		         (long long)json_integer_value(v), FORMAT_VERSION,
+	if (json_integer_value(v) < FORMAT_OLDEST || json_integer_value(v) > FORMAT_VERSION) {
+		snprintf(err, sizeof(err), "format version %lld, but this orch reads versions %d to %d%s",
+		         (long long)json_integer_value(v), FORMAT_OLDEST, FORMAT_VERSION,
 		         json_integer_value(v) > FORMAT_VERSION ? " (written by a newer orch)" : "");
 		json_decref(o);
 		return err;
+	}
+	if (json_integer_value(v) >= 2 && !checksum_ok(line, len)) {
+		json_decref(o);
+		return "its checksum does not match its bytes (the line was changed after orch wrote it)";
 	}
 	if (!(s = json_string_value(json_object_get(o, "ev"))) || (k = kind_parse(s)) < 0) {
 		snprintf(err, sizeof(err), "unknown event \"%.40s\"", s ? s : "(none)");
@@ -401,8 +422,9 @@ static int load(struct journal *j)
 			why = parse_line(j, p, len, e);
 		if (why) {
 			j->nev--;
-			if (!nl || nl + 1 == end) {
-				/* the last line: a write torn by a crash */
+			if (!nl) {
+				/* a last line without its newline: a write torn by a crash. A complete
+				 * line that does not read is damage, wherever it is. */
 				if (j->locked) {
 					warn("%s:%zu: ignoring a torn last line (%s): orch stopped while writing it",
 					     j->display, lineno, why);
@@ -653,10 +675,36 @@ static bool has_kind(const struct sigpart *parts, size_t n, enum partkind kind)
 	return false;
 }
 
+/* Write one whole line with one write(). On a failed or short write, cut the file back
+ * to its last whole line, so that nothing half-written stays in the middle of the
+ * journal, and append nothing more: what is recorded must be what happened. */
+static int write_line(struct journal *j, const char *s, size_t n)
+{
+	ssize_t w;
+
+	if (j->failed) {
+		error("%s: not recorded: an earlier write or sync of the journal failed", j->display);
+		return -1;
+	}
+	do
+		w = write(j->fd, s, n);
+	while (w < 0 && errno == EINTR);
+	if (w == (ssize_t)n)
+		return 0;
+	if (w >= 0)
+		errno = ENOSPC; /* a short write: the disk is full */
+	error("writing %s:", j->display);
+	j->failed = true;
+	if (ftruncate(j->fd, (off_t)j->size) < 0)
+		error("cannot cut %s back to its last whole line:", j->display);
+	return -1;
+}
+
 long journal_append(struct journal *j, enum evkind kind, struct node *n, const struct outcome *o)
 {
 	json_t *obj = json_object();
-	char t[48], *line;
+	char t[48], *line, hex[17];
+	struct buf b = {0};
 	const char *sig = n && o ? o->sig : NULL;
 	int64_t now = wall_ms();
 	struct jevent *e;
@@ -714,19 +762,16 @@ long journal_append(struct journal *j, enum evkind kind, struct node *n, const s
 	json_decref(obj);
 	if (!line)
 		fatalx(EXIT_FAILED, "out of memory");
-	len = strlen(line);
-	line = realloc(line, len + 2);
-	if (!line)
-		fatalx(EXIT_FAILED, "out of memory");
-	line[len] = '\n';
-	line[len + 1] = '\0';
-	/* one write() per line: a crash leaves at most the last line torn */
-	if (write_all(j->fd, line, len + 1) < 0) {
-		error("writing %s:", j->display);
-		free(line);
+	/* the object without its closing brace, then its checksum */
+	buf_add(&b, line, strlen(line) - 1);
+	free(line);
+	buf_printf(&b, "%s%s\"}\n", CK_KEY, hash64_hex(hash_bytes(b.s, b.len), hex));
+	len = b.len - 1;
+	if (write_line(j, b.s, b.len) < 0) {
+		buf_free(&b);
 		return -1;
 	}
-	free(line);
+	buf_free(&b);
 	j->dirty = true;
 	e = new_event(j);
 	e->kind = kind;
@@ -757,14 +802,26 @@ long journal_append(struct journal *j, enum evkind kind, struct node *n, const s
 
 int journal_sync(struct journal *j)
 {
-	if (!j || !j->dirty || j->fd < 0)
+	if (!j || j->fd < 0)
 		return 0;
+	if (j->failed)
+		return -1;
+	if (!j->dirty)
+		return 0;
+	/* A failed fsync may have dropped the data it was to write: never try again as if
+	 * it were safe (PostgreSQL's fsyncgate). The journal takes nothing more. */
 	if (fdatasync(j->fd) < 0) {
-		error("fdatasync %s:", j->display);
+		error("cannot make %s durable: fdatasync:", j->display);
+		j->failed = true;
 		return -1;
 	}
 	j->dirty = false;
 	return 0;
+}
+
+bool journal_failed(const struct journal *j)
+{
+	return j && j->failed;
 }
 
 /* ---- reading back ---- */
@@ -947,7 +1004,8 @@ void journal_close(struct journal *j)
 	}
 	journal_sync(j);
 	if (j->fd >= 0) {
-		index_save(j);
+		if (!j->failed)
+			index_save(j);
 		close(j->fd);
 	}
 	if (j->lockfd >= 0)

@@ -53,8 +53,12 @@ struct journal *journal_open(struct graph *g, int flags);
 long journal_append(struct journal *j, enum evkind kind, struct node *n, const struct outcome *o);
 /* Whether events of kind K complete a node (ok, approve, milestone): they carry parts. */
 bool journal_is_completion(enum evkind k);
-/* Make every appended event durable (one fdatasync for all since the last sync). */
+/* Make every appended event durable (one fdatasync for all since the last sync).
+ * Returns 0, or -1 after reporting the error: then, and after a failed append, the
+ * journal takes nothing more (journal_failed). */
 int journal_sync(struct journal *j);
+/* Whether a write or sync of J failed: what it holds on disk may lack recent events. */
+bool journal_failed(const struct journal *j);
 /* The run id of this orch process ("20261126T051200-4821"). */
 const char *journal_runid(const struct journal *j);
 /* Release the lock and close the file (saving the stat cache first when locked). */

@@ -139,7 +139,7 @@ abc_plan() {
 	expect_status 0
 	run jq -r 'select(.ev == "ok") | "\(.v) \(.step) \(.sig | length) \(.exit) \(.user != null) \(.host != null)"' .orch/journal.jsonl
 	expect_status 0
-	expect_same oks "$(printf '1 a 32 0 true true\n1 b 32 0 true true\n1 c 32 0 true true')" "$(printf '%s\n' "$output" | sort)"
+	expect_same oks "$(printf '2 a 32 0 true true\n2 b 32 0 true true\n2 c 32 0 true true')" "$(printf '%s\n' "$output" | sort)"
 	run jq -r 'select(.ev == "ok" and .step == "b") | .deps | keys[]' .orch/journal.jsonl
 	expect_same deps a "$output"
 	run jq -r 'select(.ev == "ok" and .step == "a") | .inputs | keys[]' .orch/journal.jsonl
@@ -193,11 +193,58 @@ abc_plan() {
 @test "a journal from a newer orch is not read" {
 	abc_plan
 	mkdir .orch
-	echo '{"v":2,"t":"2026-11-26T05:12:00.123Z","ev":"ok","step":"a"}' > .orch/journal.jsonl
-	echo '{"v":2,"t":"2026-11-26T05:12:00.123Z","ev":"ok","step":"b"}' >> .orch/journal.jsonl
+	echo '{"v":3,"t":"2026-11-26T05:12:00.123Z","ev":"ok","step":"a"}' > .orch/journal.jsonl
+	echo '{"v":3,"t":"2026-11-26T05:12:00.123Z","ev":"ok","step":"b"}' >> .orch/journal.jsonl
+	cp .orch/journal.jsonl before
 	run_orch
 	expect_status 4
-	expect_contains stderr "$stderr" ".orch/journal.jsonl:1: the journal is damaged: format version 2, but this orch reads version 1 (written by a newer orch)"
+	expect_contains stderr "$stderr" ".orch/journal.jsonl:1: the journal is damaged: format version 3, but this orch reads versions 1 to 2 (written by a newer orch)"
+	cmp before .orch/journal.jsonl
+}
+
+@test "a complete last line that does not read is damage, not a torn write: exit 4, untouched" {
+	abc_plan
+	run_orch
+	expect_status 0
+	for bad in '{"v":2,"ev":' '{"v":1,"t":"2026-11-26T05:12:00.123Z","ev":"exploded","step":"a"}' \
+	           '{"v":9,"t":"2026-11-26T05:12:00.123Z","ev":"ok","step":"a"}'; do
+		cp .orch/journal.jsonl good
+		printf '%s\n' "$bad" >> .orch/journal.jsonl
+		cp .orch/journal.jsonl before
+		run_orch
+		expect_status 4
+		expect_contains stderr "$stderr" ".orch/journal.jsonl:$(wc -l < before): the journal is damaged"
+		cmp before .orch/journal.jsonl
+		cp good .orch/journal.jsonl
+	done
+}
+
+@test "a flipped bit in an event is found by its checksum: exit 4, untouched" {
+	abc_plan
+	run_orch
+	expect_status 0
+	# the exit status of step b's success, 0, becomes 1: valid JSON, a valid event
+	sed -i '/"ev":"ok","step":"b"/s/"exit":0/"exit":1/' .orch/journal.jsonl
+	cp .orch/journal.jsonl before
+	ran > /dev/null
+	run_orch
+	expect_status 4
+	expect_contains stderr "$stderr" "the journal is damaged: its checksum does not match its bytes"
+	cmp before .orch/journal.jsonl
+	expect_same ran "" "$(ran)"
+}
+
+@test "a journal of version 1 lines, without checksums, still loads" {
+	abc_plan
+	run_orch
+	expect_status 0
+	# the same events as an orch of format version 1 wrote them
+	sed -i 's/^{"v":2,/{"v":1,/; s/,"ck":"[0-9a-f]*"}$/}/' .orch/journal.jsonl
+	ran > /dev/null
+	run_orch
+	expect_status 0
+	expect_same ran "" "$(ran)"
+	expect_contains stdout "$output" "nothing to do"
 }
 
 @test "a second orch on the same plan exits 3 naming the first one's pid" {

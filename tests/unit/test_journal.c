@@ -59,10 +59,11 @@ static void test_round_trip(void **state)
 	assert_true(state_satisfied(b));
 	test_close(g, j);
 
-	/* every line is one JSON object with the format version first */
+	/* every line is one JSON object with the format version first and its checksum last */
 	text = test_read(dir, ".orch/journal.jsonl", &len);
 	assert_non_null(text);
-	assert_int_equal(strncmp(text, "{\"v\":1,\"t\":\"", 12), 0);
+	assert_int_equal(strncmp(text, "{\"v\":2,\"t\":\"", 12), 0);
+	assert_int_equal(strncmp(strchr(text, '\n') - 25, ",\"ck\":\"", 7), 0);
 	assert_non_null(strstr(text, "\"ev\":\"ok\",\"step\":\"b\""));
 	assert_non_null(strstr(text, "\"deps\":{\"a\":\""));
 	assert_int_equal(text[len - 1], '\n');
@@ -118,12 +119,26 @@ static void test_torn_last_line(void **state)
 	assert_string_equal(state_reason(test_node(g, "b")), "forced");
 	test_close(g, j);
 
-	/* an unparsable last line with its newline (a crash that left zeros) is torn too */
-	append_raw(dir, "\0\0\0\n");
-	append_raw(dir, "{\"v\":1,\"ev\":\n");
+	/* a crash that left zeros leaves no newline either: torn */
+	free(before);
+	before = test_read(dir, ".orch/journal.jsonl", &len);
+	append_raw(dir, "\0\0\0");
 	j = test_open(g);
 	assert_int_equal(journal_count(j), 5);
 	test_close(g, j);
+	after = test_read(dir, ".orch/journal.jsonl", &len2);
+	assert_int_equal(len2, len);
+	free(after);
+
+	/* a complete last line that does not read is damage, not a torn write: exit 4, the
+	 * file untouched */
+	append_raw(dir, "{\"v\":1,\"ev\":\n");
+	j = NULL;
+	assert_int_equal(journal_try_open(g, JOURNAL_LOCK, &j), EXIT_JOURNAL);
+	assert_null(j);
+	after = test_read(dir, ".orch/journal.jsonl", &len2);
+	assert_int_equal(len2, len + strlen("{\"v\":1,\"ev\":\n"));
+	free(after);
 	free(before);
 	test_rmrf(dir);
 	free(dir);
@@ -134,6 +149,7 @@ static void test_damaged_middle_line(void **state)
 	static const char *bad[] = {
 		"{\"v\":1,\"t\":\"2026-11-26T05:12:00.123Z\",\"ev\":\"ok\",\"st\n",
 		"garbage\n",
+		"{\"v\":3,\"t\":\"2026-11-26T05:12:00.123Z\",\"ev\":\"ok\",\"step\":\"a\"}\n",
 		"{\"v\":2,\"t\":\"2026-11-26T05:12:00.123Z\",\"ev\":\"ok\",\"step\":\"a\"}\n",
 		"{\"v\":1,\"t\":\"yesterday\",\"ev\":\"ok\",\"step\":\"a\"}\n",
 		"{\"v\":1,\"t\":\"2026-11-26T05:12:00.123Z\",\"ev\":\"exploded\",\"step\":\"a\"}\n",
