@@ -43,7 +43,7 @@ static struct journal *open_locked(struct graph *g)
 static int finish(struct journal *j, int status)
 {
 	if (journal_sync(j) < 0 && status == EXIT_DONE)
-		status = EXIT_JOURNAL;
+		status = EXIT_RECORD;
 	journal_close(j);
 	return status;
 }
@@ -56,9 +56,9 @@ static int record_all(struct graph *g, struct journal *j, struct node **n, size_
 
 	for (size_t i = 0; i < nn; i++)
 		if (record(&r, n[i], res, NULL) < 0)
-			return finish(j, EXIT_JOURNAL);
+			return finish(j, EXIT_RECORD);
 	if (journal_sync(j) < 0)
-		return finish(j, EXIT_JOURNAL);
+		return finish(j, EXIT_RECORD);
 	for (size_t i = 0; i < nn; i++)
 		record_say(&r, n[i], res, NULL);
 	return finish(j, EXIT_DONE);
@@ -166,7 +166,7 @@ int action_reset(struct graph *g, bool yes)
 	}
 	j = journal_open(g, JOURNAL_LOCK | JOURNAL_CREATE);
 	if ((n = journal_reset(j)) < 0)
-		return finish(j, EXIT_JOURNAL);
+		return finish(j, EXIT_RECORD);
 	printf("forgot all progress of %s; the old journal is kept as %s.%d\n", g->name, journal_path(j), n);
 	return finish(j, EXIT_DONE);
 }

@@ -528,9 +528,9 @@ static int take_lock(struct journal *j)
 
 	j->lockfd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
 	if (j->lockfd < 0) {
-		error("cannot open %s:", path);
+		error("cannot record progress: cannot open %s for writing:", path);
 		free(path);
-		return EXIT_LOCKED;
+		return EXIT_RECORD;
 	}
 	if (flock(j->lockfd, LOCK_EX | LOCK_NB) < 0) {
 		int saved = errno;
@@ -539,6 +539,10 @@ static int take_lock(struct journal *j)
 		if (saved != EWOULDBLOCK) {
 			errno = saved;
 			error("cannot lock %s:", path);
+			close(j->lockfd);
+			j->lockfd = -1;
+			free(path);
+			return EXIT_RECORD;
 		} else {
 			n = pread(j->lockfd, buf, sizeof(buf) - 1, 0);
 			buf[n > 0 ? n : 0] = '\0';
@@ -601,18 +605,24 @@ int journal_try_open(struct graph *g, int flags, struct journal **out)
 	display_path(j);
 	identity(j);
 	if (stat(j->dir, &st) < 0) {
-		if (errno != ENOENT || !(flags & JOURNAL_CREATE)) {
-			if (errno != ENOENT)
+		int missing = errno == ENOENT;
+
+		if (!missing || !(flags & JOURNAL_CREATE)) {
+			if (!missing)
 				error("%s:", j->dir);
 			journal_close(j);
-			return errno == ENOENT ? 0 : EXIT_JOURNAL;
+			return missing ? 0 : EXIT_JOURNAL;
 		}
 		if (mkdir(j->dir, 0755) < 0 && errno != EEXIST) {
-			error("cannot create %s:", j->dir);
+			error("cannot record progress: cannot create %s:", j->dir);
 			journal_close(j);
-			return EXIT_JOURNAL;
+			return EXIT_RECORD;
 		}
-		fsync_dir(g->dir);
+		if (fsync_dir(g->dir) < 0) {
+			error("cannot record progress: cannot make %s durable: fsync %s:", j->dir, g->dir);
+			journal_close(j);
+			return EXIT_RECORD;
+		}
 	}
 	if ((flags & JOURNAL_LOCK) && (r = take_lock(j)) != 0) {
 		journal_close(j);
@@ -622,8 +632,16 @@ int journal_try_open(struct graph *g, int flags, struct journal **out)
 		bool existed = access(j->path, F_OK) == 0;
 
 		j->fd = open(j->path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
-		if (j->fd >= 0 && !existed)
-			fsync_dir(j->dir);
+		if (j->fd < 0) {
+			error("cannot record progress: cannot open %s for writing:", j->display);
+			journal_close(j);
+			return EXIT_RECORD;
+		}
+		if (!existed && fsync_dir(j->dir) < 0) {
+			error("cannot record progress: cannot make %s durable: fsync %s:", j->display, j->dir);
+			journal_close(j);
+			return EXIT_RECORD;
+		}
 	} else {
 		j->fd = open(j->path, O_RDONLY | O_CLOEXEC);
 		if (j->fd < 0 && errno == ENOENT) {

@@ -90,6 +90,7 @@ struct engine {
 	struct vec gates;
 	struct vec asking; /* failed steps to ask about */
 	struct vec failed; /* for the summary */
+	struct vec unrecorded; /* nodes whose result could not be recorded */
 	struct progress prog; /* steps finished of those to run */
 	struct recorder rec;
 	struct poolrt *pools; /* by pool id */
@@ -205,17 +206,37 @@ static void complete(struct engine *e, struct node *n)
 	}
 }
 
+/* N's result could not be recorded (the journal said why): orch acts on it no further,
+ * starts nothing more, and exits EXIT_RECORD once the running steps end. */
+static void unrecorded(struct engine *e, struct node *n)
+{
+	vec_push(&e->unrecorded, n);
+	e->stopping = true;
+}
+
+/* Record RES of N, make it durable, tell it, and release what waited for N. Returns
+ * false, acting on nothing, when it could not be recorded. */
+static bool record_now(struct engine *e, struct node *n, enum result res)
+{
+	if (record(&e->rec, n, res, NULL) < 0 || journal_sync(e->j) < 0) {
+		unrecorded(e, n);
+		return false;
+	}
+	record_say(&e->rec, n, res, NULL);
+	complete(e, n);
+	return true;
+}
+
 /* Complete the instant nodes, iteratively: a chain of 100,000 of them costs no stack. */
 static void drain_instant(struct engine *e)
 {
 	while (e->instant.n) {
 		struct node *n = e->instant.v[--e->instant.n];
 
-		if (n->kind == NODE_MILESTONE && !e->reverse && !state_satisfied(n)) {
-			record(&e->rec, n, RESULT_MILESTONE, NULL);
-			record_say(&e->rec, n, RESULT_MILESTONE, NULL);
-		}
-		complete(e, n);
+		if (n->kind == NODE_MILESTONE && !e->reverse && !state_satisfied(n))
+			record_now(e, n, RESULT_MILESTONE);
+		else
+			complete(e, n);
 	}
 }
 
@@ -345,10 +366,7 @@ static void fail_job(struct engine *e, struct job *jb, const char *detail);
 /* A failed step is skipped (--on-failure skip, or the prompt's answer): its dependents go on. */
 static void skip_failed(struct engine *e, struct node *n)
 {
-	record(&e->rec, n, RESULT_SKIP_FAILED, NULL);
-	journal_sync(e->j);
-	record_say(&e->rec, n, RESULT_SKIP_FAILED, NULL);
-	complete(e, n);
+	record_now(e, n, RESULT_SKIP_FAILED);
 }
 
 /* Start N (a step or a milestone's validate). */
@@ -361,15 +379,9 @@ static void start(struct engine *e, struct node *n)
 	jb->n = n;
 	jb->proc.fd = -1;
 	jb->logfd = -1;
-	jb->attempt = ++rt(n)->attempt;
+	jb->attempt = rt(n)->attempt + 1;
 	jb->start_mono_ms = now_ms();
 	jb->start_wall_ms = wall_ms();
-	if (n->kind == NODE_STEP && n->timeout_ms > 0)
-		jb->deadline_mono_ms = jb->start_mono_ms + n->timeout_ms;
-	rt(n)->st = R_RUNNING;
-	if (n->pool)
-		e->pools[n->pool->id].running++;
-	vec_push(&e->jobs, jb);
 	jb->logpath = xasprintf("%s/%s.log", LOG_DIR, n->name);
 	if (n->kind == NODE_STEP) {
 		if (!e->reverse)
@@ -377,9 +389,21 @@ static void start(struct engine *e, struct node *n)
 		o.attempt = jb->attempt;
 		o.start_ms = jb->start_wall_ms;
 		o.log = jb->logpath;
-		record(&e->rec, n, e->reverse ? RESULT_ROLLBACK_START : RESULT_START, &o);
+		/* a step whose start cannot be recorded could not have its result recorded either */
+		if (record(&e->rec, n, e->reverse ? RESULT_ROLLBACK_START : RESULT_START, &o) < 0) {
+			free_job(jb);
+			unrecorded(e, n);
+			return;
+		}
 		e->ran++;
 	}
+	rt(n)->attempt = jb->attempt;
+	if (n->kind == NODE_STEP && n->timeout_ms > 0)
+		jb->deadline_mono_ms = jb->start_mono_ms + n->timeout_ms;
+	rt(n)->st = R_RUNNING;
+	if (n->pool)
+		e->pools[n->pool->id].running++;
+	vec_push(&e->jobs, jb);
 	record_say(&e->rec, n, RESULT_START, NULL);
 	if (n->kind == NODE_STEP && n->stepkind == STEP_SQL && (!e->reverse || !n->rollback || n->sql_rollback)) {
 		bool locked = false;
@@ -434,11 +458,7 @@ static bool ask_gates(struct engine *e)
 		free(q);
 		if (c == 'y') {
 			e->prog.finished++;
-			record(&e->rec, n, RESULT_APPROVE, NULL);
-			journal_sync(e->j);
-			record_say(&e->rec, n, RESULT_APPROVE, NULL);
-			complete(e, n);
-			any = true;
+			any |= record_now(e, n, RESULT_APPROVE);
 		} else {
 			e->gates.v[keep++] = n;
 		}
@@ -451,10 +471,7 @@ static bool ask_gates(struct engine *e)
 static void unapprove(struct engine *e, struct node *n)
 {
 	e->prog.finished++;
-	record(&e->rec, n, RESULT_UNAPPROVE, NULL);
-	journal_sync(e->j);
-	record_say(&e->rec, n, RESULT_UNAPPROVE, NULL);
-	complete(e, n);
+	record_now(e, n, RESULT_UNAPPROVE);
 }
 
 static void start_ready(struct engine *e)
@@ -545,7 +562,11 @@ static void succeed_job(struct engine *e, struct job *jb)
 	remove_job(e, jb);
 	if (n->kind == NODE_STEP)
 		e->prog.finished++;
-	record(&e->rec, n, result_of_success(e, n), &o);
+	if (record(&e->rec, n, result_of_success(e, n), &o) < 0) {
+		unrecorded(e, n);
+		free_job(jb);
+		return;
+	}
 	/* Reported, and its dependents released, once the success is on disk (settle). */
 	if (!e->settling.n)
 		e->settle_since_mono_ms = now_ms();
@@ -557,7 +578,18 @@ static void succeed_job(struct engine *e, struct job *jb)
  * keeps fdatasync off the critical path of wide plans. */
 static void settle(struct engine *e)
 {
-	journal_sync(e->j);
+	if (journal_sync(e->j) < 0) {
+		/* not on disk: not reported, nothing that needs them starts */
+		for (size_t i = 0; i < e->settling.n; i++) {
+			struct job *jb = e->settling.v[i];
+
+			unrecorded(e, jb->n);
+			free_job(jb);
+		}
+		e->settling.n = 0;
+		e->settle_since_mono_ms = 0;
+		return;
+	}
 	for (size_t i = 0; i < e->settling.n; i++) {
 		struct job *jb = e->settling.v[i];
 		struct outcome o = outcome_of(jb, jb->note);
@@ -588,8 +620,14 @@ static void fail_job(struct engine *e, struct job *jb, const char *detail)
 	snprintf(rt(n)->detail, sizeof(rt(n)->detail), "%s", detail);
 	if (n->kind == NODE_STEP && res != RESULT_RETRYING && !interrupted)
 		e->prog.finished++;
-	record(&e->rec, n, res, &o);
-	journal_sync(e->j); /* on disk before orch acts on it */
+	if (record(&e->rec, n, res, &o) < 0 || journal_sync(e->j) < 0) {
+		/* on disk before orch acts on it, or orch acts on nothing more */
+		report(e, jb, res == RESULT_RETRYING ? RESULT_FAIL : res, &o);
+		free_job(jb);
+		unrecorded(e, n);
+		rt(n)->st = R_FAILED;
+		return;
+	}
 	report(e, jb, res, &o);
 	free_job(jb);
 	if (interrupted) {
@@ -929,6 +967,7 @@ static void free_runtime(struct engine *e)
 	vec_free(&e->gates);
 	vec_free(&e->asking);
 	vec_free(&e->failed);
+	vec_free(&e->unrecorded);
 	vec_free(&e->instant);
 	vec_free(&e->settling);
 }
@@ -1008,6 +1047,23 @@ static int rollback_summary(struct engine *e, const char *dur)
 	return EXIT_DONE;
 }
 
+/* Progress could not be recorded: say what, and that it runs again next time. */
+static int unrecorded_summary(struct engine *e, size_t notrun)
+{
+	struct buf names = {0};
+
+	for (size_t i = 0; i < e->unrecorded.n; i++)
+		buf_printf(&names, " %s", ((struct node *)e->unrecorded.v[i])->name);
+	error("progress could not be recorded in %s, so orch stopped starting steps", journal_path(e->j));
+	if (e->unrecorded.n)
+		notice("not recorded, so not done (they run again next time):%s", buf_str(&names));
+	if (notrun)
+		notice("%zu step%s not run", notrun, notrun == 1 ? "" : "s");
+	notice("make %s writable (free space, fix the disk), then run orch again", journal_dir(e->j));
+	buf_free(&names);
+	return EXIT_RECORD;
+}
+
 static int summary(struct engine *e)
 {
 	char dur[32];
@@ -1016,6 +1072,8 @@ static int summary(struct engine *e)
 	term_clear();
 	fflush(stdout);
 	format_duration(now_ms() - e->t0_mono_ms, dur, sizeof(dur));
+	if (e->unrecorded.n || journal_failed(e->j))
+		return unrecorded_summary(e, notrun);
 	if (e->interrupted) {
 		notice("interrupted; %zu step%s not run; run orch again to resume", notrun, notrun == 1 ? "" : "s");
 		return EXIT_INTERRUPTED;
