@@ -84,6 +84,7 @@ struct journal {
 	bool dirty;    /* appended since the last sync */
 	bool failed;   /* a write or sync failed: nothing more is appended */
 	int64_t size;  /* bytes in the file */
+	int64_t synced; /* bytes known durable: at open, and at each successful sync */
 	size_t lines;  /* lines in the file */
 	char runid[48];
 	char host[256];
@@ -500,6 +501,7 @@ int journal_compact(struct journal *j, const bool *live)
 	}
 	j->nev = n;
 	j->lines = n;
+	j->synced = j->size;
 	free(text);
 	buf_free(&b);
 	return 0;
@@ -658,6 +660,7 @@ int journal_try_open(struct graph *g, int flags, struct journal **out)
 		journal_close(j);
 		return r;
 	}
+	j->synced = j->size;
 	*out = j;
 	return 0;
 }
@@ -831,9 +834,13 @@ int journal_sync(struct journal *j)
 	if (fdatasync(j->fd) < 0) {
 		error("cannot make %s durable: fdatasync:", j->display);
 		j->failed = true;
+		/* what orch did not report must not read as recorded next time either */
+		if (ftruncate(j->fd, (off_t)j->synced) < 0)
+			error("cannot cut %s back to its last durable line:", j->display);
 		return -1;
 	}
 	j->dirty = false;
+	j->synced = j->size;
 	return 0;
 }
 
@@ -998,7 +1005,7 @@ int journal_reset(struct journal *j)
 		return -1;
 	}
 	free_events(j);
-	j->size = 0;
+	j->size = j->synced = 0;
 	j->lines = 0;
 	j->dirty = true;
 	char *msg = xasprintf("the previous journal is kept as journal.jsonl.%d", n);
