@@ -34,6 +34,8 @@ static const struct {
 	[RESULT_ROLLBACK_OK] = {EV_ROLLBACK_OK, ST_NOTRUN, "rolled back", "rolled back"},
 	[RESULT_UNAPPROVE] = {EV_ROLLBACK_OK, ST_NOTRUN, "approval taken back", "approval taken back"},
 	[RESULT_ROLLBACK_FAIL] = {EV_ROLLBACK_FAIL, SAME_STATE, NULL, "rollback failed"},
+	[RESULT_ROLLBACK_INTERRUPTED] = {EV_INTERRUPTED, ST_ROLLBACK_INTERRUPTED, "rollback interrupted",
+	                                 "rollback interrupted"},
 	[RESULT_MILESTONE] = {EV_MILESTONE, ST_DONE, "reached", NULL},
 	[RESULT_MILESTONE_LOST] = {EV_MILESTONE_LOST, ST_NOTRUN, "no longer reached", NULL},
 };
@@ -110,6 +112,9 @@ void record_say(struct recorder *r, struct node *n, enum result res, const struc
 		break;
 	case RESULT_INTERRUPTED:
 		printf("interrupted %s: %s\n", n->name, n->title);
+		break;
+	case RESULT_ROLLBACK_INTERRUPTED:
+		printf("rollback interrupted %s: %s\n", n->name, n->title);
 		break;
 	case RESULT_SKIP:
 		printf("skipped %s (it counts as done; 'orch --force %s' runs it again)\n", n->name, n->name);

@@ -20,7 +20,9 @@ static bool completed(const struct node *n)
 {
 	enum stepstate st = state_of(n);
 
-	return n->kind == NODE_STEP && (st == ST_DONE || st == ST_STALE || st == ST_CHANGED);
+	/* a rollback that started and did not finish is still to be done */
+	return n->kind == NODE_STEP &&
+	       (st == ST_DONE || st == ST_STALE || st == ST_CHANGED || st == ST_ROLLBACK_INTERRUPTED);
 }
 
 static bool can_undo(const struct node *n)

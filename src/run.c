@@ -173,7 +173,7 @@ static void report(struct engine *e, struct job *jb, enum result res, const stru
 	bool ok = res == RESULT_OK || res == RESULT_ROLLBACK_OK || res == RESULT_MILESTONE;
 
 	record_say(&e->rec, jb->n, res, o);
-	if (res == RESULT_INTERRUPTED)
+	if (res == RESULT_INTERRUPTED || res == RESULT_ROLLBACK_INTERRUPTED)
 		return;
 	if (jb->n->kind == NODE_MILESTONE) {
 		if (!ok || verbosity > 0)
@@ -613,8 +613,8 @@ static void fail_job(struct engine *e, struct job *jb, const char *detail)
 	struct node *n = jb->n;
 	struct outcome o = outcome_of(jb, detail);
 	bool interrupted = e->interrupted && !jb->timed_out;
-	enum result res = interrupted ? RESULT_INTERRUPTED : e->reverse ? RESULT_ROLLBACK_FAIL
-	                  : retries_left(e, n) ? RESULT_RETRYING : RESULT_FAIL;
+	enum result res = interrupted ? (e->reverse ? RESULT_ROLLBACK_INTERRUPTED : RESULT_INTERRUPTED)
+	                  : e->reverse ? RESULT_ROLLBACK_FAIL : retries_left(e, n) ? RESULT_RETRYING : RESULT_FAIL;
 
 	remove_job(e, jb);
 	snprintf(rt(n)->detail, sizeof(rt(n)->detail), "%s", detail);
@@ -1225,7 +1225,8 @@ static int reconcile_registry(struct engine *e, struct node **targets, size_t nt
 			free(err);
 			continue;
 		}
-		if (rc == 0 && done) {
+		if (rc == 0 && (done || st == ST_ROLLBACK_INTERRUPTED)) {
+			/* an interrupted rollback that committed is done, whatever the journal missed */
 			state_set(n, ST_NOTRUN, "not applied according to the database registry");
 		} else if (rc == 1 && sig && strcmp(applied, sig) == 0 && st != ST_DONE) {
 			struct outcome o = {.message = "applied according to the database registry"};
@@ -1242,13 +1243,36 @@ static int reconcile_registry(struct engine *e, struct node **targets, size_t nt
 	return 0;
 }
 
+/* Steps of the targets whose rollback started and did not finish are rolled back to the
+ * end before anything runs forward: what they left half undone is finished first. */
+static int finish_rollbacks(struct engine *e, struct node **targets, size_t ntargets)
+{
+	struct vec todo = {0};
+	int rc = 0;
+
+	graph_clearmarks(e->g);
+	graph_select(e->g, ntargets ? targets : NULL, ntargets, MARK_SELECTED);
+	for (size_t i = 0; i < e->g->steps.n; i++) {
+		struct node *n = e->g->steps.v[i];
+
+		if (n->mark == MARK_SELECTED && state_of(n) == ST_ROLLBACK_INTERRUPTED)
+			vec_push(&todo, n);
+	}
+	if (todo.n) {
+		info("the rollback of %zu step%s was interrupted: finishing it first", todo.n, todo.n == 1 ? "" : "s");
+		rc = run_rollback(e->g, e->j, &todo, NULL, e->o);
+	}
+	vec_free(&todo);
+	return rc;
+}
+
 int run_targets(struct graph *g, struct journal *j, struct node **targets, size_t ntargets, const struct runopts *o)
 {
 	struct engine e = {0};
 	int rc;
 
 	engine_init(&e, g, j, o);
-	if ((rc = reconcile_registry(&e, targets, ntargets))) {
+	if ((rc = reconcile_registry(&e, targets, ntargets)) || (rc = finish_rollbacks(&e, targets, ntargets))) {
 		free(e.pools);
 		return rc;
 	}

@@ -58,7 +58,7 @@ static struct nstate *ns(const struct node *n)
 static const char *statenames[] = {
 	[ST_NOTRUN] = "todo",       [ST_DONE] = "done",           [ST_STALE] = "stale",
 	[ST_FAILED] = "failed",   [ST_INTERRUPTED] = "interrupted", [ST_SKIPPED] = "skipped",
-	[ST_CHANGED] = "changed",
+	[ST_CHANGED] = "changed",  [ST_ROLLBACK_INTERRUPTED] = "rollback-interrupted",
 };
 
 const char *state_name(enum stepstate st)
@@ -594,14 +594,21 @@ static void decide(struct node *n)
 	}
 	switch (k) {
 	case EV_START:
-	case EV_INTERRUPTED:
-		s->st = ST_INTERRUPTED;
-		set_reason(s, xstrdup("interrupted"));
-		return;
 	case EV_ROLLBACK_START:
-		s->st = ST_INTERRUPTED;
-		set_reason(s, xstrdup("rollback interrupted"));
+	case EV_INTERRUPTED: {
+		/* what was interrupted is the attempt its last start began: a rollback that did
+		 * not finish leaves the step still to roll back */
+		const struct jevent *start = history_event(S.j, S.hist.node[n->id].start);
+
+		if (start && start->kind == EV_ROLLBACK_START) {
+			s->st = ST_ROLLBACK_INTERRUPTED;
+			set_reason(s, xstrdup("rollback interrupted"));
+		} else {
+			s->st = ST_INTERRUPTED;
+			set_reason(s, xstrdup("interrupted"));
+		}
 		return;
+	}
 	case EV_FAIL:
 		s->st = ST_FAILED;
 		set_reason(s, failure_reason(last));

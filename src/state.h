@@ -18,6 +18,7 @@ enum stepstate {
 	ST_INTERRUPTED, /* was running when orch stopped or died */
 	ST_SKIPPED,     /* marked skipped: counts as done for its dependents */
 	ST_CHANGED,     /* applied, changed since, and on_change = error: refuse to go on */
+	ST_ROLLBACK_INTERRUPTED, /* its rollback started and did not finish: still to roll back */
 };
 
 /* Compute every node's signature from the Orchfile and the files on disk, and decide

@@ -142,7 +142,7 @@ static void classify(struct status *st)
 		s->done = !s->running && state_satisfied(n);
 		s->skipped = s->done && ss == ST_SKIPPED;
 		s->failed = !s->running && (last == EV_FAIL || last == EV_ROLLBACK_FAIL);
-		s->interrupted = !s->running && !s->failed && ss == ST_INTERRUPTED;
+		s->interrupted = !s->running && !s->failed && (ss == ST_INTERRUPTED || ss == ST_ROLLBACK_INTERRUPTED);
 		s->stale = ss == ST_STALE || ss == ST_CHANGED;
 		s->waiting = n->stepkind == STEP_MANUAL && !s->done && deps_done(n);
 		s->actual_ms = s->done && s->ok && s->ok->duration_ms >= 0 ? s->ok->duration_ms : -1;
@@ -458,8 +458,11 @@ static void list_started(struct status *st, bool running)
 			continue;
 		}
 		since = e->start_ms ? e->start_ms : e->time_ms;
-		printf("  %*s  %s%s %s", w, "", e->kind == EV_ROLLBACK_START ? "rollback " : "",
-		       running ? "since" : "started", when(since, t));
+		if (!running && state_of(n) == ST_ROLLBACK_INTERRUPTED)
+			printf("  %*s  rollback interrupted (orch --rollback finishes it): started %s", w, "", when(since, t));
+		else
+			printf("  %*s  %s%s %s", w, "", e->kind == EV_ROLLBACK_START ? "rollback " : "",
+			       running ? "since" : "started", when(since, t));
 		if (running)
 			printf(" (%s)", format_known_duration(st->now - since, d));
 		else
@@ -647,8 +650,6 @@ static const char *step_word(const struct stepinfo *s, const struct node *n)
 		return "failed";
 	if (s->waiting)
 		return "waiting";
-	if (s->interrupted)
-		return "interrupted";
 	return state_name(state_of(n));
 }
 

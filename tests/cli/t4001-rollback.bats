@@ -241,3 +241,75 @@ before() {
 	{ sleep 0.5; printf 'y\n'; sleep 0.5; } | script -qefc "$ORCH --rollback a" /dev/null > tty.out 2>&1
 	[ "$(undone)" = "a" ]
 }
+
+# half_rolled_back: a and b (needs a) done; b's rollback killed with kill -9 of orch and
+# of b's process group, in the middle of it
+half_rolled_back() {
+	cat > Orchfile <<-'EOF'
+	[step a]
+	run = echo run a >> order.log
+	rollback = echo undo a >> order.log
+	[step b]
+	needs = a
+	run = echo run b >> order.log
+	rollback = echo $$ > b.pgid; echo undo b started >> order.log; sleep 30; echo undo b >> order.log
+	EOF
+	run_orch
+	expect_status 0
+	"$ORCH" --rollback all --yes > rollback.out 2>&1 &
+	local pid=$!
+	for i in $(seq 100); do [ -s b.pgid ] && break; sleep 0.1; done
+	[ -s b.pgid ] || { cat rollback.out; return 1; }
+	kill -9 "$pid"
+	kill -9 -- "-$(cat b.pgid)"
+	wait "$pid" || true
+	rm b.pgid
+}
+
+@test "an interrupted rollback is shown as such and the next --rollback finishes it" {
+	half_rolled_back
+	run_orch --status
+	expect_status 0
+	expect_contains stdout "$output" "rollback interrupted (orch --rollback finishes it)"
+	run_orch --status --json
+	expect_same state rollback-interrupted "$(jq -r '.steps[] | select(.name == "b") | .state' <<<"$output")"
+	run_orch --rollback all --yes -n
+	expect_status 0
+	expect_contains stdout "$output" "rollback of all: 2 steps, newest first:"
+	sed -i 's/sleep 30; //' Orchfile
+	run_orch --rollback all --yes
+	expect_status 0
+	expect_same order "$(printf 'run a\nrun b\nundo b started\nundo b started\nundo b\nundo a')" "$(cat order.log)"
+	run_orch --status --json
+	expect_same done 0 "$(jq -r .summary.done <<<"$output")"
+}
+
+@test "an interrupted rollback is finished first by the plan's next run" {
+	half_rolled_back
+	sed -i 's/sleep 30; //' Orchfile
+	run_orch
+	expect_status 0
+	expect_contains stderr "$stderr" "the rollback of 1 step was interrupted: finishing it first"
+	expect_same order "$(printf 'run a\nrun b\nundo b started\nundo b started\nundo b\nrun b')" "$(cat order.log)"
+	run_orch
+	expect_status 0
+	expect_contains stdout "$output" "nothing to do"
+}
+
+@test "Ctrl-C during a rollback leaves it interrupted, to be finished" {
+	cat > Orchfile <<-'EOF'
+	[step a]
+	run = true
+	rollback = touch rb.started; sleep 30
+	EOF
+	run_orch
+	expect_status 0
+	"$ORCH" --rollback a --yes > rollback.out 2>&1 &
+	local pid=$!
+	for i in $(seq 100); do [ -e rb.started ] && break; sleep 0.1; done
+	kill -INT "$pid"
+	wait "$pid" && false || [ $? -eq 130 ] || { cat rollback.out; false; }
+	grep -q "rollback interrupted a" rollback.out || { cat rollback.out; false; }
+	run_orch --status --json
+	expect_same state rollback-interrupted "$(jq -r '.steps[] | select(.name == "a") | .state' <<<"$output")"
+}
