@@ -41,6 +41,9 @@ struct jevent {
 	bool timed_out;
 	const char *message; /* NULL when none */
 	const char *log;     /* NULL when none */
+	int pgid;            /* start: the step's process group (its shell's pid), 0 when none */
+	int64_t pstart;      /* start: when that shell started (clock ticks since boot), 0 */
+	const char *boot;    /* start: the boot it started in, NULL when not recorded */
 	size_t line;         /* 1-based line in the journal file */
 	int64_t off;         /* byte offset of the line in the file */
 	size_t len;          /* its length, without the newline */

@@ -11,8 +11,9 @@
  *
  *	u64 magic, u64 size, u64 lines, 16 bytes hash of the journal's first size bytes
  *	per event: u8 kind, u8 timed_out, 3 x i32 attempt/exit/signal, 3 x i64 time/start/
- *	           duration, 2 x u64 off/len, u8 has_sig, the sig as two u64 (hi, lo), then name, run,
- *	           message and log as u32 length (UINT32_MAX: none) and bytes
+ *	           duration, 2 x u64 off/len, u8 has_sig, the sig as two u64 (hi, lo), then name,
+ *	           run, message and log as u32 length (UINT32_MAX: none) and bytes, then
+ *	           i32 pgid, i64 pstart and the boot id as a string
  *	16 bytes: hash of everything above
  */
 #include "jindex.h"
@@ -23,7 +24,7 @@
 
 #include "hash.h"
 
-static const uint64_t INDEX_MAGIC = 0x3278646a6863726fULL; /* "orchjdx2" */
+static const uint64_t INDEX_MAGIC = 0x3378646a6863726fULL; /* "orchjdx3" */
 
 static void put(struct buf *b, const void *p, size_t n)
 {
@@ -129,8 +130,10 @@ int64_t jindex_load(const char *path, const char *text, int64_t size, struct gra
 		int64_t v64[3];
 		uint64_t u64[2];
 		struct hash128 sig;
-		const char *name, *run, *msg, *log;
-		uint32_t nname, nrun, nmsg, nlog;
+		const char *name, *run, *msg, *log, *boot;
+		uint32_t nname, nrun, nmsg, nlog, nboot;
+		int32_t pgid;
+		int64_t pstart;
 
 		get(&r, &kind, 1);
 		get(&r, &flag, 1);
@@ -143,6 +146,9 @@ int64_t jindex_load(const char *path, const char *text, int64_t size, struct gra
 		run = get_str(&r, &nrun);
 		msg = get_str(&r, &nmsg);
 		log = get_str(&r, &nlog);
+		get(&r, &pgid, sizeof(pgid));
+		get(&r, &pstart, sizeof(pstart));
+		boot = get_str(&r, &nboot);
 		if (r.bad || kind >= EV_NKINDS || !name || !run)
 			goto stale;
 		e->kind = (enum evkind)kind;
@@ -172,6 +178,9 @@ int64_t jindex_load(const char *path, const char *text, int64_t size, struct gra
 			e->run = own_n(&x.owned, run, nrun);
 		e->message = own_n(&x.owned, msg, nmsg);
 		e->log = own_n(&x.owned, log, nlog);
+		e->pgid = pgid;
+		e->pstart = pstart;
+		e->boot = own_n(&x.owned, boot, nboot);
 	}
 	if (r.bad || x.nev != ilines)
 		goto stale;
@@ -223,6 +232,13 @@ int jindex_save(const char *path, const char *text, int64_t size, const struct j
 		put_str(&b, e->run ? e->run : "");
 		put_str(&b, e->message);
 		put_str(&b, e->log);
+		{
+			int32_t pgid = e->pgid;
+
+			put(&b, &pgid, sizeof(pgid));
+			put(&b, &e->pstart, sizeof(e->pstart));
+			put_str(&b, e->boot);
+		}
 	}
 	h = hash128_bytes(b.s, b.len);
 	put(&b, &h, 16);

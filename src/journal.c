@@ -311,6 +311,9 @@ static const char *parse_line(struct journal *j, const char *line, size_t len, s
 	e->duration_ms = v ? json_integer_value(v) : -1;
 	e->message = own(j, json_string_value(json_object_get(o, "msg")));
 	e->log = own(j, json_string_value(json_object_get(o, "log")));
+	e->pgid = (int)json_integer_value(json_object_get(o, "pgid"));
+	e->pstart = json_integer_value(json_object_get(o, "pstart"));
+	e->boot = own(j, json_string_value(json_object_get(o, "boot")));
 	json_decref(o);
 	return NULL;
 }
@@ -768,6 +771,11 @@ long journal_append(struct journal *j, enum evkind kind, struct node *n, const s
 		json_object_set_new(obj, "log", json_string(o->log));
 	if (o && o->message)
 		json_object_set_new(obj, "msg", json_string(o->message));
+	if (o && o->pgid > 0) {
+		json_object_set_new(obj, "pgid", json_integer(o->pgid));
+		json_object_set_new(obj, "pstart", json_integer(o->pstart));
+		json_object_set_new(obj, "boot", json_string(o->boot ? o->boot : ""));
+	}
 	if (n && sig && journal_is_completion(kind)) {
 		const struct sigpart *parts = o->parts;
 		size_t np = o->nparts;
@@ -813,6 +821,9 @@ long journal_append(struct journal *j, enum evkind kind, struct node *n, const s
 		e->duration_ms = o->duration_ms;
 		e->message = own(j, o->message);
 		e->log = own(j, o->log);
+		e->pgid = o->pgid;
+		e->pstart = o->pstart;
+		e->boot = own(j, o->boot);
 	}
 	e->line = ++j->lines;
 	e->off = j->size;

@@ -31,6 +31,9 @@ struct outcome {
 	int64_t duration_ms;
 	const char *log;    /* path of the attempt's log, relative to the plan directory */
 	const char *message;/* one line for the user: why it failed */
+	int pgid;           /* start: the step's process group, 0 when none (see proc.h) */
+	int64_t pstart;     /* start: when its leader started, clock ticks since boot */
+	const char *boot;   /* start: the boot id */
 	const char *sig;    /* the node's signature (32 hex digits), NULL when none */
 	const struct sigpart *parts; /* with a completion: the signature's parts, for --why */
 	size_t nparts;

@@ -37,7 +37,7 @@ struct options {
 	const char *dir;
 	int jobs;      /* 0: [orch] jobs, else 1 */
 	int keepgoing; /* -k */
-	bool dryrun, json, yes, force;
+	bool dryrun, json, yes, force, kill_orphans;
 	enum action action;
 	bool actionset;
 	const char *arg; /* the argument of --why, --rollback, --approve, --skip */
@@ -70,13 +70,15 @@ static const char usage_text[] =
 	"                     steps that have no rollback)\n"
 	"  --reset [--yes]    forget all progress (the old journal is kept)\n"
 	"  --yes              do not ask for confirmation\n"
+	"  --kill-orphans     stop a step an earlier orch left running instead of\n"
+	"                     waiting for it\n"
 	"  --on-failure MODE  ask, stop or skip when a step fails\n"
 	"                     (default: ask on a terminal, else stop)\n"
 	"  --version          print the version\n"
 	"  --help             print this help\n"
 	"\n"
 	"Exit status: 0 done, 1 a step failed, 2 bad usage or Orchfile, 3 locked,\n"
-	"4 journal unreadable, 130 interrupted.\n";
+	"4 journal unreadable, 5 progress cannot be recorded, 130 interrupted.\n";
 
 static void set_action(struct options *o, enum action a, const char *arg)
 {
@@ -89,7 +91,8 @@ static void set_action(struct options *o, enum action a, const char *arg)
 }
 
 enum { OPT_STATUS = 256, OPT_JSON, OPT_LIST, OPT_CHECK, OPT_WHY, OPT_GRAPH, OPT_ROLLBACK,
-       OPT_APPROVE, OPT_SKIP, OPT_FORCE, OPT_RESET, OPT_YES, OPT_ONFAILURE, OPT_VERSION, OPT_HELP };
+       OPT_APPROVE, OPT_SKIP, OPT_FORCE, OPT_RESET, OPT_YES, OPT_ONFAILURE, OPT_VERSION, OPT_HELP,
+       OPT_KILL_ORPHANS };
 
 static const struct option longopts[] = {
 	{"status", no_argument, NULL, OPT_STATUS},
@@ -105,6 +108,7 @@ static const struct option longopts[] = {
 	{"reset", no_argument, NULL, OPT_RESET},
 	{"yes", no_argument, NULL, OPT_YES},
 	{"on-failure", required_argument, NULL, OPT_ONFAILURE},
+	{"kill-orphans", no_argument, NULL, OPT_KILL_ORPHANS},
 	{"version", no_argument, NULL, OPT_VERSION},
 	{"help", no_argument, NULL, OPT_HELP},
 	{NULL, 0, NULL, 0},
@@ -163,6 +167,7 @@ static void parse_options(int argc, char **argv, struct options *o)
 		case OPT_FORCE: o->force = true; break;
 		case OPT_RESET: set_action(o, ACT_RESET, NULL); break;
 		case OPT_YES: o->yes = true; break;
+		case OPT_KILL_ORPHANS: o->kill_orphans = true; break;
 		case OPT_ONFAILURE:
 			if (strcmp(optarg, "ask") && strcmp(optarg, "stop") && strcmp(optarg, "skip"))
 				usage_error("--on-failure takes ask, stop or skip, not '%s'", optarg);
@@ -239,6 +244,7 @@ static struct runopts run_options(struct graph *g, struct options *o)
 
 	ro.jobs = jobs_of(g, o);
 	ro.keepgoing = o->keepgoing;
+	ro.kill_orphans = o->kill_orphans;
 	ro.interactive = os_isatty(STDIN_FILENO) && os_isatty(STDOUT_FILENO);
 	if (!o->onfailure)
 		ro.onfailure = ro.interactive ? ONFAIL_ASK : ONFAIL_STOP;

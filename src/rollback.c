@@ -244,6 +244,8 @@ int rollback_target(struct graph *g, struct journal *j, struct node *target, con
 			goto out;
 		}
 	}
+	if ((status = run_orphans(g, j, true, o)))
+		goto out;
 	for (size_t i = 0; i < stuck.n; i++)
 		record(&r, stuck.v[i], RESULT_FORGET, NULL);
 	journal_sync(j);

@@ -21,6 +21,7 @@
 
 #include "os.h"
 #include "pg.h"
+#include "proc.h"
 #include "record.h"
 #include "state.h"
 #include "term.h"
@@ -369,11 +370,52 @@ static void skip_failed(struct engine *e, struct node *n)
 	record_now(e, n, RESULT_SKIP_FAILED);
 }
 
+/* Whether N runs SQL on a server (its apply, or when rolling back its sql_rollback or the
+ * restore of its backups), not a shell script. */
+static bool runs_sql(const struct engine *e, const struct node *n)
+{
+	return n->kind == NODE_STEP && n->stepkind == STEP_SQL && (!e->reverse || !n->rollback || n->sql_rollback);
+}
+
+/* Start JB's shell script; a script that cannot start fails as a shell would (127). */
+static void start_script(struct engine *e, struct job *jb)
+{
+	struct node *n = jb->n;
+
+	if (spawn_script(e, jb, n->kind == NODE_MILESTONE ? n->validate : e->reverse ? n->rollback : n->run) < 0) {
+		char *msg = xasprintf("cannot start /bin/sh: %s", strerror(errno));
+
+		buf_puts(&jb->out, msg);
+		log_write(e, jb);
+		free(msg);
+		jb->proc.pid = 0;
+		jb->exited = true;
+		jb->wstatus = 127 << 8;
+	}
+}
+
+/* Record JB's start, with what identifies its process beyond pid reuse, so that an orch
+ * started after this one dies knows whether the step still runs. Returns -1 when it
+ * could not be recorded. */
+static int record_start(struct engine *e, struct job *jb)
+{
+	struct outcome o = {0};
+
+	o.attempt = jb->attempt;
+	o.start_ms = jb->start_wall_ms;
+	o.log = jb->logpath;
+	if (jb->proc.pid > 0 && !jb->exited) {
+		o.pgid = jb->proc.pid;
+		o.pstart = proc_start_time(jb->proc.pid);
+		o.boot = proc_boot_id();
+	}
+	return record(&e->rec, jb->n, e->reverse ? RESULT_ROLLBACK_START : RESULT_START, &o);
+}
+
 /* Start N (a step or a milestone's validate). */
 static void start(struct engine *e, struct node *n)
 {
 	struct job *jb = xcalloc(1, sizeof(*jb));
-	struct outcome o = {0};
 	const char *sig = NULL;
 
 	jb->n = n;
@@ -383,18 +425,21 @@ static void start(struct engine *e, struct node *n)
 	jb->start_mono_ms = now_ms();
 	jb->start_wall_ms = wall_ms();
 	jb->logpath = xasprintf("%s/%s.log", LOG_DIR, n->name);
+	if (n->kind == NODE_STEP && !e->reverse)
+		sig = state_refresh(n);
+	if (!runs_sql(e, n)) {
+		start_script(e, jb);
+	} else if (journal_failed(e->j)) {
+		free_job(jb);
+		unrecorded(e, n);
+		return;
+	}
+	/* The start is recorded once the process exists, with what identifies it. When it
+	 * cannot be, the script runs all the same, as if orch had died just before writing
+	 * it: its result will not be recorded either, and orch stops there. */
 	if (n->kind == NODE_STEP) {
-		if (!e->reverse)
-			sig = state_refresh(n);
-		o.attempt = jb->attempt;
-		o.start_ms = jb->start_wall_ms;
-		o.log = jb->logpath;
-		/* a step whose start cannot be recorded could not have its result recorded either */
-		if (record(&e->rec, n, e->reverse ? RESULT_ROLLBACK_START : RESULT_START, &o) < 0) {
-			free_job(jb);
-			unrecorded(e, n);
-			return;
-		}
+		if (record_start(e, jb) < 0)
+			e->stopping = true;
 		e->ran++;
 	}
 	rt(n)->attempt = jb->attempt;
@@ -405,7 +450,7 @@ static void start(struct engine *e, struct node *n)
 		e->pools[n->pool->id].running++;
 	vec_push(&e->jobs, jb);
 	record_say(&e->rec, n, RESULT_START, NULL);
-	if (n->kind == NODE_STEP && n->stepkind == STEP_SQL && (!e->reverse || !n->rollback || n->sql_rollback)) {
+	if (runs_sql(e, n)) {
 		bool locked = false;
 
 		jb->pg = pg_start(e->g, n, e->reverse ? PG_REVERT : PG_APPLY, sig, &jb->pgerr, &locked);
@@ -413,17 +458,6 @@ static void start(struct engine *e, struct node *n)
 			e->locked |= locked;
 			jb->pgresult = -1;
 		}
-		return;
-	}
-	if (spawn_script(e, jb, n->kind == NODE_MILESTONE ? n->validate : e->reverse ? n->rollback : n->run) < 0) {
-		char *msg = xasprintf("cannot start /bin/sh: %s", strerror(errno));
-
-		buf_puts(&jb->out, msg);
-		log_write(e, jb);
-		free(msg);
-		jb->proc.pid = 0;
-		jb->exited = true;
-		jb->wstatus = 127 << 8;
 	}
 }
 
@@ -1243,6 +1277,31 @@ static int reconcile_registry(struct engine *e, struct node **targets, size_t nt
 	return 0;
 }
 
+int run_orphans(struct graph *g, struct journal *j, bool all, const struct runopts *o)
+{
+	for (size_t i = 0; i < g->steps.n; i++) {
+		struct node *n = g->steps.v[i];
+		const struct jevent *s = history_event(j, state_history(n)->start);
+		int sig;
+
+		if ((!all && n->mark != MARK_SELECTED) || !s || s->pgid <= 0 || strcmp(s->run, journal_runid(j)) == 0 ||
+		    (state_of(n) != ST_INTERRUPTED && state_of(n) != ST_ROLLBACK_INTERRUPTED) ||
+		    !proc_group_alive(s->pgid, s->pstart, s->boot))
+			continue;
+		if (o->kill_orphans)
+			warn("step %s is still running from an earlier orch (pid %d, run %s): stopping it", n->name, s->pgid,
+			     s->run);
+		else
+			warn("step %s is still running from an earlier orch (pid %d, run %s): waiting for it to end "
+			     "(--kill-orphans stops it)", n->name, s->pgid, s->run);
+		if ((sig = proc_group_wait(s->pgid, s->pstart, s->boot, o->kill_orphans, KILL_GRACE_MS))) {
+			notice("%s: stopped waiting for %s; nothing was run", strsignal(sig), n->name);
+			return EXIT_INTERRUPTED;
+		}
+	}
+	return 0;
+}
+
 /* Steps of the targets whose rollback started and did not finish are rolled back to the
  * end before anything runs forward: what they left half undone is finished first. */
 static int finish_rollbacks(struct engine *e, struct node **targets, size_t ntargets)
@@ -1272,7 +1331,8 @@ int run_targets(struct graph *g, struct journal *j, struct node **targets, size_
 	int rc;
 
 	engine_init(&e, g, j, o);
-	if ((rc = reconcile_registry(&e, targets, ntargets)) || (rc = finish_rollbacks(&e, targets, ntargets))) {
+	if ((rc = reconcile_registry(&e, targets, ntargets)) || (rc = run_orphans(g, j, false, o)) ||
+	    (rc = finish_rollbacks(&e, targets, ntargets))) {
 		free(e.pools);
 		return rc;
 	}

@@ -20,8 +20,13 @@ struct runopts {
 	int keepgoing;     /* stop after this many failures; 0 = never */
 	enum onfailure onfailure;
 	bool interactive;  /* stdin and stderr are terminals: ask at gates and failures */
+	bool kill_orphans; /* stop a step an earlier orch left running, instead of waiting */
 };
 
+/* Steps that an earlier orch started and that still run (it died, they did not): wait
+ * for each to end, saying so, or with O->kill_orphans stop it. Only the steps marked
+ * MARK_SELECTED, or every step when ALL. Returns 0, or EXIT_INTERRUPTED. */
+int run_orphans(struct graph *g, struct journal *j, bool all, const struct runopts *o);
 /* Run what TARGETS (all when NTARGETS is 0) need. Returns an exit status of SPEC §2. */
 int run_targets(struct graph *g, struct journal *j, struct node **targets, size_t ntargets, const struct runopts *o);
 /* Roll back STEPS (completed steps), each after every step that needs it; among

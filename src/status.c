@@ -34,6 +34,7 @@
 
 #include "history.h"
 #include "os.h"
+#include "proc.h"
 #include "state.h"
 #include "term.h"
 #include "util.h"
@@ -47,6 +48,7 @@ struct stepinfo {
 	const struct jevent *last;  /* its last event */
 	const struct jevent *start; /* its last start or rollback start */
 	bool done, skipped, running, failed, interrupted, waiting, stale;
+	bool orphan;                /* running, but started by an orch that is gone */
 	int64_t actual_ms;          /* duration of the success it is done with; -1 unknown */
 	int64_t left_ms;            /* remaining estimate */
 };
@@ -139,6 +141,10 @@ static void classify(struct status *st)
 		enum evkind last = s->last ? s->last->kind : EV_RESET;
 
 		s->running = (last == EV_START || last == EV_ROLLBACK_START) && live(st, s->last);
+		/* a step whose orch died, still running: not interrupted, and not to run beside it */
+		s->orphan = !s->running && (ss == ST_INTERRUPTED || ss == ST_ROLLBACK_INTERRUPTED) && s->start &&
+		            s->start->pgid > 0 && proc_group_alive(s->start->pgid, s->start->pstart, s->start->boot);
+		s->running |= s->orphan;
 		s->done = !s->running && state_satisfied(n);
 		s->skipped = s->done && ss == ST_SKIPPED;
 		s->failed = !s->running && (last == EV_FAIL || last == EV_ROLLBACK_FAIL);
@@ -458,12 +464,18 @@ static void list_started(struct status *st, bool running)
 			continue;
 		}
 		since = e->start_ms ? e->start_ms : e->time_ms;
-		if (!running && state_of(n) == ST_ROLLBACK_INTERRUPTED)
+		if (s->orphan)
+			printf("  %*s  still running from an earlier orch, pid %d, %ssince %s (%s)", w, "", e->pgid,
+			       e->kind == EV_ROLLBACK_START ? "rollback " : "", when(since, t),
+			       format_known_duration(st->now - since, d));
+		else if (!running && state_of(n) == ST_ROLLBACK_INTERRUPTED)
 			printf("  %*s  rollback interrupted (orch --rollback finishes it): started %s", w, "", when(since, t));
 		else
 			printf("  %*s  %s%s %s", w, "", e->kind == EV_ROLLBACK_START ? "rollback " : "",
 			       running ? "since" : "started", when(since, t));
-		if (running)
+		if (s->orphan)
+			;
+		else if (running)
 			printf(" (%s)", format_known_duration(st->now - since, d));
 		else
 			printf(", run %s", e->run);
@@ -785,6 +797,10 @@ static json_t *json_list(struct status *st, bool (*pick)(const struct stepinfo *
 			json_object_set_new(o, "run", e ? jstr(e->run) : json_null());
 			json_object_set_new(o, "attempt", e ? json_integer(e->attempt) : json_null());
 			json_object_set_new(o, "log", e ? jstr(e->log) : json_null());
+			if (pick == is_running) {
+				json_object_set_new(o, "orphan", json_boolean(s->orphan));
+				json_object_set_new(o, "pid", e && e->pgid > 0 ? json_integer(e->pgid) : json_null());
+			}
 		} else if (pick == is_waiting) {
 			json_object_set_new(o, "prompt", jstr(n->prompt));
 		} else {

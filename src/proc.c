@@ -1,0 +1,87 @@
+/* proc.c — is a step an earlier orch started still running? A pid alone does not say:
+ * after a reboot or enough forks it names another process. The start event records the
+ * step's process group id (its shell's pid), that shell's start time and the boot id;
+ * the group is the step's while the leader with that start time lives, or, once the
+ * leader is gone, while the group has members (Linux hands out no pid that is still a
+ * process group's id). */
+#define _POSIX_C_SOURCE 200809L
+#include "proc.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "os.h"
+#include "util.h"
+
+const char *proc_boot_id(void)
+{
+	static char id[64];
+	static bool read_once;
+	char *s;
+
+	if (read_once)
+		return id;
+	read_once = true;
+	if ((s = read_file("/proc/sys/kernel/random/boot_id", NULL))) {
+		snprintf(id, sizeof(id), "%.*s", (int)strcspn(s, "\n"), s);
+		free(s);
+	}
+	return id;
+}
+
+int64_t proc_start_time(pid_t pid)
+{
+	char path[64], *s, *p;
+	long long start = -1;
+
+	snprintf(path, sizeof(path), "/proc/%ld/stat", (long)pid);
+	if (!(s = read_file(path, NULL)))
+		return -1;
+	/* pid (comm) state ppid ...: the comm may hold spaces and parentheses, so count the
+	 * fields after its last ')': starttime is the 22nd field, the 20th after the comm */
+	if ((p = strrchr(s, ')'))) {
+		p++;
+		for (int field = 3; field < 22 && p; field++)
+			p = strchr(p + 1, ' ');
+		if (p)
+			start = strtoll(p + 1, NULL, 10);
+	}
+	free(s);
+	return start;
+}
+
+bool proc_group_alive(pid_t pgid, int64_t pstart, const char *boot)
+{
+	int64_t now;
+
+	if (pgid <= 1 || !boot || strcmp(boot, proc_boot_id()) != 0)
+		return false;
+	if ((now = proc_start_time(pgid)) >= 0)
+		return now == pstart;
+	return kill(-pgid, 0) == 0 || errno == EPERM;
+}
+
+int proc_group_wait(pid_t pgid, int64_t pstart, const char *boot, bool stop, int64_t grace_ms)
+{
+	int64_t killat = stop ? now_ms() + grace_ms : 0;
+	struct pollfd p = {os_sigfd(), POLLIN, 0};
+	int sig;
+
+	if (stop)
+		kill(-pgid, SIGTERM);
+	while (proc_group_alive(pgid, pstart, boot)) {
+		if (poll(&p, 1, 100) < 0 && errno != EINTR)
+			return SIGTERM;
+		if ((sig = os_signals_take()))
+			return sig;
+		if (killat && now_ms() >= killat) {
+			kill(-pgid, SIGKILL);
+			killat = 0;
+		}
+	}
+	return 0;
+}
