@@ -7,6 +7,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include "proc.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
@@ -33,7 +34,8 @@ const char *proc_boot_id(void)
 	return id;
 }
 
-int64_t proc_start_time(pid_t pid)
+/* Fields of /proc/PID/stat: the state letter and the start time; -1 when no such process. */
+static int64_t stat_of(pid_t pid, char *state, long *pgrp)
 {
 	char path[64], *s, *p;
 	long long start = -1;
@@ -41,10 +43,12 @@ int64_t proc_start_time(pid_t pid)
 	snprintf(path, sizeof(path), "/proc/%ld/stat", (long)pid);
 	if (!(s = read_file(path, NULL)))
 		return -1;
-	/* pid (comm) state ppid ...: the comm may hold spaces and parentheses, so count the
-	 * fields after its last ')': starttime is the 22nd field, the 20th after the comm */
-	if ((p = strrchr(s, ')'))) {
-		p++;
+	/* pid (comm) state ppid pgrp ...: the comm may hold spaces and parentheses, so count
+	 * the fields after its last ')': starttime is the 22nd field, the 20th after the comm */
+	if ((p = strrchr(s, ')')) && p[1] == ' ') {
+		*state = p[2];
+		if (pgrp)
+			*pgrp = sscanf(p + 3, "%*d %ld", pgrp) == 1 ? *pgrp : -1;
 		for (int field = 3; field < 22 && p; field++)
 			p = strchr(p + 1, ' ');
 		if (p)
@@ -54,15 +58,50 @@ int64_t proc_start_time(pid_t pid)
 	return start;
 }
 
+int64_t proc_start_time(pid_t pid)
+{
+	char state;
+
+	return stat_of(pid, &state, NULL);
+}
+
+/* Whether a live (not zombie) process other than the leader is in group PGID. */
+static bool group_has_members(pid_t pgid)
+{
+	DIR *d;
+	struct dirent *de;
+	bool found = false;
+
+	if (kill(-pgid, 0) < 0 && errno != EPERM)
+		return false;
+	if (!(d = opendir("/proc")))
+		return true;
+	while (!found && (de = readdir(d))) {
+		char state;
+		long pgrp = -1;
+		long pid = strtol(de->d_name, NULL, 10);
+
+		if (pid > 0 && stat_of((pid_t)pid, &state, &pgrp) >= 0 && pgrp == pgid && state != 'Z' && state != 'X')
+			found = true;
+	}
+	closedir(d);
+	return found;
+}
+
 bool proc_group_alive(pid_t pgid, int64_t pstart, const char *boot)
 {
-	int64_t now;
+	int64_t started;
+	char state;
 
 	if (pgid <= 1 || !boot || strcmp(boot, proc_boot_id()) != 0)
 		return false;
-	if ((now = proc_start_time(pgid)) >= 0)
-		return now == pstart;
-	return kill(-pgid, 0) == 0 || errno == EPERM;
+	if ((started = stat_of(pgid, &state, NULL)) >= 0) {
+		if (started != pstart)
+			return false; /* the pid names another process now */
+		if (state != 'Z' && state != 'X')
+			return true;
+	}
+	return group_has_members(pgid);
 }
 
 int proc_group_wait(pid_t pgid, int64_t pstart, const char *boot, bool stop, int64_t grace_ms)
