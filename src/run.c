@@ -29,6 +29,9 @@
 #define KILL_GRACE_MS 3000
 #define SETTLE_MS 200 /* longest a success waits for its sync while other steps start */
 #define LOG_DIR ".orch/logs"
+/* A step's output goes to its log as it comes; orch keeps only its last TAIL_BYTES or so
+ * to print: a step that prints 100 MB costs no memory. */
+#define TAIL_BYTES (256 << 10)
 
 enum rtstate {
 	R_WAIT,    /* dependencies pending */
@@ -63,6 +66,7 @@ struct job {
 	int pgresult; /* 1 ok, -1 failed, 0 running */
 	struct buf out;
 	size_t logged; /* bytes of out already in the log */
+	size_t dropped_lines; /* lines of output no longer in out (they are in the log) */
 	int logfd;
 	bool logfailed;
 	char *logpath;
@@ -145,7 +149,7 @@ static void draw_status(struct engine *e)
 }
 
 /* Print OUT, or only its last MAX lines when MAX is not 0, saying how many are left out. */
-static void print_output(const struct buf *out, size_t max)
+static void print_output(const struct buf *out, size_t max, size_t dropped)
 {
 	const char *s = out->s ? out->s : "";
 	size_t len = out->len, start = 0, total = 0;
@@ -160,7 +164,9 @@ static void print_output(const struct buf *out, size_t max)
 		for (size_t i = 0; skip; i++)
 			if (s[i] == '\n' && --skip == 0)
 				start = i + 1;
-		printf("... (%zu earlier lines in the log)\n", total - max);
+		printf("... (%zu earlier lines in the log)\n", total - max + dropped);
+	} else if (dropped) {
+		printf("... (%zu earlier lines in the log)\n", dropped);
 	}
 	fwrite(s + start, 1, len - start, stdout);
 	if (s[len - 1] != '\n')
@@ -178,12 +184,12 @@ static void report(struct engine *e, struct job *jb, enum result res, const stru
 		return;
 	if (jb->n->kind == NODE_MILESTONE) {
 		if (!ok || verbosity > 0)
-			print_output(&jb->out, ok ? 0 : 50);
+			print_output(&jb->out, ok ? 0 : 50, jb->dropped_lines);
 	} else if (!ok) {
-		print_output(&jb->out, 50);
+		print_output(&jb->out, 50, jb->dropped_lines);
 		printf("  log: %s\n", jb->logpath);
 	} else if (verbosity >= 0) {
-		print_output(&jb->out, 0);
+		print_output(&jb->out, 0, jb->dropped_lines);
 	}
 	fflush(stdout);
 }
@@ -305,6 +311,26 @@ static int spawn_script(struct engine *e, struct job *jb, const char *script)
 
 static void open_log(struct engine *e, struct job *jb);
 
+/* Keep only the last TAIL_BYTES of JB's output (from a line's start) once the rest is
+ * in the log (or the log could not be written). */
+static void keep_tail(struct job *jb)
+{
+	size_t cut;
+
+	if (jb->out.len <= 2 * TAIL_BYTES || (jb->logged < jb->out.len && !jb->logfailed))
+		return;
+	cut = jb->out.len - TAIL_BYTES;
+	while (cut < jb->out.len && jb->out.s[cut - 1] != '\n')
+		cut++;
+	if (cut == jb->out.len)
+		cut = jb->out.len - TAIL_BYTES; /* no line ends there: cut inside the line */
+	for (size_t i = 0; i < cut; i++)
+		jb->dropped_lines += jb->out.s[i] == '\n';
+	memmove(jb->out.s, jb->out.s + cut, jb->out.len - cut + 1);
+	jb->out.len -= cut;
+	jb->logged = jb->logged > cut ? jb->logged - cut : 0;
+}
+
 /* Append the output not yet logged. The log is created at the first output, so a
  * step that prints nothing costs no file. */
 static void log_write(struct engine *e, struct job *jb)
@@ -323,6 +349,7 @@ static void log_write(struct engine *e, struct job *jb)
 		}
 		jb->logged += (size_t)w;
 	}
+	keep_tail(jb);
 }
 
 static void open_log(struct engine *e, struct job *jb)
@@ -779,6 +806,7 @@ static void read_output(struct engine *e, struct job *jb)
 		r = read(jb->proc.fd, chunk, sizeof(chunk));
 		if (r > 0) {
 			buf_add(&jb->out, chunk, (size_t)r);
+			log_write(e, jb);
 			continue;
 		}
 		if (r < 0 && errno == EINTR)
