@@ -383,6 +383,56 @@ static void test_index(void **state)
 	free(dir);
 }
 
+/* Every single-bit flip of a journal is found: the journal is refused (exit 4) and left
+ * as it was, except a flip of the very last newline, which reads as a torn last line. */
+static void test_bit_flips(void **state)
+{
+	char *dir = test_tmpdir(), *text, *path, *now;
+	struct graph *g = test_plan(dir, plan2);
+	size_t len, len2, refused = 0, torn = 0;
+	int saved = dup(STDERR_FILENO), null = open("/dev/null", O_WRONLY);
+
+	(void)state;
+	text = one_run(dir, g, &len);
+	path = xasprintf("%s/.orch/journal.jsonl", dir);
+	dup2(null, STDERR_FILENO); /* thousands of refusals, each with its message */
+	for (size_t i = 0; i < len; i++) {
+		for (int bit = 0; bit < 8; bit++) {
+			struct journal *j = NULL;
+			int fd = open(path, O_WRONLY | O_TRUNC), r;
+
+			text[i] ^= (char)(1 << bit);
+			assert_int_equal(write(fd, text, len), (ssize_t)len);
+			close(fd);
+			r = journal_try_open(g, 0, &j);
+			if (r == EXIT_JOURNAL) {
+				refused++;
+				now = test_read(dir, ".orch/journal.jsonl", &len2);
+				assert_int_equal(len2, len);
+				assert_memory_equal(now, text, len);
+				free(now);
+			} else {
+				/* only the last newline: its line is torn, the others load */
+				assert_int_equal(r, 0);
+				assert_int_equal(i, len - 1);
+				assert_int_equal(journal_count(j), 3);
+				journal_close(j);
+				torn++;
+			}
+			text[i] ^= (char)(1 << bit);
+		}
+	}
+	dup2(saved, STDERR_FILENO);
+	close(saved);
+	close(null);
+	assert_int_equal(torn, 8);
+	assert_int_equal(refused, len * 8 - 8);
+	free(path);
+	free(text);
+	test_rmrf(dir);
+	free(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -393,6 +443,7 @@ int main(void)
 		cmocka_unit_test(test_no_journal),
 		cmocka_unit_test(test_compact_and_reset),
 		cmocka_unit_test(test_index),
+		cmocka_unit_test(test_bit_flips),
 	};
 
 	verbosity = -2; /* the tests provoke warnings and errors on purpose */
