@@ -179,9 +179,7 @@ TINY_TARGETS="make-dir add-column review deploy prepare phase1 switch phase2 M1 
 # ref_plan: a copy of the reference plan and the files it names in the test directory,
 # away from any journal in the repository
 ref_plan() {
-	mkdir -p examples
-	cp "$TOP/orchfile" .
-	cp -R "$TOP/examples/brand-context-ucr" examples/
+	copy_plans .
 }
 
 @test "the reference orchfile passes --check" {
