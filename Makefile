@@ -1,6 +1,7 @@
-# orch — one plain Makefile (samurai's shape). CFLAGS may be overridden; the warnings
-# and the C standard stay on. B is the build directory: build/ for the normal build,
-# build/asan for the AddressSanitizer+UBSan build that `make check` also runs.
+# orch — one plain Makefile (samurai's shape). CFLAGS may be overridden; the warnings,
+# the C standard and the feature macros stay on. B is the build directory: build/ for the
+# normal build (./orch is a copy of build/orch), build/asan for the AddressSanitizer+UBSan
+# build that `make check` also runs.
 
 PREFIX  = /usr/local
 BINDIR  = $(PREFIX)/bin
@@ -9,6 +10,9 @@ CC      = cc
 CFLAGS  = -O2 -g
 LDFLAGS =
 WARN    = -std=c11 -Wall -Wextra -Wshadow -Wmissing-prototypes -Wstrict-prototypes
+# POSIX.1-2008 and what glibc puts beside it by default (realpath, flock): here once for
+# every file, not in each one
+FEATURES = -D_DEFAULT_SOURCE
 PKGS    = inih jansson libxxhash libpq
 B       = build
 
@@ -21,28 +25,56 @@ OBJ    = $(SRC:src/%.c=$(B)/obj/%.o)
 LIBOBJ = $(LIB:src/%.c=$(B)/obj/%.o)
 UNIT   = $(patsubst tests/unit/%.c,$(B)/unit/%,$(wildcard tests/unit/test_*.c))
 
-PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+# The libraries, asked of pkg-config once, and only when this make builds something:
+# bootstrap, check, demo and clean build nothing themselves (check and demo build in a
+# sub-make), so that on a fresh machine they run contrib/bootstrap, which installs
+# pkg-config and the libraries, before anything asks for them. A library pkg-config does
+# not find stops the build, naming it. cmocka only for the unit tests.
+NOBUILD = bootstrap check demo clean
+GOALS   = $(or $(MAKECMDGOALS),all)
+ifneq ($(filter-out $(NOBUILD),$(GOALS)),)
+pkg_missing = $(foreach p,$(1),$(if $(shell pkg-config --exists $(p) 2>/dev/null && echo y),,$(p)))
+pkg_error   = $(error pkg-config does not find $(strip $(1)): run `make bootstrap` (contrib/bootstrap \
+	installs the -dev packages), or point PKG_CONFIG_PATH at their .pc files)
+ifeq ($(shell command -v pkg-config),)
+$(error pkg-config is missing: run `make bootstrap` (contrib/bootstrap installs it))
+endif
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null || echo MISSING)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo MISSING)
+ifneq ($(filter MISSING,$(PKG_CFLAGS) $(PKG_LIBS)),)
+$(call pkg_error,$(call pkg_missing,$(PKGS)))
+endif
+ifneq ($(filter units test-build,$(GOALS))$(findstring /unit/,$(GOALS)),)
+CMOCKA_CFLAGS := $(shell pkg-config --cflags cmocka 2>/dev/null || echo MISSING)
+CMOCKA_LIBS   := $(shell pkg-config --libs cmocka 2>/dev/null || echo MISSING)
+ifneq ($(filter MISSING,$(CMOCKA_CFLAGS) $(CMOCKA_LIBS)),)
+$(call pkg_error,cmocka (for the unit tests))
+endif
+endif
+endif
 
 all: orch
-
-orch: $(OBJ)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(OBJ) $(PKG_LIBS)
 
 $(B)/orch: $(OBJ)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(OBJ) $(PKG_LIBS)
 
+# ./orch: the normal build's binary, copied to the top for `./orch` and make install
+orch: $(B)/orch
+	cp -f $(B)/orch $@
+
 $(B)/obj/%.o: src/%.c $(HDR)
 	@mkdir -p $(@D)
-	$(CC) $(WARN) $(CFLAGS) $(PKG_CFLAGS) -c -o $@ $<
+	$(CC) $(WARN) $(FEATURES) $(CFLAGS) $(PKG_CFLAGS) -c -o $@ $<
 
 $(B)/unit/%: tests/unit/%.c $(LIBOBJ) $(HDR)
 	@mkdir -p $(@D)
-	$(CC) $(WARN) $(CFLAGS) $(PKG_CFLAGS) -Isrc $(LDFLAGS) -o $@ $< $(LIBOBJ) $(PKG_LIBS) -lcmocka
+	$(CC) $(WARN) $(FEATURES) $(CFLAGS) $(PKG_CFLAGS) $(CMOCKA_CFLAGS) -Isrc $(LDFLAGS) -o $@ $< \
+		$(LIBOBJ) $(PKG_LIBS) $(CMOCKA_LIBS)
 
 $(B)/helper: tests/helper.c $(LIBOBJ) $(HDR)
 	@mkdir -p $(@D)
-	$(CC) $(WARN) $(CFLAGS) $(PKG_CFLAGS) -Isrc $(LDFLAGS) -o $@ tests/helper.c $(LIBOBJ) $(PKG_LIBS)
+	$(CC) $(WARN) $(FEATURES) $(CFLAGS) $(PKG_CFLAGS) -Isrc $(LDFLAGS) -o $@ tests/helper.c \
+		$(LIBOBJ) $(PKG_LIBS)
 
 units: $(UNIT) $(B)/helper
 

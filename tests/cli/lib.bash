@@ -27,6 +27,18 @@ teardown() {
 	cd / && rm -rf "$TEST_DIR"
 }
 
+# copy_plans DIR: the repository's plans copied into DIR (created): the reference plan
+# (DIR/orchfile), with what it names (DIR/examples/brand-context-ucr), and every example
+# (DIR/examples/NAME), without the state and output a run in the checkout left there.
+# A test never runs orch on the checkout's own files: orch would read and write the
+# checkout's .orch/ and out/ (tests/run-all fails the run when a test touches them).
+copy_plans() {
+	mkdir -p "$1" || return 1
+	cp "$TOP/orchfile" "$1/" && cp -R "$TOP/examples" "$1/" || return 1
+	rm -rf "$1/.orch" "$1/out" "$1"/examples/*/.orch "$1"/examples/*/out \
+		"$1"/examples/*/_build "$1"/examples/*/_public
+}
+
 # run_orch ARGS...: run $ORCH; $status, $output (stdout) and $stderr are set.
 run_orch() {
 	run --separate-stderr "$ORCH" "$@"

@@ -87,7 +87,8 @@ shop_plan() {
 }
 
 @test "--list of the tiny example" {
-	run_orch -f "$TOP/examples/tiny/Orchfile" --list
+	copy_plans plan
+	run_orch -f "$TEST_DIR/plan/examples/tiny/Orchfile" --list
 	expect_status 0
 	expect_same stderr "" "$stderr"
 	expect_stdout <<-'EOF'
@@ -147,7 +148,8 @@ shop_plan() {
 }
 
 @test "--list --json of the reference plan: 32 steps, 7 phases, 7 milestones" {
-	run_orch -f "$TOP/orchfile" --list --json
+	copy_plans plan
+	run_orch -f "$TEST_DIR/plan/orchfile" --list --json
 	expect_status 0
 	run jq -c '[(.steps | length), (.phases | length), (.milestones | length),
 		([.phases[].number] == [1,2,3,4,5,6,7])]' <<<"$output"
@@ -178,10 +180,11 @@ check_order() {
 }
 
 @test "-n lists every step once, in a valid order, under its phase" {
-	run_orch -f "$TOP/orchfile" --list --json
+	copy_plans plan
+	run_orch -f "$TEST_DIR/plan/orchfile" --list --json
 	expect_status 0
 	printf '%s\n' "$output" >plan.json
-	run_orch -f "$TOP/orchfile" -n
+	run_orch -f "$TEST_DIR/plan/orchfile" -n
 	expect_status 0
 	expect_same stderr "" "$stderr"
 	dry=$output
@@ -298,7 +301,8 @@ phase 2 switch: Switch over
 }
 
 @test "--graph of the reference plan: every phase a cluster, every step a node" {
-	run_orch -f "$TOP/orchfile" --graph
+	copy_plans plan
+	run_orch -f "$TEST_DIR/plan/orchfile" --graph
 	expect_status 0
 	dot_text=$output
 	[ "$(grep -c '^  subgraph "cluster_' <<<"$dot_text")" -eq 7 ] || { show_run; return 1; }
@@ -319,13 +323,15 @@ phase 2 switch: Switch over
 	expect_stdout <<-'EOF'
 	Orchfile: ok: 4 steps, 3 phases, 2 milestones, 1 pool
 	EOF
-	run_orch -f "$TOP/orchfile" --check
+	copy_plans plan
+	run_orch -f "$TEST_DIR/plan/orchfile" --check
 	expect_status 0
-	[[ $output == "$TOP/orchfile: ok: 32 steps, 7 phases, 7 milestones, "* ]] || { show_run; return 1; }
+	[[ $output == "$TEST_DIR/plan/orchfile: ok: 32 steps, 7 phases, 7 milestones, "* ]] || { show_run; return 1; }
 }
 
 @test "every example plan and the reference plan pass --check" {
-	for f in "$TOP"/examples/*/Orchfile "$TOP/orchfile"; do
+	copy_plans plan
+	for f in "$TEST_DIR"/plan/examples/*/Orchfile "$TEST_DIR/plan/orchfile"; do
 		run_orch -f "$f" --check
 		expect_status 0
 		expect_same stderr "" "$stderr"

@@ -269,7 +269,7 @@ abc_plan() {
 	run = echo first >> ran.log
 	[step slow]
 	needs = first
-	run = echo slow >> ran.log; touch started; sleep 30
+	run = echo slow >> ran.log; echo $$ > slow.pgid; touch started; sleep 30
 	EOF
 	"$ORCH" -q > /dev/null 2>&1 &
 	pid=$!
@@ -277,8 +277,9 @@ abc_plan() {
 	[ -f started ]
 	kill -KILL $pid
 	wait $pid || true
-	# the orphaned step still holds no lock: flock is released with orch
-	pkill -KILL -f 'sleep 30' -P "$(pgrep -d, -f 'touch started; sleep 30' || echo 1)" 2>/dev/null || true
+	# the orphaned step (its own process group: its shell's pid) still holds no lock:
+	# flock is released with orch. Then it goes too.
+	kill -KILL -- "-$(cat slow.pgid)" 2>/dev/null || true
 	run_helper state Orchfile
 	expect_status 0
 	expect_stdout <<-'EOF'

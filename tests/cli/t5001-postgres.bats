@@ -210,9 +210,11 @@ brands_plan() {
 	done
 	"$ORCH" -C one > one.out 2>&1 3>&- &
 	first=$!
-	# until the first orch holds the lock
+	# until the first orch holds the lock (on this database: pg_locks is the server's,
+	# and other test files run plans on it at the same time)
 	for i in $(seq 50); do
-		n=$(psql_db -c "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted")
+		n=$(psql_db -c "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted
+			AND database = (SELECT oid FROM pg_database WHERE datname = current_database())")
 		[ "$n" -gt 0 ] && break
 		sleep 0.1
 	done

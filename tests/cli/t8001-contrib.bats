@@ -179,9 +179,7 @@ TINY_TARGETS="make-dir add-column review deploy prepare phase1 switch phase2 M1 
 # ref_plan: a copy of the reference plan and the files it names in the test directory,
 # away from any journal in the repository
 ref_plan() {
-	mkdir -p examples
-	cp "$TOP/orchfile" .
-	cp -R "$TOP/examples/brand-context-ucr" examples/
+	copy_plans .
 }
 
 @test "the reference orchfile passes --check" {
@@ -301,4 +299,32 @@ ref_plan() {
 	for f in $(grep -o '\${BIN}/[A-Za-z0-9_.-]*' "$TOP/orchfile" | sort -u); do
 		[ -x "$ex/scripts/${f#\$\{BIN\}/}" ] || { echo "missing or not executable: $f"; return 1; }
 	done
+}
+
+@test "contrib/bootstrap: nothing missing is exit 0, silent; not root and something missing says what it would install" {
+	mkdir bin
+	# dpkg-query: every package installed but those in $MISSING; id -u: $FAKE_UID
+	cat > bin/dpkg-query <<-'EOF2'
+	#!/bin/sh
+	for p; do :; done
+	case " $MISSING " in *" $p "*) exit 1 ;; esac
+	echo 'install ok installed'
+	EOF2
+	cat > bin/id <<-'EOF2'
+	#!/bin/sh
+	echo "$FAKE_UID"
+	EOF2
+	chmod +x bin/dpkg-query bin/id
+	MISSING= FAKE_UID=1000 PATH="$PWD/bin:$PATH" run --separate-stderr sh "$TOP/contrib/bootstrap"
+	expect_status 0
+	expect_stdout < /dev/null
+	expect_stderr < /dev/null
+	MISSING="bats parallel" FAKE_UID=1000 PATH="$PWD/bin:$PATH" run --separate-stderr sh "$TOP/contrib/bootstrap"
+	expect_status 1
+	expect_stdout < /dev/null
+	expect_stderr <<-'EOF2'
+	bootstrap: missing: bats parallel
+	bootstrap: not root, so nothing is installed; as root it would run:
+	  apt-get update && apt-get install -y --no-install-recommends bats parallel
+	EOF2
 }

@@ -22,9 +22,7 @@ setup() {
 		psql -X -q -d postgres -c "DROP DATABASE IF EXISTS $DB" -c "CREATE DATABASE $DB"
 	export DATABASE_URL="postgresql:///$DB"
 	# the plan and what it names, away from the repository (it writes out/ and .orch/)
-	mkdir -p examples
-	cp "$TOP/orchfile" .
-	cp -R "$TOP/examples/brand-context-ucr" examples/
+	copy_plans .
 }
 
 teardown() {
