@@ -76,7 +76,13 @@ $(B)/helper: tests/helper.c $(LIBOBJ) $(HDR)
 	$(CC) $(WARN) $(FEATURES) $(CFLAGS) $(PKG_CFLAGS) -Isrc $(LDFLAGS) -o $@ tests/helper.c \
 		$(LIBOBJ) $(PKG_LIBS)
 
-units: $(UNIT) $(B)/helper
+# the fault shim of the command-line tests (tests/faults.c): preloaded into orch, not
+# built with the sanitizers
+$(B)/faults.so: tests/faults.c
+	@mkdir -p $(@D)
+	$(CC) -std=c11 -Wall -Wextra -O2 -shared -fPIC -o $@ $< -ldl
+
+units: $(UNIT) $(B)/helper $(B)/faults.so
 
 bootstrap:
 	@sh contrib/bootstrap

@@ -1,6 +1,5 @@
 /* actions.c — the actions of the command line that only touch the journal: skip, force,
  * approve, reset, why, and the journal half of check. */
-#define _POSIX_C_SOURCE 200809L
 #include "actions.h"
 
 #include <errno.h>

@@ -1,7 +1,6 @@
 /* changelog.c — the Markdown changelog of a plan ([orch] changelog): one entry appended
  * for every step result, under a "## Run <id>" heading per process, for people to read
  * and keep. */
-#define _POSIX_C_SOURCE 200809L
 #include "changelog.h"
 
 #include <fcntl.h>

@@ -1,7 +1,6 @@
 /* graph.c — steps, phases, milestones and pools; edges; targets; cycle check;
  * priorities and topological order. Every walk is iterative and linear in
  * steps + edges, so a plan of 100,000 steps in one chain costs no stack. */
-#define _POSIX_C_SOURCE 200809L
 #include "graph.h"
 
 #include <limits.h>

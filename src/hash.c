@@ -1,5 +1,4 @@
 /* hash.c — XXH3 hashes of strings, definitions and file contents. */
-#define _POSIX_C_SOURCE 200809L
 #include "hash.h"
 
 #include <errno.h>

@@ -45,7 +45,6 @@
  *
  * The lock: flock(LOCK_EX) on .orch/lock, which holds the holder's pid for messages. The
  * kernel drops it when its holder dies, so there is no stale lock to clean up. */
-#define _POSIX_C_SOURCE 200809L
 #include "journal.h"
 
 #include <errno.h>

@@ -1,6 +1,5 @@
 /* orch.c — the command line: options, the Orchfile to read, and the table of actions
  * (run, --list, --check, --graph, --status, ...). Everything else lives in modules. */
-#define _POSIX_C_SOURCE 200809L
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -9,7 +9,6 @@
  * a content line for which the handler was never called is a syntax error. And
  * Debian's inih is configured at run time: heap line buffer growing without a
  * practical limit, and no inline comments, so a ';' inside a value is kept. */
-#define _XOPEN_SOURCE 700
 #include "orchfile.h"
 
 #include <ctype.h>

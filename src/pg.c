@@ -14,7 +14,6 @@
  *		applied_at timestamptz, applied_by text, backup text, PRIMARY KEY (plan, step))
  *
  * Backups are tables orch_backup."<plan>__<step>__<table>" (see pg_backup_table). */
-#define _POSIX_C_SOURCE 200809L
 #include "pg.h"
 
 #include <inttypes.h>

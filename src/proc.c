@@ -4,7 +4,6 @@
  * the group is the step's while the leader with that start time lives, or, once the
  * leader is gone, while the group has members (Linux hands out no pid that is still a
  * process group's id). */
-#define _POSIX_C_SOURCE 200809L
 #include "proc.h"
 
 #include <dirent.h>

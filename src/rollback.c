@@ -3,7 +3,6 @@
  * step that depends on them, are undone newest dependency first: the engine runs them
  * in reverse topological order, and among independent ones the latest completed first.
  * A step that cannot be undone stops everything before anything runs. */
-#define _POSIX_C_SOURCE 200809L
 #include "rollback.h"
 
 #include <stdio.h>

@@ -4,7 +4,6 @@
  * reaps children, drives SQL steps, enforces timeouts and retries and catches signals.
  * Each turn of the loop ends with one journal sync, before any dependent starts.
  * Linear in steps + edges: each edge is looked at once when its step completes. */
-#define _GNU_SOURCE
 #include "run.h"
 
 #include <errno.h>

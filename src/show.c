@@ -1,6 +1,5 @@
 /* show.c — read-only views of a plan: --list (text and JSON), --graph (DOT) and the dry
  * run's listing (-n). */
-#define _POSIX_C_SOURCE 200809L
 #include "show.h"
 
 #include <stdlib.h>

@@ -1,7 +1,6 @@
 /* sqlsplit.c — reads a step's SQL file and splits it into statements as psql does,
  * so that orch can run it statement by statement, point at the failing one by line and
  * refuse transaction control, without a server. */
-#define _POSIX_C_SOURCE 200809L
 #include "sqlsplit.h"
 
 #include <ctype.h>

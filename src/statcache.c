@@ -12,7 +12,6 @@
  * ctime were older than hash_racy_ns when the file was hashed are kept: a file changed
  * again within the file system's timestamp granularity would otherwise keep the same
  * stat data with different contents (git's "racy clean" problem). */
-#define _POSIX_C_SOURCE 200809L
 #include "statcache.h"
 
 #include <errno.h>

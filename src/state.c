@@ -6,7 +6,6 @@
  *
  * rollback and sql_rollback are not part of the signature: editing how a step is undone
  * does not change what it did, and must not make an applied migration "changed". */
-#define _POSIX_C_SOURCE 200809L
 #include "state.h"
 
 #include <dirent.h>

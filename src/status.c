@@ -20,7 +20,6 @@
  *   running step's estimate minus the time it has run) and C the longest path of them
  *   through the dependency graph. It is a lower bound: no schedule at -j jobs can be
  *   faster; pools and gates waiting for a person can make it slower. */
-#define _POSIX_C_SOURCE 200809L
 #include "status.h"
 
 #include <errno.h>

@@ -1,5 +1,4 @@
 /* util.c — errors, exit statuses, allocation, growable buffers and small parsers. */
-#define _POSIX_C_SOURCE 200809L
 #include "util.h"
 
 #include <ctype.h>

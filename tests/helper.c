@@ -4,7 +4,6 @@
  * FILE` (XXH3-128, as xxhsum -H2 prints it), `helper state FILE`, `helper record FILE
  * EVENT STEP...`, `helper run-all FILE` (the journal without the engine) and `helper
  * action FILE ACTION [STEP...]` (the journal actions of the command line). */
-#define _POSIX_C_SOURCE 200809L
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

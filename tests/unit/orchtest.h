@@ -4,7 +4,7 @@
 #ifndef ORCH_TEST_H
 #define ORCH_TEST_H
 
-/* (test files define _POSIX_C_SOURCE 200809L before any include) */
+/* (the Makefile sets the feature macros for every file) */
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,6 +1,5 @@
 /* Unit tests of graph.c: selection of targets, topological order with priorities,
  * cycle detection, and a 100,000-step chain (no recursion, linear time). */
-#define _POSIX_C_SOURCE 200809L
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

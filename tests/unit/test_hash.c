@@ -1,6 +1,5 @@
 /* Unit tests of hash.c: file hashes (read and mmapped) against in-memory hashes, and the
  * streaming hasher. */
-#define _POSIX_C_SOURCE 200809L
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

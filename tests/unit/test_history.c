@@ -1,6 +1,5 @@
 /* Unit tests of history.c: what each event kind means for a node's past, a reset
  * honoured by every field, the plan's last event, and what compaction keeps. */
-#define _POSIX_C_SOURCE 200809L
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

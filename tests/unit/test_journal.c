@@ -1,6 +1,5 @@
 /* Unit tests of journal.c: append and load round trip, torn last lines, damaged lines
  * (exit 4, file unchanged), the lock, compaction and reset. */
-#define _POSIX_C_SOURCE 200809L
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

@@ -1,6 +1,5 @@
 /* Unit tests of orchfile.c: sections, keys, variables, multi-line and long values,
  * error reporting. */
-#define _POSIX_C_SOURCE 200809L
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

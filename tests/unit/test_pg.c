@@ -1,7 +1,6 @@
 /* Unit tests of pg.c against a real PostgreSQL (tests/pg/server.sh exports PGHOST): each
  * run creates its own database, drives steps with pg_start / pg_advance under poll(),
  * and drops the database at the end. Without PGHOST the tests skip, except in CI. */
-#define _POSIX_C_SOURCE 200809L
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

@@ -2,7 +2,6 @@
  * E'' strings, dollar quotes, comments, parentheses, BEGIN ATOMIC bodies, a last
  * statement without its semicolon, CRLF), their first words, line:column of an
  * offset, the transaction-control statements refused, and reading a file. */
-#define _POSIX_C_SOURCE 200809L
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

@@ -1,7 +1,6 @@
 /* Unit tests of statcache.c: unchanged files are not read again, changed ones are, racy
  * ones are never trusted, and the cache survives a save and reload (a torn cache is
  * ignored). */
-#define _POSIX_C_SOURCE 200809L
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

@@ -1,7 +1,6 @@
 /* Unit tests of state.c: signatures change with a step's definition, inputs and
  * dependencies and not when a file is touched without change; the up-to-date decision
  * and its reasons; a 100,000-step plan loads fast. */
-#define _POSIX_C_SOURCE 200809L
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

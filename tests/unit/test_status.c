@@ -1,7 +1,6 @@
 /* Unit tests of status.c's ETA: max(longest path of remaining estimates, their sum / jobs
  * rounded up), with phases and milestones adding no time, done steps none, and a long
  * chain walked without recursion. */
-#define _POSIX_C_SOURCE 200809L
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
