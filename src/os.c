@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdlib.h>
@@ -18,6 +19,7 @@ extern char **environ;
 
 static int sigpipe_fds[2] = {-1, -1};
 static volatile sig_atomic_t caught;
+static volatile sig_atomic_t stdout_lost;
 
 static void on_signal(int sig)
 {
@@ -30,6 +32,30 @@ static void on_signal(int sig)
 		/* the pipe is full: poll will wake up anyway */
 	}
 	errno = saved;
+}
+
+/* A write to a closed pipe. When standard output is that pipe (its reader is gone:
+ * `orch | head -1`), the plan goes on: what orch still prints goes to /dev/null
+ * instead, and main says the output was lost. Only async-signal-safe calls here. */
+static void on_sigpipe(int sig)
+{
+	int saved = errno, fd;
+	struct pollfd p = {.fd = STDOUT_FILENO, .events = POLLOUT};
+
+	(void)sig;
+	if (!stdout_lost && poll(&p, 1, 0) == 1 && (p.revents & POLLERR) &&
+	    (fd = open("/dev/null", O_WRONLY)) >= 0) {
+		if (dup2(fd, STDOUT_FILENO) >= 0)
+			stdout_lost = 1;
+		if (fd != STDOUT_FILENO)
+			close(fd);
+	}
+	errno = saved;
+}
+
+bool os_stdout_lost(void)
+{
+	return stdout_lost;
 }
 
 int os_nonblock(int fd)
@@ -57,7 +83,11 @@ void os_signals_init(void)
 	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
 		if (sigaction(sigs[i], &sa, NULL) < 0)
 			fatalx(EXIT_FAILED, "sigaction:");
-	signal(SIGPIPE, SIG_IGN);
+	/* caught, not ignored: steps start with the default (exec resets a caught signal,
+	 * and os_spawn resets it explicitly too) */
+	sa.sa_handler = on_sigpipe;
+	if (sigaction(SIGPIPE, &sa, NULL) < 0)
+		fatalx(EXIT_FAILED, "sigaction:");
 }
 
 int os_sigfd(void)

@@ -20,11 +20,15 @@ int os_spawn(const char *script, char *const env[], struct proc *p);
 /* Send SIG to the process group PGID (ignoring one that is already gone). */
 void os_killgroup(pid_t pgid, int sig);
 /* Catch SIGINT, SIGTERM, SIGHUP and SIGCHLD; each writes a byte to a pipe whose read
- * end os_sigfd() returns, so poll() wakes up. */
+ * end os_sigfd() returns, so poll() wakes up. Catch SIGPIPE too: see os_stdout_lost. */
 void os_signals_init(void);
 int os_sigfd(void);
 /* Drain the signal pipe; returns the first terminating signal caught so far (0: none). */
 int os_signals_take(void);
+/* Whether standard output turned out to be a pipe nobody reads (`orch | head -1`):
+ * from then on it goes to /dev/null, and the run goes on. Known once os_signals_init
+ * has been called and a write failed. */
+bool os_stdout_lost(void);
 /* Whether FD is a terminal. */
 bool os_isatty(int fd);
 /* Make FD non-blocking and close-on-exec. */
