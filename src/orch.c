@@ -346,6 +346,7 @@ int main(int argc, char **argv)
 	int status = EXIT_USAGE;
 
 	argv[0] = (char *)argv0; /* getopt's messages start with it: "orch: ..." */
+	os_stdfds();
 	log_level_from_env();
 	parse_options(argc, argv, &o);
 	if (o.dir && chdir(o.dir) < 0)

@@ -180,6 +180,23 @@ void os_killgroup(pid_t pgid, int sig)
 		kill(-pgid, sig);
 }
 
+void os_stdfds(void)
+{
+	for (int fd = 0; fd <= 2; fd++) {
+		int n;
+
+		if (fcntl(fd, F_GETFD) >= 0 || errno != EBADF)
+			continue;
+		/* the lowest free descriptor: FD itself */
+		if ((n = open("/dev/null", fd ? O_WRONLY : O_RDONLY)) < 0)
+			fatalx(EXIT_FAILED, "/dev/null:");
+		if (n != fd) {
+			dup2(n, fd);
+			close(n);
+		}
+	}
+}
+
 bool os_isatty(int fd)
 {
 	return isatty(fd) == 1;

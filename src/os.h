@@ -29,6 +29,9 @@ int os_signals_take(void);
  * from then on it goes to /dev/null, and the run goes on. Known once os_signals_init
  * has been called and a write failed. */
 bool os_stdout_lost(void);
+/* Open /dev/null on standard input, output or error where they are closed, so that no
+ * file orch opens later (the lock, the journal) takes their descriptor. */
+void os_stdfds(void);
 /* Whether FD is a terminal. */
 bool os_isatty(int fd);
 /* Make FD non-blocking and close-on-exec. */

@@ -468,3 +468,14 @@ wait_gone() {
 	! grep -q 'Broken pipe' .orch/logs/c.log || { cat .orch/logs/c.log; false; }
 }
 
+@test "orch with standard output closed: nothing it prints lands in the files of .orch" {
+	cat > Orchfile <<-'EOF'
+	[step a]
+	run = echo output of a
+	EOF
+	rc=0
+	"$ORCH" >&- 2> err || rc=$?
+	[ "$rc" -eq 0 ] || { echo "exit status $rc"; cat err; false; }
+	! grep -r -q 'output of a\|ok a' .orch/lock .orch/journal.jsonl || { grep -r . .orch/lock; false; }
+	[ "$(jq -r 'select(.ev == "ok") | .step' .orch/journal.jsonl)" = a ]
+}
