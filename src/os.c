@@ -10,6 +10,7 @@
 #include <spawn.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -130,21 +131,83 @@ static char **merge_env(char *const env[])
 	return out;
 }
 
+/* Scripts up to this size go to sh as its -c argument; Linux refuses a single argument
+ * over 128 KiB (MAX_ARG_STRLEN), and the environment shares the room. */
+#define SCRIPT_ARG_MAX (64 * 1024)
+/* The file descriptor a longer script reaches the shell on (see script_file). */
+#define SCRIPT_FD 3
+
+/* A longer script is read by the shell from SCRIPT_FD, an anonymous file holding it
+ * (memfd, else an unlinked temporary file: nothing to clean up, even after a crash):
+ * `sh -e -c WRAPPER sh`, where WRAPPER reads the script, closes SCRIPT_FD so that the
+ * step's commands do not inherit it, and evals it. $0 stays "sh", stdin stays
+ * /dev/null, and the shell still leads the step's process group. */
+static const char script_wrapper[] =
+	"__orch_script=$(/bin/cat <&3) || exit; exec 3<&-; eval \"unset __orch_script; $__orch_script\"";
+
+/* An anonymous file holding SCRIPT, at offset 0, close-on-exec; -1 with errno set. */
+static int script_file(const char *script)
+{
+	size_t n = strlen(script);
+	int fd = memfd_create("orch-script", MFD_CLOEXEC);
+
+	if (fd < 0) {
+		const char *dir = getenv("TMPDIR");
+		char *tmp = xasprintf("%s/orch-script.XXXXXX", dir && *dir ? dir : "/tmp");
+
+		fd = mkostemp(tmp, O_CLOEXEC);
+		if (fd >= 0)
+			unlink(tmp);
+		free(tmp);
+		if (fd < 0)
+			return -1;
+	}
+	if (write_all(fd, script, n) < 0 || lseek(fd, 0, SEEK_SET) < 0) {
+		int saved = errno;
+
+		close(fd);
+		errno = saved;
+		return -1;
+	}
+	return fd;
+}
+
 int os_spawn(const char *script, char *const env[], struct proc *p)
 {
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t attr;
 	sigset_t none, defaults;
-	int fds[2], rc;
-	char *argv[] = {"sh", "-e", "-c", (char *)script, NULL};
+	int fds[2], rc, sfd = -1;
+	char *argv[] = {"sh", "-e", "-c", (char *)script, NULL, NULL};
 	char **envp;
 
-	if (pipe2(fds, O_CLOEXEC) < 0)
+	if (strlen(script) > SCRIPT_ARG_MAX) {
+		if ((sfd = script_file(script)) < 0)
+			return -1;
+		if (sfd == SCRIPT_FD) {
+			/* dup2 onto itself would keep close-on-exec */
+			int hi = fcntl(sfd, F_DUPFD_CLOEXEC, SCRIPT_FD + 1);
+
+			close(sfd);
+			if ((sfd = hi) < 0)
+				return -1;
+		}
+		argv[3] = (char *)script_wrapper;
+		argv[4] = "sh";
+	}
+	if (pipe2(fds, O_CLOEXEC) < 0) {
+		rc = errno;
+		if (sfd >= 0)
+			close(sfd);
+		errno = rc;
 		return -1;
+	}
 	posix_spawn_file_actions_init(&fa);
 	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
 	posix_spawn_file_actions_adddup2(&fa, fds[1], 1);
 	posix_spawn_file_actions_adddup2(&fa, fds[1], 2);
+	if (sfd >= 0)
+		posix_spawn_file_actions_adddup2(&fa, sfd, SCRIPT_FD);
 	posix_spawnattr_init(&attr);
 	sigemptyset(&none);
 	sigemptyset(&defaults);
@@ -163,6 +226,8 @@ int os_spawn(const char *script, char *const env[], struct proc *p)
 	posix_spawn_file_actions_destroy(&fa);
 	posix_spawnattr_destroy(&attr);
 	close(fds[1]);
+	if (sfd >= 0)
+		close(sfd);
 	if (rc != 0) {
 		close(fds[0]);
 		errno = rc;

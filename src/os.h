@@ -14,8 +14,9 @@ struct proc {
 };
 
 /* Run SCRIPT with /bin/sh -e in a new process group, stdin from /dev/null, stdout and
- * stderr to a pipe, with the environment plus ENV ("KEY=value" entries, NULL-ended).
- * Returns 0, or -1 with errno set. */
+ * stderr to a pipe, with the environment plus ENV ("KEY=value" entries, NULL-ended)
+ * and the default disposition of every signal orch catches. A script of any size
+ * (past 64 KiB the shell reads it from an anonymous file). Returns 0, or -1 with errno set. */
 int os_spawn(const char *script, char *const env[], struct proc *p);
 /* Send SIG to the process group PGID (ignoring one that is already gone). */
 void os_killgroup(pid_t pgid, int sig);
