@@ -31,7 +31,7 @@
 
 struct pgdb {
 	char *conninfo; /* as given: may hold a password, never printed */
-	char *password; /* scrubbed from every message (NULL when none) */
+	char *bad;      /* why CONNINFO cannot be parsed (password masked), or NULL */
 	char *desc;     /* `database "x" on host h port p`, for messages */
 	PGconn *ctl;    /* holds the lock, reads and creates the registry */
 	bool locked;    /* the plan's lock is held for this database */
@@ -95,8 +95,11 @@ static char *replace_all(const char *s, const char *needle, const char *with)
 	return b.s;
 }
 
-/* MSG (freed) without the database's password, one line. */
-static char *scrub(struct pgdb *db, char *msg)
+/* MSG (freed) on one line. Passwords need no scrubbing here: orch never builds a
+ * message from a connection string but through mask_password, the server never sees
+ * the connection string, and libpq repeats it only when it cannot parse it, which
+ * db_get checks before connecting (see bad_conninfo). */
+static char *scrub(char *msg)
 {
 	char *t, *u;
 	size_t n = strlen(msg);
@@ -109,15 +112,35 @@ static char *scrub(struct pgdb *db, char *msg)
 	free(t);
 	t = replace_all(u, ":  ", ": "); /* "FATAL:  ..." */
 	free(u);
-	u = t;
-	if (db && db->password && *db->password) {
-		t = replace_all(u, db->password, "***");
-		free(u);
-		u = t;
-	}
-	t = mask_password(u);
-	free(u);
 	return t;
+}
+
+/* libpq's message MSG about CONNINFO, which it cannot parse: the connection string
+ * with its password masked, and MSG with each "quoted" part that the masked string
+ * does not show (the password, or a piece of it) as "***". A new string. */
+static char *bad_conninfo(const char *conninfo, const char *msg)
+{
+	char *masked = mask_password(conninfo), *m = scrub(xstrdup(msg)), *s;
+	struct buf b = {0};
+	const char *p = m, *q, *end;
+
+	while ((q = strchr(p, '"')) && (end = strchr(q + 1, '"'))) {
+		char *tok = xstrndup(q + 1, (size_t)(end - q - 1));
+		char *mt = mask_password(tok);
+
+		buf_add(&b, p, (size_t)(q + 1 - p));
+		buf_puts(&b, strstr(masked, mt) ? mt : "***");
+		buf_putc(&b, '"');
+		free(tok);
+		free(mt);
+		p = end + 1;
+	}
+	buf_puts(&b, p);
+	s = xasprintf("bad connection string '%s': %s", masked, buf_str(&b));
+	buf_free(&b);
+	free(masked);
+	free(m);
+	return s;
 }
 
 static char *describe(PGconn *c)
@@ -142,14 +165,18 @@ static PGconn *db_connect(struct pgdb *db, char **err)
 {
 	const char *kw[] = {"application_name", "connect_timeout", "client_encoding", "dbname", NULL};
 	const char *val[] = {"orch", "10", "UTF8", db->conninfo, NULL};
-	PGconn *c = PQconnectdbParams(kw, val, 1);
+	PGconn *c;
 	char *d;
 
-	if (!c)
+	if (db->bad) {
+		*err = xasprintf("cannot connect: %s", db->bad);
+		return NULL;
+	}
+	if (!(c = PQconnectdbParams(kw, val, 1)))
 		fatal("out of memory connecting to PostgreSQL");
 	if (PQstatus(c) != CONNECTION_OK) {
 		d = describe(c);
-		*err = scrub(db, xasprintf("cannot connect to %s: %s", d, PQerrorMessage(c)));
+		*err = scrub(xasprintf("cannot connect to %s: %s", d, PQerrorMessage(c)));
 		free(d);
 		PQfinish(c);
 		return NULL;
@@ -175,6 +202,7 @@ static struct pgdb *db_get(const char *conninfo)
 {
 	struct pgdb *db;
 	PQconninfoOption *opts;
+	char *perr = NULL;
 
 	for (size_t i = 0; i < dbs.n; i++) {
 		db = dbs.v[i];
@@ -183,12 +211,14 @@ static struct pgdb *db_get(const char *conninfo)
 	}
 	db = xcalloc(1, sizeof(*db));
 	db->conninfo = xstrdup(conninfo);
-	opts = PQconninfoParse(conninfo, NULL);
-	if (opts) {
-		for (PQconninfoOption *o = opts; o->keyword; o++)
-			if (strcmp(o->keyword, "password") == 0 && o->val && *o->val)
-				db->password = xstrdup(o->val);
-		PQconninfoFree(opts);
+	/* what libpq takes for a connection string rather than a database name */
+	if (strncmp(conninfo, "postgresql://", 13) == 0 || strncmp(conninfo, "postgres://", 11) == 0 ||
+	    strchr(conninfo, '=')) {
+		if ((opts = PQconninfoParse(conninfo, &perr)))
+			PQconninfoFree(opts);
+		else
+			db->bad = bad_conninfo(conninfo, perr ? perr : "cannot parse it");
+		PQfreemem(perr);
 	}
 	vec_push(&dbs, db);
 	return db;
@@ -224,7 +254,7 @@ static PGresult *exec(struct pgdb *db, PGconn *c, const char *sql, int np, const
 		return r;
 	if (state && PQresultErrorField(r, PG_DIAG_SQLSTATE))
 		snprintf(state, 6, "%s", PQresultErrorField(r, PG_DIAG_SQLSTATE));
-	*err = scrub(db, xasprintf("%s: %s", db->desc ? db->desc : "database", PQerrorMessage(c)));
+	*err = scrub(xasprintf("%s: %s", db->desc ? db->desc : "database", PQerrorMessage(c)));
 	PQclear(r);
 	return NULL;
 }
@@ -793,7 +823,7 @@ static void job_error(struct pgjob *job, PGresult *r)
 		buf_printf(&job->out, "CONTEXT: %s\n", ctx);
 	buf_puts(&job->out, buf_str(&more));
 	free(job->err);
-	job->err = scrub(job->db, head);
+	job->err = scrub(head);
 	buf_free(&where);
 	buf_free(&more);
 }
@@ -816,7 +846,7 @@ static void notice_job(void *arg, const PGresult *r)
 /* The connection is gone. */
 static void job_lost(struct pgjob *job)
 {
-	char *m = scrub(job->db, xstrdup(PQerrorMessage(job->conn)));
+	char *m = scrub(xstrdup(PQerrorMessage(job->conn)));
 
 	job->lost = true;
 	free(job->err);
@@ -989,7 +1019,7 @@ struct pgjob *pg_start(struct graph *g, struct node *n, enum pgwhat what, const 
 	if (job->cmds[0].file)
 		buf_printf(&job->out, "-- %s\n", job->cmds[0].file->path);
 	if (job_send(job) < 0) {
-		char *m = scrub(db, xstrdup(PQerrorMessage(conn)));
+		char *m = scrub(xstrdup(PQerrorMessage(conn)));
 
 		*err = xasprintf("lost the connection to %s: %s", db->desc, m);
 		free(m);
@@ -1171,7 +1201,7 @@ void pg_close_all(void)
 		if (db->ctl)
 			PQfinish(db->ctl);
 		free(db->conninfo);
-		free(db->password);
+		free(db->bad);
 		free(db->desc);
 		free(db);
 	}

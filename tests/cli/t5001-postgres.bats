@@ -350,3 +350,32 @@ brands_plan() {
 	run psql_db -c "SELECT count(*) FROM pg_tables WHERE tablename = 't2'"
 	expect_stdout <<<1
 }
+
+@test "a wrong password, even one letter long, masks nothing but itself; it is never printed or kept" {
+	role=orch_nologin_$$_${BATS_TEST_NUMBER}
+	psql -X -q -d postgres -c "SET client_min_messages = warning" -c "DROP ROLE IF EXISTS $role" -c "CREATE ROLE $role NOLOGIN PASSWORD 'o'"
+	echo 'SELECT 1;' > s.sql
+	cat > Orchfile <<-'EOF'
+	[step s]
+	sql = s.sql
+	EOF
+	DATABASE_URL="postgresql://$role:o@/$DB?host=$PGHOST" run_orch
+	expect_status 1
+	# the message as libpq and the server wrote it: no "cann***t c***nnect"
+	expect_contains stderr "$stderr" "step s failed: cannot connect to database \"$DB\" on host $PGHOST port $PGPORT: "
+	expect_contains stdout "$output" "FATAL: role \"$role\" is not permitted to log in"
+	case "$output$stderr$(cat .orch/journal.jsonl .orch/logs/*)" in *'***'*) echo "masked text"; show_run; false ;; esac
+	# a longer wrong password: nowhere in what orch prints or keeps
+	DATABASE_URL="postgresql://$role:Wr0ng-pa55@/$DB?host=$PGHOST" run_orch
+	expect_status 1
+	expect_contains stdout "$output" "FATAL: role \"$role\" is not permitted to log in"
+	case "$output$stderr" in *Wr0ng-pa55*) echo "password printed"; show_run; false ;; esac
+	! grep -r -q 'Wr0ng-pa55' .orch || false
+	# a connection string libpq cannot parse: libpq would repeat the password
+	DATABASE_URL="postgresql://$role:Wr0ng%zzpa55@/$DB?host=$PGHOST" run_orch
+	expect_status 1
+	expect_contains stdout "$output" "cannot connect: bad connection string 'postgresql://$role:***@/$DB?host=$PGHOST': invalid percent-encoded token: \"***\""
+	case "$output$stderr" in *Wr0ng*) echo "password printed"; show_run; false ;; esac
+	! grep -r -q 'Wr0ng' .orch || false
+	psql -X -q -d postgres -c "DROP ROLE $role"
+}
