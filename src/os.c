@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "util.h"
@@ -103,6 +104,48 @@ int os_signals_take(void)
 	while (read(sigpipe_fds[0], drain, sizeof(drain)) > 0)
 		;
 	return caught;
+}
+
+int os_signal_caught(void)
+{
+	return caught;
+}
+
+int os_wait(int fd, short events, int timeout_ms, int *sig)
+{
+	sigset_t block, old;
+	struct pollfd p = {.fd = fd, .events = events};
+	struct timespec ts, *tsp = NULL;
+	int r, saved;
+
+	*sig = 0;
+	sigemptyset(&block);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGTERM);
+	sigaddset(&block, SIGHUP);
+	/* blocked from the check to ppoll, which unblocks them atomically: a signal caught
+	 * in between still interrupts the wait */
+	sigprocmask(SIG_BLOCK, &block, &old);
+	if (!caught) {
+		if (timeout_ms >= 0) {
+			ts.tv_sec = timeout_ms / 1000;
+			ts.tv_nsec = (long)(timeout_ms % 1000) * 1000000;
+			tsp = &ts;
+		}
+		r = ppoll(&p, 1, tsp, &old);
+	} else {
+		r = 0;
+	}
+	saved = errno;
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	if (caught) {
+		*sig = caught;
+		return 0;
+	}
+	if (r < 0 && saved == EINTR)
+		return 0; /* another signal (SIGCHLD): the caller waits again */
+	errno = saved;
+	return r < 0 ? -1 : r > 0;
 }
 
 /* The environment for a step: ours, with ENV's keys replaced or added. */

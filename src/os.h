@@ -26,6 +26,14 @@ void os_signals_init(void);
 int os_sigfd(void);
 /* Drain the signal pipe; returns the first terminating signal caught so far (0: none). */
 int os_signals_take(void);
+/* The first terminating signal caught so far (0: none), the pipe left as it is. */
+int os_signal_caught(void);
+/* Wait up to TIMEOUT_MS (-1: no limit) for FD to be ready for EVENTS (POLLIN, POLLOUT).
+ * Returns 1 when it is, 0 on timeout or when a signal interrupted the wait, -1 on error
+ * (errno set). *SIG is set to the terminating signal caught (SIGINT, SIGTERM, SIGHUP:
+ * by os_signals_init, now or earlier), which is left for os_signals_take; before
+ * os_signals_init those signals keep their default action, which ends orch. */
+int os_wait(int fd, short events, int timeout_ms, int *sig);
 /* Whether standard output turned out to be a pipe nobody reads (`orch | head -1`):
  * from then on it goes to /dev/null, and the run goes on. Known once os_signals_init
  * has been called and a write failed. */

@@ -17,7 +17,10 @@
 #define _POSIX_C_SOURCE 200809L
 #include "pg.h"
 
+#include <errno.h>
 #include <inttypes.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,9 +28,12 @@
 #include <libpq-fe.h>
 
 #include "hash.h"
+#include "os.h"
 #include "sqlsplit.h"
 
 #define LOCK_TIMEOUT_DEFAULT_MS 30000
+/* After a signal canceled the wait for the lock, how long the server has to say so */
+#define CANCEL_GRACE_MS 5000
 
 struct pgdb {
 	char *conninfo; /* as given: may hold a password, never printed */
@@ -345,7 +351,69 @@ static bool holder_is_us(struct pgdb *self, const char *pid, const char *start)
 	return false;
 }
 
-/* Take the plan's advisory lock on DB, waiting up to ORCH_LOCK_TIMEOUT. */
+/* Send pg_advisory_lock and wait for its answer without blocking in libpq, so that
+ * SIGINT, SIGTERM or SIGHUP (*SIG) ends the wait at once: the query is canceled and
+ * its answer read (the lock may have come at the same moment). The result as exec's;
+ * a control connection that does not answer is closed. */
+static PGresult *lock_wait(struct pgdb *db, const char *const *params, char **err, char *state, int *sig)
+{
+	PGconn *c = db->ctl;
+	PGresult *r, *last = NULL;
+	int64_t canceled_ms = 0;
+	char ebuf[256];
+
+	*sig = 0;
+	*state = '\0';
+	if (!PQsendQueryParams(c, "SELECT pg_advisory_lock($1::bigint)", 1, NULL, params, NULL, NULL, 0))
+		goto lost;
+	for (;;) {
+		struct pollfd pfd = {.fd = PQsocket(c), .events = POLLIN};
+		int w, s = 0;
+
+		if (!PQconsumeInput(c))
+			goto lost;
+		while (!PQisBusy(c)) {
+			if (!(r = PQgetResult(c)))
+				goto done;
+			PQclear(last);
+			last = r;
+		}
+		if (canceled_ms && now_ms() - canceled_ms > CANCEL_GRACE_MS)
+			goto lost;
+		/* once canceled, only the server's answer is awaited */
+		w = canceled_ms ? poll(&pfd, 1, 100) : os_wait(pfd.fd, POLLIN, -1, &s);
+		if (w < 0 && errno != EINTR)
+			goto lost;
+		if (s && !canceled_ms) {
+			PGcancel *pc = PQgetCancel(c);
+
+			*sig = s;
+			canceled_ms = now_ms();
+			if (!pc || !PQcancel(pc, ebuf, sizeof(ebuf)))
+				canceled_ms -= CANCEL_GRACE_MS; /* no cancel: the connection goes */
+			PQfreeCancel(pc);
+		}
+	}
+done:
+	if (last && (PQresultStatus(last) == PGRES_TUPLES_OK || PQresultStatus(last) == PGRES_COMMAND_OK))
+		return last;
+	if (last && PQresultErrorField(last, PG_DIAG_SQLSTATE))
+		snprintf(state, 6, "%s", PQresultErrorField(last, PG_DIAG_SQLSTATE));
+	*err = scrub(xasprintf("%s: %s", db->desc, last ? PQresultErrorMessage(last) : PQerrorMessage(c)));
+	PQclear(last);
+	return NULL;
+lost:
+	*err = scrub(xasprintf("lost the connection to %s while waiting for the lock: %s", db->desc,
+	                       PQerrorMessage(c)));
+	PQclear(last);
+	PQfinish(c);
+	db->ctl = NULL;
+	db->registry = false;
+	return NULL;
+}
+
+/* Take the plan's advisory lock on DB, waiting up to ORCH_LOCK_TIMEOUT. Returns 0, -1
+ * (*LOCKED when the wait timed out), or PG_INTERRUPTED. */
 static int db_lock(struct graph *g, struct pgdb *db, char **err, bool *locked)
 {
 	char keys[24], pid[16], start[64], state[6], ms[64];
@@ -354,6 +422,7 @@ static int db_lock(struct graph *g, struct pgdb *db, char **err, bool *locked)
 	PGresult *r;
 	char *holder;
 	bool got;
+	int sig = 0;
 
 	if (db_control(db, err) < 0)
 		return -1;
@@ -376,6 +445,12 @@ static int db_lock(struct graph *g, struct pgdb *db, char **err, bool *locked)
 		return 0;
 	}
 	timeout = lock_timeout_ms();
+	if ((sig = os_signal_caught())) {
+		/* interrupted already: no waiting, no word of it */
+		*err = xasprintf("%s before waiting for the lock on %s; nothing was run", strsignal(sig), db->desc);
+		free(holder);
+		return PG_INTERRUPTED;
+	}
 	if (timeout > 0) {
 		warn("waiting for the lock on %s held by another orch (%s), up to %" PRId64 "s (ORCH_LOCK_TIMEOUT)",
 		     db->desc, holder, (timeout + 999) / 1000);
@@ -385,12 +460,21 @@ static int db_lock(struct graph *g, struct pgdb *db, char **err, bool *locked)
 			return -1;
 		}
 		PQclear(r);
-		r = exec(db, db->ctl, "SELECT pg_advisory_lock($1::bigint)", 1, p, err, state);
-		PQclear(PQexec(db->ctl, "RESET lock_timeout"));
+		r = lock_wait(db, p, err, state, &sig);
+		if (db->ctl)
+			PQclear(PQexec(db->ctl, "RESET lock_timeout"));
 		if (r) {
 			PQclear(r);
-			free(holder);
 			db->locked = true;
+		}
+		if (sig) {
+			free(*err);
+			*err = xasprintf("%s while waiting for the lock on %s; nothing was run", strsignal(sig), db->desc);
+			free(holder);
+			return PG_INTERRUPTED;
+		}
+		if (r) {
+			free(holder);
 			return 0;
 		}
 		if (strcmp(state, "55P03") != 0) {
