@@ -351,6 +351,7 @@ int main(int argc, char **argv)
 	int status = EXIT_USAGE;
 
 	argv[0] = (char *)argv0; /* getopt's messages start with it: "orch: ..." */
+	os_stdfds();
 	log_level_from_env();
 	parse_options(argc, argv, &o);
 	if (o.dir && chdir(o.dir) < 0)
@@ -397,7 +398,11 @@ int main(int argc, char **argv)
 		status = action_reset(g, o.yes);
 		break;
 	}
-	if (fflush(stdout) != 0 || ferror(stdout))
+	/* A closed pipe (`orch | head -1`) is no failure of the plan, which went on and
+	 * is in the journal: its status stands, with a word on stderr. */
+	if ((fflush(stdout) != 0 || ferror(stdout)) && !os_stdout_lost())
 		fatalx(EXIT_FAILED, "writing output:");
+	if (os_stdout_lost())
+		warn("standard output was closed; the plan went on (see orch --status)");
 	return status;
 }

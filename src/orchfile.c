@@ -45,6 +45,7 @@ struct parser {
 	int lineno;       /* current physical line */
 	bool atstart;     /* the next read starts a new line */
 	bool indented;    /* the current line starts with a blank */
+	size_t skipto;    /* a line inih must not see (it holds a NUL) ends here, or 0 */
 	int pending;      /* a content line not yet handled, or 0 */
 	int pendingheader;
 	struct vec sections;
@@ -126,6 +127,10 @@ static int print_errors(struct parser *p)
 	return printed;
 }
 
+/* A node's log is .orch/logs/NAME.log, and may come to carry an attempt number
+ * (NAME.12.log): a name leaves room for both within a file name (NAME_MAX). */
+#define NAME_LEN_MAX (NAME_MAX - (int)sizeof(".log") + 1 - 11)
+
 static bool valid_name(const char *s)
 {
 	if (!*s)
@@ -171,15 +176,29 @@ static void open_section(struct parser *p, const char *start, size_t n)
 	p->broken = false;
 }
 
-/* Inspect the physical line starting at p->pos. */
+/* Inspect the physical line starting at p->pos (the text is LEN bytes, not a string). */
 static void begin_line(struct parser *p)
 {
 	const char *line = p->text + p->pos;
-	size_t n = strcspn(line, "\n");
+	const char *nl = memchr(line, '\n', p->len - p->pos);
+	size_t n = nl ? (size_t)(nl - line) : p->len - p->pos;
 	size_t lead = 0;
 
 	check_unhandled(p);
 	p->lineno++;
+	if (memchr(line, '\0', n)) {
+		/* inih would see the line cut at the NUL: it gets an empty line instead */
+		perr(p, p->lineno, "NUL byte in the line (an Orchfile is text)");
+		p->skipto = p->pos + n + (nl != NULL);
+		while (lead < n && isspace((unsigned char)line[lead]))
+			lead++;
+		if (lead < n && line[lead] == '[') {
+			/* a header, broken: its keys belong to no section we know */
+			p->cur = NULL;
+			p->broken = true;
+		}
+		return;
+	}
 	if (p->lineno == 1 && n >= 3 && memcmp(line, "\xEF\xBB\xBF", 3) == 0)
 		lead = 3;
 	p->indented = lead < n && (line[lead] == ' ' || line[lead] == '\t');
@@ -212,6 +231,13 @@ static char *reader(char *str, int num, void *stream)
 		return NULL;
 	if (p->atstart)
 		begin_line(p);
+	if (p->skipto) {
+		p->pos = p->skipto;
+		p->skipto = 0;
+		p->atstart = true;
+		strcpy(str, "\n");
+		return str;
+	}
 	while (p->pos < p->len && n < (size_t)num - 1) {
 		char c = p->text[p->pos++];
 
@@ -537,33 +563,37 @@ static void add_needs(struct parser *p, struct node *n, struct entry *e, const c
 	vec_free(&words);
 }
 
-static void set_env(struct parser *p, struct node *n, struct entry *e, const char *v)
+/* env: each line of the value is one KEY=value, expanded on its own, so that a
+ * variable whose value holds a newline can neither add an entry nor break one. */
+static void set_env(struct parser *p, struct section *s, struct entry *e)
 {
 	struct vec lines = {0};
-	const char *s = v;
+	const char *raw = buf_str(&e->value);
 
-	while (*s) {
-		size_t len = strcspn(s, "\n");
-		char *line = xstrndup(s, len);
-		char *eq = strchr(line, '=');
+	while (*raw) {
+		size_t len = strcspn(raw, "\n");
+		char *src = xstrndup(raw, len);
+		char *line = len ? expand(p, s, src, e->line) : NULL;
+		char *eq = line ? strchr(line, '=') : NULL;
+		bool ok = eq && eq != line && var_char(line[0]) && !isdigit((unsigned char)line[0]);
 
-		if (len) {
-			if (!eq || eq == line || !var_char(line[0]) || isdigit((unsigned char)line[0]))
-				perr(p, e->line, "bad env entry '%s' (use KEY=value, one per line)", line);
-			else {
-				for (char *c = line; c < eq; c++)
-					if (!var_char(*c)) {
-						perr(p, e->line, "bad env entry '%s' (use KEY=value, one per line)", line);
-						break;
-					}
-			}
-			vec_push(&lines, line);
-		} else {
-			free(line);
+		for (char *c = line; ok && c < eq; c++)
+			ok = var_char(*c);
+		if (line && !ok) {
+			perr(p, e->line, "bad env entry '%s' (use KEY=value, one per line)", line);
+		} else if (line && strchr(eq, '\n')) {
+			perr(p, e->line, "env %.*s: its value has a newline once '%s' is expanded; an environment value is one line",
+			     (int)(eq - line), line, src);
+			ok = false;
 		}
-		s += len + (s[len] == '\n');
+		if (ok)
+			vec_push(&lines, line);
+		else
+			free(line);
+		free(src);
+		raw += len + (raw[len] == '\n');
 	}
-	n->env = lines;
+	s->node->env = lines;
 }
 
 /* A key that needs more than a field set: called with the expanded value V, which it
@@ -633,7 +663,7 @@ static void step_special(struct parser *p, struct section *s, struct entry *e, c
 		else
 			perr(p, e->line, "bad on_change '%s' (use rerun, error or ignore)", v);
 	} else if (strcmp(e->key, "env") == 0) {
-		set_env(p, n, e, v);
+		set_env(p, s, e);
 	}
 	free(v);
 }
@@ -746,7 +776,10 @@ static void load_orch(struct parser *p, struct section *s)
 		if (!(v = expand(p, s, buf_str(&e->value), e->line)))
 			continue;
 		if (strcmp(e->key, "name") == 0) {
-			if (!valid_name(v))
+			if (strlen(v) > NAME_LEN_MAX)
+				perr(p, e->line, "plan name '%.24s...' is %zu bytes long; names are at most %d", v, strlen(v),
+				     NAME_LEN_MAX);
+			else if (!valid_name(v))
 				perr(p, e->line, "bad plan name '%s' (use letters, digits, '-', '_' and '.')", v);
 			free(g->name);
 			g->name = v;
@@ -810,6 +843,11 @@ static void declare(struct parser *p, struct section *s, struct section **orch)
 	}
 	if (!s->name) {
 		perr(p, s->line, "[%s] needs a name, as in [%s NAME]", s->type, s->type);
+		return;
+	}
+	if (strlen(s->name) > NAME_LEN_MAX) {
+		perr(p, s->line, "%s name '%.24s...' is %zu bytes long; names are at most %d (they name log files)",
+		     s->type, s->name, strlen(s->name), NAME_LEN_MAX);
 		return;
 	}
 	if (!valid_name(s->name)) {

@@ -5,11 +5,14 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "util.h"
@@ -18,6 +21,7 @@ extern char **environ;
 
 static int sigpipe_fds[2] = {-1, -1};
 static volatile sig_atomic_t caught;
+static volatile sig_atomic_t stdout_lost;
 
 static void on_signal(int sig)
 {
@@ -30,6 +34,30 @@ static void on_signal(int sig)
 		/* the pipe is full: poll will wake up anyway */
 	}
 	errno = saved;
+}
+
+/* A write to a closed pipe. When standard output is that pipe (its reader is gone:
+ * `orch | head -1`), the plan goes on: what orch still prints goes to /dev/null
+ * instead, and main says the output was lost. Only async-signal-safe calls here. */
+static void on_sigpipe(int sig)
+{
+	int saved = errno, fd;
+	struct pollfd p = {.fd = STDOUT_FILENO, .events = POLLOUT};
+
+	(void)sig;
+	if (!stdout_lost && poll(&p, 1, 0) == 1 && (p.revents & POLLERR) &&
+	    (fd = open("/dev/null", O_WRONLY)) >= 0) {
+		if (dup2(fd, STDOUT_FILENO) >= 0)
+			stdout_lost = 1;
+		if (fd != STDOUT_FILENO)
+			close(fd);
+	}
+	errno = saved;
+}
+
+bool os_stdout_lost(void)
+{
+	return stdout_lost;
 }
 
 int os_nonblock(int fd)
@@ -57,7 +85,11 @@ void os_signals_init(void)
 	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
 		if (sigaction(sigs[i], &sa, NULL) < 0)
 			fatalx(EXIT_FAILED, "sigaction:");
-	signal(SIGPIPE, SIG_IGN);
+	/* caught, not ignored: steps start with the default (exec resets a caught signal,
+	 * and os_spawn resets it explicitly too) */
+	sa.sa_handler = on_sigpipe;
+	if (sigaction(SIGPIPE, &sa, NULL) < 0)
+		fatalx(EXIT_FAILED, "sigaction:");
 }
 
 int os_sigfd(void)
@@ -72,6 +104,48 @@ int os_signals_take(void)
 	while (read(sigpipe_fds[0], drain, sizeof(drain)) > 0)
 		;
 	return caught;
+}
+
+int os_signal_caught(void)
+{
+	return caught;
+}
+
+int os_wait(int fd, short events, int timeout_ms, int *sig)
+{
+	sigset_t block, old;
+	struct pollfd p = {.fd = fd, .events = events};
+	struct timespec ts, *tsp = NULL;
+	int r, saved;
+
+	*sig = 0;
+	sigemptyset(&block);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGTERM);
+	sigaddset(&block, SIGHUP);
+	/* blocked from the check to ppoll, which unblocks them atomically: a signal caught
+	 * in between still interrupts the wait */
+	sigprocmask(SIG_BLOCK, &block, &old);
+	if (!caught) {
+		if (timeout_ms >= 0) {
+			ts.tv_sec = timeout_ms / 1000;
+			ts.tv_nsec = (long)(timeout_ms % 1000) * 1000000;
+			tsp = &ts;
+		}
+		r = ppoll(&p, 1, tsp, &old);
+	} else {
+		r = 0;
+	}
+	saved = errno;
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	if (caught) {
+		*sig = caught;
+		return 0;
+	}
+	if (r < 0 && saved == EINTR)
+		return 0; /* another signal (SIGCHLD): the caller waits again */
+	errno = saved;
+	return r < 0 ? -1 : r > 0;
 }
 
 /* The environment for a step: ours, with ENV's keys replaced or added. */
@@ -100,21 +174,83 @@ static char **merge_env(char *const env[])
 	return out;
 }
 
+/* Scripts up to this size go to sh as its -c argument; Linux refuses a single argument
+ * over 128 KiB (MAX_ARG_STRLEN), and the environment shares the room. */
+#define SCRIPT_ARG_MAX (64 * 1024)
+/* The file descriptor a longer script reaches the shell on (see script_file). */
+#define SCRIPT_FD 3
+
+/* A longer script is read by the shell from SCRIPT_FD, an anonymous file holding it
+ * (memfd, else an unlinked temporary file: nothing to clean up, even after a crash):
+ * `sh -e -c WRAPPER sh`, where WRAPPER reads the script, closes SCRIPT_FD so that the
+ * step's commands do not inherit it, and evals it. $0 stays "sh", stdin stays
+ * /dev/null, and the shell still leads the step's process group. */
+static const char script_wrapper[] =
+	"__orch_script=$(/bin/cat <&3) || exit; exec 3<&-; eval \"unset __orch_script; $__orch_script\"";
+
+/* An anonymous file holding SCRIPT, at offset 0, close-on-exec; -1 with errno set. */
+static int script_file(const char *script)
+{
+	size_t n = strlen(script);
+	int fd = memfd_create("orch-script", MFD_CLOEXEC);
+
+	if (fd < 0) {
+		const char *dir = getenv("TMPDIR");
+		char *tmp = xasprintf("%s/orch-script.XXXXXX", dir && *dir ? dir : "/tmp");
+
+		fd = mkostemp(tmp, O_CLOEXEC);
+		if (fd >= 0)
+			unlink(tmp);
+		free(tmp);
+		if (fd < 0)
+			return -1;
+	}
+	if (write_all(fd, script, n) < 0 || lseek(fd, 0, SEEK_SET) < 0) {
+		int saved = errno;
+
+		close(fd);
+		errno = saved;
+		return -1;
+	}
+	return fd;
+}
+
 int os_spawn(const char *script, char *const env[], struct proc *p)
 {
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t attr;
 	sigset_t none, defaults;
-	int fds[2], rc;
-	char *argv[] = {"sh", "-e", "-c", (char *)script, NULL};
+	int fds[2], rc, sfd = -1;
+	char *argv[] = {"sh", "-e", "-c", (char *)script, NULL, NULL};
 	char **envp;
 
-	if (pipe2(fds, O_CLOEXEC) < 0)
+	if (strlen(script) > SCRIPT_ARG_MAX) {
+		if ((sfd = script_file(script)) < 0)
+			return -1;
+		if (sfd == SCRIPT_FD) {
+			/* dup2 onto itself would keep close-on-exec */
+			int hi = fcntl(sfd, F_DUPFD_CLOEXEC, SCRIPT_FD + 1);
+
+			close(sfd);
+			if ((sfd = hi) < 0)
+				return -1;
+		}
+		argv[3] = (char *)script_wrapper;
+		argv[4] = "sh";
+	}
+	if (pipe2(fds, O_CLOEXEC) < 0) {
+		rc = errno;
+		if (sfd >= 0)
+			close(sfd);
+		errno = rc;
 		return -1;
+	}
 	posix_spawn_file_actions_init(&fa);
 	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
 	posix_spawn_file_actions_adddup2(&fa, fds[1], 1);
 	posix_spawn_file_actions_adddup2(&fa, fds[1], 2);
+	if (sfd >= 0)
+		posix_spawn_file_actions_adddup2(&fa, sfd, SCRIPT_FD);
 	posix_spawnattr_init(&attr);
 	sigemptyset(&none);
 	sigemptyset(&defaults);
@@ -133,6 +269,8 @@ int os_spawn(const char *script, char *const env[], struct proc *p)
 	posix_spawn_file_actions_destroy(&fa);
 	posix_spawnattr_destroy(&attr);
 	close(fds[1]);
+	if (sfd >= 0)
+		close(sfd);
 	if (rc != 0) {
 		close(fds[0]);
 		errno = rc;
@@ -148,6 +286,23 @@ void os_killgroup(pid_t pgid, int sig)
 {
 	if (pgid > 0)
 		kill(-pgid, sig);
+}
+
+void os_stdfds(void)
+{
+	for (int fd = 0; fd <= 2; fd++) {
+		int n;
+
+		if (fcntl(fd, F_GETFD) >= 0 || errno != EBADF)
+			continue;
+		/* the lowest free descriptor: FD itself */
+		if ((n = open("/dev/null", fd ? O_WRONLY : O_RDONLY)) < 0)
+			fatalx(EXIT_FAILED, "/dev/null:");
+		if (n != fd) {
+			dup2(n, fd);
+			close(n);
+		}
+	}
 }
 
 bool os_isatty(int fd)

@@ -14,17 +14,33 @@ struct proc {
 };
 
 /* Run SCRIPT with /bin/sh -e in a new process group, stdin from /dev/null, stdout and
- * stderr to a pipe, with the environment plus ENV ("KEY=value" entries, NULL-ended).
- * Returns 0, or -1 with errno set. */
+ * stderr to a pipe, with the environment plus ENV ("KEY=value" entries, NULL-ended)
+ * and the default disposition of every signal orch catches. A script of any size
+ * (past 64 KiB the shell reads it from an anonymous file). Returns 0, or -1 with errno set. */
 int os_spawn(const char *script, char *const env[], struct proc *p);
 /* Send SIG to the process group PGID (ignoring one that is already gone). */
 void os_killgroup(pid_t pgid, int sig);
 /* Catch SIGINT, SIGTERM, SIGHUP and SIGCHLD; each writes a byte to a pipe whose read
- * end os_sigfd() returns, so poll() wakes up. */
+ * end os_sigfd() returns, so poll() wakes up. Catch SIGPIPE too: see os_stdout_lost. */
 void os_signals_init(void);
 int os_sigfd(void);
 /* Drain the signal pipe; returns the first terminating signal caught so far (0: none). */
 int os_signals_take(void);
+/* The first terminating signal caught so far (0: none), the pipe left as it is. */
+int os_signal_caught(void);
+/* Wait up to TIMEOUT_MS (-1: no limit) for FD to be ready for EVENTS (POLLIN, POLLOUT).
+ * Returns 1 when it is, 0 on timeout or when a signal interrupted the wait, -1 on error
+ * (errno set). *SIG is set to the terminating signal caught (SIGINT, SIGTERM, SIGHUP:
+ * by os_signals_init, now or earlier), which is left for os_signals_take; before
+ * os_signals_init those signals keep their default action, which ends orch. */
+int os_wait(int fd, short events, int timeout_ms, int *sig);
+/* Whether standard output turned out to be a pipe nobody reads (`orch | head -1`):
+ * from then on it goes to /dev/null, and the run goes on. Known once os_signals_init
+ * has been called and a write failed. */
+bool os_stdout_lost(void);
+/* Open /dev/null on standard input, output or error where they are closed, so that no
+ * file orch opens later (the lock, the journal) takes their descriptor. */
+void os_stdfds(void);
 /* Whether FD is a terminal. */
 bool os_isatty(int fd);
 /* Make FD non-blocking and close-on-exec. */

@@ -16,7 +16,10 @@
  * Backups are tables orch_backup."<plan>__<step>__<table>" (see pg_backup_table). */
 #include "pg.h"
 
+#include <errno.h>
 #include <inttypes.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,13 +27,16 @@
 #include <libpq-fe.h>
 
 #include "hash.h"
+#include "os.h"
 #include "sqlsplit.h"
 
 #define LOCK_TIMEOUT_DEFAULT_MS 30000
+/* After a signal canceled the wait for the lock, how long the server has to say so */
+#define CANCEL_GRACE_MS 5000
 
 struct pgdb {
 	char *conninfo; /* as given: may hold a password, never printed */
-	char *password; /* scrubbed from every message (NULL when none) */
+	char *bad;      /* why CONNINFO cannot be parsed (password masked), or NULL */
 	char *desc;     /* `database "x" on host h port p`, for messages */
 	PGconn *ctl;    /* holds the lock, reads and creates the registry */
 	bool locked;    /* the plan's lock is held for this database */
@@ -94,8 +100,11 @@ static char *replace_all(const char *s, const char *needle, const char *with)
 	return b.s;
 }
 
-/* MSG (freed) without the database's password, one line. */
-static char *scrub(struct pgdb *db, char *msg)
+/* MSG (freed) on one line. Passwords need no scrubbing here: orch never builds a
+ * message from a connection string but through mask_password, the server never sees
+ * the connection string, and libpq repeats it only when it cannot parse it, which
+ * db_get checks before connecting (see bad_conninfo). */
+static char *scrub(char *msg)
 {
 	char *t, *u;
 	size_t n = strlen(msg);
@@ -108,15 +117,35 @@ static char *scrub(struct pgdb *db, char *msg)
 	free(t);
 	t = replace_all(u, ":  ", ": "); /* "FATAL:  ..." */
 	free(u);
-	u = t;
-	if (db && db->password && *db->password) {
-		t = replace_all(u, db->password, "***");
-		free(u);
-		u = t;
-	}
-	t = mask_password(u);
-	free(u);
 	return t;
+}
+
+/* libpq's message MSG about CONNINFO, which it cannot parse: the connection string
+ * with its password masked, and MSG with each "quoted" part that the masked string
+ * does not show (the password, or a piece of it) as "***". A new string. */
+static char *bad_conninfo(const char *conninfo, const char *msg)
+{
+	char *masked = mask_password(conninfo), *m = scrub(xstrdup(msg)), *s;
+	struct buf b = {0};
+	const char *p = m, *q, *end;
+
+	while ((q = strchr(p, '"')) && (end = strchr(q + 1, '"'))) {
+		char *tok = xstrndup(q + 1, (size_t)(end - q - 1));
+		char *mt = mask_password(tok);
+
+		buf_add(&b, p, (size_t)(q + 1 - p));
+		buf_puts(&b, strstr(masked, mt) ? mt : "***");
+		buf_putc(&b, '"');
+		free(tok);
+		free(mt);
+		p = end + 1;
+	}
+	buf_puts(&b, p);
+	s = xasprintf("bad connection string '%s': %s", masked, buf_str(&b));
+	buf_free(&b);
+	free(masked);
+	free(m);
+	return s;
 }
 
 static char *describe(PGconn *c)
@@ -141,14 +170,18 @@ static PGconn *db_connect(struct pgdb *db, char **err)
 {
 	const char *kw[] = {"application_name", "connect_timeout", "client_encoding", "dbname", NULL};
 	const char *val[] = {"orch", "10", "UTF8", db->conninfo, NULL};
-	PGconn *c = PQconnectdbParams(kw, val, 1);
+	PGconn *c;
 	char *d;
 
-	if (!c)
+	if (db->bad) {
+		*err = xasprintf("cannot connect: %s", db->bad);
+		return NULL;
+	}
+	if (!(c = PQconnectdbParams(kw, val, 1)))
 		fatal("out of memory connecting to PostgreSQL");
 	if (PQstatus(c) != CONNECTION_OK) {
 		d = describe(c);
-		*err = scrub(db, xasprintf("cannot connect to %s: %s", d, PQerrorMessage(c)));
+		*err = scrub(xasprintf("cannot connect to %s: %s", d, PQerrorMessage(c)));
 		free(d);
 		PQfinish(c);
 		return NULL;
@@ -174,6 +207,7 @@ static struct pgdb *db_get(const char *conninfo)
 {
 	struct pgdb *db;
 	PQconninfoOption *opts;
+	char *perr = NULL;
 
 	for (size_t i = 0; i < dbs.n; i++) {
 		db = dbs.v[i];
@@ -182,12 +216,14 @@ static struct pgdb *db_get(const char *conninfo)
 	}
 	db = xcalloc(1, sizeof(*db));
 	db->conninfo = xstrdup(conninfo);
-	opts = PQconninfoParse(conninfo, NULL);
-	if (opts) {
-		for (PQconninfoOption *o = opts; o->keyword; o++)
-			if (strcmp(o->keyword, "password") == 0 && o->val && *o->val)
-				db->password = xstrdup(o->val);
-		PQconninfoFree(opts);
+	/* what libpq takes for a connection string rather than a database name */
+	if (strncmp(conninfo, "postgresql://", 13) == 0 || strncmp(conninfo, "postgres://", 11) == 0 ||
+	    strchr(conninfo, '=')) {
+		if ((opts = PQconninfoParse(conninfo, &perr)))
+			PQconninfoFree(opts);
+		else
+			db->bad = bad_conninfo(conninfo, perr ? perr : "cannot parse it");
+		PQfreemem(perr);
 	}
 	vec_push(&dbs, db);
 	return db;
@@ -223,7 +259,7 @@ static PGresult *exec(struct pgdb *db, PGconn *c, const char *sql, int np, const
 		return r;
 	if (state && PQresultErrorField(r, PG_DIAG_SQLSTATE))
 		snprintf(state, 6, "%s", PQresultErrorField(r, PG_DIAG_SQLSTATE));
-	*err = scrub(db, xasprintf("%s: %s", db->desc ? db->desc : "database", PQerrorMessage(c)));
+	*err = scrub(xasprintf("%s: %s", db->desc ? db->desc : "database", PQerrorMessage(c)));
 	PQclear(r);
 	return NULL;
 }
@@ -314,7 +350,69 @@ static bool holder_is_us(struct pgdb *self, const char *pid, const char *start)
 	return false;
 }
 
-/* Take the plan's advisory lock on DB, waiting up to ORCH_LOCK_TIMEOUT. */
+/* Send pg_advisory_lock and wait for its answer without blocking in libpq, so that
+ * SIGINT, SIGTERM or SIGHUP (*SIG) ends the wait at once: the query is canceled and
+ * its answer read (the lock may have come at the same moment). The result as exec's;
+ * a control connection that does not answer is closed. */
+static PGresult *lock_wait(struct pgdb *db, const char *const *params, char **err, char *state, int *sig)
+{
+	PGconn *c = db->ctl;
+	PGresult *r, *last = NULL;
+	int64_t canceled_ms = 0;
+	char ebuf[256];
+
+	*sig = 0;
+	*state = '\0';
+	if (!PQsendQueryParams(c, "SELECT pg_advisory_lock($1::bigint)", 1, NULL, params, NULL, NULL, 0))
+		goto lost;
+	for (;;) {
+		struct pollfd pfd = {.fd = PQsocket(c), .events = POLLIN};
+		int w, s = 0;
+
+		if (!PQconsumeInput(c))
+			goto lost;
+		while (!PQisBusy(c)) {
+			if (!(r = PQgetResult(c)))
+				goto done;
+			PQclear(last);
+			last = r;
+		}
+		if (canceled_ms && now_ms() - canceled_ms > CANCEL_GRACE_MS)
+			goto lost;
+		/* once canceled, only the server's answer is awaited */
+		w = canceled_ms ? poll(&pfd, 1, 100) : os_wait(pfd.fd, POLLIN, -1, &s);
+		if (w < 0 && errno != EINTR)
+			goto lost;
+		if (s && !canceled_ms) {
+			PGcancel *pc = PQgetCancel(c);
+
+			*sig = s;
+			canceled_ms = now_ms();
+			if (!pc || !PQcancel(pc, ebuf, sizeof(ebuf)))
+				canceled_ms -= CANCEL_GRACE_MS; /* no cancel: the connection goes */
+			PQfreeCancel(pc);
+		}
+	}
+done:
+	if (last && (PQresultStatus(last) == PGRES_TUPLES_OK || PQresultStatus(last) == PGRES_COMMAND_OK))
+		return last;
+	if (last && PQresultErrorField(last, PG_DIAG_SQLSTATE))
+		snprintf(state, 6, "%s", PQresultErrorField(last, PG_DIAG_SQLSTATE));
+	*err = scrub(xasprintf("%s: %s", db->desc, last ? PQresultErrorMessage(last) : PQerrorMessage(c)));
+	PQclear(last);
+	return NULL;
+lost:
+	*err = scrub(xasprintf("lost the connection to %s while waiting for the lock: %s", db->desc,
+	                       PQerrorMessage(c)));
+	PQclear(last);
+	PQfinish(c);
+	db->ctl = NULL;
+	db->registry = false;
+	return NULL;
+}
+
+/* Take the plan's advisory lock on DB, waiting up to ORCH_LOCK_TIMEOUT. Returns 0, -1
+ * (*LOCKED when the wait timed out), or PG_INTERRUPTED. */
 static int db_lock(struct graph *g, struct pgdb *db, char **err, bool *locked)
 {
 	char keys[24], pid[16], start[64], state[6], ms[64];
@@ -323,6 +421,7 @@ static int db_lock(struct graph *g, struct pgdb *db, char **err, bool *locked)
 	PGresult *r;
 	char *holder;
 	bool got;
+	int sig = 0;
 
 	if (db_control(db, err) < 0)
 		return -1;
@@ -345,6 +444,12 @@ static int db_lock(struct graph *g, struct pgdb *db, char **err, bool *locked)
 		return 0;
 	}
 	timeout = lock_timeout_ms();
+	if ((sig = os_signal_caught())) {
+		/* interrupted already: no waiting, no word of it */
+		*err = xasprintf("%s before waiting for the lock on %s; nothing was run", strsignal(sig), db->desc);
+		free(holder);
+		return PG_INTERRUPTED;
+	}
 	if (timeout > 0) {
 		warn("waiting for the lock on %s held by another orch (%s), up to %" PRId64 "s (ORCH_LOCK_TIMEOUT)",
 		     db->desc, holder, (timeout + 999) / 1000);
@@ -354,12 +459,21 @@ static int db_lock(struct graph *g, struct pgdb *db, char **err, bool *locked)
 			return -1;
 		}
 		PQclear(r);
-		r = exec(db, db->ctl, "SELECT pg_advisory_lock($1::bigint)", 1, p, err, state);
-		PQclear(PQexec(db->ctl, "RESET lock_timeout"));
+		r = lock_wait(db, p, err, state, &sig);
+		if (db->ctl)
+			PQclear(PQexec(db->ctl, "RESET lock_timeout"));
 		if (r) {
 			PQclear(r);
-			free(holder);
 			db->locked = true;
+		}
+		if (sig) {
+			free(*err);
+			*err = xasprintf("%s while waiting for the lock on %s; nothing was run", strsignal(sig), db->desc);
+			free(holder);
+			return PG_INTERRUPTED;
+		}
+		if (r) {
+			free(holder);
 			return 0;
 		}
 		if (strcmp(state, "55P03") != 0) {
@@ -792,7 +906,7 @@ static void job_error(struct pgjob *job, PGresult *r)
 		buf_printf(&job->out, "CONTEXT: %s\n", ctx);
 	buf_puts(&job->out, buf_str(&more));
 	free(job->err);
-	job->err = scrub(job->db, head);
+	job->err = scrub(head);
 	buf_free(&where);
 	buf_free(&more);
 }
@@ -815,7 +929,7 @@ static void notice_job(void *arg, const PGresult *r)
 /* The connection is gone. */
 static void job_lost(struct pgjob *job)
 {
-	char *m = scrub(job->db, xstrdup(PQerrorMessage(job->conn)));
+	char *m = scrub(xstrdup(PQerrorMessage(job->conn)));
 
 	job->lost = true;
 	free(job->err);
@@ -988,7 +1102,7 @@ struct pgjob *pg_start(struct graph *g, struct node *n, enum pgwhat what, const 
 	if (job->cmds[0].file)
 		buf_printf(&job->out, "-- %s\n", job->cmds[0].file->path);
 	if (job_send(job) < 0) {
-		char *m = scrub(db, xstrdup(PQerrorMessage(conn)));
+		char *m = scrub(xstrdup(PQerrorMessage(conn)));
 
 		*err = xasprintf("lost the connection to %s: %s", db->desc, m);
 		free(m);
@@ -1170,7 +1284,7 @@ void pg_close_all(void)
 		if (db->ctl)
 			PQfinish(db->ctl);
 		free(db->conninfo);
-		free(db->password);
+		free(db->bad);
 		free(db->desc);
 		free(db);
 	}

@@ -17,6 +17,10 @@ enum pgwhat {
 
 struct pgjob;
 
+/* pg_lock's answer when SIGINT, SIGTERM or SIGHUP came while it waited for the lock (the
+ * signal is left for os_signals_take); pg_start returns NULL then. */
+#define PG_INTERRUPTED (-2)
+
 /* The connection string N's SQL uses (step database, [orch] database, DATABASE_URL),
  * or NULL when none is set. */
 const char *pg_conninfo(struct graph *g, struct node *n);
@@ -46,9 +50,11 @@ char *pg_backup_note(const struct pgjob *job);
 int pg_applied(struct graph *g, struct node *n, const char *sig, char **err);
 /* Connect to N's database and take the plan's advisory lock there unless this process
  * holds it already, waiting up to ORCH_LOCK_TIMEOUT (default 30 s) with a message when
- * another orch holds it. Blocking. Returns 0, or -1 with *ERR (a new string) and
- * *LOCKED set when the wait timed out. pg_start does this itself; a run calls it before
- * trusting pg_applied, read-only commands (--status, -n) need not. */
+ * another orch holds it. Blocking, but for SIGINT, SIGTERM and SIGHUP, which end the
+ * wait at once. Returns 0; -1 with *ERR (a new string), and *LOCKED set when the wait
+ * timed out; or PG_INTERRUPTED with *ERR when a signal ended the wait. pg_start does
+ * this itself; a run calls it before trusting pg_applied, read-only commands
+ * (--status, -n) need not. */
 int pg_lock(struct graph *g, struct node *n, char **err, bool *locked);
 /* What the registry of N's database records for N: 1 with *SIG (a new string) when N
  * is applied, 0 when not (or no registry yet), -1 unreachable (*ERR). Blocking. */

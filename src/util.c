@@ -490,60 +490,110 @@ fail:
 	return -1;
 }
 
+/* Whether the KLEN bytes at KEY (percent-decoded first when DECODE, as in a URI) name
+ * one of libpq's secrets: password, sslpassword. */
+static bool secret_key(const char *key, size_t klen, bool decode)
+{
+	char k[16];
+	size_t n = 0;
+
+	for (size_t i = 0; i < klen; i++) {
+		char c = key[i];
+
+		if (decode && c == '%' && i + 2 < klen && isxdigit((unsigned char)key[i + 1]) &&
+		    isxdigit((unsigned char)key[i + 2])) {
+			char hex[3] = {key[i + 1], key[i + 2], '\0'};
+
+			c = (char)strtol(hex, NULL, 16);
+			i += 2;
+		}
+		if (n == sizeof(k) - 1)
+			return false;
+		k[n++] = c;
+	}
+	k[n] = '\0';
+	return strcmp(k, "password") == 0 || strcmp(k, "sslpassword") == 0;
+}
+
+/* Parsed as libpq parses connection strings (fe-connect.c), so that what libpq takes
+ * for a password is what is masked; where a malformed string leaves a doubt, more is
+ * masked, never less. Nothing but the password fields: the text of the password may
+ * be anywhere else in the string ("o" in "host=db.example.org") and stays. */
 char *mask_password(const char *conn)
 {
 	struct buf b = {0};
-	const char *scheme = strstr(conn, "://");
+	const char *p = conn;
+	size_t pre = strncmp(conn, "postgresql://", 13) == 0 ? 13 : strncmp(conn, "postgres://", 11) == 0 ? 11 : 0;
 
-	if (scheme) {
-		/* URI: scheme://user:password@host... */
-		const char *auth = scheme + 3;
-		const char *end = auth + strcspn(auth, "/?");
-		const char *at = NULL, *colon;
+	if (pre) {
+		/* scheme://[user[:password]@]host...[?key=value&...]: libpq's user info ends at
+		 * the first '@' before any '/'; the last '@' hides a password holding '@' too */
+		const char *auth = conn + pre, *slash = auth + strcspn(auth, "/"), *at = NULL, *colon, *q;
 
-		for (const char *p = auth; p < end; p++)
-			if (*p == '@')
-				at = p;
+		for (q = auth; q < slash && *q; q++)
+			if (*q == '@')
+				at = q;
 		colon = at ? memchr(auth, ':', (size_t)(at - auth)) : NULL;
 		if (colon) {
 			buf_add(&b, conn, (size_t)(colon + 1 - conn));
 			buf_puts(&b, "***");
-			conn = at;
+			p = at;
 		}
-		buf_puts(&b, conn);
-	} else {
-		/* keyword=value pairs: password=secret or password='se cret' */
-		const char *p = conn;
+		q = strchr(at ? at : auth, '?');
+		q = q ? q + 1 : p + strlen(p); /* the parameters, if any */
+		buf_add(&b, p, (size_t)(q - p));
+		for (p = q; *p;) {
+			size_t len = strcspn(p, "&"), klen = strcspn(p, "=&");
 
-		while (*p) {
-			const char *key = p;
-
-			if (strncmp(p, "password", 8) == 0 && (p == conn || isspace((unsigned char)p[-1]))) {
-				const char *q = p + 8;
-
-				while (isspace((unsigned char)*q))
-					q++;
-				if (*q == '=') {
-					q++;
-					while (isspace((unsigned char)*q))
-						q++;
-					buf_add(&b, key, (size_t)(q - key));
-					buf_puts(&b, "***");
-					if (*q == '\'') {
-						for (q++; *q && *q != '\''; q++)
-							if (*q == '\\' && q[1])
-								q++;
-						if (*q)
-							q++;
-					} else {
-						q += strcspn(q, " \t\n");
-					}
-					p = q;
-					continue;
-				}
+			if (klen < len && secret_key(p, klen, true)) {
+				buf_add(&b, p, klen + 1);
+				buf_puts(&b, "***");
+			} else {
+				buf_add(&b, p, len);
 			}
-			buf_putc(&b, *p++);
+			p += len;
+			if (*p)
+				buf_putc(&b, *p++);
 		}
+		buf_str(&b);
+		return b.s;
+	}
+	/* key = value pairs; a value is 'quoted' or runs to a blank; \ escapes in both */
+	while (*p) {
+		const char *key = p, *val;
+		size_t klen;
+
+		if (isspace((unsigned char)*p)) {
+			buf_putc(&b, *p++);
+			continue;
+		}
+		while (*p && *p != '=' && !isspace((unsigned char)*p))
+			p++;
+		klen = (size_t)(p - key);
+		buf_add(&b, key, klen);
+		while (isspace((unsigned char)*p))
+			buf_putc(&b, *p++);
+		if (*p != '=')
+			continue;
+		buf_putc(&b, *p++);
+		while (isspace((unsigned char)*p))
+			buf_putc(&b, *p++);
+		val = p;
+		if (*p == '\'') {
+			for (p++; *p && *p != '\''; p++)
+				if (*p == '\\' && p[1])
+					p++;
+			if (*p)
+				p++;
+		} else {
+			for (; *p && !isspace((unsigned char)*p); p++)
+				if (*p == '\\' && p[1])
+					p++;
+		}
+		if (secret_key(key, klen, false))
+			buf_puts(&b, "***");
+		else
+			buf_add(&b, val, (size_t)(p - val));
 	}
 	buf_str(&b);
 	return b.s;

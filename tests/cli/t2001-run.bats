@@ -442,3 +442,40 @@ wait_gone() {
 	[[ "$output" == *"stale use: input gen.txt changed"* ]]
 	[ "$(wc -l < used.log)" -eq 2 ]
 }
+
+@test "orch | head -1: a closed standard output is no step failure; the plan goes on, exit 0" {
+	# a waits for head to have gone before printing more: b and c write to a closed pipe
+	cat > Orchfile <<-'EOF'
+	[step a]
+	run = for i in $(seq 100); do echo a $i; done; touch a.done
+	[step b]
+	needs = a
+	run = sleep 1; for i in $(seq 100); do echo b $i; done; touch b.done
+	[step c]
+	needs = b
+	run = for i in $(seq 100); do echo c $i; done
+	      yes | head -n 1 > /dev/null
+	      touch c.done
+	EOF
+	"$ORCH" 2> err | head -n 1 > first
+	rc=${PIPESTATUS[0]}
+	[ "$rc" -eq 0 ] || { echo "exit status $rc"; cat err; false; }
+	[ -f a.done ] && [ -f b.done ] && [ -f c.done ]
+	[ "$(jq -r 'select(.ev == "ok") | .step' .orch/journal.jsonl | tr '\n' ' ')" = "a b c " ]
+	grep -q '^orch: warning: standard output was closed; the plan went on (see orch --status)$' err || { cat err; false; }
+	[ "$(grep -c . err)" -eq 1 ] || { cat err; false; }
+	# the steps kept the default SIGPIPE: yes died quietly of it
+	! grep -q 'Broken pipe' .orch/logs/c.log || { cat .orch/logs/c.log; false; }
+}
+
+@test "orch with standard output closed: nothing it prints lands in the files of .orch" {
+	cat > Orchfile <<-'EOF'
+	[step a]
+	run = echo output of a
+	EOF
+	rc=0
+	"$ORCH" >&- 2> err || rc=$?
+	[ "$rc" -eq 0 ] || { echo "exit status $rc"; cat err; false; }
+	! grep -r -q 'output of a\|ok a' .orch/lock .orch/journal.jsonl || { grep -r . .orch/lock; false; }
+	[ "$(jq -r 'select(.ev == "ok") | .step' .orch/journal.jsonl)" = a ]
+}

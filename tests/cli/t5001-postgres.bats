@@ -352,3 +352,129 @@ brands_plan() {
 	run psql_db -c "SELECT count(*) FROM pg_tables WHERE tablename = 't2'"
 	expect_stdout <<<1
 }
+
+# wait_gone PID SECONDS: until process PID (a child of this shell) has exited, at most
+# SECONDS; fails if it has not.
+wait_gone() {
+	local i
+	for i in $(seq $(($2 * 10))); do
+		kill -0 "$1" 2>/dev/null || return 0
+		grep -q '^[0-9]* ([^)]*) Z' "/proc/$1/stat" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# lock_holder_start: two plans named "shared" (one/ and two/) whose SQL step takes 20 s;
+# starts orch on one/ in the background ($first) and waits until it holds the lock.
+lock_holder_start() {
+	mkdir one two
+	for d in one two; do
+		cat > $d/Orchfile <<-'EOF'
+		[orch]
+		name = shared
+		[step slow]
+		sql = slow.sql
+		[step after]
+		needs = slow
+		run = touch after
+		EOF
+		echo 'SELECT pg_sleep(20);' > $d/slow.sql
+	done
+	"$ORCH" -C one > one.out 2>&1 3>&- &
+	first=$!
+	for i in $(seq 100); do
+		n=$(psql_db -c "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted")
+		[ "$n" -gt 0 ] && return 0
+		sleep 0.1
+	done
+	echo "the first orch never took the lock"; cat one.out
+	return 1
+}
+
+signal_cleanup() {
+	kill -KILL $second
+	wait $second 2>/dev/null || true
+	kill -TERM $first
+	wait $first || true
+}
+
+# signal_waiting SIG: start a second orch on two/ that waits for the lock (up to 60 s),
+# send it SIG once it says it waits; it must be gone within 5 s.
+signal_waiting() {
+	ORCH_LOCK_TIMEOUT=60 "$ORCH" -C two "$@" > two.out 2> two.err 3>&- &
+	second=$!
+	for i in $(seq 100); do
+		grep -q 'waiting for the lock' two.err && break
+		sleep 0.1
+	done
+	if ! grep -q 'waiting for the lock' two.err; then
+		echo "never waited"; cat two.err
+		signal_cleanup
+		return 1
+	fi
+	kill -"$SIG" $second
+	if ! wait_gone $second 5; then
+		echo "still waiting for the lock after SIG$SIG"
+		signal_cleanup
+		return 1
+	fi
+	rc=0
+	wait $second || rc=$?
+}
+
+@test "Ctrl-C while waiting for another orch's database lock ends the run at once: 130, nothing done" {
+	lock_holder_start
+	SIG=INT signal_waiting
+	[ "$rc" -eq 130 ] || { echo "exit status $rc"; cat two.out two.err; false; }
+	# nothing recorded as done, nothing run
+	! grep -q '"ev":"ok"' two/.orch/journal.jsonl 2>/dev/null || { cat two/.orch/journal.jsonl; false; }
+	[ ! -e two/after ]
+	run psql_db -c "SELECT count(*) FROM orch.registry"
+	expect_stdout <<<0
+	kill -TERM $first
+	wait $first || true
+}
+
+@test "SIGTERM while a SQL step waits for the lock (taken when it starts) ends the run at once: 130" {
+	lock_holder_start
+	# forced: the lock is not taken before the run, but by the step when it starts
+	"$ORCH" -C two --force slow
+	SIG=TERM signal_waiting
+	[ "$rc" -eq 130 ] || { echo "exit status $rc"; cat two.out two.err; false; }
+	! grep -q '"ev":"ok"' two/.orch/journal.jsonl || { cat two/.orch/journal.jsonl; false; }
+	[ ! -e two/after ]
+	run psql_db -c "SELECT count(*) FROM orch.registry"
+	expect_stdout <<<0
+	kill -TERM $first
+	wait $first || true
+}
+
+@test "a wrong password, even one letter long, masks nothing but itself; it is never printed or kept" {
+	role=orch_nologin_$$_${BATS_TEST_NUMBER}
+	psql -X -q -d postgres -c "SET client_min_messages = warning" -c "DROP ROLE IF EXISTS $role" -c "CREATE ROLE $role NOLOGIN PASSWORD 'o'"
+	echo 'SELECT 1;' > s.sql
+	cat > Orchfile <<-'EOF'
+	[step s]
+	sql = s.sql
+	EOF
+	DATABASE_URL="postgresql://$role:o@/$DB?host=$PGHOST" run_orch
+	expect_status 1
+	# the message as libpq and the server wrote it: no "cann***t c***nnect"
+	expect_contains stderr "$stderr" "step s failed: cannot connect to database \"$DB\" on host $PGHOST port $PGPORT: "
+	expect_contains stdout "$output" "FATAL: role \"$role\" is not permitted to log in"
+	case "$output$stderr$(cat .orch/journal.jsonl .orch/logs/*)" in *'***'*) echo "masked text"; show_run; false ;; esac
+	# a longer wrong password: nowhere in what orch prints or keeps
+	DATABASE_URL="postgresql://$role:Wr0ng-pa55@/$DB?host=$PGHOST" run_orch
+	expect_status 1
+	expect_contains stdout "$output" "FATAL: role \"$role\" is not permitted to log in"
+	case "$output$stderr" in *Wr0ng-pa55*) echo "password printed"; show_run; false ;; esac
+	! grep -r -q 'Wr0ng-pa55' .orch || false
+	# a connection string libpq cannot parse: libpq would repeat the password
+	DATABASE_URL="postgresql://$role:Wr0ng%zzpa55@/$DB?host=$PGHOST" run_orch
+	expect_status 1
+	expect_contains stdout "$output" "cannot connect: bad connection string 'postgresql://$role:***@/$DB?host=$PGHOST': invalid percent-encoded token: \"***\""
+	case "$output$stderr" in *Wr0ng*) echo "password printed"; show_run; false ;; esac
+	! grep -r -q 'Wr0ng' .orch || false
+	psql -X -q -d postgres -c "DROP ROLE $role"
+}

@@ -195,6 +195,75 @@ static void test_errors_all_reported(void **state)
 	parse_bad("[step a]\nrun = true\n[step b\nrun = true\n", 1);
 }
 
+/* Parse LEN bytes of TEXT; returns the graph and what was printed on stderr in *MSGS. */
+static struct graph *parse_len(const char *text, size_t len, int *errors, char **msgs)
+{
+	char path[] = "/tmp/orch-test-stderr.XXXXXX";
+	int fd = mkstemp(path), saved = dup(2);
+	struct graph *g;
+	size_t n = 0;
+
+	assert_true(fd >= 0);
+	unlink(path);
+	fflush(stderr);
+	dup2(fd, 2);
+	g = orchfile_parse("test.orch", text, len, "/plan", errors);
+	fflush(stderr);
+	dup2(saved, 2);
+	close(saved);
+	*msgs = calloc(1, 4096);
+	assert_non_null(*msgs);
+	lseek(fd, 0, SEEK_SET);
+	for (ssize_t r; n < 4095 && (r = read(fd, *msgs + n, 4095 - n)) > 0;)
+		n += (size_t)r;
+	close(fd);
+	return g;
+}
+
+static void test_length_honoured(void **state)
+{
+	static const char text[] = "[step a]\nrun = true\n[step bb]\nrun = true\n";
+	size_t cut = strlen("[step a]\nrun = true\n[step b");
+	char *exact = malloc(cut), *msgs;
+	int errors = -1;
+	struct graph *g;
+
+	(void)state;
+	/* the text ends inside a header: what follows in memory is not the Orchfile's */
+	assert_null(parse_len(text, cut, &errors, &msgs));
+	assert_int_equal(errors, 1);
+	assert_string_equal(msgs, "test.orch:3: section header without closing ']'\n");
+	free(msgs);
+	/* nor is a terminating NUL needed (an exact copy, for the sanitizers to watch) */
+	assert_non_null(exact);
+	memcpy(exact, text, cut);
+	assert_null(parse_len(exact, cut, &errors, &msgs));
+	assert_int_equal(errors, 1);
+	free(msgs);
+	g = parse_len(exact, strlen("[step a]\nrun = true"), &errors, &msgs);
+	assert_non_null(g);
+	assert_int_equal(errors, 0);
+	assert_string_equal(graph_find(g, "a")->run, "true");
+	free(msgs);
+	free(exact);
+}
+
+static void test_nul_byte(void **state)
+{
+	static const char text[] = "[step a]\nrun = echo a\0rm -rf /\ntitle = A\n[step b]\0\nrun = true\n";
+	char *msgs;
+	int errors = -1;
+
+	(void)state;
+	/* inih would read "run = echo a" and never see the rest of the line */
+	assert_null(parse_len(text, sizeof(text) - 1, &errors, &msgs));
+	assert_int_equal(errors, 3);
+	assert_string_equal(msgs, "test.orch:1: step 'a' has neither run, sql nor manual = yes\n"
+	                          "test.orch:2: NUL byte in the line (an Orchfile is text)\n"
+	                          "test.orch:4: NUL byte in the line (an Orchfile is text)\n");
+	free(msgs);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -206,6 +275,8 @@ int main(void)
 		cmocka_unit_test(test_variables),
 		cmocka_unit_test(test_phase_numbers_and_after),
 		cmocka_unit_test(test_errors_all_reported),
+		cmocka_unit_test(test_length_honoured),
+		cmocka_unit_test(test_nul_byte),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -21,6 +21,7 @@
 #include "graph.h"
 #include "hash.h"
 #include "orchfile.h"
+#include "os.h"
 #include "pg.h"
 #include "util.h"
 
@@ -673,6 +674,72 @@ static void test_password_masked(void **state)
 	}
 }
 
+/* A signal while pg_lock waits for another orch's lock ends the wait at once: it
+ * returns PG_INTERRUPTED, the lock not taken, and the signal is left for the engine.
+ * Last of all: a signal caught stays caught for the rest of the process. */
+static void test_lock_interrupted(void **state)
+{
+	struct graph *g;
+	char *err = NULL;
+	bool locked = true;
+	int fds[2], back[2], st;
+	pid_t holder, killer;
+	char c;
+	int64_t t0;
+
+	NEED_SERVER();
+	g = plan("intrplan", "[step l]\nsql = l.sql\n");
+	writefile("l.sql", "SELECT 1;\n");
+	pg_close_all();
+	assert_int_equal(pipe(fds), 0);
+	assert_int_equal(pipe(back), 0);
+	holder = fork();
+	assert_true(holder >= 0);
+	if (holder == 0) {
+		close(fds[0]);
+		close(back[1]);
+		c = pg_lock(g, graph_find(g, "l"), &err, &locked) == 0 ? 'y' : 'n';
+		if (write(fds[1], &c, 1) != 1 || read(back[0], &c, 1) < 0)
+			_exit(2);
+		_exit(0);
+	}
+	close(fds[1]);
+	close(back[0]);
+	assert_int_equal(read(fds[0], &c, 1), 1);
+	assert_int_equal(c, 'y');
+
+	os_signals_init();
+	killer = fork();
+	assert_true(killer >= 0);
+	if (killer == 0) {
+		struct timespec ts = {0, 300 * 1000000L};
+
+		nanosleep(&ts, NULL);
+		kill(getppid(), SIGINT);
+		_exit(0);
+	}
+	setenv("ORCH_LOCK_TIMEOUT", "30", 1);
+	t0 = now_ms();
+	assert_int_equal(pg_lock(g, graph_find(g, "l"), &err, &locked), PG_INTERRUPTED);
+	assert_true(now_ms() - t0 < 5000);
+	assert_false(locked);
+	expect_err(err, "Interrupt while waiting for the lock on database ");
+	free(err);
+	assert_int_equal(os_signals_take(), SIGINT);
+	/* pg_start says so too, without waiting again */
+	t0 = now_ms();
+	assert_int_equal(run(g, "l", PG_APPLY, &err), -1);
+	assert_true(now_ms() - t0 < 5000);
+	expect_err(err, "Interrupt before waiting for the lock on database ");
+	free(err);
+	assert_int_equal(waitpid(killer, &st, 0), killer);
+	close(back[1]);
+	assert_int_equal(waitpid(holder, &st, 0), holder);
+	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	close(fds[0]);
+	unsetenv("ORCH_LOCK_TIMEOUT");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -689,6 +756,7 @@ int main(void)
 		cmocka_unit_test(test_lock),
 		cmocka_unit_test(test_same_database_two_strings),
 		cmocka_unit_test(test_password_masked),
+		cmocka_unit_test(test_lock_interrupted),
 	};
 	int r = cmocka_run_group_tests(tests, setup, teardown);
 

@@ -84,6 +84,37 @@ static void test_mask_password(void **state)
 	check_mask("dbname=app", "dbname=app");
 }
 
+/* Only the password fields are masked, as libpq reads them; the text of a short
+ * password elsewhere stays as it is. */
+static void test_mask_password_fields(void **state)
+{
+	(void)state;
+	/* URI: user:password@, the password may hold '?' or '@'; ?password= and sslpassword */
+	check_mask("postgresql://o:o@host.example.org/orders", "postgresql://o:***@host.example.org/orders");
+	check_mask("postgresql://bob:a?b@db/app", "postgresql://bob:***@db/app");
+	check_mask("postgresql://bob:p@ss@db/app", "postgresql://bob:***@db/app");
+	check_mask("postgresql://bob:@db/app", "postgresql://bob:***@db/app");
+	check_mask("postgresql://db/app?user=bob&password=s3cret&sslmode=require",
+	           "postgresql://db/app?user=bob&password=***&sslmode=require");
+	check_mask("postgresql://db/app?pass%77ord=s3cret&sslpassword=k3y",
+	           "postgresql://db/app?pass%77ord=***&sslpassword=***");
+	check_mask("postgresql://bob@db:5432/app?application_name=a:b", "postgresql://bob@db:5432/app?application_name=a:b");
+	check_mask("postgresql:///orders?host=/tmp/pg", "postgresql:///orders?host=/tmp/pg");
+	/* keyword form: quoted with an escaped quote, a blank inside, backslash escapes */
+	check_mask("password=o host=one.example.org dbname=orders", "password=*** host=one.example.org dbname=orders");
+	check_mask("host=db password='a b' user=o", "host=db password=*** user=o");
+	check_mask("host=db password='it\\'s' user=x", "host=db password=*** user=x");
+	check_mask("host=db password=a\\ b user=x", "host=db password=*** user=x");
+	check_mask("host=db sslpassword=k3y", "host=db sslpassword=***");
+	/* a key that only looks like one, a URI as the value of another key */
+	check_mask("passfile=/home/o/.pgpass application_name=password", "passfile=/home/o/.pgpass application_name=password");
+	check_mask("application_name=postgresql://u:x@h password=s", "application_name=postgresql://u:x@h password=***");
+	/* no password */
+	check_mask("host=db user=o dbname=orders", "host=db user=o dbname=orders");
+	check_mask("orders", "orders");
+	check_mask("", "");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -92,6 +123,7 @@ int main(void)
 		cmocka_unit_test(test_parse_count_bool),
 		cmocka_unit_test(test_split_words),
 		cmocka_unit_test(test_mask_password),
+		cmocka_unit_test(test_mask_password_fields),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
