@@ -1,5 +1,7 @@
 /* os.c — spawning step scripts in their own process groups with posix_spawn, killing
  * groups, signals as a self-pipe for poll(), terminals. */
+/* the one file beyond what the Makefile's feature macros give: Linux's memfd_create and
+ * pipe2 */
 #define _GNU_SOURCE
 #include "os.h"
 

@@ -1186,11 +1186,14 @@ static void engine_init(struct engine *e, struct graph *g, struct journal *j, co
 
 static int engine_loop(struct engine *e)
 {
-	int status;
+	int status, sig;
 
 	/* jobs never outnumber -j (validating milestones count as jobs) */
 	e->pfd = xcalloc((size_t)e->o->jobs + 1, sizeof(*e->pfd));
 	e->pwho = xcalloc((size_t)e->o->jobs + 1, sizeof(*e->pwho));
+	/* a signal that came while orch connected or waited starts nothing */
+	if ((sig = os_signals_take()))
+		on_interrupt(e, sig);
 
 	for (;;) {
 		start_ready(e);
@@ -1271,11 +1274,16 @@ static int reconcile_registry(struct engine *e, struct node **targets, size_t nt
 
 		if (n->mark != MARK_SELECTED || n->stepkind != STEP_SQL || st == ST_SKIPPED || forced || !pg_conninfo(g, n))
 			continue;
-		if (pg_lock(g, n, &err, &locked) < 0) {
-			if (locked) {
-				error("%s", err);
+		if ((rc = pg_lock(g, n, &err, &locked)) < 0) {
+			if (rc == PG_INTERRUPTED || locked) {
+				/* a signal ended the wait for another orch's lock: nothing runs */
+				if (rc == PG_INTERRUPTED)
+					notice("%s", err);
+				else
+					error("%s", err);
 				free(err);
-				return EXIT_LOCKED;
+				journal_sync(e->j);
+				return rc == PG_INTERRUPTED ? EXIT_INTERRUPTED : EXIT_LOCKED;
 			}
 			/* unreachable: the step itself reports it if it has to run */
 			free(err);
@@ -1292,8 +1300,8 @@ static int reconcile_registry(struct engine *e, struct node **targets, size_t nt
 		} else if (rc == 1 && sig && strcmp(applied, sig) == 0 && st != ST_DONE) {
 			struct outcome o = {.message = "applied according to the database registry"};
 
-			record(&e->rec, n, RESULT_REGISTRY, &o);
-			record_say(&e->rec, n, RESULT_REGISTRY, &o);
+			if (record(&e->rec, n, RESULT_REGISTRY, &o) == 0 && journal_sync(e->j) == 0)
+				record_say(&e->rec, n, RESULT_REGISTRY, &o);
 		} else if (rc == 1 && sig && strcmp(applied, sig) != 0 && !done) {
 			state_set(n, n->on_change == ONCHANGE_ERROR ? ST_CHANGED : n->on_change == ONCHANGE_IGNORE ? ST_DONE : ST_STALE,
 			          "applied with another definition according to the database registry");

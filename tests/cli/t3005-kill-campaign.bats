@@ -5,7 +5,8 @@
 # when it starts and ends, and first looks in the journal: a step that starts while its
 # success is recorded has been applied twice; one that starts while a copy of it still
 # runs (left by a killed orch) runs twice at once. At the end no step was applied twice and
-# none is lost. 100 steps by default, 1,000 under ORCH_TEST_LONG=1; the seed is fixed
+# none is lost. 100 steps and 20 kills by default, 1,000 steps and 200 kills under
+# ORCH_TEST_LONG=1; the seed is fixed
 # and printed, so a failure can be replayed.
 
 load lib
@@ -58,16 +59,26 @@ kill_tree() {
 	campaign_plan "$STEPS"
 	echo "# $STEPS steps, seed $SEED" >&3
 	RANDOM=$SEED
-	local round=0 rc=1 kills=0 mode
-	while [ "$rc" -ne 0 ] && [ "$round" -lt 400 ]; do
+	# every round kills once some step has ended since the last kill (so that each round
+	# gets on), at a random moment after; past MAXKILLS the last run is left to finish
+	local round=0 rc=1 kills=0 maxkills=$((STEPS / 5)) pid before
+	touch ledger
+	while [ "$rc" -ne 0 ] && [ "$round" -lt $((maxkills + 20)) ]; do
 		round=$((round + 1))
+		before=$(grep -c '^done ' ledger || true)
 		# what a killed orch left running is waited for, or every other round stopped
-		setsid "$ORCH" -j4 $([ $((round % 2)) -eq 0 ] && echo --kill-orphans) > "round.out" 2>&1 &
-		local pid=$!
-		sleep "0.$((RANDOM % 2))$((RANDOM % 10))$((RANDOM % 10))"
-		if kill -0 "$pid" 2>/dev/null; then
-			mode=$((round % 3))
-			case $mode in
+		setsid "$ORCH" -j4 $([ $((round % 2)) -eq 0 ] && echo --kill-orphans) > round.out 2>&1 &
+		pid=$!
+		if [ "$kills" -lt "$maxkills" ]; then
+			for i in $(seq 1000); do
+				[ "$(grep -c '^done ' ledger || true)" -gt "$before" ] && break
+				kill -0 "$pid" 2>/dev/null || break
+				sleep 0.02
+			done
+			sleep "0.$((RANDOM % 2))$((RANDOM % 10))$((RANDOM % 10))"
+		fi
+		if [ "$kills" -lt "$maxkills" ] && kill -0 "$pid" 2>/dev/null; then
+			case $((round % 3)) in
 			0) kill -9 "$pid" 2>/dev/null || true ;;
 			1) kill -9 -- "-$pid" 2>/dev/null || true ;;
 			2) kill_tree "$pid" ;;
