@@ -69,6 +69,15 @@ static void counter(const struct recorder *r)
 		printf("[%zu/%zu] ", r->p->finished, r->p->total);
 }
 
+/* "name: title", or the name alone when the step has no title of its own. */
+static void label(const struct node *n)
+{
+	if (strcmp(n->name, n->title) == 0)
+		fputs(n->name, stdout);
+	else
+		printf("%s: %s", n->name, n->title);
+}
+
 /* "[3/10] ok name: title (12s)" and its kin: WORD in COLOUR, then DETAIL and the time. */
 static void step_line(const struct recorder *r, const struct node *n, const char *word, const char *colour,
                       const char *detail, const struct outcome *o)
@@ -77,8 +86,9 @@ static void step_line(const struct recorder *r, const struct node *n, const char
 
 	format_duration(o && o->duration_ms > 0 ? o->duration_ms : 0, dur, sizeof(dur));
 	counter(r);
-	printf("%s%s%s %s: %s (%s%s%s)\n", term_code(colour), word, term_code(TERM_RESET), n->name, n->title,
-	       detail ? detail : "", detail ? ", " : "", dur);
+	printf("%s%s%s ", term_code(colour), word, term_code(TERM_RESET));
+	label(n);
+	printf(" (%s%s%s)\n", detail ? detail : "", detail ? ", " : "", dur);
 }
 
 void record_say(struct recorder *r, struct node *n, enum result res, const struct outcome *o)
@@ -89,8 +99,11 @@ void record_say(struct recorder *r, struct node *n, enum result res, const struc
 	switch (res) {
 	case RESULT_START:
 	case RESULT_ROLLBACK_START:
-		if (verbosity > 0)
-			printf("start %s: %s\n", n->name, n->title);
+		if (verbosity > 0) {
+			fputs("start ", stdout);
+			label(n);
+			putchar('\n');
+		}
 		break;
 	case RESULT_OK:
 	case RESULT_ROLLBACK_OK:
@@ -106,15 +119,21 @@ void record_say(struct recorder *r, struct node *n, enum result res, const struc
 		if (n->kind == NODE_MILESTONE)
 			printf("%sMilestone %s not reached: %s%s (validate %s)\n", term_code(TERM_BOLD_RED), n->name,
 			       n->title, term_code(TERM_RESET), detail ? detail : "failed");
+		else if (res == RESULT_RETRYING) /* not finished: no number of its own */
+			step_line(&(struct recorder){r->g, r->j, NULL}, n, "FAILED", TERM_BOLD_RED, detail ? detail : "failed", o);
 		else
 			step_line(r, n, res == RESULT_ROLLBACK_FAIL ? "ROLLBACK FAILED" : "FAILED", TERM_BOLD_RED,
 			          detail ? detail : "failed", o);
 		break;
 	case RESULT_INTERRUPTED:
-		printf("interrupted %s: %s\n", n->name, n->title);
+		fputs("interrupted ", stdout);
+		label(n);
+		putchar('\n');
 		break;
 	case RESULT_ROLLBACK_INTERRUPTED:
-		printf("rollback interrupted %s: %s\n", n->name, n->title);
+		fputs("rollback interrupted ", stdout);
+		label(n);
+		putchar('\n');
 		break;
 	case RESULT_SKIP:
 		printf("skipped %s (it counts as done; 'orch --force %s' runs it again)\n", n->name, n->name);
@@ -124,10 +143,12 @@ void record_say(struct recorder *r, struct node *n, enum result res, const struc
 		break;
 	case RESULT_APPROVE:
 		counter(r);
+		fputs("approved ", stdout);
 		if (r->p)
-			printf("approved %s: %s\n", n->name, n->title);
+			label(n);
 		else
-			printf("approved %s\n", n->name);
+			fputs(n->name, stdout);
+		putchar('\n');
 		break;
 	case RESULT_FORCE:
 		printf("%s will run again\n", n->name);
@@ -137,7 +158,9 @@ void record_say(struct recorder *r, struct node *n, enum result res, const struc
 		break;
 	case RESULT_UNAPPROVE:
 		counter(r);
-		printf("unapproved %s: %s\n", n->name, n->title);
+		fputs("unapproved ", stdout);
+		label(n);
+		putchar('\n');
 		break;
 	case RESULT_MILESTONE:
 		printf("%sMilestone %s reached: %s%s\n", term_code(TERM_BOLD_GREEN), n->name, n->title,

@@ -186,7 +186,8 @@ static void report(struct engine *e, struct job *jb, enum result res, const stru
 			print_output(&jb->out, ok ? 0 : 50, jb->dropped_lines);
 	} else if (!ok) {
 		print_output(&jb->out, 50, jb->dropped_lines);
-		printf("  log: %s\n", jb->logpath);
+		if (access(jb->logpath, F_OK) == 0)
+			printf("  log: %s\n", jb->logpath);
 	} else if (verbosity >= 0) {
 		print_output(&jb->out, 0, jb->dropped_lines);
 	}
@@ -466,7 +467,8 @@ static void start(struct engine *e, struct node *n)
 	if (n->kind == NODE_STEP) {
 		if (record_start(e, jb) < 0)
 			e->stopping = true;
-		e->ran++;
+		if (jb->attempt == 1)
+			e->ran++; /* steps, not attempts */
 	}
 	rt(n)->attempt = jb->attempt;
 	if (n->kind == NODE_STEP && n->timeout_ms > 0)
@@ -620,8 +622,6 @@ static void succeed_job(struct engine *e, struct job *jb)
 	struct outcome o = outcome_of(jb, jb->note);
 
 	remove_job(e, jb);
-	if (n->kind == NODE_STEP)
-		e->prog.finished++;
 	if (record(&e->rec, n, result_of_success(e, n), &o) < 0) {
 		unrecorded(e, n);
 		free_job(jb);
@@ -654,6 +654,9 @@ static void settle(struct engine *e)
 		struct job *jb = e->settling.v[i];
 		struct outcome o = outcome_of(jb, jb->note);
 
+		/* counted as it is told: each line its own number, in the order they appear */
+		if (jb->n->kind == NODE_STEP)
+			e->prog.finished++;
 		report(e, jb, result_of_success(e, jb->n), &o);
 		complete(e, jb->n);
 		free_job(jb);
@@ -698,8 +701,8 @@ static void fail_job(struct engine *e, struct job *jb, const char *detail)
 		char d[32];
 		int64_t delay = n->retry_delay_ms > 0 ? n->retry_delay_ms : 0;
 
-		printf("retrying %s in %s (attempt %d of %d)\n", n->name, format_duration(delay, d, sizeof(d)),
-		       rt(n)->attempt + 1, n->retries + 1);
+		printf("retry %d/%d of %s in %s\n", rt(n)->attempt + 1, n->retries + 1, n->name,
+		       format_duration(delay, d, sizeof(d)));
 		rt(n)->st = R_DELAYED;
 		rt(n)->retry_at_mono_ms = now_ms() + delay;
 		vec_push(&e->delayed, n);
@@ -1080,6 +1083,18 @@ static size_t count_blocked(struct engine *e)
 	return n;
 }
 
+/* "; log: .orch/logs/N.log" when N has a log (a step refused before it ran has none). */
+static const char *log_of(const struct node *n)
+{
+	static char buf[512];
+
+	snprintf(buf, sizeof(buf), "%s/%s.log", LOG_DIR, n->name);
+	if (access(buf, F_OK) != 0)
+		return "";
+	snprintf(buf, sizeof(buf), "; log: %s/%s.log", LOG_DIR, n->name);
+	return buf;
+}
+
 static int rollback_summary(struct engine *e, const char *dur)
 {
 	struct buf left = {0};
@@ -1096,7 +1111,7 @@ static int rollback_summary(struct engine *e, const char *dur)
 	if (e->failed.n) {
 		struct node *n = e->failed.v[0];
 
-		notice("rollback of %s failed: %s; log: %s/%s.log", n->name, rt(n)->detail, LOG_DIR, n->name);
+		notice("rollback of %s failed: %s%s", n->name, rt(n)->detail, log_of(n));
 		notice("%zu step%s still done:%s", nleft, nleft == 1 ? "" : "s", buf_str(&left));
 		notice("fix the rollback and run orch --rollback again to continue");
 		buf_free(&left);
@@ -1136,7 +1151,10 @@ static int summary(struct engine *e)
 	if (e->unrecorded.n || journal_failed(e->j))
 		return unrecorded_summary(e, notrun);
 	if (e->interrupted) {
-		notice("interrupted; %zu step%s not run; run orch again to resume", notrun, notrun == 1 ? "" : "s");
+		if (notrun)
+			notice("interrupted; %zu step%s not run; run orch again to resume", notrun, notrun == 1 ? "" : "s");
+		else
+			notice("interrupted; run orch again to resume");
 		return EXIT_INTERRUPTED;
 	}
 	if (e->locked)
@@ -1147,9 +1165,9 @@ static int summary(struct engine *e)
 		struct node *n = e->failed.v[i];
 
 		if (n->kind == NODE_STEP)
-			notice("step %s failed: %s; log: %s/%s.log", n->name, rt(n)->detail, LOG_DIR, n->name);
+			notice("step %s failed: %s%s", n->name, rt(n)->detail, log_of(n));
 		else
-			notice("milestone %s not reached: validate failed; log: %s/%s.log", n->name, LOG_DIR, n->name);
+			notice("milestone %s not reached: validate failed%s", n->name, log_of(n));
 	}
 	for (size_t i = 0; i < e->gates.n; i++) {
 		struct node *n = e->gates.v[i];

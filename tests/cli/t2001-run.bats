@@ -133,7 +133,7 @@ t() {
 	EOF
 	run "$ORCH" -j1
 	[ "$status" -eq 1 ]
-	[[ "$output" == *"FAILED bad: bad (exit 3"* ]]
+	[[ "$output" == *"FAILED bad (exit 3"* ]]
 	[[ "$output" == *"broken"* ]]
 	[[ "$output" == *"step bad failed: exit 3; log: .orch/logs/bad.log"* ]]
 	[ ! -e later ]
@@ -198,7 +198,7 @@ t() {
 	run "$ORCH"
 	[ "$status" -eq 0 ]
 	[ "$(cat n)" -eq 3 ]
-	[[ "$output" == *"retrying flaky in 0.1s (attempt 2 of 3)"* ]]
+	[[ "$output" == *"retry 2/3 of flaky in 0.1s"* ]]
 	[ "$(grep -c '^=== step flaky: run .*, attempt [123],' .orch/logs/flaky.log)" -eq 3 ]
 	grep -qx 'try 1' .orch/logs/flaky.log
 	grep -qx 'try 3' .orch/logs/flaky.log
@@ -237,7 +237,7 @@ wait_gone() {
 	EOF
 	run "$ORCH"
 	[ "$status" -eq 1 ]
-	[[ "$output" == *"FAILED slow: slow (timed out after 1s"* ]]
+	[[ "$output" == *"FAILED slow (timed out after 1s"* ]]
 	wait_gone "$(cat child.pid)" "$(cat child2.pid)"
 }
 
@@ -291,7 +291,7 @@ wait_gone() {
 	EOF
 	run "$ORCH" -v -k 0
 	[ "$status" -eq 1 ]
-	[[ "$output" == *"start a: a"* ]]
+	[[ "$output" == *"start a"* ]]
 	rm -rf .orch
 	run env ORCH_LOG_LEVEL=error "$ORCH" -k 0
 	[ "$status" -eq 1 ]
@@ -328,8 +328,8 @@ wait_gone() {
 	EOF
 	run "$ORCH" -k 0
 	[ "$status" -eq 1 ]
-	[[ "$output" == *"ok good: good"* ]]
-	[[ "$output" == *"FAILED bad: bad (verify: exit 1"* ]]
+	[[ "$output" == *"ok good ("* ]]
+	[[ "$output" == *"FAILED bad (verify: exit 1"* ]]
 }
 
 @test "a declared output missing after success fails the step" {
@@ -344,7 +344,7 @@ wait_gone() {
 	run "$ORCH" -k 0
 	[ "$status" -eq 1 ]
 	[[ "$output" == *"ok makes"* ]]
-	[[ "$output" == *"FAILED forgets: forgets (output dist/*.js missing after success"* ]]
+	[[ "$output" == *"FAILED forgets (output dist/*.js missing after success"* ]]
 }
 
 @test "steps run in the Orchfile's directory with ORCH_* and env variables" {
@@ -389,7 +389,7 @@ wait_gone() {
 	EOF
 	run "$ORCH"
 	[ "$status" -eq 1 ]
-	[[ "$output" == *"FAILED missing: missing (exit 127"* ]]
+	[[ "$output" == *"FAILED missing (exit 127"* ]]
 	[[ "$output" == *"does-not-exist"* ]]
 }
 
@@ -478,4 +478,53 @@ wait_gone() {
 	[ "$rc" -eq 0 ] || { echo "exit status $rc"; cat err; false; }
 	! grep -r -q 'output of a\|ok a' .orch/lock .orch/journal.jsonl || { grep -r . .orch/lock; false; }
 	[ "$(jq -r 'select(.ev == "ok") | .step' .orch/journal.jsonl)" = a ]
+}
+
+@test "the progress counter is exact: each finished step its own number, retries apart, steps not attempts" {
+	cat > Orchfile <<-'EOF'
+	[step a]
+	run = true
+	[step b]
+	title = The b step
+	run = true
+	[step c]
+	run = true
+	[step flaky]
+	needs = a
+	retries = 2
+	run = [ -e once ] || { touch once; exit 1; }
+	EOF
+	run_orch -j2
+	expect_status 0
+	output=$(printf '%s\n' "$output" | sed 's/([0-9.]*s)/(D)/; s/, [0-9.]*s)/, D)/; s/run in [0-9.]*s$/run in D/')
+	expect_stdout <<-'EOF'
+	[1/4] ok a (D)
+	[2/4] ok b: The b step (D)
+	[3/4] ok c (D)
+	FAILED flaky (exit 1, D)
+	  log: .orch/logs/flaky.log
+	retry 2/3 of flaky in 0s
+	[4/4] ok flaky (D)
+	orch: done: 4 steps run in D
+	EOF
+}
+
+@test "a step refused before it runs names no log that does not exist" {
+	cat > Orchfile <<-'EOF'
+	[step gen]
+	always = yes
+	run = date +%s%N > in.txt
+	[step use]
+	needs = gen
+	inputs = in.txt
+	on_change = error
+	run = true
+	EOF
+	run_orch
+	expect_status 0
+	run_orch
+	expect_status 1
+	expect_contains stderr "$stderr" "orch: step use failed: changed since applied (input in.txt changed)"
+	[[ $stderr != *"log: .orch/logs/use.log"* ]] || { show_run; false; }
+	[ ! -e .orch/logs/use.log ]
 }
