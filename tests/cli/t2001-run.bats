@@ -492,7 +492,7 @@ wait_gone() {
 	[step flaky]
 	needs = a
 	retries = 2
-	run = [ -e once ] || { touch once; exit 1; }
+	run = [ -e once ] || { touch once; echo first try; exit 1; }
 	EOF
 	run_orch -j2
 	expect_status 0
@@ -502,6 +502,7 @@ wait_gone() {
 	[2/4] ok b: The b step (D)
 	[3/4] ok c (D)
 	FAILED flaky (exit 1, D)
+	first try
 	  log: .orch/logs/flaky.log
 	retry 2/3 of flaky in 0s
 	[4/4] ok flaky (D)
