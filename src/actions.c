@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "inbox.h"
 #include "journal.h"
 #include "record.h"
 #include "state.h"
@@ -48,13 +49,14 @@ static int finish(struct journal *j, int status)
 }
 
 /* Record RES for each of the NN nodes N, sync, then say them: nothing is reported
- * before it is on disk. */
+ * before it is on disk. Who asked is recorded with it. */
 static int record_all(struct graph *g, struct journal *j, struct node **n, size_t nn, enum result res)
 {
 	struct recorder r = {g, j, NULL};
+	struct outcome o = {.exit_status = -1, .by = user_at_host()};
 
 	for (size_t i = 0; i < nn; i++)
-		if (record(&r, n[i], res, NULL) < 0)
+		if (record(&r, n[i], res, &o) < 0)
 			return finish(j, EXIT_RECORD);
 	if (journal_sync(j) < 0)
 		return finish(j, EXIT_RECORD);
@@ -63,13 +65,49 @@ static int record_all(struct graph *g, struct journal *j, struct node **n, size_
 	return finish(j, EXIT_DONE);
 }
 
+static bool holder_alive(void *g)
+{
+	return journal_lock_holder(g) > 0;
+}
+
+/* While another orch runs the plan, ask it to record ACTION of N: it takes the request
+ * within a second. Returns an exit status, or -1 when that orch has ended meanwhile
+ * (the caller records it itself). */
+static int ask_running_orch(struct graph *g, const char *action, struct node *n, long pid)
+{
+	char *dir = xasprintf("%s/.orch", g->dir), *id, *answer;
+	int r;
+
+	if (!(id = inbox_post(dir, action, n->name))) {
+		free(dir);
+		return EXIT_RECORD;
+	}
+	r = inbox_wait(dir, id, 10000, &answer, holder_alive, g);
+	if (r < 0)
+		inbox_withdraw(dir, id);
+	if (r == 1)
+		printf("%s (recorded by the running orch, pid %ld)\n", answer, pid);
+	else if (r == 0)
+		error("%s", answer);
+	else if (r == -1)
+		error("the orch running this plan (pid %ld) did not take the request in 10 s; nothing was recorded", pid);
+	free(answer);
+	free(id);
+	free(dir);
+	return r == 1 ? EXIT_DONE : r == 0 ? EXIT_FAILED : r == -1 ? EXIT_LOCKED : -1;
+}
+
 int action_skip(struct graph *g, const char *step)
 {
 	struct node *n = find_step(g, step, "--skip");
 	struct journal *j;
+	long pid;
+	int r;
 
 	if (!n)
 		return EXIT_USAGE;
+	if ((pid = journal_lock_holder(g)) > 0 && (r = ask_running_orch(g, "skip", n, pid)) >= 0)
+		return r;
 	j = open_locked(g);
 	if (state_of(n) == ST_SKIPPED) {
 		printf("%s is already skipped\n", n->name);
@@ -111,6 +149,9 @@ int action_approve(struct graph *g, const char *step)
 {
 	struct node *n = find_step(g, step, "--approve");
 	struct journal *j;
+	char *refusal;
+	long pid;
+	int r;
 
 	if (!n)
 		return EXIT_USAGE;
@@ -119,19 +160,17 @@ int action_approve(struct graph *g, const char *step)
 		      "without running it)", n->name, n->stepkind == STEP_SQL ? "sql" : "run", n->name);
 		return EXIT_USAGE;
 	}
+	if ((pid = journal_lock_holder(g)) > 0 && (r = ask_running_orch(g, "approve", n, pid)) >= 0)
+		return r;
 	j = open_locked(g);
 	if (state_of(n) == ST_DONE) {
 		printf("%s is already approved\n", n->name);
 		return finish(j, EXIT_DONE);
 	}
-	for (size_t i = 0; i < n->ndeps; i++) {
-		struct node *d = n->deps[i].dep;
-
-		if (!state_satisfied(d)) {
-			error("cannot approve %s yet: it needs %s %s, which is not done (%s)", n->name,
-			      node_kindname(d), d->name, state_reason(d));
-			return finish(j, EXIT_FAILED);
-		}
+	if ((refusal = state_approve_refusal(n))) {
+		error("%s", refusal);
+		free(refusal);
+		return finish(j, EXIT_FAILED);
 	}
 	state_refresh(n);
 	return record_all(g, j, &n, 1, RESULT_APPROVE);

@@ -83,7 +83,7 @@ void changelog_add(struct graph *g, struct journal *j, struct node *n, const cha
 	field(&line, "type", n->type);
 	field(&line, "component", n->component);
 	field(&line, "impact", n->impact);
-	field(&line, "author", user_name());
+	field(&line, "author", o && o->by ? o->by : user_name());
 	field(&line, "refs", n->refs);
 	buf_printf(&b, "\n  %s\n", buf_str(&line) + strlen(SEP));
 	buf_free(&line);

@@ -44,6 +44,7 @@ struct jevent {
 	int pgid;            /* start: the step's process group (its shell's pid), 0 when none */
 	int64_t pstart;      /* start: when that shell started (clock ticks since boot), 0 */
 	const char *boot;    /* start: the boot it started in, NULL when not recorded */
+	const char *by;      /* approve, skip: who asked for it (user@host), NULL when not recorded */
 	size_t line;         /* 1-based line in the journal file */
 	int64_t off;         /* byte offset of the line in the file */
 	size_t len;          /* its length, without the newline */

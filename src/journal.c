@@ -313,6 +313,7 @@ static const char *parse_line(struct journal *j, const char *line, size_t len, s
 	e->pgid = (int)json_integer_value(json_object_get(o, "pgid"));
 	e->pstart = json_integer_value(json_object_get(o, "pstart"));
 	e->boot = own(j, json_string_value(json_object_get(o, "boot")));
+	e->by = own(j, json_string_value(json_object_get(o, "by")));
 	json_decref(o);
 	return NULL;
 }
@@ -770,6 +771,8 @@ long journal_append(struct journal *j, enum evkind kind, struct node *n, const s
 		json_object_set_new(obj, "log", json_string(o->log));
 	if (o && o->message)
 		json_object_set_new(obj, "msg", json_string(o->message));
+	if (o && o->by)
+		json_object_set_new(obj, "by", json_string(o->by));
 	if (o && o->pgid > 0) {
 		json_object_set_new(obj, "pgid", json_integer(o->pgid));
 		json_object_set_new(obj, "pstart", json_integer(o->pstart));
@@ -823,6 +826,7 @@ long journal_append(struct journal *j, enum evkind kind, struct node *n, const s
 		e->pgid = o->pgid;
 		e->pstart = o->pstart;
 		e->boot = own(j, o->boot);
+		e->by = own(j, o->by);
 	}
 	e->line = ++j->lines;
 	e->off = j->size;

@@ -34,6 +34,7 @@ struct outcome {
 	int pgid;           /* start: the step's process group, 0 when none (see proc.h) */
 	int64_t pstart;     /* start: when its leader started, clock ticks since boot */
 	const char *boot;   /* start: the boot id */
+	const char *by;     /* approve, skip: who asked for it, user@host (NULL: not said) */
 	const char *sig;    /* the node's signature (32 hex digits), NULL when none */
 	const struct sigpart *parts; /* with a completion: the signature's parts, for --why */
 	size_t nparts;

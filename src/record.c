@@ -49,6 +49,8 @@ int record(struct recorder *r, struct node *n, enum result res, const struct out
 	/* a milestone's failed validate is told, not recorded: it is simply not reached */
 	if (n->kind == NODE_MILESTONE && res == RESULT_FAIL)
 		return 0;
+	if ((res == RESULT_APPROVE || res == RESULT_SKIP || res == RESULT_SKIP_FAILED) && !ev.by)
+		ev.by = user_at_host(); /* who decided is recorded with what they decided */
 	if (kind != NO_EVENT) {
 		state_outcome(n, (enum evkind)kind, &ev);
 		if ((at = journal_append(r->j, (enum evkind)kind, n, &ev)) < 0)
@@ -136,7 +138,12 @@ void record_say(struct recorder *r, struct node *n, enum result res, const struc
 		putchar('\n');
 		break;
 	case RESULT_SKIP:
-		printf("skipped %s (it counts as done; 'orch --force %s' runs it again)\n", n->name, n->name);
+		if (r->p) {
+			counter(r);
+			printf("skipped %s (by %s)\n", n->name, o && o->by ? o->by : user_at_host());
+		} else {
+			printf("skipped %s (it counts as done; 'orch --force %s' runs it again)\n", n->name, n->name);
+		}
 		break;
 	case RESULT_SKIP_FAILED:
 		printf("skipping %s after its failure; its dependents go on\n", n->name);
@@ -148,6 +155,9 @@ void record_say(struct recorder *r, struct node *n, enum result res, const struc
 			label(n);
 		else
 			fputs(n->name, stdout);
+		/* by someone else than the one at this terminal: say who */
+		if (r->p && o && o->by && strcmp(o->by, user_at_host()) != 0)
+			printf(" (by %s)", o->by);
 		putchar('\n');
 		break;
 	case RESULT_FORCE:

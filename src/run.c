@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "inbox.h"
 #include "os.h"
 #include "pg.h"
 #include "proc.h"
@@ -112,6 +113,7 @@ struct engine {
 	bool tty;
 	int64_t t0_mono_ms;
 	int64_t last_draw_mono_ms;
+	int64_t inbox_mono_ms; /* when the inbox was last looked at */
 };
 
 static struct rt *rt(const struct node *n)
@@ -248,6 +250,7 @@ static void drain_instant(struct engine *e)
 }
 
 static void refuse(struct engine *e, struct node *n);
+static void take_requests(struct engine *e);
 
 static void node_ready(struct engine *e, struct node *n)
 {
@@ -553,6 +556,8 @@ static void start_ready(struct engine *e)
 	}
 	drain_instant(e);
 	while (!e->stopping && e->jobs.n < (size_t)e->o->jobs && (n = readyq_pop(&e->ready))) {
+		if (rt(n)->st != R_READY)
+			continue; /* skipped by another orch while it waited */
 		if (n->kind == NODE_STEP && n->stepkind == STEP_MANUAL && e->reverse) {
 			unapprove(e, n);
 			drain_instant(e);
@@ -869,7 +874,8 @@ static void on_interrupt(struct engine *e, int sig)
 
 static int poll_timeout(struct engine *e)
 {
-	int64_t now = now_ms(), t = e->tty ? 500 : -1;
+	/* requests from other orchs (inbox.c) are looked at every half second */
+	int64_t now = now_ms(), t = e->reverse ? (e->tty ? 500 : -1) : 500;
 
 	for (size_t i = 0; i < e->jobs.n; i++) {
 		struct job *jb = e->jobs.v[i];
@@ -1233,6 +1239,7 @@ static int engine_loop(struct engine *e)
 		if (!e->jobs.n && e->stopping && !e->asking.n)
 			break;
 		wait_events(e);
+		take_requests(e);
 		if (e->tty && now_ms() - e->last_draw_mono_ms >= 200)
 			draw_status(e);
 	}
@@ -1242,6 +1249,90 @@ static int engine_loop(struct engine *e)
 	free(e->pfd);
 	free(e->pwho);
 	return status;
+}
+
+/* Take out of the lists of what waits a node that another orch skipped. */
+static void drop_from(struct vec *v, const struct node *n)
+{
+	for (size_t i = 0; i < v->n; i++)
+		if (v->v[i] == n) {
+			memmove(&v->v[i], &v->v[i + 1], (v->n - i - 1) * sizeof(v->v[0]));
+			v->n--;
+			return;
+		}
+}
+
+/* N, which waited (or failed), is done now by another orch's word: release what
+ * waited for it. */
+static void done_by_request(struct engine *e, struct node *n)
+{
+	enum rtstate st = rt(n)->st;
+
+	if (n->mark != MARK_SELECTED || st == R_DONE)
+		return;
+	drop_from(&e->gates, n);
+	drop_from(&e->delayed, n);
+	if (st == R_FAILED) {
+		drop_from(&e->failed, n);
+		drop_from(&e->asking, n);
+		e->failures--;
+	} else {
+		e->prog.finished++;
+	}
+	complete(e, n);
+}
+
+/* One request of another orch: approve a gate, skip a step. Returns the answer. */
+static char *answer_request(struct engine *e, const struct request *q, bool *ok)
+{
+	struct node *n = graph_find(e->g, q->step);
+	struct outcome o = {.exit_status = -1, .by = q->by};
+	bool approve = strcmp(q->action, "approve") == 0;
+	char *refusal;
+
+	*ok = false;
+	if (!n || n->kind != NODE_STEP)
+		return xasprintf("no step '%s' in %s", q->step, e->g->file);
+	if (approve && n->stepkind != STEP_MANUAL)
+		return xasprintf("%s is not a manual gate", n->name);
+	if (approve && state_of(n) == ST_DONE)
+		return *ok = true, xasprintf("%s is already approved", n->name);
+	if (!approve && state_of(n) == ST_SKIPPED)
+		return *ok = true, xasprintf("%s is already skipped", n->name);
+	if (!approve && rt(n)->st == R_RUNNING)
+		return xasprintf("%s is running now: it cannot be skipped", n->name);
+	if (approve && (refusal = state_approve_refusal(n)))
+		return refusal;
+	if (approve)
+		state_refresh(n);
+	if (record(&e->rec, n, approve ? RESULT_APPROVE : RESULT_SKIP, &o) < 0 || journal_sync(e->j) < 0) {
+		unrecorded(e, n);
+		return xasprintf("the running orch could not record it");
+	}
+	*ok = true;
+	done_by_request(e, n);
+	record_say(&e->rec, n, approve ? RESULT_APPROVE : RESULT_SKIP, &o);
+	return xasprintf("%s %s", approve ? "approved" : "skipped", n->name);
+}
+
+/* The requests other orchs left for this run (orch --approve, --skip while it runs). */
+static void take_requests(struct engine *e)
+{
+	struct request *v;
+	size_t n;
+
+	if (e->reverse || journal_failed(e->j) || now_ms() - e->inbox_mono_ms < 250)
+		return;
+	e->inbox_mono_ms = now_ms();
+	n = inbox_take(journal_dir(e->j), &v);
+	for (size_t i = 0; i < n; i++) {
+		bool ok;
+		char *answer = answer_request(e, &v[i], &ok);
+
+		inbox_answer(journal_dir(e->j), &v[i], ok, answer);
+		free(answer);
+	}
+	inbox_free(v, n);
 }
 
 /* Applied steps that changed with on_change = error (SQL by default) are reported and

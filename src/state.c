@@ -760,6 +760,18 @@ void state_load(struct graph *g, struct journal *j)
 		statcache_save(S.cache);
 }
 
+char *state_approve_refusal(const struct node *n)
+{
+	for (size_t i = 0; i < n->ndeps; i++) {
+		struct node *d = n->deps[i].dep;
+
+		if (!state_satisfied(d))
+			return xasprintf("cannot approve %s yet: it needs %s %s, which is not done (%s)", n->name,
+			                 node_kindname(d), d->name, state_reason(d));
+	}
+	return NULL;
+}
+
 char *state_refusal(const struct node *n)
 {
 	return xasprintf("step %s was applied and has changed since (%s); on_change = error, so it is not applied again",

@@ -52,6 +52,9 @@ bool state_recheck(struct node *n);
 /* The first declared output of N (a path or a glob, relative to the plan) that is
  * missing, or NULL when every one exists. */
 const char *state_missing_output(const struct node *n);
+/* Why gate N cannot be approved now (something it needs is not done), as a new string;
+ * NULL when it can. */
+char *state_approve_refusal(const struct node *n);
 /* Why an applied step N with on_change = error that changed is not run, as a new string. */
 char *state_refusal(const struct node *n);
 /* N's history as the journal tells it (NULL before state_load). */

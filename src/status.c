@@ -486,6 +486,25 @@ static void list_started(struct status *st, bool running)
 	}
 }
 
+/* Gates approved, and by whom: a team wants to know who let the rollout go on. */
+static void list_approved(struct status *st)
+{
+	char t[32];
+	bool any = false;
+
+	for (size_t i = 0; i < st->g->steps.n; i++) {
+		struct node *n = st->g->steps.v[i];
+		const struct jevent *e = st->si[n->id].ok;
+
+		if (n->stepkind != STEP_MANUAL || !st->si[n->id].done || !e || e->kind != EV_APPROVE)
+			continue;
+		if (!any)
+			printf("\n%sApproved:%s\n", term_code(TERM_BOLD), term_code(TERM_RESET));
+		any = true;
+		printf("  %s  by %s, %s\n", n->name, e->by ? e->by : "(not recorded)", when(e->time_ms, t));
+	}
+}
+
 static void list_waiting(struct status *st)
 {
 	int w = name_width(st, is_waiting);
@@ -596,6 +615,7 @@ static void text(struct status *st)
 		list_started(st, false);
 	if (st->nwaiting)
 		list_waiting(st);
+	list_approved(st);
 	if (st->nstale)
 		list_stale(st);
 
@@ -706,6 +726,7 @@ static json_t *json_steps(struct status *st)
 		json_object_set_new(o, "attempts", json_integer(s->attempts));
 		json_object_set_new(o, "failed_attempts", json_integer(s->failures));
 		json_object_set_new(o, "done_at", s->done && s->ok ? jtime(s->ok->time_ms) : json_null());
+		json_object_set_new(o, "approved_by", s->done && s->ok && s->ok->kind == EV_APPROVE ? jstr(s->ok->by) : json_null());
 		json_object_set_new(o, "last", s->last ? json_event(s->last) : json_null());
 		json_array_append_new(a, o);
 	}

@@ -328,6 +328,20 @@ const char *user_name(void)
 	return name;
 }
 
+const char *user_at_host(void)
+{
+	static char *who;
+	char host[256];
+
+	if (!who) {
+		if (gethostname(host, sizeof(host)) < 0)
+			strcpy(host, "unknown");
+		host[sizeof(host) - 1] = '\0';
+		who = xasprintf("%s@%s", user_name(), host);
+	}
+	return who;
+}
+
 char *format_duration(int64_t ms, char *out, size_t outlen)
 {
 	int64_t s, d, h, m, sec;

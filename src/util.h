@@ -92,6 +92,8 @@ char *format_known_duration(int64_t ms, char out[32]);
 /* Who runs orch: $USER, else the name of the real uid, else the uid (for the journal,
  * the changelog and the registry). */
 const char *user_name(void);
+/* "user@host": who asked for an approval or a skip. */
+const char *user_at_host(void);
 /* Parse a non-negative decimal integer no larger than MAX; -1 when invalid. */
 long parse_count(const char *s, long max);
 /* Parse yes/no/true/false/on/off/1/0; returns 1, 0 or -1 when invalid. */

@@ -30,7 +30,7 @@ load lib
 fd 3 closed
 group leader" "$(cat out)"
 	# set -e holds in a long script too
-	expect_contains stderr "$stderr" "step big-fail failed: exit 1;"
+	expect_contains stderr "$stderr" "step big-fail failed: exit 1"
 	[ ! -e never ]
 	! grep -q 'Argument list too long' .orch/logs/*.log
 }
