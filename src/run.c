@@ -49,6 +49,7 @@ struct rt {
 	int attempt;
 	int64_t retry_at_mono_ms;
 	bool instant;     /* completes as soon as it is ready (phases, and steps outside a rollback) */
+	bool asked;       /* a gate asked about on the terminal in this run */
 	bool recheck;     /* satisfied, but its inputs are hashed again once it is ready */
 	char detail[160]; /* why the last attempt failed */
 };
@@ -114,6 +115,8 @@ struct engine {
 	int64_t t0_mono_ms;
 	int64_t last_draw_mono_ms;
 	int64_t inbox_mono_ms; /* when the inbox was last looked at */
+	struct node *prompting; /* the gate whose question is the live line, waiting for y */
+	bool stdin_closed;
 };
 
 static struct rt *rt(const struct node *n)
@@ -131,6 +134,13 @@ static void draw_status(struct engine *e)
 
 	if (!e->tty || verbosity < 0)
 		return;
+	e->last_draw_mono_ms = now_ms();
+	if (e->prompting) {
+		/* the question stays on screen while other steps run and print */
+		snprintf(line, sizeof(line), "Gate %s waits: Approve it now? [y/N] ", e->prompting->name);
+		term_live(line);
+		return;
+	}
 	for (size_t i = 0; i < e->jobs.n; i++) {
 		struct job *x = e->jobs.v[i];
 
@@ -145,8 +155,10 @@ static void draw_status(struct engine *e)
 	         jb->n->phase ? jb->n->phase->name : "", jb->n->phase ? ": " : "", jb->n->title, dur);
 	if (e->jobs.n > 1)
 		snprintf(line + strlen(line), sizeof(line) - strlen(line), " (+%zu running)", e->jobs.n - 1);
+	if (e->gates.n)
+		snprintf(line + strlen(line), sizeof(line) - strlen(line), " (%zu gate%s waiting)", e->gates.n,
+		         e->gates.n == 1 ? "" : "s");
 	term_live(line);
-	e->last_draw_mono_ms = now_ms();
 }
 
 /* Print OUT, or only its last MAX lines when MAX is not 0, saying how many are left out. */
@@ -492,6 +504,17 @@ static void start(struct engine *e, struct node *n)
 	}
 }
 
+/* Take N out of the list V of what waits (a gate approved, a step skipped). */
+static void drop_from(struct vec *v, const struct node *n)
+{
+	for (size_t i = 0; i < v->n; i++)
+		if (v->v[i] == n) {
+			memmove(&v->v[i], &v->v[i + 1], (v->n - i - 1) * sizeof(v->v[0]));
+			v->n--;
+			return;
+		}
+}
+
 /* Ask on the terminal; a signal while waiting interrupts the run. */
 static int ask(struct engine *e, const char *question)
 {
@@ -516,10 +539,17 @@ static bool ask_gates(struct engine *e)
 
 	for (size_t i = 0; i < e->gates.n; i++) {
 		struct node *n = e->gates.v[i];
-		char *q = xasprintf("Gate %s: %s\n%s%s%sApprove it now? [y/N] ", n->name, n->title,
-		                    n->prompt ? "  " : "", n->prompt ? n->prompt : "", n->prompt ? "\n" : "");
-		int c = e->interrupted ? 0 : ask(e, q);
+		char *q;
+		int c;
 
+		if (rt(n)->asked) { /* answered already in this run */
+			e->gates.v[keep++] = n;
+			continue;
+		}
+		q = xasprintf("Gate %s: %s\n%s%s%sApprove it now? [y/N] ", n->name, n->title, n->prompt ? "  " : "",
+		              n->prompt ? n->prompt : "", n->prompt ? "\n" : "");
+		rt(n)->asked = true;
+		c = e->interrupted ? 0 : ask(e, q);
 		free(q);
 		if (c == 'y') {
 			e->prog.finished++;
@@ -898,6 +928,54 @@ static int poll_timeout(struct engine *e)
 	return t < 0 ? -1 : t > 0 ? (int)t : 0;
 }
 
+/* On a terminal, a gate asks as soon as it waits, while other steps run: its question
+ * is the live line, and the terminal is polled with everything else. */
+static void prompt_gate(struct engine *e)
+{
+	if (!e->o->interactive || !e->tty || e->prompting || e->stopping || e->interrupted || e->stdin_closed)
+		return;
+	for (size_t i = 0; i < e->gates.n; i++) {
+		struct node *n = e->gates.v[i];
+
+		if (rt(n)->asked)
+			continue;
+		rt(n)->asked = true;
+		e->prompting = n;
+		term_clear();
+		printf("Gate %s: %s\n", n->name, n->title);
+		if (n->prompt)
+			printf("  %s\n", n->prompt);
+		draw_status(e);
+		return;
+	}
+}
+
+/* The answer to the gate's question is there: y approves it, anything else leaves it
+ * waiting for orch --approve. */
+static void answer_gate(struct engine *e)
+{
+	struct node *n = e->prompting;
+	char line[256];
+	ssize_t r = read(STDIN_FILENO, line, sizeof(line) - 1);
+	const char *c = line;
+
+	e->prompting = NULL;
+	term_clear();
+	if (r <= 0) {
+		e->stdin_closed = true;
+		return;
+	}
+	line[r] = '\0';
+	c += strspn(c, " \t");
+	if ((*c == 'y' || *c == 'Y') && rt(n)->st == R_GATE) {
+		drop_from(&e->gates, n);
+		e->prog.finished++;
+		record_now(e, n, RESULT_APPROVE);
+	} else if (rt(n)->st == R_GATE) {
+		printf("gate %s waits: orch --approve %s\n", n->name, n->name);
+	}
+}
+
 /* One turn: wait for output, exits, SQL progress, signals or timers. */
 static void wait_events(struct engine *e)
 {
@@ -923,6 +1001,10 @@ static void wait_events(struct engine *e)
 		}
 		who[k++] = jb;
 	}
+	if (e->prompting) {
+		p[k].fd = STDIN_FILENO, p[k].events = POLLIN;
+		who[k++] = NULL;
+	}
 	if (poll(p, k, poll_timeout(e)) < 0 && errno != EINTR)
 		fatalx(EXIT_FAILED, "poll:");
 	if ((sig = os_signals_take()) && sig != e->interrupted)
@@ -932,6 +1014,10 @@ static void wait_events(struct engine *e)
 
 		if (!p[i].revents)
 			continue;
+		if (!jb) {
+			answer_gate(e);
+			continue;
+		}
 		if (jb->pg) {
 			size_t before = jb->out.len;
 
@@ -1213,8 +1299,9 @@ static int engine_loop(struct engine *e)
 	int status, sig;
 
 	/* jobs never outnumber -j (validating milestones count as jobs) */
-	e->pfd = xcalloc((size_t)e->o->jobs + 1, sizeof(*e->pfd));
-	e->pwho = xcalloc((size_t)e->o->jobs + 1, sizeof(*e->pwho));
+	/* the signal pipe, each job, and the terminal while a gate asks */
+	e->pfd = xcalloc((size_t)e->o->jobs + 2, sizeof(*e->pfd));
+	e->pwho = xcalloc((size_t)e->o->jobs + 2, sizeof(*e->pwho));
 	/* a signal that came while orch connected or waited starts nothing */
 	if ((sig = os_signals_take()))
 		on_interrupt(e, sig);
@@ -1232,12 +1319,15 @@ static int engine_loop(struct engine *e)
 				ask_failures(e);
 				continue;
 			}
-			if (e->gates.n && e->o->interactive && !e->stopping && ask_gates(e))
-				continue;
-			break;
+			if (!e->prompting) {
+				if (e->gates.n && e->o->interactive && !e->stopping && ask_gates(e))
+					continue;
+				break;
+			}
 		}
 		if (!e->jobs.n && e->stopping && !e->asking.n)
 			break;
+		prompt_gate(e);
 		wait_events(e);
 		take_requests(e);
 		if (e->tty && now_ms() - e->last_draw_mono_ms >= 200)
@@ -1249,17 +1339,6 @@ static int engine_loop(struct engine *e)
 	free(e->pfd);
 	free(e->pwho);
 	return status;
-}
-
-/* Take out of the lists of what waits a node that another orch skipped. */
-static void drop_from(struct vec *v, const struct node *n)
-{
-	for (size_t i = 0; i < v->n; i++)
-		if (v->v[i] == n) {
-			memmove(&v->v[i], &v->v[i + 1], (v->n - i - 1) * sizeof(v->v[0]));
-			v->n--;
-			return;
-		}
 }
 
 /* N, which waited (or failed), is done now by another orch's word: release what

@@ -114,3 +114,33 @@ on_tty() {
 	NO_COLOR=1 on_tty 0
 	! grep -q $'\033\[32m' tty.out || false
 }
+
+@test "terminal: a gate asks as soon as it waits, while an unrelated step runs" {
+	cat > Orchfile <<-'EOF'
+	[step gate]
+	manual = yes
+	[step after]
+	needs = gate
+	run = if [ -e slow.done ]; then echo late > order; else echo early > order; fi
+	[step slow]
+	run = sleep 3; touch slow.done
+	EOF
+	ORCH_ARGS=-j2 on_tty 0.8 y
+	grep -q 'Gate gate waits: Approve it now? \[y/N\]' tty.out
+	grep -q 'approved gate' tty.out
+	[ "$(cat order)" = early ]
+	[ -e slow.done ]
+}
+
+@test "terminal: a gate answered 'n' waits, and the live line says a gate waits" {
+	cat > Orchfile <<-'EOF'
+	[step gate]
+	manual = yes
+	[step slow]
+	run = sleep 2
+	EOF
+	ORCH_ARGS=-j2 run on_tty 0.5 n
+	[ "$status" -eq 1 ]
+	grep -q 'gate gate waits: orch --approve gate' tty.out
+	grep -q '(1 gate waiting)' tty.out
+}
