@@ -890,7 +890,7 @@ static void on_interrupt(struct engine *e, int sig)
 
 	e->interrupted = sig;
 	e->stopping = true;
-	term_clear();
+	term_clear_echo(); /* the ^C the terminal echoed goes too: the message has its own line */
 	if (!again)
 		notice("%s: stopping %zu running step%s", strsignal(sig), e->jobs.n, e->jobs.n == 1 ? "" : "s");
 	for (size_t i = 0; i < e->jobs.n; i++) {

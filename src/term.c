@@ -63,6 +63,15 @@ void term_clear(void)
 	}
 }
 
+void term_clear_echo(void)
+{
+	term_clear();
+	if (os_isatty(STDOUT_FILENO)) {
+		fputs("\r\033[K", stdout);
+		fflush(stdout);
+	}
+}
+
 int term_ask(const char *question, int *sig)
 {
 	char line[256];

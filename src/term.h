@@ -28,6 +28,8 @@ int term_width(void);
 void term_live(const char *line);
 /* Erase the live status line, if one is shown, before other output. */
 void term_clear(void);
+/* Erase the live line and whatever the terminal echoed on the cursor's line (a ^C). */
+void term_clear_echo(void);
 /* Ask QUESTION on stderr (after erasing the live line) and read one line of stdin,
  * waking up for a caught signal too (os_signals_init). Returns the first non-blank
  * character of the answer in lowercase, '\n' for an empty answer, 0 at end of input or
