@@ -70,8 +70,10 @@ static const char *refusal(const struct cleaner *c, const char *path, bool isdir
 		why = "its directory cannot be resolved";
 	else if (within(loc, c->state))
 		why = "it is orch's own state (.orch)";
+	else if (isdir && strcmp(c->plan, loc) == 0)
+		why = "it is the plan's directory";
 	else if (isdir && within(c->plan, loc))
-		why = "it holds the plan";
+		why = "it holds the plan's directory";
 	else if (c->orchfile && strcmp(loc, c->orchfile) == 0)
 		why = "it is the Orchfile";
 	free(loc);
@@ -175,8 +177,8 @@ int clean_outputs(struct graph *g, struct node **targets, size_t ntargets, bool 
 	if (!c.plan)
 		fatal("cannot resolve the plan's directory %s:", g->dir);
 	if (!dryrun && (holder = journal_lock_holder(g)) != 0)
-		fatalx(EXIT_LOCKED, "another orch%s is running plan %s: not cleaning its outputs", holder > 0 ?
-		       xasprintf(" (pid %ld)", holder) : "", g->name);
+		fatalx(EXIT_LOCKED, "another orch%s is running this plan: not cleaning its outputs", holder > 0 ?
+		       xasprintf(" (pid %ld)", holder) : "");
 
 	graph_clearmarks(g);
 	graph_select(g, ntargets ? targets : NULL, ntargets, MARK_SELECTED);
