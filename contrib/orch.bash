@@ -88,6 +88,8 @@ _orch() {
 				((i++))
 			fi
 			;;
+		--file=?*) base+=(-f "${w#--file=}") ;;
+		--directory=?*) base+=(-C "${w#--directory=}") ;;
 		-f?* | -C?*)
 			base+=("${w:0:2}" "${w:2}") ;;
 		--) break ;;
