@@ -801,7 +801,7 @@ snapshot() {
 	rm -rf .orch
 	run env LOG_LEVEL=DEBUG "$ORCH" -k
 	[ "$status" -eq 1 ] || { show_run; return 1; }
-	[[ $output == *"start a: a"* ]] || { show_run; return 1; }
+	[[ $output == *"start a"* ]] || { show_run; return 1; }
 	run_orch_env() { run --separate-stderr env "$@" "$ORCH" --check; }
 	run_orch_env LOG_LEVEL=trace
 	expect_status 0
