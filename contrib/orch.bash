@@ -5,15 +5,19 @@
 #   sudo cp contrib/orch.bash /usr/share/bash-completion/completions/orch
 #   echo '. /path/to/orch/contrib/orch.bash' >>~/.bashrc
 #
-# Completes the options of orch(1) and, for targets, the steps, phases (name and
-# phaseN), milestones and "all" of the Orchfile the command line would read: a -f FILE
-# or -C DIR given earlier on the line is honoured. Targets come from
-# `orch --list --json` through jq, or from the text of `orch --list` when jq is
-# missing. Needs nothing from the bash-completion package.
+# Completes the options of orch(1), the -d modes and -t tools, and, for targets, the
+# steps, phases (name and phaseN), milestones and "all" of the Orchfile the command line
+# would read: a -f FILE or -C DIR (--file, --directory) given earlier on the line is
+# honoured. Targets come from `orch --list --json` through jq, or from the text of
+# `orch --list` when jq is missing. Needs nothing from the bash-completion package.
 
 # shellcheck disable=SC2207  # COMPREPLY=($(compgen ...)) is the idiom here
-_orch_options='-f -C -j -k -n -v -q --status --json --list --check --why --graph
---rollback --approve --skip --force --reset --yes --on-failure --version --help'
+_orch_options='-f --file -C --directory -j --jobs -k --keep-going -n --dry-run -q
+--question -v --verbose -s --quiet --silent -d --debug -t --tool -h --help --status
+--json --list --check --why --graph --rollback --approve --skip --force --reset --yes
+--on-failure --kill-orphans --version'
+_orch_debug_modes='explain stats list'
+_orch_tools='list targets commands query clean'
 
 # _orch_names KIND ORCH [ARGS...]: the names of KIND (targets, steps or manual) in the
 # Orchfile that `ORCH ARGS... --list` reads, one per line. Prints nothing when the
@@ -52,7 +56,7 @@ _orch_names() {
 }
 
 _orch() {
-	local cur prev i w orch
+	local cur prev opt i w orch
 	local -a base
 	cur=${COMP_WORDS[COMP_CWORD]}
 	prev=
@@ -68,35 +72,66 @@ _orch() {
 	fi
 	base=("$orch")
 
-	# -f FILE / -C DIR given earlier on the line (also as -fFILE, -CDIR)
+	# -f FILE / -C DIR given earlier on the line (also as -fFILE, -CDIR, --file FILE,
+	# --file=FILE, --directory DIR, --directory=DIR; bash splits a word at '=')
 	for ((i = 1; i < COMP_CWORD; i++)); do
 		w=${COMP_WORDS[i]}
 		case $w in
-		-f | -C)
+		-f | -C | --file | --directory)
+			[[ $w == --file ]] && w=-f
+			[[ $w == --directory ]] && w=-C
+			if [[ ${COMP_WORDS[i + 1]} == = ]] && ((i + 2 < COMP_CWORD)); then
+				((i++))
+			fi
 			if ((i + 1 < COMP_CWORD)); then
 				base+=("$w" "${COMP_WORDS[i + 1]/#\~/$HOME}")
 				((i++))
 			fi
 			;;
+		--file=?*) base+=(-f "${w#--file=}") ;;
+		--directory=?*) base+=(-C "${w#--directory=}") ;;
 		-f?* | -C?*)
 			base+=("${w:0:2}" "${w:2}") ;;
 		--) break ;;
 		esac
 	done
 
-	case $prev in
-	-f)
+	# --opt=VALUE: the option before the '=' is the one whose value is completed
+	opt=$prev
+	if [[ $cur == = ]]; then
+		cur=
+	elif [[ $prev == = ]] && ((COMP_CWORD >= 2)); then
+		opt=${COMP_WORDS[COMP_CWORD - 2]}
+	fi
+
+	case $opt in
+	-f | --file)
 		compopt -o filenames 2>/dev/null
 		COMPREPLY=($(compgen -f -- "$cur"))
 		return 0
 		;;
-	-C)
+	-C | --directory)
 		compopt -o filenames 2>/dev/null
 		COMPREPLY=($(compgen -d -- "$cur"))
 		return 0
 		;;
-	-j | -k)
+	-j | --jobs)
 		COMPREPLY=($(compgen -W '1 2 4 8' -- "$cur"))
+		return 0
+		;;
+	-k | --keep-going)
+		# the number is optional: -k alone never stops, and a target may follow
+		if [[ $cur != -* ]]; then
+			COMPREPLY=($(compgen -W "0 1 2 4 8 $(_orch_names targets "${base[@]}")" -- "$cur"))
+			return 0
+		fi
+		;;
+	-d | --debug)
+		COMPREPLY=($(compgen -W "$_orch_debug_modes" -- "$cur"))
+		return 0
+		;;
+	-t | --tool)
+		COMPREPLY=($(compgen -W "$_orch_tools" -- "$cur"))
 		return 0
 		;;
 	--on-failure)
@@ -107,19 +142,11 @@ _orch() {
 		COMPREPLY=($(compgen -W "$(_orch_names manual "${base[@]}")" -- "$cur"))
 		return 0
 		;;
-	--why | --skip | --force)
+	--why | --skip)
 		COMPREPLY=($(compgen -W "$(_orch_names steps "${base[@]}")" -- "$cur"))
 		return 0
 		;;
 	esac
-
-	# --on-failure=MODE: bash splits the word at '=' (COMP_WORDBREAKS)
-	if [[ $prev == = && $COMP_CWORD -ge 2 && ${COMP_WORDS[COMP_CWORD - 2]} == --on-failure ]] ||
-		[[ $cur == = && $prev == --on-failure ]]; then
-		[[ $cur == = ]] && cur=
-		COMPREPLY=($(compgen -W 'ask stop skip' -- "$cur"))
-		return 0
-	fi
 
 	case $cur in
 	-*)
@@ -128,7 +155,16 @@ _orch() {
 		;;
 	esac
 
-	# --rollback TARGET, --graph [TARGET], targets to run
+	# -t list and -t targets take nothing; --rollback TARGET, --graph [TARGET],
+	# --force TARGET..., -t commands|query|clean TARGET... and targets to run take targets
+	for ((i = 1; i < COMP_CWORD; i++)); do
+		w=${COMP_WORDS[i]}
+		if [[ $w == -t || $w == --tool ]]; then
+			[[ ${COMP_WORDS[i + 1]} == = ]] && ((i++))
+			w=${COMP_WORDS[i + 1]}
+			[[ $w == list || $w == targets ]] && return 0
+		fi
+	done
 	COMPREPLY=($(compgen -W "$(_orch_names targets "${base[@]}")" -- "$cur"))
 	return 0
 }

@@ -1,5 +1,6 @@
 /* orch.c — the command line: options, the Orchfile to read, and the table of actions
  * (run, --list, --check, --graph, --status, ...). Everything else lives in modules. */
+#include <ctype.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -7,6 +8,7 @@
 #include <unistd.h>
 
 #include "actions.h"
+#include "clean.h"
 #include "graph.h"
 #include "journal.h"
 #include "orchfile.h"
@@ -23,12 +25,34 @@
 
 enum action {
 	ACT_RUN, ACT_STATUS, ACT_LIST, ACT_CHECK, ACT_WHY, ACT_GRAPH, ACT_ROLLBACK,
-	ACT_APPROVE, ACT_SKIP, ACT_FORCE, ACT_RESET,
+	ACT_APPROVE, ACT_SKIP, ACT_FORCE, ACT_RESET, ACT_TOOL,
 };
 
 static const char *action_names[] = {
 	"run", "--status", "--list", "--check", "--why", "--graph", "--rollback",
-	"--approve", "--skip", "--force", "--reset",
+	"--approve", "--skip", "--force", "--reset", "-t",
+};
+
+enum tool { TOOL_LIST, TOOL_TARGETS, TOOL_COMMANDS, TOOL_QUERY, TOOL_CLEAN };
+
+/* -t TOOL: ninja's tools, each with its operands; -t list prints this table. */
+static const struct {
+	const char *name, *args, *help;
+} tools[] = {
+	{"list", "", "the tools"},
+	{"targets", "", "every target name: steps, phases, phaseN, milestones, all"},
+	{"commands", "[TARGET...]", "the commands the targets would run, in order"},
+	{"query", "TARGET...", "what a target needs and what needs it"},
+	{"clean", "[TARGET...]", "remove the declared outputs of the steps (-n: list them)"},
+};
+
+/* -d MODE: ninja's debug modes. */
+static const struct {
+	const char *name, *help;
+} debug_modes[] = {
+	{"explain", "say why each step that will run runs, before the run"},
+	{"stats", "time spent loading, hashing, reading the journal and running"},
+	{"list", "the debug modes"},
 };
 
 struct options {
@@ -36,7 +60,9 @@ struct options {
 	const char *dir;
 	int jobs;      /* 0: [orch] jobs, else 1 */
 	int keepgoing; /* -k */
-	bool dryrun, json, yes, force, kill_orphans;
+	bool dryrun, question, json, yes, force, kill_orphans;
+	bool explain, stats; /* -d explain, -d stats */
+	enum tool tool;      /* -t */
 	enum action action;
 	bool actionset;
 	const char *arg; /* the argument of --why, --rollback, --approve, --skip */
@@ -51,30 +77,37 @@ static const char usage_text[] =
 	"Targets: a step, a phase name or phaseN, a milestone, or all.\n"
 	"\n"
 	"options:\n"
-	"  -f FILE            Orchfile to read (default: Orchfile, else orchfile)\n"
-	"  -C DIR             change to DIR first\n"
-	"  -j N               run up to N steps at once (default: [orch] jobs, else 1)\n"
-	"  -k N               keep going until N steps have failed (0 = never stop; default 1)\n"
-	"  -n                 dry run: print what would run, in order, with the reason\n"
-	"  -v, -q             more / less output\n"
-	"  --status [--json]  progress of the plan: phases, milestones, steps, times\n"
-	"  --list [--json]    targets: steps, phases, milestones\n"
-	"  --check            validate the Orchfile and the journal; run nothing\n"
-	"  --why STEP         explain why STEP would run or is up to date\n"
-	"  --graph [TARGET]   the dependency graph in Graphviz DOT\n"
-	"  --rollback TARGET  roll back the completed steps of TARGET, newest first\n"
-	"  --approve STEP     mark a manual gate as done\n"
-	"  --skip STEP        mark a step skipped\n"
-	"  --force STEP...    make steps run again next time (with --rollback: forget\n"
-	"                     steps that have no rollback)\n"
-	"  --reset [--yes]    forget all progress (the old journal is kept)\n"
-	"  --yes              do not ask for confirmation\n"
-	"  --kill-orphans     stop a step an earlier orch left running instead of\n"
-	"                     waiting for it\n"
-	"  --on-failure MODE  ask, stop or skip when a step fails\n"
-	"                     (default: ask on a terminal, else stop)\n"
-	"  --version          print the version\n"
-	"  --help             print this help\n"
+	"  -f FILE, --file=FILE    Orchfile to read (default: Orchfile, else orchfile)\n"
+	"  -C DIR, --directory=DIR change to DIR first\n"
+	"  -j N, --jobs=N          run up to N steps at once (default: [orch] jobs,\n"
+	"                          else 1)\n"
+	"  -k N, --keep-going[=N]  keep going until N steps have failed (-k alone or 0:\n"
+	"                          never stop; default 1)\n"
+	"  -n, --dry-run           print what would run, in order, with the reason\n"
+	"  -q, --question          run nothing, print nothing: exit 0 when up to date,\n"
+	"                          1 when something would run\n"
+	"  -v, --verbose           more output\n"
+	"  -s, --quiet, --silent   less output\n"
+	"  -d MODE, --debug=MODE   explain, stats (-d list: the debug modes)\n"
+	"  -t TOOL, --tool=TOOL    targets, commands, query, clean (-t list: the tools)\n"
+	"  --status [--json]       progress of the plan: phases, milestones, steps\n"
+	"  --list [--json]         targets: steps, phases, milestones\n"
+	"  --check                 validate the Orchfile and the journal; run nothing\n"
+	"  --why STEP              explain why STEP would run or is up to date\n"
+	"  --graph [TARGET]        the dependency graph in Graphviz DOT\n"
+	"  --rollback TARGET       roll back the completed steps of TARGET, newest first\n"
+	"  --approve STEP          mark a manual gate as done\n"
+	"  --skip STEP             mark a step skipped\n"
+	"  --force TARGET...       make the steps of the targets run again next time\n"
+	"                          (with --rollback: forget steps that have no rollback)\n"
+	"  --reset [--yes]         forget all progress (the old journal is kept)\n"
+	"  --yes                   do not ask for confirmation\n"
+	"  --kill-orphans          stop a step an earlier orch left running instead of\n"
+	"                          waiting for it\n"
+	"  --on-failure MODE       ask, stop or skip when a step fails\n"
+	"                          (default: ask on a terminal, else stop)\n"
+	"  --version               print the version\n"
+	"  -h, --help              print this help\n"
 	"\n"
 	"Exit status: 0 done, 1 a step failed, 2 bad usage or Orchfile, 3 locked,\n"
 	"4 journal unreadable, 5 progress cannot be recorded, 130 interrupted.\n";
@@ -90,10 +123,21 @@ static void set_action(struct options *o, enum action a, const char *arg)
 }
 
 enum { OPT_STATUS = 256, OPT_JSON, OPT_LIST, OPT_CHECK, OPT_WHY, OPT_GRAPH, OPT_ROLLBACK,
-       OPT_APPROVE, OPT_SKIP, OPT_FORCE, OPT_RESET, OPT_YES, OPT_ONFAILURE, OPT_VERSION, OPT_HELP,
+       OPT_APPROVE, OPT_SKIP, OPT_FORCE, OPT_RESET, OPT_YES, OPT_ONFAILURE, OPT_VERSION,
        OPT_KILL_ORPHANS };
 
 static const struct option longopts[] = {
+	{"file", required_argument, NULL, 'f'},
+	{"directory", required_argument, NULL, 'C'},
+	{"jobs", required_argument, NULL, 'j'},
+	{"keep-going", optional_argument, NULL, 'k'},
+	{"dry-run", no_argument, NULL, 'n'},
+	{"question", no_argument, NULL, 'q'},
+	{"verbose", no_argument, NULL, 'v'},
+	{"quiet", no_argument, NULL, 's'},
+	{"silent", no_argument, NULL, 's'},
+	{"debug", required_argument, NULL, 'd'},
+	{"tool", required_argument, NULL, 't'},
 	{"status", no_argument, NULL, OPT_STATUS},
 	{"json", no_argument, NULL, OPT_JSON},
 	{"list", no_argument, NULL, OPT_LIST},
@@ -109,7 +153,7 @@ static const struct option longopts[] = {
 	{"on-failure", required_argument, NULL, OPT_ONFAILURE},
 	{"kill-orphans", no_argument, NULL, OPT_KILL_ORPHANS},
 	{"version", no_argument, NULL, OPT_VERSION},
-	{"help", no_argument, NULL, OPT_HELP},
+	{"help", no_argument, NULL, 'h'},
 	{NULL, 0, NULL, 0},
 };
 
@@ -124,36 +168,138 @@ static int number_arg(const char *opt, const char *s, long min)
 
 static void log_level_from_env(void)
 {
-	const char *lvl = getenv("ORCH_LOG_LEVEL");
+	const char *var = "ORCH_LOG_LEVEL", *lvl = getenv(var);
 
+	/* LOG_LEVEL too, the name scripts use: one setting for the plan's scripts and orch */
+	if (!lvl || !*lvl)
+		var = "LOG_LEVEL", lvl = getenv(var);
 	if (!lvl || !*lvl)
 		return;
-	if (strcmp(lvl, "error") == 0)
+	if (strcasecmp(lvl, "error") == 0)
 		verbosity = -2;
-	else if (strcmp(lvl, "warn") == 0)
+	else if (strcasecmp(lvl, "warn") == 0 || strcasecmp(lvl, "warning") == 0)
 		verbosity = -1;
-	else if (strcmp(lvl, "info") == 0)
+	else if (strcasecmp(lvl, "info") == 0)
 		verbosity = 0;
-	else if (strcmp(lvl, "debug") == 0)
+	else if (strcasecmp(lvl, "debug") == 0)
 		verbosity = 2;
 	else
-		warn("ORCH_LOG_LEVEL=%s is not one of error, warn, info, debug; using info", lvl);
+		warn("%s=%s is not one of error, warn, info, debug; using info", var, lvl);
+}
+
+/* "NAME (known KINDs: A, B, C)" then "; did you mean 'B'?" when one is close. */
+static void unknown_name(const char *kind, const char *name, const char *const *names, size_t stride,
+                         size_t n)
+{
+	struct buf known = {0};
+	struct suggestion sg;
+
+	suggest_start(&sg, name);
+	for (size_t i = 0; i < n; i++) {
+		const char *k = *(const char *const *)((const char *)names + i * stride);
+
+		buf_printf(&known, "%s%s", i ? ", " : "", k);
+		suggest_offer(&sg, k);
+	}
+	if (sg.best)
+		usage_error("unknown %s '%s' (known %ss: %s); did you mean '%s'?", kind, name, kind, buf_str(&known),
+		            sg.best);
+	usage_error("unknown %s '%s' (known %ss: %s)", kind, name, kind, buf_str(&known));
+}
+
+#define NELEM(a) (sizeof(a) / sizeof((a)[0]))
+
+static void debug_mode(struct options *o, const char *arg)
+{
+	char *modes = xstrdup(arg), *m, *save = NULL;
+	bool any = false;
+
+	/* -d explain -d stats, or ninja's comma-separated form too */
+	for (m = strtok_r(modes, ",", &save); m; m = strtok_r(NULL, ",", &save), any = true) {
+		if (strcmp(m, "explain") == 0) {
+			o->explain = true;
+		} else if (strcmp(m, "stats") == 0) {
+			o->stats = true;
+		} else if (strcmp(m, "list") == 0) {
+			printf("debug modes:\n");
+			for (size_t i = 0; i < NELEM(debug_modes); i++)
+				printf("  %-8s %s\n", debug_modes[i].name, debug_modes[i].help);
+			printf("several modes: -d explain -d stats, or -d explain,stats\n");
+			exit(EXIT_DONE);
+		} else {
+			unknown_name("debug mode", m, &debug_modes[0].name, sizeof(debug_modes[0]), NELEM(debug_modes));
+		}
+	}
+	if (!any)
+		unknown_name("debug mode", arg, &debug_modes[0].name, sizeof(debug_modes[0]), NELEM(debug_modes));
+	free(modes);
+}
+
+static void tool_arg(struct options *o, const char *arg)
+{
+	for (size_t i = 0; i < NELEM(tools); i++) {
+		if (strcmp(arg, tools[i].name) == 0) {
+			o->tool = (enum tool)i;
+			set_action(o, ACT_TOOL, NULL);
+			return;
+		}
+	}
+	unknown_name("tool", arg, &tools[0].name, sizeof(tools[0]), NELEM(tools));
+}
+
+/* getopt said "unrecognized option '--stauts'": add "did you mean '--status'?" when a
+ * long option is close (not when the word is an ambiguous abbreviation of several). */
+static void suggest_option(const char *arg)
+{
+	struct suggestion sg;
+	char *word;
+
+	if (!arg || strncmp(arg, "--", 2) != 0 || !arg[2])
+		return;
+	word = xstrndup(arg + 2, strcspn(arg + 2, "="));
+	for (const struct option *lo = longopts; lo->name; lo++)
+		if (strncmp(lo->name, word, strlen(word)) == 0)
+			goto out;
+	suggest_start(&sg, word);
+	for (const struct option *lo = longopts; lo->name; lo++)
+		suggest_offer(&sg, lo->name);
+	if (sg.best)
+		notice("did you mean '--%s'?", sg.best);
+out:
+	free(word);
 }
 
 static void parse_options(int argc, char **argv, struct options *o)
 {
-	int c;
+	int c, li;
 
 	o->keepgoing = 1;
-	while ((c = getopt_long(argc, argv, "+f:C:j:k:nvq", longopts, NULL)) != -1) {
+	opterr = 1;
+	while ((li = -1, c = getopt_long(argc, argv, "+f:C:j:k::nqvsd:t:h", longopts, &li)) != -1) {
+		char opt[32]; /* the option as written, for messages */
+
+		if (li >= 0)
+			snprintf(opt, sizeof(opt), "--%s", longopts[li].name);
+		else
+			snprintf(opt, sizeof(opt), "-%c", c);
+
 		switch (c) {
 		case 'f': o->file = optarg; break;
 		case 'C': o->dir = optarg; break;
-		case 'j': o->jobs = number_arg("-j", optarg, 1); break;
-		case 'k': o->keepgoing = number_arg("-k", optarg, 0); break;
+		case 'j': o->jobs = number_arg(opt, optarg, 1); break;
+		case 'k':
+			/* make's rule for an optional number: -k5, --keep-going=5, or the next
+			 * word when it starts with a digit (-k 5); -k alone never stops */
+			if (!optarg && optind < argc && isdigit((unsigned char)argv[optind][0]))
+				optarg = argv[optind++];
+			o->keepgoing = optarg ? number_arg(opt, optarg, 0) : 0;
+			break;
 		case 'n': o->dryrun = true; break;
+		case 'q': o->question = true; break;
 		case 'v': verbosity = verbosity < 0 ? 1 : verbosity + 1; break;
-		case 'q': verbosity = -1; break;
+		case 's': verbosity = -1; break;
+		case 'd': debug_mode(o, optarg); break;
+		case 't': tool_arg(o, optarg); break;
 		case OPT_STATUS: set_action(o, ACT_STATUS, NULL); break;
 		case OPT_JSON: o->json = true; break;
 		case OPT_LIST: set_action(o, ACT_LIST, NULL); break;
@@ -173,19 +319,36 @@ static void parse_options(int argc, char **argv, struct options *o)
 			o->onfailure = optarg;
 			break;
 		case OPT_VERSION: printf("orch %s\n", ORCH_VERSION); exit(EXIT_DONE);
-		case OPT_HELP: fputs(usage_text, stdout); exit(EXIT_DONE);
+		case 'h': fputs(usage_text, stdout); exit(EXIT_DONE);
 		default:
+			if (optopt == 0)
+				suggest_option(argv[optind - 1]);
 			usage_hint();
 			exit(EXIT_USAGE);
 		}
 	}
 	o->targets = argv + optind;
 	o->ntargets = (size_t)(argc - optind);
-	/* --force alone names its steps as operands; with --rollback it is a modifier */
+	/* --force alone names its targets as operands; with --rollback it is a modifier */
 	if (o->force && !o->actionset)
 		set_action(o, ACT_FORCE, NULL);
 	if (o->json && o->action != ACT_STATUS && o->action != ACT_LIST)
 		usage_error("%s", "--json goes with --status or --list");
+	if (o->question && o->action != ACT_RUN)
+		usage_error("-q (--question) asks whether targets are up to date and does not go with %s%s",
+		            action_names[o->action], o->action == ACT_TOOL ? " TOOL" : " (-s is quiet)");
+	if ((o->explain || o->stats) && o->action != ACT_RUN)
+		usage_error("-d %s goes with a run, -n or -q, not with %s%s", o->explain ? "explain" : "stats",
+		            action_names[o->action], o->action == ACT_TOOL ? " TOOL" : "");
+	if (o->action == ACT_TOOL) {
+		bool takes = tools[o->tool].args[0] != '\0';
+
+		if (o->ntargets && !takes)
+			usage_error("-t %s takes no targets", tools[o->tool].name);
+		if (!o->ntargets && tools[o->tool].args[0] != '\0' && tools[o->tool].args[0] != '[')
+			usage_error("-t %s needs a %s", tools[o->tool].name, o->tool == TOOL_QUERY ? "target" : "step");
+		return;
+	}
 	if (o->ntargets && o->action != ACT_RUN && o->action != ACT_GRAPH && o->action != ACT_FORCE)
 		usage_error("%s takes no targets", action_names[o->action]);
 	if (o->action == ACT_FORCE && !o->ntargets)
@@ -205,7 +368,33 @@ static struct graph *load(struct options *o)
 	return g;
 }
 
-/* Resolve the targets; unknown ones are a usage error listing what exists. */
+/* "unknown target 'X'" with the closest name (a step, phase, phaseN, milestone, all),
+ * else a pointer to --list; WHAT prefixes it ("--force: "). */
+static void unknown_target(struct graph *g, const char *what, const char *name)
+{
+	struct suggestion sg;
+	struct vec phasen = {0};
+	/* phase9 is no typo of phase1: phaseN is offered for words that are not phaseN */
+	bool numbered = strncmp(name, "phase", 5) == 0 && parse_count(name + 5, 1000000) >= 0;
+
+	suggest_start(&sg, name);
+	for (size_t i = 0; i < g->nodes.n; i++)
+		suggest_offer(&sg, ((struct node *)g->nodes.v[i])->name);
+	for (size_t i = 0; i < g->phases.n && !numbered; i++) {
+		vec_push(&phasen, xasprintf("phase%d", ((struct node *)g->phases.v[i])->number));
+		suggest_offer(&sg, phasen.v[i]);
+	}
+	suggest_offer(&sg, "all");
+	if (sg.best)
+		error("%sunknown target '%s' (did you mean '%s'?)", what, name, sg.best);
+	else
+		error("%sunknown target '%s' (see 'orch --list' for steps, phases and milestones)", what, name);
+	for (size_t i = 0; i < phasen.n; i++)
+		free(phasen.v[i]);
+	vec_free(&phasen);
+}
+
+/* Resolve the targets; unknown ones are a usage error naming each. */
 static struct node **resolve_targets(struct graph *g, char **names, size_t n)
 {
 	struct node **t = xcalloc(n ? n : 1, sizeof(*t));
@@ -213,7 +402,7 @@ static struct node **resolve_targets(struct graph *g, char **names, size_t n)
 
 	for (size_t i = 0; i < n; i++) {
 		if (graph_target(g, names[i], &t[i]) < 0) {
-			error("unknown target '%s' (see 'orch --list' for steps, phases and milestones)", names[i]);
+			unknown_target(g, "", names[i]);
 			bad++;
 		}
 	}
@@ -256,26 +445,88 @@ static struct runopts run_options(struct graph *g, struct options *o)
 	return ro;
 }
 
+/* -d stats: where the time went, in ms (measured around the calls made here). */
+static struct {
+	int64_t start, orchfile, journal, signatures, run;
+} stats;
+
+/* -d explain: for each step that will run, why, as --why says it, on stderr. */
+static void explain(struct vec *pending)
+{
+	for (size_t i = 0; i < pending->n; i++) {
+		struct node *n = pending->v[i];
+		struct vec changes = {0};
+		enum stepstate st = state_of(n);
+
+		if (st == ST_STALE || st == ST_CHANGED)
+			state_changes(n, &changes);
+		if (st == ST_CHANGED)
+			debug_note("explain", "%s was applied and has changed since; with on_change = error orch will not run it again%s",
+			           n->name, changes.n ? ":" : "");
+		else if (changes.n)
+			debug_note("explain", "%s would run: it changed since it completed:", n->name);
+		else if (n->stepkind == STEP_MANUAL && st == ST_NOTRUN && strcmp(state_reason(n), "waiting for approval") == 0)
+			debug_note("explain", "%s waits for approval ('orch --approve %s')", n->name, n->name);
+		else if (n->stepkind == STEP_MANUAL && st == ST_NOTRUN)
+			debug_note("explain", "%s waits for approval ('orch --approve %s'): %s", n->name, n->name,
+			           state_reason(n));
+		else
+			debug_note("explain", "%s would run: %s", n->name, state_reason(n));
+		for (size_t k = 0; k < changes.n; k++) {
+			debug_note("explain", "  %s", (char *)changes.v[k]);
+			free(changes.v[k]);
+		}
+		vec_free(&changes);
+	}
+}
+
+static void print_stats(void)
+{
+	static const char *names[] = {"orchfile", "journal", "signatures", "run"};
+	int64_t v[] = {stats.orchfile, stats.journal, stats.signatures, stats.run};
+
+	for (size_t i = 0; i < 4; i++)
+		debug_note("stats", "%-10s %6lld ms", names[i], (long long)v[i]);
+	debug_note("stats", "%-10s %6lld ms", "total", (long long)(now_ms() - stats.start));
+}
+
 static int run(struct graph *g, struct options *o)
 {
 	struct node **t = resolve_targets(g, o->targets, o->ntargets);
 	struct runopts ro = run_options(g, o);
+	struct vec pending = {0};
+	bool readonly = o->dryrun || o->question;
 	struct journal *j;
+	int64_t t0;
 	int status;
 
 	enter_plan_dir(g);
-	if (o->dryrun) {
-		j = journal_open(g, 0);
-		state_load(g, j);
+	/* -n and -q: no lock, nothing created or written */
+	t0 = now_ms();
+	j = journal_open(g, readonly ? 0 : JOURNAL_LOCK | JOURNAL_CREATE);
+	stats.journal = now_ms() - t0;
+	t0 = now_ms();
+	state_load(g, j);
+	stats.signatures = now_ms() - t0;
+	t0 = now_ms();
+	if (o->explain || o->question)
+		show_pending(g, t, o->ntargets, &pending);
+	if (o->explain)
+		explain(&pending);
+	if (o->question)
+		status = pending.n ? EXIT_FAILED : EXIT_DONE;
+	else if (o->dryrun)
 		status = show_dry(g, t, o->ntargets);
-	} else {
-		j = journal_open(g, JOURNAL_LOCK | JOURNAL_CREATE);
-		state_load(g, j);
+	else
 		status = run_targets(g, j, t, o->ntargets, &ro);
+	if (!readonly)
 		pg_close_all();
-	}
 	if (j)
 		journal_close(j);
+	stats.run = now_ms() - t0;
+	if (o->stats)
+		print_stats();
+	vec_free(&pending);
 	free(t);
 	return status;
 }
@@ -344,6 +595,110 @@ static int graph_dot(struct graph *g, struct options *o)
 	return EXIT_DONE;
 }
 
+/* --force TARGET...: the steps of each target, each once, in the order named: a step;
+ * a phase's steps; a milestone's steps and what they need; all, every step. The names
+ * are all checked first: nothing is recorded when one is wrong. */
+static int force(struct graph *g, struct options *o)
+{
+	bool *taken = xcalloc(g->nodes.n ? g->nodes.n : 1, sizeof(*taken));
+	struct vec names = {0};
+	int bad = 0, status;
+
+	for (size_t i = 0; i < o->ntargets; i++) {
+		struct node *t;
+
+		if (graph_target(g, o->targets[i], &t) < 0) {
+			unknown_target(g, "--force: ", o->targets[i]);
+			bad++;
+			continue;
+		}
+		if (t && t->kind == NODE_STEP) {
+			if (!taken[t->id])
+				taken[t->id] = true, vec_push(&names, t->name);
+			continue;
+		}
+		if (t && t->kind == NODE_PHASE) {
+			for (size_t k = 0; k < t->steps.n; k++) {
+				struct node *n = t->steps.v[k];
+
+				if (!taken[n->id])
+					taken[n->id] = true, vec_push(&names, n->name);
+			}
+			continue;
+		}
+		graph_clearmarks(g);
+		graph_select(g, t ? &t : NULL, t ? 1 : 0, MARK_SELECTED);
+		for (size_t k = 0; k < g->steps.n; k++) {
+			struct node *n = g->steps.v[k];
+
+			if (n->mark == MARK_SELECTED && !taken[n->id])
+				taken[n->id] = true, vec_push(&names, n->name);
+		}
+	}
+	free(taken);
+	if (bad) {
+		vec_free(&names);
+		return EXIT_USAGE;
+	}
+	if (!names.n) {
+		printf("nothing to force: %s has no steps\n", o->targets[0]);
+		vec_free(&names);
+		return EXIT_DONE;
+	}
+	enter_plan_dir(g);
+	status = action_force(g, (char **)names.v, names.n);
+	vec_free(&names);
+	return status;
+}
+
+static void tool_list(void)
+{
+	printf("orch tools (-t TOOL):\n");
+	for (size_t i = 0; i < NELEM(tools); i++) {
+		char use[32];
+
+		snprintf(use, sizeof(use), "%s %s", tools[i].name, tools[i].args);
+		printf("  %-20s %s\n", use, tools[i].help);
+	}
+}
+
+static int tool(struct graph *g, struct options *o)
+{
+	struct node **t = NULL;
+	int status = EXIT_DONE;
+
+	switch (o->tool) {
+	case TOOL_LIST:
+		tool_list();
+		return EXIT_DONE;
+	case TOOL_TARGETS:
+		show_targets(g, stdout);
+		return EXIT_DONE;
+	case TOOL_COMMANDS:
+		t = resolve_targets(g, o->targets, o->ntargets);
+		show_commands(g, t, o->ntargets, stdout);
+		break;
+	case TOOL_QUERY:
+		t = resolve_targets(g, o->targets, o->ntargets);
+		for (size_t i = 0; i < o->ntargets && status == EXIT_DONE; i++) {
+			if (!t[i]) {
+				error("-t query: 'all' is the whole plan; query a step, phase or milestone");
+				status = EXIT_USAGE;
+			}
+		}
+		for (size_t i = 0; i < o->ntargets && status == EXIT_DONE; i++)
+			show_query(g, t[i], stdout);
+		break;
+	case TOOL_CLEAN:
+		t = resolve_targets(g, o->targets, o->ntargets);
+		enter_plan_dir(g);
+		status = clean_outputs(g, t, o->ntargets, o->dryrun);
+		break;
+	}
+	free(t);
+	return status;
+}
+
 int main(int argc, char **argv)
 {
 	struct options o = {0};
@@ -353,10 +708,17 @@ int main(int argc, char **argv)
 	argv[0] = (char *)argv0; /* getopt's messages start with it: "orch: ..." */
 	os_stdfds();
 	log_level_from_env();
+	stats.start = now_ms();
 	parse_options(argc, argv, &o);
+	if (o.action == ACT_TOOL && o.tool == TOOL_LIST) {
+		tool_list(); /* needs no Orchfile, like --help */
+		return EXIT_DONE;
+	}
 	if (o.dir && chdir(o.dir) < 0)
 		fatal("cannot change to %s:", o.dir);
+	stats.orchfile = now_ms();
 	g = load(&o);
+	stats.orchfile = now_ms() - stats.orchfile;
 	switch (o.action) {
 	case ACT_STATUS:
 		status = show_status(g, &o);
@@ -390,12 +752,14 @@ int main(int argc, char **argv)
 		status = action_skip(g, o.arg);
 		break;
 	case ACT_FORCE:
-		enter_plan_dir(g);
-		status = action_force(g, o.targets, o.ntargets);
+		status = force(g, &o);
 		break;
 	case ACT_RESET:
 		enter_plan_dir(g);
 		status = action_reset(g, o.yes);
+		break;
+	case ACT_TOOL:
+		status = tool(g, &o);
 		break;
 	}
 	/* A closed pipe (`orch | head -1`) is no failure of the plan, which went on and

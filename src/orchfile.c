@@ -484,15 +484,36 @@ static const struct keydef *find_key(const struct keydef *defs, const char *name
 	return NULL;
 }
 
+/* "; did you mean 'NAME'?" for the closest of the NULL-terminated NAMES to WORD, or "". */
+static const char *did_you_mean(const char *word, const char *const *names, char *out, size_t len)
+{
+	struct suggestion sg;
+
+	suggest_start(&sg, word);
+	for (; *names; names++)
+		suggest_offer(&sg, *names);
+	if (!sg.best)
+		return "";
+	snprintf(out, len, "; did you mean '%s'?", sg.best);
+	return out;
+}
+
 static void unknown_key(struct parser *p, struct section *s, struct entry *e, const struct keydef *defs)
 {
 	struct buf b = {0};
+	struct vec names = {0};
+	char hint[64];
 
-	for (; defs->name; defs++)
+	for (; defs->name; defs++) {
 		buf_printf(&b, "%s%s", b.len ? ", " : "", defs->name);
-	perr(p, e->line, "unknown key '%s' in [%s%s%s] (known keys: %s)", e->key, s->type,
-	     s->name ? " " : "", s->name ? s->name : "", buf_str(&b));
+		vec_push(&names, (void *)defs->name);
+	}
+	vec_push(&names, NULL);
+	perr(p, e->line, "unknown key '%s' in [%s%s%s] (known keys: %s)%s", e->key, s->type,
+	     s->name ? " " : "", s->name ? s->name : "", buf_str(&b),
+	     did_you_mean(e->key, (const char *const *)names.v, hint, sizeof(hint)));
 	buf_free(&b);
+	vec_free(&names);
 }
 
 /* Set a simple typed field of N from entry E (already expanded into V). */
@@ -770,7 +791,11 @@ static void load_orch(struct parser *p, struct section *s)
 			continue;
 		}
 		if (strcmp(e->key, "name") && strcmp(e->key, "jobs") && strcmp(e->key, "changelog")) {
-			perr(p, e->line, "unknown key '%s' in [orch] (known keys: name, jobs, database, changelog)", e->key);
+			static const char *const keys[] = {"name", "jobs", "database", "changelog", NULL};
+			char hint[64];
+
+			perr(p, e->line, "unknown key '%s' in [orch] (known keys: name, jobs, database, changelog)%s", e->key,
+			     did_you_mean(e->key, keys, hint, sizeof(hint)));
 			continue;
 		}
 		if (!(v = expand(p, s, buf_str(&e->value), e->line)))
@@ -802,7 +827,11 @@ static void load_pool(struct parser *p, struct section *s)
 		long n;
 
 		if (strcmp(e->key, "depth") != 0) {
-			perr(p, e->line, "unknown key '%s' in [pool %s] (known keys: depth)", e->key, s->name);
+			static const char *const keys[] = {"depth", NULL};
+			char hint[64];
+
+			perr(p, e->line, "unknown key '%s' in [pool %s] (known keys: depth)%s", e->key, s->name,
+			     did_you_mean(e->key, keys, hint, sizeof(hint)));
 			continue;
 		}
 		if (!(v = expand(p, s, buf_str(&e->value), e->line)))
@@ -837,8 +866,12 @@ static void declare(struct parser *p, struct section *s, struct section **orch)
 		named |= strcmp(s->type, types[i]) == 0;
 	named |= strcmp(s->type, "pool") == 0;
 	if (!named) {
-		perr(p, s->line, "unknown section [%s%s%s] (use orch, vars, pool, phase, step or milestone)",
-		     s->type, s->name ? " " : "", s->name ? s->name : "");
+		static const char *const sections[] = {"orch", "vars", "pool", "phase", "step", "milestone", NULL};
+		char hint[64];
+
+		perr(p, s->line, "unknown section [%s%s%s] (use orch, vars, pool, phase, step or milestone)%s",
+		     s->type, s->name ? " " : "", s->name ? s->name : "",
+		     did_you_mean(s->type, sections, hint, sizeof(hint)));
 		return;
 	}
 	if (!s->name) {

@@ -1,5 +1,6 @@
-/* show.c — read-only views of a plan: --list (text and JSON), --graph (DOT) and the dry
- * run's listing (-n). */
+/* show.c — read-only views of a plan: --list (text and JSON), --graph (DOT), the dry
+ * run's listing (-n) and what would run (-q), and the tools -t targets, -t commands and
+ * -t query. */
 #include "show.h"
 
 #include <stdlib.h>
@@ -323,4 +324,107 @@ int show_dry(struct graph *g, struct node **targets, size_t ntargets)
 	       count == 1 ? "" : "s", format_duration(est, buf, sizeof(buf)), uptodate);
 	vec_free(&order);
 	return EXIT_DONE;
+}
+
+size_t show_pending(struct graph *g, struct node **targets, size_t ntargets, struct vec *out)
+{
+	struct vec order = {0};
+	size_t before = out->n;
+
+	graph_clearmarks(g);
+	graph_select(g, ntargets ? targets : NULL, ntargets, MARK_SELECTED);
+	graph_order(g, MARK_SELECTED, true, &order);
+	for (size_t i = 0; i < order.n; i++) {
+		struct node *n = order.v[i];
+
+		if (n->kind == NODE_STEP && !state_satisfied(n))
+			vec_push(out, n);
+	}
+	vec_free(&order);
+	return out->n - before;
+}
+
+void show_targets(struct graph *g, FILE *out)
+{
+	for (size_t i = 0; i < g->steps.n; i++)
+		fprintf(out, "%s\n", ((struct node *)g->steps.v[i])->name);
+	for (size_t i = 0; i < g->phases.n; i++) {
+		struct node *n = g->phases.v[i];
+
+		fprintf(out, "%s\nphase%d\n", n->name, n->number);
+	}
+	for (size_t i = 0; i < g->milestones.n; i++)
+		fprintf(out, "%s\n", ((struct node *)g->milestones.v[i])->name);
+	fprintf(out, "all\n");
+}
+
+/* "# NAME (KEY)" and the value of KEY, a command or a file, line by line. */
+static void command(const struct node *n, const char *key, const char *value, FILE *out)
+{
+	size_t len;
+
+	if (!value)
+		return;
+	len = strlen(value);
+	fprintf(out, "# %s (%s)\n%s%s", n->name, key, value, len && value[len - 1] == '\n' ? "" : "\n");
+}
+
+void show_commands(struct graph *g, struct node **targets, size_t ntargets, FILE *out)
+{
+	struct vec order = {0};
+
+	graph_clearmarks(g);
+	graph_select(g, ntargets ? targets : NULL, ntargets, MARK_SELECTED);
+	graph_order(g, MARK_SELECTED, true, &order);
+	for (size_t i = 0; i < order.n; i++) {
+		struct node *n = order.v[i];
+
+		if (n->kind == NODE_MILESTONE) {
+			command(n, "validate", n->validate, out);
+		} else if (n->kind == NODE_STEP && n->stepkind == STEP_MANUAL) {
+			fprintf(out, "# %s (manual)\n", n->name);
+		} else if (n->kind == NODE_STEP) {
+			command(n, "run", n->run, out);
+			command(n, "sql", n->sql, out);
+			command(n, "sql_verify", n->sql_verify, out);
+			command(n, "verify", n->verify, out);
+		}
+	}
+	vec_free(&order);
+}
+
+static void query_edge(const struct node *n, const struct edge *e, FILE *out)
+{
+	fprintf(out, "    %s %s (%s)\n", node_kindname(n), n->name, edge_kindname(e->why));
+}
+
+void show_query(struct graph *g, const struct node *n, FILE *out)
+{
+	bool any = false;
+
+	if (n->kind == NODE_STEP && n->phase)
+		fprintf(out, "%s: %s %s in phase %s: %s\n", n->name, step_kindname(n), node_kindname(n),
+		        n->phase->name, n->title);
+	else if (n->kind == NODE_STEP)
+		fprintf(out, "%s: %s %s: %s\n", n->name, step_kindname(n), node_kindname(n), n->title);
+	else if (n->kind == NODE_PHASE)
+		fprintf(out, "%s: phase%d: %s\n", n->name, n->number, n->title);
+	else
+		fprintf(out, "%s: milestone: %s\n", n->name, n->title);
+	fprintf(out, "  needs:\n");
+	for (size_t i = 0; i < n->ndeps; i++, any = true)
+		query_edge(n->deps[i].dep, &n->deps[i], out);
+	if (!any)
+		fprintf(out, "    nothing\n");
+	any = false;
+	fprintf(out, "  needed by:\n");
+	for (size_t i = 0; i < g->nodes.n; i++) {
+		struct node *u = g->nodes.v[i];
+
+		for (size_t j = 0; j < u->ndeps; j++)
+			if (u->deps[j].dep == n)
+				query_edge(u, &u->deps[j], out), any = true;
+	}
+	if (!any)
+		fprintf(out, "    nothing\n");
 }

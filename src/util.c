@@ -628,3 +628,68 @@ int64_t wall_ms(void)
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
+
+void debug_note(const char *kind, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	fflush(stdout);
+	fprintf(stderr, "%s: %s: ", argv0, kind);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	va_end(ap);
+}
+
+int edit_distance(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b);
+	/* three rows of the table: i-2, i-1 and i */
+	int *r0 = xcalloc(lb + 1, sizeof(int)), *r1 = xcalloc(lb + 1, sizeof(int));
+	int *r2 = xcalloc(lb + 1, sizeof(int)), *t, d;
+
+	for (size_t j = 0; j <= lb; j++)
+		r1[j] = (int)j;
+	for (size_t i = 1; i <= la; i++) {
+		int ca = tolower((unsigned char)a[i - 1]);
+
+		r2[0] = (int)i;
+		for (size_t j = 1; j <= lb; j++) {
+			int cb = tolower((unsigned char)b[j - 1]);
+			int best = r1[j - 1] + (ca != cb);
+
+			if (r1[j] + 1 < best)
+				best = r1[j] + 1;
+			if (r2[j - 1] + 1 < best)
+				best = r2[j - 1] + 1;
+			if (i > 1 && j > 1 && ca == tolower((unsigned char)b[j - 2]) &&
+			    tolower((unsigned char)a[i - 2]) == cb && r0[j - 2] + 1 < best)
+				best = r0[j - 2] + 1;
+			r2[j] = best;
+		}
+		t = r0, r0 = r1, r1 = r2, r2 = t;
+	}
+	d = r1[lb];
+	free(r0), free(r1), free(r2);
+	return d;
+}
+
+void suggest_start(struct suggestion *s, const char *word)
+{
+	s->word = word;
+	s->best = NULL;
+	s->dist = 0;
+}
+
+void suggest_offer(struct suggestion *s, const char *candidate)
+{
+	int d;
+
+	if (strcmp(s->word, candidate) == 0)
+		return;
+	d = edit_distance(s->word, candidate);
+	if (d > 2 || (size_t)d * 3 > strlen(s->word))
+		return;
+	if (!s->best || d < s->dist)
+		s->best = candidate, s->dist = d;
+}

@@ -117,4 +117,23 @@ int64_t now_ms(void);
 /* Wall clock in milliseconds since the epoch. */
 int64_t wall_ms(void);
 
+/* Print "orch: KIND: MSG" on stderr whatever the verbosity: the output of a debug mode
+ * the user asked for (-d explain, -d stats). */
+void debug_note(const char *kind, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* The edit distance between A and B (Damerau's optimal string alignment: insertions,
+ * deletions, substitutions and swaps of two neighbours), letters compared ignoring case. */
+int edit_distance(const char *a, const char *b);
+/* "Did you mean": the closest of the candidates offered to WORD, if one is close enough
+ * (at most 2 edits, and at most a third of WORD's length). */
+struct suggestion {
+	const char *word;
+	const char *best; /* NULL until a close candidate is offered */
+	int dist;
+};
+/* Start looking for the candidate closest to WORD. */
+void suggest_start(struct suggestion *s, const char *word);
+/* Offer CANDIDATE (kept by the caller while S is used); the first of the closest wins. */
+void suggest_offer(struct suggestion *s, const char *candidate);
+
 #endif

@@ -77,14 +77,21 @@ load lib
 
 @test "-k takes a number, 0 included" {
 	tiny_plan
-	for bad in x -1 1.5; do
-		run_orch -k "$bad" --list
+	# -k's number is optional: attached (-kN), or the next word when it starts with a digit
+	for bad in -kx -k-1 -k1.5; do
+		run_orch "$bad" --list
 		expect_status 2
 		expect_stderr <<-EOF
-		orch: error: -k needs a number, not '$bad'
+		orch: error: -k needs a number, not '${bad#-k}'
 		Try 'orch --help'.
 		EOF
 	done
+	run_orch -k 1.5 --list
+	expect_status 2
+	expect_stderr <<-'EOF'
+	orch: error: -k needs a number, not '1.5'
+	Try 'orch --help'.
+	EOF
 	run_orch -k 0 --list
 	expect_status 0
 	run_orch -k 3 --list
@@ -236,10 +243,10 @@ load lib
 	expect_same "first line" "plan my-plan: 1 step, 0 phases, 0 milestones" "${output%%$'\n'*}"
 }
 
-@test "-v and -q are accepted" {
+@test "-v and -s are accepted" {
 	tiny_plan
 	run_orch -v --list
 	expect_status 0
-	run_orch -q --check
+	run_orch -s --check
 	expect_status 0
 }

@@ -60,7 +60,7 @@ t() {
 				print needs > "deps.s" i
 			}
 		}' > Orchfile
-		run "$ORCH" -j4 -q
+		run "$ORCH" -j4 -s
 		[ "$status" -eq 0 ]
 		[ "$(wc -l < order)" -eq 40 ]
 		for i in $(seq 1 40); do

@@ -252,7 +252,7 @@ abc_plan() {
 	[step slow]
 	run = touch started; sleep 5
 	EOF
-	"$ORCH" -q > /dev/null 2>&1 &
+	"$ORCH" -s > /dev/null 2>&1 &
 	pid=$!
 	for i in $(seq 100); do [ -f started ] && break; sleep 0.05; done
 	[ -f started ]
@@ -271,7 +271,7 @@ abc_plan() {
 	needs = first
 	run = echo slow >> ran.log; echo $$ > slow.pgid; touch started; sleep 30
 	EOF
-	"$ORCH" -q > /dev/null 2>&1 &
+	"$ORCH" -s > /dev/null 2>&1 &
 	pid=$!
 	for i in $(seq 100); do [ -f started ] && break; sleep 0.05; done
 	[ -f started ]

@@ -22,11 +22,11 @@ crash_plan() {
 	}' > Orchfile
 }
 
-# start_orch: orch -q -j8 in the background ($pid), holding fd 9 open on orphans.lock,
+# start_orch: orch -s -j8 in the background ($pid), holding fd 9 open on orphans.lock,
 # locked. The steps it starts inherit the descriptor, so the lock is free again only
 # when orch and every step it started have exited.
 start_orch() {
-	(exec 9> orphans.lock && flock -x 9 && exec "$ORCH" -q -j8) > /dev/null 2> crash.err &
+	(exec 9> orphans.lock && flock -x 9 && exec "$ORCH" -s -j8) > /dev/null 2> crash.err &
 	pid=$!
 }
 
@@ -69,7 +69,7 @@ wait_orphans() {
 		done < ok.before
 		# the next run completes everything, and runs none of them again
 		rm -f ran.log
-		run_orch -q -j8
+		run_orch -s -j8
 		if [ "$status" -ne 0 ]; then
 			echo "round $round: the run after the kill failed"; show_run; return 1
 		fi

@@ -55,7 +55,7 @@ before() {
 @test "rollback all undoes every completed step after everything that needs it" {
 	layered_plan
 	for j in 1 3; do
-		run_orch -j3 -q
+		run_orch -j3 -s
 		expect_status 0
 		rm -f order.log
 		run_orch --rollback all -j "$j"
@@ -71,7 +71,7 @@ before() {
 
 @test "rollback of a phase cascades to completed dependents outside it, and nothing else" {
 	layered_plan
-	run_orch -q
+	run_orch -s
 	expect_status 0
 	rm -f order.log
 	run_orch --rollback mid
@@ -80,7 +80,7 @@ before() {
 	[ "$(undone | tr '\n' ' ')" = "c1 b2 b1 " ] || [ "$(undone | tr '\n' ' ')" = "c1 b1 b2 " ]
 	# what was rolled back runs again, and only that
 	rm -f order.log
-	run_orch -q
+	run_orch -s
 	expect_status 0
 	[ "$(sort order.log | tr '\n' ' ')" = "run b1 run b2 run c1 " ]
 }
@@ -106,7 +106,7 @@ before() {
 
 @test "-n shows the plan and changes nothing" {
 	layered_plan
-	run_orch -q
+	run_orch -s
 	expect_status 0
 	rm -f order.log
 	run_orch --rollback base -n
@@ -130,7 +130,7 @@ before() {
 	needs = a
 	run = true
 	EOF
-	run_orch -q
+	run_orch -s
 	expect_status 0
 	run_orch --rollback a
 	expect_status 2
@@ -161,7 +161,7 @@ before() {
 	run = true
 	rollback = echo undo c >> order.log
 	EOF
-	run_orch -q
+	run_orch -s
 	expect_status 0
 	run_orch --rollback all
 	expect_status 1
@@ -191,7 +191,7 @@ before() {
 	EOF
 	run_orch --approve gate
 	expect_status 0
-	run_orch -q
+	run_orch -s
 	expect_status 0
 	run_orch --rollback gate
 	expect_status 0
@@ -232,7 +232,7 @@ before() {
 	run = true
 	rollback = echo undo a >> order.log
 	EOF
-	run_orch -q
+	run_orch -s
 	expect_status 0
 	{ sleep 0.5; printf 'n\n'; sleep 0.5; } | script -qefc "$ORCH --rollback a" /dev/null > tty.out 2>&1
 	grep -q 'Roll back 1 step? \[y/N\]' tty.out
