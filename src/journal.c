@@ -562,6 +562,7 @@ static int take_lock(struct journal *j)
 		free(path);
 		return EXIT_LOCKED;
 	}
+	debug("took the plan lock %s", path);
 	n = snprintf(buf, sizeof(buf), "%ld\n", (long)getpid());
 	if (ftruncate(j->lockfd, 0) < 0 || pwrite(j->lockfd, buf, (size_t)n, 0) != n)
 		warn("cannot write the pid into %s:", path);
@@ -845,6 +846,7 @@ int journal_sync(struct journal *j)
 		return 0;
 	/* A failed fsync may have dropped the data it was to write: never try again as if
 	 * it were safe (PostgreSQL's fsyncgate). The journal takes nothing more. */
+	debug("fdatasync %s: %lld bytes since the last sync", j->display, (long long)(j->size - j->synced));
 	if (fdatasync(j->fd) < 0) {
 		error("cannot make %s durable: fdatasync:", j->display);
 		j->failed = true;

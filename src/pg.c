@@ -188,6 +188,7 @@ static PGconn *db_connect(struct pgdb *db, char **err)
 	}
 	if (!db->desc)
 		db->desc = describe(c);
+	debug("connected to %s (server pid %d)", db->desc, PQbackendPID(c));
 	PQsetNoticeReceiver(c, notice_drop, NULL);
 	return c;
 }

@@ -319,6 +319,9 @@ static int spawn_script(struct engine *e, struct job *jb, const char *script)
 	char **env = step_env(e, jb->n);
 	int rc = os_spawn(script, env, &jb->proc);
 
+	if (rc == 0)
+		debug("spawned %s: /bin/sh, pid %ld (its process group), attempt %d", jb->n->name, (long)jb->proc.pid,
+		      jb->attempt);
 	free_env(env);
 	jb->exited = false;
 	return rc;

@@ -629,6 +629,17 @@ int64_t wall_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+void debug(const char *fmt, ...)
+{
+	va_list ap;
+
+	if (verbosity < 2)
+		return;
+	va_start(ap, fmt);
+	vreport("debug", fmt, ap);
+	va_end(ap);
+}
+
 void debug_note(const char *kind, const char *fmt, ...)
 {
 	va_list ap;

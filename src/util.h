@@ -120,6 +120,8 @@ int64_t wall_ms(void);
 /* Print "orch: KIND: MSG" on stderr whatever the verbosity: the output of a debug mode
  * the user asked for (-d explain, -d stats). */
 void debug_note(const char *kind, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Print "orch: debug: MSG" at ORCH_LOG_LEVEL=debug (or -vv): spawns, syncs, locks, connections. */
+void debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* The edit distance between A and B (Damerau's optimal string alignment: insertions,
  * deletions, substitutions and swaps of two neighbours), letters compared ignoring case. */

@@ -529,3 +529,19 @@ wait_gone() {
 	[[ $stderr != *"log: .orch/logs/use.log"* ]] || { show_run; false; }
 	[ ! -e .orch/logs/use.log ]
 }
+
+@test "LOG_LEVEL=debug says more than -v: the lock, each spawn, each journal sync" {
+	cat > Orchfile <<-'EOF'
+	[step a]
+	run = true
+	EOF
+	run_orch -v
+	expect_status 0
+	[[ $stderr != *"debug:"* ]] || { show_run; false; }
+	rm -rf .orch
+	LOG_LEVEL=debug run_orch
+	expect_status 0
+	expect_contains stderr "$stderr" "orch: debug: took the plan lock $PWD/.orch/lock"
+	expect_contains stderr "$stderr" "orch: debug: spawned a: /bin/sh, pid "
+	expect_contains stderr "$stderr" "orch: debug: fdatasync .orch/journal.jsonl: "
+}
