@@ -20,7 +20,7 @@ setup() {
 	TEST_DIR=$(mktemp -d "${BATS_TMPDIR:-/tmp}/orch-cli.XXXXXX")
 	cd "$TEST_DIR" || return 1
 	# the environment must not leak into the plans under test
-	unset DATABASE_URL ORCH_LOG_LEVEL NO_COLOR
+	unset DATABASE_URL ORCH_LOG_LEVEL LOG_LEVEL NO_COLOR ORCH_TARGET
 }
 
 teardown() {
