@@ -716,7 +716,9 @@ static void load_phase(struct parser *p, struct section *s)
 }
 
 /* Phase "after" barriers become edges from each of the phase's steps, once every
- * step knows its phase. */
+ * step knows its phase, and from the phase itself: "phase b complete" then includes
+ * "phase a complete", so a phase after b waits for a whatever state b's steps are in
+ * (skipped, done before a was). Edges: steps + phases per name, never their product. */
 static void load_after(struct parser *p, struct section *s)
 {
 	struct entry *e = find_entry(s, "after");
@@ -731,9 +733,11 @@ static void load_after(struct parser *p, struct section *s)
 		if (d && d->kind != NODE_PHASE)
 			perr(p, e->line, "phase '%s' runs after '%s', which is a %s, not a phase", s->node->name,
 			     d->name, node_kindname(d));
-		else if (d)
+		else if (d) {
+			graph_adddep(s->node, d, e->line, EDGE_AFTER);
 			for (size_t j = 0; j < s->node->steps.n; j++)
 				graph_adddep(s->node->steps.v[j], d, e->line, EDGE_AFTER);
+		}
 		free(words.v[i]);
 	}
 	vec_free(&words);

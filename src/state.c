@@ -11,6 +11,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <glob.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -324,7 +325,14 @@ static void compute(struct node *n)
 		part_add(&l, PART_DEF, "validate", false, hash_str(n->validate));
 	}
 	for (size_t i = 0; i < n->ndeps; i++) {
-		struct hash128 d = dep_sig(n->deps[i].dep);
+		struct hash128 d;
+
+		/* A phase's own after edges order it and add nothing to what it is: its steps
+		 * hash the phases they run after already, and signatures recorded before the
+		 * phase had these edges stay valid. */
+		if (n->kind == NODE_PHASE && n->deps[i].why == EDGE_AFTER)
+			continue;
+		d = dep_sig(n->deps[i].dep);
 
 		part_add(&l, PART_DEP, n->deps[i].dep->name, false, d);
 	}
@@ -547,23 +555,37 @@ static char *failure_reason(const struct jevent *e)
 	return xstrdup("failed");
 }
 
+/* N became satisfied or not: the phases that need it count it, and a phase that becomes
+ * complete or incomplete by it tells the phases after it in turn (iteratively). */
 static void set_satisfied(struct node *n, bool sat)
 {
-	struct nstate *s = ns(n);
+	struct vec todo = {0};
 
-	if (s->satisfied == sat)
+	if (ns(n)->satisfied == sat)
 		return;
-	s->satisfied = sat;
-	for (size_t i = 0; i < n->nusers; i++) {
-		struct node *u = n->users[i];
+	ns(n)->satisfied = sat;
+	vec_push(&todo, n);
+	while (todo.n) {
+		struct node *x = todo.v[--todo.n];
 
-		if (u->kind == NODE_PHASE) {
+		for (size_t i = 0; i < x->nusers; i++) {
+			struct node *u = x->users[i];
+			bool was;
+
+			if (u->kind != NODE_PHASE)
+				continue;
+			was = ns(u)->unsat == 0;
 			if (sat)
 				ns(u)->unsat--;
 			else
 				ns(u)->unsat++;
+			if (was != (ns(u)->unsat == 0)) {
+				ns(u)->satisfied = !was;
+				vec_push(&todo, u);
+			}
 		}
 	}
+	vec_free(&todo);
 }
 
 /* Decide N's state from its journal summary and its (just computed) signature. */
@@ -801,11 +823,26 @@ const char *state_reason(const struct node *n)
 	if (!n->state)
 		return "never run";
 	if (n->kind == NODE_PHASE) {
-		static char buf[64];
+		static char buf[64 + NAME_MAX];
+		size_t steps = 0, todo = 0;
+		const struct node *before = NULL;
 
 		if (!ns(n)->unsat)
 			return "done";
-		snprintf(buf, sizeof(buf), "%zu of %zu steps to do", ns(n)->unsat, n->ndeps);
+		for (size_t i = 0; i < n->ndeps; i++) {
+			const struct node *d = n->deps[i].dep;
+
+			if (n->deps[i].why == EDGE_PHASE) {
+				steps++;
+				todo += !state_satisfied(d);
+			} else if (!before && !state_satisfied(d)) {
+				before = d;
+			}
+		}
+		if (todo || !before)
+			snprintf(buf, sizeof(buf), "%zu of %zu steps to do", todo, steps);
+		else
+			snprintf(buf, sizeof(buf), "runs after phase %s, which is not complete", before->name);
 		return buf;
 	}
 	return ns(n)->reason ? ns(n)->reason : state_name(ns(n)->st);
