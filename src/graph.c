@@ -354,6 +354,82 @@ void graph_order(struct graph *g, enum mark mark, bool byphase, struct vec *out)
 	free(left);
 }
 
+/* graph_schedule's run: what each node waits for, the completed nodes that take no
+ * turn, the ready queue. */
+struct sched {
+	const unsigned char *role;
+	enum mark mark;
+	size_t *pending;
+	struct vec instant;
+	struct readyq q;
+};
+
+static void sched_ready(struct sched *s, struct node *n)
+{
+	if (s->role[n->id] == SCHED_INSTANT)
+		vec_push(&s->instant, n);
+	else if (s->role[n->id] != SCHED_BLOCKED)
+		readyq_push(&s->q, n);
+}
+
+static void sched_complete(struct sched *s, struct node *n)
+{
+	for (size_t j = 0; j < n->nusers; j++) {
+		struct node *u = n->users[j];
+
+		if (u->mark == s->mark && s->role[u->id] != SCHED_DONE && --s->pending[u->id] == 0)
+			sched_ready(s, u);
+	}
+}
+
+/* run.c's init_runtime, node_ready, drain_instant, start_ready and ask_gates, one job at
+ * a time: the nodes that take no turn complete before the next turn is taken (the order
+ * they complete in changes nothing: the queue's order is total). */
+void graph_schedule(struct graph *g, enum mark mark, const unsigned char *role, struct vec *out)
+{
+	struct sched s = {role, mark, xcalloc(g->nodes.n ? g->nodes.n : 1, sizeof(size_t)), {0}, {0}};
+	struct vec gates = {0};
+	struct node *n;
+
+	for (size_t i = 0; i < g->nodes.n; i++) {
+		n = g->nodes.v[i];
+		if (n->mark != mark || role[i] == SCHED_DONE)
+			continue;
+		for (size_t j = 0; j < n->ndeps; j++)
+			s.pending[i] += role[n->deps[j].dep->id] != SCHED_DONE;
+	}
+	for (size_t i = 0; i < g->nodes.n; i++) {
+		n = g->nodes.v[i];
+		if (n->mark == mark && role[i] != SCHED_DONE && !s.pending[i])
+			sched_ready(&s, n);
+	}
+	for (;;) {
+		if (s.instant.n) {
+			sched_complete(&s, s.instant.v[--s.instant.n]);
+		} else if ((n = readyq_pop(&s.q))) {
+			if (role[n->id] == SCHED_GATE) {
+				vec_push(&gates, n);
+				continue;
+			}
+			vec_push(out, n);
+			sched_complete(&s, n);
+		} else if (gates.n) {
+			/* nothing else can start: the gates set aside are approved, in order */
+			for (size_t i = 0; i < gates.n; i++) {
+				vec_push(out, gates.v[i]);
+				sched_complete(&s, gates.v[i]);
+			}
+			gates.n = 0;
+		} else {
+			break;
+		}
+	}
+	readyq_free(&s.q);
+	vec_free(&s.instant);
+	vec_free(&gates);
+	free(s.pending);
+}
+
 void graph_clearmarks(struct graph *g)
 {
 	for (size_t i = 0; i < g->nodes.n; i++)

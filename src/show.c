@@ -284,10 +284,44 @@ void show_dot(struct graph *g, enum mark mark, FILE *out)
 	fprintf(out, "}\n");
 }
 
+/* How each selected node takes part in the run, as run.c's init_runtime and node_ready
+ * decide: a satisfied step is done from the start, unless it has inputs that something
+ * upstream runs first and may rewrite (then it is checked again when it is ready, and
+ * taken here to be still satisfied); a milestone with a validate to pass is a job. */
+static unsigned char *dry_roles(struct graph *g)
+{
+	unsigned char *role = xcalloc(g->nodes.n ? g->nodes.n : 1, 1);
+	bool *touched = xcalloc(g->nodes.n ? g->nodes.n : 1, sizeof(*touched));
+
+	for (size_t i = 0; i < g->nodes.n; i++) {
+		struct node *n = g->topo[i];
+		bool upstream = false;
+
+		if (n->mark != MARK_SELECTED)
+			continue;
+		for (size_t j = 0; j < n->ndeps; j++)
+			upstream |= touched[n->deps[j].dep->id];
+		touched[n->id] = upstream;
+		if (n->kind == NODE_PHASE) {
+			role[n->id] = SCHED_INSTANT;
+		} else if (n->kind == NODE_MILESTONE) {
+			role[n->id] = n->validate && !state_satisfied(n) ? SCHED_JOB : SCHED_INSTANT;
+		} else if (state_satisfied(n) && !(n->inputs.n && upstream)) {
+			role[n->id] = SCHED_DONE;
+		} else {
+			touched[n->id] = true;
+			role[n->id] = state_satisfied(n) ? SCHED_INSTANT : n->stepkind == STEP_MANUAL ? SCHED_GATE : SCHED_JOB;
+		}
+	}
+	free(touched);
+	return role;
+}
+
 int show_dry(struct graph *g, struct node **targets, size_t ntargets)
 {
 	struct vec order = {0};
 	const struct node *phase = NULL;
+	unsigned char *role;
 	int64_t est = 0;
 	size_t count = 0, uptodate = 0;
 	bool first = true;
@@ -295,16 +329,20 @@ int show_dry(struct graph *g, struct node **targets, size_t ntargets)
 
 	graph_clearmarks(g);
 	graph_select(g, ntargets ? targets : NULL, ntargets, MARK_SELECTED);
-	graph_order(g, MARK_SELECTED, true, &order);
+	role = dry_roles(g);
+	/* the order a run at -j 1 starts the steps in (and approves the gates) */
+	graph_schedule(g, MARK_SELECTED, role, &order);
+	for (size_t i = 0; i < g->steps.n; i++) {
+		struct node *n = g->steps.v[i];
+
+		if (n->mark == MARK_SELECTED && state_satisfied(n))
+			uptodate++;
+	}
 	for (size_t i = 0; i < order.n; i++) {
 		struct node *n = order.v[i];
 
 		if (n->kind != NODE_STEP)
 			continue;
-		if (state_satisfied(n)) {
-			uptodate++;
-			continue;
-		}
 		if (first || n->phase != phase) {
 			if (n->phase)
 				printf("%sphase %d %s: %s\n", first ? "" : "\n", n->phase->number, n->phase->name,
@@ -321,6 +359,7 @@ int show_dry(struct graph *g, struct node **targets, size_t ntargets)
 	}
 	printf("%s%zu step%s would run, estimated %s; %zu up to date\n", count ? "\n" : "", count,
 	       count == 1 ? "" : "s", format_duration(est, buf, sizeof(buf)), uptodate);
+	free(role);
 	vec_free(&order);
 	return EXIT_DONE;
 }
