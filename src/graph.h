@@ -103,6 +103,7 @@ struct node {
 
 	/* milestones */
 	char *validate;
+	bool allow_skipped; /* reached even when a step it needs is skipped */
 
 	/* edges: what this node needs, and who needs it */
 	struct edge *deps;

@@ -472,7 +472,8 @@ static const struct keydef phase_keys[] = {
 	{"number", K_SPECIAL, 0}, {"title", K_STR, F(title)}, {"after", K_SPECIAL, 0}, {NULL, 0, 0},
 };
 static const struct keydef milestone_keys[] = {
-	{"title", K_STR, F(title)}, {"needs", K_SPECIAL, 0}, {"validate", K_STR, F(validate)}, {NULL, 0, 0},
+	{"title", K_STR, F(title)}, {"needs", K_SPECIAL, 0}, {"validate", K_STR, F(validate)},
+	{"allow_skipped", K_BOOL, F(allow_skipped)}, {NULL, 0, 0},
 };
 #undef F
 

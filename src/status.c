@@ -521,6 +521,18 @@ static void list_stale(struct status *st)
 	}
 }
 
+/* "not reached: s1 is skipped (allow_skipped = yes accepts it)" from column COL, the
+ * part in parentheses on a line of its own when the whole does not fit. */
+static void held_back(const struct node *m, int col)
+{
+	const char *r = state_reason(m), *paren = strstr(r, " (");
+
+	if (col + (int)strlen("not reached: ") + width_of(r) <= WIDTH || !paren)
+		printf("not reached: %s\n", r);
+	else
+		printf("not reached: %.*s\n%*s%s\n", (int)(paren - r), r, col, "", paren + 1);
+}
+
 static void text_milestones(struct status *st)
 {
 	struct graph *g = st->g;
@@ -547,6 +559,8 @@ static void text_milestones(struct status *st)
 		printf("  ");
 		if (mi->ok)
 			printf("reached %s\n", when(mi->reached->time_ms, t));
+		else if (state_milestone_blocked(m))
+			held_back(m, 2 + w + 2 + (w < 16 ? 30 : 46 - w) + 2);
 		else if (mi->lost)
 			printf("lost %s\n", when(mi->lost->time_ms, t));
 		else if (mi->reached)
@@ -755,6 +769,9 @@ static json_t *json_milestones(struct status *st)
 		json_object_set_new(o, "steps", json_integer((json_int_t)mi->steps));
 		json_object_set_new(o, "steps_done", json_integer((json_int_t)mi->stepsdone));
 		json_object_set_new(o, "validate", json_boolean(m->validate != NULL));
+		json_object_set_new(o, "allow_skipped", json_boolean(m->allow_skipped));
+		json_object_set_new(o, "held_by_skip", state_milestone_blocked(m) && state_skipped_need(m)
+		                                           ? json_string(state_skipped_need(m)->name) : json_null());
 		json_array_append_new(a, o);
 	}
 	return a;
