@@ -91,6 +91,7 @@ struct node {
 	char *prompt;
 	bool always;
 	struct vec inputs, outputs, backup, env; /* char * each; env holds "KEY=value" */
+	size_t env_plan; /* the first env_plan entries of env come from [env] */
 	int64_t est_ms, timeout_ms, retry_delay_ms; /* -1 when unset */
 	int retries;
 	struct pool *pool;

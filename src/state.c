@@ -316,8 +316,16 @@ static void compute(struct node *n)
 			part_add(&l, PART_DEF, "transaction", false, hash_str(n->transaction ? "yes" : "no"));
 		if (n->stepkind == STEP_MANUAL)
 			part_add(&l, PART_DEF, "prompt", false, hash_str(n->prompt ? n->prompt : ""));
-		if (n->env.n)
+		/* [env] reaches a SQL step's shell commands only (verify, rollback): a changed
+		 * flag does not make an applied migration "changed" */
+		if (n->stepkind == STEP_SQL && n->env_plan) {
+			struct vec own = {n->env.v + n->env_plan, n->env.n - n->env_plan, 0};
+
+			if (own.n)
+				part_add(&l, PART_DEF, "env", false, hash_words(&own));
+		} else if (n->env.n) {
 			part_add(&l, PART_DEF, "env", false, hash_words(&n->env));
+		}
 		if (n->inputs.n)
 			part_add(&l, PART_DEF, "inputs", false, hash_words(&n->inputs));
 		if (n->outputs.n)
