@@ -4,6 +4,8 @@
  *
  * Definitions (docs/status.md says the same for users):
  * - done: a step that needs no run (done, skipped, or stale with on_change = ignore);
+ *   the text counts the skipped ones apart ("3 of 10 steps done (30%), 1 skipped"; the
+ *   percent without them), the JSON's done and percent count them, as they always have;
  *   percent = done * 100 / total, rounded down, so 100% means everything is done;
  * - actual time of a step: the duration of the successful attempt it is done with;
  *   of a phase: the sum over its done steps (work time, not the wall-clock span, so
@@ -54,13 +56,14 @@ struct stepinfo {
 
 struct msinfo {
 	const struct jevent *reached, *lost; /* the last milestone / milestone-lost events */
-	size_t steps, stepsdone;             /* the steps it needs, transitively */
+	size_t steps, stepsdone, stepsskipped; /* the steps it needs, transitively (done
+	                                        * counts the skipped ones too) */
 	bool ok;
 };
 
 struct phaseinfo {
 	struct node *phase; /* NULL: the steps without a phase */
-	size_t total, done;
+	size_t total, done, skipped; /* done counts the skipped steps too */
 	int64_t est_ms, actual_ms; /* actual_ms: -1 until a done step has a duration */
 	int attempts, failures;
 };
@@ -79,7 +82,7 @@ struct status {
 	const struct jevent *lastev;
 	size_t total, done, skipped, nfailed, nrunning, ninterrupted, nwaiting, nstale, reached, unestimated;
 	int attempts, failures;
-	int64_t est_ms, est_done_ms, eff_est_ms, eff_actual_ms;
+	int64_t est_ms, est_done_ms, est_skipped_ms, eff_est_ms, eff_actual_ms;
 	size_t eff_steps;
 	int64_t eta_ms, critical_ms, work_ms;
 };
@@ -176,6 +179,8 @@ static void classify(struct status *st)
 		st->est_ms += n->est_ms > 0 ? n->est_ms : 0;
 		if (s->done)
 			st->est_done_ms += n->est_ms > 0 ? n->est_ms : 0;
+		if (s->skipped)
+			st->est_skipped_ms += n->est_ms > 0 ? n->est_ms : 0;
 		if (s->actual_ms > 0 && n->est_ms > 0) {
 			st->eff_est_ms += n->est_ms;
 			st->eff_actual_ms += s->actual_ms;
@@ -209,6 +214,7 @@ static void phases(struct status *st)
 
 		p->total++;
 		p->done += s->done;
+		p->skipped += s->skipped;
 		p->est_ms += n->est_ms > 0 ? n->est_ms : 0;
 		p->attempts += s->attempts;
 		p->failures += s->failures;
@@ -240,6 +246,7 @@ static void milestones(struct status *st)
 			if (n->mark == MARK_SELECTED) {
 				mi->steps++;
 				mi->stepsdone += st->si[n->id].done;
+				mi->stepsskipped += st->si[n->id].skipped;
 			}
 		}
 		mi->ok = state_of(m) == ST_DONE && mi->reached;
@@ -347,7 +354,9 @@ static int percent(size_t part, size_t whole)
 static void phase_row(struct status *st, struct phaseinfo *p)
 {
 	char est[32], act[32], err[16], num[16];
-	int fill = p->total ? (int)(p->done * BAR_WIDTH / p->total) : BAR_WIDTH;
+	/* '#' for the steps done, '-' for the skipped ones after them */
+	int through = p->total ? (int)(p->done * BAR_WIDTH / p->total) : BAR_WIDTH;
+	int fill = p->total ? (int)((p->done - p->skipped) * BAR_WIDTH / p->total) : BAR_WIDTH;
 	bool active = p == st->active;
 
 	if (p->phase)
@@ -360,9 +369,11 @@ static void phase_row(struct status *st, struct phaseinfo *p)
 		snprintf(err, sizeof(err), "-");
 	printf("%c %2s %s", active ? '>' : ' ', num, term_code(active ? TERM_BOLD : ""));
 	put_fit(p->phase ? p->phase->title : "(no phase)", TITLE_WIDTH, true);
-	printf("%s [%s%.*s%s%*s] %2zu/%-2zu %9s %8s %7s\n", term_code(active ? TERM_RESET : ""),
-	       term_code(p->done == p->total ? TERM_GREEN : TERM_CYAN), fill, "################", term_code(TERM_RESET),
-	       BAR_WIDTH - fill, "", p->done, p->total, format_known_duration(p->est_ms, est), format_known_duration(p->actual_ms, act), err);
+	printf("%s [%s%.*s%s%s%.*s%s%*s] %2zu/%-2zu %9s %8s %7s\n", term_code(active ? TERM_RESET : ""),
+	       term_code(p->done == p->total && !p->skipped ? TERM_GREEN : TERM_CYAN), fill, "################",
+	       term_code(TERM_RESET), term_code(through > fill ? TERM_YELLOW : ""), through - fill, "----------------",
+	       term_code(through > fill ? TERM_RESET : ""), BAR_WIDTH - through, "", p->done - p->skipped, p->total,
+	       format_known_duration(p->est_ms, est), format_known_duration(p->actual_ms, act), err);
 }
 
 /* The name column of a list: the longest name listed, at most 20. */
@@ -384,6 +395,7 @@ static bool is_running(const struct stepinfo *s) { return s->running; }
 static bool is_interrupted(const struct stepinfo *s) { return s->interrupted; }
 static bool is_waiting(const struct stepinfo *s) { return s->waiting; }
 static bool is_stale(const struct stepinfo *s) { return s->stale; }
+static bool is_skipped(const struct stepinfo *s) { return s->skipped; }
 
 static void item(struct node *n, int w, const char *color)
 {
@@ -533,6 +545,30 @@ static void held_back(const struct node *m, int col)
 		printf("not reached: %.*s\n%*s%s\n", (int)(paren - r), r, col, "", paren + 1);
 }
 
+/* The skipped steps, apart: they count as done for what needs them, but nothing ran. */
+static void list_skipped(struct status *st)
+{
+	int w = name_width(st, is_skipped);
+	char t[32];
+
+	printf("\n%sSkipped%s (counted apart; orch --force STEP runs one):\n", term_code(TERM_BOLD),
+	       term_code(TERM_RESET));
+	for (size_t i = 0; i < st->g->steps.n; i++) {
+		struct node *n = st->g->steps.v[i];
+		const struct stepinfo *s = &st->si[n->id];
+
+		if (!s->skipped)
+			continue;
+		item(n, w, TERM_YELLOW);
+		printf("  %*s  skipped", w, "");
+		if (s->last && s->last->kind == EV_SKIP)
+			printf(" %s, run %s", when(s->last->time_ms, t), s->last->run);
+		if (s->failures)
+			printf(", after %d failed attempt%s", s->failures, plural((size_t)s->failures));
+		putchar('\n');
+	}
+}
+
 static void text_milestones(struct status *st)
 {
 	struct graph *g = st->g;
@@ -565,6 +601,9 @@ static void text_milestones(struct status *st)
 			printf("lost %s\n", when(mi->lost->time_ms, t));
 		else if (mi->reached)
 			printf("no longer holds: %s\n", state_reason(m));
+		else if (mi->stepsdone < mi->steps && mi->stepsskipped)
+			printf("%zu of %zu step%s done, %zu skipped\n", mi->stepsdone - mi->stepsskipped, mi->steps,
+			       plural(mi->steps), mi->stepsskipped);
 		else if (mi->stepsdone < mi->steps)
 			printf("%zu of %zu step%s done\n", mi->stepsdone, mi->steps, plural(mi->steps));
 		else if (m->validate)
@@ -574,15 +613,23 @@ static void text_milestones(struct status *st)
 	}
 }
 
+/* "3 of 10 steps done (30%), 1 skipped": a skipped step is not done (nothing ran), and
+ * is counted apart. */
+static void steps_done(struct status *st)
+{
+	printf("%zu of %zu step%s done (%d%%)", st->done - st->skipped, st->total, plural(st->total),
+	       percent(st->done - st->skipped, st->total));
+	if (st->skipped)
+		printf(", %zu skipped", st->skipped);
+}
+
 static void text(struct status *st)
 {
 	struct graph *g = st->g;
 	char a[32], b[32], c[32];
 
-	printf("%sPlan %s:%s %zu of %zu step%s done (%d%%)", term_code(TERM_BOLD), g->name, term_code(TERM_RESET), st->done, st->total,
-	       plural(st->total), percent(st->done, st->total));
-	if (st->skipped)
-		printf(", %zu skipped", st->skipped);
+	printf("%sPlan %s:%s ", term_code(TERM_BOLD), g->name, term_code(TERM_RESET));
+	steps_done(st);
 	putchar('\n');
 	if (st->active && st->active->phase)
 		printf("Active phase: %d %s (%s)\n", st->active->phase->number, st->active->phase->name,
@@ -612,14 +659,19 @@ static void text(struct status *st)
 		list_waiting(st);
 	if (st->nstale)
 		list_stale(st);
+	if (st->skipped)
+		list_skipped(st);
 
-	printf("\n%sOverall:%s %zu of %zu step%s done (%d%%)", term_code(TERM_BOLD), term_code(TERM_RESET), st->done, st->total,
-	       plural(st->total), percent(st->done, st->total));
+	printf("\n%sOverall:%s ", term_code(TERM_BOLD), term_code(TERM_RESET));
+	steps_done(st);
 	if (g->milestones.n)
 		printf(", %zu of %zu milestone%s reached (%d%%)", st->reached, g->milestones.n, plural(g->milestones.n),
 		       percent(st->reached, g->milestones.n));
-	printf("\nTime: estimated %s, done %s of it, %s left\n", format_known_duration(st->est_ms, a), format_known_duration(st->est_done_ms, b),
-	       format_known_duration(st->work_ms, c));
+	printf("\nTime: estimated %s, done %s of it, ", format_known_duration(st->est_ms, a),
+	       format_known_duration(st->est_done_ms - st->est_skipped_ms, b));
+	if (st->skipped)
+		printf("%s skipped, ", format_known_duration(st->est_skipped_ms, b));
+	printf("%s left\n", format_known_duration(st->work_ms, c));
 	if (st->eff_steps)
 		printf("Efficiency: %.2f (estimated %s / actual %s over %zu done step%s)\n",
 		       (double)st->eff_est_ms / (double)st->eff_actual_ms, format_known_duration(st->eff_est_ms, a),
@@ -740,6 +792,8 @@ static json_t *json_phases(struct status *st)
 		json_object_set_new(o, "active", json_boolean(p == st->active));
 		json_object_set_new(o, "steps", json_integer((json_int_t)p->total));
 		json_object_set_new(o, "done", json_integer((json_int_t)p->done));
+		json_object_set_new(o, "skipped", json_integer((json_int_t)p->skipped));
+		json_object_set_new(o, "completed", json_integer((json_int_t)(p->done - p->skipped)));
 		json_object_set_new(o, "percent", json_integer(percent(p->done, p->total)));
 		json_object_set_new(o, "estimate_ms", json_integer(p->est_ms));
 		json_object_set_new(o, "actual_ms", jms(p->actual_ms));
@@ -768,6 +822,7 @@ static json_t *json_milestones(struct status *st)
 		json_object_set_new(o, "reason", json_string(mi->ok ? "reached" : state_reason(m)));
 		json_object_set_new(o, "steps", json_integer((json_int_t)mi->steps));
 		json_object_set_new(o, "steps_done", json_integer((json_int_t)mi->stepsdone));
+		json_object_set_new(o, "steps_skipped", json_integer((json_int_t)mi->stepsskipped));
 		json_object_set_new(o, "validate", json_boolean(m->validate != NULL));
 		json_object_set_new(o, "allow_skipped", json_boolean(m->allow_skipped));
 		json_object_set_new(o, "held_by_skip", state_milestone_blocked(m) && state_skipped_need(m)
@@ -819,6 +874,12 @@ static json_t *json_list(struct status *st, bool (*pick)(const struct stepinfo *
 			}
 		} else if (pick == is_waiting) {
 			json_object_set_new(o, "prompt", jstr(n->prompt));
+		} else if (pick == is_skipped) {
+			const struct jevent *k = s->last && s->last->kind == EV_SKIP ? s->last : NULL;
+
+			json_object_set_new(o, "at", k ? jtime(k->time_ms) : json_null());
+			json_object_set_new(o, "run", k ? jstr(k->run) : json_null());
+			json_object_set_new(o, "failed_attempts", json_integer(s->failures));
 		} else {
 			json_object_set_new(o, "reason", json_string(state_reason(n)));
 			json_object_set_new(o, "on_change_error", json_boolean(state_of(n) == ST_CHANGED));
@@ -858,8 +919,11 @@ static void json(struct status *st)
 	json_object_set_new(sum, "waiting", json_integer((json_int_t)st->nwaiting));
 	json_object_set_new(sum, "stale", json_integer((json_int_t)st->nstale));
 	json_object_set_new(sum, "percent", json_integer(percent(st->done, st->total)));
+	json_object_set_new(sum, "completed", json_integer((json_int_t)(st->done - st->skipped)));
+	json_object_set_new(sum, "completed_percent", json_integer(percent(st->done - st->skipped, st->total)));
 	json_object_set_new(sum, "estimate_ms", json_integer(st->est_ms));
 	json_object_set_new(sum, "estimate_done_ms", json_integer(st->est_done_ms));
+	json_object_set_new(sum, "estimate_skipped_ms", json_integer(st->est_skipped_ms));
 	json_object_set_new(sum, "estimate_left_ms", json_integer(st->work_ms));
 	json_object_set_new(sum, "efficiency", st->eff_steps ? json_real((double)st->eff_est_ms /
 	                                                                 (double)st->eff_actual_ms) : json_null());
@@ -886,6 +950,7 @@ static void json(struct status *st)
 	json_object_set_new(doc, "interrupted", json_list(st, is_interrupted));
 	json_object_set_new(doc, "waiting", json_list(st, is_waiting));
 	json_object_set_new(doc, "stale", json_list(st, is_stale));
+	json_object_set_new(doc, "skipped", json_list(st, is_skipped));
 	json_object_set_new(doc, "steps", json_steps(st));
 	json_dumpf(doc, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(6));
 	putchar('\n');
