@@ -11,7 +11,8 @@
  *   of a phase: the sum over its done steps (work time, not the wall-clock span, so
  *   parallel steps add up); failed attempts are not counted;
  * - efficiency: the estimates of the done steps that have an estimate and an actual
- *   time, divided by their actual time (above 1: faster than estimated);
+ *   time, divided by their actual time (above 1: faster than estimated); beyond 20x
+ *   either way the text gives the two times instead of the ratio;
  * - error rate: failed attempts / attempts (starts) since the last reset;
  * - running: the last event of a step is a start written by the orch process that holds
  *   the plan lock now (its run id ends in its pid); a start of any other run was
@@ -623,6 +624,34 @@ static void steps_done(struct status *st)
 		printf(", %zu skipped", st->skipped);
 }
 
+/* Estimates ÷ actual time of the done steps. Estimates are of people's time: when steps
+ * run more than EFF_FAR times faster (or slower) than estimated, the ratio says nothing
+ * about the plan, and the times are shown instead. */
+#define EFF_FAR 20.0
+static void efficiency(struct status *st)
+{
+	char a[32], b[32];
+	double r;
+
+	if (!st->eff_steps) {
+		printf("Efficiency: - (no done step with an estimate and a recorded time)\n");
+		return;
+	}
+	r = (double)st->eff_est_ms / (double)st->eff_actual_ms;
+	format_known_duration(st->eff_est_ms, a);
+	format_known_duration(st->eff_actual_ms, b);
+	if (r > EFF_FAR)
+		printf("Efficiency: far faster than estimated (the estimates are of people's time):\n");
+	else if (r < 1 / EFF_FAR)
+		printf("Efficiency: far slower than estimated:\n");
+	else {
+		printf("Efficiency: %.2f (estimated %s / actual %s over %zu done step%s)\n", r, a, b, st->eff_steps,
+		       plural(st->eff_steps));
+		return;
+	}
+	printf("            %zu done step%s took %s against %s estimated\n", st->eff_steps, plural(st->eff_steps), b, a);
+}
+
 static void text(struct status *st)
 {
 	struct graph *g = st->g;
@@ -672,12 +701,7 @@ static void text(struct status *st)
 	if (st->skipped)
 		printf("%s skipped, ", format_known_duration(st->est_skipped_ms, b));
 	printf("%s left\n", format_known_duration(st->work_ms, c));
-	if (st->eff_steps)
-		printf("Efficiency: %.2f (estimated %s / actual %s over %zu done step%s)\n",
-		       (double)st->eff_est_ms / (double)st->eff_actual_ms, format_known_duration(st->eff_est_ms, a),
-		       format_known_duration(st->eff_actual_ms, b), st->eff_steps, plural(st->eff_steps));
-	else
-		printf("Efficiency: - (no done step with an estimate and a recorded time)\n");
+	efficiency(st);
 	if (st->attempts)
 		printf("Errors: %d of %d attempt%s failed (%d%%)\n", st->failures, st->attempts, plural((size_t)st->attempts),
 		       (st->failures * 100 + st->attempts / 2) / st->attempts);
@@ -928,6 +952,8 @@ static void json(struct status *st)
 	json_object_set_new(sum, "efficiency", st->eff_steps ? json_real((double)st->eff_est_ms /
 	                                                                 (double)st->eff_actual_ms) : json_null());
 	json_object_set_new(sum, "efficiency_steps", json_integer((json_int_t)st->eff_steps));
+	json_object_set_new(sum, "efficiency_estimate_ms", json_integer(st->eff_est_ms));
+	json_object_set_new(sum, "efficiency_actual_ms", json_integer(st->eff_actual_ms));
 	json_object_set_new(sum, "attempts", json_integer(st->attempts));
 	json_object_set_new(sum, "failed_attempts", json_integer(st->failures));
 	json_object_set_new(sum, "error_rate", jrate(st->failures, st->attempts));
