@@ -563,7 +563,7 @@ static void list_skipped(struct status *st)
 		item(n, w, TERM_YELLOW);
 		printf("  %*s  skipped", w, "");
 		if (s->last && s->last->kind == EV_SKIP)
-			printf(" %s, run %s", when(s->last->time_ms, t), s->last->run);
+			printf(" %s", when(s->last->time_ms, t));
 		if (s->failures)
 			printf(", after %d failed attempt%s", s->failures, plural((size_t)s->failures));
 		putchar('\n');
