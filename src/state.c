@@ -667,7 +667,7 @@ const struct node *state_skipped_need(const struct node *n)
 
 	if (!n->state || n->kind == NODE_STEP || !ns(n)->skips)
 		return n->state && n->kind == NODE_STEP && ns(n)->st == ST_SKIPPED ? n : NULL;
-	/* down the members that hold one, first declared first: each step is one level */
+	/* down through the members that hold one, the first declared at each level */
 	while (x->kind != NODE_STEP) {
 		const struct node *next = NULL;
 
