@@ -138,13 +138,31 @@ static void report_cycle(struct graph *g, struct node **path, size_t *edge, size
 	buf_free(&b);
 }
 
+/* Whether the cycle PATH[from..n-1] goes through a step's after edge while that step's
+ * phase is on the cycle too: the phase's own after edge closes a shorter cycle through
+ * the same phases, which is the one worth reading ("phase a runs after b"). POS is each
+ * node's place on the path. */
+static bool implied_cycle(struct node **path, const size_t *edge, const size_t *pos, size_t from, size_t n)
+{
+	for (size_t i = from; i < n; i++) {
+		const struct node *u = path[i], *ph = u->phase;
+
+		if (u->kind == NODE_STEP && u->deps[edge[i]].why == EDGE_AFTER && ph && ph->mark == MARK_SELECTED &&
+		    pos[ph->id] >= from)
+			return true;
+	}
+	return false;
+}
+
 /* Iterative depth-first search: MARK_NONE unvisited, MARK_SELECTED on the path,
- * MARK_FINISHED finished. */
-static int find_cycles(struct graph *g)
+ * MARK_FINISHED finished. Each back edge closes a cycle; with QUIET, one that
+ * implied_cycle says another cycle tells better is counted in *IMPLIED, not reported. */
+static int find_cycles(struct graph *g, bool quiet, size_t *implied)
 {
 	size_t n = g->nodes.n, depth;
 	struct node **path = xcalloc(n, sizeof(*path));
 	size_t *edge = xcalloc(n, sizeof(*edge));
+	size_t *pos = xcalloc(n ? n : 1, sizeof(*pos));
 	int cycles = 0;
 
 	graph_clearmarks(g);
@@ -154,6 +172,7 @@ static int find_cycles(struct graph *g)
 		if (root->mark)
 			continue;
 		depth = 0;
+		pos[root->id] = depth;
 		path[depth] = root, edge[depth] = 0, depth++;
 		root->mark = MARK_SELECTED;
 		while (depth > 0) {
@@ -170,22 +189,26 @@ static int find_cycles(struct graph *g)
 			v = u->deps[edge[depth - 1]].dep;
 			if (v->mark == MARK_NONE) {
 				v->mark = MARK_SELECTED;
+				pos[v->id] = depth;
 				path[depth] = v, edge[depth] = 0, depth++;
 				continue;
 			}
 			if (v->mark == MARK_SELECTED && cycles < 10) {
-				size_t from = depth - 1;
+				size_t from = pos[v->id];
 
-				while (path[from] != v)
-					from--;
-				report_cycle(g, path, edge, from, depth);
-				cycles++;
+				if (quiet && implied_cycle(path, edge, pos, from, depth)) {
+					(*implied)++;
+				} else {
+					report_cycle(g, path, edge, from, depth);
+					cycles++;
+				}
 			}
 			edge[depth - 1]++;
 		}
 	}
 	free(path);
 	free(edge);
+	free(pos);
 	graph_clearmarks(g);
 	return cycles;
 }
@@ -232,11 +255,14 @@ static void compute_priorities(struct graph *g)
 
 int graph_finish(struct graph *g)
 {
+	size_t implied = 0;
 	int cycles;
 
 	if (g->phases.n) /* qsort wants a valid pointer even for no elements */
 		qsort(g->phases.v, g->phases.n, sizeof(*g->phases.v), cmp_phase);
-	cycles = find_cycles(g);
+	cycles = find_cycles(g, true, &implied);
+	if (!cycles && implied) /* never quiet about every cycle there is */
+		cycles = find_cycles(g, false, &implied);
 	if (cycles)
 		return cycles;
 	fill_users(g);
@@ -326,6 +352,82 @@ void graph_order(struct graph *g, enum mark mark, bool byphase, struct vec *out)
 	}
 	readyq_free(&q);
 	free(left);
+}
+
+/* graph_schedule's run: what each node waits for, the completed nodes that take no
+ * turn, the ready queue. */
+struct sched {
+	const unsigned char *role;
+	enum mark mark;
+	size_t *pending;
+	struct vec instant;
+	struct readyq q;
+};
+
+static void sched_ready(struct sched *s, struct node *n)
+{
+	if (s->role[n->id] == SCHED_INSTANT)
+		vec_push(&s->instant, n);
+	else if (s->role[n->id] != SCHED_BLOCKED)
+		readyq_push(&s->q, n);
+}
+
+static void sched_complete(struct sched *s, struct node *n)
+{
+	for (size_t j = 0; j < n->nusers; j++) {
+		struct node *u = n->users[j];
+
+		if (u->mark == s->mark && s->role[u->id] != SCHED_DONE && --s->pending[u->id] == 0)
+			sched_ready(s, u);
+	}
+}
+
+/* run.c's init_runtime, node_ready, drain_instant, start_ready and ask_gates, one job at
+ * a time: the nodes that take no turn complete before the next turn is taken (the order
+ * they complete in changes nothing: the queue's order is total). */
+void graph_schedule(struct graph *g, enum mark mark, const unsigned char *role, struct vec *out)
+{
+	struct sched s = {role, mark, xcalloc(g->nodes.n ? g->nodes.n : 1, sizeof(size_t)), {0}, {0}};
+	struct vec gates = {0};
+	struct node *n;
+
+	for (size_t i = 0; i < g->nodes.n; i++) {
+		n = g->nodes.v[i];
+		if (n->mark != mark || role[i] == SCHED_DONE)
+			continue;
+		for (size_t j = 0; j < n->ndeps; j++)
+			s.pending[i] += role[n->deps[j].dep->id] != SCHED_DONE;
+	}
+	for (size_t i = 0; i < g->nodes.n; i++) {
+		n = g->nodes.v[i];
+		if (n->mark == mark && role[i] != SCHED_DONE && !s.pending[i])
+			sched_ready(&s, n);
+	}
+	for (;;) {
+		if (s.instant.n) {
+			sched_complete(&s, s.instant.v[--s.instant.n]);
+		} else if ((n = readyq_pop(&s.q))) {
+			if (role[n->id] == SCHED_GATE) {
+				vec_push(&gates, n);
+				continue;
+			}
+			vec_push(out, n);
+			sched_complete(&s, n);
+		} else if (gates.n) {
+			/* nothing else can start: the gates set aside are approved, in order */
+			for (size_t i = 0; i < gates.n; i++) {
+				vec_push(out, gates.v[i]);
+				sched_complete(&s, gates.v[i]);
+			}
+			gates.n = 0;
+		} else {
+			break;
+		}
+	}
+	readyq_free(&s.q);
+	vec_free(&s.instant);
+	vec_free(&gates);
+	free(s.pending);
 }
 
 void graph_clearmarks(struct graph *g)

@@ -91,6 +91,7 @@ struct node {
 	char *prompt;
 	bool always;
 	struct vec inputs, outputs, backup, env; /* char * each; env holds "KEY=value" */
+	size_t env_plan; /* the first env_plan entries of env come from [env] */
 	int64_t est_ms, timeout_ms, retry_delay_ms; /* -1 when unset */
 	int retries;
 	struct pool *pool;
@@ -103,6 +104,7 @@ struct node {
 
 	/* milestones */
 	char *validate;
+	bool allow_skipped; /* reached even when a step it needs is skipped */
 
 	/* edges: what this node needs, and who needs it */
 	struct edge *deps;
@@ -161,6 +163,22 @@ size_t graph_select(struct graph *g, struct node **targets, size_t ntargets, enu
  * BYPHASE, lower phase numbers first, which keeps phases together where the
  * dependencies allow. */
 void graph_order(struct graph *g, enum mark mark, bool byphase, struct vec *out);
+/* How a node takes part in graph_schedule. */
+enum schedrole {
+	SCHED_DONE,    /* done before the run starts: what needs it may start at once */
+	SCHED_INSTANT, /* completes as soon as it is ready, taking no turn (a phase, a node
+	                * done already whose inputs are checked again) */
+	SCHED_JOB,     /* takes a turn: a step that runs, a milestone's validate */
+	SCHED_GATE,    /* a manual gate: set aside when its turn comes, approved once
+	                * nothing else can start, with the other gates set aside, in order */
+	SCHED_BLOCKED, /* never completes in this run: what needs it does not start */
+};
+/* The order a run at -j 1 takes through the nodes marked MARK, as the engine plays it:
+ * a node is ready when everything it needs has completed; ready nodes take their turn
+ * by longest remaining estimated path, then declaration order. ROLE says, by node id,
+ * how each takes part. Appends the jobs as they start and the gates as they are
+ * approved to OUT; what never becomes ready is left out. */
+void graph_schedule(struct graph *g, enum mark mark, const unsigned char *role, struct vec *out);
 /* Clear every node's mark. */
 void graph_clearmarks(struct graph *g);
 /* "run", "sql" or "manual". */

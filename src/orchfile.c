@@ -29,8 +29,8 @@ struct entry {
 };
 
 struct section {
-	char *type; /* "orch", "vars", "pool", "phase", "step", "milestone" */
-	char *name; /* NULL for [orch] and [vars] */
+	char *type; /* "orch", "vars", "env", "pool", "phase", "step", "milestone" */
+	char *name; /* NULL for [orch], [vars] and [env] */
 	int line;
 	struct vec entries;
 	struct node *node;
@@ -52,6 +52,7 @@ struct parser {
 	struct section *cur;  /* NULL before the first header and after a broken one */
 	bool broken;          /* the last header was broken: its keys are not checked */
 	struct section *vars;
+	struct section *env; /* [env]: exported to every step */
 	struct graph *g;
 	int errors;
 	struct vec msgs; /* struct perror *, printed by print_errors */
@@ -472,7 +473,8 @@ static const struct keydef phase_keys[] = {
 	{"number", K_SPECIAL, 0}, {"title", K_STR, F(title)}, {"after", K_SPECIAL, 0}, {NULL, 0, 0},
 };
 static const struct keydef milestone_keys[] = {
-	{"title", K_STR, F(title)}, {"needs", K_SPECIAL, 0}, {"validate", K_STR, F(validate)}, {NULL, 0, 0},
+	{"title", K_STR, F(title)}, {"needs", K_SPECIAL, 0}, {"validate", K_STR, F(validate)},
+	{"allow_skipped", K_BOOL, F(allow_skipped)}, {NULL, 0, 0},
 };
 #undef F
 
@@ -617,6 +619,66 @@ static void set_env(struct parser *p, struct section *s, struct entry *e)
 	s->node->env = lines;
 }
 
+/* Whether KEY can name an environment variable: letters, digits and '_', not starting
+ * with a digit (KEY is LEN bytes). */
+static bool env_name(const char *key, size_t len)
+{
+	if (!len || isdigit((unsigned char)key[0]))
+		return false;
+	for (size_t i = 0; i < len; i++)
+		if (!var_char(key[i]))
+			return false;
+	return true;
+}
+
+/* [env]: its keys, checked once; their values are expanded for each step (load_env). */
+static void check_env(struct parser *p)
+{
+	for (size_t i = 0; p->env && i < p->env->entries.n; i++) {
+		struct entry *e = p->env->entries.v[i];
+
+		if (!env_name(e->key, strlen(e->key)))
+			perr(p, e->line, "bad [env] key '%s' (use letters, digits and _, not starting with a digit)",
+			     e->key);
+	}
+}
+
+/* Add the [env] entries to step S's env, expanded for S as [vars] values are (so
+ * ${step} is the step), before its own; a key the step's own env sets is left to it.
+ * A manual gate runs nothing and gets none. */
+static void load_env(struct parser *p, struct section *s)
+{
+	struct node *n = s->node;
+	struct vec merged = {0};
+
+	if (!p->env || !p->env->entries.n || find_entry(s, "manual"))
+		return;
+	for (size_t i = 0; i < p->env->entries.n; i++) {
+		struct entry *e = p->env->entries.v[i];
+		size_t klen = strlen(e->key);
+		bool own = false;
+		char *v;
+
+		if (!env_name(e->key, klen))
+			continue; /* reported by check_env */
+		for (size_t j = 0; j < n->env.n && !own; j++)
+			own = strncmp(n->env.v[j], e->key, klen) == 0 && ((char *)n->env.v[j])[klen] == '=';
+		if (own || !(v = expand(p, s, buf_str(&e->value), e->line)))
+			continue;
+		if (strchr(v, '\n'))
+			perr(p, e->line, "[env] %s: its value has a newline once expanded; an environment value is one line",
+			     e->key);
+		else
+			vec_push(&merged, xasprintf("%s=%s", e->key, v));
+		free(v);
+	}
+	n->env_plan = merged.n;
+	for (size_t j = 0; j < n->env.n; j++)
+		vec_push(&merged, n->env.v[j]);
+	vec_free(&n->env);
+	n->env = merged;
+}
+
 /* A key that needs more than a field set: called with the expanded value V, which it
  * frees. */
 typedef void special_key(struct parser *p, struct section *s, struct entry *e, char *v);
@@ -696,6 +758,7 @@ static void load_step(struct parser *p, struct section *s)
 	bool has_run, has_sql;
 
 	load_keys(p, s, step_keys, step_special);
+	load_env(p, s);
 	manual = n->stepkind == STEP_MANUAL ? find_entry(s, "manual") : NULL;
 	/* Judge by the keys present, so that a bad value is not reported twice. */
 	has_run = find_entry(s, "run") != NULL;
@@ -737,7 +800,9 @@ static void load_phase(struct parser *p, struct section *s)
 }
 
 /* Phase "after" barriers become edges from each of the phase's steps, once every
- * step knows its phase. */
+ * step knows its phase, and from the phase itself: "phase b complete" then includes
+ * "phase a complete", so a phase after b waits for a whatever state b's steps are in
+ * (skipped, done before a was). Edges: steps + phases per name, never their product. */
 static void load_after(struct parser *p, struct section *s)
 {
 	struct entry *e = find_entry(s, "after");
@@ -752,9 +817,11 @@ static void load_after(struct parser *p, struct section *s)
 		if (d && d->kind != NODE_PHASE)
 			perr(p, e->line, "phase '%s' runs after '%s', which is a %s, not a phase", s->node->name,
 			     d->name, node_kindname(d));
-		else if (d)
+		else if (d) {
+			graph_adddep(s->node, d, e->line, EDGE_AFTER);
 			for (size_t j = 0; j < s->node->steps.n; j++)
 				graph_adddep(s->node->steps.v[j], d, e->line, EDGE_AFTER);
+		}
 		free(words.v[i]);
 	}
 	vec_free(&words);
@@ -851,8 +918,8 @@ static void declare(struct parser *p, struct section *s, struct section **orch)
 	static const enum nodekind kinds[] = {NODE_STEP, NODE_PHASE, NODE_MILESTONE};
 	bool named = false;
 
-	if (strcmp(s->type, "orch") == 0 || strcmp(s->type, "vars") == 0) {
-		struct section **slot = s->type[0] == 'o' ? orch : &p->vars;
+	if (strcmp(s->type, "orch") == 0 || strcmp(s->type, "vars") == 0 || strcmp(s->type, "env") == 0) {
+		struct section **slot = s->type[0] == 'o' ? orch : s->type[0] == 'v' ? &p->vars : &p->env;
 
 		if (s->name)
 			perr(p, s->line, "[%s] takes no name", s->type);
@@ -866,10 +933,10 @@ static void declare(struct parser *p, struct section *s, struct section **orch)
 		named |= strcmp(s->type, types[i]) == 0;
 	named |= strcmp(s->type, "pool") == 0;
 	if (!named) {
-		static const char *const sections[] = {"orch", "vars", "pool", "phase", "step", "milestone", NULL};
+		static const char *const sections[] = {"orch", "vars", "env", "pool", "phase", "step", "milestone", NULL};
 		char hint[64];
 
-		perr(p, s->line, "unknown section [%s%s%s] (use orch, vars, pool, phase, step or milestone)%s",
+		perr(p, s->line, "unknown section [%s%s%s] (use orch, vars, env, pool, phase, step or milestone)%s",
 		     s->type, s->name ? " " : "", s->name ? s->name : "",
 		     did_you_mean(s->type, sections, hint, sizeof(hint)));
 		return;
@@ -952,6 +1019,7 @@ static void build(struct parser *p)
 		declare(p, p->sections.v[i], &orch);
 	if (orch)
 		load_orch(p, orch);
+	check_env(p);
 	for (size_t i = 0; i < p->sections.n; i++) {
 		struct section *s = p->sections.v[i];
 

@@ -181,6 +181,10 @@ static char **merge_env(char *const env[])
 #define SCRIPT_ARG_MAX (64 * 1024)
 /* The file descriptor a longer script reaches the shell on (see script_file). */
 #define SCRIPT_FD 3
+/* The gate: the shell waits on GO_FD for orch's word that the step's start is recorded;
+ * when orch dies first, the pipe's end reads as end of file and the script never runs. */
+#define GO_FD 4
+#define GATE "IFS= read -r __orch_go <&4 || exit 125; exec 4<&-; unset __orch_go; "
 
 /* A longer script is read by the shell from SCRIPT_FD, an anonymous file holding it
  * (memfd, else an unlinked temporary file: nothing to clean up, even after a crash):
@@ -188,7 +192,7 @@ static char **merge_env(char *const env[])
  * step's commands do not inherit it, and evals it. $0 stays "sh", stdin stays
  * /dev/null, and the shell still leads the step's process group. */
 static const char script_wrapper[] =
-	"__orch_script=$(/bin/cat <&3) || exit; exec 3<&-; eval \"unset __orch_script; $__orch_script\"";
+	"__orch_script=$(/bin/cat <&3) || exit; exec 3<&-; " GATE "eval \"unset __orch_script; $__orch_script\"";
 
 /* An anonymous file holding SCRIPT, at offset 0, close-on-exec; -1 with errno set. */
 static int script_file(const char *script)
@@ -222,8 +226,9 @@ int os_spawn(const char *script, char *const env[], struct proc *p)
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t attr;
 	sigset_t none, defaults;
-	int fds[2], rc, sfd = -1;
-	char *argv[] = {"sh", "-e", "-c", (char *)script, NULL, NULL};
+	int fds[2], go[2], rc, sfd = -1;
+	char *gated = xasprintf(GATE "%s", script); /* one line: the script's line numbers stay */
+	char *argv[] = {"sh", "-e", "-c", gated, NULL, NULL};
 	char **envp;
 
 	if (strlen(script) > SCRIPT_ARG_MAX) {
@@ -240,10 +245,11 @@ int os_spawn(const char *script, char *const env[], struct proc *p)
 		argv[3] = (char *)script_wrapper;
 		argv[4] = "sh";
 	}
-	if (pipe2(fds, O_CLOEXEC) < 0) {
+	if (pipe2(fds, O_CLOEXEC) < 0 || pipe2(go, O_CLOEXEC) < 0) {
 		rc = errno;
 		if (sfd >= 0)
 			close(sfd);
+		free(gated);
 		errno = rc;
 		return -1;
 	}
@@ -253,6 +259,7 @@ int os_spawn(const char *script, char *const env[], struct proc *p)
 	posix_spawn_file_actions_adddup2(&fa, fds[1], 2);
 	if (sfd >= 0)
 		posix_spawn_file_actions_adddup2(&fa, sfd, SCRIPT_FD);
+	posix_spawn_file_actions_adddup2(&fa, go[0], GO_FD);
 	posix_spawnattr_init(&attr);
 	sigemptyset(&none);
 	sigemptyset(&defaults);
@@ -271,17 +278,32 @@ int os_spawn(const char *script, char *const env[], struct proc *p)
 	posix_spawn_file_actions_destroy(&fa);
 	posix_spawnattr_destroy(&attr);
 	close(fds[1]);
+	close(go[0]);
+	free(gated);
 	if (sfd >= 0)
 		close(sfd);
 	if (rc != 0) {
 		close(fds[0]);
+		close(go[1]);
 		errno = rc;
 		return -1;
 	}
 	p->fd = fds[0];
+	p->go = go[1];
 	if (os_nonblock(p->fd) < 0)
 		return -1;
 	return 0;
+}
+
+void os_go(struct proc *p, bool run)
+{
+	if (p->go < 0)
+		return;
+	if (run && write(p->go, "\n", 1) != 1) {
+		/* the shell is gone already: its exit status tells */
+	}
+	close(p->go);
+	p->go = -1;
 }
 
 void os_killgroup(pid_t pgid, int sig)

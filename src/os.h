@@ -11,6 +11,7 @@
 struct proc {
 	pid_t pid;
 	int fd;
+	int go; /* the script waits for a newline here before it does anything (os_go) */
 };
 
 /* Run SCRIPT with /bin/sh -e in a new process group, stdin from /dev/null, stdout and
@@ -18,6 +19,9 @@ struct proc {
  * and the default disposition of every signal orch catches. A script of any size
  * (past 64 KiB the shell reads it from an anonymous file). Returns 0, or -1 with errno set. */
 int os_spawn(const char *script, char *const env[], struct proc *p);
+/* Let P's script start (after its start is recorded); with RUN false, make it exit 125
+ * without running anything. Either way the gate is closed. */
+void os_go(struct proc *p, bool run);
 /* Send SIG to the process group PGID (ignoring one that is already gone). */
 void os_killgroup(pid_t pgid, int sig);
 /* Catch SIGINT, SIGTERM, SIGHUP and SIGCHLD; each writes a byte to a pipe whose read

@@ -43,7 +43,7 @@ static const char *how(const struct node *n)
 
 /* Mark the members of TARGET (MARK_UNDO): a step; a phase's steps; what a milestone
  * needs, through phases and milestones (MARK_WALKED) but not through steps' own
- * dependencies. */
+ * dependencies, nor through a phase's after (what it waits for is not part of it). */
 static void mark_members(struct graph *g, struct node *target)
 {
 	struct vec stack = {0};
@@ -63,7 +63,8 @@ static void mark_members(struct graph *g, struct node *target)
 		if (n->kind == NODE_STEP)
 			continue;
 		for (size_t i = 0; i < n->ndeps; i++)
-			vec_push(&stack, n->deps[i].dep);
+			if (n->deps[i].why != EDGE_AFTER)
+				vec_push(&stack, n->deps[i].dep);
 	}
 	vec_free(&stack);
 }

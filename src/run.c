@@ -41,6 +41,7 @@ enum rtstate {
 	R_DONE,
 	R_FAILED,
 	R_GATE,    /* a manual gate waiting for approval */
+	R_HELD,    /* a milestone a skipped step holds back: not reached this run */
 };
 
 struct rt {
@@ -94,6 +95,7 @@ struct engine {
 	struct readyq ready;
 	struct vec delayed;
 	struct vec gates;
+	struct vec held; /* milestones a skipped step holds back */
 	struct vec asking; /* failed steps to ask about */
 	struct vec failed; /* for the summary */
 	struct vec unrecorded; /* nodes whose result could not be recorded */
@@ -281,6 +283,14 @@ static void node_ready(struct engine *e, struct node *n)
 		}
 	}
 
+	/* a milestone made of a skipped step is not reached (allow_skipped aside): neither
+	 * recorded nor validated, and what needs it waits */
+	if (n->kind == NODE_MILESTONE && !e->reverse && state_milestone_blocked(n)) {
+		rt(n)->st = R_HELD;
+		vec_push(&e->held, n);
+		return;
+	}
+
 	/* a milestone reached before, for what its needs are now, is not validated again */
 	bool instant = rt(n)->instant || n->kind == NODE_PHASE ||
 	               (n->kind == NODE_MILESTONE && (e->reverse || !n->validate || state_satisfied(n)));
@@ -394,6 +404,7 @@ static void open_log(struct engine *e, struct job *jb)
 
 static void free_job(struct job *jb)
 {
+	os_go(&jb->proc, false);
 	if (jb->proc.fd >= 0)
 		close(jb->proc.fd);
 	if (jb->logfd >= 0)
@@ -464,7 +475,7 @@ static void start(struct engine *e, struct node *n)
 	const char *sig = NULL;
 
 	jb->n = n;
-	jb->proc.fd = -1;
+	jb->proc.fd = jb->proc.go = -1;
 	jb->logfd = -1;
 	jb->attempt = rt(n)->attempt + 1;
 	jb->start_mono_ms = now_ms();
@@ -479,15 +490,21 @@ static void start(struct engine *e, struct node *n)
 		unrecorded(e, n);
 		return;
 	}
-	/* The start is recorded once the process exists, with what identifies it. When it
-	 * cannot be, the script runs all the same, as if orch had died just before writing
-	 * it: its result will not be recorded either, and orch stops there. */
-	if (n->kind == NODE_STEP) {
-		if (record_start(e, jb) < 0)
-			e->stopping = true;
-		if (jb->attempt == 1)
-			e->ran++; /* steps, not attempts */
+	/* The start is recorded once the process exists, with what identifies it; the
+	 * script waits at its gate until then. When the start cannot be recorded, or orch
+	 * dies first, the gate closes unopened and the script never runs. */
+	if (n->kind == NODE_STEP && record_start(e, jb) < 0) {
+		if (jb->proc.pid > 0 && !jb->exited) {
+			os_go(&jb->proc, false);
+			waitpid(jb->proc.pid, NULL, 0);
+		}
+		free_job(jb);
+		unrecorded(e, n);
+		return;
 	}
+	os_go(&jb->proc, true);
+	if (n->kind == NODE_STEP && jb->attempt == 1)
+		e->ran++; /* steps, not attempts */
 	rt(n)->attempt = jb->attempt;
 	if (n->kind == NODE_STEP && n->timeout_ms > 0)
 		jb->deadline_mono_ms = jb->start_mono_ms + n->timeout_ms;
@@ -703,6 +720,40 @@ static void settle(struct engine *e)
 	e->settle_since_mono_ms = 0;
 }
 
+/* Whether the successes waiting for their sync must be settled before another step
+ * starts: when a node one of them releases could take its turn before the best ready
+ * one (the queue's order: priority, then declaration; a node that completes without a
+ * turn may release others, so for it a priority as high is enough; a gate on top is
+ * set aside, so anything could), starting first would change the order, and -n would
+ * not tell the run. Where nothing they release comes first, starting first only saves
+ * a sync. Rolling back keeps to the batch: what it releases is mostly instant, ranked
+ * by completion time. */
+static bool settle_first(struct engine *e)
+{
+	const struct node *top = e->ready.n ? e->ready.v[0] : NULL;
+
+	if (!e->settling.n || e->stopping || e->reverse || e->jobs.n >= (size_t)e->o->jobs)
+		return false;
+	if (!top || (top->kind == NODE_STEP && top->stepkind == STEP_MANUAL))
+		return true;
+	for (size_t i = 0; i < e->settling.n; i++) {
+		const struct node *n = ((struct job *)e->settling.v[i])->n;
+
+		for (size_t k = 0; k < n->nusers; k++) {
+			const struct node *u = n->users[k];
+
+			bool turn = u->kind == NODE_STEP ? !rt(u)->recheck && !rt(u)->instant
+			                                 : u->kind == NODE_MILESTONE && u->validate && !state_satisfied(u);
+
+			if (u->mark != MARK_SELECTED || rt(u)->st != R_WAIT)
+				continue;
+			if (u->prio_ms > top->prio_ms || (u->prio_ms == top->prio_ms && (!turn || u->id < top->id)))
+				return true;
+		}
+	}
+	return false;
+}
+
 /* Whether N, which has just failed, gets another attempt. */
 static bool retries_left(const struct engine *e, const struct node *n)
 {
@@ -827,6 +878,7 @@ static void stage_done(struct engine *e, struct job *jb)
 			fail_job(e, jb, "cannot start verify");
 			return;
 		}
+		os_go(&jb->proc, true); /* its start is the step's, recorded already */
 		return;
 	}
 	if (n->kind == NODE_STEP && !e->reverse && (missing = state_missing_output(n))) {
@@ -1124,6 +1176,7 @@ static void free_runtime(struct engine *e)
 	vec_free(&e->jobs);
 	vec_free(&e->delayed);
 	vec_free(&e->gates);
+	vec_free(&e->held);
 	vec_free(&e->asking);
 	vec_free(&e->failed);
 	vec_free(&e->unrecorded);
@@ -1271,7 +1324,12 @@ static int summary(struct engine *e)
 		if (n->prompt)
 			fprintf(stderr, "  %s\n", n->prompt);
 	}
-	if (e->failed.n || e->gates.n) {
+	for (size_t i = 0; i < e->held.n; i++) {
+		struct node *n = e->held.v[i];
+
+		notice("milestone %s not reached: %s", n->name, state_reason(n));
+	}
+	if (e->failed.n || e->gates.n || e->held.n) {
 		if (notrun)
 			notice("%zu step%s not run", notrun, notrun == 1 ? "" : "s");
 		return EXIT_FAILED; /* a waiting gate leaves the plan unfinished too */
@@ -1310,6 +1368,10 @@ static int engine_loop(struct engine *e)
 		on_interrupt(e, sig);
 
 	for (;;) {
+		if (settle_first(e)) {
+			settle(e);
+			continue;
+		}
 		start_ready(e);
 		if (e->settling.n && (!e->ready.n || e->stopping || !e->jobs.n || now_ms() - e->settle_since_mono_ms >= SETTLE_MS)) {
 			settle(e);

@@ -285,10 +285,80 @@ void show_dot(struct graph *g, enum mark mark, FILE *out)
 	fprintf(out, "}\n");
 }
 
+/* How each selected node takes part in the run, as run.c's init_runtime and node_ready
+ * decide: a satisfied step is done from the start, unless it has inputs that something
+ * upstream runs first and may rewrite (then it is checked again when it is ready, and
+ * taken here to be still satisfied); a milestone with a validate to pass is a job; one
+ * that a skipped step holds back is not reached, and what needs it waits. */
+static unsigned char *dry_roles(struct graph *g)
+{
+	unsigned char *role = xcalloc(g->nodes.n ? g->nodes.n : 1, 1);
+	bool *touched = xcalloc(g->nodes.n ? g->nodes.n : 1, sizeof(*touched));
+
+	for (size_t i = 0; i < g->nodes.n; i++) {
+		struct node *n = g->topo[i];
+		bool upstream = false;
+
+		if (n->mark != MARK_SELECTED)
+			continue;
+		for (size_t j = 0; j < n->ndeps; j++)
+			upstream |= touched[n->deps[j].dep->id];
+		touched[n->id] = upstream;
+		if (n->kind == NODE_PHASE) {
+			role[n->id] = SCHED_INSTANT;
+		} else if (n->kind == NODE_MILESTONE) {
+			role[n->id] = state_milestone_blocked(n)               ? SCHED_BLOCKED
+			              : n->validate && !state_satisfied(n) ? SCHED_JOB
+			                                                     : SCHED_INSTANT;
+		} else if (state_satisfied(n) && !(n->inputs.n && upstream)) {
+			role[n->id] = SCHED_DONE;
+		} else {
+			touched[n->id] = true;
+			role[n->id] = state_satisfied(n) ? SCHED_INSTANT : n->stepkind == STEP_MANUAL ? SCHED_GATE : SCHED_JOB;
+		}
+	}
+	free(touched);
+	return role;
+}
+
+/* The milestones a skipped step holds back, and the steps that would not run for
+ * waiting on them (selected, not satisfied, and not in ORDER). */
+static void dry_held(struct graph *g, const unsigned char *role, struct vec *order)
+{
+	bool *ordered = xcalloc(g->nodes.n ? g->nodes.n : 1, sizeof(*ordered));
+	struct buf waiting = {0};
+	size_t nwaiting = 0, nheld = 0;
+
+	for (size_t i = 0; i < order->n; i++)
+		ordered[((struct node *)order->v[i])->id] = true;
+	for (size_t i = 0; i < g->milestones.n; i++) {
+		struct node *m = g->milestones.v[i];
+
+		if (m->mark == MARK_SELECTED && role[m->id] == SCHED_BLOCKED) {
+			printf("milestone %s would not be reached: %s\n", m->name, state_reason(m));
+			nheld++;
+		}
+	}
+	for (size_t i = 0; i < g->steps.n; i++) {
+		struct node *n = g->steps.v[i];
+
+		if (n->mark == MARK_SELECTED && !state_satisfied(n) && !ordered[n->id]) {
+			buf_printf(&waiting, " %s", n->name);
+			nwaiting++;
+		}
+	}
+	if (nwaiting)
+		printf("%zu step%s would wait for %s and not run:%s\n", nwaiting, nwaiting == 1 ? "" : "s",
+		       nheld == 1 ? "it" : "them", buf_str(&waiting));
+	buf_free(&waiting);
+	free(ordered);
+}
+
 int show_dry(struct graph *g, struct node **targets, size_t ntargets)
 {
 	struct vec order = {0};
 	const struct node *phase = NULL;
+	unsigned char *role;
 	int64_t est = 0;
 	size_t count = 0, uptodate = 0;
 	bool first = true;
@@ -296,16 +366,20 @@ int show_dry(struct graph *g, struct node **targets, size_t ntargets)
 
 	graph_clearmarks(g);
 	graph_select(g, ntargets ? targets : NULL, ntargets, MARK_SELECTED);
-	graph_order(g, MARK_SELECTED, true, &order);
+	role = dry_roles(g);
+	/* the order a run at -j 1 starts the steps in (and approves the gates) */
+	graph_schedule(g, MARK_SELECTED, role, &order);
+	for (size_t i = 0; i < g->steps.n; i++) {
+		struct node *n = g->steps.v[i];
+
+		if (n->mark == MARK_SELECTED && state_satisfied(n))
+			uptodate++;
+	}
 	for (size_t i = 0; i < order.n; i++) {
 		struct node *n = order.v[i];
 
 		if (n->kind != NODE_STEP)
 			continue;
-		if (state_satisfied(n)) {
-			uptodate++;
-			continue;
-		}
 		if (first || n->phase != phase) {
 			if (n->phase)
 				printf("%sphase %d %s: %s\n", first ? "" : "\n", n->phase->number, n->phase->name,
@@ -322,6 +396,8 @@ int show_dry(struct graph *g, struct node **targets, size_t ntargets)
 	}
 	printf("%s%zu step%s would run, estimated %s; %zu up to date\n", count ? "\n" : "", count,
 	       count == 1 ? "" : "s", format_duration(est, buf, sizeof(buf)), uptodate);
+	dry_held(g, role, &order);
+	free(role);
 	vec_free(&order);
 	return EXIT_DONE;
 }

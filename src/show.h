@@ -14,8 +14,10 @@ void show_list(struct graph *g, bool json, FILE *out);
 void show_dot(struct graph *g, enum mark mark, FILE *out);
 /* The DOT/JSON-safe quoted form of S, as a new string. */
 char *dot_quote(const char *s);
-/* Print, in order, the steps TARGETS (all when NTARGETS is 0) would run and why, by
- * phase, with the count and estimate; changes nothing. Returns an exit status. */
+/* Print the steps TARGETS (all when NTARGETS is 0) would run and why, in the order a
+ * run at -j 1 starts them (a gate where it is approved), under a phase heading each time
+ * the phase changes, with the count and estimate; changes nothing. Returns an exit
+ * status. */
 int show_dry(struct graph *g, struct node **targets, size_t ntargets);
 
 /* Append to OUT, in the order -n shows them, the steps TARGETS (all when NTARGETS is 0)

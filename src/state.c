@@ -11,6 +11,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <glob.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,6 +39,8 @@ struct nstate {
 	struct node *cause;   /* for phases and milestones: the step that changed */
 	char rec[33];         /* the signature the last completion recorded, "" */
 	size_t unsat;         /* phases: dependencies not satisfied */
+	size_t skips;         /* phases and milestones: members holding a skipped step (see
+	                       * holds_skip) */
 };
 
 static struct {
@@ -313,8 +316,16 @@ static void compute(struct node *n)
 			part_add(&l, PART_DEF, "transaction", false, hash_str(n->transaction ? "yes" : "no"));
 		if (n->stepkind == STEP_MANUAL)
 			part_add(&l, PART_DEF, "prompt", false, hash_str(n->prompt ? n->prompt : ""));
-		if (n->env.n)
+		/* [env] reaches a SQL step's shell commands only (verify, rollback): a changed
+		 * flag does not make an applied migration "changed" */
+		if (n->stepkind == STEP_SQL && n->env_plan) {
+			struct vec own = {n->env.v + n->env_plan, n->env.n - n->env_plan, 0};
+
+			if (own.n)
+				part_add(&l, PART_DEF, "env", false, hash_words(&own));
+		} else if (n->env.n) {
 			part_add(&l, PART_DEF, "env", false, hash_words(&n->env));
+		}
 		if (n->inputs.n)
 			part_add(&l, PART_DEF, "inputs", false, hash_words(&n->inputs));
 		if (n->outputs.n)
@@ -324,7 +335,14 @@ static void compute(struct node *n)
 		part_add(&l, PART_DEF, "validate", false, hash_str(n->validate));
 	}
 	for (size_t i = 0; i < n->ndeps; i++) {
-		struct hash128 d = dep_sig(n->deps[i].dep);
+		struct hash128 d;
+
+		/* A phase's own after edges order it and add nothing to what it is: its steps
+		 * hash the phases they run after already, and signatures recorded before the
+		 * phase had these edges stay valid. */
+		if (n->kind == NODE_PHASE && n->deps[i].why == EDGE_AFTER)
+			continue;
+		d = dep_sig(n->deps[i].dep);
 
 		part_add(&l, PART_DEP, n->deps[i].dep->name, false, d);
 	}
@@ -547,23 +565,120 @@ static char *failure_reason(const struct jevent *e)
 	return xstrdup("failed");
 }
 
+/* N became satisfied or not: the phases that need it count it, and a phase that becomes
+ * complete or incomplete by it tells the phases after it in turn (iteratively). */
 static void set_satisfied(struct node *n, bool sat)
 {
-	struct nstate *s = ns(n);
+	struct vec todo = {0};
 
-	if (s->satisfied == sat)
+	if (ns(n)->satisfied == sat)
 		return;
-	s->satisfied = sat;
-	for (size_t i = 0; i < n->nusers; i++) {
-		struct node *u = n->users[i];
+	ns(n)->satisfied = sat;
+	vec_push(&todo, n);
+	while (todo.n) {
+		struct node *x = todo.v[--todo.n];
 
-		if (u->kind == NODE_PHASE) {
+		for (size_t i = 0; i < x->nusers; i++) {
+			struct node *u = x->users[i];
+			bool was;
+
+			if (u->kind != NODE_PHASE)
+				continue;
+			was = ns(u)->unsat == 0;
 			if (sat)
 				ns(u)->unsat--;
 			else
 				ns(u)->unsat++;
+			if (was != (ns(u)->unsat == 0)) {
+				ns(u)->satisfied = !was;
+				vec_push(&todo, u);
+			}
 		}
 	}
+	vec_free(&todo);
+}
+
+/* ---- skipped steps under milestones ----
+ *
+ * A milestone is not reached while a step it needs is skipped, unless it says
+ * allow_skipped = yes. What it needs is what it is made of: the steps it names, the
+ * steps of the phases it names and, through the milestones it names, what they need;
+ * not what those steps need themselves, nor the phases a phase runs after (rollback.c's
+ * members of a target). Each phase and milestone counts its members that hold a skipped
+ * step (skips); a change is passed up on a 0 <-> 1 transition only, as unsat is. */
+
+/* Whether D is a member of U (U needs D as its part, not as what it waits for). */
+static bool is_member(const struct node *u, const struct node *d)
+{
+	if (u->kind == NODE_MILESTONE)
+		return true;
+	return u->kind == NODE_PHASE && d->kind == NODE_STEP;
+}
+
+static bool holds_skip(const struct node *n)
+{
+	return n->kind == NODE_STEP ? ns(n)->st == ST_SKIPPED : ns(n)->skips > 0;
+}
+
+static void count_skips(struct node *n)
+{
+	ns(n)->skips = 0;
+	for (size_t i = 0; i < n->ndeps; i++)
+		if (is_member(n, n->deps[i].dep) && holds_skip(n->deps[i].dep))
+			ns(n)->skips++;
+}
+
+/* N (a step) became skipped, or is skipped no more: tell the phases and milestones it
+ * is part of, iteratively. */
+static void skip_changed(struct node *n, bool skipped)
+{
+	struct vec todo = {0};
+
+	vec_push(&todo, n);
+	while (todo.n) {
+		struct node *x = todo.v[--todo.n];
+
+		for (size_t i = 0; i < x->nusers; i++) {
+			struct node *u = x->users[i];
+			bool was;
+
+			if (!is_member(u, x))
+				continue;
+			was = ns(u)->skips > 0;
+			if (skipped)
+				ns(u)->skips++;
+			else
+				ns(u)->skips--;
+			if (was != (ns(u)->skips > 0))
+				vec_push(&todo, u);
+		}
+	}
+	vec_free(&todo);
+}
+
+bool state_milestone_blocked(const struct node *n)
+{
+	return n->state && n->kind == NODE_MILESTONE && !n->allow_skipped && ns(n)->skips > 0;
+}
+
+const struct node *state_skipped_need(const struct node *n)
+{
+	const struct node *x = n;
+
+	if (!n->state || n->kind == NODE_STEP || !ns(n)->skips)
+		return n->state && n->kind == NODE_STEP && ns(n)->st == ST_SKIPPED ? n : NULL;
+	/* down through the members that hold one, the first declared at each level */
+	while (x->kind != NODE_STEP) {
+		const struct node *next = NULL;
+
+		for (size_t i = 0; i < x->ndeps && !next; i++)
+			if (is_member(x, x->deps[i].dep) && holds_skip(x->deps[i].dep))
+				next = x->deps[i].dep;
+		if (!next)
+			return NULL; /* cannot happen: skips counts such members */
+		x = next;
+	}
+	return x;
 }
 
 /* Decide N's state from its journal summary and its (just computed) signature. */
@@ -575,6 +690,8 @@ static void decide(struct node *n)
 	const char *out;
 
 	s->eff = s->sig;
+	if (n->kind != NODE_STEP)
+		count_skips(n);
 	if (n->kind == NODE_PHASE) {
 		s->unsat = 0;
 		for (size_t i = 0; i < n->ndeps; i++)
@@ -805,6 +922,8 @@ void state_noted(size_t i)
 
 enum stepstate state_of(const struct node *n)
 {
+	if (state_milestone_blocked(n))
+		return ST_NOTRUN;
 	return n->state ? ns(n)->st : ST_NOTRUN;
 }
 
@@ -813,11 +932,33 @@ const char *state_reason(const struct node *n)
 	if (!n->state)
 		return "never run";
 	if (n->kind == NODE_PHASE) {
-		static char buf[64];
+		static char buf[64 + NAME_MAX];
+		size_t steps = 0, todo = 0;
+		const struct node *before = NULL;
 
 		if (!ns(n)->unsat)
 			return "done";
-		snprintf(buf, sizeof(buf), "%zu of %zu steps to do", ns(n)->unsat, n->ndeps);
+		for (size_t i = 0; i < n->ndeps; i++) {
+			const struct node *d = n->deps[i].dep;
+
+			if (n->deps[i].why == EDGE_PHASE) {
+				steps++;
+				todo += !state_satisfied(d);
+			} else if (!before && !state_satisfied(d)) {
+				before = d;
+			}
+		}
+		if (todo || !before)
+			snprintf(buf, sizeof(buf), "%zu of %zu steps to do", todo, steps);
+		else
+			snprintf(buf, sizeof(buf), "runs after phase %s, which is not complete", before->name);
+		return buf;
+	}
+	if (state_milestone_blocked(n)) {
+		static char buf[64 + NAME_MAX];
+		const struct node *sk = state_skipped_need(n);
+
+		snprintf(buf, sizeof(buf), "%s is skipped (allow_skipped = yes accepts it)", sk ? sk->name : "a step");
 		return buf;
 	}
 	return ns(n)->reason ? ns(n)->reason : state_name(ns(n)->st);
@@ -829,7 +970,7 @@ bool state_satisfied(const struct node *n)
 		return false;
 	if (n->kind == NODE_PHASE)
 		return ns(n)->unsat == 0;
-	return ns(n)->satisfied;
+	return ns(n)->satisfied && !state_milestone_blocked(n);
 }
 
 const char *state_refresh(struct node *n)
@@ -863,6 +1004,9 @@ void state_set(struct node *n, enum stepstate st, const char *reason)
 {
 	struct nstate *s = ns(n);
 	bool sat = st == ST_DONE || st == ST_SKIPPED;
+
+	if (n->kind == NODE_STEP && (s->st == ST_SKIPPED) != (st == ST_SKIPPED))
+		skip_changed(n, st == ST_SKIPPED);
 
 	s->st = st;
 	set_reason(s, xstrdup(reason ? reason : st == ST_DONE ? "done" : state_name(st)));

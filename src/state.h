@@ -27,8 +27,16 @@ void state_load(struct graph *g, struct journal *j);
 /* N's state and a one-line reason ("never run", "input src/a.ts changed", ...). */
 enum stepstate state_of(const struct node *n);
 const char *state_reason(const struct node *n);
-/* True when N needs no run: done, skipped, or stale with on_change = ignore. */
+/* True when N needs no run: done, skipped, or stale with on_change = ignore; a
+ * milestone, reached and not held back by a skipped step (state_milestone_blocked). */
 bool state_satisfied(const struct node *n);
+/* True when N is a milestone that a skipped step it needs holds back: not reached (nor
+ * satisfied) until the step is done or the milestone says allow_skipped = yes. What it
+ * needs: the steps it names, the steps of the phases it names and, through the
+ * milestones it names, what those need; not what a step needs itself. */
+bool state_milestone_blocked(const struct node *n);
+/* The first skipped step N (a phase or milestone; or a step) is made of, or NULL. */
+const struct node *state_skipped_need(const struct node *n);
 /* Re-hash N's inputs now (its dependencies have just completed) and return its
  * signature as 32 hex digits; the engine calls this just before starting N. */
 const char *state_refresh(struct node *n);

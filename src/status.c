@@ -4,12 +4,15 @@
  *
  * Definitions (docs/status.md says the same for users):
  * - done: a step that needs no run (done, skipped, or stale with on_change = ignore);
+ *   the text counts the skipped ones apart ("3 of 10 steps done (30%), 1 skipped"; the
+ *   percent without them), the JSON's done and percent count them, as they always have;
  *   percent = done * 100 / total, rounded down, so 100% means everything is done;
  * - actual time of a step: the duration of the successful attempt it is done with;
  *   of a phase: the sum over its done steps (work time, not the wall-clock span, so
  *   parallel steps add up); failed attempts are not counted;
  * - efficiency: the estimates of the done steps that have an estimate and an actual
- *   time, divided by their actual time (above 1: faster than estimated);
+ *   time, divided by their actual time (above 1: faster than estimated); beyond 20x
+ *   either way the text gives the two times instead of the ratio;
  * - error rate: failed attempts / attempts (starts) since the last reset;
  * - running: the last event of a step is a start written by the orch process that holds
  *   the plan lock now (its run id ends in its pid); a start of any other run was
@@ -54,13 +57,14 @@ struct stepinfo {
 
 struct msinfo {
 	const struct jevent *reached, *lost; /* the last milestone / milestone-lost events */
-	size_t steps, stepsdone;             /* the steps it needs, transitively */
+	size_t steps, stepsdone, stepsskipped; /* the steps it needs, transitively (done
+	                                        * counts the skipped ones too) */
 	bool ok;
 };
 
 struct phaseinfo {
 	struct node *phase; /* NULL: the steps without a phase */
-	size_t total, done;
+	size_t total, done, skipped; /* done counts the skipped steps too */
 	int64_t est_ms, actual_ms; /* actual_ms: -1 until a done step has a duration */
 	int attempts, failures;
 };
@@ -79,7 +83,7 @@ struct status {
 	const struct jevent *lastev;
 	size_t total, done, skipped, nfailed, nrunning, ninterrupted, nwaiting, nstale, reached, unestimated;
 	int attempts, failures;
-	int64_t est_ms, est_done_ms, eff_est_ms, eff_actual_ms;
+	int64_t est_ms, est_done_ms, est_skipped_ms, eff_est_ms, eff_actual_ms;
 	size_t eff_steps;
 	int64_t eta_ms, critical_ms, work_ms;
 };
@@ -176,6 +180,8 @@ static void classify(struct status *st)
 		st->est_ms += n->est_ms > 0 ? n->est_ms : 0;
 		if (s->done)
 			st->est_done_ms += n->est_ms > 0 ? n->est_ms : 0;
+		if (s->skipped)
+			st->est_skipped_ms += n->est_ms > 0 ? n->est_ms : 0;
 		if (s->actual_ms > 0 && n->est_ms > 0) {
 			st->eff_est_ms += n->est_ms;
 			st->eff_actual_ms += s->actual_ms;
@@ -209,6 +215,7 @@ static void phases(struct status *st)
 
 		p->total++;
 		p->done += s->done;
+		p->skipped += s->skipped;
 		p->est_ms += n->est_ms > 0 ? n->est_ms : 0;
 		p->attempts += s->attempts;
 		p->failures += s->failures;
@@ -240,6 +247,7 @@ static void milestones(struct status *st)
 			if (n->mark == MARK_SELECTED) {
 				mi->steps++;
 				mi->stepsdone += st->si[n->id].done;
+				mi->stepsskipped += st->si[n->id].skipped;
 			}
 		}
 		mi->ok = state_of(m) == ST_DONE && mi->reached;
@@ -347,7 +355,9 @@ static int percent(size_t part, size_t whole)
 static void phase_row(struct status *st, struct phaseinfo *p)
 {
 	char est[32], act[32], err[16], num[16];
-	int fill = p->total ? (int)(p->done * BAR_WIDTH / p->total) : BAR_WIDTH;
+	/* '#' for the steps done, '-' for the skipped ones after them */
+	int through = p->total ? (int)(p->done * BAR_WIDTH / p->total) : BAR_WIDTH;
+	int fill = p->total ? (int)((p->done - p->skipped) * BAR_WIDTH / p->total) : BAR_WIDTH;
 	bool active = p == st->active;
 
 	if (p->phase)
@@ -360,9 +370,11 @@ static void phase_row(struct status *st, struct phaseinfo *p)
 		snprintf(err, sizeof(err), "-");
 	printf("%c %2s %s", active ? '>' : ' ', num, term_code(active ? TERM_BOLD : ""));
 	put_fit(p->phase ? p->phase->title : "(no phase)", TITLE_WIDTH, true);
-	printf("%s [%s%.*s%s%*s] %2zu/%-2zu %9s %8s %7s\n", term_code(active ? TERM_RESET : ""),
-	       term_code(p->done == p->total ? TERM_GREEN : TERM_CYAN), fill, "################", term_code(TERM_RESET),
-	       BAR_WIDTH - fill, "", p->done, p->total, format_known_duration(p->est_ms, est), format_known_duration(p->actual_ms, act), err);
+	printf("%s [%s%.*s%s%s%.*s%s%*s] %2zu/%-2zu %9s %8s %7s\n", term_code(active ? TERM_RESET : ""),
+	       term_code(p->done == p->total && !p->skipped ? TERM_GREEN : TERM_CYAN), fill, "################",
+	       term_code(TERM_RESET), term_code(through > fill ? TERM_YELLOW : ""), through - fill, "----------------",
+	       term_code(through > fill ? TERM_RESET : ""), BAR_WIDTH - through, "", p->done - p->skipped, p->total,
+	       format_known_duration(p->est_ms, est), format_known_duration(p->actual_ms, act), err);
 }
 
 /* The name column of a list: the longest name listed, at most 20. */
@@ -384,6 +396,7 @@ static bool is_running(const struct stepinfo *s) { return s->running; }
 static bool is_interrupted(const struct stepinfo *s) { return s->interrupted; }
 static bool is_waiting(const struct stepinfo *s) { return s->waiting; }
 static bool is_stale(const struct stepinfo *s) { return s->stale; }
+static bool is_skipped(const struct stepinfo *s) { return s->skipped; }
 
 static void item(struct node *n, int w, const char *color)
 {
@@ -540,6 +553,42 @@ static void list_stale(struct status *st)
 	}
 }
 
+/* "not reached: s1 is skipped (allow_skipped = yes accepts it)" from column COL, the
+ * part in parentheses on a line of its own when the whole does not fit. */
+static void held_back(const struct node *m, int col)
+{
+	const char *r = state_reason(m), *paren = strstr(r, " (");
+
+	if (col + (int)strlen("not reached: ") + width_of(r) <= WIDTH || !paren)
+		printf("not reached: %s\n", r);
+	else
+		printf("not reached: %.*s\n%*s%s\n", (int)(paren - r), r, col, "", paren + 1);
+}
+
+/* The skipped steps, apart: they count as done for what needs them, but nothing ran. */
+static void list_skipped(struct status *st)
+{
+	int w = name_width(st, is_skipped);
+	char t[32];
+
+	printf("\n%sSkipped%s (counted apart; orch --force STEP runs one):\n", term_code(TERM_BOLD),
+	       term_code(TERM_RESET));
+	for (size_t i = 0; i < st->g->steps.n; i++) {
+		struct node *n = st->g->steps.v[i];
+		const struct stepinfo *s = &st->si[n->id];
+
+		if (!s->skipped)
+			continue;
+		item(n, w, TERM_YELLOW);
+		printf("  %*s  skipped", w, "");
+		if (s->last && s->last->kind == EV_SKIP)
+			printf(" %s", when(s->last->time_ms, t));
+		if (s->failures)
+			printf(", after %d failed attempt%s", s->failures, plural((size_t)s->failures));
+		putchar('\n');
+	}
+}
+
 static void text_milestones(struct status *st)
 {
 	struct graph *g = st->g;
@@ -566,10 +615,15 @@ static void text_milestones(struct status *st)
 		printf("  ");
 		if (mi->ok)
 			printf("reached %s\n", when(mi->reached->time_ms, t));
+		else if (state_milestone_blocked(m))
+			held_back(m, 2 + w + 2 + (w < 16 ? 30 : 46 - w) + 2);
 		else if (mi->lost)
 			printf("lost %s\n", when(mi->lost->time_ms, t));
 		else if (mi->reached)
 			printf("no longer holds: %s\n", state_reason(m));
+		else if (mi->stepsdone < mi->steps && mi->stepsskipped)
+			printf("%zu of %zu step%s done, %zu skipped\n", mi->stepsdone - mi->stepsskipped, mi->steps,
+			       plural(mi->steps), mi->stepsskipped);
 		else if (mi->stepsdone < mi->steps)
 			printf("%zu of %zu step%s done\n", mi->stepsdone, mi->steps, plural(mi->steps));
 		else if (m->validate)
@@ -579,15 +633,51 @@ static void text_milestones(struct status *st)
 	}
 }
 
+/* "3 of 10 steps done (30%), 1 skipped": a skipped step is not done (nothing ran), and
+ * is counted apart. */
+static void steps_done(struct status *st)
+{
+	printf("%zu of %zu step%s done (%d%%)", st->done - st->skipped, st->total, plural(st->total),
+	       percent(st->done - st->skipped, st->total));
+	if (st->skipped)
+		printf(", %zu skipped", st->skipped);
+}
+
+/* Estimates ÷ actual time of the done steps. Estimates are of people's time: when steps
+ * run more than EFF_FAR times faster (or slower) than estimated, the ratio says nothing
+ * about the plan, and the times are shown instead. */
+#define EFF_FAR 20.0
+static void efficiency(struct status *st)
+{
+	char a[32], b[32];
+	double r;
+
+	if (!st->eff_steps) {
+		printf("Efficiency: - (no done step with an estimate and a recorded time)\n");
+		return;
+	}
+	r = (double)st->eff_est_ms / (double)st->eff_actual_ms;
+	format_known_duration(st->eff_est_ms, a);
+	format_known_duration(st->eff_actual_ms, b);
+	if (r > EFF_FAR)
+		printf("Efficiency: far faster than estimated (the estimates are of people's time):\n");
+	else if (r < 1 / EFF_FAR)
+		printf("Efficiency: far slower than estimated:\n");
+	else {
+		printf("Efficiency: %.2f (estimated %s / actual %s over %zu done step%s)\n", r, a, b, st->eff_steps,
+		       plural(st->eff_steps));
+		return;
+	}
+	printf("            %zu done step%s took %s against %s estimated\n", st->eff_steps, plural(st->eff_steps), b, a);
+}
+
 static void text(struct status *st)
 {
 	struct graph *g = st->g;
 	char a[32], b[32], c[32];
 
-	printf("%sPlan %s:%s %zu of %zu step%s done (%d%%)", term_code(TERM_BOLD), g->name, term_code(TERM_RESET), st->done, st->total,
-	       plural(st->total), percent(st->done, st->total));
-	if (st->skipped)
-		printf(", %zu skipped", st->skipped);
+	printf("%sPlan %s:%s ", term_code(TERM_BOLD), g->name, term_code(TERM_RESET));
+	steps_done(st);
 	putchar('\n');
 	if (st->active && st->active->phase)
 		printf("Active phase: %d %s (%s)\n", st->active->phase->number, st->active->phase->name,
@@ -618,20 +708,20 @@ static void text(struct status *st)
 	list_approved(st);
 	if (st->nstale)
 		list_stale(st);
+	if (st->skipped)
+		list_skipped(st);
 
-	printf("\n%sOverall:%s %zu of %zu step%s done (%d%%)", term_code(TERM_BOLD), term_code(TERM_RESET), st->done, st->total,
-	       plural(st->total), percent(st->done, st->total));
+	printf("\n%sOverall:%s ", term_code(TERM_BOLD), term_code(TERM_RESET));
+	steps_done(st);
 	if (g->milestones.n)
 		printf(", %zu of %zu milestone%s reached (%d%%)", st->reached, g->milestones.n, plural(g->milestones.n),
 		       percent(st->reached, g->milestones.n));
-	printf("\nTime: estimated %s, done %s of it, %s left\n", format_known_duration(st->est_ms, a), format_known_duration(st->est_done_ms, b),
-	       format_known_duration(st->work_ms, c));
-	if (st->eff_steps)
-		printf("Efficiency: %.2f (estimated %s / actual %s over %zu done step%s)\n",
-		       (double)st->eff_est_ms / (double)st->eff_actual_ms, format_known_duration(st->eff_est_ms, a),
-		       format_known_duration(st->eff_actual_ms, b), st->eff_steps, plural(st->eff_steps));
-	else
-		printf("Efficiency: - (no done step with an estimate and a recorded time)\n");
+	printf("\nTime: estimated %s, done %s of it, ", format_known_duration(st->est_ms, a),
+	       format_known_duration(st->est_done_ms - st->est_skipped_ms, b));
+	if (st->skipped)
+		printf("%s skipped, ", format_known_duration(st->est_skipped_ms, b));
+	printf("%s left\n", format_known_duration(st->work_ms, c));
+	efficiency(st);
 	if (st->attempts)
 		printf("Errors: %d of %d attempt%s failed (%d%%)\n", st->failures, st->attempts, plural((size_t)st->attempts),
 		       (st->failures * 100 + st->attempts / 2) / st->attempts);
@@ -747,6 +837,8 @@ static json_t *json_phases(struct status *st)
 		json_object_set_new(o, "active", json_boolean(p == st->active));
 		json_object_set_new(o, "steps", json_integer((json_int_t)p->total));
 		json_object_set_new(o, "done", json_integer((json_int_t)p->done));
+		json_object_set_new(o, "skipped", json_integer((json_int_t)p->skipped));
+		json_object_set_new(o, "completed", json_integer((json_int_t)(p->done - p->skipped)));
 		json_object_set_new(o, "percent", json_integer(percent(p->done, p->total)));
 		json_object_set_new(o, "estimate_ms", json_integer(p->est_ms));
 		json_object_set_new(o, "actual_ms", jms(p->actual_ms));
@@ -775,7 +867,11 @@ static json_t *json_milestones(struct status *st)
 		json_object_set_new(o, "reason", json_string(mi->ok ? "reached" : state_reason(m)));
 		json_object_set_new(o, "steps", json_integer((json_int_t)mi->steps));
 		json_object_set_new(o, "steps_done", json_integer((json_int_t)mi->stepsdone));
+		json_object_set_new(o, "steps_skipped", json_integer((json_int_t)mi->stepsskipped));
 		json_object_set_new(o, "validate", json_boolean(m->validate != NULL));
+		json_object_set_new(o, "allow_skipped", json_boolean(m->allow_skipped));
+		json_object_set_new(o, "held_by_skip", state_milestone_blocked(m) && state_skipped_need(m)
+		                                           ? json_string(state_skipped_need(m)->name) : json_null());
 		json_array_append_new(a, o);
 	}
 	return a;
@@ -823,6 +919,12 @@ static json_t *json_list(struct status *st, bool (*pick)(const struct stepinfo *
 			}
 		} else if (pick == is_waiting) {
 			json_object_set_new(o, "prompt", jstr(n->prompt));
+		} else if (pick == is_skipped) {
+			const struct jevent *k = s->last && s->last->kind == EV_SKIP ? s->last : NULL;
+
+			json_object_set_new(o, "at", k ? jtime(k->time_ms) : json_null());
+			json_object_set_new(o, "run", k ? jstr(k->run) : json_null());
+			json_object_set_new(o, "failed_attempts", json_integer(s->failures));
 		} else {
 			json_object_set_new(o, "reason", json_string(state_reason(n)));
 			json_object_set_new(o, "on_change_error", json_boolean(state_of(n) == ST_CHANGED));
@@ -862,12 +964,17 @@ static void json(struct status *st)
 	json_object_set_new(sum, "waiting", json_integer((json_int_t)st->nwaiting));
 	json_object_set_new(sum, "stale", json_integer((json_int_t)st->nstale));
 	json_object_set_new(sum, "percent", json_integer(percent(st->done, st->total)));
+	json_object_set_new(sum, "completed", json_integer((json_int_t)(st->done - st->skipped)));
+	json_object_set_new(sum, "completed_percent", json_integer(percent(st->done - st->skipped, st->total)));
 	json_object_set_new(sum, "estimate_ms", json_integer(st->est_ms));
 	json_object_set_new(sum, "estimate_done_ms", json_integer(st->est_done_ms));
+	json_object_set_new(sum, "estimate_skipped_ms", json_integer(st->est_skipped_ms));
 	json_object_set_new(sum, "estimate_left_ms", json_integer(st->work_ms));
 	json_object_set_new(sum, "efficiency", st->eff_steps ? json_real((double)st->eff_est_ms /
 	                                                                 (double)st->eff_actual_ms) : json_null());
 	json_object_set_new(sum, "efficiency_steps", json_integer((json_int_t)st->eff_steps));
+	json_object_set_new(sum, "efficiency_estimate_ms", json_integer(st->eff_est_ms));
+	json_object_set_new(sum, "efficiency_actual_ms", json_integer(st->eff_actual_ms));
 	json_object_set_new(sum, "attempts", json_integer(st->attempts));
 	json_object_set_new(sum, "failed_attempts", json_integer(st->failures));
 	json_object_set_new(sum, "error_rate", jrate(st->failures, st->attempts));
@@ -890,6 +997,7 @@ static void json(struct status *st)
 	json_object_set_new(doc, "interrupted", json_list(st, is_interrupted));
 	json_object_set_new(doc, "waiting", json_list(st, is_waiting));
 	json_object_set_new(doc, "stale", json_list(st, is_stale));
+	json_object_set_new(doc, "skipped", json_list(st, is_skipped));
 	json_object_set_new(doc, "steps", json_steps(st));
 	json_dumpf(doc, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(6));
 	putchar('\n');

@@ -164,7 +164,8 @@ simple_plan() {
 
 	Overall: 2 of 4 steps done (50%), 0 of 1 milestone reached (0%)
 	Time: estimated 3m5s, done 1m5s of it, 2m left
-	Efficiency: E (estimated 1m5s / actual Ds over 2 done steps)
+	Efficiency: far faster than estimated (the estimates are of people's time):
+	            2 done steps took Ds against 1m5s estimated
 	Errors: 0 of 2 attempts failed (0%)
 	ETA: 2m at -j 1 (critical path 2m, work left 2m); 1 step without an estimate
 	EOF
@@ -201,7 +202,8 @@ simple_plan() {
 
 	Overall: 1 of 3 steps done (33%), 0 of 1 milestone reached (0%)
 	Time: estimated 1m10s, done 10s of it, 1m left
-	Efficiency: E (estimated 10s / actual Ds over 1 done step)
+	Efficiency: far faster than estimated (the estimates are of people's time):
+	            1 done step took Ds against 10s estimated
 	Errors: 2 of 3 attempts failed (67%)
 	ETA: 1m at -j 1 (critical path 1m, work left 1m); 1 step without an estimate
 	EOF
@@ -235,7 +237,8 @@ simple_plan() {
 
 	Overall: 2 of 2 steps done (100%), 2 of 2 milestones reached (100%)
 	Time: estimated 30s, done 30s of it, 0s left
-	Efficiency: E (estimated 30s / actual Ds over 2 done steps)
+	Efficiency: far faster than estimated (the estimates are of people's time):
+	            2 done steps took Ds against 30s estimated
 	Errors: 0 of 2 attempts failed (0%)
 	ETA: 0s at -j 1 (critical path 0s, work left 0s)
 	EOF
@@ -267,7 +270,8 @@ simple_plan() {
 
 	Overall: 1 of 2 steps done (50%), 1 of 2 milestones reached (50%)
 	Time: estimated 30s, done 10s of it, 20s left
-	Efficiency: E (estimated 10s / actual Ds over 1 done step)
+	Efficiency: far faster than estimated (the estimates are of people's time):
+	            1 done step took Ds against 10s estimated
 	Errors: 0 of 2 attempts failed (0%)
 	ETA: 20s at -j 1 (critical path 20s, work left 20s)
 	EOF

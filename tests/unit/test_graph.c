@@ -135,6 +135,136 @@ static void test_chain_100k(void **state)
 	buf_free(&b);
 }
 
+/* Parse TEXT, expecting errors; returns what was printed on stderr. */
+static char *parse_errors(const char *text, int *errors)
+{
+	int saved = dup(2);
+	FILE *tmp = tmpfile();
+	static char buf[4096];
+	size_t n;
+
+	fflush(stderr);
+	dup2(fileno(tmp), 2);
+	assert_null(orchfile_parse("g.orch", text, strlen(text), "/plan", errors));
+	fflush(stderr);
+	dup2(saved, 2);
+	close(saved);
+	rewind(tmp);
+	n = fread(buf, 1, sizeof(buf) - 1, tmp);
+	buf[n] = '\0';
+	fclose(tmp);
+	return buf;
+}
+
+/* A phase depends on the phases its after names (and each of its steps does), so a
+ * phase after b waits for what b runs after; edges: one per step and one per phase. */
+static void test_phase_after_edges(void **state)
+{
+	struct graph *g;
+	struct node *b;
+	size_t after = 0;
+
+	(void)state;
+	g = parse_ok("[phase a]\n[phase b]\nafter = a\n[phase c]\nafter = b\n"
+	             "[step a1]\nphase = a\nrun = true\n[step b1]\nphase = b\nrun = true\n"
+	             "[step b2]\nphase = b\nrun = true\n[step c1]\nphase = c\nrun = true\n");
+	b = graph_find(g, "b");
+	for (size_t i = 0; i < b->ndeps; i++)
+		if (b->deps[i].why == EDGE_AFTER) {
+			assert_string_equal(b->deps[i].dep->name, "a");
+			after++;
+		}
+	assert_int_equal(after, 1);
+	assert_int_equal(b->ndeps, 3); /* after a, contains b1 and b2 */
+	assert_int_equal(graph_find(g, "b1")->ndeps, 1);
+	assert_int_equal(graph_find(g, "c1")->ndeps, 1); /* c's own after only, not a */
+}
+
+/* A cycle between phases is reported once, phase by phase, not once more through each
+ * step of a phase. */
+static void test_phase_cycle_once(void **state)
+{
+	int errors = 0;
+	char *msgs;
+
+	(void)state;
+	msgs = parse_errors("[phase a]\nafter = b\n[phase b]\nafter = a\n"
+	                    "[step a1]\nphase = a\nrun = true\n[step b1]\nphase = b\nrun = true\n"
+	                    "[step b2]\nphase = b\nrun = true\n", &errors);
+	assert_int_equal(errors, 1);
+	assert_string_equal(msgs, "g.orch:2: dependency cycle: a -> b -> a\n"
+	                          "g.orch:2:   phase a runs after b\n"
+	                          "g.orch:4:   phase b runs after a\n");
+	/* steps declared first: the same one cycle */
+	msgs = parse_errors("[step a1]\nphase = a\nrun = true\n[step b1]\nphase = b\nrun = true\n"
+	                    "[phase a]\nafter = b\n[phase b]\nafter = a\n", &errors);
+	assert_int_equal(errors, 1);
+	assert_non_null(strstr(msgs, "dependency cycle: b -> a -> b\n"));
+	/* a cycle through a step's needs and a phase's after is still told */
+	msgs = parse_errors("[phase a]\n[phase b]\nafter = a\n[step a1]\nphase = a\nneeds = b1\nrun = true\n"
+	                    "[step b1]\nphase = b\nrun = true\n", &errors);
+	assert_int_equal(errors, 1);
+	assert_non_null(strstr(msgs, "dependency cycle: a -> a1 -> b1 -> a\n"));
+	assert_non_null(strstr(msgs, "g.orch:3:   step b1 runs after a\n"));
+}
+
+static const char *names(struct vec *order)
+{
+	static char buf[256];
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < order->n; i++) {
+		strcat(buf, i ? " " : "");
+		strcat(buf, ((struct node *)order->v[i])->name);
+	}
+	return buf;
+}
+
+/* graph_schedule plays a -j 1 run: what is done from the start releases what needs it
+ * at once (graph_order would queue it), a phase completes without a turn, a gate waits
+ * until nothing else can start, and nothing after a blocked milestone starts. */
+static void test_schedule(void **state)
+{
+	struct graph *g;
+	struct vec order = {0};
+	unsigned char role[16];
+
+	(void)state;
+	/* u needs s (done): u (declared first) starts before x; graph_order puts x first */
+	g = parse_ok("[step u]\nneeds = s\nrun = true\n[step x]\nrun = true\n[step s]\nrun = true\n");
+	graph_select(g, NULL, 0, 1);
+	memset(role, SCHED_JOB, sizeof(role));
+	role[graph_find(g, "s")->id] = SCHED_DONE;
+	graph_schedule(g, 1, role, &order);
+	assert_string_equal(names(&order), "u x");
+	order.n = 0;
+	graph_order(g, 1, false, &order);
+	assert_string_equal(names(&order), "x s u");
+	vec_free(&order);
+
+	/* gates: g is set aside, b runs, then g is approved and a follows */
+	g = parse_ok("[step g]\nmanual = yes\n[step a]\nneeds = g\nrun = true\nestimate = 1h\n"
+	             "[step b]\nrun = true\n");
+	graph_select(g, NULL, 0, 1);
+	memset(role, SCHED_JOB, sizeof(role));
+	role[graph_find(g, "g")->id] = SCHED_GATE;
+	graph_schedule(g, 1, role, &order);
+	assert_string_equal(names(&order), "b g a");
+	vec_free(&order);
+
+	/* a phase and a milestone take no turn; a blocked milestone holds back what needs it */
+	g = parse_ok("[phase p]\n[step p1]\nphase = p\nrun = true\n[step late]\nneeds = p\nrun = true\n"
+	             "[milestone M]\nneeds = p1\n[step held]\nneeds = M\nrun = true\nestimate = 1d\n"
+	             "[step free]\nrun = true\n");
+	graph_select(g, NULL, 0, 1);
+	memset(role, SCHED_JOB, sizeof(role));
+	role[graph_find(g, "p")->id] = SCHED_INSTANT;
+	role[graph_find(g, "M")->id] = SCHED_BLOCKED;
+	graph_schedule(g, 1, role, &order);
+	assert_string_equal(names(&order), "p1 late free");
+	vec_free(&order);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -142,6 +272,9 @@ int main(void)
 		cmocka_unit_test(test_priority_then_declaration_order),
 		cmocka_unit_test(test_cycle_through_phase),
 		cmocka_unit_test(test_chain_100k),
+		cmocka_unit_test(test_phase_after_edges),
+		cmocka_unit_test(test_phase_cycle_once),
+		cmocka_unit_test(test_schedule),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

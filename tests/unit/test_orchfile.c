@@ -264,6 +264,48 @@ static void test_nul_byte(void **state)
 	free(msgs);
 }
 
+/* [env]: every step that runs a shell command gets its keys, expanded for the step,
+ * before its own env, which wins; a gate gets none; allow_skipped is a milestone's. */
+static void test_plan_env(void **state)
+{
+	struct graph *g;
+	struct node *a, *b, *gate;
+
+	(void)state;
+	g = parse_ok("[vars]\nFLAGS = execReportsEnabled=false,x=1\n"
+	             "[env]\nREPORTS_FEATURE_FLAGS = ${FLAGS}\nLOG = logs/${step}.log\nMODE = plan\n"
+	             "[step a]\nrun = true\n"
+	             "[step b]\nrun = true\nenv = MODE=own\n       EXTRA=1\n"
+	             "[step gate]\nmanual = yes\n"
+	             "[milestone M]\nneeds = a\nallow_skipped = yes\n[milestone N]\nneeds = a\n");
+	a = graph_find(g, "a");
+	b = graph_find(g, "b");
+	gate = graph_find(g, "gate");
+	assert_int_equal(a->env.n, 3);
+	assert_int_equal(a->env_plan, 3);
+	assert_string_equal(a->env.v[0], "REPORTS_FEATURE_FLAGS=execReportsEnabled=false,x=1");
+	assert_string_equal(a->env.v[1], "LOG=logs/a.log");
+	assert_string_equal(a->env.v[2], "MODE=plan");
+	assert_int_equal(b->env.n, 4);
+	assert_int_equal(b->env_plan, 2);
+	assert_string_equal(b->env.v[1], "LOG=logs/b.log");
+	assert_string_equal(b->env.v[2], "MODE=own");
+	assert_string_equal(b->env.v[3], "EXTRA=1");
+	assert_int_equal(gate->env.n, 0);
+	assert_true(graph_find(g, "M")->allow_skipped);
+	assert_false(graph_find(g, "N")->allow_skipped);
+
+	/* a bad key, an undefined variable (reported once, not once per step), a value
+	 * with a newline, two [env] sections, a name, a bad allow_skipped */
+	setenv("ORCH_TEST_NL", "one\ntwo", 1);
+	parse_bad("[env]\n1X = y\nOK = ${ORCH_TEST_UNDEFINED_VAR}\n[step a]\nrun = true\n[step b]\nrun = true\n", 2);
+	parse_bad("[env]\nNL = ${ORCH_TEST_NL}\n[step a]\nrun = true\n", 1);
+	parse_bad("[env]\nA = 1\n[env]\nB = 2\n[step a]\nrun = true\n", 1);
+	parse_bad("[env x]\nA = 1\n[step a]\nrun = true\n", 1);
+	parse_bad("[step a]\nrun = true\n[milestone M]\nneeds = a\nallow_skipped = maybe\n", 1);
+	unsetenv("ORCH_TEST_NL");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -274,6 +316,7 @@ int main(void)
 		cmocka_unit_test(test_long_section_name),
 		cmocka_unit_test(test_variables),
 		cmocka_unit_test(test_phase_numbers_and_after),
+		cmocka_unit_test(test_plan_env),
 		cmocka_unit_test(test_errors_all_reported),
 		cmocka_unit_test(test_length_honoured),
 		cmocka_unit_test(test_nul_byte),

@@ -289,6 +289,129 @@ static void test_refresh(void **state)
 	free(dir);
 }
 
+/* A phase is complete only once the phases its after names are: the order is transitive,
+ * whatever the phase between is in (issue 13). */
+static void test_phase_after_transitive(void **state)
+{
+	char *dir = test_tmpdir();
+	const char *plan = "[phase a]\n[phase b]\nafter = a\n[phase c]\nafter = b\n"
+	                   "[step a1]\nphase = a\nrun = echo a1\n"
+	                   "[step b1]\nphase = b\nrun = echo b1\n"
+	                   "[step c1]\nphase = c\nrun = echo c1\n";
+	struct journal *j;
+	struct graph *g;
+	struct node *a1, *b, *c;
+
+	(void)state;
+	g = reload(dir, plan, &j);
+	assert_int_equal(test_append(j, EV_SKIP, test_node(g, "b1"), NULL), 0);
+	test_close(g, j);
+
+	g = reload(dir, plan, &j);
+	a1 = test_node(g, "a1");
+	b = test_node(g, "b");
+	c = test_node(g, "c");
+	/* b's only step is skipped, and b is not complete while a is not */
+	expect(g, "b1", ST_SKIPPED, "skipped");
+	assert_false(state_satisfied(b));
+	assert_string_equal(state_reason(b), "runs after phase a, which is not complete");
+	assert_false(state_satisfied(c));
+	assert_string_equal(state_reason(c), "1 of 1 steps to do");
+	/* a1 done: a, then b, complete in turn (in memory, as the engine records) */
+	state_refresh(a1);
+	assert_int_equal(test_append(j, EV_OK, a1, NULL), 0);
+	state_set(a1, ST_DONE, NULL);
+	assert_true(state_satisfied(test_node(g, "a")));
+	assert_true(state_satisfied(b));
+	assert_string_equal(state_reason(b), "done");
+	state_set(a1, ST_FAILED, "failed (exit 1)");
+	assert_false(state_satisfied(b));
+	test_close(g, j);
+
+	/* the after edges add nothing to signatures: c1 still done once everything ran */
+	g = reload(dir, plan, &j);
+	test_run_all(g, j);
+	test_close(g, j);
+	g = reload(dir, plan, &j);
+	expect(g, "c1", ST_DONE, "up to date");
+	assert_true(state_satisfied(test_node(g, "c")));
+	test_close(g, j);
+	test_rmrf(dir);
+	free(dir);
+}
+
+/* A milestone is not reached while a step it is made of is skipped, unless it says
+ * allow_skipped = yes; through phases and milestones, not through a step's own needs. */
+static void test_milestone_skips(void **state)
+{
+	char *dir = test_tmpdir();
+	const char *plan = "[phase p]\n[phase q]\nafter = p\n"
+	                   "[step s1]\nphase = p\nrun = echo s1\n"
+	                   "[step s2]\nphase = p\nrun = echo s2\n"
+	                   "[step t1]\nphase = q\nneeds = s1\nrun = echo t1\n"
+	                   "[milestone M]\nneeds = p\n"
+	                   "[milestone OK]\nneeds = p\nallow_skipped = yes\n"
+	                   "[milestone UP]\nneeds = M\n"
+	                   "[milestone Q]\nneeds = q t1\n";
+	struct journal *j;
+	struct graph *g;
+	struct node *s1, *M;
+
+	(void)state;
+	g = reload(dir, plan, &j);
+	test_run_all(g, j);
+	for (size_t i = 0; i < g->milestones.n; i++) {
+		assert_int_equal(test_append(j, EV_MILESTONE, g->milestones.v[i], NULL), 0);
+		state_set(g->milestones.v[i], ST_DONE, NULL);
+	}
+	assert_int_equal(journal_sync(j), 0);
+	M = test_node(g, "M");
+	assert_false(state_milestone_blocked(M));
+	assert_null(state_skipped_need(M));
+	test_close(g, j);
+
+	/* s1 skipped (say, forced and then skipped) */
+	g = reload(dir, plan, &j);
+	assert_int_equal(test_append(j, EV_SKIP, test_node(g, "s1"), NULL), 0);
+	test_close(g, j);
+	g = reload(dir, plan, &j);
+	s1 = test_node(g, "s1");
+	M = test_node(g, "M");
+	assert_true(state_milestone_blocked(M));
+	assert_false(state_satisfied(M));
+	assert_int_equal(state_of(M), ST_NOTRUN);
+	assert_string_equal(state_reason(M), "s1 is skipped (allow_skipped = yes accepts it)");
+	assert_ptr_equal(state_skipped_need(M), s1);
+	assert_ptr_equal(state_skipped_need(test_node(g, "p")), s1);
+	/* allow_skipped = yes accepts it */
+	assert_false(state_milestone_blocked(test_node(g, "OK")));
+	expect(g, "OK", ST_DONE, NULL);
+	/* through milestones */
+	assert_true(state_milestone_blocked(test_node(g, "UP")));
+	assert_string_equal(state_reason(test_node(g, "UP")), "s1 is skipped (allow_skipped = yes accepts it)");
+	/* not through a step's own needs (t1 needs s1), nor through q's after p */
+	assert_false(state_milestone_blocked(test_node(g, "Q")));
+	expect(g, "Q", ST_DONE, NULL);
+	/* the steps themselves: skipped counts as done for what needs it */
+	assert_true(state_satisfied(s1));
+	expect(g, "t1", ST_DONE, NULL);
+
+	/* done again: M and UP are no longer held back; skipped again: held back again */
+	state_refresh(s1);
+	assert_int_equal(test_append(j, EV_OK, s1, NULL), 0);
+	state_set(s1, ST_DONE, NULL);
+	assert_false(state_milestone_blocked(M));
+	assert_false(state_milestone_blocked(test_node(g, "UP")));
+	assert_true(state_satisfied(M));
+	state_set(test_node(g, "s2"), ST_SKIPPED, NULL);
+	assert_true(state_milestone_blocked(M));
+	assert_string_equal(state_reason(M), "s2 is skipped (allow_skipped = yes accepts it)");
+	assert_true(state_milestone_blocked(test_node(g, "UP")));
+	test_close(g, j);
+	test_rmrf(dir);
+	free(dir);
+}
+
 static double seconds(void)
 {
 	struct timespec t;
@@ -339,6 +462,8 @@ int main(void)
 		cmocka_unit_test(test_directories_and_globs),
 		cmocka_unit_test(test_decisions),
 		cmocka_unit_test(test_refresh),
+		cmocka_unit_test(test_phase_after_transitive),
+		cmocka_unit_test(test_milestone_skips),
 		cmocka_unit_test(test_100k_noop),
 	};
 
