@@ -142,7 +142,7 @@ void record_say(struct recorder *r, struct node *n, enum result res, const struc
 			counter(r);
 			printf("skipped %s (by %s)\n", n->name, o && o->by ? o->by : user_at_host());
 		} else {
-			printf("skipped %s (it counts as done; 'orch --force %s' runs it again)\n", n->name, n->name);
+			printf("skipped %s (what needs it goes on; 'orch --force %s' runs it again)\n", n->name, n->name);
 		}
 		break;
 	case RESULT_SKIP_FAILED:

@@ -298,7 +298,7 @@ abc_plan() {
 	run_orch --skip a
 	expect_status 0
 	expect_stdout <<-'EOF'
-	skipped a (it counts as done; 'orch --force a' runs it again)
+	skipped a (what needs it goes on; 'orch --force a' runs it again)
 	EOF
 	run_orch
 	expect_status 0
