@@ -33,6 +33,7 @@ static const struct {
 	[RESULT_FORGET] = {EV_FORCE, ST_NOTRUN, "forgotten by --rollback --force", NULL},
 	[RESULT_ROLLBACK_OK] = {EV_ROLLBACK_OK, ST_NOTRUN, "rolled back", "rolled back"},
 	[RESULT_UNAPPROVE] = {EV_ROLLBACK_OK, ST_NOTRUN, "approval taken back", "approval taken back"},
+	[RESULT_UNSKIP] = {EV_ROLLBACK_OK, ST_NOTRUN, "skip taken back", "skip taken back"},
 	[RESULT_ROLLBACK_FAIL] = {EV_ROLLBACK_FAIL, SAME_STATE, NULL, "rollback failed"},
 	[RESULT_ROLLBACK_INTERRUPTED] = {EV_INTERRUPTED, ST_ROLLBACK_INTERRUPTED, "rollback interrupted",
 	                                 "rollback interrupted"},
@@ -162,6 +163,9 @@ void record_say(struct recorder *r, struct node *n, enum result res, const struc
 		break;
 	case RESULT_FORCE:
 		printf("%s will run again\n", n->name);
+		break;
+	case RESULT_UNSKIP:
+		printf("took back the skip of %s (it runs next time)\n", n->name);
 		break;
 	case RESULT_FORGET:
 		printf("forgot %s (it has no rollback; it runs again next time)\n", n->name);

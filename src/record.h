@@ -25,6 +25,7 @@ enum result {
 	RESULT_FORGET,         /* --rollback --force: completed, no rollback, forgotten */
 	RESULT_ROLLBACK_OK,    /* rolled back */
 	RESULT_UNAPPROVE,      /* a gate rolled back: its approval taken back */
+	RESULT_UNSKIP,         /* a skipped step rolled back: the skip taken back */
 	RESULT_ROLLBACK_FAIL,  /* its rollback failed: it stays done */
 	RESULT_ROLLBACK_INTERRUPTED, /* orch was stopped while it rolled back: still to roll back */
 	RESULT_MILESTONE,      /* a milestone reached */

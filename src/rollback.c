@@ -184,7 +184,7 @@ static void record_lost_milestones(struct graph *g, struct journal *j)
 int rollback_target(struct graph *g, struct journal *j, struct node *target, const struct rollbackopts *ro,
                     const struct runopts *o)
 {
-	struct vec set = {0}, order = {0}, stuck = {0};
+	struct vec set = {0}, order = {0}, stuck = {0}, skipped = {0};
 	struct recorder r = {g, j, NULL};
 	int64_t *order_ms;
 	int status;
@@ -197,6 +197,8 @@ int rollback_target(struct graph *g, struct journal *j, struct node *target, con
 
 		if (n->mark == MARK_UNDO && completed(n))
 			vec_push(can_undo(n) ? &set : &stuck, n);
+		else if (n->mark == MARK_UNDO && state_of(n) == ST_SKIPPED)
+			vec_push(&skipped, n); /* nothing ran: rolling it back takes the skip back */
 	}
 	graph_clearmarks(g);
 	if (stuck.n && !ro->force) {
@@ -209,12 +211,13 @@ int rollback_target(struct graph *g, struct journal *j, struct node *target, con
 		       stuck.n == 1 ? "it" : "them", stuck.n == 1 ? "it" : "them");
 		vec_free(&set);
 		vec_free(&stuck);
+		vec_free(&skipped);
 		return EXIT_USAGE;
 	}
 	order_ms = completion_times(g, j);
 	plan_order(g, &set, order_ms, &order);
 	graph_clearmarks(g);
-	if (!set.n && !stuck.n) {
+	if (!set.n && !stuck.n && !skipped.n) {
 		printf("orch: nothing to roll back: no step of %s is completed\n", target ? target->name : "all");
 		status = EXIT_DONE;
 		goto out;
@@ -231,11 +234,17 @@ int rollback_target(struct graph *g, struct journal *j, struct node *target, con
 
 		printf("  forget %-20s %s  (no rollback; --force)\n", n->name, n->title);
 	}
+	for (size_t i = 0; i < skipped.n; i++) {
+		struct node *n = skipped.v[i];
+
+		printf("  unskip %-20s %s  (skipped: the skip is taken back)\n", n->name, n->title);
+	}
 	status = EXIT_DONE;
 	if (ro->dryrun)
 		goto out;
 	if (o->interactive && !ro->yes) {
-		char *q = xasprintf("Roll back %zu step%s? [y/N] ", order.n + stuck.n, order.n + stuck.n == 1 ? "" : "s");
+		size_t total = order.n + stuck.n + skipped.n;
+		char *q = xasprintf("Roll back %zu step%s? [y/N] ", total, total == 1 ? "" : "s");
 		int c = term_ask(q, NULL);
 
 		free(q);
@@ -248,9 +257,16 @@ int rollback_target(struct graph *g, struct journal *j, struct node *target, con
 		goto out;
 	for (size_t i = 0; i < stuck.n; i++)
 		record(&r, stuck.v[i], RESULT_FORGET, NULL);
-	journal_sync(j);
+	for (size_t i = 0; i < skipped.n; i++)
+		record(&r, skipped.v[i], RESULT_UNSKIP, NULL);
+	if (journal_sync(j) < 0) {
+		status = EXIT_RECORD;
+		goto out;
+	}
 	for (size_t i = 0; i < stuck.n; i++)
 		record_say(&r, stuck.v[i], RESULT_FORGET, NULL);
+	for (size_t i = 0; i < skipped.n; i++)
+		record_say(&r, skipped.v[i], RESULT_UNSKIP, NULL);
 	status = order.n ? run_rollback(g, j, &set, order_ms, o) : EXIT_DONE;
 	record_lost_milestones(g, j);
 	journal_sync(j);
@@ -259,5 +275,6 @@ out:
 	vec_free(&set);
 	vec_free(&order);
 	vec_free(&stuck);
+	vec_free(&skipped);
 	return status;
 }

@@ -313,3 +313,26 @@ half_rolled_back() {
 	run_orch --status --json
 	expect_same state rollback-interrupted "$(jq -r '.steps[] | select(.name == "a") | .state' <<<"$output")"
 }
+
+@test "a rollback of a skipped step takes the skip back: it runs next time" {
+	cat > Orchfile <<-'EOF'
+	[step a]
+	run = echo run a >> order.log
+	rollback = echo undo a >> order.log
+	[step b]
+	needs = a
+	run = echo run b >> order.log
+	EOF
+	run_orch --skip b
+	expect_status 0
+	run_orch
+	expect_status 0
+	run_orch --rollback all --yes
+	expect_status 0
+	expect_contains stdout "$output" "  unskip b                    b  (skipped: the skip is taken back)"
+	expect_contains stdout "$output" "took back the skip of b (it runs next time)"
+	expect_same event rollback-ok "$(jq -r 'select(.step == "b") | .ev' .orch/journal.jsonl | tail -n 1)"
+	run_orch
+	expect_status 0
+	expect_same order "$(printf 'run a\nundo a\nrun a\nrun b')" "$(cat order.log)"
+}
