@@ -4,9 +4,11 @@
 #include "record.h"
 
 #include <stdio.h>
+#include <unistd.h>
 #include <string.h>
 
 #include "changelog.h"
+#include "os.h"
 #include "state.h"
 #include "term.h"
 #include "util.h"
@@ -81,17 +83,54 @@ static void label(const struct node *n)
 		printf("%s: %s", n->name, n->title);
 }
 
-/* "[3/10] ok name: title (12s)" and its kin: WORD in COLOUR, then DETAIL and the time. */
+/* Characters (UTF-8 code points) in S. */
+static size_t width_of(const char *s)
+{
+	size_t w = 0;
+
+	for (; *s; s++)
+		w += ((unsigned char)*s & 0xC0) != 0x80;
+	return w;
+}
+
+/* "[3/10] ok name: title (12s)" and its kin: WORD in COLOUR, then DETAIL and the time.
+ * On a terminal the line fits its width: the title is cut first, with "...". */
 static void step_line(const struct recorder *r, const struct node *n, const char *word, const char *colour,
                       const char *detail, const struct outcome *o)
 {
 	char dur[32];
+	struct buf head = {0}, name = {0}, tail = {0};
+	size_t room;
 
 	format_duration(o && o->duration_ms > 0 ? o->duration_ms : 0, dur, sizeof(dur));
+	if (r->p)
+		buf_printf(&head, "[%zu/%zu] ", r->p->finished, r->p->total);
+	buf_printf(&head, "%s ", word);
+	if (strcmp(n->name, n->title) == 0)
+		buf_puts(&name, n->name);
+	else
+		buf_printf(&name, "%s: %s", n->name, n->title);
+	buf_printf(&tail, " (%s%s%s)", detail ? detail : "", detail ? ", " : "", dur);
+	if (os_isatty(STDOUT_FILENO)) {
+		size_t fixed = width_of(buf_str(&head)) + width_of(buf_str(&tail)), w = (size_t)term_width() - 1;
+
+		room = w > fixed + 13 ? w - fixed : 13;
+		if (width_of(buf_str(&name)) > room) {
+			size_t keep = 0, chars = 0;
+
+			for (; name.s[keep]; keep++)
+				if (((unsigned char)name.s[keep] & 0xC0) != 0x80 && chars++ == room - 3)
+					break;
+			name.s[keep] = '\0';
+			name.len = keep;
+			buf_puts(&name, "...");
+		}
+	}
 	counter(r);
-	printf("%s%s%s ", term_code(colour), word, term_code(TERM_RESET));
-	label(n);
-	printf(" (%s%s%s)\n", detail ? detail : "", detail ? ", " : "", dur);
+	printf("%s%s%s %s%s\n", term_code(colour), word, term_code(TERM_RESET), buf_str(&name), buf_str(&tail));
+	buf_free(&head);
+	buf_free(&name);
+	buf_free(&tail);
 }
 
 void record_say(struct recorder *r, struct node *n, enum result res, const struct outcome *o)

@@ -144,3 +144,15 @@ on_tty() {
 	grep -q 'gate gate waits: orch --approve gate' tty.out
 	grep -q '(1 gate waiting)' tty.out
 }
+
+@test "terminal: orch's own lines fit the terminal's width, the title cut first" {
+	cat > Orchfile <<-'EOF'
+	[step a]
+	title = A title far too long to fit on a narrow terminal of forty columns
+	run = true
+	EOF
+	script -qefc "stty cols 40; $ORCH" /dev/null > tty.out 2>&1
+	line=$(tr -d '\r' < tty.out | sed 's/.*\x1b\[K//; s/\x1b\[[0-9;]*m//g' | grep -a 'ok a' | tail -n 1)
+	[ "${#line}" -le 39 ] || { echo "too wide (${#line}): $line"; false; }
+	[[ $line == "[1/1] ok a: A title far too"*"... ("*")" ]] || { echo "$line"; false; }
+}
