@@ -1107,7 +1107,7 @@ static void wait_events(struct engine *e)
 static void init_runtime(struct engine *e, struct node **targets, size_t ntargets)
 {
 	struct graph *g = e->g;
-	bool *touched; /* the node, or something it needs, runs */
+	unsigned char *plan = xcalloc(g->nodes.n ? g->nodes.n : 1, 1);
 
 	graph_clearmarks(g);
 	graph_select(g, ntargets ? targets : NULL, ntargets, MARK_SELECTED);
@@ -1118,32 +1118,24 @@ static void init_runtime(struct engine *e, struct node **targets, size_t ntarget
 	}
 	/* Satisfied steps are done from the start, but for one with inputs that something
 	 * upstream will run first and may rewrite: it waits, and is checked again when it is
-	 * ready. Completed steps that changed say why. In topological order, so that what
-	 * runs upstream is known. */
-	touched = xcalloc(g->nodes.n, sizeof(*touched));
+	 * ready. Completed steps that changed say why. */
+	state_start_plan(g, plan);
 	for (size_t i = 0; i < g->nodes.n; i++) {
 		struct node *n = g->topo[i];
-		bool upstream = false;
 
-		if (n->mark != MARK_SELECTED)
+		if (n->mark != MARK_SELECTED || n->kind != NODE_STEP)
 			continue;
-		for (size_t j = 0; j < n->ndeps; j++)
-			upstream |= touched[n->deps[j].dep->id];
-		touched[n->id] = upstream;
-		if (n->kind != NODE_STEP)
-			continue;
-		if (state_satisfied(n) && !(n->inputs.n && upstream)) {
+		if (plan[n->id] == START_DONE) {
 			rt(n)->st = R_DONE;
 			continue;
 		}
-		touched[n->id] = true;
 		e->prog.total++;
-		if (state_satisfied(n))
+		if (plan[n->id] == START_RECHECK)
 			rt(n)->recheck = true;
 		else if (state_of(n) == ST_STALE && !n->always && verbosity >= 0)
 			printf("stale %s: %s\n", n->name, state_reason(n));
 	}
-	free(touched);
+	free(plan);
 	for (size_t i = 0; i < g->nodes.n; i++) {
 		struct node *n = g->nodes.v[i];
 

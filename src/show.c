@@ -293,31 +293,28 @@ void show_dot(struct graph *g, enum mark mark, FILE *out)
 static unsigned char *dry_roles(struct graph *g)
 {
 	unsigned char *role = xcalloc(g->nodes.n ? g->nodes.n : 1, 1);
-	bool *touched = xcalloc(g->nodes.n ? g->nodes.n : 1, sizeof(*touched));
+	unsigned char *plan = xcalloc(g->nodes.n ? g->nodes.n : 1, 1);
 
+	state_start_plan(g, plan); /* as the engine starts */
 	for (size_t i = 0; i < g->nodes.n; i++) {
-		struct node *n = g->topo[i];
-		bool upstream = false;
+		struct node *n = g->nodes.v[i];
 
 		if (n->mark != MARK_SELECTED)
 			continue;
-		for (size_t j = 0; j < n->ndeps; j++)
-			upstream |= touched[n->deps[j].dep->id];
-		touched[n->id] = upstream;
-		if (n->kind == NODE_PHASE) {
+		if (n->kind == NODE_PHASE)
 			role[n->id] = SCHED_INSTANT;
-		} else if (n->kind == NODE_MILESTONE) {
+		else if (n->kind == NODE_MILESTONE)
 			role[n->id] = state_milestone_blocked(n)               ? SCHED_BLOCKED
 			              : n->validate && !state_satisfied(n) ? SCHED_JOB
 			                                                     : SCHED_INSTANT;
-		} else if (state_satisfied(n) && !(n->inputs.n && upstream)) {
+		else if (plan[n->id] == START_DONE)
 			role[n->id] = SCHED_DONE;
-		} else {
-			touched[n->id] = true;
-			role[n->id] = state_satisfied(n) ? SCHED_INSTANT : n->stepkind == STEP_MANUAL ? SCHED_GATE : SCHED_JOB;
-		}
+		else
+			role[n->id] = plan[n->id] == START_RECHECK ? SCHED_INSTANT
+			              : n->stepkind == STEP_MANUAL  ? SCHED_GATE
+			                                            : SCHED_JOB;
 	}
-	free(touched);
+	free(plan);
 	return role;
 }
 

@@ -877,6 +877,28 @@ void state_load(struct graph *g, struct journal *j)
 		statcache_save(S.cache);
 }
 
+void state_start_plan(struct graph *g, unsigned char *out)
+{
+	bool *touched = xcalloc(g->nodes.n ? g->nodes.n : 1, sizeof(*touched)); /* it, or what it needs, runs */
+
+	for (size_t i = 0; i < g->nodes.n; i++) {
+		struct node *n = g->topo[i];
+		bool upstream = false;
+
+		out[n->id] = START_DONE;
+		if (n->mark != MARK_SELECTED)
+			continue;
+		for (size_t k = 0; k < n->ndeps; k++)
+			upstream |= touched[n->deps[k].dep->id];
+		touched[n->id] = upstream;
+		if (n->kind != NODE_STEP || (state_satisfied(n) && !(n->inputs.n && upstream)))
+			continue;
+		touched[n->id] = true;
+		out[n->id] = state_satisfied(n) ? START_RECHECK : START_RUNS;
+	}
+	free(touched);
+}
+
 char *state_approve_refusal(const struct node *n)
 {
 	for (size_t i = 0; i < n->ndeps; i++) {

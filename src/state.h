@@ -60,6 +60,15 @@ bool state_recheck(struct node *n);
 /* The first declared output of N (a path or a glob, relative to the plan) that is
  * missing, or NULL when every one exists. */
 const char *state_missing_output(const struct node *n);
+/* How a run starts each step marked MARK_SELECTED, by node id (other nodes: START_DONE). */
+enum startas {
+	START_DONE,    /* satisfied, and nothing upstream runs first that could rewrite its inputs */
+	START_RECHECK, /* satisfied, but something upstream runs first: checked again when ready */
+	START_RUNS,    /* not satisfied: it runs */
+};
+/* Fill OUT (one byte per node) for a run of the selected nodes; in topological order,
+ * linear in nodes + edges. The engine and the dry run both start from it. */
+void state_start_plan(struct graph *g, unsigned char *out);
 /* Why gate N cannot be approved now (something it needs is not done), as a new string;
  * NULL when it can. */
 char *state_approve_refusal(const struct node *n);
