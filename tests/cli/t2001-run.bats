@@ -494,7 +494,7 @@ wait_gone() {
 	retries = 2
 	run = [ -e once ] || { touch once; echo first try; exit 1; }
 	EOF
-	run_orch -j2
+	run_orch -j1
 	expect_status 0
 	output=$(printf '%s\n' "$output" | sed 's/([0-9.]*s)/(D)/; s/, [0-9.]*s)/, D)/; s/run in [0-9.]*s$/run in D/')
 	expect_stdout <<-'EOF'
@@ -544,4 +544,11 @@ wait_gone() {
 	expect_contains stderr "$stderr" "orch: debug: took the plan lock $PWD/.orch/lock"
 	expect_contains stderr "$stderr" "orch: debug: spawned a: /bin/sh, pid "
 	expect_contains stderr "$stderr" "orch: debug: fdatasync .orch/journal.jsonl: "
+}
+
+@test "the progress counter at -j3: the numbers of the lines are 1 to N, in the order they appear" {
+	for i in 1 2 3 4 5 6; do printf '[step s%d]\nrun = sleep 0.0%d\n' "$i" "$i"; done > Orchfile
+	run_orch -j3
+	expect_status 0
+	expect_same numbers "1/6 2/6 3/6 4/6 5/6 6/6" "$(grep -o '^\[[0-9]*/[0-9]*\]' <<<"$output" | tr -d '[]' | tr '\n' ' ' | sed 's/ $//')"
 }
