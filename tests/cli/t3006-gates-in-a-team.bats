@@ -17,7 +17,7 @@ team_plan() {
 	needs = gate
 	run = echo after >> ran.log
 	[step slow]
-	run = echo $$ > slow.pid; sleep 3; echo slow >> ran.log
+	run = echo $$ > slow.pid; sleep 5; echo slow >> ran.log
 	[step later]
 	needs = slow
 	run = echo later >> ran.log
