@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -227,8 +228,7 @@ int os_spawn(const char *script, char *const env[], struct proc *p)
 	posix_spawnattr_t attr;
 	sigset_t none, defaults;
 	int fds[2], go[2], rc, sfd = -1;
-	char *gated = xasprintf(GATE "%s", script); /* one line: the script's line numbers stay */
-	char *argv[] = {"sh", "-e", "-c", gated, NULL, NULL};
+	char *gated, *argv[] = {"sh", "-e", "-c", NULL, NULL, NULL};
 	char **envp;
 
 	if (strlen(script) > SCRIPT_ARG_MAX) {
@@ -245,14 +245,25 @@ int os_spawn(const char *script, char *const env[], struct proc *p)
 		argv[3] = (char *)script_wrapper;
 		argv[4] = "sh";
 	}
-	if (pipe2(fds, O_CLOEXEC) < 0 || pipe2(go, O_CLOEXEC) < 0) {
+	if (pipe2(fds, O_CLOEXEC) < 0) {
 		rc = errno;
 		if (sfd >= 0)
 			close(sfd);
-		free(gated);
 		errno = rc;
 		return -1;
 	}
+	if (pipe2(go, O_CLOEXEC) < 0) {
+		rc = errno;
+		close(fds[0]);
+		close(fds[1]);
+		if (sfd >= 0)
+			close(sfd);
+		errno = rc;
+		return -1;
+	}
+	gated = xasprintf(GATE "%s", script); /* one line: the script's line numbers stay */
+	if (!argv[3])
+		argv[3] = gated;
 	posix_spawn_file_actions_init(&fa);
 	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
 	posix_spawn_file_actions_adddup2(&fa, fds[1], 1);
@@ -290,8 +301,16 @@ int os_spawn(const char *script, char *const env[], struct proc *p)
 	}
 	p->fd = fds[0];
 	p->go = go[1];
-	if (os_nonblock(p->fd) < 0)
+	if (os_nonblock(p->fd) < 0) {
+		/* the script has not passed its gate: it ends without running */
+		rc = errno;
+		os_go(p, false);
+		waitpid(p->pid, NULL, 0);
+		close(p->fd);
+		p->fd = -1;
+		errno = rc;
 		return -1;
+	}
 	return 0;
 }
 

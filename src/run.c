@@ -535,13 +535,15 @@ static void drop_from(struct vec *v, const struct node *n)
 		}
 }
 
+static void on_interrupt(struct engine *e, int sig);
+
 /* Ask on the terminal; a signal while waiting interrupts the run. */
 static int ask(struct engine *e, const char *question)
 {
 	int sig, c = term_ask(question, &sig);
 
 	if (sig)
-		e->interrupted = sig;
+		on_interrupt(e, sig);
 	return c;
 }
 
@@ -1321,7 +1323,7 @@ static int summary(struct engine *e)
 
 		notice("milestone %s not reached: %s", n->name, state_reason(n));
 	}
-	if (e->failed.n || e->gates.n || e->held.n) {
+	if (e->failed.n || e->gates.n || e->held.n || notrun) {
 		if (notrun)
 			notice("%zu step%s not run", notrun, notrun == 1 ? "" : "s");
 		return EXIT_FAILED; /* a waiting gate leaves the plan unfinished too */
@@ -1412,6 +1414,9 @@ static void done_by_request(struct engine *e, struct node *n)
 		drop_from(&e->failed, n);
 		drop_from(&e->asking, n);
 		e->failures--;
+		/* the failure that stopped the run is gone: it goes on, as after the prompt's skip */
+		if (!e->interrupted && !e->aborted && !e->asking.n && !e->unrecorded.n && !e->locked)
+			e->stopping = e->o->keepgoing > 0 && e->failures >= e->o->keepgoing;
 	} else {
 		e->prog.finished++;
 	}

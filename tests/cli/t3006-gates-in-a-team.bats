@@ -86,3 +86,24 @@ start_run() {
 	! grep -q '"ev":"approve"' .orch/journal.jsonl
 	! grep -q '"ev":"skip"' .orch/journal.jsonl
 }
+
+@test "--skip of the step whose failure stopped the run: the run goes on with what needed it" {
+	cat > Orchfile <<-'EOF'
+	[step a]
+	run = sleep 0.3; exit 1
+	[step b]
+	run = echo $$ > slow.pid; sleep 4; echo b >> ran.log
+	[step c]
+	needs = a
+	run = echo c >> ran.log
+	EOF
+	"$ORCH" -j2 > run.out 2>&1 &
+	run_pid=$!
+	for i in $(seq 100); do grep -q 'FAILED a' run.out && break; sleep 0.1; done
+	run_orch --skip a
+	expect_status 0
+	rc=0
+	wait "$run_pid" || rc=$?
+	[ "$rc" -eq 0 ] || { cat run.out; false; }
+	expect_same ran "$(printf 'c\nb')" "$(cat ran.log)"
+}
