@@ -188,7 +188,7 @@ static char **merge_env(char *const env[])
 #define GATE "IFS= read -r __orch_go <&4 || exit 125; exec 4<&-; unset __orch_go; "
 
 /* A longer script is read by the shell from SCRIPT_FD, an anonymous file holding it
- * (memfd, else an unlinked temporary file: nothing to clean up, even after a crash):
+ * (a memfd: nothing to clean up, even after a crash):
  * `sh -e -c WRAPPER sh`, where WRAPPER reads the script, closes SCRIPT_FD so that the
  * step's commands do not inherit it, and evals it. $0 stays "sh", stdin stays
  * /dev/null, and the shell still leads the step's process group. */
@@ -199,19 +199,10 @@ static const char script_wrapper[] =
 static int script_file(const char *script)
 {
 	size_t n = strlen(script);
-	int fd = memfd_create("orch-script", MFD_CLOEXEC);
+	int fd = memfd_create("orch-script", MFD_CLOEXEC); /* Linux 3.17 and later: the target */
 
-	if (fd < 0) {
-		const char *dir = getenv("TMPDIR");
-		char *tmp = xasprintf("%s/orch-script.XXXXXX", dir && *dir ? dir : "/tmp");
-
-		fd = mkostemp(tmp, O_CLOEXEC);
-		if (fd >= 0)
-			unlink(tmp);
-		free(tmp);
-		if (fd < 0)
-			return -1;
-	}
+	if (fd < 0)
+		return -1;
 	if (write_all(fd, script, n) < 0 || lseek(fd, 0, SEEK_SET) < 0) {
 		int saved = errno;
 

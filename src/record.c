@@ -74,23 +74,23 @@ static void counter(const struct recorder *r)
 		printf("[%zu/%zu] ", r->p->finished, r->p->total);
 }
 
-/* "name: title", or the name alone when the step has no title of its own. */
-static void label(const struct node *n)
+/* "name: title", or the name alone when the step has no title of its own, into B. */
+static void label_of(struct buf *b, const struct node *n)
 {
 	if (strcmp(n->name, n->title) == 0)
-		fputs(n->name, stdout);
+		buf_puts(b, n->name);
 	else
-		printf("%s: %s", n->name, n->title);
+		buf_printf(b, "%s: %s", n->name, n->title);
 }
 
-/* Characters (UTF-8 code points) in S. */
-static size_t width_of(const char *s)
+/* The same, printed. */
+static void label(const struct node *n)
 {
-	size_t w = 0;
+	struct buf b = {0};
 
-	for (; *s; s++)
-		w += ((unsigned char)*s & 0xC0) != 0x80;
-	return w;
+	label_of(&b, n);
+	fputs(buf_str(&b), stdout);
+	buf_free(&b);
 }
 
 /* "[3/10] ok name: title (12s)" and its kin: WORD in COLOUR, then DETAIL and the time.
@@ -106,23 +106,15 @@ static void step_line(const struct recorder *r, const struct node *n, const char
 	if (r->p)
 		buf_printf(&head, "[%zu/%zu] ", r->p->finished, r->p->total);
 	buf_printf(&head, "%s ", word);
-	if (strcmp(n->name, n->title) == 0)
-		buf_puts(&name, n->name);
-	else
-		buf_printf(&name, "%s: %s", n->name, n->title);
+	label_of(&name, n);
 	buf_printf(&tail, " (%s%s%s)", detail ? detail : "", detail ? ", " : "", dur);
 	if (os_isatty(STDOUT_FILENO)) {
-		size_t fixed = width_of(buf_str(&head)) + width_of(buf_str(&tail)), w = (size_t)term_width() - 1;
+		size_t fixed = text_width(buf_str(&head)) + text_width(buf_str(&tail)), w = (size_t)term_width() - 1;
 
 		room = w > fixed + 13 ? w - fixed : 13;
-		if (width_of(buf_str(&name)) > room) {
-			size_t keep = 0, chars = 0;
-
-			for (; name.s[keep]; keep++)
-				if (((unsigned char)name.s[keep] & 0xC0) != 0x80 && chars++ == room - 3)
-					break;
-			name.s[keep] = '\0';
-			name.len = keep;
+		if (text_width(buf_str(&name)) > room) {
+			name.len = text_prefix(name.s, room - 3);
+			name.s[name.len] = '\0';
 			buf_puts(&name, "...");
 		}
 	}

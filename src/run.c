@@ -1618,7 +1618,7 @@ int run_targets(struct graph *g, struct journal *j, struct node **targets, size_
 	engine_init(&e, g, j, o);
 	if ((rc = reconcile_registry(&e, targets, ntargets)) || (rc = run_orphans(g, j, false, o)) ||
 	    (rc = finish_rollbacks(&e, targets, ntargets))) {
-		free(e.pools);
+		free_runtime(&e);
 		return rc;
 	}
 	init_runtime(&e, targets, ntargets);

@@ -313,11 +313,7 @@ static const char *plural(size_t n)
 /* Characters (UTF-8 code points) in S. */
 static int width_of(const char *s)
 {
-	int w = 0;
-
-	for (; *s; s++)
-		w += ((unsigned char)*s & 0xC0) != 0x80;
-	return w;
+	return (int)text_width(s);
 }
 
 /* Print S in WIDTH characters: cut with "..." when longer, padded when PAD. */
@@ -329,11 +325,7 @@ static void put_fit(const char *s, int width, bool pad)
 		printf("%s%*s", s, pad ? width - w : 0, "");
 		return;
 	}
-	for (int k = 0; *s; s++) {
-		if (((unsigned char)*s & 0xC0) != 0x80 && ++k > width - 3)
-			break;
-		putchar(*s);
-	}
+	fwrite(s, 1, text_prefix(s, width > 3 ? (size_t)width - 3 : 0), stdout);
 	fputs("...", stdout);
 }
 

@@ -328,6 +328,25 @@ const char *user_name(void)
 	return name;
 }
 
+size_t text_width(const char *s)
+{
+	size_t w = 0;
+
+	for (; *s; s++)
+		w += ((unsigned char)*s & 0xC0) != 0x80;
+	return w;
+}
+
+size_t text_prefix(const char *s, size_t width)
+{
+	size_t i = 0, chars = 0;
+
+	for (; s[i]; i++)
+		if (((unsigned char)s[i] & 0xC0) != 0x80 && chars++ == width)
+			break;
+	return i;
+}
+
 const char *user_at_host(void)
 {
 	static char *who;

@@ -92,6 +92,10 @@ char *format_known_duration(int64_t ms, char out[32]);
 /* Who runs orch: $USER, else the name of the real uid, else the uid (for the journal,
  * the changelog and the registry). */
 const char *user_name(void);
+/* Characters (UTF-8 code points) in S: what a terminal column count needs. */
+size_t text_width(const char *s);
+/* The bytes of the first WIDTH characters of S (all of S when it is shorter). */
+size_t text_prefix(const char *s, size_t width);
 /* "user@host": who asked for an approval or a skip. */
 const char *user_at_host(void);
 /* Parse a non-negative decimal integer no larger than MAX; -1 when invalid. */
