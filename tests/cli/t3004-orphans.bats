@@ -88,3 +88,19 @@ teardown() {
 		expect_same ran done "$(cat ran.log)"
 	done
 }
+
+@test "a rollback waits for a step a killed orch left running before it undoes what it needs" {
+	cat > Orchfile <<-'EOF'
+	[step a]
+	run = echo run a >> order.log
+	rollback = echo undo a >> order.log
+	[step slow]
+	needs = a
+	run = echo $$ > pid; sleep 2; echo slow done >> order.log
+	EOF
+	orphan_it
+	run_orch --rollback a --yes
+	expect_status 0
+	expect_contains stderr "$stderr" "step slow is still running from an earlier orch (pid $orphan, run "
+	expect_same order "$(printf 'run a\nslow done\nundo a')" "$(cat order.log)"
+}
