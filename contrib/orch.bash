@@ -15,7 +15,7 @@
 _orch_options='-f --file -C --directory -j --jobs -k --keep-going -n --dry-run -q
 --question -v --verbose -s --quiet --silent -d --debug -t --tool -h --help --status
 --json --list --check --why --graph --rollback --approve --skip --force --reset --yes
---on-failure --kill-orphans --version'
+--on-failure --kill-orphans --version -T --target --accept --baseline --database --reason'
 _orch_debug_modes='explain stats list'
 _orch_tools='list targets commands query clean'
 
@@ -142,8 +142,15 @@ _orch() {
 		COMPREPLY=($(compgen -W "$(_orch_names manual "${base[@]}")" -- "$cur"))
 		return 0
 		;;
-	--why | --skip)
+	--why | --skip | --accept)
 		COMPREPLY=($(compgen -W "$(_orch_names steps "${base[@]}")" -- "$cur"))
+		return 0
+		;;
+	--baseline)
+		COMPREPLY=($(compgen -W "$(_orch_names targets "${base[@]}")" -- "$cur"))
+		return 0
+		;;
+	-T | --target | --reason)
 		return 0
 		;;
 	esac

@@ -9,8 +9,10 @@
 #include <unistd.h>
 
 #include "inbox.h"
+#include "pg.h"
 #include "journal.h"
 #include "record.h"
+#include "registry.h"
 #include "state.h"
 #include "term.h"
 #include "util.h"
@@ -50,10 +52,11 @@ static int finish(struct journal *j, int status)
 
 /* Record RES for each of the NN nodes N, sync, then say them: nothing is reported
  * before it is on disk. Who asked is recorded with it. */
-static int record_all(struct graph *g, struct journal *j, struct node **n, size_t nn, enum result res)
+static int record_all_why(struct graph *g, struct journal *j, struct node **n, size_t nn, enum result res,
+                          const char *why)
 {
 	struct recorder r = {g, j, NULL};
-	struct outcome o = {.exit_status = -1, .by = user_at_host()};
+	struct outcome o = {.exit_status = -1, .by = user_at_host(), .message = why};
 
 	for (size_t i = 0; i < nn; i++)
 		if (record(&r, n[i], res, &o) < 0)
@@ -61,8 +64,135 @@ static int record_all(struct graph *g, struct journal *j, struct node **n, size_
 	if (journal_sync(j) < 0)
 		return finish(j, EXIT_RECORD);
 	for (size_t i = 0; i < nn; i++)
-		record_say(&r, n[i], res, NULL);
+		record_say(&r, n[i], res, why ? &o : NULL);
 	return finish(j, EXIT_DONE);
+}
+
+static int record_all(struct graph *g, struct journal *j, struct node **n, size_t nn, enum result res)
+{
+	return record_all_why(g, j, n, nn, res, NULL);
+}
+
+/* The database's half of --accept and --baseline: N's registry row made what N is now.
+ * Returns 0 or an exit status, said. */
+static int registry_put(struct graph *g, struct node *n)
+{
+	char *err = NULL;
+	bool locked = false;
+	int rc = pg_registry_put(g, n, state_signature(n), &err, &locked);
+
+	if (rc == 0)
+		return 0;
+	if (rc == PG_INTERRUPTED)
+		notice("%s", err);
+	else
+		error("%s: %s", n->name, err);
+	free(err);
+	return rc == PG_INTERRUPTED ? EXIT_INTERRUPTED : locked ? EXIT_LOCKED : EXIT_FAILED;
+}
+
+int action_accept(struct graph *g, const char *step, const char *why)
+{
+	struct node *n = find_step(g, step, "--accept");
+	struct journal *j;
+	int rc;
+
+	if (!n)
+		return EXIT_USAGE;
+	if (n->stepkind != STEP_SQL) {
+		error("--accept: %s is not a SQL step ('orch --force %s' runs it again; a changed step of another kind "
+		      "runs again by itself)", n->name, n->name);
+		return EXIT_USAGE;
+	}
+	j = open_locked(g);
+	if ((rc = registry_reconcile(g, j, NULL, false, false)) != 0) {
+		registry_free();
+		return finish(j, rc);
+	}
+	if (state_of(n) != ST_CHANGED && registry_says(n) != REG_CHANGED && registry_says(n) != REG_ELSEWHERE) {
+		error("--accept: %s has not changed since it was applied (%s): nothing to accept", n->name, state_reason(n));
+		registry_free();
+		return finish(j, EXIT_FAILED);
+	}
+	if (registry_says(n) == REG_NOT_APPLIED || registry_says(n) == REG_NONE) {
+		error("--accept: %s is not applied to %s: run it instead", n->name, pg_describe(g, n));
+		registry_free();
+		return finish(j, EXIT_FAILED);
+	}
+	registry_free();
+	state_refresh(n);
+	/* the database first: it is the truth, and a run reconciles a journal that missed it */
+	if ((rc = registry_put(g, n)) != 0) {
+		pg_close_all();
+		return finish(j, rc);
+	}
+	rc = record_all_why(g, j, &n, 1, RESULT_ACCEPT, why);
+	pg_close_all();
+	return rc;
+}
+
+int action_baseline(struct graph *g, struct node *target, const char *why, bool yes, bool dryrun)
+{
+	struct vec todo = {0};
+	struct journal *j = dryrun ? journal_open(g, 0) : open_locked(g);
+	int rc = EXIT_DONE;
+
+	if (dryrun)
+		state_load(g, j);
+	graph_clearmarks(g);
+	graph_select(g, target ? &target : NULL, target ? 1 : 0, MARK_SELECTED);
+	if ((rc = registry_reconcile(g, j, NULL, true, false)) != 0 && rc != EXIT_FAILED)
+		goto out;
+	rc = EXIT_DONE;
+	for (size_t i = 0; i < g->steps.n; i++) {
+		struct node *n = g->steps.v[i];
+
+		if (n->mark == MARK_SELECTED && state_of(n) != ST_DONE && state_of(n) != ST_SKIPPED)
+			vec_push(&todo, n);
+	}
+	if (!todo.n) {
+		printf("nothing to baseline: the steps of %s are done\n", target ? target->name : "all");
+		goto out;
+	}
+	printf("%s %zu step%s as applied, without running %s:\n", dryrun ? "would record" : "recording", todo.n,
+	       todo.n == 1 ? "" : "s", todo.n == 1 ? "it" : "them");
+	for (size_t i = 0; i < todo.n; i++) {
+		struct node *n = todo.v[i];
+
+		printf("  %-24s %s%s%s\n", n->name, step_kindname(n), n->stepkind == STEP_SQL ? " in " : "",
+		       n->stepkind == STEP_SQL ? pg_describe(g, n) : "");
+	}
+	if (dryrun)
+		goto out;
+	if (!yes) {
+		if (!isatty(STDIN_FILENO)) {
+			error("--baseline records steps as applied that orch did not run: add --yes to confirm when not on a "
+			      "terminal");
+			rc = EXIT_USAGE;
+			goto out;
+		}
+		if (term_ask("orch: record them as applied? [y/N] ", NULL) != 'y') {
+			printf("nothing was recorded\n");
+			goto out;
+		}
+	}
+	registry_free();
+	for (size_t i = 0; i < todo.n && rc == EXIT_DONE; i++) {
+		struct node *n = todo.v[i];
+
+		state_refresh(n);
+		if (n->stepkind == STEP_SQL)
+			rc = registry_put(g, n);
+	}
+	if (rc == EXIT_DONE) {
+		rc = record_all_why(g, j, (struct node **)todo.v, todo.n, RESULT_BASELINE, why);
+		j = NULL;
+	}
+out:
+	registry_free();
+	pg_close_all();
+	vec_free(&todo);
+	return j ? finish(j, rc) : rc;
 }
 
 static bool holder_alive(void *g)
@@ -75,7 +205,7 @@ static bool holder_alive(void *g)
  * (the caller records it itself). */
 static int ask_running_orch(struct graph *g, const char *action, struct node *n, long pid)
 {
-	char *dir = xasprintf("%s/.orch", g->dir), *id, *answer;
+	char *dir = xasprintf("%s/%s", g->dir, g->statedir), *id, *answer;
 	int r;
 
 	if (!(id = inbox_post(dir, action, n->name))) {
@@ -176,37 +306,103 @@ int action_approve(struct graph *g, const char *step)
 	return record_all(g, j, &n, 1, RESULT_APPROVE);
 }
 
-int action_reset(struct graph *g, bool yes)
+/* --reset --database: the plan's rows in each database's registry. Returns 0 or an
+ * exit status. */
+static int forget_registry(struct graph *g)
+{
+	for (size_t i = 0; i < registry_ndbs(); i++) {
+		size_t applied;
+		bool read;
+		struct node *n = registry_db(i, &applied, &read);
+		char *err = NULL;
+		bool locked = false;
+		long count;
+		int rc = pg_registry_forget(g, n, &count, &err, &locked);
+
+		if (rc < 0) {
+			error("--reset --database: %s", err);
+			free(err);
+			return rc == PG_INTERRUPTED ? EXIT_INTERRUPTED : locked ? EXIT_LOCKED : EXIT_FAILED;
+		}
+		printf("forgot the %ld registry row%s of plan %s in %s\n", count, count == 1 ? "" : "s", g->name,
+		       pg_describe(g, n));
+	}
+	return EXIT_DONE;
+}
+
+/* --reset without --database: what the databases still hold of the plan. */
+static void registry_left(struct graph *g)
+{
+	for (size_t i = 0; i < registry_ndbs(); i++) {
+		size_t applied;
+		bool read;
+		struct node *n = registry_db(i, &applied, &read);
+
+		if (!read)
+			printf("the registry of %s could not be read: whatever it records of plan %s stays\n", pg_describe(g, n),
+			       g->name);
+		else if (applied)
+			printf("the registry of %s still records %zu applied step%s of plan %s: the next run counts %s as "
+			       "applied ('orch --reset --database' forgets %s too)\n",
+			       pg_describe(g, n), applied, applied == 1 ? "" : "s", g->name, applied == 1 ? "it" : "them",
+			       applied == 1 ? "it" : "them");
+	}
+}
+
+int action_reset(struct graph *g, bool yes, bool database)
 {
 	struct journal *j;
-	char *path = xasprintf("%s/.orch/journal.jsonl", g->dir);
+	char *path = xasprintf("%s/%s/journal.jsonl", g->dir, g->statedir);
 	bool exists = access(path, F_OK) == 0;
-	int n;
+	int n, rc;
 
 	free(path);
-	if (!exists) {
+	if (!exists && !database) {
 		printf("nothing to reset: %s has no journal\n", g->name);
 		return EXIT_DONE;
 	}
+	j = exists ? open_locked(g) : NULL;
+	if (!j)
+		state_load(g, NULL);
+	registry_reconcile(g, j, NULL, false, false);
 	if (!yes) {
-		if (!isatty(STDIN_FILENO)) {
-			error("--reset forgets all progress: add --yes to confirm when not on a terminal");
-			return EXIT_USAGE;
-		}
-		char *q = xasprintf("orch: forget all progress of %s? (the journal is kept as a backup) [y/N] ", g->name);
-		bool ok = term_ask(q, NULL) == 'y';
+		char *q;
+		bool ok;
 
+		if (!isatty(STDIN_FILENO)) {
+			error("--reset forgets all progress%s: add --yes to confirm when not on a terminal",
+			      database ? " and the plan's rows in the database registry" : "");
+			registry_free();
+			return j ? finish(j, EXIT_USAGE) : EXIT_USAGE;
+		}
+		q = xasprintf("orch: forget all progress of %s%s? (the journal is kept as a backup) [y/N] ", g->name,
+		              database ? ", and its rows in the database registry (the schema stays as it is)" : "");
+		ok = term_ask(q, NULL) == 'y';
 		free(q);
 		if (!ok) {
 			printf("nothing was reset\n");
-			return EXIT_DONE;
+			registry_free();
+			return j ? finish(j, EXIT_DONE) : EXIT_DONE;
 		}
 	}
-	j = journal_open(g, JOURNAL_LOCK | JOURNAL_CREATE);
-	if ((n = journal_reset(j)) < 0)
-		return finish(j, EXIT_RECORD);
-	printf("forgot all progress of %s; the old journal is kept as %s.%d\n", g->name, journal_path(j), n);
-	return finish(j, EXIT_DONE);
+	rc = EXIT_DONE;
+	if (database && (rc = forget_registry(g)) != EXIT_DONE) {
+		registry_free();
+		pg_close_all();
+		return j ? finish(j, rc) : rc;
+	}
+	if (j) {
+		if ((n = journal_reset(j)) < 0) {
+			registry_free();
+			return finish(j, EXIT_RECORD);
+		}
+		printf("forgot all progress of %s; the old journal is kept as %s.%d\n", g->name, journal_path(j), n);
+	}
+	if (!database)
+		registry_left(g);
+	registry_free();
+	pg_close_all();
+	return j ? finish(j, EXIT_DONE) : EXIT_DONE;
 }
 
 int action_why(struct graph *g, const char *name)
@@ -221,6 +417,7 @@ int action_why(struct graph *g, const char *name)
 	}
 	j = journal_open(g, 0);
 	state_load(g, j);
+	registry_reconcile(g, j, NULL, false, false);
 	if (n->kind != NODE_PHASE && (state_of(n) == ST_STALE || state_of(n) == ST_CHANGED))
 		state_changes(n, &changes);
 	switch (state_of(n)) {
@@ -238,6 +435,8 @@ int action_why(struct graph *g, const char *name)
 	case ST_CHANGED:
 		printf("%s was applied and has changed since; with on_change = error orch will not run it again:\n",
 		       n->name);
+		if (!changes.n)
+			printf("  %s\n", state_reason(n));
 		break;
 	case ST_STALE:
 		if (state_satisfied(n))
@@ -259,6 +458,8 @@ int action_why(struct graph *g, const char *name)
 	for (size_t i = 0; i < changes.n; i++)
 		free(changes.v[i]);
 	vec_free(&changes);
+	registry_free();
+	pg_close_all();
 	journal_close(j);
 	return EXIT_DONE;
 }
@@ -266,21 +467,17 @@ int action_why(struct graph *g, const char *name)
 int action_check_journal(struct graph *g)
 {
 	struct journal *j = journal_open(g, 0);
-	int status = EXIT_DONE;
+	int status;
 
-	if (!j)
-		return EXIT_DONE;
+	/* with or without a journal: the database knows what was applied, in any checkout */
 	state_load(g, j);
-	for (size_t i = 0; i < g->steps.n; i++) {
-		struct node *n = g->steps.v[i];
-
-		if (state_of(n) != ST_CHANGED)
-			continue;
-		error("%s:%d: step '%s' was applied and has changed since (%s); with on_change = error orch "
-		      "will not apply it again: roll it back, undo the change, or set on_change",
-		      g->file, n->line, n->name, state_reason(n));
+	status = registry_reconcile(g, j, NULL, false, false) ? EXIT_FAILED : EXIT_DONE;
+	graph_clearmarks(g);
+	if (registry_refuse_changed(g, MARK_NONE, true))
 		status = EXIT_FAILED;
-	}
-	journal_close(j);
+	registry_free();
+	pg_close_all();
+	if (j)
+		journal_close(j);
 	return status;
 }

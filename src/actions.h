@@ -16,9 +16,19 @@ int action_skip(struct graph *g, const char *step);
 int action_force(struct graph *g, char **steps, size_t nsteps);
 /* --approve STEP: approve the manual gate STEP (its dependencies must be done). */
 int action_approve(struct graph *g, const char *step);
-/* --reset [--yes]: forget all progress, keeping the journal as .orch/journal.jsonl.N;
- * without YES, ask on a terminal and refuse elsewhere. */
-int action_reset(struct graph *g, bool yes);
+/* --reset [--yes] [--database]: forget all progress, keeping the journal as
+ * .orch/journal.jsonl.N; with DATABASE, the plan's rows in each database's registry too
+ * (without, say what the registries still hold). Without YES, ask on a terminal and
+ * refuse elsewhere. */
+int action_reset(struct graph *g, bool yes, bool database);
+/* --accept STEP [--reason WHY]: an applied SQL step whose file changed is recorded as
+ * applied as it is now (Flyway's repair), in its database's registry and the journal,
+ * with who and why. */
+int action_accept(struct graph *g, const char *step, const char *why);
+/* --baseline TARGET [--reason WHY]: the steps of TARGET (NULL: all) that are not done
+ * are recorded as applied without running them: SQL steps in their database's registry,
+ * every one in the journal. Asks on a terminal unless YES; DRYRUN (-n) lists them. */
+int action_baseline(struct graph *g, struct node *target, const char *why, bool yes, bool dryrun);
 /* --why STEP: say whether STEP would run and why (every key, file or dependency that
  * changed), or that it is up to date. */
 int action_why(struct graph *g, const char *step);

@@ -20,6 +20,7 @@ struct graph *graph_new(const char *file, const char *dir)
 	g->file = xstrdup(file);
 	g->dir = xstrdup(dir);
 	g->name = xstrdup(base && base[1] ? base + 1 : dir);
+	g->statedir = xstrdup(".orch");
 	vec_push(&graphs, g);
 	return g;
 }

@@ -122,6 +122,11 @@ struct graph {
 	char *file;      /* the Orchfile path as given */
 	char *dir;       /* absolute directory of the Orchfile: steps run here */
 	char *name;      /* [orch] name, default: the directory's base name */
+	bool named;      /* [orch] name is set: the plan's identity in a database */
+	char *target;    /* the target environment ([target NAME]) read, or NULL */
+	char *statedir;  /* ".orch", or ".orch/TARGET": the journal, lock, logs (relative to dir) */
+	struct vec targets; /* the names of the plan's [target] sections, in order */
+	bool share_database; /* [orch] share_database: the lock is the plan's, not the database's */
 	int jobs;        /* [orch] jobs, 0 when unset */
 	char *database;  /* [orch] database, NULL when unset */
 	char *changelog; /* [orch] changelog, NULL when unset */

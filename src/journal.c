@@ -590,10 +590,40 @@ static void display_path(struct journal *j)
 	char *cwd = getcwd(NULL, 0);
 
 	if (cwd && strcmp(cwd, j->g->dir) == 0)
-		j->display = xstrdup(".orch/journal.jsonl");
+		j->display = xasprintf("%s/journal.jsonl", j->g->statedir);
 	else
 		j->display = xstrdup(j->path);
 	free(cwd);
+}
+
+/* Create the state directory: .orch, and .orch/TARGET for a target, each made durable
+ * in its parent. Returns 0 or EXIT_RECORD. */
+static int make_state_dir(struct journal *j)
+{
+	char *dir = xstrdup(j->dir), *parent = xstrdup(j->g->dir);
+	/* the components of statedir below the plan's directory, one at a time */
+	size_t at = strlen(j->g->dir) + 1;
+	int rc = 0;
+
+	while (rc == 0 && at <= strlen(j->dir)) {
+		size_t end = at + strcspn(j->dir + at, "/");
+
+		dir[end] = '\0';
+		if (mkdir(dir, 0755) < 0 && errno != EEXIST) {
+			error("cannot record progress: cannot create %s:", dir);
+			rc = EXIT_RECORD;
+		} else if (fsync_dir(parent) < 0) {
+			error("cannot record progress: cannot make %s durable: fsync %s:", dir, parent);
+			rc = EXIT_RECORD;
+		}
+		free(parent);
+		parent = xstrdup(dir);
+		dir[end] = j->dir[end];
+		at = end + 1;
+	}
+	free(dir);
+	free(parent);
+	return rc;
 }
 
 int journal_try_open(struct graph *g, int flags, struct journal **out)
@@ -606,7 +636,7 @@ int journal_try_open(struct graph *g, int flags, struct journal **out)
 	j = xcalloc(1, sizeof(*j));
 	j->g = g;
 	j->fd = j->lockfd = -1;
-	j->dir = xasprintf("%s/.orch", g->dir);
+	j->dir = xasprintf("%s/%s", g->dir, g->statedir);
 	j->path = xasprintf("%s/journal.jsonl", j->dir);
 	display_path(j);
 	identity(j);
@@ -619,15 +649,9 @@ int journal_try_open(struct graph *g, int flags, struct journal **out)
 			journal_close(j);
 			return missing ? 0 : EXIT_JOURNAL;
 		}
-		if (mkdir(j->dir, 0755) < 0 && errno != EEXIST) {
-			error("cannot record progress: cannot create %s:", j->dir);
+		if ((r = make_state_dir(j)) != 0) {
 			journal_close(j);
-			return EXIT_RECORD;
-		}
-		if (fsync_dir(g->dir) < 0) {
-			error("cannot record progress: cannot make %s durable: fsync %s:", j->dir, g->dir);
-			journal_close(j);
-			return EXIT_RECORD;
+			return r;
 		}
 	}
 	if ((flags & JOURNAL_LOCK) && (r = take_lock(j)) != 0) {
@@ -958,7 +982,7 @@ bool journal_locked(const struct journal *j)
 
 long journal_lock_holder(const struct graph *g)
 {
-	char *path = xasprintf("%s/.orch/lock", g->dir), buf[32];
+	char *path = xasprintf("%s/%s/lock", g->dir, g->statedir), buf[32];
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	long pid;
 	ssize_t n;

@@ -14,6 +14,7 @@
 #include "orchfile.h"
 #include "os.h"
 #include "pg.h"
+#include "registry.h"
 #include "rollback.h"
 #include "run.h"
 #include "state.h"
@@ -25,12 +26,12 @@
 
 enum action {
 	ACT_RUN, ACT_STATUS, ACT_LIST, ACT_CHECK, ACT_WHY, ACT_GRAPH, ACT_ROLLBACK,
-	ACT_APPROVE, ACT_SKIP, ACT_FORCE, ACT_RESET, ACT_TOOL,
+	ACT_APPROVE, ACT_SKIP, ACT_FORCE, ACT_RESET, ACT_TOOL, ACT_ACCEPT, ACT_BASELINE,
 };
 
 static const char *action_names[] = {
 	"run", "--status", "--list", "--check", "--why", "--graph", "--rollback",
-	"--approve", "--skip", "--force", "--reset", "-t",
+	"--approve", "--skip", "--force", "--reset", "-t", "--accept", "--baseline",
 };
 
 enum tool { TOOL_LIST, TOOL_TARGETS, TOOL_COMMANDS, TOOL_QUERY, TOOL_CLEAN };
@@ -60,12 +61,14 @@ struct options {
 	const char *dir;
 	int jobs;      /* 0: [orch] jobs, else 1 */
 	int keepgoing; /* -k */
-	bool dryrun, question, json, yes, force, kill_orphans;
+	bool dryrun, question, json, yes, force, kill_orphans, database;
 	bool explain, stats; /* -d explain, -d stats */
 	enum tool tool;      /* -t */
 	enum action action;
 	bool actionset;
-	const char *arg; /* the argument of --why, --rollback, --approve, --skip */
+	const char *arg; /* the argument of --why, --rollback, --approve, --skip, --accept, --baseline */
+	const char *target; /* -T */
+	const char *reason; /* --reason */
 	const char *onfailure;
 	char **targets;
 	size_t ntargets;
@@ -90,6 +93,8 @@ static const char usage_text[] =
 	"  -s, --quiet, --silent   less output\n"
 	"  -d MODE, --debug=MODE   explain, stats (-d list: the debug modes)\n"
 	"  -t TOOL, --tool=TOOL    targets, commands, query, clean (-t list: the tools)\n"
+	"  -T NAME, --target=NAME  the target environment ([target NAME]; default:\n"
+	"                          ORCH_TARGET, else [orch] target)\n"
 	"  --status [--json]       progress of the plan: phases, milestones, steps\n"
 	"  --list [--json]         targets: steps, phases, milestones\n"
 	"  --check                 validate the Orchfile and the journal; run nothing\n"
@@ -101,6 +106,10 @@ static const char usage_text[] =
 	"  --force TARGET...       make the steps of the targets run again next time\n"
 	"                          (with --rollback: forget steps that have no rollback)\n"
 	"  --reset [--yes]         forget all progress (the old journal is kept)\n"
+	"                          (--database: the registry's rows of the plan too)\n"
+	"  --accept STEP           record an applied SQL step's changed file as applied\n"
+	"  --baseline TARGET       record the steps of TARGET as applied, running nothing\n"
+	"  --reason TEXT           why (recorded with --accept and --baseline)\n"
 	"  --yes                   do not ask for confirmation\n"
 	"  --kill-orphans          stop a step an earlier orch left running instead of\n"
 	"                          waiting for it\n"
@@ -124,7 +133,7 @@ static void set_action(struct options *o, enum action a, const char *arg)
 
 enum { OPT_STATUS = 256, OPT_JSON, OPT_LIST, OPT_CHECK, OPT_WHY, OPT_GRAPH, OPT_ROLLBACK,
        OPT_APPROVE, OPT_SKIP, OPT_FORCE, OPT_RESET, OPT_YES, OPT_ONFAILURE, OPT_VERSION,
-       OPT_KILL_ORPHANS };
+       OPT_KILL_ORPHANS, OPT_ACCEPT, OPT_BASELINE, OPT_DATABASE, OPT_REASON };
 
 static const struct option longopts[] = {
 	{"file", required_argument, NULL, 'f'},
@@ -138,6 +147,11 @@ static const struct option longopts[] = {
 	{"silent", no_argument, NULL, 's'},
 	{"debug", required_argument, NULL, 'd'},
 	{"tool", required_argument, NULL, 't'},
+	{"target", required_argument, NULL, 'T'},
+	{"accept", required_argument, NULL, OPT_ACCEPT},
+	{"baseline", required_argument, NULL, OPT_BASELINE},
+	{"database", no_argument, NULL, OPT_DATABASE},
+	{"reason", required_argument, NULL, OPT_REASON},
 	{"status", no_argument, NULL, OPT_STATUS},
 	{"json", no_argument, NULL, OPT_JSON},
 	{"list", no_argument, NULL, OPT_LIST},
@@ -275,7 +289,7 @@ static void parse_options(int argc, char **argv, struct options *o)
 
 	o->keepgoing = 1;
 	opterr = 1;
-	while ((li = -1, c = getopt_long(argc, argv, "+f:C:j:k::nqvsd:t:h", longopts, &li)) != -1) {
+	while ((li = -1, c = getopt_long(argc, argv, "+f:C:j:k::nqvsd:t:T:h", longopts, &li)) != -1) {
 		char opt[32]; /* the option as written, for messages */
 
 		if (li >= 0)
@@ -300,6 +314,15 @@ static void parse_options(int argc, char **argv, struct options *o)
 		case 's': verbosity = -1; break;
 		case 'd': debug_mode(o, optarg); break;
 		case 't': tool_arg(o, optarg); break;
+		case 'T':
+			if (!*optarg)
+				usage_error("%s", "--target needs a name");
+			o->target = optarg;
+			break;
+		case OPT_ACCEPT: set_action(o, ACT_ACCEPT, optarg); break;
+		case OPT_BASELINE: set_action(o, ACT_BASELINE, optarg); break;
+		case OPT_DATABASE: o->database = true; break;
+		case OPT_REASON: o->reason = optarg; break;
 		case OPT_STATUS: set_action(o, ACT_STATUS, NULL); break;
 		case OPT_JSON: o->json = true; break;
 		case OPT_LIST: set_action(o, ACT_LIST, NULL); break;
@@ -349,6 +372,10 @@ static void parse_options(int argc, char **argv, struct options *o)
 			usage_error("-t %s needs a %s", tools[o->tool].name, o->tool == TOOL_QUERY ? "target" : "step");
 		return;
 	}
+	if (o->database && o->action != ACT_RESET)
+		usage_error("%s", "--database goes with --reset");
+	if (o->reason && o->action != ACT_ACCEPT && o->action != ACT_BASELINE)
+		usage_error("%s", "--reason goes with --accept or --baseline");
 	if (o->ntargets && o->action != ACT_RUN && o->action != ACT_GRAPH && o->action != ACT_FORCE)
 		usage_error("%s takes no targets", action_names[o->action]);
 	if (o->action == ACT_FORCE && !o->ntargets)
@@ -361,6 +388,7 @@ static struct graph *load(struct options *o)
 	struct graph *g;
 	int errors = 0;
 
+	orchfile_want_target(o->target);
 	if (!file && !(file = orchfile_default()))
 		fatal("no Orchfile here (looked for Orchfile and orchfile in the working directory; use -f FILE)");
 	if (!(g = orchfile_load(file, &errors)))
@@ -490,6 +518,17 @@ static void print_stats(void)
 	debug_note("stats", "%-10s %6lld ms", "total", (long long)(now_ms() - stats.start));
 }
 
+/* -n: the run would refuse applied steps that changed, and run nothing: say so. */
+static bool dry_refused(struct graph *g, struct node **t, size_t nt)
+{
+	graph_clearmarks(g);
+	graph_select(g, nt ? t : NULL, nt, MARK_SELECTED);
+	if (!registry_refuse_changed(g, MARK_SELECTED, false))
+		return false;
+	printf("nothing would run: applied steps changed (see above)\n");
+	return true;
+}
+
 static int run(struct graph *g, struct options *o)
 {
 	struct node **t = resolve_targets(g, o->targets, o->ntargets);
@@ -498,7 +537,7 @@ static int run(struct graph *g, struct options *o)
 	bool readonly = o->dryrun || o->question;
 	struct journal *j;
 	int64_t t0;
-	int status;
+	int status, registry_rc = 0;
 
 	enter_plan_dir(g);
 	/* -n and -q: no lock, nothing created or written */
@@ -509,18 +548,23 @@ static int run(struct graph *g, struct options *o)
 	state_load(g, j);
 	stats.signatures = now_ms() - t0;
 	t0 = now_ms();
+	/* -n and -q ask the database as the run will (a run does it itself, under its lock) */
+	if (readonly)
+		registry_rc = registry_reconcile(g, j, NULL, false, false);
 	if (o->explain || o->question)
 		show_pending(g, t, o->ntargets, &pending);
 	if (o->explain)
 		explain(&pending);
 	if (o->question)
-		status = pending.n ? EXIT_FAILED : EXIT_DONE;
+		status = pending.n || registry_rc ? EXIT_FAILED : EXIT_DONE;
+	else if (o->dryrun && (registry_rc || dry_refused(g, t, o->ntargets)))
+		status = EXIT_FAILED;
 	else if (o->dryrun)
 		status = show_dry(g, t, o->ntargets);
 	else
 		status = run_targets(g, j, t, o->ntargets, &ro);
-	if (!readonly)
-		pg_close_all();
+	registry_free();
+	pg_close_all();
 	if (j)
 		journal_close(j);
 	stats.run = now_ms() - t0;
@@ -563,7 +607,10 @@ static int show_status(struct graph *g, struct options *o)
 	enter_plan_dir(g);
 	j = journal_open(g, 0);
 	state_load(g, j);
+	registry_reconcile(g, j, NULL, false, false);
 	status = status_show(g, j, o->json, jobs_of(g, o));
+	registry_free();
+	pg_close_all();
 	if (j)
 		journal_close(j);
 	return status;
@@ -648,6 +695,17 @@ static int force(struct graph *g, struct options *o)
 	enter_plan_dir(g);
 	status = action_force(g, (char **)names.v, names.n);
 	vec_free(&names);
+	return status;
+}
+
+static int baseline(struct graph *g, struct options *o)
+{
+	struct node **t = resolve_targets(g, (char **)&o->arg, 1);
+	int status;
+
+	enter_plan_dir(g);
+	status = action_baseline(g, t[0], o->reason, o->yes, o->dryrun);
+	free(t);
 	return status;
 }
 
@@ -756,7 +814,14 @@ int main(int argc, char **argv)
 		break;
 	case ACT_RESET:
 		enter_plan_dir(g);
-		status = action_reset(g, o.yes);
+		status = action_reset(g, o.yes, o.database);
+		break;
+	case ACT_ACCEPT:
+		enter_plan_dir(g);
+		status = action_accept(g, o.arg, o.reason);
+		break;
+	case ACT_BASELINE:
+		status = baseline(g, &o);
 		break;
 	case ACT_TOOL:
 		status = tool(g, &o);

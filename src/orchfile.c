@@ -29,7 +29,7 @@ struct entry {
 };
 
 struct section {
-	char *type; /* "orch", "vars", "env", "pool", "phase", "step", "milestone" */
+	char *type; /* "orch", "vars", "env", "target", "pool", "phase", "step", "milestone" */
 	char *name; /* NULL for [orch], [vars] and [env] */
 	int line;
 	struct vec entries;
@@ -53,6 +53,8 @@ struct parser {
 	bool broken;          /* the last header was broken: its keys are not checked */
 	struct section *vars;
 	struct section *env; /* [env]: exported to every step */
+	struct vec targets;   /* struct section * of each [target NAME] */
+	struct section *target; /* the target read: its keys are variables too */
 	struct graph *g;
 	int errors;
 	struct vec msgs; /* struct perror *, printed by print_errors */
@@ -325,6 +327,12 @@ static bool var_char(char c)
 	return isalnum((unsigned char)c) || c == '_';
 }
 
+/* The keys of [target NAME] that are settings, not variables. */
+static bool target_key(const char *key)
+{
+	return strcmp(key, "database") == 0 || strcmp(key, "jobs") == 0 || strcmp(key, "changelog") == 0;
+}
+
 /* The value of variable NAME for section S, or NULL when undefined. */
 static char *lookup(struct parser *p, struct section *s, const char *name, int line, bool *failed)
 {
@@ -344,7 +352,11 @@ static char *lookup(struct parser *p, struct section *s, const char *name, int l
 		return xstrdup(p->g->dir);
 	if (strcmp(name, "run_id") == 0)
 		return xstrdup("$ORCH_RUN_ID");
-	if (p->vars && (e = find_entry(p->vars, name))) {
+	if (strcmp(name, "target") == 0)
+		return xstrdup(p->g->target ? p->g->target : "");
+	/* a target's values win over [vars]: the same plan, another environment */
+	if ((p->target && (e = find_entry(p->target, name)) && !target_key(name)) ||
+	    (p->vars && (e = find_entry(p->vars, name)))) {
 		char *v;
 
 		if (p->depth > 32) {
@@ -424,7 +436,8 @@ static char *expand(struct parser *p, struct section *s, const char *value, int 
 			got = lookup(p, s, key, line, &failed);
 			if (!got && !failed) {
 				if (!p->defer)
-					perr(p, line, "undefined variable ${%s} (not in [vars] nor the environment)", key);
+					perr(p, line, "undefined variable ${%s} (not in [vars]%s nor the environment)", key,
+					     p->target ? ", the target" : "");
 				failed = true;
 			}
 			v = end + 1;
@@ -857,12 +870,29 @@ static void load_orch(struct parser *p, struct section *s)
 			p->defer = false;
 			continue;
 		}
-		if (strcmp(e->key, "name") && strcmp(e->key, "jobs") && strcmp(e->key, "changelog")) {
-			static const char *const keys[] = {"name", "jobs", "database", "changelog", NULL};
+		if (strcmp(e->key, "target") == 0)
+			continue; /* read by choose_target */
+		if (strcmp(e->key, "name") && strcmp(e->key, "jobs") && strcmp(e->key, "changelog") &&
+		    strcmp(e->key, "share_database")) {
+			static const char *const keys[] = {"name",      "jobs",   "database",       "changelog",
+			                                   "target", "share_database", NULL};
 			char hint[64];
 
-			perr(p, e->line, "unknown key '%s' in [orch] (known keys: name, jobs, database, changelog)%s", e->key,
-			     did_you_mean(e->key, keys, hint, sizeof(hint)));
+			perr(p, e->line,
+			     "unknown key '%s' in [orch] (known keys: name, jobs, database, changelog, target, "
+			     "share_database)%s",
+			     e->key, did_you_mean(e->key, keys, hint, sizeof(hint)));
+			continue;
+		}
+		if (strcmp(e->key, "share_database") == 0) {
+			if (!(v = expand(p, s, buf_str(&e->value), e->line)))
+				continue;
+			int b = parse_bool(v);
+
+			if (b < 0)
+				perr(p, e->line, "bad boolean '%s' for share_database (use yes or no)", v);
+			g->share_database = b > 0;
+			free(v);
 			continue;
 		}
 		if (!(v = expand(p, s, buf_str(&e->value), e->line)))
@@ -875,6 +905,7 @@ static void load_orch(struct parser *p, struct section *s)
 				perr(p, e->line, "bad plan name '%s' (use letters, digits, '-', '_' and '.')", v);
 			free(g->name);
 			g->name = v;
+			g->named = true;
 		} else if (strcmp(e->key, "changelog") == 0) {
 			g->changelog = v;
 		} else {
@@ -931,12 +962,13 @@ static void declare(struct parser *p, struct section *s, struct section **orch)
 	}
 	for (size_t i = 0; i < 3; i++)
 		named |= strcmp(s->type, types[i]) == 0;
-	named |= strcmp(s->type, "pool") == 0;
+	named |= strcmp(s->type, "pool") == 0 || strcmp(s->type, "target") == 0;
 	if (!named) {
-		static const char *const sections[] = {"orch", "vars", "env", "pool", "phase", "step", "milestone", NULL};
+		static const char *const sections[] = {"orch",  "vars", "env",       "target", "pool",
+		                                       "phase", "step", "milestone", NULL};
 		char hint[64];
 
-		perr(p, s->line, "unknown section [%s%s%s] (use orch, vars, env, pool, phase, step or milestone)%s",
+		perr(p, s->line, "unknown section [%s%s%s] (use orch, vars, env, target, pool, phase, step or milestone)%s",
 		     s->type, s->name ? " " : "", s->name ? s->name : "",
 		     did_you_mean(s->type, sections, hint, sizeof(hint)));
 		return;
@@ -956,6 +988,19 @@ static void declare(struct parser *p, struct section *s, struct section **orch)
 	}
 	if (strcmp(s->name, "all") == 0) {
 		perr(p, s->line, "the name 'all' is reserved for the whole plan");
+		return;
+	}
+	if (strcmp(s->type, "target") == 0) {
+		for (size_t i = 0; i < p->targets.n; i++) {
+			struct section *t = p->targets.v[i];
+
+			if (strcmp(t->name, s->name) == 0) {
+				perr(p, s->line, "duplicate target '%s' (first at line %d)", s->name, t->line);
+				return;
+			}
+		}
+		vec_push(&p->targets, s);
+		vec_push(&p->g->targets, xstrdup(s->name));
 		return;
 	}
 	if (strcmp(s->type, "pool") == 0) {
@@ -1011,14 +1056,144 @@ static void number_phases(struct parser *p)
 	}
 }
 
+/* The target environment to read the plan for (orchfile_want_target), else NULL. */
+static const char *wanted_target;
+
+void orchfile_want_target(const char *name)
+{
+	wanted_target = name;
+}
+
+/* The plan's target names, "a, b, c", into B. */
+static void target_names(struct parser *p, struct buf *b)
+{
+	for (size_t i = 0; i < p->targets.n; i++)
+		buf_printf(b, "%s%s", i ? ", " : "", ((struct section *)p->targets.v[i])->name);
+}
+
+/* Which [target NAME] this run reads: --target, else ORCH_TARGET, else [orch] target.
+ * A plan with targets needs one chosen; a plan without takes none. */
+static void choose_target(struct parser *p, struct section *orch)
+{
+	const char *want = wanted_target, *how = "--target";
+	struct entry *dflt = orch ? find_entry(orch, "target") : NULL;
+	char *fromfile = NULL;
+	struct buf names = {0};
+	int line = dflt ? dflt->line : 0;
+
+	if (!want && (want = getenv("ORCH_TARGET")) && *want)
+		how = "ORCH_TARGET";
+	else if (!wanted_target)
+		want = NULL;
+	if (!want && dflt) {
+		if (!(fromfile = expand(p, orch, buf_str(&dflt->value), dflt->line)))
+			return;
+		want = fromfile, how = "[orch] target";
+	}
+	target_names(p, &names);
+	if (!want && p->targets.n) {
+		perr(p, ((struct section *)p->targets.v[0])->line,
+		     "the plan has targets (%s) and none is chosen: use --target NAME, ORCH_TARGET=NAME or "
+		     "[orch] target = NAME",
+		     buf_str(&names));
+	} else if (want && !p->targets.n) {
+		perr(p, line, "%s names target '%s', but the plan has no [target] sections", how, want);
+	} else if (want) {
+		struct suggestion sg;
+
+		suggest_start(&sg, want);
+		for (size_t i = 0; i < p->targets.n && !p->target; i++) {
+			struct section *t = p->targets.v[i];
+
+			suggest_offer(&sg, t->name);
+			if (strcmp(t->name, want) == 0)
+				p->target = t;
+		}
+		if (!p->target)
+			perr(p, line ? line : ((struct section *)p->targets.v[0])->line,
+			     "%s names target '%s', which the plan does not have (its targets: %s)%s%s%s", how, want,
+			     buf_str(&names), sg.best ? "; did you mean '" : "", sg.best ? sg.best : "", sg.best ? "'?" : "");
+	}
+	if (p->target) {
+		p->g->target = xstrdup(p->target->name);
+		free(p->g->statedir);
+		p->g->statedir = xasprintf(".orch/%s", p->target->name);
+	}
+	buf_free(&names);
+	free(fromfile);
+}
+
+/* The chosen target's settings (database, jobs, changelog); its other keys are
+ * variables, which lookup finds. */
+static void load_target(struct parser *p, struct section *s)
+{
+	for (size_t i = 0; i < s->entries.n; i++) {
+		struct entry *e = s->entries.v[i];
+		char *v;
+		long n;
+
+		if (!target_key(e->key)) {
+			bool ok = *e->key != '\0';
+
+			for (const char *c = e->key; *c; c++)
+				ok &= var_char(*c);
+			if (!ok)
+				perr(p, e->line, "bad variable name '%s' in [target %s] (use letters, digits and '_')", e->key,
+				     s->name);
+			continue;
+		}
+		if (strcmp(e->key, "database") == 0) {
+			p->defer = true; /* see load_step */
+			free(p->g->database);
+			p->g->database = expand(p, s, buf_str(&e->value), e->line);
+			p->defer = false;
+			continue;
+		}
+		if (!(v = expand(p, s, buf_str(&e->value), e->line)))
+			continue;
+		if (strcmp(e->key, "changelog") == 0) {
+			free(p->g->changelog);
+			p->g->changelog = v;
+			continue;
+		}
+		if ((n = parse_count(v, 4096)) < 1)
+			perr(p, e->line, "bad jobs '%s' (use a number from 1 to 4096)", v);
+		p->g->jobs = (int)n;
+		free(v);
+	}
+}
+
+/* A plan that changes a database needs a name that does not come from its directory:
+ * the name keys its registry rows and its lock there. */
+static void check_identity(struct parser *p)
+{
+	if (p->errors) /* a plan with other errors is told those first */
+		return;
+	for (size_t i = 0; i < p->g->steps.n && !p->g->named; i++) {
+		struct node *n = p->g->steps.v[i];
+
+		if (n->stepkind == STEP_SQL) {
+			perr(p, n->line,
+			     "step '%s' is a SQL step, and the plan has no [orch] name: the name is the plan's identity "
+			     "in the database (its registry rows and lock) and must not change with the directory; "
+			     "add 'name = %s' to [orch]",
+			     n->name, p->g->name);
+			return;
+		}
+	}
+}
+
 static void build(struct parser *p)
 {
 	struct section *orch = NULL;
 
 	for (size_t i = 0; i < p->sections.n; i++)
 		declare(p, p->sections.v[i], &orch);
+	choose_target(p, orch);
 	if (orch)
 		load_orch(p, orch);
+	if (p->target)
+		load_target(p, p->target);
 	check_env(p);
 	for (size_t i = 0; i < p->sections.n; i++) {
 		struct section *s = p->sections.v[i];
@@ -1059,6 +1234,7 @@ static void build(struct parser *p)
 		if (!n->title)
 			n->title = xstrdup(n->name);
 	}
+	check_identity(p);
 }
 
 static void free_sections(struct parser *p)
@@ -1080,6 +1256,7 @@ static void free_sections(struct parser *p)
 		free(s);
 	}
 	vec_free(&p->sections);
+	vec_free(&p->targets);
 }
 
 struct graph *orchfile_parse(const char *name, const char *text, size_t len, const char *dir, int *nerrors)

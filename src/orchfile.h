@@ -9,6 +9,9 @@
 
 /* The Orchfile to use when -f is not given: "Orchfile", else "orchfile"; NULL if neither. */
 const char *orchfile_default(void);
+/* Read the plan for target environment NAME ([target NAME]) from now on; NULL: the
+ * environment's ORCH_TARGET, else [orch] target. */
+void orchfile_want_target(const char *name);
 /* Read and validate the Orchfile at PATH. On errors, print them all to stderr and return
  * NULL; the count is stored in *NERRORS when it is not NULL. */
 struct graph *orchfile_load(const char *path, int *nerrors);

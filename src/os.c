@@ -365,3 +365,24 @@ int os_mkdirs(const char *path, mode_t mode)
 	free(p);
 	return 0;
 }
+
+int os_run(char *const argv[], int outfd)
+{
+	posix_spawn_file_actions_t fa;
+	pid_t pid;
+	int rc, st;
+
+	if ((rc = posix_spawn_file_actions_init(&fa)) != 0)
+		return errno = rc, -1;
+	if ((rc = posix_spawn_file_actions_adddup2(&fa, outfd, 1)) == 0)
+		rc = posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+	if (rc == 0)
+		rc = posix_spawnp(&pid, argv[0], &fa, NULL, argv, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	if (rc != 0)
+		return errno = rc, -1;
+	while (waitpid(pid, &st, 0) < 0)
+		if (errno != EINTR)
+			return -1;
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}

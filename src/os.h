@@ -49,6 +49,10 @@ void os_stdfds(void);
 bool os_isatty(int fd);
 /* Make FD non-blocking and close-on-exec. */
 int os_nonblock(int fd);
+/* Run the program ARGV[0] (found on PATH) with ARGV, stdin from /dev/null, stdout to
+ * OUTFD, and wait for it: its exit status (128 + the signal when killed), or -1 with
+ * errno set when it could not be started. For short helpers such as diff. */
+int os_run(char *const argv[], int outfd);
 /* Create the directories of PATH (mkdir -p). Returns 0 or -1 with errno set. */
 int os_mkdirs(const char *path, mode_t mode);
 

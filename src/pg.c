@@ -11,7 +11,12 @@
  * The registry, created on first use (docs/postgresql.md):
  *
  *	CREATE TABLE orch.registry (plan text, step text, signature text,
- *		applied_at timestamptz, applied_by text, backup text, PRIMARY KEY (plan, step))
+ *		applied_at timestamptz, applied_by text, backup text, checksum text, script text,
+ *		PRIMARY KEY (plan, step))
+ *
+ * checksum is the XXH3-128 of the sql file as applied and script its text: a migration
+ * is known by its content as well as by its plan and step (a renamed plan, a changed
+ * file). Registries made before these two columns get them on first use.
  *
  * Backups are tables orch_backup."<plan>__<step>__<table>" (see pg_backup_table). */
 #include "pg.h"
@@ -50,7 +55,7 @@ struct pgjob;
 
 struct pgcmd {
 	char *sql;
-	char *params[6];
+	char *params[8];
 	int nparams;
 	const char *what;          /* for errors in orch's own commands ("registry", ...) */
 	struct sqlfile *file;      /* the user's file this command runs, or NULL */
@@ -265,9 +270,11 @@ static PGresult *exec(struct pgdb *db, PGconn *c, const char *sql, int np, const
 	return NULL;
 }
 
+/* The advisory lock's key: one per database, so that two plans never migrate it at once;
+ * one per plan when the plan says it shares the database ([orch] share_database). */
 static int64_t lock_key(struct graph *g)
 {
-	char *s = xasprintf("orch:%s", g->name ? g->name : "");
+	char *s = g->share_database ? xasprintf("orch:%s", g->name ? g->name : "") : xstrdup("orch:database");
 	uint64_t h = hash_bytes(s, strlen(s));
 
 	free(s);
@@ -483,24 +490,53 @@ static int db_lock(struct graph *g, struct pgdb *db, char **err, bool *locked)
 		}
 		free(*err);
 	}
-	*err = xasprintf("%s is locked by another orch running plan '%s' (%s); gave up after %" PRId64
-	                 "s (ORCH_LOCK_TIMEOUT)", db->desc, g->name, holder, timeout / 1000);
+	*err = xasprintf("%s is locked by another orch %s (%s); gave up after %" PRId64 "s (ORCH_LOCK_TIMEOUT)",
+	                 db->desc, g->share_database ? "running this plan" : "migrating it", holder, timeout / 1000);
 	*locked = true;
 	free(holder);
 	return -1;
 }
 
+/* The registry's two columns that came later, for a registry made before them. */
+static const char registry_upgrade[] =
+	"ALTER TABLE orch.registry ADD COLUMN IF NOT EXISTS checksum text,"
+	" ADD COLUMN IF NOT EXISTS script text";
+
+/* Whether DB has a registry (1), none (0), or -1 (*ERR); one made before the checksum and
+ * script columns gets them (that needs the lock: the caller holds it). */
+static int db_has_registry(struct pgdb *db, bool upgrade, char **err)
+{
+	PGresult *r;
+	int have, cols;
+
+	if (db->registry)
+		return 1;
+	if (!(r = exec(db, db->ctl,
+	               "SELECT to_regclass('orch.registry') IS NOT NULL, (SELECT count(*) FROM pg_attribute"
+	               " WHERE attrelid = to_regclass('orch.registry') AND attname IN ('checksum', 'script')"
+	               " AND NOT attisdropped)",
+	               0, NULL, err, NULL)))
+		return -1;
+	have = strcmp(PQgetvalue(r, 0, 0), "t") == 0;
+	cols = atoi(PQgetvalue(r, 0, 1));
+	PQclear(r);
+	if (have && cols < 2 && upgrade) {
+		if (!(r = exec(db, db->ctl, registry_upgrade, 0, NULL, err, NULL)))
+			return -1;
+		PQclear(r);
+		cols = 2;
+	}
+	db->registry = have && cols == 2;
+	return have ? 1 : 0;
+}
+
 static int db_registry(struct pgdb *db, char **err)
 {
 	PGresult *r;
-	bool have;
+	int have;
 
-	if (db->registry)
-		return 0;
-	if (!(r = exec(db, db->ctl, "SELECT to_regclass('orch.registry') IS NOT NULL", 0, NULL, err, NULL)))
+	if ((have = db_has_registry(db, true, err)) < 0)
 		return -1;
-	have = strcmp(PQgetvalue(r, 0, 0), "t") == 0;
-	PQclear(r);
 	if (!have) {
 		r = exec(db, db->ctl,
 		         "CREATE SCHEMA IF NOT EXISTS orch;"
@@ -511,6 +547,8 @@ static int db_registry(struct pgdb *db, char **err)
 		         "  applied_at timestamptz NOT NULL DEFAULT now(),"
 		         "  applied_by text,"
 		         "  backup text,"
+		         "  checksum text,"
+		         "  script text,"
 		         "  PRIMARY KEY (plan, step))",
 		         0, NULL, err, NULL);
 		if (!r) {
@@ -771,6 +809,15 @@ static int cb_status(struct pgjob *job, struct pgcmd *c, PGresult *r)
 	return 0;
 }
 
+/* A step's registry row, applied (or recorded as applied): $1 plan, $2 step, $3 signature,
+ * $4 applied_by ('' for the session's role), $5 backup, $6 checksum, $7 script. */
+static const char registry_put[] =
+	"INSERT INTO orch.registry (plan, step, signature, applied_at, applied_by, backup, checksum, script)"
+	" VALUES ($1, $2, $3, now(), coalesce(nullif($4, ''), session_user), $5, $6, $7)"
+	" ON CONFLICT (plan, step) DO UPDATE SET signature = EXCLUDED.signature,"
+	" applied_at = EXCLUDED.applied_at, applied_by = EXCLUDED.applied_by,"
+	" backup = EXCLUDED.backup, checksum = EXCLUDED.checksum, script = EXCLUDED.script";
+
 static void job_pushregistry(struct pgjob *job)
 {
 	struct pgcmd *c;
@@ -778,13 +825,9 @@ static void job_pushregistry(struct pgjob *job)
 	struct buf b = {0};
 
 	if (job->what == PG_APPLY) {
-		c = job_push(job,
-		             "INSERT INTO orch.registry (plan, step, signature, applied_at, applied_by, backup)"
-		             " VALUES ($1, $2, $3, now(), coalesce(nullif($4, ''), session_user), $5)"
-		             " ON CONFLICT (plan, step) DO UPDATE SET signature = EXCLUDED.signature,"
-		             " applied_at = EXCLUDED.applied_at, applied_by = EXCLUDED.applied_by,"
-		             " backup = EXCLUDED.backup",
-		             "registry");
+		char hex[33];
+
+		c = job_push(job, registry_put, "registry");
 		for (size_t i = 0; i < job->n->backup.n; i++) {
 			char *t = pg_backup_table(job->g, job->n, job->n->backup.v[i]);
 
@@ -796,7 +839,10 @@ static void job_pushregistry(struct pgjob *job)
 		c->params[2] = job->sig ? xstrdup(job->sig) : NULL;
 		c->params[3] = xstrdup(user ? user : "");
 		c->params[4] = b.s;
-		c->nparams = 5;
+		hash128_hex(hash128_bytes(job->files[0].text, job->files[0].len), hex);
+		c->params[5] = xstrdup(hex);
+		c->params[6] = xstrndup(job->files[0].text, job->files[0].len);
+		c->nparams = 7;
 	} else {
 		c = job_push(job, "DELETE FROM orch.registry WHERE plan = $1 AND step = $2", "registry");
 		c->params[0] = xstrdup(job->g->name ? job->g->name : "");
@@ -1272,6 +1318,195 @@ int pg_applied(struct graph *g, struct node *n, const char *sig, char **err)
 		free(have);
 	}
 	return r;
+}
+
+/* A text[] literal of WORDS (hex digits and step names: no quoting is needed, but
+ * each is quoted all the same). */
+static char *text_array(char *const *words, size_t n)
+{
+	struct buf b = {0};
+
+	buf_putc(&b, '{');
+	for (size_t i = 0; i < n; i++) {
+		buf_printf(&b, "%s\"", i ? "," : "");
+		for (const char *c = words[i]; *c; c++) {
+			if (*c == '"' || *c == '\\')
+				buf_putc(&b, '\\');
+			buf_putc(&b, *c);
+		}
+		buf_putc(&b, '"');
+	}
+	buf_putc(&b, '}');
+	return b.s;
+}
+
+static char *value_or_null(PGresult *r, int row, int col)
+{
+	return PQgetisnull(r, row, col) ? NULL : xstrdup(PQgetvalue(r, row, col));
+}
+
+int pg_registry_read(struct graph *g, struct node **steps, char **checksums, size_t count, struct pgrow **rows,
+                     size_t *nrows, char **err)
+{
+	char **names = xcalloc(count ? count : 1, sizeof(*names));
+	char *p[3] = {g->name, NULL, NULL};
+	struct pgdb *db;
+	PGresult *r;
+	int have;
+
+	*err = NULL;
+	*rows = NULL;
+	*nrows = 0;
+	if (!count || !(db = node_db(g, steps[0], err)) || db_control(db, err) < 0 ||
+	    (have = db_has_registry(db, false, err)) < 0) {
+		free(names);
+		return count ? -1 : 0;
+	}
+	if (!have) {
+		free(names);
+		return 0;
+	}
+	for (size_t i = 0; i < count; i++)
+		names[i] = steps[i]->name;
+	p[1] = text_array(names, count);
+	p[2] = text_array(checksums, count);
+	/* the plan's rows, and any plan's rows of the same SQL; the old text only where
+	 * the step's file is not what was applied (a registry before checksums: NULL) */
+	r = exec(db, db->ctl,
+	         db->registry
+	             ? "WITH cur(step, checksum) AS (SELECT * FROM unnest($2::text[], $3::text[]))"
+	               " SELECT r.plan, r.step, r.signature, r.checksum,"
+	               " to_char(r.applied_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS') || ' UTC', r.applied_by,"
+	               " CASE WHEN r.checksum IS DISTINCT FROM c.checksum THEN r.script END"
+	               " FROM orch.registry r LEFT JOIN cur c ON r.plan = $1 AND c.step = r.step"
+	               " WHERE r.plan = $1 OR r.checksum IN (SELECT checksum FROM cur) ORDER BY r.plan = $1 DESC"
+	             : "SELECT plan, step, signature, NULL,"
+	               " to_char(applied_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS') || ' UTC', applied_by,"
+	               " NULL FROM orch.registry WHERE plan = $1 AND $2::text[] IS NOT NULL AND $3::text[] IS NOT NULL",
+	         3, (const char *const *)p, err, NULL);
+	free(p[1]);
+	free(p[2]);
+	free(names);
+	if (!r)
+		return -1;
+	*nrows = (size_t)PQntuples(r);
+	*rows = xcalloc(*nrows ? *nrows : 1, sizeof(**rows));
+	for (size_t i = 0; i < *nrows; i++) {
+		struct pgrow *w = &(*rows)[i];
+		int k = (int)i;
+
+		w->plan = value_or_null(r, k, 0);
+		w->step = value_or_null(r, k, 1);
+		w->signature = value_or_null(r, k, 2);
+		w->checksum = value_or_null(r, k, 3);
+		w->applied_at = value_or_null(r, k, 4);
+		w->applied_by = value_or_null(r, k, 5);
+		w->script = value_or_null(r, k, 6);
+	}
+	PQclear(r);
+	return 1;
+}
+
+void pg_rows_free(struct pgrow *rows, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(rows[i].plan);
+		free(rows[i].step);
+		free(rows[i].signature);
+		free(rows[i].checksum);
+		free(rows[i].applied_at);
+		free(rows[i].applied_by);
+		free(rows[i].script);
+	}
+	free(rows);
+}
+
+const char *pg_describe(struct graph *g, struct node *n)
+{
+	char *err = NULL;
+	struct pgdb *db = node_db(g, n, &err);
+
+	free(err);
+	if (!db)
+		return "no database";
+	if (!db->desc && !db->bad) {
+		PQconninfoOption *opts = PQconninfoParse(db->conninfo, NULL);
+		const char *name = NULL, *host = NULL, *port = NULL;
+
+		for (PQconninfoOption *o = opts; o && o->keyword; o++) {
+			if (strcmp(o->keyword, "dbname") == 0)
+				name = o->val;
+			else if (strcmp(o->keyword, "host") == 0)
+				host = o->val;
+			else if (strcmp(o->keyword, "port") == 0)
+				port = o->val;
+		}
+		if (!opts) /* a bare database name */
+			name = db->conninfo;
+		/* what libpq would take for what the string leaves out */
+		if (!host || !*host)
+			host = getenv("PGHOST") && *getenv("PGHOST") ? getenv("PGHOST") : "localhost";
+		if (!port || !*port)
+			port = getenv("PGPORT") && *getenv("PGPORT") ? getenv("PGPORT") : "5432";
+		if (!name || !*name)
+			name = getenv("PGDATABASE") && *getenv("PGDATABASE") ? getenv("PGDATABASE") : "?";
+		db->desc = xasprintf("database \"%s\" on host %s port %s", name, host, port);
+		PQconninfoFree(opts);
+	}
+	return db->desc ? db->desc : "database (bad connection string)";
+}
+
+/* Run SQL with PARAMS on N's database under the lock, in the registry; *COUNT rows. */
+static int registry_exec(struct graph *g, struct node *n, const char *sql, int np, const char *const *params,
+                         long *count, char **err, bool *locked)
+{
+	struct pgdb *db;
+	PGresult *r;
+	int rc;
+
+	if ((rc = pg_lock(g, n, err, locked)) < 0)
+		return rc;
+	db = node_db(g, n, err);
+	if (db_registry(db, err) < 0 || !(r = exec(db, db->ctl, sql, np, params, err, NULL)))
+		return -1;
+	if (count)
+		*count = atol(PQcmdTuples(r));
+	PQclear(r);
+	return 0;
+}
+
+int pg_registry_put(struct graph *g, struct node *n, const char *sig, char **err, bool *locked)
+{
+	struct sqlfile f = {0};
+	const char *user = user_name();
+	char hex[33];
+	char *text;
+	int rc;
+
+	*err = NULL;
+	*locked = false;
+	if (sqlfile_read(g->dir, n->sql, &f, err) < 0)
+		return -1;
+	hash128_hex(hash128_bytes(f.text, f.len), hex);
+	text = xstrndup(f.text, f.len);
+	{
+		const char *p[7] = {g->name, n->name, sig, user ? user : "", NULL, hex, text};
+
+		rc = registry_exec(g, n, registry_put, 7, p, NULL, err, locked);
+	}
+	free(text);
+	sqlfile_free(&f);
+	return rc;
+}
+
+int pg_registry_forget(struct graph *g, struct node *n, long *count, char **err, bool *locked)
+{
+	const char *p[1] = {g->name};
+
+	*err = NULL;
+	*locked = false;
+	*count = 0;
+	return registry_exec(g, n, "DELETE FROM orch.registry WHERE plan = $1", 1, p, count, err, locked);
 }
 
 void pg_close_all(void)

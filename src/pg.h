@@ -62,6 +62,26 @@ int pg_lookup(struct graph *g, struct node *n, char **sig, char **err);
 /* The backup table of TABLE for step N, as SQL: orch_backup."<plan>__<step>__<table>"
  * (shortened with a hash past 63 bytes). A new string. */
 char *pg_backup_table(struct graph *g, struct node *n, const char *table);
+/* One row of a database's registry (NULL for SQL's NULL). */
+struct pgrow {
+	char *plan, *step, *signature, *checksum, *applied_at, *applied_by, *script;
+};
+/* What the registry of one database records of the COUNT steps STEPS (which all use it),
+ * whose sql files' checksums (hex) are now CHECKSUMS: the plan's rows first, then any
+ * other plan's rows with one of CHECKSUMS; a row's script only when its checksum differs
+ * from its step's. One query, no lock. Returns 1 with *ROWS (*NROWS; pg_rows_free), 0
+ * when the database has no registry, -1 when it cannot be read (*ERR, a new string). */
+int pg_registry_read(struct graph *g, struct node **steps, char **checksums, size_t count, struct pgrow **rows,
+                     size_t *nrows, char **err);
+void pg_rows_free(struct pgrow *rows, size_t n);
+/* `database "x" on host h port p` for N's database (from the connection once there is
+ * one, else from its connection string, password left out). */
+const char *pg_describe(struct graph *g, struct node *n);
+/* Record N as applied with signature SIG and its sql file as it is now, without running
+ * it (--baseline, --accept), under the lock (pg_lock's returns and *LOCKED). */
+int pg_registry_put(struct graph *g, struct node *n, const char *sig, char **err, bool *locked);
+/* Delete the plan's rows from the registry of N's database, under the lock; *COUNT. */
+int pg_registry_forget(struct graph *g, struct node *n, long *count, char **err, bool *locked);
 /* Close every connection, releasing the advisory locks. Free every job first. */
 void pg_close_all(void);
 

@@ -41,6 +41,8 @@ static const struct {
 	                                 "rollback interrupted"},
 	[RESULT_MILESTONE] = {EV_MILESTONE, ST_DONE, "reached", NULL},
 	[RESULT_MILESTONE_LOST] = {EV_MILESTONE_LOST, ST_NOTRUN, "no longer reached", NULL},
+	[RESULT_ACCEPT] = {EV_OK, ST_DONE, "accepted as applied", "accepted"},
+	[RESULT_BASELINE] = {EV_OK, ST_DONE, "baseline: recorded as applied", "baseline"},
 };
 
 int record(struct recorder *r, struct node *n, enum result res, const struct outcome *o)
@@ -52,7 +54,9 @@ int record(struct recorder *r, struct node *n, enum result res, const struct out
 	/* a milestone's failed validate is told, not recorded: it is simply not reached */
 	if (n->kind == NODE_MILESTONE && res == RESULT_FAIL)
 		return 0;
-	if ((res == RESULT_APPROVE || res == RESULT_SKIP || res == RESULT_SKIP_FAILED) && !ev.by)
+	if ((res == RESULT_APPROVE || res == RESULT_SKIP || res == RESULT_SKIP_FAILED || res == RESULT_ACCEPT ||
+	     res == RESULT_BASELINE) &&
+	    !ev.by)
 		ev.by = user_at_host(); /* who decided is recorded with what they decided */
 	if (kind != NO_EVENT) {
 		state_outcome(n, (enum evkind)kind, &ev);
@@ -213,6 +217,12 @@ void record_say(struct recorder *r, struct node *n, enum result res, const struc
 		break;
 	case RESULT_MILESTONE_LOST:
 		printf("Milestone %s lost: %s\n", n->name, n->title);
+		break;
+	case RESULT_ACCEPT:
+		printf("accepted %s as applied, as it is now%s%s\n", n->name, detail ? ": " : "", detail ? detail : "");
+		break;
+	case RESULT_BASELINE:
+		printf("baseline: %s recorded as applied, not run\n", n->name);
 		break;
 	}
 	fflush(stdout);

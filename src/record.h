@@ -30,6 +30,8 @@ enum result {
 	RESULT_ROLLBACK_INTERRUPTED, /* orch was stopped while it rolled back: still to roll back */
 	RESULT_MILESTONE,      /* a milestone reached */
 	RESULT_MILESTONE_LOST, /* a milestone no longer holds */
+	RESULT_ACCEPT,         /* --accept: a changed applied file recorded as applied */
+	RESULT_BASELINE,       /* --baseline: recorded as applied without running */
 };
 
 /* The engine's counters, for the "[3/10]" of its lines. */

@@ -23,12 +23,12 @@
 #include "pg.h"
 #include "proc.h"
 #include "record.h"
+#include "registry.h"
 #include "state.h"
 #include "term.h"
 
 #define KILL_GRACE_MS 3000
 #define SETTLE_MS 200 /* longest a success waits for its sync while other steps start */
-#define LOG_DIR ".orch/logs"
 /* A step's output goes to its log as it comes; orch keeps only its last TAIL_BYTES or so
  * to print: a step that prints 100 MB costs no memory. */
 #define TAIL_BYTES (256 << 10)
@@ -307,11 +307,12 @@ static void node_ready(struct engine *e, struct node *n)
 static char **step_env(struct engine *e, struct node *n)
 {
 	size_t k = 0;
-	char **env = xcalloc(n->env.n + 4, sizeof(*env));
+	char **env = xcalloc(n->env.n + 5, sizeof(*env));
 
 	env[k++] = xasprintf("ORCH_STEP=%s", n->name);
 	env[k++] = xasprintf("ORCH_PHASE=%s", n->phase ? n->phase->name : "");
 	env[k++] = xasprintf("ORCH_RUN_ID=%s", journal_runid(e->j));
+	env[k++] = xasprintf("ORCH_TARGET=%s", e->g->target ? e->g->target : "");
 	for (size_t i = 0; i < n->env.n; i++)
 		env[k++] = xstrdup(n->env.v[i]);
 	return env;
@@ -386,8 +387,11 @@ static void open_log(struct engine *e, struct job *jb)
 	time_t t = (time_t)(jb->start_wall_ms / 1000);
 	struct buf head = {0};
 
-	if (!e->logdir && os_mkdirs(LOG_DIR, 0777) < 0)
-		warn("cannot create %s:", LOG_DIR);
+	char *dir = xasprintf("%s/logs", e->g->statedir);
+
+	if (!e->logdir && os_mkdirs(dir, 0777) < 0)
+		warn("cannot create %s:", dir);
+	free(dir);
 	e->logdir = true;
 	jb->logfd = open(jb->logpath, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0666);
 	if (jb->logfd < 0) {
@@ -480,7 +484,7 @@ static void start(struct engine *e, struct node *n)
 	jb->attempt = rt(n)->attempt + 1;
 	jb->start_mono_ms = now_ms();
 	jb->start_wall_ms = wall_ms();
-	jb->logpath = xasprintf("%s/%s.log", LOG_DIR, n->name);
+	jb->logpath = xasprintf("%s/logs/%s.log", e->g->statedir, n->name);
 	if (n->kind == NODE_STEP && !e->reverse)
 		sig = state_refresh(n);
 	if (!runs_sql(e, n)) {
@@ -1226,14 +1230,14 @@ static size_t count_blocked(struct engine *e)
 }
 
 /* "; log: .orch/logs/N.log" when N has a log (a step refused before it ran has none). */
-static const char *log_of(const struct node *n)
+static const char *log_of(const struct graph *g, const struct node *n)
 {
 	static char buf[512];
 
-	snprintf(buf, sizeof(buf), "%s/%s.log", LOG_DIR, n->name);
+	snprintf(buf, sizeof(buf), "%s/logs/%s.log", g->statedir, n->name);
 	if (access(buf, F_OK) != 0)
 		return "";
-	snprintf(buf, sizeof(buf), "; log: %s/%s.log", LOG_DIR, n->name);
+	snprintf(buf, sizeof(buf), "; log: %s/logs/%s.log", g->statedir, n->name);
 	return buf;
 }
 
@@ -1253,7 +1257,7 @@ static int rollback_summary(struct engine *e, const char *dur)
 	if (e->failed.n) {
 		struct node *n = e->failed.v[0];
 
-		notice("rollback of %s failed: %s%s", n->name, rt(n)->detail, log_of(n));
+		notice("rollback of %s failed: %s%s", n->name, rt(n)->detail, log_of(e->g, n));
 		notice("%zu step%s still done:%s", nleft, nleft == 1 ? "" : "s", buf_str(&left));
 		notice("fix the rollback and run orch --rollback again to continue");
 		buf_free(&left);
@@ -1307,9 +1311,9 @@ static int summary(struct engine *e)
 		struct node *n = e->failed.v[i];
 
 		if (n->kind == NODE_STEP)
-			notice("step %s failed: %s%s", n->name, rt(n)->detail, log_of(n));
+			notice("step %s failed: %s%s", n->name, rt(n)->detail, log_of(e->g, n));
 		else
-			notice("milestone %s not reached: validate failed%s", n->name, log_of(n));
+			notice("milestone %s not reached: validate failed%s", n->name, log_of(e->g, n));
 	}
 	for (size_t i = 0; i < e->gates.n; i++) {
 		struct node *n = e->gates.v[i];
@@ -1481,85 +1485,12 @@ static void take_requests(struct engine *e)
  * silent. Returns how many there are. */
 static size_t refuse_changed(struct engine *e)
 {
-	size_t n = 0;
+	size_t n = registry_refuse_changed(e->g, MARK_SELECTED, false);
 
-	for (size_t i = 0; i < e->g->steps.n; i++) {
-		struct node *s = e->g->steps.v[i];
-
-		char *msg;
-
-		if (s->mark != MARK_SELECTED || state_of(s) != ST_CHANGED)
-			continue;
-		msg = state_refusal(s);
-		error("%s", msg);
-		free(msg);
-		n++;
-	}
 	if (n)
-		notice("nothing was run; restore what changed, or run 'orch --force STEP' to apply it again");
+		notice("nothing was run; restore what changed, run 'orch --accept STEP' to record the file as it is "
+		       "now as applied, or 'orch --force STEP' to apply it again");
 	return n;
-}
-
-/* The registry in each database a SQL step uses wins over the journal: an applied
- * migration the journal does not know (a crash between COMMIT and the journal write)
- * is recorded done, not applied twice; one the database does not have (restored from
- * a backup) runs again; one applied with another signature has changed. Returns 0, or
- * EXIT_LOCKED when another orch holds a database. */
-static int reconcile_registry(struct engine *e, struct node **targets, size_t ntargets)
-{
-	struct graph *g = e->g;
-
-	graph_clearmarks(g);
-	graph_select(g, ntargets ? targets : NULL, ntargets, MARK_SELECTED);
-	for (size_t i = 0; i < g->steps.n; i++) {
-		struct node *n = g->steps.v[i];
-		enum stepstate st = state_of(n);
-		const char *sig = state_signature(n);
-		char *err = NULL, *applied = NULL;
-		const struct jevent *last = history_event(e->j, state_history(n)->last);
-		bool locked = false, done = st == ST_DONE || st == ST_STALE || st == ST_CHANGED;
-		/* a step forced since it was applied is meant to be applied again */
-		bool forced = last && last->kind == EV_FORCE;
-		int rc;
-
-		if (n->mark != MARK_SELECTED || n->stepkind != STEP_SQL || st == ST_SKIPPED || forced || !pg_conninfo(g, n))
-			continue;
-		if ((rc = pg_lock(g, n, &err, &locked)) < 0) {
-			if (rc == PG_INTERRUPTED || locked) {
-				/* a signal ended the wait for another orch's lock: nothing runs */
-				if (rc == PG_INTERRUPTED)
-					notice("%s", err);
-				else
-					error("%s", err);
-				free(err);
-				journal_sync(e->j);
-				return rc == PG_INTERRUPTED ? EXIT_INTERRUPTED : EXIT_LOCKED;
-			}
-			/* unreachable: the step itself reports it if it has to run */
-			free(err);
-			continue;
-		}
-		if ((rc = pg_lookup(g, n, &applied, &err)) < 0) {
-			warn("%s: cannot read the registry (%s); trusting the journal", n->name, err);
-			free(err);
-			continue;
-		}
-		if (rc == 0 && (done || st == ST_ROLLBACK_INTERRUPTED)) {
-			/* an interrupted rollback that committed is done, whatever the journal missed */
-			state_set(n, ST_NOTRUN, "not applied according to the database registry");
-		} else if (rc == 1 && sig && strcmp(applied, sig) == 0 && st != ST_DONE) {
-			struct outcome o = {.message = "applied according to the database registry"};
-
-			if (record(&e->rec, n, RESULT_REGISTRY, &o) == 0 && journal_sync(e->j) == 0)
-				record_say(&e->rec, n, RESULT_REGISTRY, &o);
-		} else if (rc == 1 && sig && strcmp(applied, sig) != 0 && !done) {
-			state_set(n, n->on_change == ONCHANGE_ERROR ? ST_CHANGED : n->on_change == ONCHANGE_IGNORE ? ST_DONE : ST_STALE,
-			          "applied with another definition according to the database registry");
-		}
-		free(applied);
-	}
-	journal_sync(e->j);
-	return 0;
 }
 
 int run_orphans(struct graph *g, struct journal *j, bool all, const struct runopts *o)
@@ -1616,7 +1547,9 @@ int run_targets(struct graph *g, struct journal *j, struct node **targets, size_
 	int rc;
 
 	engine_init(&e, g, j, o);
-	if ((rc = reconcile_registry(&e, targets, ntargets)) || (rc = run_orphans(g, j, false, o)) ||
+	graph_clearmarks(g);
+	graph_select(g, ntargets ? targets : NULL, ntargets, MARK_SELECTED);
+	if ((rc = registry_reconcile(g, j, &e.rec, true, true)) || (rc = run_orphans(g, j, false, o)) ||
 	    (rc = finish_rollbacks(&e, targets, ntargets))) {
 		free_runtime(&e);
 		return rc;

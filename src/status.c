@@ -37,6 +37,7 @@
 #include "history.h"
 #include "os.h"
 #include "proc.h"
+#include "registry.h"
 #include "state.h"
 #include "term.h"
 #include "util.h"
@@ -668,7 +669,8 @@ static void text(struct status *st)
 	struct graph *g = st->g;
 	char a[32], b[32], c[32];
 
-	printf("%sPlan %s:%s ", term_code(TERM_BOLD), g->name, term_code(TERM_RESET));
+	printf("%sPlan %s%s%s:%s ", term_code(TERM_BOLD), g->name, g->target ? ", target " : "", g->target ? g->target : "",
+	       term_code(TERM_RESET));
 	steps_done(st);
 	putchar('\n');
 	if (st->active && st->active->phase)
@@ -682,6 +684,7 @@ static void text(struct status *st)
 		printf("Last activity: %s, run %s\n", when(st->lastev->time_ms, a), st->lastev->run);
 	else
 		printf("Last activity: none, nothing has run yet\n");
+	registry_summary(g);
 
 	printf("\n%s%c %2s %-24s %-16s %5s %9s %8s %7s%s\n", term_code(TERM_BOLD), ' ', "#", "phase", "progress", "done",
 	       "estimate", "actual", "errors", term_code(TERM_RESET));
@@ -800,6 +803,10 @@ static json_t *json_steps(struct status *st)
 		json_object_set_new(o, "kind", json_string(step_kindname(n)));
 		json_object_set_new(o, "state", json_string(step_word(s, n)));
 		json_object_set_new(o, "reason", json_string(state_reason(n)));
+		if (registry_says(n) != REG_UNASKED) {
+			json_object_set_new(o, "database", json_string(registry_word(registry_says(n))));
+			json_object_set_new(o, "disagreement", jstr(registry_note(n)));
+		}
 		json_object_set_new(o, "done", json_boolean(s->done));
 		json_object_set_new(o, "stale", json_boolean(s->stale));
 		json_object_set_new(o, "estimate_ms", jms(n->est_ms));
@@ -933,6 +940,7 @@ static void json(struct status *st)
 
 	json_object_set_new(doc, "schema", json_integer(STATUS_SCHEMA));
 	json_object_set_new(doc, "plan", json_string(g->name));
+	json_object_set_new(doc, "target", jstr(g->target));
 	json_object_set_new(doc, "file", json_string(g->file));
 	json_object_set_new(doc, "generated_at", jtime(st->now));
 	if (st->holder) {

@@ -211,9 +211,9 @@ static int action_cmd(int argc, char **argv)
 	if (strcmp(a, "approve") == 0 && argc == 5)
 		return action_approve(g, argv[4]);
 	if (strcmp(a, "reset") == 0 && argc == 4)
-		return action_reset(g, false);
+		return action_reset(g, false, false);
 	if (strcmp(a, "reset-yes") == 0 && argc == 4)
-		return action_reset(g, true);
+		return action_reset(g, true, false);
 	if (strcmp(a, "why") == 0 && argc == 5)
 		return action_why(g, argv[4]);
 	if (strcmp(a, "check") == 0 && argc == 4)

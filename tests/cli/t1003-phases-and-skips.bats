@@ -397,6 +397,8 @@ held_plan() {
 # [env] for every step; b sets MODE itself; a gate
 env_plan() {
 	cat >Orchfile <<-EOF
+	[orch]
+	name = env
 	[vars]
 	FLAGS = execReportsEnabled=${1:-false},brandsV2=true
 	[env]

@@ -406,6 +406,8 @@ abc_plan() {
 
 @test "--check reports an applied SQL step that changed (on_change = error)" {
 	cat > Orchfile <<-'EOF'
+	[orch]
+	name = tables
 	[step tables]
 	sql = 001.sql
 	[step code]
@@ -421,7 +423,7 @@ abc_plan() {
 	echo 'create table t (id int);' > 001.sql
 	run_orch --check
 	expect_status 1
-	expect_same stderr "orch: error: Orchfile:1: step 'tables' was applied and has changed since (sql changed); with on_change = error orch will not apply it again: roll it back, undo the change, or set on_change" "$stderr"
+	expect_same stderr "orch: error: Orchfile:3: step 'tables' was applied and has changed since (sql changed); with on_change = error orch will not apply it again: roll it back, undo the change, 'orch --accept tables', or set on_change" "$stderr"
 	run_helper state Orchfile
 	expect_contains stdout "$output" "tables changed sql changed"
 	expect_contains stdout "$output" "code done up to date"

@@ -120,6 +120,8 @@ brands_plan() {
 	mkdir sql
 	printf 'CREATE TABLE t (id int);\n\nSELECT id,\n       missing FROM t;\n' > sql/p.sql
 	cat > Orchfile <<-'EOF'
+	[orch]
+	name = t5001
 	[step p]
 	sql = sql/p.sql
 	EOF
@@ -136,6 +138,8 @@ brands_plan() {
 	echo 'CREATE TABLE t (id int);' > sql/v.sql
 	echo 'SELECT 1/count(*) FROM t;' > sql/v.verify.sql
 	cat > Orchfile <<-'EOF'
+	[orch]
+	name = t5001
 	[step v]
 	sql = sql/v.sql
 	sql_verify = sql/v.verify.sql
@@ -181,6 +185,8 @@ brands_plan() {
 	echo 'CREATE TABLE t (id int, v text);' > sql/t.sql
 	printf 'CREATE INDEX CONCURRENTLY t_v ON t (v);\nCREATE INDEX CONCURRENTLY t_id ON t (id);\n' > sql/ix.sql
 	cat > Orchfile <<-'EOF'
+	[orch]
+	name = t5001
 	[step t]
 	sql = sql/t.sql
 	[step ix]
@@ -221,7 +227,7 @@ brands_plan() {
 	ORCH_LOCK_TIMEOUT=1 run_orch -C two
 	expect_status 3
 	expect_contains stderr "$stderr" "waiting for the lock on database \"$DB\""
-	expect_contains output "$output$stderr" "is locked by another orch running plan 'shared' (pid "
+	expect_contains output "$output$stderr" "is locked by another orch migrating it (pid "
 	wait $first
 	[ $? -eq 0 ] || { cat one.out; false; }
 	run_orch -C two
@@ -234,6 +240,8 @@ brands_plan() {
 		printf "INSERT INTO stamps VALUES ('%s start', clock_timestamp());\nSELECT pg_sleep(1);\nINSERT INTO stamps VALUES ('%s end', clock_timestamp());\n" $s $s > $s.sql
 	done
 	cat > Orchfile <<-'EOF'
+	[orch]
+	name = t5001
 	[step a]
 	sql = a.sql
 	[step b]
@@ -249,6 +257,8 @@ brands_plan() {
 @test "a SQL step past its timeout is canceled and rolled back" {
 	printf 'CREATE TABLE t (id int);\nSELECT pg_sleep(30);\n' > slow.sql
 	cat > Orchfile <<-'EOF'
+	[orch]
+	name = t5001
 	[step slow]
 	sql = slow.sql
 	timeout = 1s
@@ -265,6 +275,8 @@ brands_plan() {
 @test "an unreachable database: a clear error naming host and database, the password nowhere" {
 	echo 'SELECT 1;' > s.sql
 	cat > Orchfile <<-'EOF'
+	[orch]
+	name = t5001
 	[step s]
 	sql = s.sql
 	EOF
@@ -284,6 +296,8 @@ brands_plan() {
 
 @test "the registry wins: a migration committed but not journalled is never applied twice" {
 	cat > Orchfile <<-'EOF'
+	[orch]
+	name = t5001
 	[step counter]
 	sql = count.sql
 	[step after]
@@ -312,6 +326,8 @@ brands_plan() {
 
 @test "the registry wins: a migration the database lost runs again" {
 	cat > Orchfile <<-'EOF'
+	[orch]
+	name = t5001
 	[step table]
 	sql = t.sql
 	EOF
@@ -329,6 +345,8 @@ brands_plan() {
 
 @test "a changed applied migration is refused at run time; nothing runs" {
 	cat > Orchfile <<-'EOF'
+	[orch]
+	name = t5001
 	[step table]
 	sql = t.sql
 	[step later]
@@ -340,7 +358,9 @@ brands_plan() {
 	echo 'CREATE TABLE t2 (n int);' > t.sql
 	run_orch
 	expect_status 1
-	expect_contains stderr "$stderr" "step table was applied and has changed since (sql changed); on_change = error, so it is not applied again"
+	expect_contains stderr "$stderr" "step table was applied and has changed since (t.sql changed since it was applied to database \"$DB\""
+	expect_contains stderr "$stderr" "on_change = error, so it is not applied again"
+	expect_contains stderr "$stderr" "+CREATE TABLE t2 (n int);"
 	[ ! -e later ]
 	run psql_db -c "SELECT count(*) FROM pg_tables WHERE tablename = 't2'"
 	expect_stdout <<<0
@@ -455,6 +475,8 @@ signal_waiting() {
 	psql -X -q -d postgres -c "SET client_min_messages = warning" -c "DROP ROLE IF EXISTS $role" -c "CREATE ROLE $role NOLOGIN PASSWORD 'o'"
 	echo 'SELECT 1;' > s.sql
 	cat > Orchfile <<-'EOF'
+	[orch]
+	name = t5001
 	[step s]
 	sql = s.sql
 	EOF

@@ -306,6 +306,57 @@ static void test_plan_env(void **state)
 	unsetenv("ORCH_TEST_NL");
 }
 
+/* A target's keys: database, jobs, changelog and variables that win over [vars]; its
+ * own state directory; without a target chosen, the plan does not load. */
+static void test_targets(void **state)
+{
+	static const char text[] = "[orch]\nname = shop\ntarget = staging\njobs = 2\ndatabase = dbname=dev\n"
+	                           "[vars]\nregion = none\nzone = z\n"
+	                           "[target staging]\ndatabase = dbname=st\nregion = eu\n"
+	                           "[target production]\ndatabase = dbname=prod\njobs = 8\nregion = us\n"
+	                           "changelog = prod.md\n"
+	                           "[step s]\nrun = echo ${target} ${region} ${zone}\n";
+	struct graph *g;
+
+	(void)state;
+	orchfile_want_target(NULL);
+	unsetenv("ORCH_TARGET");
+	g = parse_ok(text);
+	assert_string_equal(g->target, "staging");
+	assert_string_equal(g->statedir, ".orch/staging");
+	assert_string_equal(g->database, "dbname=st");
+	assert_int_equal(g->jobs, 2);
+	assert_string_equal(graph_find(g, "s")->run, "echo staging eu z");
+	assert_int_equal(g->targets.n, 2);
+
+	setenv("ORCH_TARGET", "production", 1);
+	g = parse_ok(text);
+	assert_string_equal(g->statedir, ".orch/production");
+	assert_string_equal(g->database, "dbname=prod");
+	assert_int_equal(g->jobs, 8);
+	assert_string_equal(g->changelog, "prod.md");
+	assert_string_equal(graph_find(g, "s")->run, "echo production us z");
+	/* --target wins over ORCH_TARGET */
+	orchfile_want_target("staging");
+	assert_string_equal(parse_ok(text)->target, "staging");
+	orchfile_want_target("nosuch");
+	parse_bad(text, 1);
+	orchfile_want_target(NULL);
+	unsetenv("ORCH_TARGET");
+	/* none chosen, or a plan without targets given one */
+	parse_bad("[orch]\nname = x\n[target a]\n[target b]\n[step s]\nrun = true\n", 1);
+	orchfile_want_target("a");
+	parse_bad("[step s]\nrun = true\n", 1);
+	orchfile_want_target(NULL);
+	/* no targets: as before */
+	g = parse_ok("[step s]\nrun = true\n");
+	assert_null(g->target);
+	assert_string_equal(g->statedir, ".orch");
+	/* a SQL step needs [orch] name */
+	parse_bad("[step s]\nsql = s.sql\n", 1);
+	assert_true(parse_ok("[orch]\nname = n\n[step s]\nsql = s.sql\n")->named);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -320,6 +371,7 @@ int main(void)
 		cmocka_unit_test(test_errors_all_reported),
 		cmocka_unit_test(test_length_honoured),
 		cmocka_unit_test(test_nul_byte),
+		cmocka_unit_test(test_targets),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

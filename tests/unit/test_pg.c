@@ -582,16 +582,23 @@ static void test_lock(void **state)
 	assert_int_equal(pg_lock(g, graph_find(g, "l"), &err, &locked), -1);
 	assert_true(locked);
 	assert_true(now_ms() - t0 >= 900);
-	expect_err(err, "is locked by another orch running plan 'lockplan' (pid ");
+	expect_err(err, "is locked by another orch migrating it (pid ");
 	expect_err(err, "application_name orch");
 	free(err);
 	/* pg_start says the same */
 	assert_int_equal(run(g, "l", PG_APPLY, &err), -1);
 	expect_err(err, "is locked by another orch");
 	free(err);
-	/* another plan on the same database is not concerned */
+	/* the lock is the database's: another plan waits too */
 	g2 = plan("otherplan", "[step l]\nsql = l.sql\n");
+	assert_int_equal(pg_lock(g2, graph_find(g2, "l"), &err, &locked), -1);
+	assert_true(locked);
+	free(err);
+	/* unless it shares the database: its lock is its own */
+	g2 = plan("sharing", "[step l]\nsql = l.sql\n");
+	g2->share_database = true;
 	assert_int_equal(pg_lock(g2, graph_find(g2, "l"), &err, &locked), 0);
+	pg_close_all(); /* its lock goes: the next pg_lock of g connects again */
 
 	close(back[1]);
 	assert_int_equal(waitpid(pid, &st, 0), pid);

@@ -165,7 +165,7 @@ static void test_directories_and_globs(void **state)
 static void test_decisions(void **state)
 {
 	char *dir = test_tmpdir();
-	const char *plan = "[phase p]\nnumber = 1\n"
+	const char *plan = "[orch]\nname = decisions\n[phase p]\nnumber = 1\n"
 	                   "[step a]\nphase = p\nrun = echo a\n"
 	                   "[step sql]\nphase = p\nsql = t.sql\n"
 	                   "[step ign]\nrun = echo ign\non_change = ignore\n"
@@ -173,7 +173,7 @@ static void test_decisions(void **state)
 	                   "[step after]\nneeds = p ign\nrun = echo after\n"
 	                   "[step gate]\nmanual = yes\nprompt = look\n"
 	                   "[milestone M]\nneeds = p\n";
-	const char *plan2 = "[phase p]\nnumber = 1\n"
+	const char *plan2 = "[orch]\nname = decisions\n[phase p]\nnumber = 1\n"
 	                    "[step a]\nphase = p\nrun = echo a\n"
 	                    "[step sql]\nphase = p\nsql = t.sql\n"
 	                    "[step ign]\nrun = echo ign changed\non_change = ignore\n"
