@@ -1008,7 +1008,7 @@ struct pgjob *pg_start(struct graph *g, struct node *n, enum pgwhat what, const 
 	struct pgjob *job;
 	struct pgdb *db;
 	const char *files[2] = {NULL, NULL};
-	bool tx = n->transaction, restore = false;
+	bool tx = n->transaction, restore = false, reused = false;
 	PGconn *conn = NULL;
 
 	*err = NULL;
@@ -1065,6 +1065,7 @@ struct pgjob *pg_start(struct graph *g, struct node *n, enum pgwhat what, const 
 			PQfinish(conn);
 			conn = NULL;
 		}
+		reused = conn != NULL;
 	}
 	if (!conn && !(conn = db_connect(db, err)))
 		goto fail;
@@ -1072,6 +1073,10 @@ struct pgjob *pg_start(struct graph *g, struct node *n, enum pgwhat what, const 
 	PQsetnonblocking(conn, 1);
 	PQsetNoticeReceiver(conn, notice_job, job);
 
+	/* a clean session: nothing an earlier step SET (search_path, role, ...) is left;
+	 * DISCARD ALL cannot run inside a transaction block, so it comes before BEGIN */
+	if (reused)
+		job_push(job, "DISCARD ALL", "session reset");
 	if (tx)
 		job_push(job, "BEGIN", "begin");
 	if (what == PG_APPLY && n->backup.n) {
@@ -1095,6 +1100,9 @@ struct pgjob *pg_start(struct graph *g, struct node *n, enum pgwhat what, const 
 		for (size_t k = first; k < job->ncmds; k++)
 			job->cmds[k].cb = cb_status;
 	}
+	/* the registry row is written as the role that connected, whatever SET ROLE the
+	 * files left in force */
+	job_push(job, "RESET SESSION AUTHORIZATION", "registry");
 	job_pushregistry(job);
 	if (tx)
 		job_push(job, "COMMIT", "commit");
