@@ -467,6 +467,7 @@ static const struct keydef step_keys[] = {
 	{"env", K_SPECIAL, 0},              {"type", K_STR, F(type)},
 	{"component", K_STR, F(component)}, {"impact", K_STR, F(impact)},
 	{"refs", K_STR, F(refs)},           {"backup", K_LIST, F(backup)},
+	{"lock_timeout", K_DUR, F(lock_timeout_ms)}, {"statement_timeout", K_DUR, F(statement_timeout_ms)},
 	{NULL, 0, 0},
 };
 static const struct keydef phase_keys[] = {
@@ -776,6 +777,9 @@ static void load_step(struct parser *p, struct section *s)
 		n->on_change = n->stepkind == STEP_SQL ? ONCHANGE_ERROR : ONCHANGE_RERUN;
 	if (n->backup.n && !has_sql)
 		perr(p, s->line, "step '%s' has backup but no sql", n->name);
+	if (!has_sql && (find_entry(s, "lock_timeout") || find_entry(s, "statement_timeout")))
+		perr(p, s->line, "step '%s' has %s but no sql", n->name,
+		     find_entry(s, "lock_timeout") ? "lock_timeout" : "statement_timeout");
 }
 
 /* "after" waits for load_after, once every step knows its phase. */
@@ -857,16 +861,27 @@ static void load_orch(struct parser *p, struct section *s)
 			p->defer = false;
 			continue;
 		}
-		if (strcmp(e->key, "name") && strcmp(e->key, "jobs") && strcmp(e->key, "changelog")) {
-			static const char *const keys[] = {"name", "jobs", "database", "changelog", NULL};
+		if (strcmp(e->key, "name") && strcmp(e->key, "jobs") && strcmp(e->key, "changelog") &&
+		    strcmp(e->key, "lock_timeout") && strcmp(e->key, "statement_timeout")) {
+			static const char *const keys[] = {"name", "jobs", "database", "changelog", "lock_timeout",
+			                                   "statement_timeout", NULL};
 			char hint[64];
 
-			perr(p, e->line, "unknown key '%s' in [orch] (known keys: name, jobs, database, changelog)%s", e->key,
+			perr(p, e->line, "unknown key '%s' in [orch] (known keys: name, jobs, database, changelog, lock_timeout, statement_timeout)%s", e->key,
 			     did_you_mean(e->key, keys, hint, sizeof(hint)));
 			continue;
 		}
 		if (!(v = expand(p, s, buf_str(&e->value), e->line)))
 			continue;
+		if (strstr(e->key, "timeout")) {
+			int64_t d = parse_duration(v);
+
+			if (d < 0)
+				perr(p, e->line, "bad duration '%s' for %s (use e.g. 5s, 2m, 500ms)", v, e->key);
+			*(e->key[0] == 'l' ? &g->lock_timeout_ms : &g->statement_timeout_ms) = d;
+			free(v);
+			continue;
+		}
 		if (strcmp(e->key, "name") == 0) {
 			if (strlen(v) > NAME_LEN_MAX)
 				perr(p, e->line, "plan name '%.24s...' is %zu bytes long; names are at most %d", v, strlen(v),

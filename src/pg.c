@@ -31,6 +31,10 @@
 #include "sqlsplit.h"
 
 #define LOCK_TIMEOUT_DEFAULT_MS 30000
+/* Transient errors (deadlock, serialization failure, lock not available): attempts in
+ * all, and the wait before the first retry, doubled for each next one */
+#define SQL_ATTEMPTS 3
+#define SQL_RETRY_MS 200
 /* After a signal canceled the wait for the lock, how long the server has to say so */
 #define CANCEL_GRACE_MS 5000
 
@@ -59,6 +63,7 @@ struct pgcmd {
 	int (*cb)(struct pgjob *, struct pgcmd *, PGresult *); /* on each successful result */
 	size_t arg;
 	size_t nok; /* successful results so far */
+	bool dyn;   /* inserted by a callback while the job ran: goes when the job retries */
 };
 
 enum jobstate { JOB_RUNNING, JOB_OK, JOB_FAILED };
@@ -75,6 +80,12 @@ struct pgjob {
 	struct pgcmd *cmds;
 	size_t ncmds, capcmds, cur;
 	bool flushing, copyout, canceled, rollingback, lost, incommit;
+	size_t txfrom;  /* the last command sent outside a transaction block */
+	size_t redo;    /* where a retry of a transient error starts */
+	bool retry;     /* the current error is transient and is retried */
+	int tries;      /* retries made so far */
+	int64_t wake_ms; /* waiting to retry until then (now_ms), or 0 */
+	char retrymsg[128]; /* the transient error's message */
 	enum jobstate state;
 	char *err;
 	struct buf out;          /* log lines not yet handed to the engine */
@@ -687,6 +698,7 @@ static int cb_backup(struct pgjob *job, struct pgcmd *c, PGresult *r)
 	cols = PQgetvalue(r, 0, 2);
 	b = job->btables[i];
 	nc = job_insert(job, job->cur + 1, "backup");
+	nc->dyn = true;
 	nc->sql = xasprintf("CREATE SCHEMA IF NOT EXISTS orch_backup;"
 	                    " DROP TABLE IF EXISTS %s;"
 	                    " CREATE TABLE %s (LIKE %s INCLUDING ALL);"
@@ -725,6 +737,7 @@ static int cb_restore(struct pgjob *job, struct pgcmd *c, PGresult *r)
 	}
 	free(job->tables[i]);
 	job->tables[i] = xstrdup(PQgetvalue(r, 0, 0));
+	free(job->cols[i]);
 	job->cols[i] = xstrdup(PQgetvalue(r, 0, 2));
 	if (i + 1 < job->ntables)
 		return 0;
@@ -735,6 +748,7 @@ static int cb_restore(struct pgjob *job, struct pgcmd *c, PGresult *r)
 		buf_printf(&b, "; INSERT INTO %s (%s) OVERRIDING SYSTEM VALUE SELECT %s FROM %s", job->tables[t],
 		           job->cols[t], job->cols[t], job->btables[t]);
 	nc = job_insert(job, job->cur + 1, "restore");
+	nc->dyn = true;
 	nc->sql = b.s;
 	nc->cb = cb_restored;
 	job->nresolved = 0;
@@ -805,6 +819,26 @@ static void job_pushregistry(struct pgjob *job)
 	}
 }
 
+/* lock_timeout and statement_timeout, the step's else [orch]'s: SET LOCAL in the
+ * step's transaction, or SET for the session (reset before the next step) without. */
+static void job_pushtimeouts(struct pgjob *job, bool tx)
+{
+	int64_t lt = job->n->lock_timeout_ms >= 0 ? job->n->lock_timeout_ms : job->g->lock_timeout_ms;
+	int64_t st = job->n->statement_timeout_ms >= 0 ? job->n->statement_timeout_ms : job->g->statement_timeout_ms;
+	char *sql;
+
+	if (lt >= 0) {
+		sql = xasprintf("SET%s lock_timeout = %" PRId64, tx ? " LOCAL" : "", lt);
+		job_push(job, sql, "lock_timeout");
+		free(sql);
+	}
+	if (st >= 0) {
+		sql = xasprintf("SET%s statement_timeout = %" PRId64, tx ? " LOCAL" : "", st);
+		job_push(job, sql, "statement_timeout");
+		free(sql);
+	}
+}
+
 /* Send the current command; 0, or -1 when the connection is gone. */
 static int job_send(struct pgjob *job)
 {
@@ -812,6 +846,8 @@ static int job_send(struct pgjob *job)
 	int ok, fl;
 
 	job->incommit = strcmp(c->sql, "COMMIT") == 0;
+	if (PQtransactionStatus(job->conn) == PQTRANS_IDLE)
+		job->txfrom = job->cur;
 	if (c->nparams)
 		ok = PQsendQueryParams(job->conn, c->sql, c->nparams, NULL, (const char *const *)c->params, NULL,
 		                       NULL, 0);
@@ -840,6 +876,13 @@ static void first_line(struct buf *b, const char *s, size_t n, bool dots)
 	buf_add(b, s, k);
 	if (dots && k < n)
 		buf_puts(b, " ...");
+}
+
+/* Whether SQLSTATE STATE is a transient error, worth running the transaction again:
+ * deadlock_detected, serialization_failure, lock_not_available (lock_timeout, NOWAIT). */
+static bool transient(const char *state)
+{
+	return strcmp(state, "40P01") == 0 || strcmp(state, "40001") == 0 || strcmp(state, "55P03") == 0;
 }
 
 /* Record the error R of the current command: *err gets one line, the log the whole. */
@@ -898,6 +941,19 @@ static void job_error(struct pgjob *job, PGresult *r)
 		buf_printf(&where, "%s: ", c->what);
 	}
 	head = xasprintf("%s%s %s: %s", buf_str(&where), sev ? sev : "ERROR", state ? state : "?????", msg);
+	if (state && transient(state) && !job->canceled) {
+		if (job->tries + 1 < SQL_ATTEMPTS) {
+			job->retry = true;
+			/* a transaction block is gone whole: it starts again at its BEGIN */
+			job->redo = job->cur > job->txfrom ? job->txfrom : job->cur;
+			snprintf(job->retrymsg, sizeof(job->retrymsg), "%s", msg);
+		} else {
+			char *h = xasprintf("%s (%d attempts)", head, SQL_ATTEMPTS);
+
+			free(head);
+			head = h;
+		}
+	}
 	buf_printf(&job->out, "%s\n", head);
 	if (detail)
 		buf_printf(&job->out, "DETAIL: %s\n", detail);
@@ -945,6 +1001,55 @@ static void job_lost(struct pgjob *job)
 	job->state = JOB_FAILED;
 }
 
+static void cmd_free(struct pgcmd *c)
+{
+	free(c->sql);
+	for (int k = 0; k < c->nparams; k++)
+		free(c->params[k]);
+}
+
+/* A transient error, rolled back: wait (without blocking the engine) and run again from
+ * job->redo. What callbacks added from there on goes; they add it again. */
+static void job_retry_later(struct pgjob *job)
+{
+	int64_t delay = (int64_t)SQL_RETRY_MS << job->tries;
+	size_t k = 0;
+
+	delay += rand() % (delay / 2 + 1); /* two victims of one conflict do not meet again */
+	if (job->rollingback) {
+		cmd_free(&job->cmds[--job->ncmds]); /* the ROLLBACK */
+		job->rollingback = false;
+	}
+	for (size_t i = 0; i < job->ncmds; i++) {
+		if (i >= job->redo && job->cmds[i].dyn) {
+			cmd_free(&job->cmds[i]);
+			continue;
+		}
+		if (i >= job->redo)
+			job->cmds[i].nok = 0;
+		job->cmds[k++] = job->cmds[i];
+	}
+	job->ncmds = k;
+	job->tries++;
+	buf_printf(&job->out, "%s; retrying (%d/%d) in %.1fs\n", job->retrymsg, job->tries + 1, SQL_ATTEMPTS,
+	           (double)delay / 1000);
+	free(job->err);
+	job->err = NULL;
+	job->retry = false;
+	job->cur = job->redo;
+	job->wake_ms = now_ms() + delay;
+}
+
+/* Send the current command, after its file's "-- FILE" line when it starts a file. */
+static void job_go(struct pgjob *job)
+{
+	if (job->cmds[job->cur].file &&
+	    (job->cur == 0 || job->cmds[job->cur - 1].file != job->cmds[job->cur].file))
+		buf_printf(&job->out, "-- %s\n", job->cmds[job->cur].file->path);
+	if (job_send(job) < 0)
+		job_lost(job);
+}
+
 /* The current command is finished: send the next, ROLLBACK after an error, or end. */
 static void job_next(struct pgjob *job)
 {
@@ -955,6 +1060,10 @@ static void job_next(struct pgjob *job)
 	if (failed) {
 		PGTransactionStatusType ts = PQtransactionStatus(job->conn);
 
+		if (job->retry && !job->canceled && (job->rollingback || ts == PQTRANS_IDLE)) {
+			job_retry_later(job);
+			return;
+		}
 		if (!job->rollingback && (ts == PQTRANS_INTRANS || ts == PQTRANS_INERROR)) {
 			job->rollingback = true;
 			job->cur = job->ncmds;
@@ -971,10 +1080,7 @@ static void job_next(struct pgjob *job)
 		job->state = JOB_OK;
 		return;
 	}
-	if (job->cmds[job->cur].file && (job->cur == 0 || job->cmds[job->cur - 1].file != job->cmds[job->cur].file))
-		buf_printf(&job->out, "-- %s\n", job->cmds[job->cur].file->path);
-	if (job_send(job) < 0)
-		job_lost(job);
+	job_go(job);
 }
 
 static void job_result(struct pgjob *job, PGresult *r)
@@ -1079,6 +1185,7 @@ struct pgjob *pg_start(struct graph *g, struct node *n, enum pgwhat what, const 
 		job_push(job, "DISCARD ALL", "session reset");
 	if (tx)
 		job_push(job, "BEGIN", "begin");
+	job_pushtimeouts(job, tx);
 	if (what == PG_APPLY && n->backup.n) {
 		if (!tx)
 			job_push(job, "BEGIN", "begin");
@@ -1129,12 +1236,28 @@ fail:
 int pg_fd(struct pgjob *job, bool *wantwrite)
 {
 	*wantwrite = job->flushing;
-	return PQsocket(job->conn);
+	return job->wake_ms ? -1 : PQsocket(job->conn);
+}
+
+int64_t pg_wake(const struct pgjob *job)
+{
+	return job->wake_ms;
 }
 
 int pg_advance(struct pgjob *job, struct buf *log, char **err)
 {
 	*err = NULL;
+	if (job->state == JOB_RUNNING && job->wake_ms) {
+		if (now_ms() < job->wake_ms && !job->canceled)
+			goto out;
+		job->wake_ms = 0;
+		if (job->canceled) {
+			job->err = xasprintf("step '%s' canceled while waiting to retry", job->n->name);
+			job->state = JOB_FAILED;
+			goto out;
+		}
+		job_go(job);
+	}
 	if (job->state == JOB_RUNNING) {
 		if (job->flushing) {
 			int fl = PQflush(job->conn);
@@ -1174,10 +1297,11 @@ int pg_advance(struct pgjob *job, struct buf *log, char **err)
 				break;
 			}
 			job_next(job);
-			if (job->state == JOB_RUNNING && job->flushing)
+			if (job->state == JOB_RUNNING && (job->flushing || job->wake_ms))
 				break;
 		}
 	}
+out:
 	if (job->out.len) {
 		if (log)
 			buf_add(log, job->out.s, job->out.len);
@@ -1199,6 +1323,10 @@ void pg_cancel(struct pgjob *job)
 	if (job->state != JOB_RUNNING || job->canceled)
 		return;
 	job->canceled = true;
+	if (job->wake_ms) {
+		job->wake_ms = now_ms(); /* pg_advance ends it at once */
+		return;
+	}
 	if ((pc = PQgetCancel(job->conn))) {
 		if (!PQcancel(pc, ebuf, sizeof(ebuf)))
 			buf_printf(&job->out, "cancel request failed: %s\n", ebuf);
@@ -1219,11 +1347,8 @@ void pg_free(struct pgjob *job)
 			PQfinish(job->conn); /* busy or broken: the server rolls back what is open */
 		}
 	}
-	for (size_t i = 0; i < job->ncmds; i++) {
-		free(job->cmds[i].sql);
-		for (int k = 0; k < job->cmds[i].nparams; k++)
-			free(job->cmds[i].params[k]);
-	}
+	for (size_t i = 0; i < job->ncmds; i++)
+		cmd_free(&job->cmds[i]);
 	free(job->cmds);
 	for (size_t i = 0; i < job->nfiles; i++)
 		sqlfile_free(&job->files[i]);
