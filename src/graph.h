@@ -127,6 +127,7 @@ struct graph {
 	char *database;  /* [orch] database, NULL when unset */
 	char *changelog; /* [orch] changelog, NULL when unset */
 	int64_t lock_timeout_ms, statement_timeout_ms; /* [orch]'s, for SQL steps; -1 when unset */
+	struct vec sqlvars; /* "NAME=VALUE": [vars] and -D, for SQL files' psql variables */
 
 	struct vec nodes;      /* every node in declaration order (node->id) */
 	struct vec steps;      /* steps in declaration order */

@@ -22,6 +22,8 @@
 
 #include <ini.h>
 
+#include "sqlsplit.h"
+
 struct entry {
 	char *key;
 	struct buf value;
@@ -62,12 +64,43 @@ struct parser {
 
 static void perr(struct parser *p, int line, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
+/* -D NAME=VALUE from the command line: over [vars], for ${NAME} and SQL's :NAME */
+static struct vec defines;
+
+int orchfile_define(const char *nv)
+{
+	const char *eq = strchr(nv, '=');
+
+	if (!eq || eq == nv || isdigit((unsigned char)nv[0]))
+		return -1;
+	for (const char *c = nv; c < eq; c++)
+		if (!isalnum((unsigned char)*c) && *c != '_')
+			return -1;
+	vec_push(&defines, xstrdup(nv));
+	return 0;
+}
+
+/* The value -D gave NAME, or NULL. */
+static const char *defined(const char *name)
+{
+	size_t n = strlen(name);
+
+	for (size_t i = defines.n; i-- > 0;) {
+		const char *nv = defines.v[i];
+
+		if (strncmp(nv, name, n) == 0 && nv[n] == '=')
+			return nv + n + 1;
+	}
+	return NULL;
+}
+
 /* Errors are collected and printed in line order once the whole file is read, as
  * the checks run section by section and pass by pass. */
 struct perror {
 	int line;
 	size_t seq; /* keeps the order of errors on one line */
 	char *msg;
+	bool own;   /* MSG names its own FILE:LINE (an error in a SQL file) */
 };
 
 static void perr(struct parser *p, int line, const char *fmt, ...)
@@ -80,6 +113,7 @@ static void perr(struct parser *p, int line, const char *fmt, ...)
 	va_end(ap);
 	e->line = line;
 	e->seq = p->msgs.n;
+	e->own = false;
 	vec_push(&p->msgs, e);
 	p->errors++;
 }
@@ -113,7 +147,10 @@ static int print_errors(struct parser *p)
 				break;
 			seen = strcmp(prev->msg, e->msg) == 0;
 		}
-		if (!seen) {
+		if (!seen && e->own) {
+			fprintf(stderr, "%s\n", e->msg);
+			printed++;
+		} else if (!seen) {
 			diag(p->file, e->line, "%s", e->msg);
 			printed++;
 		}
@@ -342,6 +379,8 @@ static char *lookup(struct parser *p, struct section *s, const char *name, int l
 	}
 	if (strcmp(name, "orch_dir") == 0)
 		return xstrdup(p->g->dir);
+	if (defined(name))
+		return xstrdup(defined(name));
 	if (strcmp(name, "run_id") == 0)
 		return xstrdup("$ORCH_RUN_ID");
 	if (p->vars && (e = find_entry(p->vars, name))) {
@@ -752,6 +791,56 @@ static void step_special(struct parser *p, struct section *s, struct entry *e, c
 	free(v);
 }
 
+/* Read the SQL file PATH of key KEY as a run would, so that what psql would do and orch
+ * does not (a backslash command, a missing include) is an error before anything runs.
+ * A missing file itself is the run's to report. */
+static void check_sql(struct parser *p, struct section *s, const char *key, const char *path)
+{
+	struct sqlfile f;
+	struct entry *e = find_entry(s, key);
+	char *full, *err = NULL;
+
+	if (!path || !*path || !e)
+		return;
+	full = path[0] == '/' ? xstrdup(path) : xasprintf("%s/%s", p->g->dir, path);
+	if (access(full, R_OK) == 0 && sqlfile_read_vars(p->g->dir, path, &p->g->sqlvars, &f, &err) < 0) {
+		struct perror *pe;
+
+		perr(p, e->line, "%s", err);
+		pe = p->msgs.v[p->msgs.n - 1];
+		pe->own = true;
+		free(err);
+	} else if (access(full, R_OK) == 0) {
+		sqlfile_free(&f);
+	}
+	free(full);
+}
+
+/* The variables SQL files see: [vars] (those that expand) and -D, as NAME=VALUE. */
+static void collect_sqlvars(struct parser *p)
+{
+	for (size_t i = 0; p->vars && i < p->vars->entries.n; i++) {
+		struct entry *e = p->vars->entries.v[i];
+		const char *d = defined(e->key);
+		bool ok = true;
+		char *v;
+
+		for (const char *c = e->key; *c; c++)
+			ok &= isalnum((unsigned char)*c) || *c == '_';
+		if (!ok || d)
+			continue;
+		p->defer = true;
+		v = expand(p, NULL, buf_str(&e->value), e->line);
+		p->defer = false;
+		if (v) {
+			vec_push(&p->g->sqlvars, xasprintf("%s=%s", e->key, v));
+			free(v);
+		}
+	}
+	for (size_t i = 0; i < defines.n; i++)
+		vec_push(&p->g->sqlvars, xstrdup(defines.v[i]));
+}
+
 static void load_step(struct parser *p, struct section *s)
 {
 	struct node *n = s->node;
@@ -780,6 +869,9 @@ static void load_step(struct parser *p, struct section *s)
 	if (!has_sql && (find_entry(s, "lock_timeout") || find_entry(s, "statement_timeout")))
 		perr(p, s->line, "step '%s' has %s but no sql", n->name,
 		     find_entry(s, "lock_timeout") ? "lock_timeout" : "statement_timeout");
+	check_sql(p, s, "sql", n->sql);
+	check_sql(p, s, "sql_verify", n->sql_verify);
+	check_sql(p, s, "sql_rollback", n->sql_rollback);
 }
 
 /* "after" waits for load_after, once every step knows its phase. */
@@ -1034,6 +1126,7 @@ static void build(struct parser *p)
 		declare(p, p->sections.v[i], &orch);
 	if (orch)
 		load_orch(p, orch);
+	collect_sqlvars(p);
 	check_env(p);
 	for (size_t i = 0; i < p->sections.n; i++) {
 		struct section *s = p->sections.v[i];

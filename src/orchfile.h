@@ -9,6 +9,9 @@
 
 /* The Orchfile to use when -f is not given: "Orchfile", else "orchfile"; NULL if neither. */
 const char *orchfile_default(void);
+/* Define the variable NAME=VALUE (-D) for every Orchfile read after: over [vars], for
+ * ${NAME} and for SQL files' :NAME. Returns -1 when NV is not NAME=VALUE. */
+int orchfile_define(const char *nv);
 /* Read and validate the Orchfile at PATH. On errors, print them all to stderr and return
  * NULL; the count is stored in *NERRORS when it is not NULL. */
 struct graph *orchfile_load(const char *path, int *nerrors);

@@ -58,8 +58,8 @@ struct pgcmd {
 	int nparams;
 	const char *what;          /* for errors in orch's own commands ("registry", ...) */
 	struct sqlfile *file;      /* the user's file this command runs, or NULL */
-	size_t stmt;               /* its first statement in FILE */
-	bool whole;                /* the whole file at once: the failing statement is stmt+nok */
+	size_t stmt, nstmts;       /* its statements in FILE: the failing one is stmt + nok */
+	char *whatbuf;             /* WHAT when allocated */
 	int (*cb)(struct pgjob *, struct pgcmd *, PGresult *); /* on each successful result */
 	size_t arg;
 	size_t nok; /* successful results so far */
@@ -597,22 +597,37 @@ static struct pgcmd *job_push(struct pgjob *job, const char *sql, const char *wh
 	return c;
 }
 
-/* The commands that run file F: whole (one transaction) or statement by statement. */
+static int cb_status(struct pgjob *job, struct pgcmd *c, PGresult *r);
+static int cb_gexec(struct pgjob *job, struct pgcmd *c, PGresult *r);
+static int cb_echo(struct pgjob *job, struct pgcmd *c, PGresult *r);
+
+/* The commands that run file F: in one transaction (WHOLE), its plain statements in
+ * runs sent at once (the server parses them); else statement by statement. \gexec
+ * queries, COPY FROM stdin and \echo are commands of their own. */
 static void job_pushfile(struct pgjob *job, struct sqlfile *f, bool whole)
 {
 	struct pgcmd *c;
 
-	if (whole) {
-		c = job_push(job, f->text, NULL);
+	if (!f->nstmts) { /* nothing but comments: the server says so (its log line) */
+		c = job_push(job, "", NULL);
 		c->file = f;
-		c->whole = true;
+		c->cb = cb_status;
 		return;
 	}
-	for (size_t i = 0; i < f->nstmts; i++) {
+	for (size_t i = 0; i < f->nstmts;) {
+		const struct sqlstmt *st = &f->stmts[i];
+		size_t k = i + 1;
+
+		if (whole && st->kind == SQL_PLAIN)
+			while (k < f->nstmts && f->stmts[k].kind == SQL_PLAIN)
+				k++;
 		c = job_insert(job, job->ncmds, NULL);
-		c->sql = xstrndup(f->text + f->stmts[i].start, f->stmts[i].end - f->stmts[i].start);
+		c->sql = st->kind == SQL_ECHO ? xstrdup("") : xstrndup(f->text + st->start, f->stmts[k - 1].end - st->start);
 		c->file = f;
 		c->stmt = i;
+		c->nstmts = k - i;
+		c->cb = st->kind == SQL_GEXEC ? cb_gexec : st->kind == SQL_ECHO ? cb_echo : cb_status;
+		i = k;
 	}
 }
 
@@ -785,6 +800,42 @@ static int cb_status(struct pgjob *job, struct pgcmd *c, PGresult *r)
 	return 0;
 }
 
+static int cb_echo(struct pgjob *job, struct pgcmd *c, PGresult *r)
+{
+	const struct sqlstmt *st = &c->file->stmts[c->stmt];
+
+	(void)r;
+	buf_add(&job->out, c->file->extra.s + st->data, st->datalen);
+	buf_putc(&job->out, '\n');
+	return 0;
+}
+
+/* \gexec: each value of the query's result, row by row, is a statement run next. */
+static int cb_gexec(struct pgjob *job, struct pgcmd *c, PGresult *r)
+{
+	size_t at = job->cur + 1;
+	struct sqlpos pos;
+	char *where;
+
+	sqlfile_pos(c->file, c->file->stmts[c->stmt].start, &pos);
+	where = xasprintf("%s:%d: \\gexec", pos.src->path, pos.line);
+	for (int row = 0; row < PQntuples(r); row++)
+		for (int col = 0; col < PQnfields(r); col++) {
+			struct pgcmd *nc;
+
+			if (PQgetisnull(r, row, col))
+				continue;
+			nc = job_insert(job, at++, NULL);
+			nc->sql = xstrdup(PQgetvalue(r, row, col));
+			nc->whatbuf = xstrdup(where);
+			nc->what = nc->whatbuf;
+			nc->cb = cb_status;
+			nc->dyn = true;
+		}
+	free(where);
+	return 0;
+}
+
 static void job_pushregistry(struct pgjob *job)
 {
 	struct pgcmd *c;
@@ -901,14 +952,18 @@ static void job_error(struct pgjob *job, PGresult *r)
 
 	if (!msg)
 		msg = PQresultErrorMessage(r);
-	if (c->file) {
+	if (c->file && c->file->nstmts) {
 		struct sqlfile *f = c->file;
-		size_t sidx = c->whole ? c->nok : c->stmt;
-		size_t base = c->whole ? 0 : f->stmts[c->stmt].start;
-		int line, col;
-		size_t ls;
+		size_t sidx = c->stmt + (c->nok < c->nstmts ? c->nok : c->nstmts - 1);
+		const struct sqlstmt *st = &f->stmts[sidx];
+		size_t base = f->stmts[c->stmt].start;
+		const char *cl = ctx && st->kind == SQL_COPY ? strstr(ctx, ", line ") : NULL;
+		struct sqlpos p;
 
-		if (pos && atol(pos) > 0) {
+		if (cl && atoi(cl + 7) > 0) {
+			/* a bad row of the inline data: its line in the file */
+			buf_printf(&where, "%s:%d: ", f->srcs[st->datasrc].path, st->dataline + atoi(cl + 7) - 1);
+		} else if (pos && atol(pos) > 0) {
 			size_t off = base;
 
 			/* the server counts characters from 1 */
@@ -917,25 +972,21 @@ static void job_error(struct pgjob *job, PGresult *r)
 				while (off < f->len && ((unsigned char)f->text[off] & 0xc0) == 0x80)
 					off++;
 			}
-			sqlfile_linecol(f, off, &line, &col, &ls);
-			buf_printf(&where, "%s:%d:%d: ", f->path, line, col);
-			buf_printf(&more, "%5d | ", line);
-			first_line(&more, f->text + ls, f->len - ls, false);
+			sqlfile_pos(f, off, &p);
+			buf_printf(&where, "%s:%d:%d: ", p.src->path, p.line, p.col);
+			buf_printf(&more, "%5d | ", p.line);
+			first_line(&more, p.src->text + p.linestart, p.src->len - p.linestart, false);
 			buf_puts(&more, "\n      | ");
-			for (size_t k = ls; k < off; k++)
-				if (((unsigned char)f->text[k] & 0xc0) != 0x80)
-					buf_putc(&more, f->text[k] == '\t' ? '\t' : ' ');
+			for (size_t k = p.linestart; k < p.off; k++)
+				if (((unsigned char)p.src->text[k] & 0xc0) != 0x80)
+					buf_putc(&more, p.src->text[k] == '\t' ? '\t' : ' ');
 			buf_puts(&more, "^\n");
-		} else if (sidx < f->nstmts) {
-			const struct sqlstmt *st = &f->stmts[sidx];
-
-			sqlfile_linecol(f, st->start, &line, &col, &ls);
-			buf_printf(&where, "%s:%d: ", f->path, line);
+		} else {
+			sqlfile_pos(f, st->start, &p);
+			buf_printf(&where, "%s:%d: ", p.src->path, p.line);
 			buf_puts(&more, "STATEMENT: ");
 			first_line(&more, f->text + st->start, st->end - st->start, true);
 			buf_putc(&more, '\n');
-		} else {
-			buf_printf(&where, "%s: ", f->path);
 		}
 	} else if (c->what) {
 		buf_printf(&where, "%s: ", c->what);
@@ -1004,6 +1055,7 @@ static void job_lost(struct pgjob *job)
 static void cmd_free(struct pgcmd *c)
 {
 	free(c->sql);
+	free(c->whatbuf);
 	for (int k = 0; k < c->nparams; k++)
 		free(c->params[k]);
 }
@@ -1096,7 +1148,20 @@ static void job_result(struct pgjob *job, PGresult *r)
 		c->nok++;
 		break;
 	case PGRES_COPY_IN:
-		PQputCopyEnd(job->conn, "COPY FROM STDIN is not supported in orch's SQL files");
+		if (c->file && c->file->nstmts && c->file->stmts[c->stmt + c->nok].kind == SQL_COPY) {
+			const struct sqlstmt *st = &c->file->stmts[c->stmt + c->nok];
+			int ok;
+
+			/* the rows are in memory: sent blocking, as libpq's buffers take them */
+			PQsetnonblocking(job->conn, 0);
+			ok = (st->datalen == 0 || PQputCopyData(job->conn, c->file->extra.s + st->data, (int)st->datalen) == 1) &&
+			     PQputCopyEnd(job->conn, NULL) == 1;
+			PQsetnonblocking(job->conn, 1);
+			if (!ok)
+				job_lost(job);
+		} else {
+			PQputCopyEnd(job->conn, "COPY FROM STDIN has no inline data here: write the rows after it, ended by \\.");
+		}
 		break;
 	case PGRES_COPY_OUT:
 		job->copyout = true;
@@ -1150,15 +1215,14 @@ struct pgjob *pg_start(struct graph *g, struct node *n, enum pgwhat what, const 
 		if (!files[i])
 			continue;
 		f = &job->files[job->nfiles++];
-		if (sqlfile_read(g->dir, files[i], f, err) < 0)
+		if (sqlfile_read_vars(g->dir, files[i], &g->sqlvars, f, err) < 0)
 			goto fail;
 		if (tx && (st = sqlfile_txstmt(f))) {
-			int line, col;
-			size_t ls;
+			struct sqlpos p;
 
-			sqlfile_linecol(f, st->start, &line, &col, &ls);
-			*err = xasprintf("%s:%d: %s ends orch's transaction: remove it, or set transaction = no", f->path,
-			                 line, st->word[0]);
+			sqlfile_pos(f, st->start, &p);
+			*err = xasprintf("%s:%d: %s ends orch's transaction: remove it, or set transaction = no", p.src->path,
+			                 p.line, st->word[0]);
 			goto fail;
 		}
 	}
@@ -1200,13 +1264,8 @@ struct pgjob *pg_start(struct graph *g, struct node *n, enum pgwhat what, const 
 		if (!tx)
 			job_push(job, "COMMIT", "restore");
 	}
-	for (size_t i = 0; i < job->nfiles; i++) {
-		size_t first = job->ncmds;
-
+	for (size_t i = 0; i < job->nfiles; i++)
 		job_pushfile(job, &job->files[i], tx);
-		for (size_t k = first; k < job->ncmds; k++)
-			job->cmds[k].cb = cb_status;
-	}
 	/* the registry row is written as the role that connected, whatever SET ROLE the
 	 * files left in force */
 	job_push(job, "RESET SESSION AUTHORIZATION", "registry");
@@ -1231,6 +1290,20 @@ struct pgjob *pg_start(struct graph *g, struct node *n, enum pgwhat what, const 
 fail:
 	pg_free(job);
 	return NULL;
+}
+
+/* S with the values of the files' secret variables masked: a new string. */
+static char *job_mask(const struct pgjob *job, const char *s)
+{
+	char *r = xstrdup(s);
+
+	for (size_t i = 0; i < job->nfiles; i++) {
+		char *t = sqlfile_mask(&job->files[i], r);
+
+		free(r);
+		r = t;
+	}
+	return r;
 }
 
 int pg_fd(struct pgjob *job, bool *wantwrite)
@@ -1303,15 +1376,18 @@ int pg_advance(struct pgjob *job, struct buf *log, char **err)
 	}
 out:
 	if (job->out.len) {
+		char *m = job_mask(job, buf_str(&job->out));
+
 		if (log)
-			buf_add(log, job->out.s, job->out.len);
+			buf_puts(log, m);
+		free(m);
 		job->out.len = 0;
 	}
 	if (job->state == JOB_RUNNING)
 		return 0;
 	if (job->state == JOB_OK)
 		return 1;
-	*err = xstrdup(job->err ? job->err : "failed");
+	*err = job_mask(job, job->err ? job->err : "failed");
 	return -1;
 }
 
