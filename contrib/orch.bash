@@ -12,7 +12,7 @@
 # `orch --list` when jq is missing. Needs nothing from the bash-completion package.
 
 # shellcheck disable=SC2207  # COMPREPLY=($(compgen ...)) is the idiom here
-_orch_options='-f --file -C --directory -j --jobs -k --keep-going -n --dry-run -q
+_orch_options='-f --file -C --directory -D --define -j --jobs -k --keep-going -n --dry-run -q
 --question -v --verbose -s --quiet --silent -d --debug -t --tool -h --help --status
 --json --list --check --why --graph --rollback --approve --skip --force --reset --yes
 --on-failure --kill-orphans --version -T --target --accept --baseline --database --reason'

@@ -21,6 +21,7 @@ struct graph *graph_new(const char *file, const char *dir)
 	g->dir = xstrdup(dir);
 	g->name = xstrdup(base && base[1] ? base + 1 : dir);
 	g->statedir = xstrdup(".orch");
+	g->lock_timeout_ms = g->statement_timeout_ms = -1;
 	vec_push(&graphs, g);
 	return g;
 }
@@ -40,6 +41,7 @@ struct node *graph_add(struct graph *g, enum nodekind kind, const char *name, in
 	n->id = g->nodes.n;
 	n->transaction = true;
 	n->est_ms = n->timeout_ms = n->retry_delay_ms = -1;
+	n->lock_timeout_ms = n->statement_timeout_ms = -1;
 	vec_push(&g->nodes, n);
 	if (kind == NODE_STEP)
 		vec_push(&g->steps, n);

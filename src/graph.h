@@ -93,6 +93,7 @@ struct node {
 	struct vec inputs, outputs, backup, env; /* char * each; env holds "KEY=value" */
 	size_t env_plan; /* the first env_plan entries of env come from [env] */
 	int64_t est_ms, timeout_ms, retry_delay_ms; /* -1 when unset */
+	int64_t lock_timeout_ms, statement_timeout_ms; /* SQL: SET LOCAL per step, -1 when unset */
 	int retries;
 	struct pool *pool;
 	enum onchange on_change;
@@ -130,6 +131,8 @@ struct graph {
 	int jobs;        /* [orch] jobs, 0 when unset */
 	char *database;  /* [orch] database, NULL when unset */
 	char *changelog; /* [orch] changelog, NULL when unset */
+	int64_t lock_timeout_ms, statement_timeout_ms; /* [orch]'s, for SQL steps; -1 when unset */
+	struct vec sqlvars; /* "NAME=VALUE": [vars] and -D, for SQL files' psql variables */
 
 	struct vec nodes;      /* every node in declaration order (node->id) */
 	struct vec steps;      /* steps in declaration order */

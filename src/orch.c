@@ -82,6 +82,8 @@ static const char usage_text[] =
 	"options:\n"
 	"  -f FILE, --file=FILE    Orchfile to read (default: Orchfile, else orchfile)\n"
 	"  -C DIR, --directory=DIR change to DIR first\n"
+	"  -D NAME=VALUE, --define=NAME=VALUE\n"
+	"                          set a variable over [vars]: ${NAME}, and :NAME in SQL\n"
 	"  -j N, --jobs=N          run up to N steps at once (default: [orch] jobs,\n"
 	"                          else 1)\n"
 	"  -k N, --keep-going[=N]  keep going until N steps have failed (-k alone or 0:\n"
@@ -138,6 +140,7 @@ enum { OPT_STATUS = 256, OPT_JSON, OPT_LIST, OPT_CHECK, OPT_WHY, OPT_GRAPH, OPT_
 static const struct option longopts[] = {
 	{"file", required_argument, NULL, 'f'},
 	{"directory", required_argument, NULL, 'C'},
+	{"define", required_argument, NULL, 'D'},
 	{"jobs", required_argument, NULL, 'j'},
 	{"keep-going", optional_argument, NULL, 'k'},
 	{"dry-run", no_argument, NULL, 'n'},
@@ -289,7 +292,7 @@ static void parse_options(int argc, char **argv, struct options *o)
 
 	o->keepgoing = 1;
 	opterr = 1;
-	while ((li = -1, c = getopt_long(argc, argv, "+f:C:j:k::nqvsd:t:T:h", longopts, &li)) != -1) {
+	while ((li = -1, c = getopt_long(argc, argv, "+f:C:D:j:k::nqvsd:t:T:h", longopts, &li)) != -1) {
 		char opt[32]; /* the option as written, for messages */
 
 		if (li >= 0)
@@ -300,6 +303,10 @@ static void parse_options(int argc, char **argv, struct options *o)
 		switch (c) {
 		case 'f': o->file = optarg; break;
 		case 'C': o->dir = optarg; break;
+		case 'D':
+			if (orchfile_define(optarg) < 0)
+				usage_error("-D takes NAME=VALUE (NAME of letters, digits and _), not '%s'", optarg);
+			break;
 		case 'j': o->jobs = number_arg(opt, optarg, 1); break;
 		case 'k':
 			/* make's rule for an optional number: -k5, --keep-going=5, or the next

@@ -22,6 +22,8 @@
 
 #include <ini.h>
 
+#include "sqlsplit.h"
+
 struct entry {
 	char *key;
 	struct buf value;
@@ -64,12 +66,43 @@ struct parser {
 
 static void perr(struct parser *p, int line, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
+/* -D NAME=VALUE from the command line: over [vars], for ${NAME} and SQL's :NAME */
+static struct vec defines;
+
+int orchfile_define(const char *nv)
+{
+	const char *eq = strchr(nv, '=');
+
+	if (!eq || eq == nv || isdigit((unsigned char)nv[0]))
+		return -1;
+	for (const char *c = nv; c < eq; c++)
+		if (!isalnum((unsigned char)*c) && *c != '_')
+			return -1;
+	vec_push(&defines, xstrdup(nv));
+	return 0;
+}
+
+/* The value -D gave NAME, or NULL. */
+static const char *defined(const char *name)
+{
+	size_t n = strlen(name);
+
+	for (size_t i = defines.n; i-- > 0;) {
+		const char *nv = defines.v[i];
+
+		if (strncmp(nv, name, n) == 0 && nv[n] == '=')
+			return nv + n + 1;
+	}
+	return NULL;
+}
+
 /* Errors are collected and printed in line order once the whole file is read, as
  * the checks run section by section and pass by pass. */
 struct perror {
 	int line;
 	size_t seq; /* keeps the order of errors on one line */
 	char *msg;
+	bool own;   /* MSG names its own FILE:LINE (an error in a SQL file) */
 };
 
 static void perr(struct parser *p, int line, const char *fmt, ...)
@@ -82,6 +115,7 @@ static void perr(struct parser *p, int line, const char *fmt, ...)
 	va_end(ap);
 	e->line = line;
 	e->seq = p->msgs.n;
+	e->own = false;
 	vec_push(&p->msgs, e);
 	p->errors++;
 }
@@ -115,7 +149,10 @@ static int print_errors(struct parser *p)
 				break;
 			seen = strcmp(prev->msg, e->msg) == 0;
 		}
-		if (!seen) {
+		if (!seen && e->own) {
+			fprintf(stderr, "%s\n", e->msg);
+			printed++;
+		} else if (!seen) {
 			diag(p->file, e->line, "%s", e->msg);
 			printed++;
 		}
@@ -350,6 +387,8 @@ static char *lookup(struct parser *p, struct section *s, const char *name, int l
 	}
 	if (strcmp(name, "orch_dir") == 0)
 		return xstrdup(p->g->dir);
+	if (defined(name))
+		return xstrdup(defined(name));
 	if (strcmp(name, "run_id") == 0)
 		return xstrdup("$ORCH_RUN_ID");
 	if (strcmp(name, "target") == 0)
@@ -480,6 +519,7 @@ static const struct keydef step_keys[] = {
 	{"env", K_SPECIAL, 0},              {"type", K_STR, F(type)},
 	{"component", K_STR, F(component)}, {"impact", K_STR, F(impact)},
 	{"refs", K_STR, F(refs)},           {"backup", K_LIST, F(backup)},
+	{"lock_timeout", K_DUR, F(lock_timeout_ms)}, {"statement_timeout", K_DUR, F(statement_timeout_ms)},
 	{NULL, 0, 0},
 };
 static const struct keydef phase_keys[] = {
@@ -764,6 +804,56 @@ static void step_special(struct parser *p, struct section *s, struct entry *e, c
 	free(v);
 }
 
+/* Read the SQL file PATH of key KEY as a run would, so that what psql would do and orch
+ * does not (a backslash command, a missing include) is an error before anything runs.
+ * A missing file itself is the run's to report. */
+static void check_sql(struct parser *p, struct section *s, const char *key, const char *path)
+{
+	struct sqlfile f;
+	struct entry *e = find_entry(s, key);
+	char *full, *err = NULL;
+
+	if (!path || !*path || !e)
+		return;
+	full = path[0] == '/' ? xstrdup(path) : xasprintf("%s/%s", p->g->dir, path);
+	if (access(full, R_OK) == 0 && sqlfile_read_vars(p->g->dir, path, &p->g->sqlvars, &f, &err) < 0) {
+		struct perror *pe;
+
+		perr(p, e->line, "%s", err);
+		pe = p->msgs.v[p->msgs.n - 1];
+		pe->own = true;
+		free(err);
+	} else if (access(full, R_OK) == 0) {
+		sqlfile_free(&f);
+	}
+	free(full);
+}
+
+/* The variables SQL files see: [vars] (those that expand) and -D, as NAME=VALUE. */
+static void collect_sqlvars(struct parser *p)
+{
+	for (size_t i = 0; p->vars && i < p->vars->entries.n; i++) {
+		struct entry *e = p->vars->entries.v[i];
+		const char *d = defined(e->key);
+		bool ok = true;
+		char *v;
+
+		for (const char *c = e->key; *c; c++)
+			ok &= isalnum((unsigned char)*c) || *c == '_';
+		if (!ok || d)
+			continue;
+		p->defer = true;
+		v = expand(p, NULL, buf_str(&e->value), e->line);
+		p->defer = false;
+		if (v) {
+			vec_push(&p->g->sqlvars, xasprintf("%s=%s", e->key, v));
+			free(v);
+		}
+	}
+	for (size_t i = 0; i < defines.n; i++)
+		vec_push(&p->g->sqlvars, xstrdup(defines.v[i]));
+}
+
 static void load_step(struct parser *p, struct section *s)
 {
 	struct node *n = s->node;
@@ -789,6 +879,12 @@ static void load_step(struct parser *p, struct section *s)
 		n->on_change = n->stepkind == STEP_SQL ? ONCHANGE_ERROR : ONCHANGE_RERUN;
 	if (n->backup.n && !has_sql)
 		perr(p, s->line, "step '%s' has backup but no sql", n->name);
+	if (!has_sql && (find_entry(s, "lock_timeout") || find_entry(s, "statement_timeout")))
+		perr(p, s->line, "step '%s' has %s but no sql", n->name,
+		     find_entry(s, "lock_timeout") ? "lock_timeout" : "statement_timeout");
+	check_sql(p, s, "sql", n->sql);
+	check_sql(p, s, "sql_verify", n->sql_verify);
+	check_sql(p, s, "sql_rollback", n->sql_rollback);
 }
 
 /* "after" waits for load_after, once every step knows its phase. */
@@ -873,22 +969,25 @@ static void load_orch(struct parser *p, struct section *s)
 		if (strcmp(e->key, "target") == 0)
 			continue; /* read by choose_target */
 		if (strcmp(e->key, "name") && strcmp(e->key, "jobs") && strcmp(e->key, "changelog") &&
-		    strcmp(e->key, "share_database")) {
-			static const char *const keys[] = {"name",      "jobs",   "database",       "changelog",
-			                                   "target", "share_database", NULL};
+		    strcmp(e->key, "share_database") && strcmp(e->key, "lock_timeout") &&
+		    strcmp(e->key, "statement_timeout")) {
+			static const char *const keys[] = {"name",           "jobs",         "database",
+			                                   "changelog",      "target",       "share_database",
+			                                   "lock_timeout",   "statement_timeout", NULL};
 			char hint[64];
 
 			perr(p, e->line,
 			     "unknown key '%s' in [orch] (known keys: name, jobs, database, changelog, target, "
-			     "share_database)%s",
+			     "share_database, lock_timeout, statement_timeout)%s",
 			     e->key, did_you_mean(e->key, keys, hint, sizeof(hint)));
 			continue;
 		}
 		if (strcmp(e->key, "share_database") == 0) {
+			int b;
+
 			if (!(v = expand(p, s, buf_str(&e->value), e->line)))
 				continue;
-			int b = parse_bool(v);
-
+			b = parse_bool(v);
 			if (b < 0)
 				perr(p, e->line, "bad boolean '%s' for share_database (use yes or no)", v);
 			g->share_database = b > 0;
@@ -897,6 +996,15 @@ static void load_orch(struct parser *p, struct section *s)
 		}
 		if (!(v = expand(p, s, buf_str(&e->value), e->line)))
 			continue;
+		if (strstr(e->key, "timeout")) {
+			int64_t d = parse_duration(v);
+
+			if (d < 0)
+				perr(p, e->line, "bad duration '%s' for %s (use e.g. 5s, 2m, 500ms)", v, e->key);
+			*(e->key[0] == 'l' ? &g->lock_timeout_ms : &g->statement_timeout_ms) = d;
+			free(v);
+			continue;
+		}
 		if (strcmp(e->key, "name") == 0) {
 			if (strlen(v) > NAME_LEN_MAX)
 				perr(p, e->line, "plan name '%.24s...' is %zu bytes long; names are at most %d", v, strlen(v),
@@ -1194,6 +1302,7 @@ static void build(struct parser *p)
 		load_orch(p, orch);
 	if (p->target)
 		load_target(p, p->target);
+	collect_sqlvars(p);
 	check_env(p);
 	for (size_t i = 0; i < p->sections.n; i++) {
 		struct section *s = p->sections.v[i];

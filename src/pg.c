@@ -36,6 +36,10 @@
 #include "sqlsplit.h"
 
 #define LOCK_TIMEOUT_DEFAULT_MS 30000
+/* Transient errors (deadlock, serialization failure, lock not available): attempts in
+ * all, and the wait before the first retry, doubled for each next one */
+#define SQL_ATTEMPTS 3
+#define SQL_RETRY_MS 200
 /* After a signal canceled the wait for the lock, how long the server has to say so */
 #define CANCEL_GRACE_MS 5000
 
@@ -59,11 +63,12 @@ struct pgcmd {
 	int nparams;
 	const char *what;          /* for errors in orch's own commands ("registry", ...) */
 	struct sqlfile *file;      /* the user's file this command runs, or NULL */
-	size_t stmt;               /* its first statement in FILE */
-	bool whole;                /* the whole file at once: the failing statement is stmt+nok */
+	size_t stmt, nstmts;       /* its statements in FILE: the failing one is stmt + nok */
+	char *whatbuf;             /* WHAT when allocated */
 	int (*cb)(struct pgjob *, struct pgcmd *, PGresult *); /* on each successful result */
 	size_t arg;
 	size_t nok; /* successful results so far */
+	bool dyn;   /* inserted by a callback while the job ran: goes when the job retries */
 };
 
 enum jobstate { JOB_RUNNING, JOB_OK, JOB_FAILED };
@@ -80,6 +85,12 @@ struct pgjob {
 	struct pgcmd *cmds;
 	size_t ncmds, capcmds, cur;
 	bool flushing, copyout, canceled, rollingback, lost, incommit;
+	size_t txfrom;  /* the last command sent outside a transaction block */
+	size_t redo;    /* where a retry of a transient error starts */
+	bool retry;     /* the current error is transient and is retried */
+	int tries;      /* retries made so far */
+	int64_t wake_ms; /* waiting to retry until then (now_ms), or 0 */
+	char retrymsg[128]; /* the transient error's message */
 	enum jobstate state;
 	char *err;
 	struct buf out;          /* log lines not yet handed to the engine */
@@ -624,22 +635,37 @@ static struct pgcmd *job_push(struct pgjob *job, const char *sql, const char *wh
 	return c;
 }
 
-/* The commands that run file F: whole (one transaction) or statement by statement. */
+static int cb_status(struct pgjob *job, struct pgcmd *c, PGresult *r);
+static int cb_gexec(struct pgjob *job, struct pgcmd *c, PGresult *r);
+static int cb_echo(struct pgjob *job, struct pgcmd *c, PGresult *r);
+
+/* The commands that run file F: in one transaction (WHOLE), its plain statements in
+ * runs sent at once (the server parses them); else statement by statement. \gexec
+ * queries, COPY FROM stdin and \echo are commands of their own. */
 static void job_pushfile(struct pgjob *job, struct sqlfile *f, bool whole)
 {
 	struct pgcmd *c;
 
-	if (whole) {
-		c = job_push(job, f->text, NULL);
+	if (!f->nstmts) { /* nothing but comments: the server says so (its log line) */
+		c = job_push(job, "", NULL);
 		c->file = f;
-		c->whole = true;
+		c->cb = cb_status;
 		return;
 	}
-	for (size_t i = 0; i < f->nstmts; i++) {
+	for (size_t i = 0; i < f->nstmts;) {
+		const struct sqlstmt *st = &f->stmts[i];
+		size_t k = i + 1;
+
+		if (whole && st->kind == SQL_PLAIN)
+			while (k < f->nstmts && f->stmts[k].kind == SQL_PLAIN)
+				k++;
 		c = job_insert(job, job->ncmds, NULL);
-		c->sql = xstrndup(f->text + f->stmts[i].start, f->stmts[i].end - f->stmts[i].start);
+		c->sql = st->kind == SQL_ECHO ? xstrdup("") : xstrndup(f->text + st->start, f->stmts[k - 1].end - st->start);
 		c->file = f;
 		c->stmt = i;
+		c->nstmts = k - i;
+		c->cb = st->kind == SQL_GEXEC ? cb_gexec : st->kind == SQL_ECHO ? cb_echo : cb_status;
+		i = k;
 	}
 }
 
@@ -725,6 +751,7 @@ static int cb_backup(struct pgjob *job, struct pgcmd *c, PGresult *r)
 	cols = PQgetvalue(r, 0, 2);
 	b = job->btables[i];
 	nc = job_insert(job, job->cur + 1, "backup");
+	nc->dyn = true;
 	nc->sql = xasprintf("CREATE SCHEMA IF NOT EXISTS orch_backup;"
 	                    " DROP TABLE IF EXISTS %s;"
 	                    " CREATE TABLE %s (LIKE %s INCLUDING ALL);"
@@ -763,6 +790,7 @@ static int cb_restore(struct pgjob *job, struct pgcmd *c, PGresult *r)
 	}
 	free(job->tables[i]);
 	job->tables[i] = xstrdup(PQgetvalue(r, 0, 0));
+	free(job->cols[i]);
 	job->cols[i] = xstrdup(PQgetvalue(r, 0, 2));
 	if (i + 1 < job->ntables)
 		return 0;
@@ -773,6 +801,7 @@ static int cb_restore(struct pgjob *job, struct pgcmd *c, PGresult *r)
 		buf_printf(&b, "; INSERT INTO %s (%s) OVERRIDING SYSTEM VALUE SELECT %s FROM %s", job->tables[t],
 		           job->cols[t], job->cols[t], job->btables[t]);
 	nc = job_insert(job, job->cur + 1, "restore");
+	nc->dyn = true;
 	nc->sql = b.s;
 	nc->cb = cb_restored;
 	job->nresolved = 0;
@@ -817,6 +846,41 @@ static const char registry_put[] =
 	" ON CONFLICT (plan, step) DO UPDATE SET signature = EXCLUDED.signature,"
 	" applied_at = EXCLUDED.applied_at, applied_by = EXCLUDED.applied_by,"
 	" backup = EXCLUDED.backup, checksum = EXCLUDED.checksum, script = EXCLUDED.script";
+static int cb_echo(struct pgjob *job, struct pgcmd *c, PGresult *r)
+{
+	const struct sqlstmt *st = &c->file->stmts[c->stmt];
+
+	(void)r;
+	buf_add(&job->out, c->file->extra.s + st->data, st->datalen);
+	buf_putc(&job->out, '\n');
+	return 0;
+}
+
+/* \gexec: each value of the query's result, row by row, is a statement run next. */
+static int cb_gexec(struct pgjob *job, struct pgcmd *c, PGresult *r)
+{
+	size_t at = job->cur + 1;
+	struct sqlpos pos;
+	char *where;
+
+	sqlfile_pos(c->file, c->file->stmts[c->stmt].start, &pos);
+	where = xasprintf("%s:%d: \\gexec", pos.src->path, pos.line);
+	for (int row = 0; row < PQntuples(r); row++)
+		for (int col = 0; col < PQnfields(r); col++) {
+			struct pgcmd *nc;
+
+			if (PQgetisnull(r, row, col))
+				continue;
+			nc = job_insert(job, at++, NULL);
+			nc->sql = xstrdup(PQgetvalue(r, row, col));
+			nc->whatbuf = xstrdup(where);
+			nc->what = nc->whatbuf;
+			nc->cb = cb_status;
+			nc->dyn = true;
+		}
+	free(where);
+	return 0;
+}
 
 static void job_pushregistry(struct pgjob *job)
 {
@@ -839,15 +903,36 @@ static void job_pushregistry(struct pgjob *job)
 		c->params[2] = job->sig ? xstrdup(job->sig) : NULL;
 		c->params[3] = xstrdup(user ? user : "");
 		c->params[4] = b.s;
-		hash128_hex(hash128_bytes(job->files[0].text, job->files[0].len), hex);
+		/* the file as written, not as sent: its variables (secrets too) stay out */
+		hash128_hex(hash128_bytes(job->files[0].srcs[0].text, job->files[0].srcs[0].len), hex);
 		c->params[5] = xstrdup(hex);
-		c->params[6] = xstrndup(job->files[0].text, job->files[0].len);
+		c->params[6] = xstrndup(job->files[0].srcs[0].text, job->files[0].srcs[0].len);
 		c->nparams = 7;
 	} else {
 		c = job_push(job, "DELETE FROM orch.registry WHERE plan = $1 AND step = $2", "registry");
 		c->params[0] = xstrdup(job->g->name ? job->g->name : "");
 		c->params[1] = xstrdup(job->n->name);
 		c->nparams = 2;
+	}
+}
+
+/* lock_timeout and statement_timeout, the step's else [orch]'s: SET LOCAL in the
+ * step's transaction, or SET for the session (reset before the next step) without. */
+static void job_pushtimeouts(struct pgjob *job, bool tx)
+{
+	int64_t lt = job->n->lock_timeout_ms >= 0 ? job->n->lock_timeout_ms : job->g->lock_timeout_ms;
+	int64_t st = job->n->statement_timeout_ms >= 0 ? job->n->statement_timeout_ms : job->g->statement_timeout_ms;
+	char *sql;
+
+	if (lt >= 0) {
+		sql = xasprintf("SET%s lock_timeout = %" PRId64, tx ? " LOCAL" : "", lt);
+		job_push(job, sql, "lock_timeout");
+		free(sql);
+	}
+	if (st >= 0) {
+		sql = xasprintf("SET%s statement_timeout = %" PRId64, tx ? " LOCAL" : "", st);
+		job_push(job, sql, "statement_timeout");
+		free(sql);
 	}
 }
 
@@ -858,6 +943,8 @@ static int job_send(struct pgjob *job)
 	int ok, fl;
 
 	job->incommit = strcmp(c->sql, "COMMIT") == 0;
+	if (PQtransactionStatus(job->conn) == PQTRANS_IDLE)
+		job->txfrom = job->cur;
 	if (c->nparams)
 		ok = PQsendQueryParams(job->conn, c->sql, c->nparams, NULL, (const char *const *)c->params, NULL,
 		                       NULL, 0);
@@ -888,6 +975,13 @@ static void first_line(struct buf *b, const char *s, size_t n, bool dots)
 		buf_puts(b, " ...");
 }
 
+/* Whether SQLSTATE STATE is a transient error, worth running the transaction again:
+ * deadlock_detected, serialization_failure, lock_not_available (lock_timeout, NOWAIT). */
+static bool transient(const char *state)
+{
+	return strcmp(state, "40P01") == 0 || strcmp(state, "40001") == 0 || strcmp(state, "55P03") == 0;
+}
+
 /* Record the error R of the current command: *err gets one line, the log the whole. */
 static void job_error(struct pgjob *job, PGresult *r)
 {
@@ -904,14 +998,18 @@ static void job_error(struct pgjob *job, PGresult *r)
 
 	if (!msg)
 		msg = PQresultErrorMessage(r);
-	if (c->file) {
+	if (c->file && c->file->nstmts) {
 		struct sqlfile *f = c->file;
-		size_t sidx = c->whole ? c->nok : c->stmt;
-		size_t base = c->whole ? 0 : f->stmts[c->stmt].start;
-		int line, col;
-		size_t ls;
+		size_t sidx = c->stmt + (c->nok < c->nstmts ? c->nok : c->nstmts - 1);
+		const struct sqlstmt *st = &f->stmts[sidx];
+		size_t base = f->stmts[c->stmt].start;
+		const char *cl = ctx && st->kind == SQL_COPY ? strstr(ctx, ", line ") : NULL;
+		struct sqlpos p;
 
-		if (pos && atol(pos) > 0) {
+		if (cl && atoi(cl + 7) > 0) {
+			/* a bad row of the inline data: its line in the file */
+			buf_printf(&where, "%s:%d: ", f->srcs[st->datasrc].path, st->dataline + atoi(cl + 7) - 1);
+		} else if (pos && atol(pos) > 0) {
 			size_t off = base;
 
 			/* the server counts characters from 1 */
@@ -920,30 +1018,39 @@ static void job_error(struct pgjob *job, PGresult *r)
 				while (off < f->len && ((unsigned char)f->text[off] & 0xc0) == 0x80)
 					off++;
 			}
-			sqlfile_linecol(f, off, &line, &col, &ls);
-			buf_printf(&where, "%s:%d:%d: ", f->path, line, col);
-			buf_printf(&more, "%5d | ", line);
-			first_line(&more, f->text + ls, f->len - ls, false);
+			sqlfile_pos(f, off, &p);
+			buf_printf(&where, "%s:%d:%d: ", p.src->path, p.line, p.col);
+			buf_printf(&more, "%5d | ", p.line);
+			first_line(&more, p.src->text + p.linestart, p.src->len - p.linestart, false);
 			buf_puts(&more, "\n      | ");
-			for (size_t k = ls; k < off; k++)
-				if (((unsigned char)f->text[k] & 0xc0) != 0x80)
-					buf_putc(&more, f->text[k] == '\t' ? '\t' : ' ');
+			for (size_t k = p.linestart; k < p.off; k++)
+				if (((unsigned char)p.src->text[k] & 0xc0) != 0x80)
+					buf_putc(&more, p.src->text[k] == '\t' ? '\t' : ' ');
 			buf_puts(&more, "^\n");
-		} else if (sidx < f->nstmts) {
-			const struct sqlstmt *st = &f->stmts[sidx];
-
-			sqlfile_linecol(f, st->start, &line, &col, &ls);
-			buf_printf(&where, "%s:%d: ", f->path, line);
+		} else {
+			sqlfile_pos(f, st->start, &p);
+			buf_printf(&where, "%s:%d: ", p.src->path, p.line);
 			buf_puts(&more, "STATEMENT: ");
 			first_line(&more, f->text + st->start, st->end - st->start, true);
 			buf_putc(&more, '\n');
-		} else {
-			buf_printf(&where, "%s: ", f->path);
 		}
 	} else if (c->what) {
 		buf_printf(&where, "%s: ", c->what);
 	}
 	head = xasprintf("%s%s %s: %s", buf_str(&where), sev ? sev : "ERROR", state ? state : "?????", msg);
+	if (state && transient(state) && !job->canceled) {
+		if (job->tries + 1 < SQL_ATTEMPTS) {
+			job->retry = true;
+			/* a transaction block is gone whole: it starts again at its BEGIN */
+			job->redo = job->cur > job->txfrom ? job->txfrom : job->cur;
+			snprintf(job->retrymsg, sizeof(job->retrymsg), "%s", msg);
+		} else {
+			char *h = xasprintf("%s (%d attempts)", head, SQL_ATTEMPTS);
+
+			free(head);
+			head = h;
+		}
+	}
 	buf_printf(&job->out, "%s\n", head);
 	if (detail)
 		buf_printf(&job->out, "DETAIL: %s\n", detail);
@@ -991,6 +1098,56 @@ static void job_lost(struct pgjob *job)
 	job->state = JOB_FAILED;
 }
 
+static void cmd_free(struct pgcmd *c)
+{
+	free(c->sql);
+	free(c->whatbuf);
+	for (int k = 0; k < c->nparams; k++)
+		free(c->params[k]);
+}
+
+/* A transient error, rolled back: wait (without blocking the engine) and run again from
+ * job->redo. What callbacks added from there on goes; they add it again. */
+static void job_retry_later(struct pgjob *job)
+{
+	int64_t delay = (int64_t)SQL_RETRY_MS << job->tries;
+	size_t k = 0;
+
+	delay += rand() % (delay / 2 + 1); /* two victims of one conflict do not meet again */
+	if (job->rollingback) {
+		cmd_free(&job->cmds[--job->ncmds]); /* the ROLLBACK */
+		job->rollingback = false;
+	}
+	for (size_t i = 0; i < job->ncmds; i++) {
+		if (i >= job->redo && job->cmds[i].dyn) {
+			cmd_free(&job->cmds[i]);
+			continue;
+		}
+		if (i >= job->redo)
+			job->cmds[i].nok = 0;
+		job->cmds[k++] = job->cmds[i];
+	}
+	job->ncmds = k;
+	job->tries++;
+	buf_printf(&job->out, "%s; retrying (%d/%d) in %.1fs\n", job->retrymsg, job->tries + 1, SQL_ATTEMPTS,
+	           (double)delay / 1000);
+	free(job->err);
+	job->err = NULL;
+	job->retry = false;
+	job->cur = job->redo;
+	job->wake_ms = now_ms() + delay;
+}
+
+/* Send the current command, after its file's "-- FILE" line when it starts a file. */
+static void job_go(struct pgjob *job)
+{
+	if (job->cmds[job->cur].file &&
+	    (job->cur == 0 || job->cmds[job->cur - 1].file != job->cmds[job->cur].file))
+		buf_printf(&job->out, "-- %s\n", job->cmds[job->cur].file->path);
+	if (job_send(job) < 0)
+		job_lost(job);
+}
+
 /* The current command is finished: send the next, ROLLBACK after an error, or end. */
 static void job_next(struct pgjob *job)
 {
@@ -1001,6 +1158,10 @@ static void job_next(struct pgjob *job)
 	if (failed) {
 		PGTransactionStatusType ts = PQtransactionStatus(job->conn);
 
+		if (job->retry && !job->canceled && (job->rollingback || ts == PQTRANS_IDLE)) {
+			job_retry_later(job);
+			return;
+		}
 		if (!job->rollingback && (ts == PQTRANS_INTRANS || ts == PQTRANS_INERROR)) {
 			job->rollingback = true;
 			job->cur = job->ncmds;
@@ -1017,10 +1178,7 @@ static void job_next(struct pgjob *job)
 		job->state = JOB_OK;
 		return;
 	}
-	if (job->cmds[job->cur].file && (job->cur == 0 || job->cmds[job->cur - 1].file != job->cmds[job->cur].file))
-		buf_printf(&job->out, "-- %s\n", job->cmds[job->cur].file->path);
-	if (job_send(job) < 0)
-		job_lost(job);
+	job_go(job);
 }
 
 static void job_result(struct pgjob *job, PGresult *r)
@@ -1036,7 +1194,20 @@ static void job_result(struct pgjob *job, PGresult *r)
 		c->nok++;
 		break;
 	case PGRES_COPY_IN:
-		PQputCopyEnd(job->conn, "COPY FROM STDIN is not supported in orch's SQL files");
+		if (c->file && c->file->nstmts && c->file->stmts[c->stmt + c->nok].kind == SQL_COPY) {
+			const struct sqlstmt *st = &c->file->stmts[c->stmt + c->nok];
+			int ok;
+
+			/* the rows are in memory: sent blocking, as libpq's buffers take them */
+			PQsetnonblocking(job->conn, 0);
+			ok = (st->datalen == 0 || PQputCopyData(job->conn, c->file->extra.s + st->data, (int)st->datalen) == 1) &&
+			     PQputCopyEnd(job->conn, NULL) == 1;
+			PQsetnonblocking(job->conn, 1);
+			if (!ok)
+				job_lost(job);
+		} else {
+			PQputCopyEnd(job->conn, "COPY FROM STDIN has no inline data here: write the rows after it, ended by \\.");
+		}
 		break;
 	case PGRES_COPY_OUT:
 		job->copyout = true;
@@ -1054,7 +1225,7 @@ struct pgjob *pg_start(struct graph *g, struct node *n, enum pgwhat what, const 
 	struct pgjob *job;
 	struct pgdb *db;
 	const char *files[2] = {NULL, NULL};
-	bool tx = n->transaction, restore = false;
+	bool tx = n->transaction, restore = false, reused = false;
 	PGconn *conn = NULL;
 
 	*err = NULL;
@@ -1090,15 +1261,14 @@ struct pgjob *pg_start(struct graph *g, struct node *n, enum pgwhat what, const 
 		if (!files[i])
 			continue;
 		f = &job->files[job->nfiles++];
-		if (sqlfile_read(g->dir, files[i], f, err) < 0)
+		if (sqlfile_read_vars(g->dir, files[i], &g->sqlvars, f, err) < 0)
 			goto fail;
 		if (tx && (st = sqlfile_txstmt(f))) {
-			int line, col;
-			size_t ls;
+			struct sqlpos p;
 
-			sqlfile_linecol(f, st->start, &line, &col, &ls);
-			*err = xasprintf("%s:%d: %s ends orch's transaction: remove it, or set transaction = no", f->path,
-			                 line, st->word[0]);
+			sqlfile_pos(f, st->start, &p);
+			*err = xasprintf("%s:%d: %s ends orch's transaction: remove it, or set transaction = no", p.src->path,
+			                 p.line, st->word[0]);
 			goto fail;
 		}
 	}
@@ -1111,6 +1281,7 @@ struct pgjob *pg_start(struct graph *g, struct node *n, enum pgwhat what, const 
 			PQfinish(conn);
 			conn = NULL;
 		}
+		reused = conn != NULL;
 	}
 	if (!conn && !(conn = db_connect(db, err)))
 		goto fail;
@@ -1118,8 +1289,13 @@ struct pgjob *pg_start(struct graph *g, struct node *n, enum pgwhat what, const 
 	PQsetnonblocking(conn, 1);
 	PQsetNoticeReceiver(conn, notice_job, job);
 
+	/* a clean session: nothing an earlier step SET (search_path, role, ...) is left;
+	 * DISCARD ALL cannot run inside a transaction block, so it comes before BEGIN */
+	if (reused)
+		job_push(job, "DISCARD ALL", "session reset");
 	if (tx)
 		job_push(job, "BEGIN", "begin");
+	job_pushtimeouts(job, tx);
 	if (what == PG_APPLY && n->backup.n) {
 		if (!tx)
 			job_push(job, "BEGIN", "begin");
@@ -1134,13 +1310,11 @@ struct pgjob *pg_start(struct graph *g, struct node *n, enum pgwhat what, const 
 		if (!tx)
 			job_push(job, "COMMIT", "restore");
 	}
-	for (size_t i = 0; i < job->nfiles; i++) {
-		size_t first = job->ncmds;
-
+	for (size_t i = 0; i < job->nfiles; i++)
 		job_pushfile(job, &job->files[i], tx);
-		for (size_t k = first; k < job->ncmds; k++)
-			job->cmds[k].cb = cb_status;
-	}
+	/* the registry row is written as the role that connected, whatever SET ROLE the
+	 * files left in force */
+	job_push(job, "RESET SESSION AUTHORIZATION", "registry");
 	job_pushregistry(job);
 	if (tx)
 		job_push(job, "COMMIT", "commit");
@@ -1164,15 +1338,45 @@ fail:
 	return NULL;
 }
 
+/* S with the values of the files' secret variables masked: a new string. */
+static char *job_mask(const struct pgjob *job, const char *s)
+{
+	char *r = xstrdup(s);
+
+	for (size_t i = 0; i < job->nfiles; i++) {
+		char *t = sqlfile_mask(&job->files[i], r);
+
+		free(r);
+		r = t;
+	}
+	return r;
+}
+
 int pg_fd(struct pgjob *job, bool *wantwrite)
 {
 	*wantwrite = job->flushing;
-	return PQsocket(job->conn);
+	return job->wake_ms ? -1 : PQsocket(job->conn);
+}
+
+int64_t pg_wake(const struct pgjob *job)
+{
+	return job->wake_ms;
 }
 
 int pg_advance(struct pgjob *job, struct buf *log, char **err)
 {
 	*err = NULL;
+	if (job->state == JOB_RUNNING && job->wake_ms) {
+		if (now_ms() < job->wake_ms && !job->canceled)
+			goto out;
+		job->wake_ms = 0;
+		if (job->canceled) {
+			job->err = xasprintf("step '%s' canceled while waiting to retry", job->n->name);
+			job->state = JOB_FAILED;
+			goto out;
+		}
+		job_go(job);
+	}
 	if (job->state == JOB_RUNNING) {
 		if (job->flushing) {
 			int fl = PQflush(job->conn);
@@ -1212,20 +1416,24 @@ int pg_advance(struct pgjob *job, struct buf *log, char **err)
 				break;
 			}
 			job_next(job);
-			if (job->state == JOB_RUNNING && job->flushing)
+			if (job->state == JOB_RUNNING && (job->flushing || job->wake_ms))
 				break;
 		}
 	}
+out:
 	if (job->out.len) {
+		char *m = job_mask(job, buf_str(&job->out));
+
 		if (log)
-			buf_add(log, job->out.s, job->out.len);
+			buf_puts(log, m);
+		free(m);
 		job->out.len = 0;
 	}
 	if (job->state == JOB_RUNNING)
 		return 0;
 	if (job->state == JOB_OK)
 		return 1;
-	*err = xstrdup(job->err ? job->err : "failed");
+	*err = job_mask(job, job->err ? job->err : "failed");
 	return -1;
 }
 
@@ -1237,6 +1445,10 @@ void pg_cancel(struct pgjob *job)
 	if (job->state != JOB_RUNNING || job->canceled)
 		return;
 	job->canceled = true;
+	if (job->wake_ms) {
+		job->wake_ms = now_ms(); /* pg_advance ends it at once */
+		return;
+	}
 	if ((pc = PQgetCancel(job->conn))) {
 		if (!PQcancel(pc, ebuf, sizeof(ebuf)))
 			buf_printf(&job->out, "cancel request failed: %s\n", ebuf);
@@ -1257,11 +1469,8 @@ void pg_free(struct pgjob *job)
 			PQfinish(job->conn); /* busy or broken: the server rolls back what is open */
 		}
 	}
-	for (size_t i = 0; i < job->ncmds; i++) {
-		free(job->cmds[i].sql);
-		for (int k = 0; k < job->cmds[i].nparams; k++)
-			free(job->cmds[i].params[k]);
-	}
+	for (size_t i = 0; i < job->ncmds; i++)
+		cmd_free(&job->cmds[i]);
 	free(job->cmds);
 	for (size_t i = 0; i < job->nfiles; i++)
 		sqlfile_free(&job->files[i]);
@@ -1477,25 +1686,28 @@ static int registry_exec(struct graph *g, struct node *n, const char *sql, int n
 
 int pg_registry_put(struct graph *g, struct node *n, const char *sig, char **err, bool *locked)
 {
-	struct sqlfile f = {0};
 	const char *user = user_name();
-	char hex[33];
-	char *text;
+	char hex[33], *path = n->sql[0] == '/' ? xstrdup(n->sql) : xasprintf("%s/%s", g->dir, n->sql);
+	size_t len;
+	/* the file as written, as a run records it */
+	char *text = read_file(path, &len);
 	int rc;
 
 	*err = NULL;
 	*locked = false;
-	if (sqlfile_read(g->dir, n->sql, &f, err) < 0)
+	if (!text) {
+		*err = xasprintf("cannot read %s: %s", n->sql, strerror(errno));
+		free(path);
 		return -1;
-	hash128_hex(hash128_bytes(f.text, f.len), hex);
-	text = xstrndup(f.text, f.len);
+	}
+	hash128_hex(hash128_bytes(text, len), hex);
 	{
 		const char *p[7] = {g->name, n->name, sig, user ? user : "", NULL, hex, text};
 
 		rc = registry_exec(g, n, registry_put, 7, p, NULL, err, locked);
 	}
 	free(text);
-	sqlfile_free(&f);
+	free(path);
 	return rc;
 }
 

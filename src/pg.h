@@ -6,6 +6,7 @@
 #define ORCH_PG_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "graph.h"
 #include "util.h"
@@ -32,6 +33,10 @@ const char *pg_conninfo(struct graph *g, struct node *n);
 struct pgjob *pg_start(struct graph *g, struct node *n, enum pgwhat what, const char *sig, char **err, bool *locked);
 /* The socket to poll: always POLLIN, and POLLOUT too when *WANTWRITE. */
 int pg_fd(struct pgjob *job, bool *wantwrite);
+/* When the job, waiting to retry a transient error (deadlock, serialization failure,
+ * lock timeout), wants pg_advance called though its socket is quiet (now_ms), or 0;
+ * pg_fd is -1 meanwhile. */
+int64_t pg_wake(const struct pgjob *job);
 /* Advance after poll says the socket is ready. Server output (notices, errors with
  * SQLSTATE, message, detail, hint and the file's line:column) is appended to LOG.
  * Returns 0 while running, 1 when the transaction committed, -1 on failure (*ERR). */

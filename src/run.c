@@ -974,6 +974,8 @@ static int poll_timeout(struct engine *e)
 
 		if (!jb->pg && jb->pgresult)
 			return 0; /* failed before it had anything to poll: finish it now */
+		if (jb->pg && pg_wake(jb->pg) && (t < 0 || pg_wake(jb->pg) - now < t))
+			t = pg_wake(jb->pg) > now ? pg_wake(jb->pg) - now : 0; /* a SQL retry's wait */
 
 		if (at && (t < 0 || at - now < t))
 			t = at - now;
@@ -1087,6 +1089,15 @@ static void wait_events(struct engine *e)
 				log_write(e, jb);
 		} else {
 			read_output(e, jb);
+		}
+	}
+	/* SQL steps whose wait to retry is over */
+	for (size_t i = 0; i < e->jobs.n; i++) {
+		struct job *jb = e->jobs.v[i];
+
+		if (jb->pg && pg_wake(jb->pg) && now_ms() >= pg_wake(jb->pg)) {
+			jb->pgresult = pg_advance(jb->pg, &jb->out, &jb->pgerr);
+			log_write(e, jb);
 		}
 	}
 	/* reap, and finish every stage that ended */

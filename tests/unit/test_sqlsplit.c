@@ -337,6 +337,214 @@ static void test_sqlfile_read(void **state)
 	free(dir);
 }
 
+
+/* TEXT (as file m.sql in a new directory, with FILES "name", "text", ... beside it)
+ * read with VARS; returns the directory, F filled, *RC sqlfile_read_vars's result. */
+static char *psql_read(struct sqlfile *f, int *rc, char **err, const char *const *vars, const char *text, ...)
+{
+	char *dir = test_tmpdir();
+	struct vec v = {0};
+	va_list ap;
+	const char *name;
+
+	test_write(dir, "m.sql", text);
+	va_start(ap, text);
+	while ((name = va_arg(ap, const char *))) {
+		const char *body = va_arg(ap, const char *);
+		char *sub = xstrdup(name), *slash = strrchr(sub, '/');
+
+		if (slash) {
+			char *d;
+
+			*slash = '\0';
+			d = xasprintf("%s/%s", dir, sub);
+			mkdir(d, 0777);
+			free(d);
+		}
+		free(sub);
+		test_write(dir, name, body);
+	}
+	va_end(ap);
+	for (size_t i = 0; vars && vars[i]; i++)
+		vec_push(&v, (void *)vars[i]);
+	*err = NULL;
+	*rc = sqlfile_read_vars(dir, "m.sql", &v, f, err);
+	vec_free(&v);
+	return dir;
+}
+
+static void done(struct sqlfile *f, char *dir, char *err)
+{
+	sqlfile_free(f);
+	free(err);
+	test_rmrf(dir);
+	free(dir);
+}
+
+static void test_psql_variables(void **state)
+{
+	static const char *const vars[] = {"tbl=my table", "n=42", "who=it's", "bs=a\\b", "expr=1 + :n", NULL};
+	struct sqlfile f;
+	char *err, *dir;
+	int rc;
+
+	(void)state;
+	dir = psql_read(&f, &rc, &err, vars,
+	                "SELECT :n, :'who', :\"tbl\", :'bs', :{?n}, :{?none};\n"
+	                "SELECT ':n', \":n\", $$:n$$, x::int, :undefined, :'undefined' -- :n\n;\n"
+	                "SELECT :expr /* :n */;\n",
+	                NULL);
+	assert_int_equal(rc, 0);
+	assert_int_equal(f.nstmts, 3);
+	assert_string_equal(f.text, "SELECT 42, 'it''s', \"my table\",  E'a\\\\b', TRUE, FALSE;\n"
+	                            "SELECT ':n', \":n\", $$:n$$, x::int, :undefined, :'undefined' -- :n\n;\n"
+	                            "SELECT 1 + 42 /* :n */;\n");
+	done(&f, dir, err);
+}
+
+static void test_psql_set_and_positions(void **state)
+{
+	static const char *const vars[] = {"schema=app", NULL};
+	struct sqlfile f;
+	struct sqlpos p;
+	char *err, *dir;
+	int rc;
+
+	(void)state;
+	dir = psql_read(&f, &rc, &err, vars,
+	                "\\set ON_ERROR_STOP on\n"
+	                "\\set t 'brands' \\set cols :schema '_id'\n"
+	                "CREATE TABLE :\"schema\".:t (:cols int);\n"
+	                "\\unset t\n"
+	                "SELECT :t, nmae;\n",
+	                NULL);
+	assert_int_equal(rc, 0);
+	assert_int_equal(f.nstmts, 2);
+	assert_string_equal(f.text + f.stmts[0].start, "CREATE TABLE \"app\".brands (app_id int);\n\nSELECT :t, nmae;\n");
+	/* "nmae" is on line 5, column 12 of m.sql; the variable's value maps to :cols */
+	sqlfile_pos(&f, (size_t)(strstr(f.text, "nmae") - f.text), &p);
+	assert_string_equal(p.src->path, "m.sql");
+	assert_int_equal(p.line, 5);
+	assert_int_equal(p.col, 12);
+	sqlfile_pos(&f, (size_t)(strstr(f.text, "_id") - f.text), &p);
+	assert_int_equal(p.line, 3);
+	assert_int_equal(p.col, 28);
+	done(&f, dir, err);
+}
+
+static void test_psql_includes(void **state)
+{
+	struct sqlfile f;
+	struct sqlpos p;
+	char *err, *dir;
+	int rc;
+
+	(void)state;
+	dir = psql_read(&f, &rc, &err, NULL,
+	                "\\i sub/a.sql\nSELECT 3;\n",
+	                "sub/a.sql", "SELECT 1;\n\\ir b.sql\n",
+	                "sub/b.sql", "\\set x 2\n  SELECT :x, oops\n",
+	                NULL);
+	assert_int_equal(rc, 0);
+	assert_int_equal(f.nstmts, 3);
+	assert_int_equal(f.nsrcs, 3);
+	sqlfile_pos(&f, (size_t)(strstr(f.text, "oops") - f.text), &p);
+	assert_string_equal(p.src->path, "sub/b.sql");
+	assert_int_equal(p.line, 2);
+	assert_int_equal(p.col, 14);
+	sqlfile_pos(&f, f.stmts[2].start, &p);
+	assert_string_equal(p.src->path, "m.sql");
+	assert_int_equal(p.line, 2);
+	done(&f, dir, err);
+
+	/* a missing file, a cycle: FILE:LINE of the \i */
+	dir = psql_read(&f, &rc, &err, NULL, "SELECT 1;\n\\i nothere.sql\n", NULL);
+	assert_int_equal(rc, -1);
+	assert_string_equal(err, "m.sql:2: \\i nothere.sql: cannot read nothere.sql: No such file or directory");
+	done(&f, dir, err);
+	dir = psql_read(&f, &rc, &err, NULL, "\\i a.sql\n", "a.sql", "SELECT 1;\n\n\\ir m.sql\n", NULL);
+	assert_int_equal(rc, -1);
+	assert_string_equal(err, "a.sql:3: \\ir m.sql: m.sql includes itself (through a.sql)");
+	done(&f, dir, err);
+	dir = psql_read(&f, &rc, &err, NULL, "SELECT\n\\i a.sql\n1;", "a.sql", "SELECT 1;\n", NULL);
+	assert_int_equal(rc, -1);
+	assert_string_equal(err, "m.sql:2: \\i inside a statement: end the statement with ';' first");
+	done(&f, dir, err);
+}
+
+static void test_psql_commands(void **state)
+{
+	static const struct {
+		const char *text, *err;
+	} bad[] = {
+		{"SELECT 1;\n\\pset format csv\n", "m.sql:2: \\pset is a psql command orch does not run"},
+		{"\\copy t from 'x.csv'\n", "m.sql:1: \\copy reads a file where psql runs"},
+		{"\\connect other\n", "m.sql:1: \\connect: a step's SQL runs on its one database"},
+		{"\n\\if :x\n", "m.sql:2: \\if: psql's conditionals are not supported"},
+		{"\\set x `date`\n", "m.sql:1: \\set: `command` runs a shell command"},
+		{"\\gexec\n", "m.sql:1: \\gexec with no query before it"},
+		{"\\set\n", "m.sql:1: \\set needs a variable name"},
+	};
+	struct sqlfile f;
+	char *err, *dir;
+	int rc;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
+		dir = psql_read(&f, &rc, &err, NULL, bad[i].text, NULL);
+		assert_int_equal(rc, -1);
+		if (strncmp(err, bad[i].err, strlen(bad[i].err)) != 0)
+			fail_msg("%s: got \"%s\"", bad[i].text, err);
+		done(&f, dir, err);
+	}
+	/* \echo, \gexec (with or without ';' before it), COPY FROM stdin with its rows */
+	dir = psql_read(&f, &rc, &err, NULL,
+	                "\\echo 'loading brands:' now\n"
+	                "SELECT format('CREATE TABLE t%s ()', i) FROM generate_series(1, 2) i \\gexec\n"
+	                "SELECT 'VACUUM';\n\\gexec\n"
+	                "COPY brands (id, name) FROM stdin;\n1\tone\n2\ttwo\n\\.\n"
+	                "SELECT 1;\n",
+	                NULL);
+	assert_int_equal(rc, 0);
+	assert_int_equal(f.nstmts, 5);
+	assert_int_equal(f.stmts[0].kind, SQL_ECHO);
+	assert_int_equal(f.stmts[0].datalen, strlen("loading brands: now"));
+	assert_memory_equal(f.extra.s + f.stmts[0].data, "loading brands: now", f.stmts[0].datalen);
+	assert_int_equal(f.stmts[1].kind, SQL_GEXEC);
+	assert_int_equal(f.stmts[2].kind, SQL_GEXEC);
+	assert_int_equal(f.stmts[3].kind, SQL_COPY);
+	assert_int_equal(f.stmts[3].dataline, 6);
+	assert_int_equal(f.stmts[3].datalen, strlen("1\tone\n2\ttwo\n"));
+	assert_memory_equal(f.extra.s + f.stmts[3].data, "1\tone\n2\ttwo\n", f.stmts[3].datalen);
+	assert_int_equal(f.stmts[4].kind, SQL_PLAIN);
+	assert_string_equal(f.stmts[4].word[0], "select");
+	done(&f, dir, err);
+}
+
+static void test_psql_secrets(void **state)
+{
+	static const char *const vars[] = {"APP_PASSWORD=s3'cret", "name=app", NULL};
+	struct sqlfile f;
+	char *err, *dir, *m;
+	int rc;
+
+	(void)state;
+	assert_true(sql_secret_name("APP_PASSWORD"));
+	assert_true(sql_secret_name("api_token"));
+	assert_true(sql_secret_name("SECRET"));
+	assert_false(sql_secret_name("PASSWORDS"));
+	assert_false(sql_secret_name("name"));
+	dir = psql_read(&f, &rc, &err, vars, "\\set DB_SECRET hush\nCREATE ROLE :name PASSWORD :'APP_PASSWORD';\n", NULL);
+	assert_int_equal(rc, 0);
+	m = sqlfile_mask(&f, f.text);
+	assert_string_equal(m, "\nCREATE ROLE app PASSWORD '***';\n");
+	free(m);
+	m = sqlfile_mask(&f, "value s3'cret and hush");
+	assert_string_equal(m, "value *** and ***");
+	free(m);
+	done(&f, dir, err);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -353,6 +561,11 @@ int main(void)
 		cmocka_unit_test(test_linecol),
 		cmocka_unit_test(test_txstmt),
 		cmocka_unit_test(test_sqlfile_read),
+		cmocka_unit_test(test_psql_variables),
+		cmocka_unit_test(test_psql_set_and_positions),
+		cmocka_unit_test(test_psql_includes),
+		cmocka_unit_test(test_psql_commands),
+		cmocka_unit_test(test_psql_secrets),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
