@@ -128,6 +128,9 @@ struct graph {
 	char *statedir;  /* ".orch", or ".orch/TARGET": the journal, lock, logs (relative to dir) */
 	struct vec targets; /* the names of the plan's [target] sections, in order */
 	bool share_database; /* [orch] share_database: the lock is the plan's, not the database's */
+	char *notify_command;      /* [notify] command, NULL when none */
+	unsigned notify_on;        /* [notify] on: a bit per enum notify_what */
+	int64_t notify_timeout_ms; /* [notify] timeout, 0 when unset */
 	int jobs;        /* [orch] jobs, 0 when unset */
 	char *database;  /* [orch] database, NULL when unset */
 	char *changelog; /* [orch] changelog, NULL when unset */

@@ -12,6 +12,7 @@
 #include "graph.h"
 #include "journal.h"
 #include "orchfile.h"
+#include "notify.h"
 #include "os.h"
 #include "pg.h"
 #include "registry.h"
@@ -20,18 +21,19 @@
 #include "state.h"
 #include "show.h"
 #include "status.h"
+#include "trace.h"
 #include "util.h"
 
 #define ORCH_VERSION "0.1.0"
 
 enum action {
 	ACT_RUN, ACT_STATUS, ACT_LIST, ACT_CHECK, ACT_WHY, ACT_GRAPH, ACT_ROLLBACK,
-	ACT_APPROVE, ACT_SKIP, ACT_FORCE, ACT_RESET, ACT_TOOL, ACT_ACCEPT, ACT_BASELINE,
+	ACT_APPROVE, ACT_SKIP, ACT_FORCE, ACT_RESET, ACT_TOOL, ACT_ACCEPT, ACT_BASELINE, ACT_TRACE,
 };
 
 static const char *action_names[] = {
 	"run", "--status", "--list", "--check", "--why", "--graph", "--rollback",
-	"--approve", "--skip", "--force", "--reset", "-t", "--accept", "--baseline",
+	"--approve", "--skip", "--force", "--reset", "-t", "--accept", "--baseline", "--trace",
 };
 
 enum tool { TOOL_LIST, TOOL_TARGETS, TOOL_COMMANDS, TOOL_QUERY, TOOL_CLEAN };
@@ -112,6 +114,7 @@ static const char usage_text[] =
 	"  --accept STEP           record an applied SQL step's changed file as applied\n"
 	"  --baseline TARGET       record the steps of TARGET as applied, running nothing\n"
 	"  --reason TEXT           why (recorded with --accept and --baseline)\n"
+	"  --trace FILE            the journal as a Chrome trace (Perfetto, chrome://tracing)\n"
 	"  --yes                   do not ask for confirmation\n"
 	"  --kill-orphans          stop a step an earlier orch left running instead of\n"
 	"                          waiting for it\n"
@@ -135,7 +138,7 @@ static void set_action(struct options *o, enum action a, const char *arg)
 
 enum { OPT_STATUS = 256, OPT_JSON, OPT_LIST, OPT_CHECK, OPT_WHY, OPT_GRAPH, OPT_ROLLBACK,
        OPT_APPROVE, OPT_SKIP, OPT_FORCE, OPT_RESET, OPT_YES, OPT_ONFAILURE, OPT_VERSION,
-       OPT_KILL_ORPHANS, OPT_ACCEPT, OPT_BASELINE, OPT_DATABASE, OPT_REASON };
+       OPT_KILL_ORPHANS, OPT_ACCEPT, OPT_BASELINE, OPT_DATABASE, OPT_REASON, OPT_TRACE };
 
 static const struct option longopts[] = {
 	{"file", required_argument, NULL, 'f'},
@@ -155,6 +158,7 @@ static const struct option longopts[] = {
 	{"baseline", required_argument, NULL, OPT_BASELINE},
 	{"database", no_argument, NULL, OPT_DATABASE},
 	{"reason", required_argument, NULL, OPT_REASON},
+	{"trace", required_argument, NULL, OPT_TRACE},
 	{"status", no_argument, NULL, OPT_STATUS},
 	{"json", no_argument, NULL, OPT_JSON},
 	{"list", no_argument, NULL, OPT_LIST},
@@ -330,6 +334,7 @@ static void parse_options(int argc, char **argv, struct options *o)
 		case OPT_BASELINE: set_action(o, ACT_BASELINE, optarg); break;
 		case OPT_DATABASE: o->database = true; break;
 		case OPT_REASON: o->reason = optarg; break;
+		case OPT_TRACE: set_action(o, ACT_TRACE, optarg); break;
 		case OPT_STATUS: set_action(o, ACT_STATUS, NULL); break;
 		case OPT_JSON: o->json = true; break;
 		case OPT_LIST: set_action(o, ACT_LIST, NULL); break;
@@ -705,6 +710,27 @@ static int force(struct graph *g, struct options *o)
 	return status;
 }
 
+/* --trace FILE: read-only, like --status. FILE is relative to where orch was started. */
+static int write_trace(struct graph *g, struct options *o)
+{
+	char *cwd = getcwd(NULL, 0), *path;
+	struct journal *j;
+	int status;
+
+	if (!cwd)
+		fatal("cannot tell the working directory:");
+	path = o->arg[0] == '/' ? xstrdup(o->arg) : xasprintf("%s/%s", cwd, o->arg);
+	enter_plan_dir(g);
+	j = journal_open(g, 0);
+	state_load(g, j);
+	status = trace_write(g, j, path);
+	if (j)
+		journal_close(j);
+	free(path);
+	free(cwd);
+	return status;
+}
+
 static int baseline(struct graph *g, struct options *o)
 {
 	struct node **t = resolve_targets(g, (char **)&o->arg, 1);
@@ -830,10 +856,14 @@ int main(int argc, char **argv)
 	case ACT_BASELINE:
 		status = baseline(g, &o);
 		break;
+	case ACT_TRACE:
+		status = write_trace(g, &o);
+		break;
 	case ACT_TOOL:
 		status = tool(g, &o);
 		break;
 	}
+	notify_finish(g);
 	/* A closed pipe (`orch | head -1`) is no failure of the plan, which went on and
 	 * is in the journal: its status stands, with a word on stderr. */
 	if ((fflush(stdout) != 0 || ferror(stdout)) && !os_stdout_lost())

@@ -22,6 +22,8 @@
 
 #include <ini.h>
 
+#include "notify.h"
+
 #include "sqlsplit.h"
 
 struct entry {
@@ -55,6 +57,7 @@ struct parser {
 	bool broken;          /* the last header was broken: its keys are not checked */
 	struct section *vars;
 	struct section *env; /* [env]: exported to every step */
+	struct section *notify; /* [notify] */
 	struct vec targets;   /* struct section * of each [target NAME] */
 	struct section *target; /* the target read: its keys are variables too */
 	struct graph *g;
@@ -1057,8 +1060,9 @@ static void declare(struct parser *p, struct section *s, struct section **orch)
 	static const enum nodekind kinds[] = {NODE_STEP, NODE_PHASE, NODE_MILESTONE};
 	bool named = false;
 
-	if (strcmp(s->type, "orch") == 0 || strcmp(s->type, "vars") == 0 || strcmp(s->type, "env") == 0) {
-		struct section **slot = s->type[0] == 'o' ? orch : s->type[0] == 'v' ? &p->vars : &p->env;
+	if (strcmp(s->type, "orch") == 0 || strcmp(s->type, "vars") == 0 || strcmp(s->type, "env") == 0 ||
+	    strcmp(s->type, "notify") == 0) {
+		struct section **slot = s->type[0] == 'o' ? orch : s->type[0] == 'v' ? &p->vars : s->type[0] == 'e' ? &p->env : &p->notify;
 
 		if (s->name)
 			perr(p, s->line, "[%s] takes no name", s->type);
@@ -1072,11 +1076,12 @@ static void declare(struct parser *p, struct section *s, struct section **orch)
 		named |= strcmp(s->type, types[i]) == 0;
 	named |= strcmp(s->type, "pool") == 0 || strcmp(s->type, "target") == 0;
 	if (!named) {
-		static const char *const sections[] = {"orch",  "vars", "env",       "target", "pool",
-		                                       "phase", "step", "milestone", NULL};
+		static const char *const sections[] = {"orch", "vars",  "env",  "target",    "notify",
+		                                       "pool", "phase", "step", "milestone", NULL};
 		char hint[64];
 
-		perr(p, s->line, "unknown section [%s%s%s] (use orch, vars, env, target, pool, phase, step or milestone)%s",
+		perr(p, s->line,
+		     "unknown section [%s%s%s] (use orch, vars, env, target, notify, pool, phase, step or milestone)%s",
 		     s->type, s->name ? " " : "", s->name ? s->name : "",
 		     did_you_mean(s->type, sections, hint, sizeof(hint)));
 		return;
@@ -1271,6 +1276,51 @@ static void load_target(struct parser *p, struct section *s)
 	}
 }
 
+/* [notify]: the command, which events, how long the last may take. */
+static void load_notify(struct parser *p, struct section *s)
+{
+	struct graph *g = p->g;
+
+	g->notify_on = NOTIFY_DEFAULT;
+	for (size_t i = 0; i < s->entries.n; i++) {
+		struct entry *e = s->entries.v[i];
+		char *v, *w, *save = NULL;
+
+		if (strcmp(e->key, "command") && strcmp(e->key, "on") && strcmp(e->key, "timeout")) {
+			static const char *const keys[] = {"command", "on", "timeout", NULL};
+			char hint[64];
+
+			perr(p, e->line, "unknown key '%s' in [notify] (known keys: command, on, timeout)%s", e->key,
+			     did_you_mean(e->key, keys, hint, sizeof(hint)));
+			continue;
+		}
+		if (!(v = expand(p, s, buf_str(&e->value), e->line)))
+			continue;
+		if (strcmp(e->key, "command") == 0) {
+			g->notify_command = v;
+			continue;
+		}
+		if (strcmp(e->key, "timeout") == 0) {
+			if ((g->notify_timeout_ms = parse_duration(v)) <= 0)
+				perr(p, e->line, "bad duration '%s' for timeout (use e.g. 10s, 1m)", v);
+			free(v);
+			continue;
+		}
+		g->notify_on = 0;
+		for (w = strtok_r(v, " \t,", &save); w; w = strtok_r(NULL, " \t,", &save)) {
+			int k = notify_parse(w);
+
+			if (k < 0)
+				perr(p, e->line, "unknown event '%s' in [notify] on (use %s)", w, notify_words());
+			else
+				g->notify_on |= 1u << k;
+		}
+		free(v);
+	}
+	if (!g->notify_command)
+		perr(p, s->line, "[notify] needs a command");
+}
+
 /* A plan that changes a database needs a name that does not come from its directory:
  * the name keys its registry rows and its lock there. */
 static void check_identity(struct parser *p)
@@ -1302,6 +1352,8 @@ static void build(struct parser *p)
 		load_orch(p, orch);
 	if (p->target)
 		load_target(p, p->target);
+	if (p->notify)
+		load_notify(p, p->notify);
 	collect_sqlvars(p);
 	check_env(p);
 	for (size_t i = 0; i < p->sections.n; i++) {

@@ -386,3 +386,48 @@ int os_run(char *const argv[], int outfd)
 			return -1;
 	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 }
+
+int os_spawn_input(const char *command, const char *input, size_t len, pid_t *pid)
+{
+	char *argv[] = {"/bin/sh", "-c", (char *)command, NULL};
+	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t at;
+	int fds[2], rc;
+
+	if (pipe(fds) < 0)
+		return -1;
+	if ((rc = posix_spawn_file_actions_init(&fa)) != 0) {
+		close(fds[0]), close(fds[1]);
+		return errno = rc, -1;
+	}
+	posix_spawnattr_init(&at);
+	/* its own process group, so that the whole of it can be stopped; default signals */
+	posix_spawnattr_setpgroup(&at, 0);
+	posix_spawnattr_setflags(&at, POSIX_SPAWN_SETPGROUP);
+	posix_spawn_file_actions_adddup2(&fa, fds[0], 0);
+	posix_spawn_file_actions_addclose(&fa, fds[1]);
+	posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+	posix_spawn_file_actions_adddup2(&fa, 1, 2);
+	rc = posix_spawn(pid, "/bin/sh", &fa, &at, argv, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	posix_spawnattr_destroy(&at);
+	close(fds[0]);
+	if (rc != 0) {
+		close(fds[1]);
+		return errno = rc, -1;
+	}
+	/* short, and within a pipe's buffer: written whole at once, never waiting; a
+	 * command that does not read it is no reason for orch to die of SIGPIPE */
+	{
+		struct sigaction ign, old;
+
+		memset(&ign, 0, sizeof(ign));
+		ign.sa_handler = SIG_IGN;
+		sigemptyset(&ign.sa_mask);
+		sigaction(SIGPIPE, &ign, &old);
+		rc = write_all(fds[1], input, len);
+		sigaction(SIGPIPE, &old, NULL);
+	}
+	close(fds[1]);
+	return rc < 0 && errno != EPIPE ? -1 : 0;
+}

@@ -53,6 +53,10 @@ int os_nonblock(int fd);
  * OUTFD, and wait for it: its exit status (128 + the signal when killed), or -1 with
  * errno set when it could not be started. For short helpers such as diff. */
 int os_run(char *const argv[], int outfd);
+/* Start COMMAND with /bin/sh -c in a process group of its own, INPUT (LEN bytes, at
+ * most a pipe's buffer) on its stdin, stdout and stderr to /dev/null; do not wait for
+ * it. Returns 0 with *PID, or -1 with errno set. For notifications. */
+int os_spawn_input(const char *command, const char *input, size_t len, pid_t *pid);
 /* Create the directories of PATH (mkdir -p). Returns 0 or -1 with errno set. */
 int os_mkdirs(const char *path, mode_t mode);
 

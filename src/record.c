@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "changelog.h"
+#include "notify.h"
 #include "os.h"
 #include "state.h"
 #include "term.h"
@@ -129,9 +130,30 @@ static void step_line(const struct recorder *r, const struct node *n, const char
 	buf_free(&tail);
 }
 
+/* What each result tells [notify], -1: nothing. */
+static int notify_what(const struct node *n, enum result res)
+{
+	switch (res) {
+	case RESULT_OK: return NOTIFY_OK;
+	case RESULT_FAIL:
+	case RESULT_ROLLBACK_FAIL: return NOTIFY_FAILED;
+	case RESULT_MILESTONE: return NOTIFY_MILESTONE;
+	case RESULT_SKIP:
+	case RESULT_SKIP_FAILED: return NOTIFY_SKIPPED;
+	case RESULT_APPROVE: return n->kind == NODE_STEP ? NOTIFY_APPROVED : -1;
+	case RESULT_ROLLBACK_OK: return NOTIFY_ROLLED_BACK;
+	default: return -1;
+	}
+}
+
 void record_say(struct recorder *r, struct node *n, enum result res, const struct outcome *o)
 {
 	const char *detail = o ? o->message : NULL;
+	int what = notify_what(n, res);
+
+	if (what >= 0 && results[res].event != NO_EVENT)
+		notify(r->g, (enum notify_what)what, n, journal_kindname((enum evkind)results[res].event), o,
+		       journal_runid(r->j));
 
 	term_clear();
 	switch (res) {

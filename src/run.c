@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "inbox.h"
+#include "notify.h"
 #include "os.h"
 #include "pg.h"
 #include "proc.h"
@@ -555,6 +556,8 @@ static void gate_waits(struct engine *e, struct node *n)
 {
 	rt(n)->st = R_GATE;
 	vec_push(&e->gates, n);
+	notify(e->g, NOTIFY_GATE, n, "gate-waiting", &(struct outcome){.exit_status = -1, .message = n->prompt},
+	       journal_runid(e->j));
 }
 
 /* Approve the gates that are waiting, asking on a terminal. Returns true if one was. */
@@ -1409,6 +1412,14 @@ static int engine_loop(struct engine *e)
 	}
 	journal_sync(e->j);
 	status = summary(e);
+	if (!e->reverse) {
+		char msg[64];
+
+		snprintf(msg, sizeof(msg), "exit status %d: %s", status,
+		         status == EXIT_DONE ? "done" : status == EXIT_INTERRUPTED ? "interrupted" : "not finished");
+		notify(e->g, NOTIFY_FINISHED, NULL, "finished", &(struct outcome){.exit_status = status, .message = msg},
+		       journal_runid(e->j));
+	}
 	free_runtime(e);
 	free(e->pfd);
 	free(e->pwho);

@@ -361,8 +361,10 @@ held_plan() {
 	expect_status 0
 	run_orch
 	expect_status 1
+	# the time a step takes is the machine's: not compared
+	output=$(sed 's/ ([0-9.]*s)$/ (TIME)/' <<<"$output")
 	expect_stdout <<-'EOF'
-	[1/2] ok s2 (0.0s)
+	[1/2] ok s2 (TIME)
 	s2
 	EOF
 	expect_stderr <<-'EOF'

@@ -1,0 +1,212 @@
+/* trace.c — `orch --trace FILE`: the journal as Chrome trace-event JSON, which Perfetto
+ * (ui.perfetto.dev) and chrome://tracing open. Every attempt of every step (and every
+ * rollback) is a complete event ("ph":"X") on real time, on one track per parallel slot
+ * (the lowest slot free when it started); approvals, skips and milestones are instant
+ * events; a step still running ends now. Read from the journal, since its last reset. */
+#include "trace.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "history.h"
+#include "state.h"
+
+/* One interval of the trace: an attempt or a rollback. */
+struct span {
+	const struct jevent *end; /* the event that ended it, NULL: still open */
+	const struct node *n;
+	int64_t start_ms, end_ms;
+	bool rollback;
+};
+
+static int cmp_span(const void *a, const void *b)
+{
+	const struct span *x = a, *y = b;
+
+	return x->start_ms < y->start_ms ? -1 : x->start_ms > y->start_ms;
+}
+
+/* The spans of J's events from FROM on, into *OUT; each node's open start is kept in
+ * OPEN (by node id) until its end comes. */
+static size_t collect(struct graph *g, struct journal *j, size_t from, struct span **out, int64_t now)
+{
+	long *open = xcalloc(g->nodes.n ? g->nodes.n : 1, sizeof(*open));
+	struct span *v = NULL;
+	size_t n = 0, cap = 0;
+
+	for (size_t i = 0; i < g->nodes.n; i++)
+		open[i] = -1;
+	for (size_t i = from; i < journal_count(j); i++) {
+		const struct jevent *e = journal_event(j, i);
+		const struct node *nd = e->node;
+		bool ends = e->kind == EV_OK || e->kind == EV_FAIL || e->kind == EV_INTERRUPTED ||
+		            e->kind == EV_ROLLBACK_OK || e->kind == EV_ROLLBACK_FAIL;
+
+		if (!nd || nd->kind != NODE_STEP)
+			continue;
+		if (e->kind == EV_START || e->kind == EV_ROLLBACK_START) {
+			open[nd->id] = (long)i;
+			continue;
+		}
+		if (!ends || (open[nd->id] < 0 && e->start_ms <= 0))
+			continue; /* an approval, a skip, or an ok the registry gave: no time spent */
+		if (n == cap)
+			v = xreallocarray(v, cap = cap ? cap * 2 : 64, sizeof(*v));
+		v[n].end = e;
+		v[n].n = nd;
+		v[n].rollback = e->kind == EV_ROLLBACK_OK || e->kind == EV_ROLLBACK_FAIL ||
+		                (open[nd->id] >= 0 && journal_event(j, (size_t)open[nd->id])->kind == EV_ROLLBACK_START);
+		v[n].start_ms = e->start_ms > 0 ? e->start_ms : journal_event(j, (size_t)open[nd->id])->time_ms;
+		v[n].end_ms = e->duration_ms >= 0 && e->start_ms > 0 ? e->start_ms + e->duration_ms : e->time_ms;
+		n++;
+		open[nd->id] = -1;
+	}
+	for (size_t i = 0; i < g->nodes.n; i++) {
+		const struct jevent *s;
+
+		if (open[i] < 0)
+			continue;
+		s = journal_event(j, (size_t)open[i]);
+		if (n == cap)
+			v = xreallocarray(v, cap = cap ? cap * 2 : 64, sizeof(*v));
+		v[n] = (struct span){NULL, s->node, s->start_ms > 0 ? s->start_ms : s->time_ms, now,
+		                     s->kind == EV_ROLLBACK_START};
+		n++;
+	}
+	free(open);
+	*out = v;
+	return n;
+}
+
+static json_t *jstr_or_null(const char *s)
+{
+	return s ? json_string(s) : json_null();
+}
+
+static const char *span_result(const struct span *s)
+{
+	if (!s->end)
+		return "running";
+	return journal_kindname(s->end->kind);
+}
+
+static json_t *span_event(const struct span *s, int tid)
+{
+	json_t *o = json_object(), *args = json_object();
+	const struct jevent *e = s->end;
+
+	json_object_set_new(o, "name", s->rollback ? json_sprintf("rollback %s", s->n->name) : json_string(s->n->name));
+	json_object_set_new(o, "cat", json_string(s->n->phase ? s->n->phase->name : "steps"));
+	json_object_set_new(o, "ph", json_string("X"));
+	json_object_set_new(o, "ts", json_integer(s->start_ms * 1000));
+	json_object_set_new(o, "dur", json_integer((s->end_ms > s->start_ms ? s->end_ms - s->start_ms : 0) * 1000));
+	json_object_set_new(o, "pid", json_integer(1));
+	json_object_set_new(o, "tid", json_integer(tid));
+	json_object_set_new(args, "title", json_string(s->n->title));
+	json_object_set_new(args, "result", json_string(span_result(s)));
+	json_object_set_new(args, "kind", json_string(step_kindname(s->n)));
+	json_object_set_new(args, "estimate_ms", s->n->est_ms >= 0 ? json_integer(s->n->est_ms) : json_null());
+	if (e) {
+		json_object_set_new(args, "attempt", json_integer(e->attempt));
+		json_object_set_new(args, "run", jstr_or_null(e->run));
+		json_object_set_new(args, "exit_status", e->exit_status >= 0 ? json_integer(e->exit_status) : json_null());
+		json_object_set_new(args, "message", jstr_or_null(e->message));
+		json_object_set_new(args, "log", jstr_or_null(e->log));
+	}
+	json_object_set_new(o, "args", args);
+	return o;
+}
+
+static json_t *meta(const char *what, int tid, const char *name)
+{
+	json_t *o = json_object(), *args = json_object();
+
+	json_object_set_new(o, "name", json_string(what));
+	json_object_set_new(o, "ph", json_string("M"));
+	json_object_set_new(o, "pid", json_integer(1));
+	json_object_set_new(o, "tid", json_integer(tid));
+	json_object_set_new(args, "name", json_string(name));
+	json_object_set_new(o, "args", args);
+	return o;
+}
+
+/* Approvals, skips and milestones: instant events, on the plan's track (tid 0). */
+static void instants(struct graph *g, struct journal *j, size_t from, json_t *a)
+{
+	(void)g;
+	for (size_t i = from; i < journal_count(j); i++) {
+		const struct jevent *e = journal_event(j, i);
+		json_t *o;
+
+		if (!e->node || (e->kind != EV_APPROVE && e->kind != EV_SKIP && e->kind != EV_MILESTONE &&
+		                 e->kind != EV_MILESTONE_LOST))
+			continue;
+		o = json_object();
+		json_object_set_new(o, "name", json_sprintf("%s %s", journal_kindname(e->kind), e->node->name));
+		json_object_set_new(o, "cat", json_string(e->kind == EV_MILESTONE || e->kind == EV_MILESTONE_LOST
+		                                              ? "milestone"
+		                                              : "gate"));
+		json_object_set_new(o, "ph", json_string("i"));
+		json_object_set_new(o, "s", json_string(e->kind == EV_MILESTONE ? "g" : "p"));
+		json_object_set_new(o, "ts", json_integer(e->time_ms * 1000));
+		json_object_set_new(o, "pid", json_integer(1));
+		json_object_set_new(o, "tid", json_integer(0));
+		if (e->by)
+			json_object_set_new(o, "args", json_pack("{s:s}", "by", e->by));
+		json_array_append_new(a, o);
+	}
+}
+
+int trace_write(struct graph *g, struct journal *j, const char *path)
+{
+	json_t *doc = json_object(), *a = json_array();
+	struct span *spans = NULL;
+	size_t n = 0, from = state_histories()->from;
+	int64_t *slot_end = NULL;
+	size_t nslots = 0;
+	char *text, *title;
+	int rc;
+
+	if (j)
+		n = collect(g, j, from, &spans, wall_ms());
+	qsort(spans, n, sizeof(*spans), cmp_span);
+	title = g->target ? xasprintf("orch plan %s (target %s)", g->name, g->target) : xasprintf("orch plan %s", g->name);
+	json_array_append_new(a, meta("process_name", 0, title));
+	json_array_append_new(a, meta("thread_name", 0, "plan: gates, milestones"));
+	free(title);
+	for (size_t i = 0; i < n; i++) {
+		size_t s = 0;
+
+		/* the lowest slot free when it started: as many tracks as ever ran at once */
+		while (s < nslots && slot_end[s] > spans[i].start_ms)
+			s++;
+		if (s == nslots) {
+			char name[32];
+
+			slot_end = xreallocarray(slot_end, ++nslots, sizeof(*slot_end));
+			snprintf(name, sizeof(name), "slot %zu", s + 1);
+			json_array_append_new(a, meta("thread_name", (int)s + 1, name));
+		}
+		slot_end[s] = spans[i].end_ms > spans[i].start_ms ? spans[i].end_ms : spans[i].start_ms + 1;
+		json_array_append_new(a, span_event(&spans[i], (int)s + 1));
+	}
+	if (j)
+		instants(g, j, from, a);
+	json_object_set_new(doc, "traceEvents", a);
+	json_object_set_new(doc, "displayTimeUnit", json_string("ms"));
+	if (!(text = json_dumps(doc, JSON_COMPACT)))
+		fatal("out of memory writing the trace");
+	rc = write_file_atomic(path, text, strlen(text), true);
+	if (rc < 0)
+		error("cannot write the trace %s:", path);
+	else
+		printf("wrote the trace of %zu attempt%s to %s (open it in ui.perfetto.dev or chrome://tracing)\n", n,
+		       n == 1 ? "" : "s", path);
+	free(text);
+	free(spans);
+	free(slot_end);
+	json_decref(doc);
+	return rc < 0 ? EXIT_FAILED : EXIT_DONE;
+}
