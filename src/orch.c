@@ -63,7 +63,7 @@ struct options {
 	const char *dir;
 	int jobs;      /* 0: [orch] jobs, else 1 */
 	int keepgoing; /* -k */
-	bool dryrun, question, json, yes, force, kill_orphans, database;
+	bool dryrun, question, json, yes, force, kill_orphans, database, state;
 	bool explain, stats; /* -d explain, -d stats */
 	enum tool tool;      /* -t */
 	enum action action;
@@ -103,7 +103,8 @@ static const char usage_text[] =
 	"  --list [--json]         targets: steps, phases, milestones\n"
 	"  --check                 validate the Orchfile and the journal; run nothing\n"
 	"  --why STEP              explain why STEP would run or is up to date\n"
-	"  --graph [TARGET]        the dependency graph in Graphviz DOT\n"
+	"  --graph [TARGET]        the dependency graph in Graphviz DOT (--state: coloured\n"
+	"                          by each step's state)\n"
 	"  --rollback TARGET       roll back the completed steps of TARGET, newest first\n"
 	"  --approve STEP          mark a manual gate as done\n"
 	"  --skip STEP             mark a step skipped\n"
@@ -138,7 +139,7 @@ static void set_action(struct options *o, enum action a, const char *arg)
 
 enum { OPT_STATUS = 256, OPT_JSON, OPT_LIST, OPT_CHECK, OPT_WHY, OPT_GRAPH, OPT_ROLLBACK,
        OPT_APPROVE, OPT_SKIP, OPT_FORCE, OPT_RESET, OPT_YES, OPT_ONFAILURE, OPT_VERSION,
-       OPT_KILL_ORPHANS, OPT_ACCEPT, OPT_BASELINE, OPT_DATABASE, OPT_REASON, OPT_TRACE };
+       OPT_KILL_ORPHANS, OPT_ACCEPT, OPT_BASELINE, OPT_DATABASE, OPT_REASON, OPT_TRACE, OPT_STATE };
 
 static const struct option longopts[] = {
 	{"file", required_argument, NULL, 'f'},
@@ -159,6 +160,7 @@ static const struct option longopts[] = {
 	{"database", no_argument, NULL, OPT_DATABASE},
 	{"reason", required_argument, NULL, OPT_REASON},
 	{"trace", required_argument, NULL, OPT_TRACE},
+	{"state", no_argument, NULL, OPT_STATE},
 	{"status", no_argument, NULL, OPT_STATUS},
 	{"json", no_argument, NULL, OPT_JSON},
 	{"list", no_argument, NULL, OPT_LIST},
@@ -335,6 +337,7 @@ static void parse_options(int argc, char **argv, struct options *o)
 		case OPT_DATABASE: o->database = true; break;
 		case OPT_REASON: o->reason = optarg; break;
 		case OPT_TRACE: set_action(o, ACT_TRACE, optarg); break;
+		case OPT_STATE: o->state = true; break;
 		case OPT_STATUS: set_action(o, ACT_STATUS, NULL); break;
 		case OPT_JSON: o->json = true; break;
 		case OPT_LIST: set_action(o, ACT_LIST, NULL); break;
@@ -384,6 +387,8 @@ static void parse_options(int argc, char **argv, struct options *o)
 			usage_error("-t %s needs a %s", tools[o->tool].name, o->tool == TOOL_QUERY ? "target" : "step");
 		return;
 	}
+	if (o->state && o->action != ACT_GRAPH)
+		usage_error("%s", "--state goes with --graph");
 	if (o->database && o->action != ACT_RESET)
 		usage_error("%s", "--database goes with --reset");
 	if (o->reason && o->action != ACT_ACCEPT && o->action != ACT_BASELINE)
@@ -647,9 +652,24 @@ static int graph_dot(struct graph *g, struct options *o)
 {
 	struct node **t = resolve_targets(g, o->targets, o->ntargets);
 
+	const char **words = NULL;
+	struct journal *j = NULL;
+
+	if (o->state) { /* read-only, like --status */
+		enter_plan_dir(g);
+		j = journal_open(g, 0);
+		state_load(g, j);
+		registry_reconcile(g, j, NULL, false, false);
+		words = status_words(g, j);
+	}
 	if (o->ntargets)
 		graph_select(g, t, o->ntargets, MARK_SELECTED);
-	show_dot(g, o->ntargets ? MARK_SELECTED : MARK_NONE, stdout);
+	show_dot(g, o->ntargets ? MARK_SELECTED : MARK_NONE, stdout, words);
+	free(words);
+	registry_free();
+	pg_close_all();
+	if (j)
+		journal_close(j);
 	free(t);
 	return EXIT_DONE;
 }

@@ -178,19 +178,84 @@ static bool shown(const struct node *n, enum mark mark)
 	return mark == MARK_NONE || n->mark == mark;
 }
 
-static void dot_node(const struct node *n, FILE *out, const char *indent)
+/* The colours of --graph --state, by the words of status_words. */
+static const struct {
+	const char *word, *fill;
+} state_colours[] = {
+	{"done", "#b7e4a7"},   {"running", "#9ecae1"},     {"failed", "#f4a09c"},  {"stale", "#f7e08b"},
+	{"changed", "#f7c56b"}, {"waiting", "#d9b3e6"},    {"skipped", "#d9d9d9"}, {"holding", "#a6e3e0"},
+	{"interrupted", "#f7b26b"}, {"todo", "#ffffff"},
+};
+
+static const char *fill_of(const char *word)
+{
+	for (size_t i = 0; i < sizeof(state_colours) / sizeof(state_colours[0]); i++)
+		if (strcmp(word, state_colours[i].word) == 0)
+			return state_colours[i].fill;
+	return "#ffffff";
+}
+
+/* TEXT cut into lines of about WIDTH characters at blanks, into B. */
+static void wrap(struct buf *b, const char *text, size_t width)
+{
+	size_t col = 0;
+
+	for (const char *w = text; *w;) {
+		size_t len = strcspn(w, " ");
+
+		if (col && col + 1 + len > width) {
+			buf_putc(b, '\n');
+			col = 0;
+		} else if (col) {
+			buf_putc(b, ' ');
+			col++;
+		}
+		buf_add(b, w, len);
+		col += len;
+		w += len;
+		w += strspn(w, " ");
+	}
+}
+
+static void dot_node(const struct node *n, FILE *out, const char *indent, const char *word)
 {
 	char *id = dot_quote(n->name);
-	char *label = xasprintf("%s\n%s", n->name, n->title);
-	char *ql = dot_quote(label);
+	struct buf label = {0};
+	char *ql;
 	const char *shape = n->kind == NODE_MILESTONE ? "diamond" :
 	                    n->stepkind == STEP_MANUAL ? "octagon" :
 	                    n->stepkind == STEP_SQL ? "cylinder" : "box";
 
-	fprintf(out, "%s%s [label=%s, shape=%s];\n", indent, id, n->kind == NODE_MILESTONE || strcmp(n->name, n->title) ? ql : id, shape);
+	buf_puts(&label, n->name);
+	if (n->kind == NODE_MILESTONE || strcmp(n->name, n->title)) {
+		buf_putc(&label, '\n');
+		wrap(&label, n->title, 24);
+	}
+	if (word) {
+		buf_printf(&label, "\n(%s)", word);
+	}
+	ql = dot_quote(buf_str(&label));
+	fprintf(out, "%s%s [label=%s, shape=%s", indent, id, ql, shape);
+	if (word)
+		fprintf(out, ", style=filled, fillcolor=\"%s\"", fill_of(word));
+	fprintf(out, "];\n");
 	free(id);
-	free(label);
+	buf_free(&label);
 	free(ql);
+}
+
+/* --graph --state: what each colour means. */
+static void dot_legend(FILE *out)
+{
+	fprintf(out, "  subgraph cluster_legend {\n    label=\"state\";\n    node [shape=box, style=filled];\n");
+	for (size_t i = 0; i < sizeof(state_colours) / sizeof(state_colours[0]); i++)
+		fprintf(out, "    \"legend %s\" [label=\"%s\", fillcolor=\"%s\"];\n", state_colours[i].word,
+		        state_colours[i].word, state_colours[i].fill);
+	/* one row */
+	fprintf(out, "    { rank=same;");
+	for (size_t i = 0; i < sizeof(state_colours) / sizeof(state_colours[0]); i++)
+		fprintf(out, " \"legend %s\";", state_colours[i].word);
+	fprintf(out, " }\n  }\n");
 }
 
 static char *cluster_id(const struct node *ph)
@@ -238,12 +303,17 @@ static void dot_edge(const struct node *from, const struct node *to, FILE *out)
 	free(cb);
 }
 
-void show_dot(struct graph *g, enum mark mark, FILE *out)
+void show_dot(struct graph *g, enum mark mark, FILE *out, const char **words)
 {
 	char *name = dot_quote(g->name);
 
-	fprintf(out, "digraph %s {\n  compound=true;\n  rankdir=LR;\n  node [fontname=\"Helvetica\"];\n", name);
+	/* top to bottom, phases in order, titles wrapped: a plan of 30-odd steps fits a page */
+	fprintf(out, "digraph %s {\n  compound=true;\n  newrank=true;\n  rankdir=TB;\n  ranksep=0.35;\n"
+	             "  nodesep=0.25;\n  node [fontname=\"Helvetica\", fontsize=10];\n",
+	        name);
 	free(name);
+	if (words)
+		dot_legend(out);
 	for (size_t i = 0; i < g->phases.n; i++) {
 		struct node *ph = g->phases.v[i];
 		char *qc = cluster_id(ph);
@@ -256,7 +326,7 @@ void show_dot(struct graph *g, enum mark mark, FILE *out)
 			fprintf(out, "  subgraph %s {\n    label=%s;\n", qc, ql);
 			for (size_t j = 0; j < ph->steps.n; j++)
 				if (shown(ph->steps.v[j], mark))
-					dot_node(ph->steps.v[j], out, "    ");
+					dot_node(ph->steps.v[j], out, "    ", words ? words[((struct node *)ph->steps.v[j])->id] : NULL);
 			fprintf(out, "  }\n");
 		}
 		free(qc), free(label), free(ql);
@@ -265,7 +335,7 @@ void show_dot(struct graph *g, enum mark mark, FILE *out)
 		struct node *n = g->nodes.v[i];
 
 		if (shown(n, mark) && n->kind != NODE_PHASE && !(n->kind == NODE_STEP && n->phase))
-			dot_node(n, out, "  ");
+			dot_node(n, out, "  ", words ? words[n->id] : NULL);
 	}
 	for (size_t i = 0; i < g->nodes.n; i++) {
 		struct node *n = g->nodes.v[i];
@@ -281,6 +351,20 @@ void show_dot(struct graph *g, enum mark mark, FILE *out)
 			if (shown(e->dep, mark))
 				dot_edge(e->dep, e->why == EDGE_AFTER ? n->phase : n, out);
 		}
+	}
+	/* phases one under the other, in their order: an unseen edge from each phase's last
+	 * step to the next phase's first */
+	for (size_t i = 1; i < g->phases.n; i++) {
+		struct node *a = g->phases.v[i - 1], *b = g->phases.v[i];
+		char *qa, *qb;
+
+		if (!a->steps.n || !b->steps.n || !shown(a->steps.v[a->steps.n - 1], mark) || !shown(b->steps.v[0], mark))
+			continue;
+		qa = dot_quote(((struct node *)a->steps.v[a->steps.n - 1])->name);
+		qb = dot_quote(((struct node *)b->steps.v[0])->name);
+		fprintf(out, "  %s -> %s [style=invis, weight=5];\n", qa, qb);
+		free(qa);
+		free(qb);
 	}
 	fprintf(out, "}\n");
 }

@@ -10,8 +10,9 @@
 
 /* Print the plan's steps, phases and milestones; as one JSON document when JSON. */
 void show_list(struct graph *g, bool json, FILE *out);
-/* Print the dependency graph of the nodes marked MARK (every node when MARK_NONE) in DOT. */
-void show_dot(struct graph *g, enum mark mark, FILE *out);
+/* Print the dependency graph of the nodes marked MARK (every node when MARK_NONE) in DOT;
+ * with WORDS (status_words), each node filled with its state's colour, and a legend. */
+void show_dot(struct graph *g, enum mark mark, FILE *out, const char **words);
 /* The DOT/JSON-safe quoted form of S, as a new string. */
 char *dot_quote(const char *s);
 /* Print the steps TARGETS (all when NTARGETS is 0) would run and why, in the order a

@@ -1004,6 +1004,34 @@ static void json(struct status *st)
 	json_decref(doc);
 }
 
+const char **status_words(struct graph *g, struct journal *j)
+{
+	struct status st = {0};
+	size_t nn = g->nodes.n ? g->nodes.n : 1;
+	const char **w = xcalloc(nn, sizeof(*w));
+
+	st.g = g;
+	st.j = j;
+	st.jobs = 1;
+	st.now = wall_ms();
+	st.holder = j ? journal_lock_holder(g) : 0;
+	st.si = xcalloc(nn, sizeof(*st.si));
+	st.mi = xcalloc(nn, sizeof(*st.mi));
+	read_history(&st);
+	classify(&st);
+	for (size_t i = 0; i < g->nodes.n; i++) {
+		struct node *n = g->nodes.v[i];
+
+		if (n->kind == NODE_STEP)
+			w[n->id] = step_word(&st.si[n->id], n);
+		else
+			w[n->id] = state_satisfied(n) ? "done" : "todo";
+	}
+	free(st.si);
+	free(st.mi);
+	return w;
+}
+
 int status_show(struct graph *g, struct journal *j, bool as_json, int jobs)
 {
 	struct status st = {0};

@@ -21,4 +21,9 @@ int status_show(struct graph *g, struct journal *j, bool json, int jobs);
  * the longest path and the sum. */
 int64_t status_eta(struct graph *g, const int64_t *left_ms, int jobs, int64_t *critical_ms, int64_t *work_ms);
 
+/* Each node's state in one word, by node id, as --status --json says it for steps
+ * ("done", "running", "failed", "waiting", "stale", "skipped", "interrupted", "changed",
+ * "todo"); a phase or milestone "done" or "todo". A new array (free it). */
+const char **status_words(struct graph *g, struct journal *j);
+
 #endif

@@ -256,11 +256,14 @@ phase 2 switch: Switch over
 	expect_stdout <<-'EOF'
 	digraph "tiny" {
 	  compound=true;
-	  rankdir=LR;
-	  node [fontname="Helvetica"];
+	  newrank=true;
+	  rankdir=TB;
+	  ranksep=0.35;
+	  nodesep=0.25;
+	  node [fontname="Helvetica", fontsize=10];
 	  subgraph "cluster_prepare" {
 	    label="1. Prepare";
-	    "make-dir" [label="make-dir\nCreate the output directory", shape=box];
+	    "make-dir" [label="make-dir\nCreate the output\ndirectory", shape=box];
 	    "add-column" [label="add-column\nAdd the email column", shape=box];
 	  }
 	  subgraph "cluster_switch" {
@@ -273,6 +276,7 @@ phase 2 switch: Switch over
 	  "make-dir" -> "review" [ltail="cluster_prepare", lhead="cluster_switch"];
 	  "review" -> "deploy";
 	  "review" -> "M1" [ltail="cluster_switch"];
+	  "add-column" -> "review" [style=invis, weight=5];
 	}
 	EOF
 	if command -v dot >/dev/null; then
@@ -288,11 +292,14 @@ phase 2 switch: Switch over
 	expect_stdout <<-'EOF'
 	digraph "tiny" {
 	  compound=true;
-	  rankdir=LR;
-	  node [fontname="Helvetica"];
+	  newrank=true;
+	  rankdir=TB;
+	  ranksep=0.35;
+	  nodesep=0.25;
+	  node [fontname="Helvetica", fontsize=10];
 	  subgraph "cluster_prepare" {
 	    label="1. Prepare";
-	    "make-dir" [label="make-dir\nCreate the output directory", shape=box];
+	    "make-dir" [label="make-dir\nCreate the output\ndirectory", shape=box];
 	    "add-column" [label="add-column\nAdd the email column", shape=box];
 	  }
 	  "make-dir" -> "add-column";
@@ -309,10 +316,31 @@ phase 2 switch: Switch over
 	[ "$(grep -c '^    "[^"]*" \[label=' <<<"$dot_text")" -eq 32 ] || { show_run; return 1; }
 	[ "$(grep -c '^  "M[0-9]" \[label=' <<<"$dot_text")" -eq 7 ] || { show_run; return 1; }
 	[ "${dot_text##*$'\n'}" = "}" ] || { show_run; return 1; }
-	if command -v dot >/dev/null; then
-		run dot -Tsvg -o graph.svg <<<"$dot_text"
-		expect_status 0
-	fi
+	run dot -Tsvg -o graph.svg <<<"$dot_text"
+	expect_status 0
+}
+
+@test "--graph --state: each node filled with its state's colour, a legend; the reference plan fits a page" {
+	copy_plans plan
+	cd plan
+	"$ORCH" -f orchfile phase1 >/dev/null 2>&1 || true # its gate waits
+	"$ORCH" -f orchfile --approve review-workflows >/dev/null
+	"$ORCH" -f orchfile --skip test-migration >/dev/null
+	run_orch -f orchfile --graph --state
+	expect_status 0
+	dot_text=$output
+	expect_contains stdout "$dot_text" '"create-branch" [label="create-branch\nCreate Feature Branch\n(done)", shape=box, style=filled, fillcolor="#b7e4a7"];'
+	expect_contains stdout "$dot_text" '"test-migration" [label="test-migration\nTest Migration on\nStaging\n(skipped)", shape=cylinder, style=filled, fillcolor="#d9d9d9"];'
+	expect_contains stdout "$dot_text" '"create-tables" [label="create-tables\nCreate New Database\nTables\n(todo)", shape=cylinder, style=filled, fillcolor="#ffffff"];'
+	expect_contains stdout "$dot_text" '"legend failed" [label="failed", fillcolor="#f4a09c"];'
+	run dot -Tsvg -o graph.svg <<<"$dot_text"
+	expect_status 0
+	# the phases one under the other: no wider than tall, and a size a page can scale to
+	read -r w h < <(sed -n 's/.*<svg width="\([0-9]*\)pt" height="\([0-9]*\)pt".*/\1 \2/p' graph.svg)
+	[ "$w" -le 2400 ] && [ "$h" -le 2400 ] || { echo "graph is ${w}x${h}pt"; return 1; }
+	run_orch -f orchfile --state
+	expect_status 2
+	expect_contains stderr "$stderr" "--state goes with --graph"
 }
 
 @test "--check validates and summarises" {
