@@ -21,6 +21,7 @@
 #include "state.h"
 #include "show.h"
 #include "status.h"
+#include "report.h"
 #include "trace.h"
 #include "util.h"
 
@@ -28,12 +29,12 @@
 
 enum action {
 	ACT_RUN, ACT_STATUS, ACT_LIST, ACT_CHECK, ACT_WHY, ACT_GRAPH, ACT_ROLLBACK,
-	ACT_APPROVE, ACT_SKIP, ACT_FORCE, ACT_RESET, ACT_TOOL, ACT_ACCEPT, ACT_BASELINE, ACT_TRACE,
+	ACT_APPROVE, ACT_SKIP, ACT_FORCE, ACT_RESET, ACT_TOOL, ACT_ACCEPT, ACT_BASELINE, ACT_TRACE, ACT_REPORT,
 };
 
 static const char *action_names[] = {
 	"run", "--status", "--list", "--check", "--why", "--graph", "--rollback",
-	"--approve", "--skip", "--force", "--reset", "-t", "--accept", "--baseline", "--trace",
+	"--approve", "--skip", "--force", "--reset", "-t", "--accept", "--baseline", "--trace", "--report",
 };
 
 enum tool { TOOL_LIST, TOOL_TARGETS, TOOL_COMMANDS, TOOL_QUERY, TOOL_CLEAN };
@@ -116,6 +117,7 @@ static const char usage_text[] =
 	"  --baseline TARGET       record the steps of TARGET as applied, running nothing\n"
 	"  --reason TEXT           why (recorded with --accept and --baseline)\n"
 	"  --trace FILE            the journal as a Chrome trace (Perfetto, chrome://tracing)\n"
+	"  --report [FILE]         the plan as one HTML page (default: .orch/report.html)\n"
 	"  --yes                   do not ask for confirmation\n"
 	"  --kill-orphans          stop a step an earlier orch left running instead of\n"
 	"                          waiting for it\n"
@@ -139,7 +141,7 @@ static void set_action(struct options *o, enum action a, const char *arg)
 
 enum { OPT_STATUS = 256, OPT_JSON, OPT_LIST, OPT_CHECK, OPT_WHY, OPT_GRAPH, OPT_ROLLBACK,
        OPT_APPROVE, OPT_SKIP, OPT_FORCE, OPT_RESET, OPT_YES, OPT_ONFAILURE, OPT_VERSION,
-       OPT_KILL_ORPHANS, OPT_ACCEPT, OPT_BASELINE, OPT_DATABASE, OPT_REASON, OPT_TRACE, OPT_STATE };
+       OPT_KILL_ORPHANS, OPT_ACCEPT, OPT_BASELINE, OPT_DATABASE, OPT_REASON, OPT_TRACE, OPT_STATE, OPT_REPORT };
 
 static const struct option longopts[] = {
 	{"file", required_argument, NULL, 'f'},
@@ -161,6 +163,7 @@ static const struct option longopts[] = {
 	{"reason", required_argument, NULL, OPT_REASON},
 	{"trace", required_argument, NULL, OPT_TRACE},
 	{"state", no_argument, NULL, OPT_STATE},
+	{"report", optional_argument, NULL, OPT_REPORT},
 	{"status", no_argument, NULL, OPT_STATUS},
 	{"json", no_argument, NULL, OPT_JSON},
 	{"list", no_argument, NULL, OPT_LIST},
@@ -338,6 +341,12 @@ static void parse_options(int argc, char **argv, struct options *o)
 		case OPT_REASON: o->reason = optarg; break;
 		case OPT_TRACE: set_action(o, ACT_TRACE, optarg); break;
 		case OPT_STATE: o->state = true; break;
+		case OPT_REPORT:
+			/* --report FILE as well as --report=FILE: it takes no targets */
+			if (!optarg && optind < argc && argv[optind][0] != '-')
+				optarg = argv[optind++];
+			set_action(o, ACT_REPORT, optarg ? optarg : "");
+			break;
 		case OPT_STATUS: set_action(o, ACT_STATUS, NULL); break;
 		case OPT_JSON: o->json = true; break;
 		case OPT_LIST: set_action(o, ACT_LIST, NULL); break;
@@ -730,8 +739,9 @@ static int force(struct graph *g, struct options *o)
 	return status;
 }
 
-/* --trace FILE: read-only, like --status. FILE is relative to where orch was started. */
-static int write_trace(struct graph *g, struct options *o)
+/* --trace FILE, --report [FILE]: read-only, like --status. FILE is relative to the
+ * working directory; the report's default is in the plan's state directory. */
+static int write_trace(struct graph *g, struct options *o, bool report)
 {
 	char *cwd = getcwd(NULL, 0), *path;
 	struct journal *j;
@@ -739,11 +749,23 @@ static int write_trace(struct graph *g, struct options *o)
 
 	if (!cwd)
 		fatal("cannot tell the working directory:");
-	path = o->arg[0] == '/' ? xstrdup(o->arg) : xasprintf("%s/%s", cwd, o->arg);
+	if (!*o->arg) {
+		char *dir = xasprintf("%s/%s", g->dir, g->statedir);
+
+		if (os_mkdirs(dir, 0755) < 0)
+			fatal("cannot create %s:", dir);
+		free(dir);
+		path = xasprintf("%s/%s/report.html", g->dir, g->statedir);
+	}
+	else
+		path = o->arg[0] == '/' ? xstrdup(o->arg) : xasprintf("%s/%s", cwd, o->arg);
 	enter_plan_dir(g);
 	j = journal_open(g, 0);
 	state_load(g, j);
-	status = trace_write(g, j, path);
+	registry_reconcile(g, j, NULL, false, false);
+	status = report ? report_write(g, j, path, false) : trace_write(g, j, path);
+	registry_free();
+	pg_close_all();
 	if (j)
 		journal_close(j);
 	free(path);
@@ -760,6 +782,20 @@ static int baseline(struct graph *g, struct options *o)
 	status = action_baseline(g, t[0], o->reason, o->yes, o->dryrun);
 	free(t);
 	return status;
+}
+
+/* [orch] report after an action that wrote the journal (a run keeps it itself). */
+static void keep_report(struct graph *g)
+{
+	struct journal *j;
+
+	enter_plan_dir(g);
+	state_free(g);
+	j = journal_open(g, 0);
+	state_load(g, j);
+	report_write(g, j, g->report, true);
+	if (j)
+		journal_close(j);
 }
 
 static void tool_list(void)
@@ -877,12 +913,19 @@ int main(int argc, char **argv)
 		status = baseline(g, &o);
 		break;
 	case ACT_TRACE:
-		status = write_trace(g, &o);
+		status = write_trace(g, &o, false);
+		break;
+	case ACT_REPORT:
+		status = write_trace(g, &o, true);
 		break;
 	case ACT_TOOL:
 		status = tool(g, &o);
 		break;
 	}
+	if (g->report && status == EXIT_DONE &&
+	    (o.action == ACT_APPROVE || o.action == ACT_SKIP || o.action == ACT_FORCE || o.action == ACT_RESET ||
+	     o.action == ACT_ACCEPT || o.action == ACT_BASELINE))
+		keep_report(g);
 	notify_finish(g);
 	/* A closed pipe (`orch | head -1`) is no failure of the plan, which went on and
 	 * is in the journal: its status stands, with a word on stderr. */

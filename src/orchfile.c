@@ -973,14 +973,14 @@ static void load_orch(struct parser *p, struct section *s)
 			continue; /* read by choose_target */
 		if (strcmp(e->key, "name") && strcmp(e->key, "jobs") && strcmp(e->key, "changelog") &&
 		    strcmp(e->key, "share_database") && strcmp(e->key, "lock_timeout") &&
-		    strcmp(e->key, "statement_timeout")) {
+		    strcmp(e->key, "statement_timeout") && strcmp(e->key, "report")) {
 			static const char *const keys[] = {"name",           "jobs",         "database",
 			                                   "changelog",      "target",       "share_database",
-			                                   "lock_timeout",   "statement_timeout", NULL};
+			                                   "lock_timeout",   "statement_timeout", "report", NULL};
 			char hint[64];
 
 			perr(p, e->line,
-			     "unknown key '%s' in [orch] (known keys: name, jobs, database, changelog, target, "
+			     "unknown key '%s' in [orch] (known keys: name, jobs, database, changelog, report, target, "
 			     "share_database, lock_timeout, statement_timeout)%s",
 			     e->key, did_you_mean(e->key, keys, hint, sizeof(hint)));
 			continue;
@@ -1019,6 +1019,8 @@ static void load_orch(struct parser *p, struct section *s)
 			g->named = true;
 		} else if (strcmp(e->key, "changelog") == 0) {
 			g->changelog = v;
+		} else if (strcmp(e->key, "report") == 0) {
+			g->report = v;
 		} else {
 			if ((n = parse_count(v, 4096)) < 1)
 				perr(p, e->line, "bad jobs '%s' (use a number from 1 to 4096)", v);

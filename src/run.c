@@ -24,6 +24,7 @@
 #include "pg.h"
 #include "proc.h"
 #include "record.h"
+#include "report.h"
 #include "registry.h"
 #include "state.h"
 #include "term.h"
@@ -118,6 +119,8 @@ struct engine {
 	int64_t t0_mono_ms;
 	int64_t last_draw_mono_ms;
 	int64_t inbox_mono_ms; /* when the inbox was last looked at */
+	int64_t report_mono_ms; /* when [orch] report was last written */
+	size_t report_events;   /* and how many events the journal had then */
 	struct node *prompting; /* the gate whose question is the live line, waiting for y */
 	bool stdin_closed;
 };
@@ -1355,6 +1358,19 @@ static int summary(struct engine *e)
 	return EXIT_DONE;
 }
 
+/* [orch] report: written again when the journal took events, at most once a second
+ * during the run, and at its end (FINAL). A failure to write it is warned about by
+ * report_write and changes nothing of the run. */
+static void keep_report(struct engine *e, bool final)
+{
+	if (!e->g->report || journal_failed(e->j) || journal_count(e->j) == e->report_events ||
+	    (!final && now_ms() - e->report_mono_ms < 1000))
+		return;
+	e->report_mono_ms = now_ms();
+	e->report_events = journal_count(e->j);
+	report_write(e->g, e->j, e->g->report, true);
+}
+
 static void engine_init(struct engine *e, struct graph *g, struct journal *j, const struct runopts *o)
 {
 	e->g = g;
@@ -1407,11 +1423,13 @@ static int engine_loop(struct engine *e)
 		prompt_gate(e);
 		wait_events(e);
 		take_requests(e);
+		keep_report(e, false);
 		if (e->tty && now_ms() - e->last_draw_mono_ms >= 200)
 			draw_status(e);
 	}
 	journal_sync(e->j);
 	status = summary(e);
+	keep_report(e, true);
 	if (!e->reverse) {
 		char msg[64];
 

@@ -13,14 +13,6 @@
 #include "history.h"
 #include "state.h"
 
-/* One interval of the trace: an attempt or a rollback. */
-struct span {
-	const struct jevent *end; /* the event that ended it, NULL: still open */
-	const struct node *n;
-	int64_t start_ms, end_ms;
-	bool rollback;
-};
-
 static int cmp_span(const void *a, const void *b)
 {
 	const struct span *x = a, *y = b;
@@ -28,9 +20,7 @@ static int cmp_span(const void *a, const void *b)
 	return x->start_ms < y->start_ms ? -1 : x->start_ms > y->start_ms;
 }
 
-/* The spans of J's events from FROM on, into *OUT; each node's open start is kept in
- * OPEN (by node id) until its end comes. */
-static size_t collect(struct graph *g, struct journal *j, size_t from, struct span **out, int64_t now)
+size_t trace_spans(struct graph *g, struct journal *j, size_t from, struct span **out, int64_t now)
 {
 	long *open = xcalloc(g->nodes.n ? g->nodes.n : 1, sizeof(*open));
 	struct span *v = NULL;
@@ -170,7 +160,7 @@ int trace_write(struct graph *g, struct journal *j, const char *path)
 	int rc;
 
 	if (j)
-		n = collect(g, j, from, &spans, wall_ms());
+		n = trace_spans(g, j, from, &spans, wall_ms());
 	qsort(spans, n, sizeof(*spans), cmp_span);
 	title = g->target ? xasprintf("orch plan %s (target %s)", g->name, g->target) : xasprintf("orch plan %s", g->name);
 	json_array_append_new(a, meta("process_name", 0, title));

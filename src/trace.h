@@ -6,6 +6,20 @@
 #include "graph.h"
 #include "journal.h"
 
+#include <stdbool.h>
+#include <stdint.h>
+
+/* One attempt of a step, or one rollback, on real time. */
+struct span {
+	const struct jevent *end; /* the event that ended it (ok, fail, ...), NULL: still open */
+	const struct node *n;
+	int64_t start_ms, end_ms; /* wall clock; a span still open ends at NOW */
+	bool rollback;
+};
+
+/* The spans of J's events from index FROM on (each node's start matched with what
+ * ended it), in journal order, into *OUT (free it); their number. */
+size_t trace_spans(struct graph *g, struct journal *j, size_t from, struct span **out, int64_t now);
 /* Write the trace of G's journal J (NULL: nothing ran yet) to PATH, atomically; say
  * where. Returns an exit status. State must be loaded (state_load). */
 int trace_write(struct graph *g, struct journal *j, const char *path);

@@ -1,0 +1,94 @@
+#!/usr/bin/env bats
+# t6004-report — orch --report: one self-contained HTML page, rendered by headless
+# Chromium (a screenshot that is not blank and of the size asked for), its text read
+# back from the DOM: step names, states, failures with their log lines, waiting gates.
+
+load lib
+
+chromium_bin() {
+	command -v chromium || command -v chromium-browser || {
+		[ "${CI:-}" != true ] || { echo "CI: chromium is missing (contrib/bootstrap installs it)"; return 1; }
+		skip "chromium is not installed (contrib/bootstrap installs it)"
+	}
+}
+
+# chromium ARGS... FILE: headless, as root too, in its own profile; quiet
+run_chromium() {
+	local bin
+	bin=$(chromium_bin) || return 1
+	HOME=$TEST_DIR timeout 60 "$bin" --headless --no-sandbox --disable-gpu --disable-dev-shm-usage \
+		--user-data-dir="$TEST_DIR/chromium" "$@" 2>/dev/null
+}
+
+report_plan() {
+	cat > Orchfile <<-'EOF'
+	[orch]
+	name = reported
+
+	[phase build]
+	[phase ship]
+	after = build
+
+	[step compile]
+	phase    = build
+	title    = Compile <everything> & more
+	estimate = 2s
+	run      = sleep 0.2
+	[step lint]
+	phase = build
+	run   = echo "line one"; echo "the last words of lint"; exit 4
+	[step deploy]
+	phase = ship
+	run   = true
+	[step review]
+	manual = yes
+	prompt = Read the diff
+	needs  = compile
+	[milestone M1]
+	title = Built
+	needs = compile
+	EOF
+}
+
+@test "--report: a page Chromium renders, with the plan's steps, states, failures and gates" {
+	report_plan
+	run_orch -k
+	expect_status 1
+	run_orch --report
+	expect_status 0
+	expect_same stdout "wrote the report to $PWD/.orch/report.html" "$output"
+	html=.orch/report.html
+	# self-contained: no script, nothing fetched
+	! grep -qi -e '<script' -e 'src="http' -e "href=\"http" "$html"
+	grep -q '<svg' "$html"
+	grep -q 'Compile &lt;everything&gt; &amp; more' "$html"
+
+	run_chromium --screenshot="$TEST_DIR/shot.png" --window-size=1200,1400 "file://$PWD/$html"
+	[ -s "$TEST_DIR/shot.png" ] || { echo "no screenshot"; return 1; }
+	run python3 "$TOP/tests/png-check.py" "$TEST_DIR/shot.png" 1200 1400
+	expect_status 0
+
+	run_chromium --dump-dom "file://$PWD/$html" > dom.html
+	text=$(sed 's/<[^>]*>/ /g' dom.html | tr -s ' \n' ' ')
+	for want in "Plan reported" "compile" "lint" "review" "failed" "waiting" "Milestones" "M1" "reached" \
+		"the last words of lint" "exit 4" "orch --approve review" "Read the diff" "Timeline" "Runs"; do
+		expect_contains dom "$text" "$want" || return 1
+	done
+	# the timeline has a bar per attempt: compile (ok) and lint (failed)
+	[ "$(grep -c '<rect x="[0-9.]*" y="[0-9]*" width="[0-9.]*" height="10"' dom.html)" -eq 2 ]
+}
+
+@test "--report FILE, during a run with [orch] report, and before anything ran" {
+	report_plan
+	run_orch --report first.html
+	expect_status 0
+	grep -q 'Nothing has run yet' first.html
+	sed -i 's/^name = reported$/name = reported\nreport = live.html/' Orchfile
+	run_orch -k
+	[ -s live.html ]
+	grep -q 'lint' live.html
+	grep -q '<span class="st failed">failed</span>' live.html
+	# kept current: approving the gate rewrites it
+	"$ORCH" --approve review >/dev/null
+	grep -q '<span class="st done">done</span></td><td>-</td><td>-</td><td>0</td></tr>' live.html
+}
