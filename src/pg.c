@@ -5,7 +5,9 @@
  * connections that steps borrow: parallel steps on one database each get their own.
  * A step is a list of commands sent one after the other on its connection without
  * blocking (the engine polls the socket): for PG_APPLY, BEGIN, the backups, the sql
- * file (sent whole: the server parses it), the sql_verify file, the registry row, COMMIT.
+ * file (sent whole: the server parses it; a BEGIN ... COMMIT wrapper of its own left out,
+ * a BEGIN ... ROLLBACK one run as a savepoint rolled back), the sql_verify file, the
+ * registry row, COMMIT.
  * Any error ends the list and rolls back whatever transaction is open.
  *
  * The registry, created on first use (docs/postgresql.md):
@@ -55,6 +57,7 @@ struct pgcmd {
 	const char *what;          /* for errors in orch's own commands ("registry", ...) */
 	struct sqlfile *file;      /* the user's file this command runs, or NULL */
 	size_t stmt;               /* its first statement in FILE */
+	size_t off;                /* the byte of FILE where its text starts */
 	bool whole;                /* the whole file at once: the failing statement is stmt+nok */
 	int (*cb)(struct pgjob *, struct pgcmd *, PGresult *); /* on each successful result */
 	size_t arg;
@@ -586,15 +589,31 @@ static struct pgcmd *job_push(struct pgjob *job, const char *sql, const char *wh
 	return c;
 }
 
-/* The commands that run file F: whole (one transaction) or statement by statement. */
+/* The commands that run file F: whole (one transaction) or statement by statement. A
+ * whole file wrapped in BEGIN ... COMMIT runs without its wrapper, inside orch's
+ * transaction; one wrapped in BEGIN ... ROLLBACK inside a savepoint rolled back after it. */
 static void job_pushfile(struct pgjob *job, struct sqlfile *f, bool whole)
 {
 	struct pgcmd *c;
 
 	if (whole) {
-		c = job_push(job, f->text, NULL);
-		c->file = f;
-		c->whole = true;
+		enum sqlwrap wrap = sqlfile_wrap(f);
+		size_t first = wrap ? 1 : 0, last = wrap ? f->nstmts - 1 : f->nstmts;
+
+		if (wrap == SQL_WRAP_ROLLBACK)
+			job_push(job, "SAVEPOINT orch_wrapped", "savepoint");
+		if (first < last) {
+			size_t from = wrap ? f->stmts[first].start : 0, to = wrap ? f->stmts[last - 1].end : f->len;
+
+			c = job_insert(job, job->ncmds, NULL);
+			c->sql = xstrndup(f->text + from, to - from);
+			c->file = f;
+			c->stmt = first;
+			c->off = from;
+			c->whole = true;
+		}
+		if (wrap == SQL_WRAP_ROLLBACK)
+			job_push(job, "ROLLBACK TO SAVEPOINT orch_wrapped; RELEASE SAVEPOINT orch_wrapped", "savepoint");
 		return;
 	}
 	for (size_t i = 0; i < f->nstmts; i++) {
@@ -602,6 +621,7 @@ static void job_pushfile(struct pgjob *job, struct sqlfile *f, bool whole)
 		c->sql = xstrndup(f->text + f->stmts[i].start, f->stmts[i].end - f->stmts[i].start);
 		c->file = f;
 		c->stmt = i;
+		c->off = f->stmts[i].start;
 	}
 }
 
@@ -771,6 +791,15 @@ static int cb_status(struct pgjob *job, struct pgcmd *c, PGresult *r)
 	return 0;
 }
 
+/* The savepoint of a file wrapped in BEGIN ... ROLLBACK, rolled back: say so once. */
+static int cb_wrapped(struct pgjob *job, struct pgcmd *c, PGresult *r)
+{
+	(void)r;
+	if (strncmp(c->sql, "ROLLBACK", 8) == 0 && c->nok == 0)
+		buf_printf(&job->out, "ROLLBACK TO SAVEPOINT (the file's own ROLLBACK)\n");
+	return 0;
+}
+
 static void job_pushregistry(struct pgjob *job)
 {
 	struct pgcmd *c;
@@ -860,8 +889,8 @@ static void job_error(struct pgjob *job, PGresult *r)
 		msg = PQresultErrorMessage(r);
 	if (c->file) {
 		struct sqlfile *f = c->file;
-		size_t sidx = c->whole ? c->nok : c->stmt;
-		size_t base = c->whole ? 0 : f->stmts[c->stmt].start;
+		size_t sidx = c->whole ? c->stmt + c->nok : c->stmt;
+		size_t base = c->off;
 		int line, col;
 		size_t ls;
 
@@ -945,6 +974,17 @@ static void job_lost(struct pgjob *job)
 	job->state = JOB_FAILED;
 }
 
+/* Whether the current command is the last statement of a file run statement by statement
+ * (transaction = no) and left a transaction open: closing the connection would lose it. */
+static bool open_after_file(struct pgjob *job)
+{
+	struct pgcmd *c = &job->cmds[job->cur];
+
+	if (!c->file || c->whole || (job->cur + 1 < job->ncmds && job->cmds[job->cur + 1].file == c->file))
+		return false;
+	return PQtransactionStatus(job->conn) != PQTRANS_IDLE;
+}
+
 /* The current command is finished: send the next, ROLLBACK after an error, or end. */
 static void job_next(struct pgjob *job)
 {
@@ -952,6 +992,14 @@ static void job_next(struct pgjob *job)
 
 	if (failed && !job->err)
 		job->err = xasprintf("step '%s' canceled", job->n->name);
+	if (!failed && open_after_file(job)) {
+		struct sqlfile *f = job->cmds[job->cur].file;
+
+		job->err = xasprintf("%s: leaves a transaction open (BEGIN without COMMIT): with transaction = no nothing"
+		                     " commits it; end the file with COMMIT", f->path);
+		buf_printf(&job->out, "%s\n", job->err);
+		failed = true;
+	}
 	if (failed) {
 		PGTransactionStatusType ts = PQtransactionStatus(job->conn);
 
@@ -1093,7 +1141,7 @@ struct pgjob *pg_start(struct graph *g, struct node *n, enum pgwhat what, const 
 
 		job_pushfile(job, &job->files[i], tx);
 		for (size_t k = first; k < job->ncmds; k++)
-			job->cmds[k].cb = cb_status;
+			job->cmds[k].cb = job->cmds[k].file ? cb_status : cb_wrapped;
 	}
 	job_pushregistry(job);
 	if (tx)
