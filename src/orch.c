@@ -66,6 +66,7 @@ struct options {
 	enum action action;
 	bool actionset;
 	const char *arg; /* the argument of --why, --rollback, --approve, --skip */
+	const char *to;  /* --rollback --to NODE */
 	const char *onfailure;
 	char **targets;
 	size_t ntargets;
@@ -96,6 +97,9 @@ static const char usage_text[] =
 	"  --why STEP              explain why STEP would run or is up to date\n"
 	"  --graph [TARGET]        the dependency graph in Graphviz DOT\n"
 	"  --rollback TARGET       roll back the completed steps of TARGET, newest first\n"
+	"  --rollback [TARGET] --to NODE\n"
+	"                          roll back what came after NODE (a sqitch tag @TAG, a\n"
+	"                          step, a milestone): NODE and all it needs stay\n"
 	"  --approve STEP          mark a manual gate as done\n"
 	"  --skip STEP             mark a step skipped\n"
 	"  --force TARGET...       make the steps of the targets run again next time\n"
@@ -124,7 +128,7 @@ static void set_action(struct options *o, enum action a, const char *arg)
 
 enum { OPT_STATUS = 256, OPT_JSON, OPT_LIST, OPT_CHECK, OPT_WHY, OPT_GRAPH, OPT_ROLLBACK,
        OPT_APPROVE, OPT_SKIP, OPT_FORCE, OPT_RESET, OPT_YES, OPT_ONFAILURE, OPT_VERSION,
-       OPT_KILL_ORPHANS };
+       OPT_KILL_ORPHANS, OPT_TO };
 
 static const struct option longopts[] = {
 	{"file", required_argument, NULL, 'f'},
@@ -145,6 +149,7 @@ static const struct option longopts[] = {
 	{"why", required_argument, NULL, OPT_WHY},
 	{"graph", no_argument, NULL, OPT_GRAPH},
 	{"rollback", required_argument, NULL, OPT_ROLLBACK},
+	{"to", required_argument, NULL, OPT_TO},
 	{"approve", required_argument, NULL, OPT_APPROVE},
 	{"skip", required_argument, NULL, OPT_SKIP},
 	{"force", no_argument, NULL, OPT_FORCE},
@@ -306,7 +311,20 @@ static void parse_options(int argc, char **argv, struct options *o)
 		case OPT_CHECK: set_action(o, ACT_CHECK, NULL); break;
 		case OPT_WHY: set_action(o, ACT_WHY, optarg); break;
 		case OPT_GRAPH: set_action(o, ACT_GRAPH, NULL); break;
-		case OPT_ROLLBACK: set_action(o, ACT_ROLLBACK, optarg); break;
+		case OPT_ROLLBACK:
+			/* --rollback --to TAG: sqitch's revert --to, of the whole plan */
+			if (strcmp(optarg, "--to") == 0) {
+				if (optind >= argc)
+					usage_error("%s", "--to needs a tag, step or milestone");
+				o->to = argv[optind++];
+				optarg = "all";
+			} else if (strncmp(optarg, "--to=", 5) == 0) {
+				o->to = optarg + 5;
+				optarg = "all";
+			}
+			set_action(o, ACT_ROLLBACK, optarg);
+			break;
+		case OPT_TO: o->to = optarg; break;
 		case OPT_APPROVE: set_action(o, ACT_APPROVE, optarg); break;
 		case OPT_SKIP: set_action(o, ACT_SKIP, optarg); break;
 		case OPT_FORCE: o->force = true; break;
@@ -332,6 +350,8 @@ static void parse_options(int argc, char **argv, struct options *o)
 	/* --force alone names its targets as operands; with --rollback it is a modifier */
 	if (o->force && !o->actionset)
 		set_action(o, ACT_FORCE, NULL);
+	if (o->to && o->action != ACT_ROLLBACK)
+		usage_error("%s", "--to goes with --rollback");
 	if (o->json && o->action != ACT_STATUS && o->action != ACT_LIST)
 		usage_error("%s", "--json goes with --status or --list");
 	if (o->question && o->action != ACT_RUN)
@@ -535,9 +555,22 @@ static int rollback(struct graph *g, struct options *o)
 {
 	struct node **t = resolve_targets(g, (char **)&o->arg, 1);
 	struct runopts ro = run_options(g, o);
-	struct rollbackopts rb = {o->dryrun, o->force, o->yes};
+	struct rollbackopts rb = {o->dryrun, o->force, o->yes, NULL};
 	struct journal *j;
 	int status;
+
+	if (o->to) {
+		char *tag = xasprintf("@%s", o->to);
+
+		/* a sqitch tag by its name alone (--to v1.0 for @v1.0) */
+		if (graph_target(g, o->to, &rb.keep) < 0 && graph_target(g, tag, &rb.keep) < 0) {
+			unknown_target(g, "--to: ", o->to);
+			exit(EXIT_USAGE);
+		}
+		free(tag);
+		if (!rb.keep)
+			usage_error("%s", "--to all keeps everything: name a tag, step or milestone");
+	}
 
 	enter_plan_dir(g);
 	j = journal_open(g, o->dryrun ? 0 : JOURNAL_LOCK);
