@@ -14,7 +14,7 @@
 # shellcheck disable=SC2207  # COMPREPLY=($(compgen ...)) is the idiom here
 _orch_options='-f --file -C --directory -j --jobs -k --keep-going -n --dry-run -q
 --question -v --verbose -s --quiet --silent -d --debug -t --tool -h --help --status
---json --list --check --why --graph --rollback --approve --skip --force --reset --yes
+--json --list --check --why --graph --rollback --to --approve --skip --force --reset --yes
 --on-failure --kill-orphans --version'
 _orch_debug_modes='explain stats list'
 _orch_tools='list targets commands query clean'

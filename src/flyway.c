@@ -165,12 +165,14 @@ static int scan(const char *full, const char *rel, struct vec *out)
 static int cmp_migration(const void *a, const void *b)
 {
 	const struct migration *x = *(struct migration *const *)a, *y = *(struct migration *const *)b;
+	int c;
 
 	if (x->kind != y->kind)
 		return x->kind == FW_REPEATABLE ? 1 : y->kind == FW_REPEATABLE ? -1 : x->kind < y->kind ? -1 : 1;
 	if (x->kind == FW_REPEATABLE)
 		return strcmp(x->desc, y->desc);
-	return flyway_vercmp(x->version, y->version);
+	c = flyway_vercmp(x->version, y->version);
+	return c ? c : strcmp(x->path, y->path); /* one version twice: the same report each time */
 }
 
 int flyway_add(struct graph *g, const char *dir, const char *database, int line, struct vec *steps)

@@ -18,6 +18,7 @@
 #include "run.h"
 #include "state.h"
 #include "show.h"
+#include "sqlsplit.h"
 #include "status.h"
 #include "util.h"
 
@@ -602,13 +603,53 @@ static int show_status(struct graph *g, struct options *o)
 	return status;
 }
 
-/* --check: the Orchfile loaded; now the journal, and applied SQL that changed. */
+/* --check: transaction control that would end orch's transaction, in the SQL files of
+ * transactional steps that exist (a wrapper of the whole file is welcome); how many. */
+static int check_sql(struct graph *g)
+{
+	int bad = 0;
+
+	for (size_t i = 0; i < g->steps.n; i++) {
+		struct node *n = g->steps.v[i];
+		const char *files[3] = {n->sql, n->sql_verify, n->sql_rollback};
+
+		for (size_t k = 0; k < 3 && n->stepkind == STEP_SQL && n->transaction; k++) {
+			struct sqlfile f;
+			const struct sqlstmt *st;
+			char *err = NULL;
+			int line, col;
+			size_t ls;
+
+			if (!files[k] || access(files[k], F_OK) != 0)
+				continue; /* a missing file is the run's to report */
+			if (sqlfile_read(NULL, files[k], &f, &err) < 0) {
+				error("%s", err);
+				free(err);
+				bad++;
+				continue;
+			}
+			if ((st = sqlfile_txstmt(&f))) {
+				sqlfile_linecol(&f, st->start, &line, &col, &ls);
+				error("%s:%d: %s ends orch's transaction: remove it, or set transaction = no (step %s)", files[k], line,
+				      st->word[0], n->name);
+				bad++;
+			}
+			sqlfile_free(&f);
+		}
+	}
+	return bad;
+}
+
+/* --check: the Orchfile loaded; now the journal, the SQL files, and applied SQL that
+ * changed. */
 static int check(struct graph *g)
 {
 	const char *file = g->file;
 	int status;
 
 	enter_plan_dir(g);
+	if (check_sql(g))
+		return EXIT_USAGE;
 	status = action_check_journal(g);
 	if (status == EXIT_DONE)
 		printf("%s: ok: %zu step%s, %zu phase%s, %zu milestone%s, %zu pool%s\n", file, g->steps.n,

@@ -13,7 +13,8 @@
  * <change>@<tag>.sql for the first tag after that version whose deploy script exists
  * (else the first tag), as sqitch's path_segments does. The first version keeps the
  * change's name as its step name, the Nth is "<change>.N", so that reworking a change
- * renames no step that was applied.
+ * renames no step that was applied; and those earlier versions have on_change = ignore,
+ * since the rework renamed their scripts (the path is part of what orch hashes).
  *
  * The plan's syntax (sqitch-plan(5)):
  *
@@ -57,6 +58,13 @@ struct plan {
 	char *project;
 	struct vec changes, tags;
 	int errors;
+	struct vec msgs; /* struct planerr *, printed in line order by print_errors */
+};
+
+struct planerr {
+	int line;
+	size_t seq;
+	char *msg;
 };
 
 struct confent {
@@ -70,12 +78,40 @@ static void perr(struct plan *p, int line, const char *fmt, ...)
 	va_list ap;
 	char *m;
 
+	struct planerr *e = xmalloc(sizeof(*e));
+
 	va_start(ap, fmt);
 	m = xvasprintf(fmt, ap);
 	va_end(ap);
-	diag(p->path, line, "%s", m);
-	free(m);
+	e->line = line;
+	e->seq = p->msgs.n;
+	e->msg = m;
+	vec_push(&p->msgs, e);
 	p->errors++;
+}
+
+static int cmp_err(const void *a, const void *b)
+{
+	const struct planerr *x = *(struct planerr *const *)a, *y = *(struct planerr *const *)b;
+
+	if (x->line != y->line)
+		return x->line < y->line ? -1 : 1;
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+static void print_errors(struct plan *p)
+{
+	if (p->msgs.n)
+		qsort(p->msgs.v, p->msgs.n, sizeof(*p->msgs.v), cmp_err);
+	fflush(stdout);
+	for (size_t i = 0; i < p->msgs.n; i++) {
+		struct planerr *e = p->msgs.v[i];
+
+		diag(p->path, e->line, "%s", e->msg);
+		free(e->msg);
+		free(e);
+	}
+	vec_free(&p->msgs);
 }
 
 bool sqitch_is_plan(const char *path, const char *text, size_t len)
@@ -193,7 +229,13 @@ static char *join(const char *a, const char *b)
 {
 	char *s;
 
-	if (b[0] == '/' || !*a || strcmp(a, ".") == 0)
+	while (b[0] == '.' && b[1] == '/')
+		b += 2 + strspn(b + 2, "/");
+	if (strcmp(b, ".") == 0 || !*b)
+		b = ""; /* A itself */
+	if (!*b)
+		s = xstrdup(*a ? a : ".");
+	else if (b[0] == '/' || !*a || strcmp(a, ".") == 0)
 		s = xstrdup(b);
 	else
 		s = xasprintf("%s%s%s", a, a[strlen(a) - 1] == '/' ? "" : "/", b);
@@ -581,6 +623,7 @@ static int add(struct graph *g, const char *planpath, const char *shown, const c
 	char *db = NULL;
 	size_t len;
 	int rc;
+	bool ok;
 
 	p.path = shown;
 	*project = NULL;
@@ -628,7 +671,8 @@ static int add(struct graph *g, const char *planpath, const char *shown, const c
 		perr(&p, 1, "the sqitch plan has no changes");
 	if (p.project && !valid_name(p.project) && !p.errors)
 		perr(&p, 1, "bad project name '%s': it names the plan (use letters, digits, '-', '_' and '.')", p.project);
-	for (size_t i = 0; i < p.changes.n && !p.errors; i++) {
+	ok = !p.errors; /* the plan parsed: its changes become steps */
+	for (size_t i = 0; i < p.changes.n && ok; i++) {
 		struct change *c = p.changes.v[i];
 		char *name = step_name(c), *script = script_name(g, &p, i, dirs[0]);
 		struct node *n = graph_add(g, NODE_STEP, name, line > 0 ? line : c->line);
@@ -647,7 +691,9 @@ static int add(struct graph *g, const char *planpath, const char *shown, const c
 		}
 		c->node = n;
 		n->stepkind = STEP_SQL;
-		n->on_change = ONCHANGE_ERROR;
+		/* an earlier version of a reworked change is history: `sqitch rework` renamed its
+		 * scripts (X.sql to X@TAG.sql), which must not make the applied step "changed" */
+		n->on_change = strcmp(script, c->name) != 0 ? ONCHANGE_IGNORE : ONCHANGE_ERROR;
 		n->title = c->note && *c->note ? xstrdup(c->note) : NULL;
 		n->database = database ? xstrdup(database) : NULL;
 		if (!exists(g, files[0]))
@@ -668,7 +714,7 @@ static int add(struct graph *g, const char *planpath, const char *shown, const c
 		free(script);
 	}
 	/* tags: milestones, made before the dependencies that name them resolve */
-	for (size_t k = 0; k < p.tags.n && !p.errors; k++) {
+	for (size_t k = 0; k < p.tags.n && ok; k++) {
 		struct tag *t = p.tags.v[k];
 		char *name = xasprintf("@%s", t->name);
 		size_t from = k ? ((struct tag *)p.tags.v[k - 1])->after : 0;
@@ -685,17 +731,21 @@ static int add(struct graph *g, const char *planpath, const char *shown, const c
 			graph_adddep(t->node, ((struct change *)p.changes.v[i])->node, line > 0 ? line : t->line, EDGE_NEEDS);
 		free(name);
 	}
-	for (size_t i = 0; i < p.changes.n && !p.errors; i++) {
+	for (size_t i = 0; i < p.changes.n && ok; i++) {
 		struct change *c = p.changes.v[i];
 
-		for (size_t k = 0; k < c->deps.n; k++) {
+		for (size_t k = 0; k < c->deps.n && c->node; k++) {
 			struct node *d = resolve(&p, i, c->deps.v[k]);
+			bool have = false;
 
-			if (d)
+			for (size_t e = 0; d && e < c->node->ndeps && !have; e++)
+				have = c->node->deps[e].dep == d; /* the change before it, named again */
+			if (d && !have)
 				graph_adddep(c->node, d, line > 0 ? line : c->line, EDGE_NEEDS);
 		}
 	}
 
+	print_errors(&p);
 	*project = p.project;
 	for (size_t i = 0; i < p.changes.n; i++) {
 		struct change *c = p.changes.v[i];

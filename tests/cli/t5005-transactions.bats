@@ -130,6 +130,10 @@ wrapped_plan() {
 	INSERT INTO users VALUES (1, 'ada');
 	COMMIT;
 	EOF
+	# --check says it too, before any run, without a database
+	DATABASE_URL= run_orch --check
+	expect_status 2
+	expect_stderr <<<"orch: error: deploy/users.sql:3: commit ends orch's transaction: remove it, or set transaction = no (step users)"
 	run_orch
 	expect_status 1
 	expect_contains stderr "$stderr" "deploy/users.sql:3: commit ends orch's transaction"
@@ -147,6 +151,19 @@ wrapped_plan() {
 	t
 	t
 	EOF
+}
+
+@test "--check passes the wrappers sqitch writes, and a file under transaction = no" {
+	wrapped_plan
+	run_orch --check
+	expect_status 0
+	expect_stdout <<<"Orchfile: ok: 1 step, 0 phases, 0 milestones, 0 pools"
+	printf 'BEGIN;\nSELECT 1;\nCOMMIT;\nCOMMIT;\n' > deploy/users.sql
+	run_orch --check
+	expect_status 2
+	echo 'transaction = no' >> Orchfile
+	run_orch --check
+	expect_status 0
 }
 
 @test "transaction = no: a file that leaves a transaction open fails the step, rolled back, not done" {
