@@ -653,9 +653,15 @@ static int add(struct graph *g, const char *planpath, const char *shown, const c
 		if (!t)
 			t = conf_get(&conf, "core", "target");
 		if (t && strncmp(t, "db:", 3) != 0) {
+			const char *name = t;
+
 			sec = xasprintf("target.%s", t);
 			t = conf_get(&conf, sec, "uri");
 			free(sec);
+			if (!t) {
+				error("%s: sqitch.conf's target is %s, which has no [target \"%s\"] uri", shown, name, name);
+				p.errors++;
+			}
 		}
 		if (t && !(db = target_uri(t))) {
 			error("%s: the target %s in sqitch.conf is not a PostgreSQL one (db:pg:...)", shown, t);

@@ -335,4 +335,14 @@ copy_shelf() {
 	run_orch -f sqitch.plan --check
 	expect_status 2
 	expect_contains stderr "$stderr" "sqitch.plan:1: no %project pragma: a sqitch plan names its project (%project=NAME)"
+	# sqitch.conf's target, when it is the database, must be one
+	unset DATABASE_URL
+	printf '[engine "pg"]\n\ttarget = prod\n' > sqitch.conf
+	run_orch -f sqitch.plan --check
+	expect_status 2
+	expect_contains stderr "$stderr" "orch: error: sqitch.plan: sqitch.conf's target is prod, which has no [target \"prod\"] uri"
+	printf '[engine "pg"]\n\ttarget = db:sqlite:x.db\n' > sqitch.conf
+	run_orch -f sqitch.plan --check
+	expect_status 2
+	expect_contains stderr "$stderr" "orch: error: sqitch.plan: the target db:sqlite:x.db in sqitch.conf is not a PostgreSQL one (db:pg:...)"
 }
