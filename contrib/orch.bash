@@ -14,8 +14,8 @@
 # shellcheck disable=SC2207  # COMPREPLY=($(compgen ...)) is the idiom here
 _orch_options='-f --file -C --directory -D --define -j --jobs -k --keep-going -n --dry-run -q
 --question -v --verbose -s --quiet --silent -d --debug -t --tool -h --help --status
---json --list --check --why --graph --rollback --approve --skip --force --reset --yes
---on-failure --kill-orphans --version -T --target --accept --baseline --database --reason'
+--json --list --check --why --graph --rollback --to --approve --skip --force --reset --yes
+--on-failure --kill-orphans --version -T --target --accept --baseline --database --reason --trace --report --state'
 _orch_debug_modes='explain stats list'
 _orch_tools='list targets commands query clean'
 

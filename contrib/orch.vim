@@ -11,10 +11,11 @@
 "   :set filetype=orch   or a modeline:  # vim: ft=orch
 "
 " What it shows: sections ([orch], [vars], [env], [pool NAME], [phase NAME], [step NAME],
-" [milestone NAME]; any other section is an error), the known keys (an unknown key
-" outside [vars] is marked), comments (# or ; at the start of a line only: a ; inside a
-" value is part of the value), ${NAME} and ${NAME:-default}, durations (45m, 1h30m,
-" 2d, 90s), yes/no, and the values of on_change, impact and transaction.
+" [milestone NAME], [sqitch NAME], [flyway NAME]; any other section is an error), the
+" known keys (an unknown key outside [vars] is marked), comments (# or ; at the start
+" of a line only: a ; inside a value is part of the value), ${NAME} and
+" ${NAME:-default}, durations (45m, 1h30m, 2d, 90s), yes/no, and the values of
+" on_change, impact and transaction.
 
 if exists("b:current_syntax")
   finish
@@ -35,14 +36,14 @@ syn keyword orchTodo contained TODO FIXME XXX NOTE
 syn match orchSection "^\s*\[[^\]]*\]\s*$" contains=orchSectionKind,orchSectionName,orchSectionError
 syn match orchSectionError contained "\[\zs[^\]]*\ze\]"
 syn match orchSectionKind contained "\[\zs\(orch\|vars\|env\)\ze\]"
-syn match orchSectionKind contained "\[\zs\(pool\|phase\|step\|milestone\)\ze\s\+[A-Za-z0-9._-]\+\]" nextgroup=orchSectionName skipwhite
+syn match orchSectionKind contained "\[\zs\(pool\|phase\|step\|milestone\|sqitch\|flyway\)\ze\s\+[A-Za-z0-9._-]\+\]" nextgroup=orchSectionName skipwhite
 syn match orchSectionName contained "\s\zs[A-Za-z0-9._-]\+\ze\]"
 
 " ---------------------------------------------------------------- keys
 " A key is a name followed by '='; the known ones of every section are keywords.
 syn match orchKeyLine "^\s*[A-Za-z0-9._-]\+\s*=" contains=orchKey,orchUnknownKey,orchEquals nextgroup=orchValue
 syn match orchUnknownKey contained "^\s*\zs[A-Za-z0-9._-]\+"
-syn match orchKey contained "^\s*\zs\(name\|jobs\|database\|changelog\|depth\|number\|title\|after\|phase\|needs\|run\|sql\|sql_verify\|sql_rollback\|transaction\|verify\|rollback\|inputs\|outputs\|estimate\|timeout\|retries\|retry_delay\|pool\|manual\|prompt\|always\|on_change\|env\|type\|component\|impact\|refs\|backup\|lock_timeout\|statement_timeout\|validate\|allow_skipped\)\ze\s*="
+syn match orchKey contained "^\s*\zs\(name\|jobs\|database\|changelog\|report\|target\|share_database\|depth\|number\|title\|after\|phase\|needs\|run\|sql\|sql_verify\|sql_rollback\|transaction\|verify\|rollback\|inputs\|outputs\|estimate\|timeout\|retries\|retry_delay\|pool\|manual\|prompt\|always\|on_change\|env\|type\|component\|impact\|refs\|backup\|lock_timeout\|statement_timeout\|validate\|allow_skipped\|plan\|dir\|command\|on\)\ze\s*="
 syn match orchEquals contained "="
 
 " In [vars] every name is a variable, not an unknown key.

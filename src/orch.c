@@ -20,6 +20,7 @@
 #include "run.h"
 #include "state.h"
 #include "show.h"
+#include "sqlsplit.h"
 #include "status.h"
 #include "report.h"
 #include "trace.h"
@@ -72,6 +73,7 @@ struct options {
 	const char *arg; /* the argument of --why, --rollback, --approve, --skip, --accept, --baseline */
 	const char *target; /* -T */
 	const char *reason; /* --reason */
+	const char *to;  /* --rollback --to NODE */
 	const char *onfailure;
 	char **targets;
 	size_t ntargets;
@@ -104,9 +106,12 @@ static const char usage_text[] =
 	"  --list [--json]         targets: steps, phases, milestones\n"
 	"  --check                 validate the Orchfile and the journal; run nothing\n"
 	"  --why STEP              explain why STEP would run or is up to date\n"
-	"  --graph [TARGET]        the dependency graph in Graphviz DOT (--state: coloured\n"
-	"                          by each step's state)\n"
+	"  --graph [TARGET]        the dependency graph in Graphviz DOT (--state:\n"
+	"                          coloured by each step's state)\n"
 	"  --rollback TARGET       roll back the completed steps of TARGET, newest first\n"
+	"  --rollback [TARGET] --to NODE\n"
+	"                          roll back what came after NODE (a sqitch tag @TAG, a\n"
+	"                          step, a milestone): NODE and all it needs stay\n"
 	"  --approve STEP          mark a manual gate as done\n"
 	"  --skip STEP             mark a step skipped\n"
 	"  --force TARGET...       make the steps of the targets run again next time\n"
@@ -116,7 +121,7 @@ static const char usage_text[] =
 	"  --accept STEP           record an applied SQL step's changed file as applied\n"
 	"  --baseline TARGET       record the steps of TARGET as applied, running nothing\n"
 	"  --reason TEXT           why (recorded with --accept and --baseline)\n"
-	"  --trace FILE            the journal as a Chrome trace (Perfetto, chrome://tracing)\n"
+	"  --trace FILE            the journal as a Chrome trace (Perfetto)\n"
 	"  --report [FILE]         the plan as one HTML page (default: .orch/report.html)\n"
 	"  --yes                   do not ask for confirmation\n"
 	"  --kill-orphans          stop a step an earlier orch left running instead of\n"
@@ -141,7 +146,8 @@ static void set_action(struct options *o, enum action a, const char *arg)
 
 enum { OPT_STATUS = 256, OPT_JSON, OPT_LIST, OPT_CHECK, OPT_WHY, OPT_GRAPH, OPT_ROLLBACK,
        OPT_APPROVE, OPT_SKIP, OPT_FORCE, OPT_RESET, OPT_YES, OPT_ONFAILURE, OPT_VERSION,
-       OPT_KILL_ORPHANS, OPT_ACCEPT, OPT_BASELINE, OPT_DATABASE, OPT_REASON, OPT_TRACE, OPT_STATE, OPT_REPORT };
+       OPT_KILL_ORPHANS, OPT_ACCEPT, OPT_BASELINE, OPT_DATABASE, OPT_REASON, OPT_TRACE, OPT_STATE, OPT_REPORT,
+       OPT_TO };
 
 static const struct option longopts[] = {
 	{"file", required_argument, NULL, 'f'},
@@ -171,6 +177,7 @@ static const struct option longopts[] = {
 	{"why", required_argument, NULL, OPT_WHY},
 	{"graph", no_argument, NULL, OPT_GRAPH},
 	{"rollback", required_argument, NULL, OPT_ROLLBACK},
+	{"to", required_argument, NULL, OPT_TO},
 	{"approve", required_argument, NULL, OPT_APPROVE},
 	{"skip", required_argument, NULL, OPT_SKIP},
 	{"force", no_argument, NULL, OPT_FORCE},
@@ -353,7 +360,20 @@ static void parse_options(int argc, char **argv, struct options *o)
 		case OPT_CHECK: set_action(o, ACT_CHECK, NULL); break;
 		case OPT_WHY: set_action(o, ACT_WHY, optarg); break;
 		case OPT_GRAPH: set_action(o, ACT_GRAPH, NULL); break;
-		case OPT_ROLLBACK: set_action(o, ACT_ROLLBACK, optarg); break;
+		case OPT_ROLLBACK:
+			/* --rollback --to TAG: sqitch's revert --to, of the whole plan */
+			if (strcmp(optarg, "--to") == 0) {
+				if (optind >= argc)
+					usage_error("%s", "--to needs a tag, step or milestone");
+				o->to = argv[optind++];
+				optarg = "all";
+			} else if (strncmp(optarg, "--to=", 5) == 0) {
+				o->to = optarg + 5;
+				optarg = "all";
+			}
+			set_action(o, ACT_ROLLBACK, optarg);
+			break;
+		case OPT_TO: o->to = optarg; break;
 		case OPT_APPROVE: set_action(o, ACT_APPROVE, optarg); break;
 		case OPT_SKIP: set_action(o, ACT_SKIP, optarg); break;
 		case OPT_FORCE: o->force = true; break;
@@ -379,6 +399,8 @@ static void parse_options(int argc, char **argv, struct options *o)
 	/* --force alone names its targets as operands; with --rollback it is a modifier */
 	if (o->force && !o->actionset)
 		set_action(o, ACT_FORCE, NULL);
+	if (o->to && o->action != ACT_ROLLBACK)
+		usage_error("%s", "--to goes with --rollback");
 	if (o->json && o->action != ACT_STATUS && o->action != ACT_LIST)
 		usage_error("%s", "--json goes with --status or --list");
 	if (o->question && o->action != ACT_RUN)
@@ -605,9 +627,22 @@ static int rollback(struct graph *g, struct options *o)
 {
 	struct node **t = resolve_targets(g, (char **)&o->arg, 1);
 	struct runopts ro = run_options(g, o);
-	struct rollbackopts rb = {o->dryrun, o->force, o->yes};
+	struct rollbackopts rb = {o->dryrun, o->force, o->yes, NULL};
 	struct journal *j;
 	int status;
+
+	if (o->to) {
+		char *tag = xasprintf("@%s", o->to);
+
+		/* a sqitch tag by its name alone (--to v1.0 for @v1.0) */
+		if (graph_target(g, o->to, &rb.keep) < 0 && graph_target(g, tag, &rb.keep) < 0) {
+			unknown_target(g, "--to: ", o->to);
+			exit(EXIT_USAGE);
+		}
+		free(tag);
+		if (!rb.keep)
+			usage_error("%s", "--to all keeps everything: name a tag, step or milestone");
+	}
 
 	enter_plan_dir(g);
 	j = journal_open(g, o->dryrun ? 0 : JOURNAL_LOCK);
@@ -642,13 +677,53 @@ static int show_status(struct graph *g, struct options *o)
 	return status;
 }
 
-/* --check: the Orchfile loaded; now the journal, and applied SQL that changed. */
+/* --check: transaction control that would end orch's transaction, in the SQL files of
+ * transactional steps that exist (a wrapper of the whole file is welcome); how many. */
+static int check_sql(struct graph *g)
+{
+	int bad = 0;
+
+	for (size_t i = 0; i < g->steps.n; i++) {
+		struct node *n = g->steps.v[i];
+		const char *files[3] = {n->sql, n->sql_verify, n->sql_rollback};
+
+		for (size_t k = 0; k < 3 && n->stepkind == STEP_SQL && n->transaction; k++) {
+			struct sqlfile f;
+			const struct sqlstmt *st;
+			char *err = NULL;
+			int line, col;
+			size_t ls;
+
+			if (!files[k] || access(files[k], F_OK) != 0)
+				continue; /* a missing file is the run's to report */
+			if (sqlfile_read(NULL, files[k], &f, &err) < 0) {
+				error("%s", err);
+				free(err);
+				bad++;
+				continue;
+			}
+			if ((st = sqlfile_txstmt(&f))) {
+				sqlfile_linecol(&f, st->start, &line, &col, &ls);
+				error("%s:%d: %s ends orch's transaction: remove it, or set transaction = no (step %s)", files[k], line,
+				      st->word[0], n->name);
+				bad++;
+			}
+			sqlfile_free(&f);
+		}
+	}
+	return bad;
+}
+
+/* --check: the Orchfile loaded; now the journal, the SQL files, and applied SQL that
+ * changed. */
 static int check(struct graph *g)
 {
 	const char *file = g->file;
 	int status;
 
 	enter_plan_dir(g);
+	if (check_sql(g))
+		return EXIT_USAGE;
 	status = action_check_journal(g);
 	if (status == EXIT_DONE)
 		printf("%s: ok: %zu step%s, %zu phase%s, %zu milestone%s, %zu pool%s\n", file, g->steps.n,

@@ -22,8 +22,9 @@
 
 #include <ini.h>
 
+#include "flyway.h"
 #include "notify.h"
-
+#include "sqitch.h"
 #include "sqlsplit.h"
 
 struct entry {
@@ -63,6 +64,7 @@ struct parser {
 	struct graph *g;
 	int errors;
 	struct vec msgs; /* struct perror *, printed by print_errors */
+	int srcerrors; /* printed by sqitch.c and flyway.c themselves */
 	int depth;  /* variable expansion nesting */
 	bool defer; /* an undefined variable is no error: database keys, see load_step */
 };
@@ -954,6 +956,80 @@ static void load_milestone(struct parser *p, struct section *s)
 		perr(p, s->line, "milestone '%s' has no needs", n->name);
 }
 
+/* [sqitch NAME] (plan = FILE) and [flyway NAME] (dir = DIR): a project's migrations
+ * become steps (sqitch.c, flyway.c); the section is a milestone needing them all, its
+ * phase is theirs and its needs are what the first one needs. */
+static void load_source(struct parser *p, struct section *s)
+{
+	bool sq = strcmp(s->type, "sqitch") == 0;
+	const char *pathkey = sq ? "plan" : "dir";
+	static const char *const sqkeys[] = {"plan", "title", "phase", "needs", "database", NULL};
+	static const char *const fwkeys[] = {"dir", "title", "phase", "needs", "database", NULL};
+	const char *const *keys = sq ? sqkeys : fwkeys;
+	char *vals[5] = {NULL}, *project = NULL;
+	struct entry *ents[5] = {NULL};
+	struct vec steps = {0}, words = {0};
+	struct node *ph = NULL;
+
+	for (size_t i = 0; i < s->entries.n; i++) {
+		struct entry *e = s->entries.v[i];
+		size_t k = 0;
+		char hint[64];
+
+		while (keys[k] && strcmp(keys[k], e->key) != 0)
+			k++;
+		if (!keys[k]) {
+			perr(p, e->line, "unknown key '%s' in [%s %s] (known keys: %s, title, phase, needs, database)%s", e->key,
+			     s->type, s->name, pathkey, did_you_mean(e->key, keys, hint, sizeof(hint)));
+			continue;
+		}
+		p->defer = k == 4; /* see load_step */
+		vals[k] = expand(p, s, buf_str(&e->value), e->line);
+		p->defer = false;
+		ents[k] = e;
+	}
+	if (vals[1])
+		s->node->title = vals[1];
+	if (vals[2] && (!(ph = graph_find(p->g, vals[2])) || ph->kind != NODE_PHASE)) {
+		perr(p, ents[2]->line, "[%s %s] is in phase '%s', which is not defined", s->type, s->name, vals[2]);
+		ph = NULL;
+	}
+	if (!ents[0])
+		perr(p, s->line, "[%s %s] needs %s = %s", s->type, s->name, pathkey, sq ? "path/to/sqitch.plan" : "DIR");
+	else if (vals[0])
+		p->srcerrors += sq ? sqitch_add(p->g, vals[0], vals[4], s->line, &steps, &project)
+		                   : flyway_add(p->g, vals[0], vals[4], s->line, &steps);
+	if (vals[3])
+		split_words(vals[3], &words);
+	for (size_t i = 0; i < words.n; i++) {
+		struct node *d = resolve(p, s->node, words.v[i], ents[3]->line, "needs");
+
+		if (d && steps.n)
+			graph_adddep(steps.v[0], d, ents[3]->line, EDGE_NEEDS);
+		if (d)
+			graph_adddep(s->node, d, ents[3]->line, EDGE_NEEDS);
+		free(words.v[i]);
+	}
+	for (size_t i = 0; i < steps.n; i++) {
+		struct node *n = steps.v[i];
+
+		graph_adddep(s->node, n, s->line, EDGE_NEEDS);
+		if (ph) {
+			n->phase = ph;
+			n->phase_line = ents[2]->line;
+			vec_push(&ph->steps, n);
+		}
+	}
+	if (sq && !s->node->title && project)
+		s->node->title = xasprintf("sqitch project %s", project);
+	free(project);
+	vec_free(&words);
+	vec_free(&steps);
+	for (size_t k = 0; k < 5; k++)
+		if (k != 1)
+			free(vals[k]);
+}
+
 static void load_orch(struct parser *p, struct section *s)
 {
 	struct graph *g = p->g;
@@ -1058,8 +1134,8 @@ static void load_pool(struct parser *p, struct section *s)
  * sections declared later in the file. */
 static void declare(struct parser *p, struct section *s, struct section **orch)
 {
-	static const char *types[] = {"step", "phase", "milestone"};
-	static const enum nodekind kinds[] = {NODE_STEP, NODE_PHASE, NODE_MILESTONE};
+	static const char *types[] = {"step", "phase", "milestone", "sqitch", "flyway"};
+	static const enum nodekind kinds[] = {NODE_STEP, NODE_PHASE, NODE_MILESTONE, NODE_MILESTONE, NODE_MILESTONE};
 	bool named = false;
 
 	if (strcmp(s->type, "orch") == 0 || strcmp(s->type, "vars") == 0 || strcmp(s->type, "env") == 0 ||
@@ -1074,16 +1150,17 @@ static void declare(struct parser *p, struct section *s, struct section **orch)
 			*slot = s;
 		return;
 	}
-	for (size_t i = 0; i < 3; i++)
+	for (size_t i = 0; i < 5; i++)
 		named |= strcmp(s->type, types[i]) == 0;
 	named |= strcmp(s->type, "pool") == 0 || strcmp(s->type, "target") == 0;
 	if (!named) {
-		static const char *const sections[] = {"orch", "vars",  "env",  "target",    "notify",
-		                                       "pool", "phase", "step", "milestone", NULL};
+		static const char *const sections[] = {"orch",  "vars", "env",       "target", "notify", "pool",
+		                                       "phase", "step", "milestone", "sqitch", "flyway", NULL};
 		char hint[64];
 
 		perr(p, s->line,
-		     "unknown section [%s%s%s] (use orch, vars, env, target, notify, pool, phase, step or milestone)%s",
+		     "unknown section [%s%s%s] (use orch, vars, env, target, notify, pool, phase, step, milestone, "
+		     "sqitch or flyway)%s",
 		     s->type, s->name ? " " : "", s->name ? s->name : "",
 		     did_you_mean(s->type, sections, hint, sizeof(hint)));
 		return;
@@ -1124,7 +1201,7 @@ static void declare(struct parser *p, struct section *s, struct section **orch)
 			     graph_findpool(p->g, s->name)->line);
 		return;
 	}
-	for (size_t i = 0; i < 3; i++) {
+	for (size_t i = 0; i < 5; i++) {
 		if (strcmp(s->type, types[i]) != 0)
 			continue;
 		if (!(s->node = graph_add(p->g, kinds[i], s->name, s->line))) {
@@ -1370,9 +1447,15 @@ static void build(struct parser *p)
 	for (size_t i = 0; i < p->sections.n; i++) {
 		struct section *s = p->sections.v[i];
 
+		if (s->node && (strcmp(s->type, "sqitch") == 0 || strcmp(s->type, "flyway") == 0))
+			load_source(p, s);
+	}
+	for (size_t i = 0; i < p->sections.n; i++) {
+		struct section *s = p->sections.v[i];
+
 		if (s->node && s->node->kind == NODE_STEP)
 			load_step(p, s);
-		else if (s->node && s->node->kind == NODE_MILESTONE)
+		else if (s->node && s->node->kind == NODE_MILESTONE && strcmp(s->type, "milestone") == 0)
 			load_milestone(p, s);
 	}
 	for (size_t i = 0; i < p->sections.n; i++) {
@@ -1433,7 +1516,7 @@ struct graph *orchfile_parse(const char *name, const char *text, size_t len, con
 	read_ini(&p);
 	build(&p);
 	free_sections(&p);
-	p.errors = print_errors(&p);
+	p.errors = print_errors(&p) + p.srcerrors;
 	if (!p.errors)
 		p.errors += graph_finish(p.g);
 	if (nerrors)
@@ -1465,7 +1548,10 @@ struct graph *orchfile_load(const char *path, int *nerrors)
 	dir = slash ? xstrndup(path, (size_t)(slash - path + (slash == path))) : xstrdup(".");
 	if (!(abs = realpath(dir, NULL)))
 		fatal("cannot resolve the directory of %s:", path);
-	g = orchfile_parse(path, text, len, abs, nerrors);
+	if (sqitch_is_plan(path, text, len))
+		g = sqitch_graph(path, abs, nerrors); /* orch -f sqitch.plan */
+	else
+		g = orchfile_parse(path, text, len, abs, nerrors);
 	free(abs);
 	free(dir);
 	free(text);

@@ -5,7 +5,9 @@
  * connections that steps borrow: parallel steps on one database each get their own.
  * A step is a list of commands sent one after the other on its connection without
  * blocking (the engine polls the socket): for PG_APPLY, BEGIN, the backups, the sql
- * file (sent whole: the server parses it), the sql_verify file, the registry row, COMMIT.
+ * file (sent whole: the server parses it; a BEGIN ... COMMIT wrapper of its own left out,
+ * a BEGIN ... ROLLBACK one run as a savepoint rolled back), the sql_verify file, the
+ * registry row, COMMIT.
  * Any error ends the list and rolls back whatever transaction is open.
  *
  * The registry, created on first use (docs/postgresql.md):
@@ -638,13 +640,18 @@ static struct pgcmd *job_push(struct pgjob *job, const char *sql, const char *wh
 static int cb_status(struct pgjob *job, struct pgcmd *c, PGresult *r);
 static int cb_gexec(struct pgjob *job, struct pgcmd *c, PGresult *r);
 static int cb_echo(struct pgjob *job, struct pgcmd *c, PGresult *r);
+static int cb_wrapped(struct pgjob *job, struct pgcmd *c, PGresult *r);
 
 /* The commands that run file F: in one transaction (WHOLE), its plain statements in
  * runs sent at once (the server parses them); else statement by statement. \gexec
- * queries, COPY FROM stdin and \echo are commands of their own. */
+ * queries, COPY FROM stdin and \echo are commands of their own. A whole file wrapped in
+ * BEGIN ... COMMIT runs without its wrapper, inside orch's transaction; one wrapped in
+ * BEGIN ... ROLLBACK inside a savepoint rolled back after it. */
 static void job_pushfile(struct pgjob *job, struct sqlfile *f, bool whole)
 {
 	struct pgcmd *c;
+	enum sqlwrap wrap;
+	size_t first, last;
 
 	if (!f->nstmts) { /* nothing but comments: the server says so (its log line) */
 		c = job_push(job, "", NULL);
@@ -652,12 +659,17 @@ static void job_pushfile(struct pgjob *job, struct sqlfile *f, bool whole)
 		c->cb = cb_status;
 		return;
 	}
-	for (size_t i = 0; i < f->nstmts;) {
+	wrap = whole ? sqlfile_wrap(f) : SQL_WRAP_NONE;
+	first = wrap ? 1 : 0;
+	last = wrap ? f->nstmts - 1 : f->nstmts;
+	if (wrap == SQL_WRAP_ROLLBACK)
+		job_push(job, "SAVEPOINT orch_wrapped", "savepoint")->cb = cb_wrapped;
+	for (size_t i = first; i < last;) {
 		const struct sqlstmt *st = &f->stmts[i];
 		size_t k = i + 1;
 
 		if (whole && st->kind == SQL_PLAIN)
-			while (k < f->nstmts && f->stmts[k].kind == SQL_PLAIN)
+			while (k < last && f->stmts[k].kind == SQL_PLAIN)
 				k++;
 		c = job_insert(job, job->ncmds, NULL);
 		c->sql = st->kind == SQL_ECHO ? xstrdup("") : xstrndup(f->text + st->start, f->stmts[k - 1].end - st->start);
@@ -667,6 +679,9 @@ static void job_pushfile(struct pgjob *job, struct sqlfile *f, bool whole)
 		c->cb = st->kind == SQL_GEXEC ? cb_gexec : st->kind == SQL_ECHO ? cb_echo : cb_status;
 		i = k;
 	}
+	if (wrap == SQL_WRAP_ROLLBACK)
+		job_push(job, "ROLLBACK TO SAVEPOINT orch_wrapped; RELEASE SAVEPOINT orch_wrapped", "savepoint")->cb =
+			cb_wrapped;
 }
 
 static void out_cmdstatus(struct pgjob *job, PGresult *r)
@@ -879,6 +894,15 @@ static int cb_gexec(struct pgjob *job, struct pgcmd *c, PGresult *r)
 			nc->dyn = true;
 		}
 	free(where);
+	return 0;
+}
+
+/* The savepoint of a file wrapped in BEGIN ... ROLLBACK, rolled back: say so once. */
+static int cb_wrapped(struct pgjob *job, struct pgcmd *c, PGresult *r)
+{
+	(void)r;
+	if (strncmp(c->sql, "ROLLBACK", 8) == 0 && c->nok == 0)
+		buf_printf(&job->out, "ROLLBACK TO SAVEPOINT (the file's own ROLLBACK)\n");
 	return 0;
 }
 
@@ -1148,6 +1172,17 @@ static void job_go(struct pgjob *job)
 		job_lost(job);
 }
 
+/* Whether the current command is the last statement of a file run statement by statement
+ * (transaction = no) and left a transaction open: closing the connection would lose it. */
+static bool open_after_file(struct pgjob *job)
+{
+	struct pgcmd *c = &job->cmds[job->cur];
+
+	if (!c->file || job->n->transaction || (job->cur + 1 < job->ncmds && job->cmds[job->cur + 1].file == c->file))
+		return false;
+	return PQtransactionStatus(job->conn) != PQTRANS_IDLE;
+}
+
 /* The current command is finished: send the next, ROLLBACK after an error, or end. */
 static void job_next(struct pgjob *job)
 {
@@ -1155,6 +1190,14 @@ static void job_next(struct pgjob *job)
 
 	if (failed && !job->err)
 		job->err = xasprintf("step '%s' canceled", job->n->name);
+	if (!failed && open_after_file(job)) {
+		struct sqlfile *f = job->cmds[job->cur].file;
+
+		job->err = xasprintf("%s: leaves a transaction open (BEGIN without COMMIT): with transaction = no nothing"
+		                     " commits it; end the file with COMMIT", f->path);
+		buf_printf(&job->out, "%s\n", job->err);
+		failed = true;
+	}
 	if (failed) {
 		PGTransactionStatusType ts = PQtransactionStatus(job->conn);
 

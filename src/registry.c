@@ -181,6 +181,33 @@ static enum stepstate changed_state(const struct node *n)
 	return n->on_change == ONCHANGE_IGNORE ? ST_DONE : n->on_change == ONCHANGE_RERUN ? ST_STALE : ST_CHANGED;
 }
 
+/* Whether something N needs is still to run: a step would then be applied before N,
+ * which is applied already (Flyway's out-of-order). */
+static bool needs_pending(const struct node *n)
+{
+	for (size_t i = 0; i < n->ndeps; i++)
+		if (!state_satisfied(n->deps[i].dep))
+			return true;
+	return false;
+}
+
+/* N is applied with the file it has now: it is done, unless the journal knows better
+ * (APPLIED: it completed, and is stale or changed since): N runs always; it reruns
+ * when anything changes (on_change = rerun); its inputs or outputs changed; or
+ * something it needs is still to run. What only changed upstream, since applied
+ * again or accepted, or in its verify, does not apply it again. */
+static bool journal_knows_better(const struct node *n, const struct regstep *s, bool applied)
+{
+	const char *why = state_reason(n);
+
+	if (n->always)
+		return true;
+	if (!applied || same_sig(s->row, n))
+		return false;
+	return n->on_change == ONCHANGE_RERUN || strncmp(why, "input", 5) == 0 || strncmp(why, "output", 6) == 0 ||
+	       needs_pending(n);
+}
+
 /* Make N's state agree with what the registry says; with REC, record what it found
  * applied. Returns -1 after a write error. */
 static int agree(struct graph *g, struct recorder *rec, struct node *n)
@@ -207,12 +234,7 @@ static int agree(struct graph *g, struct recorder *rec, struct node *n)
 		}
 		break;
 	case REG_APPLIED:
-		/* applied with this file: done (what only changed upstream, or in its verify, is
-		 * not applied again), unless it runs always or the journal saw its inputs or
-		 * outputs change since the registry's signature */
-		if (st != ST_DONE && !n->always &&
-		    !(applied && !same_sig(s->row, n) &&
-		      (strncmp(state_reason(n), "input", 5) == 0 || strncmp(state_reason(n), "output", 6) == 0))) {
+		if (st != ST_DONE && !journal_knows_better(n, s, applied)) {
 			struct outcome o = {.exit_status = -1};
 
 			wb = when_by(s->row);
@@ -405,60 +427,68 @@ static void dependents(struct node *n, enum mark mark, bool *seen, struct vec *h
 	}
 }
 
+/* The error of one changed step N (its own file, another plan's row, or what it needs
+ * inserted before it), with the checksums and the diff when the registry has the text. */
+static void refuse_one(struct graph *g, struct node *n, bool check)
+{
+	const struct regstep *s = R.step && n->id < g->nodes.n ? &R.step[n->id] : NULL;
+	char *msg;
+
+	if (s && s->says == REG_ELSEWHERE) {
+		error("step %s: %s; orch will not apply it again (if the plan was renamed, 'orch --baseline %s' records "
+		      "it as applied under plan '%s')",
+		      n->name, state_reason(n), n->name, g->name);
+		return;
+	}
+	if (check) /* --check: where the step is, and what to do */
+		msg = xasprintf("%s:%d: step '%s' was applied and has changed since (%s); with on_change = error orch "
+		                "will not apply it again: roll it back, undo the change, 'orch --accept %s', or set "
+		                "on_change",
+		                g->file, n->line, n->name, state_reason(n), n->name);
+	else
+		msg = state_refusal(n);
+	error("%s", msg);
+	free(msg);
+	if (s && s->says == REG_CHANGED && s->row) {
+		fprintf(stderr, "  checksum applied %s, now %s\n", s->row->checksum ? s->row->checksum : "(not recorded)",
+		        s->sum[0] ? s->sum : "(unreadable)");
+		if (s->row->script) {
+			char *label = xasprintf("%s (applied)", n->sql);
+
+			show_diff(s->row->script, n->sql, label);
+			free(label);
+		}
+	}
+}
+
 size_t registry_refuse_changed(struct graph *g, enum mark mark, bool check)
 {
 	struct vec held = {0};
 	bool *seen = xcalloc(g->nodes.n ? g->nodes.n : 1, sizeof(*seen));
-	size_t own = 0, total;
+	size_t own = 0;
 
+	/* the steps that changed themselves, one error each; what needs them is held back */
 	for (size_t i = 0; i < g->steps.n; i++) {
 		struct node *n = g->steps.v[i];
-		const struct regstep *s = R.step && n->id < g->nodes.n ? &R.step[n->id] : NULL;
-		char *msg;
 
 		if (n->mark != mark || state_of(n) != ST_CHANGED || strncmp(state_reason(n), "dependency ", 11) == 0)
 			continue;
 		own++;
+		refuse_one(g, n, check);
 		seen[n->id] = true;
-		if (s && s->says == REG_ELSEWHERE) {
-			error("step %s: %s; orch will not apply it again (if the plan was renamed, 'orch --baseline %s' "
-			      "records it as applied under plan '%s')",
-			      n->name, state_reason(n), n->name, g->name);
-			continue;
-		}
-		if (check) /* --check: where the step is, and what to do */
-			msg = xasprintf("%s:%d: step '%s' was applied and has changed since (%s); with on_change = error orch "
-			                "will not apply it again: roll it back, undo the change, 'orch --accept %s', or set "
-			                "on_change",
-			                g->file, n->line, n->name, state_reason(n), n->name);
-		else
-			msg = state_refusal(n);
-		error("%s", msg);
-		free(msg);
-		if (s && s->says == REG_CHANGED && s->row) {
-			fprintf(stderr, "  checksum applied %s, now %s\n", s->row->checksum ? s->row->checksum : "(not recorded)",
-			        s->sum[0] ? s->sum : "(unreadable)");
-			if (s->row->script) {
-				char *label = xasprintf("%s (applied)", n->sql);
-
-				show_diff(s->row->script, n->sql, label);
-				free(label);
-			}
-		}
+		dependents(n, mark, seen, &held);
 	}
-	/* what waits on them, and applied steps changed only through a dependency: one line */
+	/* changed through a dependency that did not change itself (a step inserted before
+	 * it: out of order): an error of its own too */
 	for (size_t i = 0; i < g->steps.n; i++) {
 		struct node *n = g->steps.v[i];
 
-		if (seen[n->id] && n->mark == mark && state_of(n) == ST_CHANGED &&
-		    strncmp(state_reason(n), "dependency ", 11) != 0)
+		if (!seen[n->id] && n->mark == mark && state_of(n) == ST_CHANGED) {
+			own++;
+			refuse_one(g, n, check);
+			seen[n->id] = true;
 			dependents(n, mark, seen, &held);
-	}
-	for (size_t i = 0; i < g->steps.n; i++) {
-		struct node *n = g->steps.v[i];
-
-		if (!seen[n->id] && n->mark == mark && state_of(n) == ST_CHANGED)
-			seen[n->id] = true, vec_push(&held, n);
+		}
 	}
 	if (held.n) {
 		struct buf b = {0};
@@ -471,9 +501,7 @@ size_t registry_refuse_changed(struct graph *g, enum mark mark, bool check)
 		       held.n == 1 ? "it depends" : "they depend", buf_str(&b));
 		buf_free(&b);
 	}
-	/* only an applied step that changed refuses the run; what waits on it is told */
-	total = own + (own ? 0 : held.n);
 	vec_free(&held);
 	free(seen);
-	return total;
+	return own;
 }

@@ -96,6 +96,31 @@ static void mark_dependents(struct graph *g)
 	vec_free(&stack);
 }
 
+/* --to KEEP: KEEP and everything it needs, transitively, stay (MARK_NONE). What is left
+ * to undo still holds every dependent of each step in it: a kept step's dependencies
+ * are all kept. */
+static void unmark_kept(struct graph *g, struct node *keep)
+{
+	bool *seen = xcalloc(g->nodes.n, sizeof(*seen));
+	struct vec stack = {0};
+
+	vec_push(&stack, keep);
+	seen[keep->id] = true;
+	while (stack.n) {
+		struct node *n = stack.v[--stack.n];
+
+		if (n->kind == NODE_STEP)
+			n->mark = MARK_NONE;
+		for (size_t i = 0; i < n->ndeps; i++)
+			if (!seen[n->deps[i].dep->id]) {
+				seen[n->deps[i].dep->id] = true;
+				vec_push(&stack, n->deps[i].dep);
+			}
+	}
+	vec_free(&stack);
+	free(seen);
+}
+
 /* When each node last completed (by node id, 0: never), from its history: the newest
  * is undone first. A new array. */
 static int64_t *completion_times(struct graph *g, struct journal *j)
@@ -192,6 +217,8 @@ int rollback_target(struct graph *g, struct journal *j, struct node *target, con
 	graph_clearmarks(g);
 	mark_members(g, target);
 	mark_dependents(g);
+	if (ro->keep)
+		unmark_kept(g, ro->keep);
 	for (size_t i = 0; i < g->steps.n; i++) {
 		struct node *n = g->steps.v[i];
 
@@ -218,12 +245,13 @@ int rollback_target(struct graph *g, struct journal *j, struct node *target, con
 	plan_order(g, &set, order_ms, &order);
 	graph_clearmarks(g);
 	if (!set.n && !stuck.n && !skipped.n) {
-		printf("orch: nothing to roll back: no step of %s is completed\n", target ? target->name : "all");
+		printf("orch: nothing to roll back: no step of %s%s%s is completed\n", target ? target->name : "all",
+		       ro->keep ? " after " : "", ro->keep ? ro->keep->name : "");
 		status = EXIT_DONE;
 		goto out;
 	}
-	printf("rollback of %s: %zu step%s, newest first:\n", target ? target->name : "all", order.n,
-	       order.n == 1 ? "" : "s");
+	printf("rollback of %s%s%s: %zu step%s, newest first:\n", target ? target->name : "all",
+	       ro->keep ? " to " : "", ro->keep ? ro->keep->name : "", order.n, order.n == 1 ? "" : "s");
 	for (size_t i = 0; i < order.n; i++) {
 		struct node *n = order.v[i];
 

@@ -13,10 +13,11 @@ struct rollbackopts {
 	bool dryrun; /* -n: print the plan only */
 	bool force;  /* forget completed steps that have no rollback */
 	bool yes;    /* do not ask for confirmation */
+	struct node *keep; /* --to: keep this node and all it needs (sqitch's revert --to), or NULL */
 };
 
 /* Roll back the completed steps of TARGET (NULL: all) and every completed step that
- * depends on them. Returns an exit status of SPEC §2. */
+ * depends on them, but for RO->keep and what it needs. Returns an exit status of SPEC §2. */
 int rollback_target(struct graph *g, struct journal *j, struct node *target, const struct rollbackopts *ro,
                     const struct runopts *o);
 

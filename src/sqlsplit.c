@@ -915,9 +915,38 @@ int sqlfile_read(const char *dir, const char *path, struct sqlfile *f, char **er
 	return sqlfile_read_vars(dir, path, NULL, f, err);
 }
 
+/* Whether statement ST's words are KEYWORD alone or followed by WORK or TRANSACTION. */
+static bool plain(const struct sqlstmt *st, const char *keyword)
+{
+	const char *b = st->word[1];
+
+	return strcmp(st->word[0], keyword) == 0 &&
+	       (!*b || ((strcmp(b, "work") == 0 || strcmp(b, "transaction") == 0) && !st->word[2][0]));
+}
+
+enum sqlwrap sqlfile_wrap(const struct sqlfile *f)
+{
+	const struct sqlstmt *first, *last;
+
+	if (f->nstmts < 2)
+		return SQL_WRAP_NONE;
+	first = &f->stmts[0];
+	last = &f->stmts[f->nstmts - 1];
+	if (!plain(first, "begin") &&
+	    !(strcmp(first->word[0], "start") == 0 && strcmp(first->word[1], "transaction") == 0 && !first->word[2][0]))
+		return SQL_WRAP_NONE;
+	if (plain(last, "commit") || plain(last, "end"))
+		return SQL_WRAP_COMMIT;
+	if (plain(last, "rollback") || plain(last, "abort"))
+		return SQL_WRAP_ROLLBACK;
+	return SQL_WRAP_NONE;
+}
+
 const struct sqlstmt *sqlfile_txstmt(const struct sqlfile *f)
 {
-	for (size_t i = 0; i < f->nstmts; i++) {
+	bool wrapped = sqlfile_wrap(f) != SQL_WRAP_NONE;
+
+	for (size_t i = wrapped; i < f->nstmts - wrapped; i++) {
 		const char *a = f->stmts[i].word[0], *b = f->stmts[i].word[1], *c = f->stmts[i].word[2];
 
 		if (strcmp(a, "begin") == 0 || strcmp(a, "commit") == 0 || strcmp(a, "end") == 0 ||

@@ -89,9 +89,20 @@ void sqlfile_pos(const struct sqlfile *f, size_t off, struct sqlpos *pos);
 /* Line and column (1-based, in characters) of byte OFF of F, and in *LINESTART the
  * offset of that line's first byte, in the source sqlfile_pos names. */
 void sqlfile_linecol(const struct sqlfile *f, size_t off, int *line, int *col, size_t *linestart);
+/* How F wraps itself in a transaction of its own, as sqitch's scripts do. */
+enum sqlwrap {
+	SQL_WRAP_NONE,
+	SQL_WRAP_COMMIT,   /* BEGIN; ...; COMMIT; (a deploy or revert script) */
+	SQL_WRAP_ROLLBACK, /* BEGIN; ...; ROLLBACK; (a verify script: it leaves nothing) */
+};
+/* Whether F's first statement is a plain BEGIN [WORK | TRANSACTION] or START
+ * TRANSACTION and its last a plain COMMIT or END (SQL_WRAP_COMMIT), or ROLLBACK or
+ * ABORT (SQL_WRAP_ROLLBACK), with no options to either; the wrapper's statements are
+ * then F's first and last. */
+enum sqlwrap sqlfile_wrap(const struct sqlfile *f);
 /* A transaction-control statement in F (BEGIN, START TRANSACTION, COMMIT, END, ABORT,
  * ROLLBACK but not ROLLBACK [WORK | TRANSACTION] TO, PREPARE TRANSACTION), which would
- * end orch's transaction early; NULL when none. */
+ * end orch's transaction early, other than the wrapper of sqlfile_wrap; NULL when none. */
 const struct sqlstmt *sqlfile_txstmt(const struct sqlfile *f);
 /* S with every value of F's secret variables replaced by ***: a new string. */
 char *sqlfile_mask(const struct sqlfile *f, const char *s);

@@ -161,7 +161,8 @@ int trace_write(struct graph *g, struct journal *j, const char *path)
 
 	if (j)
 		n = trace_spans(g, j, from, &spans, wall_ms());
-	qsort(spans, n, sizeof(*spans), cmp_span);
+	if (n)
+		qsort(spans, n, sizeof(*spans), cmp_span);
 	title = g->target ? xasprintf("orch plan %s (target %s)", g->name, g->target) : xasprintf("orch plan %s", g->name);
 	json_array_append_new(a, meta("process_name", 0, title));
 	json_array_append_new(a, meta("thread_name", 0, "plan: gates, milestones"));

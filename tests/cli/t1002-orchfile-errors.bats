@@ -37,7 +37,7 @@ load lib
 	run = true
 	EOF
 	expect_bad_orchfile <<-'EOF'
-	Orchfile:1: unknown section [stage one] (use orch, vars, env, target, notify, pool, phase, step or milestone)
+	Orchfile:1: unknown section [stage one] (use orch, vars, env, target, notify, pool, phase, step, milestone, sqitch or flyway)
 	orch: error: Orchfile: 1 error; nothing was run
 	EOF
 }

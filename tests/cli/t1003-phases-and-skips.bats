@@ -116,8 +116,11 @@ ok c1" "$(tail -n 4 <<<"$output")"
 	expect_stdout <<-'EOF'
 	digraph "chain" {
 	  compound=true;
-	  rankdir=LR;
-	  node [fontname="Helvetica"];
+	  newrank=true;
+	  rankdir=TB;
+	  ranksep=0.35;
+	  nodesep=0.25;
+	  node [fontname="Helvetica", fontsize=10];
 	  subgraph "cluster_a" {
 	    label="1. First";
 	    "a1" [label="a1", shape=box];
@@ -132,6 +135,8 @@ ok c1" "$(tail -n 4 <<<"$output")"
 	  }
 	  "a1" -> "b1" [ltail="cluster_a", lhead="cluster_b"];
 	  "b1" -> "c1" [ltail="cluster_b", lhead="cluster_c"];
+	  "a1" -> "b1" [style=invis, weight=5];
+	  "b1" -> "c1" [style=invis, weight=5];
 	}
 	EOF
 }

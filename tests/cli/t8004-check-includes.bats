@@ -43,16 +43,17 @@ check() { run --separate-stderr env SRC="$TEST_DIR/s" "$TOP/tests/check-includes
 	EOF
 }
 
-@test "check-includes owners: libpq-fe.h, xxhash.h and ini.h outside pg.c, hash.c, orchfile.c" {
+@test "check-includes owners: libpq-fe.h, xxhash.h and ini.h outside pg.c, hash.c, orchfile.c and sqitch.c" {
 	mkdir s
 	printf '#include <libpq-fe.h>\n#include <xxhash.h>\n' > s/pg.c
 	printf '#include <xxhash.h>\n' > s/hash.c
+	printf '#include <ini.h>\n' > s/sqitch.c
 	printf '#include <ini.h>\n#include "ini.h"\n' > s/run.h
 	check owners
 	expect_status 1
 	expect_stdout <<-EOF
 	$TEST_DIR/s/pg.c:2: includes <xxhash.h>, which only src/hash.c may include (it owns that library)
-	$TEST_DIR/s/run.h:1: includes <ini.h>, which only src/orchfile.c may include (it owns that library)
-	$TEST_DIR/s/run.h:2: includes <ini.h>, which only src/orchfile.c may include (it owns that library)
+	$TEST_DIR/s/run.h:1: includes <ini.h>, which only src/orchfile.c and src/sqitch.c may include (they own that library)
+	$TEST_DIR/s/run.h:2: includes <ini.h>, which only src/orchfile.c and src/sqitch.c may include (they own that library)
 	EOF
 }

@@ -305,6 +305,61 @@ static void test_txstmt(void **state)
 	free(s);
 }
 
+static enum sqlwrap wrap(const char *text)
+{
+	struct sqlfile f = split(text);
+	enum sqlwrap w = sqlfile_wrap(&f);
+
+	sqlfile_free(&f);
+	return w;
+}
+
+/* sqitch's wrappers: BEGIN ... COMMIT (deploy, revert), BEGIN ... ROLLBACK (verify); the
+ * wrapper itself is not flagged, anything else is. */
+static void test_wrap(void **state)
+{
+	static const char *const commit[] = {
+		"BEGIN;\nCREATE TABLE t (x int);\nCOMMIT;\n", "-- deploy t\nbegin work;\nSELECT 1;\nend;\n-- the end\n",
+		"START TRANSACTION; SELECT 1; COMMIT TRANSACTION;", "BEGIN; COMMIT;", "BEGIN;\nSELECT 1;\nCOMMIT",
+	};
+	static const char *const rollback[] = {
+		"BEGIN;\nSELECT x FROM t WHERE false;\nROLLBACK;\n", "begin transaction; select 1; abort;",
+	};
+	static const char *const none[] = {
+		"", "BEGIN;", "COMMIT;", "SELECT 1; COMMIT;", "BEGIN; SELECT 1;", "BEGIN ISOLATION LEVEL SERIALIZABLE; SELECT 1; COMMIT;",
+		"BEGIN; SELECT 1; COMMIT AND CHAIN;", "BEGIN; SELECT 1; ROLLBACK TO SAVEPOINT a;", "SAVEPOINT a; SELECT 1; COMMIT;",
+		"BEGIN; SELECT 1; PREPARE TRANSACTION 'x';", "SELECT 1; BEGIN; SELECT 2; COMMIT;",
+		"START TRANSACTION READ ONLY; SELECT 1; COMMIT;",
+	};
+	char *s;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(commit) / sizeof(*commit); i++) {
+		if (wrap(commit[i]) != SQL_WRAP_COMMIT)
+			fail_msg("not a BEGIN ... COMMIT wrapper: %s", commit[i]);
+		if ((s = txstmt(commit[i])))
+			fail_msg("wrapper flagged: %s (%s)", commit[i], s);
+	}
+	for (size_t i = 0; i < sizeof(rollback) / sizeof(*rollback); i++) {
+		if (wrap(rollback[i]) != SQL_WRAP_ROLLBACK)
+			fail_msg("not a BEGIN ... ROLLBACK wrapper: %s", rollback[i]);
+		if ((s = txstmt(rollback[i])))
+			fail_msg("wrapper flagged: %s (%s)", rollback[i], s);
+	}
+	for (size_t i = 0; i < sizeof(none) / sizeof(*none); i++)
+		if (wrap(none[i]) != SQL_WRAP_NONE)
+			fail_msg("a wrapper: %s", none[i]);
+	/* inside a wrapper, other transaction control is still flagged */
+	s = txstmt("BEGIN;\nSELECT 1;\nCOMMIT;\nBEGIN;\nSELECT 2;\nCOMMIT;\n");
+	assert_non_null(s);
+	assert_string_equal(s, "COMMIT;");
+	free(s);
+	s = txstmt("BEGIN;\nSAVEPOINT a;\nROLLBACK TO a;\nROLLBACK;\nSELECT 2;\nROLLBACK;\n");
+	assert_non_null(s);
+	assert_string_equal(s, "ROLLBACK;");
+	free(s);
+}
+
 static void test_sqlfile_read(void **state)
 {
 	char *dir = test_tmpdir(), *abs, *err = NULL;
@@ -560,6 +615,7 @@ int main(void)
 		cmocka_unit_test(test_crlf),
 		cmocka_unit_test(test_linecol),
 		cmocka_unit_test(test_txstmt),
+		cmocka_unit_test(test_wrap),
 		cmocka_unit_test(test_sqlfile_read),
 		cmocka_unit_test(test_psql_variables),
 		cmocka_unit_test(test_psql_set_and_positions),

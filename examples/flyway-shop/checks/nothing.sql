@@ -1,0 +1,2 @@
+-- the smoke test leaves nothing to undo
+SELECT 1;

@@ -1,0 +1,1 @@
+DROP INDEX shop.orders_by_customer;

@@ -1,0 +1,2 @@
+DROP TABLE shop.customers;
+DROP SCHEMA shop;

@@ -1,0 +1,7 @@
+-- Deploy shelf:appschema to pg
+
+BEGIN;
+
+CREATE SCHEMA shelf;
+
+COMMIT;

@@ -1,0 +1,7 @@
+-- Revert shelf:appschema from pg
+
+BEGIN;
+
+DROP SCHEMA shelf;
+
+COMMIT;

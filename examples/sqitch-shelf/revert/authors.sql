@@ -1,0 +1,7 @@
+-- Revert shelf:authors from pg
+
+BEGIN;
+
+DROP TABLE shelf.authors;
+
+COMMIT;

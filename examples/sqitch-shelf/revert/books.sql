@@ -1,0 +1,7 @@
+-- Revert shelf:books from pg
+
+BEGIN;
+
+DROP TABLE shelf.books;
+
+COMMIT;

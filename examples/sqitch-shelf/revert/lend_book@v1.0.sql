@@ -1,0 +1,7 @@
+-- Revert shelf:lend_book from pg
+
+BEGIN;
+
+DROP FUNCTION shelf.lend_book(integer, integer);
+
+COMMIT;

@@ -1,0 +1,7 @@
+-- Revert shelf:members from pg
+
+BEGIN;
+
+DROP TABLE shelf.members;
+
+COMMIT;

@@ -1,0 +1,7 @@
+-- Revert shelf:overdue from pg
+
+BEGIN;
+
+DROP VIEW shelf.overdue;
+
+COMMIT;

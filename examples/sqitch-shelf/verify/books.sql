@@ -1,0 +1,9 @@
+-- Verify shelf:books on pg
+
+BEGIN;
+
+SELECT id, title, author_id, isbn, copies
+  FROM shelf.books
+ WHERE false;
+
+ROLLBACK;

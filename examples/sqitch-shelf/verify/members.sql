@@ -1,0 +1,9 @@
+-- Verify shelf:members on pg
+
+BEGIN;
+
+SELECT id, name, email, joined
+  FROM shelf.members
+ WHERE false;
+
+ROLLBACK;
