@@ -15,7 +15,7 @@
 _orch_options='-f --file -C --directory -D --define -j --jobs -k --keep-going -n --dry-run -q
 --question -v --verbose -s --quiet --silent -d --debug -t --tool -h --help --status
 --json --list --check --why --graph --rollback --approve --skip --force --reset --yes
---on-failure --kill-orphans --version'
+--on-failure --kill-orphans --version --restore'
 _orch_debug_modes='explain stats list'
 _orch_tools='list targets commands query clean'
 
@@ -142,7 +142,7 @@ _orch() {
 		COMPREPLY=($(compgen -W "$(_orch_names manual "${base[@]}")" -- "$cur"))
 		return 0
 		;;
-	--why | --skip)
+	--why | --skip | --restore)
 		COMPREPLY=($(compgen -W "$(_orch_names steps "${base[@]}")" -- "$cur"))
 		return 0
 		;;

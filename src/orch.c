@@ -25,12 +25,12 @@
 
 enum action {
 	ACT_RUN, ACT_STATUS, ACT_LIST, ACT_CHECK, ACT_WHY, ACT_GRAPH, ACT_ROLLBACK,
-	ACT_APPROVE, ACT_SKIP, ACT_FORCE, ACT_RESET, ACT_TOOL,
+	ACT_APPROVE, ACT_SKIP, ACT_FORCE, ACT_RESET, ACT_TOOL, ACT_RESTORE,
 };
 
 static const char *action_names[] = {
 	"run", "--status", "--list", "--check", "--why", "--graph", "--rollback",
-	"--approve", "--skip", "--force", "--reset", "-t",
+	"--approve", "--skip", "--force", "--reset", "-t", "--restore",
 };
 
 enum tool { TOOL_LIST, TOOL_TARGETS, TOOL_COMMANDS, TOOL_QUERY, TOOL_CLEAN };
@@ -98,6 +98,7 @@ static const char usage_text[] =
 	"  --why STEP              explain why STEP would run or is up to date\n"
 	"  --graph [TARGET]        the dependency graph in Graphviz DOT\n"
 	"  --rollback TARGET       roll back the completed steps of TARGET, newest first\n"
+	"  --restore STEP          restore a SQL step's backup tables (not its sql_rollback)\n"
 	"  --approve STEP          mark a manual gate as done\n"
 	"  --skip STEP             mark a step skipped\n"
 	"  --force TARGET...       make the steps of the targets run again next time\n"
@@ -126,7 +127,7 @@ static void set_action(struct options *o, enum action a, const char *arg)
 
 enum { OPT_STATUS = 256, OPT_JSON, OPT_LIST, OPT_CHECK, OPT_WHY, OPT_GRAPH, OPT_ROLLBACK,
        OPT_APPROVE, OPT_SKIP, OPT_FORCE, OPT_RESET, OPT_YES, OPT_ONFAILURE, OPT_VERSION,
-       OPT_KILL_ORPHANS };
+       OPT_KILL_ORPHANS, OPT_RESTORE };
 
 static const struct option longopts[] = {
 	{"file", required_argument, NULL, 'f'},
@@ -148,6 +149,7 @@ static const struct option longopts[] = {
 	{"why", required_argument, NULL, OPT_WHY},
 	{"graph", no_argument, NULL, OPT_GRAPH},
 	{"rollback", required_argument, NULL, OPT_ROLLBACK},
+	{"restore", required_argument, NULL, OPT_RESTORE},
 	{"approve", required_argument, NULL, OPT_APPROVE},
 	{"skip", required_argument, NULL, OPT_SKIP},
 	{"force", no_argument, NULL, OPT_FORCE},
@@ -314,6 +316,7 @@ static void parse_options(int argc, char **argv, struct options *o)
 		case OPT_WHY: set_action(o, ACT_WHY, optarg); break;
 		case OPT_GRAPH: set_action(o, ACT_GRAPH, NULL); break;
 		case OPT_ROLLBACK: set_action(o, ACT_ROLLBACK, optarg); break;
+		case OPT_RESTORE: set_action(o, ACT_RESTORE, optarg); break;
 		case OPT_APPROVE: set_action(o, ACT_APPROVE, optarg); break;
 		case OPT_SKIP: set_action(o, ACT_SKIP, optarg); break;
 		case OPT_FORCE: o->force = true; break;
@@ -554,7 +557,9 @@ static int rollback(struct graph *g, struct options *o)
 		return EXIT_DONE;
 	}
 	state_load(g, j);
-	status = rollback_target(g, j, t[0], &rb, &ro);
+	if (o->action == ACT_RESTORE && !t[0])
+		usage_error("%s", "--restore takes one step, not all");
+	status = o->action == ACT_RESTORE ? rollback_restore(g, j, t[0], &rb, &ro) : rollback_target(g, j, t[0], &rb, &ro);
 	pg_close_all();
 	journal_close(j);
 	free(t);
@@ -744,6 +749,7 @@ int main(int argc, char **argv)
 		status = run(g, &o);
 		break;
 	case ACT_ROLLBACK:
+	case ACT_RESTORE:
 		status = rollback(g, &o);
 		break;
 	case ACT_WHY:

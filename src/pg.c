@@ -64,6 +64,7 @@ struct pgcmd {
 	size_t arg;
 	size_t nok; /* successful results so far */
 	bool dyn;   /* inserted by a callback while the job ran: goes when the job retries */
+	bool notices; /* the server's notices are orch's own lines for the log */
 };
 
 enum jobstate { JOB_RUNNING, JOB_OK, JOB_FAILED };
@@ -697,11 +698,49 @@ char *pg_backup_note(const struct pgjob *job)
 	return b.s;
 }
 
-/* The live table is resolved: copy it (structure and rows) into orch_backup. */
+/* S as a SQL string literal, appended to B. */
+static void buf_literal(struct buf *b, const char *s)
+{
+	buf_putc(b, '\'');
+	for (; *s; s++) {
+		if (*s == '\'')
+			buf_putc(b, '\'');
+		buf_putc(b, *s);
+	}
+	buf_putc(b, '\'');
+}
+
+/* What a restore needs that the copy itself does not keep, as JSON in the backup
+ * table's comment: the table's name, its columns' defaults, the sequences its serial
+ * columns own, its identity columns and its foreign keys. $T is the live table. */
+static const char backup_meta_sql[] =
+	"json_build_object("
+	"'table', (SELECT format('%I.%I', n.nspname, c.relname) FROM pg_class c"
+	"  JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = $T),"
+	"'defaults', (SELECT coalesce(json_object_agg(a.attname, pg_get_expr(d.adbin, d.adrelid)), '{}')"
+	"  FROM pg_attrdef d JOIN pg_attribute a ON a.attrelid = d.adrelid AND a.attnum = d.adnum"
+	"  WHERE d.adrelid = $T AND a.attgenerated = '' AND NOT a.attisdropped),"
+	"'sequences', (SELECT coalesce(json_object_agg(a.attname, pg_get_serial_sequence($T::text, a.attname)), '{}')"
+	"  FROM pg_attribute a WHERE a.attrelid = $T AND a.attnum > 0 AND NOT a.attisdropped"
+	"  AND a.attidentity = '' AND pg_get_serial_sequence($T::text, a.attname) IS NOT NULL),"
+	"'identity', (SELECT coalesce(json_agg(a.attname), '[]') FROM pg_attribute a"
+	"  WHERE a.attrelid = $T AND a.attnum > 0 AND NOT a.attisdropped AND a.attidentity <> ''),"
+	"'seqopts', (SELECT coalesce(json_object_agg(a.attname, format('AS %s INCREMENT BY %s MINVALUE %s MAXVALUE %s"
+	"  START WITH %s CACHE %s %s', q.seqtypid::regtype, q.seqincrement, q.seqmin, q.seqmax, q.seqstart, q.seqcache,"
+	"  CASE WHEN q.seqcycle THEN 'CYCLE' ELSE 'NO CYCLE' END)), '{}')"
+	"  FROM pg_attribute a JOIN pg_sequence q ON q.seqrelid = pg_get_serial_sequence($T::text, a.attname)::regclass"
+	"  WHERE a.attrelid = $T AND a.attnum > 0 AND NOT a.attisdropped),"
+	"'fkeys', (SELECT coalesce(json_agg(json_build_array(conname, pg_get_constraintdef(oid)) ORDER BY conname), '[]')"
+	"  FROM pg_constraint WHERE conrelid = $T AND contype = 'f'))";
+
+/* The live table is resolved: copy it (structure and rows) into orch_backup. The copy
+ * takes no defaults, so that it shares no sequence (nor function) with the original;
+ * they are kept in its comment for the restore. */
 static int cb_backup(struct pgjob *job, struct pgcmd *c, PGresult *r)
 {
 	size_t i = c->arg;
-	char *live, *b, *cols;
+	char *live, *b, *cols, *meta;
+	struct buf lit = {0}, bl = {0};
 	struct pgcmd *nc;
 
 	if (PQgetisnull(r, 0, 0)) {
@@ -712,66 +751,108 @@ static int cb_backup(struct pgjob *job, struct pgcmd *c, PGresult *r)
 	live = PQgetvalue(r, 0, 0);
 	cols = PQgetvalue(r, 0, 2);
 	b = job->btables[i];
+	buf_literal(&lit, live);
+	buf_puts(&lit, "::regclass");
+	buf_literal(&bl, b);
+	meta = replace_all(backup_meta_sql, "$T", buf_str(&lit));
 	nc = job_insert(job, job->cur + 1, "backup");
 	nc->dyn = true;
 	nc->sql = xasprintf("CREATE SCHEMA IF NOT EXISTS orch_backup;"
 	                    " DROP TABLE IF EXISTS %s;"
-	                    " CREATE TABLE %s (LIKE %s INCLUDING ALL);"
+	                    " CREATE TABLE %s (LIKE %s INCLUDING ALL EXCLUDING DEFAULTS);"
+	                    " DO $orch$ BEGIN EXECUTE format('COMMENT ON TABLE %%s IS %%L', %s, %s::text); END $orch$;"
 	                    " INSERT INTO %s (%s) OVERRIDING SYSTEM VALUE SELECT %s FROM %s",
-	                    b, b, live, b, cols, cols, live);
+	                    b, b, live, buf_str(&bl), meta, b, cols, cols, live);
 	nc->cb = cb_copied;
 	nc->arg = i;
+	free(meta);
+	buf_free(&lit);
+	buf_free(&bl);
 	return 0;
 }
 
-static int cb_restored(struct pgjob *job, struct pgcmd *c, PGresult *r)
+/* The restore, one statement: each live table (as the backup's comment names it) is
+ * dropped, its serial sequences kept, and made again from its backup: structure, rows,
+ * defaults, serial sequences, identity positions, then the foreign keys. */
+static const char restore_sql[] =
+	"DO $orch$\n"
+	"DECLARE\n"
+	"  b text[] := ARRAY[%s]; w text[] := ARRAY[%s]; live text[]; meta json[];\n"
+	"  drops text := ''; r record; n bigint; cols text; seq text;\n"
+	"BEGIN\n"
+	"  FOR i IN 1 .. array_length(b, 1) LOOP\n"
+	"    IF to_regclass(b[i]) IS NULL THEN RAISE EXCEPTION 'no backup table %% for %%', b[i], w[i]; END IF;\n"
+	"    meta[i] := obj_description(to_regclass(b[i]), 'pg_class')::json;\n"
+	"    IF meta[i]->>'table' IS NULL THEN\n"
+	"      RAISE EXCEPTION 'backup table %% has no structure recorded (made by an older orch): restore it by hand', b[i];\n"
+	"    END IF;\n"
+	"    live[i] := meta[i]->>'table';\n"
+	"    IF to_regclass(live[i]) IS NOT NULL THEN\n"
+	"      FOR seq IN SELECT d.objid::regclass::text FROM pg_depend d JOIN pg_class s ON s.oid = d.objid\n"
+	"          WHERE d.classid = 'pg_class'::regclass AND d.refobjid = to_regclass(live[i])\n"
+	"          AND d.deptype = 'a' AND s.relkind = 'S' LOOP\n"
+	"        EXECUTE format('ALTER SEQUENCE %%s OWNED BY NONE', seq);\n"
+	"      END LOOP;\n"
+	"      drops := drops || CASE WHEN drops = '' THEN '' ELSE ', ' END || live[i];\n"
+	"    END IF;\n"
+	"  END LOOP;\n"
+	"  IF drops <> '' THEN EXECUTE 'DROP TABLE ' || drops; END IF;\n"
+	"  FOR i IN 1 .. array_length(b, 1) LOOP\n"
+	"    EXECUTE format('CREATE TABLE %%s (LIKE %%s INCLUDING ALL)', live[i], b[i]);\n"
+	"    SELECT string_agg(quote_ident(attname), ', ' ORDER BY attnum) INTO cols FROM pg_attribute\n"
+	"      WHERE attrelid = to_regclass(b[i]) AND attnum > 0 AND NOT attisdropped AND attgenerated = '';\n"
+	"    EXECUTE format('INSERT INTO %%s (%%s) OVERRIDING SYSTEM VALUE SELECT %%s FROM %%s', live[i], cols, cols, b[i]);\n"
+	"    GET DIAGNOSTICS n = ROW_COUNT;\n"
+	"    FOR r IN SELECT key, value FROM json_each_text(meta[i]->'sequences') LOOP\n"
+	"      IF to_regclass(r.value) IS NULL THEN\n"
+	"        EXECUTE format('CREATE SEQUENCE %%s %%s', r.value, meta[i]->'seqopts'->>r.key);\n"
+	"        EXECUTE format('SELECT setval(%%L, coalesce((SELECT max(%%I) FROM %%s), 0) + 1, false)', r.value, r.key, live[i]);\n"
+	"      END IF;\n"
+	"      EXECUTE format('ALTER SEQUENCE %%s OWNED BY %%s.%%I', r.value, live[i], r.key);\n"
+	"    END LOOP;\n"
+	"    FOR r IN SELECT key, value FROM json_each_text(meta[i]->'defaults') LOOP\n"
+	"      EXECUTE format('ALTER TABLE %%s ALTER COLUMN %%I SET DEFAULT %%s', live[i], r.key, r.value);\n"
+	"    END LOOP;\n"
+	"    FOR r IN SELECT value AS col FROM json_array_elements_text(meta[i]->'identity') LOOP\n"
+	"      EXECUTE format('ALTER SEQUENCE %%s %%s', pg_get_serial_sequence(live[i], r.col), meta[i]->'seqopts'->>r.col);\n"
+	"      EXECUTE format('SELECT setval(pg_get_serial_sequence(%%L, %%L), coalesce((SELECT max(%%I) FROM %%s), 0) + 1, false)',\n"
+	"        live[i], r.col, r.col, live[i]);\n"
+	"    END LOOP;\n"
+	"    RAISE NOTICE 'restore: %% <- %% (%% rows)', w[i], b[i], n;\n"
+	"  END LOOP;\n"
+	"  FOR i IN 1 .. array_length(b, 1) LOOP\n"
+	"    FOR r IN SELECT value->>0 AS name, value->>1 AS def FROM json_array_elements(meta[i]->'fkeys') LOOP\n"
+	"      EXECUTE format('ALTER TABLE %%s ADD CONSTRAINT %%I %%s', live[i], r.name, r.def);\n"
+	"    END LOOP;\n"
+	"  END LOOP;\n"
+	"END $orch$";
+
+/* The restore of the step's backups, in the order listed. */
+static void job_pushrestore(struct pgjob *job)
 {
-	(void)c;
-	if (strncmp(PQcmdStatus(r), "INSERT", 6) == 0 && job->nresolved < job->ntables) {
-		size_t i = job->nresolved++;
+	const struct vec *v = &job->n->backup;
+	struct buf b = {0}, w = {0};
+	struct pgcmd *c;
 
-		buf_printf(&job->out, "restore: %s <- %s (%s rows)\n", job->tables[i], job->btables[i],
-		           PQcmdTuples(r));
+	for (size_t i = 0; i < v->n; i++) {
+		char *t = pg_backup_table(job->g, job->n, v->v[i]);
+
+		buf_puts(&b, i ? ", " : "");
+		buf_literal(&b, t);
+		buf_puts(&w, i ? ", " : "");
+		buf_literal(&w, v->v[i]);
+		free(t);
 	}
-	return 0;
+	c = job_push(job, "", "restore");
+	free(c->sql);
+	c->sql = xasprintf(restore_sql, buf_str(&b), buf_str(&w));
+	c->notices = true;
+	buf_free(&b);
+	buf_free(&w);
 }
 
-/* A table and its backup are resolved; after the last, empty the tables and copy the
- * rows back (the tables in one TRUNCATE, so foreign keys among them do not stop it). */
-static int cb_restore(struct pgjob *job, struct pgcmd *c, PGresult *r)
-{
-	size_t i = c->arg;
-	struct buf b = {0};
-	struct pgcmd *nc;
-
-	if (PQgetisnull(r, 0, 0) || PQgetisnull(r, 0, 1)) {
-		free(job->err);
-		job->err = xasprintf("restore: no %s %s on %s", PQgetisnull(r, 0, 0) ? "table" : "backup table",
-		                     PQgetisnull(r, 0, 0) ? job->tables[i] : job->btables[i], job->db->desc);
-		return -1;
-	}
-	free(job->tables[i]);
-	job->tables[i] = xstrdup(PQgetvalue(r, 0, 0));
-	free(job->cols[i]);
-	job->cols[i] = xstrdup(PQgetvalue(r, 0, 2));
-	if (i + 1 < job->ntables)
-		return 0;
-	buf_puts(&b, "TRUNCATE ");
-	for (size_t t = 0; t < job->ntables; t++)
-		buf_printf(&b, "%s%s", t ? ", " : "", job->tables[t]);
-	for (size_t t = 0; t < job->ntables; t++)
-		buf_printf(&b, "; INSERT INTO %s (%s) OVERRIDING SYSTEM VALUE SELECT %s FROM %s", job->tables[t],
-		           job->cols[t], job->cols[t], job->btables[t]);
-	nc = job_insert(job, job->cur + 1, "restore");
-	nc->dyn = true;
-	nc->sql = b.s;
-	nc->cb = cb_restored;
-	job->nresolved = 0;
-	return 0;
-}
-
-/* The commands that resolve the backup tables; CB adds the copy or restore commands. */
-static void job_pushbackup(struct pgjob *job, bool restore)
+/* The commands that resolve the backup tables; cb_backup adds the copies. */
+static void job_pushbackup(struct pgjob *job)
 {
 	const struct vec *v = &job->n->backup;
 
@@ -780,15 +861,15 @@ static void job_pushbackup(struct pgjob *job, bool restore)
 	job->btables = xcalloc(v->n, sizeof(char *));
 	job->cols = xcalloc(v->n, sizeof(char *));
 	for (size_t i = 0; i < v->n; i++) {
-		struct pgcmd *c = job_push(job, resolve_sql, restore ? "restore" : "backup");
+		struct pgcmd *c = job_push(job, resolve_sql, "backup");
 
 		job->tables[i] = xstrdup(v->v[i]);
 		job->btables[i] = pg_backup_table(job->g, job->n, v->v[i]);
 		c->params[0] = xstrdup(v->v[i]);
 		c->params[1] = xstrdup(job->btables[i]);
-		c->params[2] = xstrdup(restore ? job->btables[i] : v->v[i]);
+		c->params[2] = xstrdup(v->v[i]);
 		c->nparams = 3;
-		c->cb = restore ? cb_restore : cb_backup;
+		c->cb = cb_backup;
 		c->arg = i;
 	}
 }
@@ -1027,6 +1108,10 @@ static void notice_job(void *arg, const PGresult *r)
 	const char *msg = PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY);
 	const char *detail = PQresultErrorField(r, PG_DIAG_MESSAGE_DETAIL);
 
+	if (c && c->notices && msg) {
+		buf_printf(&job->out, "%s\n", msg);
+		return;
+	}
 	if (!c || !c->file)
 		return; /* orch's own commands: "schema already exists, skipping" and such */
 	buf_printf(&job->out, "%s: %s\n", sev ? sev : "NOTICE", msg ? msg : "");
@@ -1191,7 +1276,7 @@ struct pgjob *pg_start(struct graph *g, struct node *n, enum pgwhat what, const 
 		}
 		files[0] = n->sql;
 		files[1] = n->sql_verify;
-	} else if (n->sql_rollback) {
+	} else if (n->sql_rollback && what == PG_REVERT) {
 		files[0] = n->sql_rollback;
 	} else if (n->backup.n) {
 		restore = true;
@@ -1253,14 +1338,14 @@ struct pgjob *pg_start(struct graph *g, struct node *n, enum pgwhat what, const 
 	if (what == PG_APPLY && n->backup.n) {
 		if (!tx)
 			job_push(job, "BEGIN", "begin");
-		job_pushbackup(job, false);
+		job_pushbackup(job);
 		if (!tx)
 			job_push(job, "COMMIT", "backup");
 	}
 	if (restore) {
 		if (!tx)
 			job_push(job, "BEGIN", "begin");
-		job_pushbackup(job, true);
+		job_pushrestore(job);
 		if (!tx)
 			job_push(job, "COMMIT", "restore");
 	}

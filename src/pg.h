@@ -14,6 +14,7 @@
 enum pgwhat {
 	PG_APPLY,  /* sql, then sql_verify, then the registry row: one transaction */
 	PG_REVERT, /* sql_rollback (or restore the backup tables), and delete the registry row */
+	PG_RESTORE, /* restore the backup tables (not sql_rollback), and delete the registry row */
 };
 
 struct pgjob;
