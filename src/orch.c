@@ -98,7 +98,7 @@ static const char usage_text[] =
 	"  --why STEP              explain why STEP would run or is up to date\n"
 	"  --graph [TARGET]        the dependency graph in Graphviz DOT\n"
 	"  --rollback TARGET       roll back the completed steps of TARGET, newest first\n"
-	"  --restore STEP          restore a SQL step's backup tables (not its sql_rollback)\n"
+	"  --restore STEP          restore a SQL step's backup tables, not sql_rollback\n"
 	"  --approve STEP          mark a manual gate as done\n"
 	"  --skip STEP             mark a step skipped\n"
 	"  --force TARGET...       make the steps of the targets run again next time\n"
