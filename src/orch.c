@@ -16,6 +16,7 @@
 #include "pg.h"
 #include "rollback.h"
 #include "run.h"
+#include "scratch.h"
 #include "state.h"
 #include "show.h"
 #include "status.h"
@@ -25,12 +26,12 @@
 
 enum action {
 	ACT_RUN, ACT_STATUS, ACT_LIST, ACT_CHECK, ACT_WHY, ACT_GRAPH, ACT_ROLLBACK,
-	ACT_APPROVE, ACT_SKIP, ACT_FORCE, ACT_RESET, ACT_TOOL, ACT_RESTORE,
+	ACT_APPROVE, ACT_SKIP, ACT_FORCE, ACT_RESET, ACT_TOOL, ACT_RESTORE, ACT_TEST_ROLLBACK,
 };
 
 static const char *action_names[] = {
 	"run", "--status", "--list", "--check", "--why", "--graph", "--rollback",
-	"--approve", "--skip", "--force", "--reset", "-t", "--restore",
+	"--approve", "--skip", "--force", "--reset", "-t", "--restore", "--test-rollback",
 };
 
 enum tool { TOOL_LIST, TOOL_TARGETS, TOOL_COMMANDS, TOOL_QUERY, TOOL_CLEAN };
@@ -60,7 +61,7 @@ struct options {
 	const char *dir;
 	int jobs;      /* 0: [orch] jobs, else 1 */
 	int keepgoing; /* -k */
-	bool dryrun, question, json, yes, force, kill_orphans;
+	bool dryrun, question, json, yes, force, kill_orphans, sql;
 	bool explain, stats; /* -d explain, -d stats */
 	enum tool tool;      /* -t */
 	enum action action;
@@ -86,6 +87,7 @@ static const char usage_text[] =
 	"  -k N, --keep-going[=N]  keep going until N steps have failed (-k alone or 0:\n"
 	"                          never stop; default 1)\n"
 	"  -n, --dry-run           print what would run, in order, with the reason\n"
+	"  --sql                   with -n: and the exact SQL each SQL step would send\n"
 	"  -q, --question          run nothing, print nothing: exit 0 when up to date,\n"
 	"                          1 when something would run\n"
 	"  -v, --verbose           more output\n"
@@ -99,6 +101,9 @@ static const char usage_text[] =
 	"  --graph [TARGET]        the dependency graph in Graphviz DOT\n"
 	"  --rollback TARGET       roll back the completed steps of TARGET, newest first\n"
 	"  --restore STEP          restore a SQL step's backup tables, not sql_rollback\n"
+	"  --test-rollback [TARGET...]\n"
+	"                          deploy, roll back, deploy again on ORCH_SCRATCH_URL,\n"
+	"                          comparing schema dumps\n"
 	"  --approve STEP          mark a manual gate as done\n"
 	"  --skip STEP             mark a step skipped\n"
 	"  --force TARGET...       make the steps of the targets run again next time\n"
@@ -127,7 +132,7 @@ static void set_action(struct options *o, enum action a, const char *arg)
 
 enum { OPT_STATUS = 256, OPT_JSON, OPT_LIST, OPT_CHECK, OPT_WHY, OPT_GRAPH, OPT_ROLLBACK,
        OPT_APPROVE, OPT_SKIP, OPT_FORCE, OPT_RESET, OPT_YES, OPT_ONFAILURE, OPT_VERSION,
-       OPT_KILL_ORPHANS, OPT_RESTORE };
+       OPT_KILL_ORPHANS, OPT_RESTORE, OPT_SQL, OPT_TEST_ROLLBACK };
 
 static const struct option longopts[] = {
 	{"file", required_argument, NULL, 'f'},
@@ -136,6 +141,7 @@ static const struct option longopts[] = {
 	{"jobs", required_argument, NULL, 'j'},
 	{"keep-going", optional_argument, NULL, 'k'},
 	{"dry-run", no_argument, NULL, 'n'},
+	{"sql", no_argument, NULL, OPT_SQL},
 	{"question", no_argument, NULL, 'q'},
 	{"verbose", no_argument, NULL, 'v'},
 	{"quiet", no_argument, NULL, 's'},
@@ -150,6 +156,7 @@ static const struct option longopts[] = {
 	{"graph", no_argument, NULL, OPT_GRAPH},
 	{"rollback", required_argument, NULL, OPT_ROLLBACK},
 	{"restore", required_argument, NULL, OPT_RESTORE},
+	{"test-rollback", no_argument, NULL, OPT_TEST_ROLLBACK},
 	{"approve", required_argument, NULL, OPT_APPROVE},
 	{"skip", required_argument, NULL, OPT_SKIP},
 	{"force", no_argument, NULL, OPT_FORCE},
@@ -317,6 +324,8 @@ static void parse_options(int argc, char **argv, struct options *o)
 		case OPT_GRAPH: set_action(o, ACT_GRAPH, NULL); break;
 		case OPT_ROLLBACK: set_action(o, ACT_ROLLBACK, optarg); break;
 		case OPT_RESTORE: set_action(o, ACT_RESTORE, optarg); break;
+		case OPT_SQL: o->sql = true; break;
+		case OPT_TEST_ROLLBACK: set_action(o, ACT_TEST_ROLLBACK, NULL); break;
 		case OPT_APPROVE: set_action(o, ACT_APPROVE, optarg); break;
 		case OPT_SKIP: set_action(o, ACT_SKIP, optarg); break;
 		case OPT_FORCE: o->force = true; break;
@@ -342,6 +351,8 @@ static void parse_options(int argc, char **argv, struct options *o)
 	/* --force alone names its targets as operands; with --rollback it is a modifier */
 	if (o->force && !o->actionset)
 		set_action(o, ACT_FORCE, NULL);
+	if (o->sql && (!o->dryrun || o->action != ACT_RUN))
+		usage_error("%s", "--sql goes with -n (the SQL a run would send)");
 	if (o->json && o->action != ACT_STATUS && o->action != ACT_LIST)
 		usage_error("%s", "--json goes with --status or --list");
 	if (o->question && o->action != ACT_RUN)
@@ -359,7 +370,8 @@ static void parse_options(int argc, char **argv, struct options *o)
 			usage_error("-t %s needs a %s", tools[o->tool].name, o->tool == TOOL_QUERY ? "target" : "step");
 		return;
 	}
-	if (o->ntargets && o->action != ACT_RUN && o->action != ACT_GRAPH && o->action != ACT_FORCE)
+	if (o->ntargets && o->action != ACT_RUN && o->action != ACT_GRAPH && o->action != ACT_FORCE &&
+	    o->action != ACT_TEST_ROLLBACK)
 		usage_error("%s takes no targets", action_names[o->action]);
 	if (o->action == ACT_FORCE && !o->ntargets)
 		usage_error("%s", "--force needs the steps to run again");
@@ -500,6 +512,30 @@ static void print_stats(void)
 	debug_note("stats", "%-10s %6lld ms", "total", (long long)(now_ms() - stats.start));
 }
 
+/* -n --sql: what each SQL step that would run sends, in order. */
+static int show_sql(struct graph *g, struct vec *pending)
+{
+	int status = EXIT_DONE;
+
+	for (size_t i = 0; i < pending->n; i++) {
+		struct node *n = pending->v[i];
+		struct buf b = {0};
+		char *err;
+
+		if (n->kind != NODE_STEP || n->stepkind != STEP_SQL)
+			continue;
+		if (pg_sql(g, n, PG_APPLY, state_signature(n), &b, &err) < 0) {
+			error("%s: %s", n->name, err);
+			free(err);
+			status = EXIT_FAILED;
+		} else {
+			printf("\n%s", buf_str(&b));
+		}
+		buf_free(&b);
+	}
+	return status;
+}
+
 static int run(struct graph *g, struct options *o)
 {
 	struct node **t = resolve_targets(g, o->targets, o->ntargets);
@@ -519,7 +555,7 @@ static int run(struct graph *g, struct options *o)
 	state_load(g, j);
 	stats.signatures = now_ms() - t0;
 	t0 = now_ms();
-	if (o->explain || o->question)
+	if (o->explain || o->question || o->sql)
 		show_pending(g, t, o->ntargets, &pending);
 	if (o->explain)
 		explain(&pending);
@@ -529,6 +565,8 @@ static int run(struct graph *g, struct options *o)
 		status = show_dry(g, t, o->ntargets);
 	else
 		status = run_targets(g, j, t, o->ntargets, &ro);
+	if (o->sql && status == EXIT_DONE)
+		status = show_sql(g, &pending);
 	if (!readonly)
 		pg_close_all();
 	if (j)
@@ -774,6 +812,16 @@ int main(int argc, char **argv)
 	case ACT_TOOL:
 		status = tool(g, &o);
 		break;
+	case ACT_TEST_ROLLBACK: {
+		struct node **t = resolve_targets(g, o.targets, o.ntargets);
+		struct runopts ro = run_options(g, &o);
+
+		ro.interactive = false;
+		ro.onfailure = ONFAIL_STOP;
+		status = scratch_test_rollback(g, t, o.ntargets, &ro);
+		free(t);
+		break;
+	}
 	}
 	/* A closed pipe (`orch | head -1`) is no failure of the plan, which went on and
 	 * is in the journal: its status stands, with a word on stderr. */

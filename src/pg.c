@@ -84,6 +84,7 @@ struct pgjob {
 	size_t txfrom;  /* the last command sent outside a transaction block */
 	size_t redo;    /* where a retry of a transient error starts */
 	bool retry;     /* the current error is transient and is retried */
+	bool restore;   /* restores the backups (not sql_rollback) */
 	int tries;      /* retries made so far */
 	int64_t wake_ms; /* waiting to retry until then (now_ms), or 0 */
 	char retrymsg[128]; /* the transient error's message */
@@ -538,10 +539,19 @@ static int db_registry(struct pgdb *db, char **err)
 	return 0;
 }
 
+static const char *scratch; /* --test-rollback: every step's database */
+
+void pg_scratch(const char *conninfo)
+{
+	scratch = conninfo;
+}
+
 const char *pg_conninfo(struct graph *g, struct node *n)
 {
 	const char *s;
 
+	if (scratch)
+		return scratch;
 	if (n && n->database && *n->database)
 		return n->database;
 	if (g && g->database && *g->database)
@@ -1258,17 +1268,16 @@ static void job_result(struct pgjob *job, PGresult *r)
 	}
 }
 
-struct pgjob *pg_start(struct graph *g, struct node *n, enum pgwhat what, const char *sig, char **err,
-                       bool *locked)
+static char *job_mask(const struct pgjob *job, const char *s);
+
+/* A job for N's WHAT, its files read (and checked), not yet connected; NULL with *ERR. */
+static struct pgjob *job_new(struct graph *g, struct node *n, enum pgwhat what, const char *sig, char **err)
 {
 	struct pgjob *job;
 	struct pgdb *db;
 	const char *files[2] = {NULL, NULL};
-	bool tx = n->transaction, restore = false, reused = false;
-	PGconn *conn = NULL;
+	bool restore = false;
 
-	*err = NULL;
-	*locked = false;
 	if (what == PG_APPLY) {
 		if (!n->sql) {
 			*err = xasprintf("step '%s' has no sql", n->name);
@@ -1292,6 +1301,7 @@ struct pgjob *pg_start(struct graph *g, struct node *n, enum pgwhat what, const 
 	job->n = n;
 	job->db = db;
 	job->what = what;
+	job->restore = restore;
 	job->sig = sig ? xstrdup(sig) : NULL;
 	for (int i = 0; i < 2; i++) {
 		struct sqlfile *f;
@@ -1302,7 +1312,7 @@ struct pgjob *pg_start(struct graph *g, struct node *n, enum pgwhat what, const 
 		f = &job->files[job->nfiles++];
 		if (sqlfile_read_vars(g->dir, files[i], &g->sqlvars, f, err) < 0)
 			goto fail;
-		if (tx && (st = sqlfile_txstmt(f))) {
+		if (n->transaction && (st = sqlfile_txstmt(f))) {
 			struct sqlpos p;
 
 			sqlfile_pos(f, st->start, &p);
@@ -1311,7 +1321,62 @@ struct pgjob *pg_start(struct graph *g, struct node *n, enum pgwhat what, const 
 			goto fail;
 		}
 	}
+	return job;
+fail:
+	pg_free(job);
+	return NULL;
+}
 
+/* The job's commands; REUSED: its connection ran an earlier step. */
+static void job_build(struct pgjob *job, bool reused)
+{
+	struct node *n = job->n;
+	bool tx = n->transaction;
+
+	/* a clean session: nothing an earlier step SET (search_path, role, ...) is left;
+	 * DISCARD ALL cannot run inside a transaction block, so it comes before BEGIN */
+	if (reused)
+		job_push(job, "DISCARD ALL", "session reset");
+	if (tx)
+		job_push(job, "BEGIN", "begin");
+	job_pushtimeouts(job, tx);
+	if (job->what == PG_APPLY && n->backup.n) {
+		if (!tx)
+			job_push(job, "BEGIN", "begin");
+		job_pushbackup(job);
+		if (!tx)
+			job_push(job, "COMMIT", "backup");
+	}
+	if (job->restore) {
+		if (!tx)
+			job_push(job, "BEGIN", "begin");
+		job_pushrestore(job);
+		if (!tx)
+			job_push(job, "COMMIT", "restore");
+	}
+	for (size_t i = 0; i < job->nfiles; i++)
+		job_pushfile(job, &job->files[i], tx);
+	/* the registry row is written as the role that connected, whatever SET ROLE the
+	 * files left in force */
+	job_push(job, "RESET SESSION AUTHORIZATION", "registry");
+	job_pushregistry(job);
+	if (tx)
+		job_push(job, "COMMIT", "commit");
+}
+
+struct pgjob *pg_start(struct graph *g, struct node *n, enum pgwhat what, const char *sig, char **err,
+                       bool *locked)
+{
+	struct pgjob *job;
+	struct pgdb *db;
+	bool reused = false;
+	PGconn *conn = NULL;
+
+	*err = NULL;
+	*locked = false;
+	if (!(job = job_new(g, n, what, sig, err)))
+		return NULL;
+	db = job->db;
 	if (db_lock(g, db, err, locked) < 0 || db_registry(db, err) < 0)
 		goto fail;
 	while (db->idle.n && !conn) {
@@ -1327,36 +1392,7 @@ struct pgjob *pg_start(struct graph *g, struct node *n, enum pgwhat what, const 
 	job->conn = conn;
 	PQsetnonblocking(conn, 1);
 	PQsetNoticeReceiver(conn, notice_job, job);
-
-	/* a clean session: nothing an earlier step SET (search_path, role, ...) is left;
-	 * DISCARD ALL cannot run inside a transaction block, so it comes before BEGIN */
-	if (reused)
-		job_push(job, "DISCARD ALL", "session reset");
-	if (tx)
-		job_push(job, "BEGIN", "begin");
-	job_pushtimeouts(job, tx);
-	if (what == PG_APPLY && n->backup.n) {
-		if (!tx)
-			job_push(job, "BEGIN", "begin");
-		job_pushbackup(job);
-		if (!tx)
-			job_push(job, "COMMIT", "backup");
-	}
-	if (restore) {
-		if (!tx)
-			job_push(job, "BEGIN", "begin");
-		job_pushrestore(job);
-		if (!tx)
-			job_push(job, "COMMIT", "restore");
-	}
-	for (size_t i = 0; i < job->nfiles; i++)
-		job_pushfile(job, &job->files[i], tx);
-	/* the registry row is written as the role that connected, whatever SET ROLE the
-	 * files left in force */
-	job_push(job, "RESET SESSION AUTHORIZATION", "registry");
-	job_pushregistry(job);
-	if (tx)
-		job_push(job, "COMMIT", "commit");
+	job_build(job, reused);
 
 	job->cur = 0;
 	if (job->cmds[0].file)
@@ -1375,6 +1411,83 @@ struct pgjob *pg_start(struct graph *g, struct node *n, enum pgwhat what, const 
 fail:
 	pg_free(job);
 	return NULL;
+}
+
+/* Comment lines ("-- ...") for TEXT, appended to B. */
+static void comment_lines(struct buf *b, const char *prefix, const char *text, size_t len)
+{
+	size_t i = 0;
+
+	while (i < len) {
+		size_t e = i;
+
+		while (e < len && text[e] != '\n')
+			e++;
+		buf_printf(b, "%s%.*s\n", prefix, (int)(e - i), text + i);
+		i = e + 1;
+	}
+}
+
+int pg_sql(struct graph *g, struct node *n, enum pgwhat what, const char *sig, struct buf *out, char **err)
+{
+	struct pgjob *job;
+	struct buf b = {0};
+	char *ci, *m;
+
+	*err = NULL;
+	if (!(job = job_new(g, n, what, sig, err)))
+		return -1;
+	job_build(job, false);
+	ci = mask_password(pg_conninfo(g, n));
+	buf_printf(&b, "-- step %s: %s on %s (DISCARD ALL first on a connection an earlier step used)\n", n->name,
+	           what == PG_APPLY ? "apply" : what == PG_RESTORE ? "restore" : "rollback", ci);
+	free(ci);
+	for (size_t i = 0; i < job->ncmds; i++) {
+		const struct pgcmd *c = &job->cmds[i];
+
+		if (c->file && (i == 0 || job->cmds[i - 1].file != c->file))
+			buf_printf(&b, "-- %s\n", c->file->path);
+		if (c->file && c->file->nstmts && c->file->stmts[c->stmt].kind == SQL_ECHO) {
+			const struct sqlstmt *st = &c->file->stmts[c->stmt];
+
+			comment_lines(&b, "-- \\echo ", c->file->extra.s + st->data, st->datalen);
+			continue;
+		}
+		if (c->sql && *c->sql) {
+			size_t l = strlen(c->sql);
+
+			buf_puts(&b, c->sql);
+			if (c->sql[l - 1] != ';' && c->sql[l - 1] != '\n')
+				buf_putc(&b, ';');
+			if (c->sql[l - 1] != '\n')
+				buf_putc(&b, '\n');
+		}
+		for (int k = 0; k < c->nparams; k++) {
+			char *q = c->params[k] ? xasprintf("'%s'", c->params[k]) : xstrdup("NULL");
+
+			buf_printf(&b, "--   $%d = %s\n", k + 1, q);
+			free(q);
+		}
+		if (c->cb == cb_backup)
+			buf_printf(&b, "-- then: %s (LIKE %s INCLUDING ALL EXCLUDING DEFAULTS) and its rows\n",
+			           job->btables[c->arg], job->tables[c->arg]);
+		if (c->file && c->file->nstmts) {
+			const struct sqlstmt *st = &c->file->stmts[c->stmt];
+
+			if (st->kind == SQL_GEXEC)
+				buf_puts(&b, "-- \\gexec: each value of the result then runs as a statement\n");
+			if (st->kind == SQL_COPY) {
+				buf_add(&b, c->file->extra.s + st->data, st->datalen);
+				buf_puts(&b, "\\.\n");
+			}
+		}
+	}
+	m = job_mask(job, buf_str(&b));
+	buf_puts(out, m);
+	free(m);
+	buf_free(&b);
+	pg_free(job);
+	return 0;
 }
 
 /* S with the values of the files' secret variables masked: a new string. */
