@@ -16,6 +16,7 @@
  * Backups are tables orch_backup."<plan>__<step>__<table>" (see pg_backup_table). */
 #include "pg.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <poll.h>
@@ -23,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <libpq-fe.h>
 
@@ -76,7 +78,7 @@ struct pgjob {
 	PGconn *conn;
 	enum pgwhat what;
 	char *sig;
-	struct sqlfile files[2];
+	struct sqlfile files[2 + PG_SCHEMAS_MAX]; /* the files, or a restore's schema dumps */
 	size_t nfiles;
 	struct pgcmd *cmds;
 	size_t ncmds, capcmds, cur;
@@ -705,7 +707,61 @@ char *pg_backup_note(const struct pgjob *job)
 
 	for (size_t i = 0; job->what == PG_APPLY && i < job->ntables; i++)
 		buf_printf(&b, "%s%s -> %s", i ? "; " : "backup: ", job->tables[i], job->btables[i]);
+	for (size_t i = 0; job->what == PG_APPLY && i < job->n->backup_schema.n; i++) {
+		char *d = pg_schema_dump(job->g, job->n, job->n->backup_schema.v[i]);
+
+		buf_printf(&b, "%sschema %s -> %s", b.len ? "; " : "backup: ", (char *)job->n->backup_schema.v[i], d);
+		free(d);
+	}
 	return b.s;
+}
+
+char *pg_schema_dump(struct graph *g, struct node *n, const char *schema)
+{
+	struct buf b = {0};
+
+	buf_printf(&b, ".orch/backups/%s__%s/", g->name ? g->name : "", n->name);
+	for (const char *p = schema; *p; p++)
+		buf_putc(&b, isalnum((unsigned char)*p) || *p == '_' || *p == '-' || (*p == '.' && p != schema) ? *p : '_');
+	buf_puts(&b, ".sql");
+	return b.s;
+}
+
+/* backup_schema: each schema dumped with pg_dump (plain SQL, without owners) before
+ * the step's transaction, into pg_schema_dump's file (replaced only once the dump is
+ * whole). Blocking. Returns 0, or -1 with *ERR. */
+static int dump_schemas(struct pgjob *job, char **err)
+{
+	struct node *n = job->n;
+
+	for (size_t i = 0; i < n->backup_schema.n; i++) {
+		const char *schema = n->backup_schema.v[i];
+		char *rel = pg_schema_dump(job->g, n, schema);
+		char *path = xasprintf("%s/%s", job->g->dir, rel), *tmp = xasprintf("%s.tmp", path);
+		char *dir = xstrndup(path, (size_t)(strrchr(path, '/') - path));
+		char *argv[] = {"pg_dump", "--no-owner", "-n", (char *)schema, "-f", tmp, "-d", job->db->conninfo, NULL};
+		int rc = os_mkdirs(dir, 0777) < 0 ? -2 : os_run(argv, NULL);
+
+		if (rc == 0 && rename(tmp, path) < 0)
+			rc = -3;
+		if (rc == 0) {
+			buf_printf(&job->out, "backup: schema %s -> %s\n", schema, rel);
+		} else {
+			*err = rc == -2   ? xasprintf("backup_schema: cannot create %s: %s", dir, strerror(errno))
+			       : rc == -3 ? xasprintf("backup_schema: cannot rename %s: %s", tmp, strerror(errno))
+			       : rc < 0   ? xasprintf("backup_schema: cannot run pg_dump: %s", strerror(errno))
+			                  : xasprintf("backup_schema: pg_dump -n %s of %s failed (exit %d)", schema,
+			                              job->db->desc ? job->db->desc : "the database", rc);
+			unlink(tmp);
+		}
+		free(rel);
+		free(path);
+		free(tmp);
+		free(dir);
+		if (rc != 0)
+			return -1;
+	}
+	return 0;
 }
 
 /* S as a SQL string literal, appended to B. */
@@ -1287,7 +1343,7 @@ static struct pgjob *job_new(struct graph *g, struct node *n, enum pgwhat what, 
 		files[1] = n->sql_verify;
 	} else if (n->sql_rollback && what == PG_REVERT) {
 		files[0] = n->sql_rollback;
-	} else if (n->backup.n) {
+	} else if (n->backup.n || n->backup_schema.n) {
 		restore = true;
 	} else {
 		*err = xasprintf("step '%s' has neither sql_rollback nor backup to roll back with", n->name);
@@ -1303,6 +1359,20 @@ static struct pgjob *job_new(struct graph *g, struct node *n, enum pgwhat what, 
 	job->what = what;
 	job->restore = restore;
 	job->sig = sig ? xstrdup(sig) : NULL;
+	/* a restore runs the schema dumps, each after a DROP SCHEMA (job_build) */
+	for (size_t i = 0; restore && i < n->backup_schema.n; i++) {
+		char *rel = pg_schema_dump(g, n, n->backup_schema.v[i]);
+		int rc = sqlfile_read(g->dir, rel, &job->files[job->nfiles++], err);
+
+		free(rel);
+		if (rc < 0) {
+			char *e = *err;
+
+			*err = xasprintf("restore: no dump of schema %s: %s", (char *)n->backup_schema.v[i], e);
+			free(e);
+			goto fail;
+		}
+	}
 	for (int i = 0; i < 2; i++) {
 		struct sqlfile *f;
 		const struct sqlstmt *st;
@@ -1350,11 +1420,20 @@ static void job_build(struct pgjob *job, bool reused)
 	if (job->restore) {
 		if (!tx)
 			job_push(job, "BEGIN", "begin");
-		job_pushrestore(job);
+		for (size_t i = 0; i < job->nfiles; i++) {
+			char *drop = xasprintf("DROP SCHEMA IF EXISTS %s CASCADE", (char *)n->backup_schema.v[i]);
+
+			job_push(job, drop, "restore");
+			free(drop);
+			buf_printf(&job->out, "restore: schema %s <- %s\n", (char *)n->backup_schema.v[i], job->files[i].path);
+			job_pushfile(job, &job->files[i], true);
+		}
+		if (n->backup.n)
+			job_pushrestore(job);
 		if (!tx)
 			job_push(job, "COMMIT", "restore");
 	}
-	for (size_t i = 0; i < job->nfiles; i++)
+	for (size_t i = 0; !job->restore && i < job->nfiles; i++)
 		job_pushfile(job, &job->files[i], tx);
 	/* the registry row is written as the role that connected, whatever SET ROLE the
 	 * files left in force */
@@ -1378,6 +1457,8 @@ struct pgjob *pg_start(struct graph *g, struct node *n, enum pgwhat what, const 
 		return NULL;
 	db = job->db;
 	if (db_lock(g, db, err, locked) < 0 || db_registry(db, err) < 0)
+		goto fail;
+	if (what == PG_APPLY && dump_schemas(job, err) < 0)
 		goto fail;
 	while (db->idle.n && !conn) {
 		conn = db->idle.v[--db->idle.n];

@@ -75,6 +75,9 @@ int pg_lookup(struct graph *g, struct node *n, char **sig, char **err);
 /* The backup table of TABLE for step N, as SQL: orch_backup."<plan>__<step>__<table>"
  * (shortened with a hash past 63 bytes). A new string. */
 char *pg_backup_table(struct graph *g, struct node *n, const char *table);
+/* Where backup_schema keeps the dump of SCHEMA for step N, relative to the plan
+ * directory: .orch/backups/<plan>__<step>/<schema>.sql. A new string. */
+char *pg_schema_dump(struct graph *g, struct node *n, const char *schema);
 /* Close every connection, releasing the advisory locks. Free every job first. */
 void pg_close_all(void);
 

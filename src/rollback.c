@@ -28,7 +28,7 @@ static bool completed(const struct node *n)
 static bool can_undo(const struct node *n)
 {
 	return n->rollback || n->sql_rollback || n->stepkind == STEP_MANUAL ||
-	       (n->stepkind == STEP_SQL && n->backup.n);
+	       (n->stepkind == STEP_SQL && (n->backup.n || n->backup_schema.n));
 }
 
 static const char *how(const struct node *n)
@@ -37,8 +37,8 @@ static const char *how(const struct node *n)
 		return "take the approval back";
 	if (n->sql_rollback)
 		return "sql_rollback";
-	if (n->stepkind == STEP_SQL && n->backup.n && !n->rollback)
-		return "restore the backup tables";
+	if (n->stepkind == STEP_SQL && (n->backup.n || n->backup_schema.n) && !n->rollback)
+		return n->backup.n ? "restore the backup tables" : "restore the schema dumps";
 	return "rollback";
 }
 
@@ -288,13 +288,19 @@ int rollback_restore(struct graph *g, struct journal *j, struct node *n, const s
 	int64_t *order_ms;
 	int status;
 
-	if (n->kind != NODE_STEP || n->stepkind != STEP_SQL || !n->backup.n) {
-		error("--restore: %s %s (%s:%d) has no backup = tables to restore", node_kindname(n), n->name, g->file,
-		      n->line);
+	if (n->kind != NODE_STEP || n->stepkind != STEP_SQL || (!n->backup.n && !n->backup_schema.n)) {
+		error("--restore: %s %s (%s:%d) has no backup = tables (nor backup_schema) to restore", node_kindname(n),
+		      n->name, g->file, n->line);
 		return EXIT_USAGE;
 	}
 	printf("restore of %s from its backups, in one transaction (%s):\n", n->name,
 	       n->sql_rollback ? "its sql_rollback is not run" : "as its rollback does");
+	for (size_t i = 0; i < n->backup_schema.n; i++) {
+		char *t = pg_schema_dump(g, n, n->backup_schema.v[i]);
+
+		printf("  schema %s <- %s\n", (char *)n->backup_schema.v[i], t);
+		free(t);
+	}
 	for (size_t i = 0; i < n->backup.n; i++) {
 		char *t = pg_backup_table(g, n, n->backup.v[i]);
 

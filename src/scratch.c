@@ -8,47 +8,16 @@
 
 #include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "journal.h"
+#include "os.h"
 #include "pg.h"
 #include "rollback.h"
 #include "state.h"
-
-extern char **environ;
-
-/* Run ARGV (a program looked up in PATH), with its standard output to OUT when not
- * NULL; its exit status, or -1 when it could not start (errno set). */
-static int spawn_wait(char *const argv[], const char *out)
-{
-	posix_spawn_file_actions_t fa;
-	pid_t pid;
-	int rc, st;
-
-	if (posix_spawn_file_actions_init(&fa) != 0)
-		return -1;
-	if (out && posix_spawn_file_actions_addopen(&fa, STDOUT_FILENO, out, O_WRONLY | O_CREAT | O_TRUNC, 0666) != 0) {
-		posix_spawn_file_actions_destroy(&fa);
-		return -1;
-	}
-	fflush(stdout);
-	rc = posix_spawnp(&pid, argv[0], &fa, NULL, argv, environ);
-	posix_spawn_file_actions_destroy(&fa);
-	if (rc != 0) {
-		errno = rc;
-		return -1;
-	}
-	while (waitpid(pid, &st, 0) < 0)
-		if (errno != EINTR)
-			return -1;
-	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + (WIFSIGNALED(st) ? WTERMSIG(st) : 0);
-}
 
 /* The schema of URL (pg_dump --schema-only, without orch's schemas and pg_dump's
  * comments and session keys) into DIR/NAME. Returns 0, or -1 with a message. */
@@ -60,7 +29,7 @@ static int dump(const char *url, const char *dir, const char *name)
 	struct buf b = {0};
 	char *text;
 	size_t len;
-	int rc = spawn_wait(argv, raw);
+	int rc = os_run(argv, raw);
 
 	if (rc != 0) {
 		if (rc < 0)
@@ -109,7 +78,7 @@ static bool same(const char *dir, const char *a, const char *b)
 	char *ta = read_file(pa, &la), *tb = read_file(pb, &lb);
 	bool eq = ta && tb && la == lb && memcmp(ta, tb, la) == 0;
 
-	if (!eq && spawn_wait(argv, NULL) < 0)
+	if (!eq && os_run(argv, NULL) < 0)
 		warn("cannot run diff:");
 	free(ta);
 	free(tb);

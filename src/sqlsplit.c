@@ -564,6 +564,8 @@ static int meta(struct scan *sc, const struct view *v, size_t *ip)
 			      cmd, cmd);
 			rc = -1;
 		}
+	} else if (strcmp(cmd, "restrict") == 0 || strcmp(cmd, "unrestrict") == 0) {
+		/* pg_dump's guard against a server injecting commands into psql: nothing to do */
 	} else if (strcmp(cmd, "copy") == 0) {
 		failf(sc, v->src, at, "\\copy reads a file where psql runs, which orch does not do: use COPY ... FROM stdin; with the rows inline, ended by \\., or a run step with psql");
 		rc = -1;
@@ -903,7 +905,11 @@ int sqlfile_read_vars(const char *dir, const char *path, const struct vec *vars,
 	f->srcs[0].path = xstrdup(path);
 	f->srcs[0].text = text;
 	f->srcs[0].len = len;
-	return scan_file(f, dir, vars, true, err);
+	if (scan_file(f, dir, vars, true, err) < 0) {
+		sqlfile_free(f);
+		return -1;
+	}
+	return 0;
 }
 
 int sqlfile_read(const char *dir, const char *path, struct sqlfile *f, char **err)

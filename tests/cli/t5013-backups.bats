@@ -150,5 +150,46 @@ plan() { # plan SQL [KEY = VALUE lines]
 	printf '\n[step other]\nsql = sql/undo.sql\n' >> Orchfile
 	run_orch --restore other
 	expect_status 2
-	expect_contains stderr "$stderr" "--restore: step other (Orchfile:9) has no backup = tables to restore"
+	expect_contains stderr "$stderr" "--restore: step other (Orchfile:9) has no backup = tables (nor backup_schema) to restore"
+}
+
+@test "backup_schema: the schema dumped with pg_dump before the step, and restored whole by its rollback" {
+	psql_db <<-'EOF'
+	CREATE SCHEMA app;
+	CREATE TABLE app.orders (id serial PRIMARY KEY, item_id int, note text DEFAULT 'x');
+	CREATE VIEW app.big AS SELECT * FROM app.orders WHERE id > 1;
+	CREATE FUNCTION app.twice(int) RETURNS int LANGUAGE sql AS $$ SELECT $1 * 2 $$;
+	INSERT INTO app.orders (item_id) SELECT i FROM generate_series(1, 3) i;
+	EOF
+	before=$(schema_dump)
+	mkdir -p sql
+	printf 'DROP VIEW app.big; DROP TABLE app.orders; CREATE TABLE app.other (x int);\n' > sql/step.sql
+	cat > Orchfile <<-'EOF'
+	[orch]
+	name = shop
+
+	[step change]
+	sql           = sql/step.sql
+	backup_schema = app
+	EOF
+	run_orch
+	expect_status 0
+	expect_contains stdout "$output" "backup: schema app -> .orch/backups/shop__change/app.sql"
+	grep -q 'CREATE TABLE app.orders' .orch/backups/shop__change/app.sql
+	jq -e 'select(.ev == "ok") | .msg | test("schema app -> .orch/backups/shop__change/app.sql")' .orch/journal.jsonl
+	run_orch --rollback change --yes
+	expect_status 0
+	expect_contains stdout "$output" "restore: schema app <- .orch/backups/shop__change/app.sql"
+	expect_same schema "$before" "$(schema_dump)"
+	run psql_db -c "SELECT count(*), app.twice(max(id)) FROM app.orders" -c "SELECT count(*) FROM orch.registry"
+	expect_stdout <<-'EOF'
+	3|6
+	0
+	EOF
+	run_orch
+	expect_status 0
+	# --restore takes the dump too
+	run_orch --restore change --yes
+	expect_status 0
+	expect_same schema "$before" "$(schema_dump)"
 }
