@@ -43,7 +43,7 @@ syn match orchSectionName contained "\s\zs[A-Za-z0-9._-]\+\ze\]"
 " A key is a name followed by '='; the known ones of every section are keywords.
 syn match orchKeyLine "^\s*[A-Za-z0-9._-]\+\s*=" contains=orchKey,orchUnknownKey,orchEquals nextgroup=orchValue
 syn match orchUnknownKey contained "^\s*\zs[A-Za-z0-9._-]\+"
-syn match orchKey contained "^\s*\zs\(name\|jobs\|database\|changelog\|report\|target\|share_database\|depth\|number\|title\|after\|phase\|needs\|run\|sql\|sql_verify\|sql_rollback\|transaction\|verify\|rollback\|inputs\|outputs\|estimate\|timeout\|retries\|retry_delay\|pool\|manual\|prompt\|always\|on_change\|env\|type\|component\|impact\|refs\|backup\|lock_timeout\|statement_timeout\|validate\|allow_skipped\|plan\|dir\|command\|on\)\ze\s*="
+syn match orchKey contained "^\s*\zs\(name\|jobs\|database\|changelog\|report\|target\|share_database\|depth\|number\|title\|after\|phase\|needs\|run\|sql\|sql_verify\|sql_rollback\|transaction\|verify\|rollback\|inputs\|outputs\|estimate\|timeout\|retries\|retry_delay\|pool\|manual\|prompt\|always\|on_change\|env\|type\|component\|impact\|refs\|backup\|backup_schema\|lock_timeout\|statement_timeout\|validate\|allow_skipped\|plan\|dir\|command\|on\)\ze\s*="
 syn match orchEquals contained "="
 
 " In [vars] every name is a variable, not an unknown key.

@@ -73,6 +73,9 @@ struct edge {
 	enum edgekind why;
 };
 
+/* The most schemas one step's backup_schema may name. */
+#define PG_SCHEMAS_MAX 8
+
 struct node {
 	enum nodekind kind;
 	char *name;
@@ -91,6 +94,7 @@ struct node {
 	char *prompt;
 	bool always;
 	struct vec inputs, outputs, backup, env; /* char * each; env holds "KEY=value" */
+	struct vec backup_schema; /* schemas dumped with pg_dump before a SQL step (char *) */
 	size_t env_plan; /* the first env_plan entries of env come from [env] */
 	int64_t est_ms, timeout_ms, retry_delay_ms; /* -1 when unset */
 	int64_t lock_timeout_ms, statement_timeout_ms; /* SQL: SET LOCAL per step, -1 when unset */

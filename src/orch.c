@@ -18,6 +18,7 @@
 #include "registry.h"
 #include "rollback.h"
 #include "run.h"
+#include "scratch.h"
 #include "state.h"
 #include "show.h"
 #include "sqlsplit.h"
@@ -31,11 +32,13 @@
 enum action {
 	ACT_RUN, ACT_STATUS, ACT_LIST, ACT_CHECK, ACT_WHY, ACT_GRAPH, ACT_ROLLBACK,
 	ACT_APPROVE, ACT_SKIP, ACT_FORCE, ACT_RESET, ACT_TOOL, ACT_ACCEPT, ACT_BASELINE, ACT_TRACE, ACT_REPORT,
+	ACT_RESTORE, ACT_TEST_ROLLBACK,
 };
 
 static const char *action_names[] = {
 	"run", "--status", "--list", "--check", "--why", "--graph", "--rollback",
 	"--approve", "--skip", "--force", "--reset", "-t", "--accept", "--baseline", "--trace", "--report",
+	"--restore", "--test-rollback",
 };
 
 enum tool { TOOL_LIST, TOOL_TARGETS, TOOL_COMMANDS, TOOL_QUERY, TOOL_CLEAN };
@@ -65,7 +68,7 @@ struct options {
 	const char *dir;
 	int jobs;      /* 0: [orch] jobs, else 1 */
 	int keepgoing; /* -k */
-	bool dryrun, question, json, yes, force, kill_orphans, database, state;
+	bool dryrun, question, json, yes, force, kill_orphans, database, state, sql;
 	bool explain, stats; /* -d explain, -d stats */
 	enum tool tool;      /* -t */
 	enum action action;
@@ -94,6 +97,7 @@ static const char usage_text[] =
 	"  -k N, --keep-going[=N]  keep going until N steps have failed (-k alone or 0:\n"
 	"                          never stop; default 1)\n"
 	"  -n, --dry-run           print what would run, in order, with the reason\n"
+	"  --sql                   with -n: and the exact SQL each SQL step would send\n"
 	"  -q, --question          run nothing, print nothing: exit 0 when up to date,\n"
 	"                          1 when something would run\n"
 	"  -v, --verbose           more output\n"
@@ -112,6 +116,10 @@ static const char usage_text[] =
 	"  --rollback [TARGET] --to NODE\n"
 	"                          roll back what came after NODE (a sqitch tag @TAG, a\n"
 	"                          step, a milestone): NODE and all it needs stay\n"
+	"  --restore STEP          restore a SQL step's backup tables, not sql_rollback\n"
+	"  --test-rollback [TARGET...]\n"
+	"                          deploy, roll back, deploy again on ORCH_SCRATCH_URL,\n"
+	"                          comparing schema dumps\n"
 	"  --approve STEP          mark a manual gate as done\n"
 	"  --skip STEP             mark a step skipped\n"
 	"  --force TARGET...       make the steps of the targets run again next time\n"
@@ -147,7 +155,7 @@ static void set_action(struct options *o, enum action a, const char *arg)
 enum { OPT_STATUS = 256, OPT_JSON, OPT_LIST, OPT_CHECK, OPT_WHY, OPT_GRAPH, OPT_ROLLBACK,
        OPT_APPROVE, OPT_SKIP, OPT_FORCE, OPT_RESET, OPT_YES, OPT_ONFAILURE, OPT_VERSION,
        OPT_KILL_ORPHANS, OPT_ACCEPT, OPT_BASELINE, OPT_DATABASE, OPT_REASON, OPT_TRACE, OPT_STATE, OPT_REPORT,
-       OPT_TO };
+       OPT_TO, OPT_RESTORE, OPT_SQL, OPT_TEST_ROLLBACK };
 
 static const struct option longopts[] = {
 	{"file", required_argument, NULL, 'f'},
@@ -156,6 +164,7 @@ static const struct option longopts[] = {
 	{"jobs", required_argument, NULL, 'j'},
 	{"keep-going", optional_argument, NULL, 'k'},
 	{"dry-run", no_argument, NULL, 'n'},
+	{"sql", no_argument, NULL, OPT_SQL},
 	{"question", no_argument, NULL, 'q'},
 	{"verbose", no_argument, NULL, 'v'},
 	{"quiet", no_argument, NULL, 's'},
@@ -178,6 +187,8 @@ static const struct option longopts[] = {
 	{"graph", no_argument, NULL, OPT_GRAPH},
 	{"rollback", required_argument, NULL, OPT_ROLLBACK},
 	{"to", required_argument, NULL, OPT_TO},
+	{"restore", required_argument, NULL, OPT_RESTORE},
+	{"test-rollback", no_argument, NULL, OPT_TEST_ROLLBACK},
 	{"approve", required_argument, NULL, OPT_APPROVE},
 	{"skip", required_argument, NULL, OPT_SKIP},
 	{"force", no_argument, NULL, OPT_FORCE},
@@ -374,6 +385,9 @@ static void parse_options(int argc, char **argv, struct options *o)
 			set_action(o, ACT_ROLLBACK, optarg);
 			break;
 		case OPT_TO: o->to = optarg; break;
+		case OPT_RESTORE: set_action(o, ACT_RESTORE, optarg); break;
+		case OPT_SQL: o->sql = true; break;
+		case OPT_TEST_ROLLBACK: set_action(o, ACT_TEST_ROLLBACK, NULL); break;
 		case OPT_APPROVE: set_action(o, ACT_APPROVE, optarg); break;
 		case OPT_SKIP: set_action(o, ACT_SKIP, optarg); break;
 		case OPT_FORCE: o->force = true; break;
@@ -401,6 +415,8 @@ static void parse_options(int argc, char **argv, struct options *o)
 		set_action(o, ACT_FORCE, NULL);
 	if (o->to && o->action != ACT_ROLLBACK)
 		usage_error("%s", "--to goes with --rollback");
+	if (o->sql && (!o->dryrun || o->action != ACT_RUN))
+		usage_error("%s", "--sql goes with -n (the SQL a run would send)");
 	if (o->json && o->action != ACT_STATUS && o->action != ACT_LIST)
 		usage_error("%s", "--json goes with --status or --list");
 	if (o->question && o->action != ACT_RUN)
@@ -424,7 +440,8 @@ static void parse_options(int argc, char **argv, struct options *o)
 		usage_error("%s", "--database goes with --reset");
 	if (o->reason && o->action != ACT_ACCEPT && o->action != ACT_BASELINE)
 		usage_error("%s", "--reason goes with --accept or --baseline");
-	if (o->ntargets && o->action != ACT_RUN && o->action != ACT_GRAPH && o->action != ACT_FORCE)
+	if (o->ntargets && o->action != ACT_RUN && o->action != ACT_GRAPH && o->action != ACT_FORCE &&
+	    o->action != ACT_TEST_ROLLBACK)
 		usage_error("%s takes no targets", action_names[o->action]);
 	if (o->action == ACT_FORCE && !o->ntargets)
 		usage_error("%s", "--force needs the steps to run again");
@@ -577,6 +594,30 @@ static bool dry_refused(struct graph *g, struct node **t, size_t nt)
 	return true;
 }
 
+/* -n --sql: what each SQL step that would run sends, in order. */
+static int show_sql(struct graph *g, struct vec *pending)
+{
+	int status = EXIT_DONE;
+
+	for (size_t i = 0; i < pending->n; i++) {
+		struct node *n = pending->v[i];
+		struct buf b = {0};
+		char *err;
+
+		if (n->kind != NODE_STEP || n->stepkind != STEP_SQL)
+			continue;
+		if (pg_sql(g, n, PG_APPLY, state_signature(n), &b, &err) < 0) {
+			error("%s: %s", n->name, err);
+			free(err);
+			status = EXIT_FAILED;
+		} else {
+			printf("\n%s", buf_str(&b));
+		}
+		buf_free(&b);
+	}
+	return status;
+}
+
 static int run(struct graph *g, struct options *o)
 {
 	struct node **t = resolve_targets(g, o->targets, o->ntargets);
@@ -599,7 +640,7 @@ static int run(struct graph *g, struct options *o)
 	/* -n and -q ask the database as the run will (a run does it itself, under its lock) */
 	if (readonly)
 		registry_rc = registry_reconcile(g, j, NULL, false, false);
-	if (o->explain || o->question)
+	if (o->explain || o->question || o->sql)
 		show_pending(g, t, o->ntargets, &pending);
 	if (o->explain)
 		explain(&pending);
@@ -611,6 +652,8 @@ static int run(struct graph *g, struct options *o)
 		status = show_dry(g, t, o->ntargets);
 	else
 		status = run_targets(g, j, t, o->ntargets, &ro);
+	if (o->sql && status == EXIT_DONE)
+		status = show_sql(g, &pending);
 	registry_free();
 	pg_close_all();
 	if (j)
@@ -652,7 +695,9 @@ static int rollback(struct graph *g, struct options *o)
 		return EXIT_DONE;
 	}
 	state_load(g, j);
-	status = rollback_target(g, j, t[0], &rb, &ro);
+	if (o->action == ACT_RESTORE && !t[0])
+		usage_error("%s", "--restore takes one step, not all");
+	status = o->action == ACT_RESTORE ? rollback_restore(g, j, t[0], &rb, &ro) : rollback_target(g, j, t[0], &rb, &ro);
 	pg_close_all();
 	journal_close(j);
 	free(t);
@@ -959,6 +1004,7 @@ int main(int argc, char **argv)
 		status = run(g, &o);
 		break;
 	case ACT_ROLLBACK:
+	case ACT_RESTORE:
 		status = rollback(g, &o);
 		break;
 	case ACT_WHY:
@@ -996,6 +1042,16 @@ int main(int argc, char **argv)
 	case ACT_TOOL:
 		status = tool(g, &o);
 		break;
+	case ACT_TEST_ROLLBACK: {
+		struct node **t = resolve_targets(g, o.targets, o.ntargets);
+		struct runopts ro = run_options(g, &o);
+
+		ro.interactive = false;
+		ro.onfailure = ONFAIL_STOP;
+		status = scratch_test_rollback(g, t, o.ntargets, &ro);
+		free(t);
+		break;
+	}
 	}
 	if (g->report && status == EXIT_DONE &&
 	    (o.action == ACT_APPROVE || o.action == ACT_SKIP || o.action == ACT_FORCE || o.action == ACT_RESET ||

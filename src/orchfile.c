@@ -525,6 +525,7 @@ static const struct keydef step_keys[] = {
 	{"component", K_STR, F(component)}, {"impact", K_STR, F(impact)},
 	{"refs", K_STR, F(refs)},           {"backup", K_LIST, F(backup)},
 	{"lock_timeout", K_DUR, F(lock_timeout_ms)}, {"statement_timeout", K_DUR, F(statement_timeout_ms)},
+	{"backup_schema", K_LIST, F(backup_schema)},
 	{NULL, 0, 0},
 };
 static const struct keydef phase_keys[] = {
@@ -884,6 +885,11 @@ static void load_step(struct parser *p, struct section *s)
 		n->on_change = n->stepkind == STEP_SQL ? ONCHANGE_ERROR : ONCHANGE_RERUN;
 	if (n->backup.n && !has_sql)
 		perr(p, s->line, "step '%s' has backup but no sql", n->name);
+	if (n->backup_schema.n && !has_sql)
+		perr(p, s->line, "step '%s' has backup_schema but no sql", n->name);
+	else if (n->backup_schema.n > PG_SCHEMAS_MAX)
+		perr(p, find_entry(s, "backup_schema")->line, "step '%s' has %zu schemas in backup_schema; at most %d",
+		     n->name, n->backup_schema.n, PG_SCHEMAS_MAX);
 	if (!has_sql && (find_entry(s, "lock_timeout") || find_entry(s, "statement_timeout")))
 		perr(p, s->line, "step '%s' has %s but no sql", n->name,
 		     find_entry(s, "lock_timeout") ? "lock_timeout" : "statement_timeout");

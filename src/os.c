@@ -10,6 +10,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -366,25 +367,47 @@ int os_mkdirs(const char *path, mode_t mode)
 	return 0;
 }
 
-int os_run(char *const argv[], int outfd)
+int os_run(char *const argv[], const char *out)
 {
 	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t at;
+	sigset_t def;
 	pid_t pid;
 	int rc, st;
 
-	if ((rc = posix_spawn_file_actions_init(&fa)) != 0)
-		return errno = rc, -1;
-	if ((rc = posix_spawn_file_actions_adddup2(&fa, outfd, 1)) == 0)
-		rc = posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+	if (posix_spawn_file_actions_init(&fa) != 0)
+		return -1;
+	if (posix_spawnattr_init(&at) != 0) {
+		posix_spawn_file_actions_destroy(&fa);
+		return -1;
+	}
+	sigemptyset(&def);
+	sigaddset(&def, SIGINT);
+	sigaddset(&def, SIGTERM);
+	sigaddset(&def, SIGHUP);
+	sigaddset(&def, SIGPIPE);
+	sigaddset(&def, SIGCHLD);
+	rc = posix_spawnattr_setsigdefault(&at, &def);
 	if (rc == 0)
-		rc = posix_spawnp(&pid, argv[0], &fa, NULL, argv, environ);
+		rc = posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGDEF);
+	if (rc == 0)
+		rc = posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+	if (rc == 0 && out)
+		rc = posix_spawn_file_actions_addopen(&fa, STDOUT_FILENO, out, O_WRONLY | O_CREAT | O_TRUNC, 0666);
+	if (rc == 0) {
+		fflush(stdout);
+		rc = posix_spawnp(&pid, argv[0], &fa, &at, argv, environ);
+	}
 	posix_spawn_file_actions_destroy(&fa);
-	if (rc != 0)
-		return errno = rc, -1;
+	posix_spawnattr_destroy(&at);
+	if (rc != 0) {
+		errno = rc;
+		return -1;
+	}
 	while (waitpid(pid, &st, 0) < 0)
 		if (errno != EINTR)
 			return -1;
-	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + (WIFSIGNALED(st) ? WTERMSIG(st) : 0);
 }
 
 int os_spawn_input(const char *command, const char *input, size_t len, pid_t *pid)

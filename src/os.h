@@ -19,6 +19,11 @@ struct proc {
  * and the default disposition of every signal orch catches. A script of any size
  * (past 64 KiB the shell reads it from an anonymous file). Returns 0, or -1 with errno set. */
 int os_spawn(const char *script, char *const env[], struct proc *p);
+/* Run the program ARGV[0] (looked up in PATH) with ARGV, stdin from /dev/null, its
+ * stdout to the file OUT (created or truncated) when not NULL, its stderr orch's, and
+ * wait for it (pg_dump, diff). Returns its exit status (128+N when killed by signal
+ * N), or -1 with errno set when it could not start. */
+int os_run(char *const argv[], const char *out);
 /* Let P's script start (after its start is recorded); with RUN false, make it exit 125
  * without running anything. Either way the gate is closed. */
 void os_go(struct proc *p, bool run);
@@ -49,10 +54,6 @@ void os_stdfds(void);
 bool os_isatty(int fd);
 /* Make FD non-blocking and close-on-exec. */
 int os_nonblock(int fd);
-/* Run the program ARGV[0] (found on PATH) with ARGV, stdin from /dev/null, stdout to
- * OUTFD, and wait for it: its exit status (128 + the signal when killed), or -1 with
- * errno set when it could not be started. For short helpers such as diff. */
-int os_run(char *const argv[], int outfd);
 /* Start COMMAND with /bin/sh -c in a process group of its own, INPUT (LEN bytes, at
  * most a pipe's buffer) on its stdin, stdout and stderr to /dev/null; do not wait for
  * it. Returns 0 with *PID, or -1 with errno set. For notifications. */

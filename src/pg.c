@@ -23,6 +23,7 @@
  * Backups are tables orch_backup."<plan>__<step>__<table>" (see pg_backup_table). */
 #include "pg.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <poll.h>
@@ -30,6 +31,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <libpq-fe.h>
 
@@ -71,6 +73,7 @@ struct pgcmd {
 	size_t arg;
 	size_t nok; /* successful results so far */
 	bool dyn;   /* inserted by a callback while the job ran: goes when the job retries */
+	bool notices; /* the server's notices are orch's own lines for the log */
 };
 
 enum jobstate { JOB_RUNNING, JOB_OK, JOB_FAILED };
@@ -82,7 +85,7 @@ struct pgjob {
 	PGconn *conn;
 	enum pgwhat what;
 	char *sig;
-	struct sqlfile files[2];
+	struct sqlfile files[2 + PG_SCHEMAS_MAX]; /* the files, or a restore's schema dumps */
 	size_t nfiles;
 	struct pgcmd *cmds;
 	size_t ncmds, capcmds, cur;
@@ -90,6 +93,7 @@ struct pgjob {
 	size_t txfrom;  /* the last command sent outside a transaction block */
 	size_t redo;    /* where a retry of a transient error starts */
 	bool retry;     /* the current error is transient and is retried */
+	bool restore;   /* restores the backups (not sql_rollback) */
 	int tries;      /* retries made so far */
 	int64_t wake_ms; /* waiting to retry until then (now_ms), or 0 */
 	char retrymsg[128]; /* the transient error's message */
@@ -577,10 +581,19 @@ static int db_registry(struct pgdb *db, char **err)
 	return 0;
 }
 
+static const char *scratch; /* --test-rollback: every step's database */
+
+void pg_scratch(const char *conninfo)
+{
+	scratch = conninfo;
+}
+
 const char *pg_conninfo(struct graph *g, struct node *n)
 {
 	const char *s;
 
+	if (scratch)
+		return scratch;
 	if (n && n->database && *n->database)
 		return n->database;
 	if (g && g->database && *g->database)
@@ -747,14 +760,106 @@ char *pg_backup_note(const struct pgjob *job)
 
 	for (size_t i = 0; job->what == PG_APPLY && i < job->ntables; i++)
 		buf_printf(&b, "%s%s -> %s", i ? "; " : "backup: ", job->tables[i], job->btables[i]);
+	for (size_t i = 0; job->what == PG_APPLY && i < job->n->backup_schema.n; i++) {
+		char *d = pg_schema_dump(job->g, job->n, job->n->backup_schema.v[i]);
+
+		buf_printf(&b, "%sschema %s -> %s", b.len ? "; " : "backup: ", (char *)job->n->backup_schema.v[i], d);
+		free(d);
+	}
 	return b.s;
 }
 
-/* The live table is resolved: copy it (structure and rows) into orch_backup. */
+char *pg_schema_dump(struct graph *g, struct node *n, const char *schema)
+{
+	struct buf b = {0};
+
+	buf_printf(&b, ".orch/backups/%s__%s/", g->name ? g->name : "", n->name);
+	for (const char *p = schema; *p; p++)
+		buf_putc(&b, isalnum((unsigned char)*p) || *p == '_' || *p == '-' || (*p == '.' && p != schema) ? *p : '_');
+	buf_puts(&b, ".sql");
+	return b.s;
+}
+
+/* backup_schema: each schema dumped with pg_dump (plain SQL, without owners) before
+ * the step's transaction, into pg_schema_dump's file (replaced only once the dump is
+ * whole). Blocking. Returns 0, or -1 with *ERR. */
+static int dump_schemas(struct pgjob *job, char **err)
+{
+	struct node *n = job->n;
+
+	for (size_t i = 0; i < n->backup_schema.n; i++) {
+		const char *schema = n->backup_schema.v[i];
+		char *rel = pg_schema_dump(job->g, n, schema);
+		char *path = xasprintf("%s/%s", job->g->dir, rel), *tmp = xasprintf("%s.tmp", path);
+		char *dir = xstrndup(path, (size_t)(strrchr(path, '/') - path));
+		char *argv[] = {"pg_dump", "--no-owner", "-n", (char *)schema, "-f", tmp, "-d", job->db->conninfo, NULL};
+		int rc = os_mkdirs(dir, 0777) < 0 ? -2 : os_run(argv, NULL);
+
+		if (rc == 0 && rename(tmp, path) < 0)
+			rc = -3;
+		if (rc == 0) {
+			buf_printf(&job->out, "backup: schema %s -> %s\n", schema, rel);
+		} else {
+			*err = rc == -2   ? xasprintf("backup_schema: cannot create %s: %s", dir, strerror(errno))
+			       : rc == -3 ? xasprintf("backup_schema: cannot rename %s: %s", tmp, strerror(errno))
+			       : rc < 0   ? xasprintf("backup_schema: cannot run pg_dump: %s", strerror(errno))
+			                  : xasprintf("backup_schema: pg_dump -n %s of %s failed (exit %d)", schema,
+			                              job->db->desc ? job->db->desc : "the database", rc);
+			unlink(tmp);
+		}
+		free(rel);
+		free(path);
+		free(tmp);
+		free(dir);
+		if (rc != 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* S as a SQL string literal, appended to B. */
+static void buf_literal(struct buf *b, const char *s)
+{
+	buf_putc(b, '\'');
+	for (; *s; s++) {
+		if (*s == '\'')
+			buf_putc(b, '\'');
+		buf_putc(b, *s);
+	}
+	buf_putc(b, '\'');
+}
+
+/* What a restore needs that the copy itself does not keep, as JSON in the backup
+ * table's comment: the table's name, its columns' defaults, the sequences its serial
+ * columns own, its identity columns and its foreign keys. $T is the live table. */
+static const char backup_meta_sql[] =
+	"json_build_object("
+	"'table', (SELECT format('%I.%I', n.nspname, c.relname) FROM pg_class c"
+	"  JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = $T),"
+	"'defaults', (SELECT coalesce(json_object_agg(a.attname, pg_get_expr(d.adbin, d.adrelid)), '{}')"
+	"  FROM pg_attrdef d JOIN pg_attribute a ON a.attrelid = d.adrelid AND a.attnum = d.adnum"
+	"  WHERE d.adrelid = $T AND a.attgenerated = '' AND NOT a.attisdropped),"
+	"'sequences', (SELECT coalesce(json_object_agg(a.attname, pg_get_serial_sequence($T::text, a.attname)), '{}')"
+	"  FROM pg_attribute a WHERE a.attrelid = $T AND a.attnum > 0 AND NOT a.attisdropped"
+	"  AND a.attidentity = '' AND pg_get_serial_sequence($T::text, a.attname) IS NOT NULL),"
+	"'identity', (SELECT coalesce(json_agg(a.attname), '[]') FROM pg_attribute a"
+	"  WHERE a.attrelid = $T AND a.attnum > 0 AND NOT a.attisdropped AND a.attidentity <> ''),"
+	"'seqopts', (SELECT coalesce(json_object_agg(a.attname, format('AS %s INCREMENT BY %s MINVALUE %s MAXVALUE %s"
+	"  START WITH %s CACHE %s %s', q.seqtypid::regtype, q.seqincrement, q.seqmin, q.seqmax, q.seqstart, q.seqcache,"
+	"  CASE WHEN q.seqcycle THEN 'CYCLE' ELSE 'NO CYCLE' END)), '{}')"
+	"  FROM pg_attribute a JOIN pg_sequence q ON q.seqrelid = pg_get_serial_sequence($T::text, a.attname)::regclass"
+	"  WHERE a.attrelid = $T AND a.attnum > 0 AND NOT a.attisdropped),"
+	"'fkeys', (SELECT coalesce(json_agg(json_build_array(conname, pg_get_constraintdef(oid)) ORDER BY conname), '[]')"
+	"  FROM pg_constraint WHERE conrelid = $T AND contype = 'f'))";
+
+/* The live table is resolved: copy it (structure and rows) into orch_backup. The copy
+ * takes no defaults, so that it shares no sequence (nor function) with the original;
+ * they are kept in its comment for the restore. */
 static int cb_backup(struct pgjob *job, struct pgcmd *c, PGresult *r)
 {
 	size_t i = c->arg;
-	char *live, *b, *cols;
+	char *live, *b, *cols, *meta;
+	struct buf lit = {0}, bl = {0};
 	struct pgcmd *nc;
 
 	if (PQgetisnull(r, 0, 0)) {
@@ -765,66 +870,108 @@ static int cb_backup(struct pgjob *job, struct pgcmd *c, PGresult *r)
 	live = PQgetvalue(r, 0, 0);
 	cols = PQgetvalue(r, 0, 2);
 	b = job->btables[i];
+	buf_literal(&lit, live);
+	buf_puts(&lit, "::regclass");
+	buf_literal(&bl, b);
+	meta = replace_all(backup_meta_sql, "$T", buf_str(&lit));
 	nc = job_insert(job, job->cur + 1, "backup");
 	nc->dyn = true;
 	nc->sql = xasprintf("CREATE SCHEMA IF NOT EXISTS orch_backup;"
 	                    " DROP TABLE IF EXISTS %s;"
-	                    " CREATE TABLE %s (LIKE %s INCLUDING ALL);"
+	                    " CREATE TABLE %s (LIKE %s INCLUDING ALL EXCLUDING DEFAULTS);"
+	                    " DO $orch$ BEGIN EXECUTE format('COMMENT ON TABLE %%s IS %%L', %s, %s::text); END $orch$;"
 	                    " INSERT INTO %s (%s) OVERRIDING SYSTEM VALUE SELECT %s FROM %s",
-	                    b, b, live, b, cols, cols, live);
+	                    b, b, live, buf_str(&bl), meta, b, cols, cols, live);
 	nc->cb = cb_copied;
 	nc->arg = i;
+	free(meta);
+	buf_free(&lit);
+	buf_free(&bl);
 	return 0;
 }
 
-static int cb_restored(struct pgjob *job, struct pgcmd *c, PGresult *r)
+/* The restore, one statement: each live table (as the backup's comment names it) is
+ * dropped, its serial sequences kept, and made again from its backup: structure, rows,
+ * defaults, serial sequences, identity positions, then the foreign keys. */
+static const char restore_sql[] =
+	"DO $orch$\n"
+	"DECLARE\n"
+	"  b text[] := ARRAY[%s]; w text[] := ARRAY[%s]; live text[]; meta json[];\n"
+	"  drops text := ''; r record; n bigint; cols text; seq text;\n"
+	"BEGIN\n"
+	"  FOR i IN 1 .. array_length(b, 1) LOOP\n"
+	"    IF to_regclass(b[i]) IS NULL THEN RAISE EXCEPTION 'no backup table %% for %%', b[i], w[i]; END IF;\n"
+	"    meta[i] := obj_description(to_regclass(b[i]), 'pg_class')::json;\n"
+	"    IF meta[i]->>'table' IS NULL THEN\n"
+	"      RAISE EXCEPTION 'backup table %% has no structure recorded (made by an older orch): restore it by hand', b[i];\n"
+	"    END IF;\n"
+	"    live[i] := meta[i]->>'table';\n"
+	"    IF to_regclass(live[i]) IS NOT NULL THEN\n"
+	"      FOR seq IN SELECT d.objid::regclass::text FROM pg_depend d JOIN pg_class s ON s.oid = d.objid\n"
+	"          WHERE d.classid = 'pg_class'::regclass AND d.refobjid = to_regclass(live[i])\n"
+	"          AND d.deptype = 'a' AND s.relkind = 'S' LOOP\n"
+	"        EXECUTE format('ALTER SEQUENCE %%s OWNED BY NONE', seq);\n"
+	"      END LOOP;\n"
+	"      drops := drops || CASE WHEN drops = '' THEN '' ELSE ', ' END || live[i];\n"
+	"    END IF;\n"
+	"  END LOOP;\n"
+	"  IF drops <> '' THEN EXECUTE 'DROP TABLE ' || drops; END IF;\n"
+	"  FOR i IN 1 .. array_length(b, 1) LOOP\n"
+	"    EXECUTE format('CREATE TABLE %%s (LIKE %%s INCLUDING ALL)', live[i], b[i]);\n"
+	"    SELECT string_agg(quote_ident(attname), ', ' ORDER BY attnum) INTO cols FROM pg_attribute\n"
+	"      WHERE attrelid = to_regclass(b[i]) AND attnum > 0 AND NOT attisdropped AND attgenerated = '';\n"
+	"    EXECUTE format('INSERT INTO %%s (%%s) OVERRIDING SYSTEM VALUE SELECT %%s FROM %%s', live[i], cols, cols, b[i]);\n"
+	"    GET DIAGNOSTICS n = ROW_COUNT;\n"
+	"    FOR r IN SELECT key, value FROM json_each_text(meta[i]->'sequences') LOOP\n"
+	"      IF to_regclass(r.value) IS NULL THEN\n"
+	"        EXECUTE format('CREATE SEQUENCE %%s %%s', r.value, meta[i]->'seqopts'->>r.key);\n"
+	"        EXECUTE format('SELECT setval(%%L, coalesce((SELECT max(%%I) FROM %%s), 0) + 1, false)', r.value, r.key, live[i]);\n"
+	"      END IF;\n"
+	"      EXECUTE format('ALTER SEQUENCE %%s OWNED BY %%s.%%I', r.value, live[i], r.key);\n"
+	"    END LOOP;\n"
+	"    FOR r IN SELECT key, value FROM json_each_text(meta[i]->'defaults') LOOP\n"
+	"      EXECUTE format('ALTER TABLE %%s ALTER COLUMN %%I SET DEFAULT %%s', live[i], r.key, r.value);\n"
+	"    END LOOP;\n"
+	"    FOR r IN SELECT value AS col FROM json_array_elements_text(meta[i]->'identity') LOOP\n"
+	"      EXECUTE format('ALTER SEQUENCE %%s %%s', pg_get_serial_sequence(live[i], r.col), meta[i]->'seqopts'->>r.col);\n"
+	"      EXECUTE format('SELECT setval(pg_get_serial_sequence(%%L, %%L), coalesce((SELECT max(%%I) FROM %%s), 0) + 1, false)',\n"
+	"        live[i], r.col, r.col, live[i]);\n"
+	"    END LOOP;\n"
+	"    RAISE NOTICE 'restore: %% <- %% (%% rows)', w[i], b[i], n;\n"
+	"  END LOOP;\n"
+	"  FOR i IN 1 .. array_length(b, 1) LOOP\n"
+	"    FOR r IN SELECT value->>0 AS name, value->>1 AS def FROM json_array_elements(meta[i]->'fkeys') LOOP\n"
+	"      EXECUTE format('ALTER TABLE %%s ADD CONSTRAINT %%I %%s', live[i], r.name, r.def);\n"
+	"    END LOOP;\n"
+	"  END LOOP;\n"
+	"END $orch$";
+
+/* The restore of the step's backups, in the order listed. */
+static void job_pushrestore(struct pgjob *job)
 {
-	(void)c;
-	if (strncmp(PQcmdStatus(r), "INSERT", 6) == 0 && job->nresolved < job->ntables) {
-		size_t i = job->nresolved++;
+	const struct vec *v = &job->n->backup;
+	struct buf b = {0}, w = {0};
+	struct pgcmd *c;
 
-		buf_printf(&job->out, "restore: %s <- %s (%s rows)\n", job->tables[i], job->btables[i],
-		           PQcmdTuples(r));
+	for (size_t i = 0; i < v->n; i++) {
+		char *t = pg_backup_table(job->g, job->n, v->v[i]);
+
+		buf_puts(&b, i ? ", " : "");
+		buf_literal(&b, t);
+		buf_puts(&w, i ? ", " : "");
+		buf_literal(&w, v->v[i]);
+		free(t);
 	}
-	return 0;
+	c = job_push(job, "", "restore");
+	free(c->sql);
+	c->sql = xasprintf(restore_sql, buf_str(&b), buf_str(&w));
+	c->notices = true;
+	buf_free(&b);
+	buf_free(&w);
 }
 
-/* A table and its backup are resolved; after the last, empty the tables and copy the
- * rows back (the tables in one TRUNCATE, so foreign keys among them do not stop it). */
-static int cb_restore(struct pgjob *job, struct pgcmd *c, PGresult *r)
-{
-	size_t i = c->arg;
-	struct buf b = {0};
-	struct pgcmd *nc;
-
-	if (PQgetisnull(r, 0, 0) || PQgetisnull(r, 0, 1)) {
-		free(job->err);
-		job->err = xasprintf("restore: no %s %s on %s", PQgetisnull(r, 0, 0) ? "table" : "backup table",
-		                     PQgetisnull(r, 0, 0) ? job->tables[i] : job->btables[i], job->db->desc);
-		return -1;
-	}
-	free(job->tables[i]);
-	job->tables[i] = xstrdup(PQgetvalue(r, 0, 0));
-	free(job->cols[i]);
-	job->cols[i] = xstrdup(PQgetvalue(r, 0, 2));
-	if (i + 1 < job->ntables)
-		return 0;
-	buf_puts(&b, "TRUNCATE ");
-	for (size_t t = 0; t < job->ntables; t++)
-		buf_printf(&b, "%s%s", t ? ", " : "", job->tables[t]);
-	for (size_t t = 0; t < job->ntables; t++)
-		buf_printf(&b, "; INSERT INTO %s (%s) OVERRIDING SYSTEM VALUE SELECT %s FROM %s", job->tables[t],
-		           job->cols[t], job->cols[t], job->btables[t]);
-	nc = job_insert(job, job->cur + 1, "restore");
-	nc->dyn = true;
-	nc->sql = b.s;
-	nc->cb = cb_restored;
-	job->nresolved = 0;
-	return 0;
-}
-
-/* The commands that resolve the backup tables; CB adds the copy or restore commands. */
-static void job_pushbackup(struct pgjob *job, bool restore)
+/* The commands that resolve the backup tables; cb_backup adds the copies. */
+static void job_pushbackup(struct pgjob *job)
 {
 	const struct vec *v = &job->n->backup;
 
@@ -833,15 +980,15 @@ static void job_pushbackup(struct pgjob *job, bool restore)
 	job->btables = xcalloc(v->n, sizeof(char *));
 	job->cols = xcalloc(v->n, sizeof(char *));
 	for (size_t i = 0; i < v->n; i++) {
-		struct pgcmd *c = job_push(job, resolve_sql, restore ? "restore" : "backup");
+		struct pgcmd *c = job_push(job, resolve_sql, "backup");
 
 		job->tables[i] = xstrdup(v->v[i]);
 		job->btables[i] = pg_backup_table(job->g, job->n, v->v[i]);
 		c->params[0] = xstrdup(v->v[i]);
 		c->params[1] = xstrdup(job->btables[i]);
-		c->params[2] = xstrdup(restore ? job->btables[i] : v->v[i]);
+		c->params[2] = xstrdup(v->v[i]);
 		c->nparams = 3;
-		c->cb = restore ? cb_restore : cb_backup;
+		c->cb = cb_backup;
 		c->arg = i;
 	}
 }
@@ -1097,6 +1244,10 @@ static void notice_job(void *arg, const PGresult *r)
 	const char *msg = PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY);
 	const char *detail = PQresultErrorField(r, PG_DIAG_MESSAGE_DETAIL);
 
+	if (c && c->notices && msg) {
+		buf_printf(&job->out, "%s\n", msg);
+		return;
+	}
 	if (!c || !c->file)
 		return; /* orch's own commands: "schema already exists, skipping" and such */
 	buf_printf(&job->out, "%s: %s\n", sev ? sev : "NOTICE", msg ? msg : "");
@@ -1262,17 +1413,16 @@ static void job_result(struct pgjob *job, PGresult *r)
 	}
 }
 
-struct pgjob *pg_start(struct graph *g, struct node *n, enum pgwhat what, const char *sig, char **err,
-                       bool *locked)
+static char *job_mask(const struct pgjob *job, const char *s);
+
+/* A job for N's WHAT, its files read (and checked), not yet connected; NULL with *ERR. */
+static struct pgjob *job_new(struct graph *g, struct node *n, enum pgwhat what, const char *sig, char **err)
 {
 	struct pgjob *job;
 	struct pgdb *db;
 	const char *files[2] = {NULL, NULL};
-	bool tx = n->transaction, restore = false, reused = false;
-	PGconn *conn = NULL;
+	bool restore = false;
 
-	*err = NULL;
-	*locked = false;
 	if (what == PG_APPLY) {
 		if (!n->sql) {
 			*err = xasprintf("step '%s' has no sql", n->name);
@@ -1280,9 +1430,9 @@ struct pgjob *pg_start(struct graph *g, struct node *n, enum pgwhat what, const 
 		}
 		files[0] = n->sql;
 		files[1] = n->sql_verify;
-	} else if (n->sql_rollback) {
+	} else if (n->sql_rollback && what == PG_REVERT) {
 		files[0] = n->sql_rollback;
-	} else if (n->backup.n) {
+	} else if (n->backup.n || n->backup_schema.n) {
 		restore = true;
 	} else {
 		*err = xasprintf("step '%s' has neither sql_rollback nor backup to roll back with", n->name);
@@ -1296,7 +1446,22 @@ struct pgjob *pg_start(struct graph *g, struct node *n, enum pgwhat what, const 
 	job->n = n;
 	job->db = db;
 	job->what = what;
+	job->restore = restore;
 	job->sig = sig ? xstrdup(sig) : NULL;
+	/* a restore runs the schema dumps, each after a DROP SCHEMA (job_build) */
+	for (size_t i = 0; restore && i < n->backup_schema.n; i++) {
+		char *rel = pg_schema_dump(g, n, n->backup_schema.v[i]);
+		int rc = sqlfile_read(g->dir, rel, &job->files[job->nfiles++], err);
+
+		free(rel);
+		if (rc < 0) {
+			char *e = *err;
+
+			*err = xasprintf("restore: no dump of schema %s: %s", (char *)n->backup_schema.v[i], e);
+			free(e);
+			goto fail;
+		}
+	}
 	for (int i = 0; i < 2; i++) {
 		struct sqlfile *f;
 		const struct sqlstmt *st;
@@ -1306,7 +1471,7 @@ struct pgjob *pg_start(struct graph *g, struct node *n, enum pgwhat what, const 
 		f = &job->files[job->nfiles++];
 		if (sqlfile_read_vars(g->dir, files[i], &g->sqlvars, f, err) < 0)
 			goto fail;
-		if (tx && (st = sqlfile_txstmt(f))) {
+		if (n->transaction && (st = sqlfile_txstmt(f))) {
 			struct sqlpos p;
 
 			sqlfile_pos(f, st->start, &p);
@@ -1315,8 +1480,74 @@ struct pgjob *pg_start(struct graph *g, struct node *n, enum pgwhat what, const 
 			goto fail;
 		}
 	}
+	return job;
+fail:
+	pg_free(job);
+	return NULL;
+}
 
+/* The job's commands; REUSED: its connection ran an earlier step. */
+static void job_build(struct pgjob *job, bool reused)
+{
+	struct node *n = job->n;
+	bool tx = n->transaction;
+
+	/* a clean session: nothing an earlier step SET (search_path, role, ...) is left;
+	 * DISCARD ALL cannot run inside a transaction block, so it comes before BEGIN */
+	if (reused)
+		job_push(job, "DISCARD ALL", "session reset");
+	if (tx)
+		job_push(job, "BEGIN", "begin");
+	job_pushtimeouts(job, tx);
+	if (job->what == PG_APPLY && n->backup.n) {
+		if (!tx)
+			job_push(job, "BEGIN", "begin");
+		job_pushbackup(job);
+		if (!tx)
+			job_push(job, "COMMIT", "backup");
+	}
+	if (job->restore) {
+		if (!tx)
+			job_push(job, "BEGIN", "begin");
+		for (size_t i = 0; i < job->nfiles; i++) {
+			char *drop = xasprintf("DROP SCHEMA IF EXISTS %s CASCADE", (char *)n->backup_schema.v[i]);
+
+			job_push(job, drop, "restore");
+			free(drop);
+			buf_printf(&job->out, "restore: schema %s <- %s\n", (char *)n->backup_schema.v[i], job->files[i].path);
+			job_pushfile(job, &job->files[i], true);
+		}
+		if (n->backup.n)
+			job_pushrestore(job);
+		if (!tx)
+			job_push(job, "COMMIT", "restore");
+	}
+	for (size_t i = 0; !job->restore && i < job->nfiles; i++)
+		job_pushfile(job, &job->files[i], tx);
+	/* the registry row is written as the role that connected, whatever SET ROLE the
+	 * files left in force */
+	job_push(job, "RESET SESSION AUTHORIZATION", "registry");
+	job_pushregistry(job);
+	if (tx)
+		job_push(job, "COMMIT", "commit");
+}
+
+struct pgjob *pg_start(struct graph *g, struct node *n, enum pgwhat what, const char *sig, char **err,
+                       bool *locked)
+{
+	struct pgjob *job;
+	struct pgdb *db;
+	bool reused = false;
+	PGconn *conn = NULL;
+
+	*err = NULL;
+	*locked = false;
+	if (!(job = job_new(g, n, what, sig, err)))
+		return NULL;
+	db = job->db;
 	if (db_lock(g, db, err, locked) < 0 || db_registry(db, err) < 0)
+		goto fail;
+	if (what == PG_APPLY && dump_schemas(job, err) < 0)
 		goto fail;
 	while (db->idle.n && !conn) {
 		conn = db->idle.v[--db->idle.n];
@@ -1331,36 +1562,7 @@ struct pgjob *pg_start(struct graph *g, struct node *n, enum pgwhat what, const 
 	job->conn = conn;
 	PQsetnonblocking(conn, 1);
 	PQsetNoticeReceiver(conn, notice_job, job);
-
-	/* a clean session: nothing an earlier step SET (search_path, role, ...) is left;
-	 * DISCARD ALL cannot run inside a transaction block, so it comes before BEGIN */
-	if (reused)
-		job_push(job, "DISCARD ALL", "session reset");
-	if (tx)
-		job_push(job, "BEGIN", "begin");
-	job_pushtimeouts(job, tx);
-	if (what == PG_APPLY && n->backup.n) {
-		if (!tx)
-			job_push(job, "BEGIN", "begin");
-		job_pushbackup(job, false);
-		if (!tx)
-			job_push(job, "COMMIT", "backup");
-	}
-	if (restore) {
-		if (!tx)
-			job_push(job, "BEGIN", "begin");
-		job_pushbackup(job, true);
-		if (!tx)
-			job_push(job, "COMMIT", "restore");
-	}
-	for (size_t i = 0; i < job->nfiles; i++)
-		job_pushfile(job, &job->files[i], tx);
-	/* the registry row is written as the role that connected, whatever SET ROLE the
-	 * files left in force */
-	job_push(job, "RESET SESSION AUTHORIZATION", "registry");
-	job_pushregistry(job);
-	if (tx)
-		job_push(job, "COMMIT", "commit");
+	job_build(job, reused);
 
 	job->cur = 0;
 	if (job->cmds[0].file)
@@ -1379,6 +1581,83 @@ struct pgjob *pg_start(struct graph *g, struct node *n, enum pgwhat what, const 
 fail:
 	pg_free(job);
 	return NULL;
+}
+
+/* Comment lines ("-- ...") for TEXT, appended to B. */
+static void comment_lines(struct buf *b, const char *prefix, const char *text, size_t len)
+{
+	size_t i = 0;
+
+	while (i < len) {
+		size_t e = i;
+
+		while (e < len && text[e] != '\n')
+			e++;
+		buf_printf(b, "%s%.*s\n", prefix, (int)(e - i), text + i);
+		i = e + 1;
+	}
+}
+
+int pg_sql(struct graph *g, struct node *n, enum pgwhat what, const char *sig, struct buf *out, char **err)
+{
+	struct pgjob *job;
+	struct buf b = {0};
+	char *ci, *m;
+
+	*err = NULL;
+	if (!(job = job_new(g, n, what, sig, err)))
+		return -1;
+	job_build(job, false);
+	ci = mask_password(pg_conninfo(g, n));
+	buf_printf(&b, "-- step %s: %s on %s (DISCARD ALL first on a connection an earlier step used)\n", n->name,
+	           what == PG_APPLY ? "apply" : what == PG_RESTORE ? "restore" : "rollback", ci);
+	free(ci);
+	for (size_t i = 0; i < job->ncmds; i++) {
+		const struct pgcmd *c = &job->cmds[i];
+
+		if (c->file && (i == 0 || job->cmds[i - 1].file != c->file))
+			buf_printf(&b, "-- %s\n", c->file->path);
+		if (c->file && c->file->nstmts && c->file->stmts[c->stmt].kind == SQL_ECHO) {
+			const struct sqlstmt *st = &c->file->stmts[c->stmt];
+
+			comment_lines(&b, "-- \\echo ", c->file->extra.s + st->data, st->datalen);
+			continue;
+		}
+		if (c->sql && *c->sql) {
+			size_t l = strlen(c->sql);
+
+			buf_puts(&b, c->sql);
+			if (c->sql[l - 1] != ';' && c->sql[l - 1] != '\n')
+				buf_putc(&b, ';');
+			if (c->sql[l - 1] != '\n')
+				buf_putc(&b, '\n');
+		}
+		for (int k = 0; k < c->nparams; k++) {
+			char *q = c->params[k] ? xasprintf("'%s'", c->params[k]) : xstrdup("NULL");
+
+			buf_printf(&b, "--   $%d = %s\n", k + 1, q);
+			free(q);
+		}
+		if (c->cb == cb_backup)
+			buf_printf(&b, "-- then: %s (LIKE %s INCLUDING ALL EXCLUDING DEFAULTS) and its rows\n",
+			           job->btables[c->arg], job->tables[c->arg]);
+		if (c->file && c->file->nstmts) {
+			const struct sqlstmt *st = &c->file->stmts[c->stmt];
+
+			if (st->kind == SQL_GEXEC)
+				buf_puts(&b, "-- \\gexec: each value of the result then runs as a statement\n");
+			if (st->kind == SQL_COPY) {
+				buf_add(&b, c->file->extra.s + st->data, st->datalen);
+				buf_puts(&b, "\\.\n");
+			}
+		}
+	}
+	m = job_mask(job, buf_str(&b));
+	buf_puts(out, m);
+	free(m);
+	buf_free(&b);
+	pg_free(job);
+	return 0;
 }
 
 /* S with the values of the files' secret variables masked: a new string. */

@@ -14,6 +14,7 @@
 enum pgwhat {
 	PG_APPLY,  /* sql, then sql_verify, then the registry row: one transaction */
 	PG_REVERT, /* sql_rollback (or restore the backup tables), and delete the registry row */
+	PG_RESTORE, /* restore the backup tables (not sql_rollback), and delete the registry row */
 };
 
 struct pgjob;
@@ -25,12 +26,19 @@ struct pgjob;
 /* The connection string N's SQL uses (step database, [orch] database, DATABASE_URL),
  * or NULL when none is set. */
 const char *pg_conninfo(struct graph *g, struct node *n);
+/* From now on every step's database is CONNINFO (--test-rollback's scratch database). */
+void pg_scratch(const char *conninfo);
 /* Start N's SQL on a connection to its database (connecting and taking the plan's
  * advisory lock on first use of that database: that part blocks, up to connect_timeout
  * and ORCH_LOCK_TIMEOUT; see pg_lock). The first command is in flight on return.
  * SIG is the signature to record in the registry. Returns NULL on immediate failure with a message in *ERR (a new string;
  * passwords masked); sets *LOCKED when another orch holds the database's lock. */
 struct pgjob *pg_start(struct graph *g, struct node *n, enum pgwhat what, const char *sig, char **err, bool *locked);
+/* The exact SQL N's WHAT would send, appended to OUT as a script: orch's commands and
+ * the files' statements (variables expanded, secrets masked), parameters as comments,
+ * what depends on the server (backups' copies, \gexec) said in comments. Connects to
+ * nothing. SIG is the signature the registry row would get. Returns 0, or -1 with *ERR. */
+int pg_sql(struct graph *g, struct node *n, enum pgwhat what, const char *sig, struct buf *out, char **err);
 /* The socket to poll: always POLLIN, and POLLOUT too when *WANTWRITE. */
 int pg_fd(struct pgjob *job, bool *wantwrite);
 /* When the job, waiting to retry a transient error (deadlock, serialization failure,
@@ -87,6 +95,9 @@ const char *pg_describe(struct graph *g, struct node *n);
 int pg_registry_put(struct graph *g, struct node *n, const char *sig, char **err, bool *locked);
 /* Delete the plan's rows from the registry of N's database, under the lock; *COUNT. */
 int pg_registry_forget(struct graph *g, struct node *n, long *count, char **err, bool *locked);
+/* Where backup_schema keeps the dump of SCHEMA for step N, relative to the plan
+ * directory: .orch/backups/<plan>__<step>/<schema>.sql. A new string. */
+char *pg_schema_dump(struct graph *g, struct node *n, const char *schema);
 /* Close every connection, releasing the advisory locks. Free every job first. */
 void pg_close_all(void);
 

@@ -35,6 +35,7 @@ static const struct {
 	[RESULT_FORCE] = {EV_FORCE, ST_NOTRUN, "forced", NULL},
 	[RESULT_FORGET] = {EV_FORCE, ST_NOTRUN, "forgotten by --rollback --force", NULL},
 	[RESULT_ROLLBACK_OK] = {EV_ROLLBACK_OK, ST_NOTRUN, "rolled back", "rolled back"},
+	[RESULT_RESTORED] = {EV_ROLLBACK_OK, ST_NOTRUN, "restored from its backups", "restored from backups"},
 	[RESULT_UNAPPROVE] = {EV_ROLLBACK_OK, ST_NOTRUN, "approval taken back", "approval taken back"},
 	[RESULT_UNSKIP] = {EV_ROLLBACK_OK, ST_NOTRUN, "skip taken back", "skip taken back"},
 	[RESULT_ROLLBACK_FAIL] = {EV_ROLLBACK_FAIL, SAME_STATE, NULL, "rollback failed"},
@@ -167,8 +168,10 @@ void record_say(struct recorder *r, struct node *n, enum result res, const struc
 		break;
 	case RESULT_OK:
 	case RESULT_ROLLBACK_OK:
+	case RESULT_RESTORED:
 		if (verbosity >= 0)
-			step_line(r, n, res == RESULT_OK ? "ok" : "rolled back", TERM_GREEN, NULL, o);
+			step_line(r, n, res == RESULT_OK ? "ok" : res == RESULT_RESTORED ? "restored" : "rolled back", TERM_GREEN,
+			          NULL, o);
 		break;
 	case RESULT_REGISTRY:
 		info("%s: applied according to the database registry; recorded as done", n->name);

@@ -24,6 +24,7 @@ enum result {
 	RESULT_FORCE,          /* --force: it runs again next time */
 	RESULT_FORGET,         /* --rollback --force: completed, no rollback, forgotten */
 	RESULT_ROLLBACK_OK,    /* rolled back */
+	RESULT_RESTORED,       /* --restore: its backup tables restored, no longer done */
 	RESULT_UNAPPROVE,      /* a gate rolled back: its approval taken back */
 	RESULT_UNSKIP,         /* a skipped step rolled back: the skip taken back */
 	RESULT_ROLLBACK_FAIL,  /* its rollback failed: it stays done */

@@ -404,10 +404,22 @@ static void show_diff(const char *text, const char *file, const char *label)
 		warn("cannot show what changed: cannot create %s:", tmp);
 		return;
 	}
-	if (write_all(fd, text, strlen(text)) < 0)
+	if (write_all(fd, text, strlen(text)) < 0) {
 		warn("cannot show what changed: writing %s:", tmp);
-	else if (fflush(stderr), os_run(argv, STDERR_FILENO) < 0)
-		warn("cannot show what changed: cannot run diff:");
+	} else {
+		/* diff writes to stdout: lend it stderr meanwhile */
+		int saved;
+
+		fflush(stdout);
+		fflush(stderr);
+		saved = dup(STDOUT_FILENO);
+		if (saved < 0 || dup2(STDERR_FILENO, STDOUT_FILENO) < 0 || os_run(argv, NULL) < 0)
+			warn("cannot show what changed: cannot run diff:");
+		if (saved >= 0) {
+			dup2(saved, STDOUT_FILENO);
+			close(saved);
+		}
+	}
 	close(fd);
 	unlink(tmp);
 }

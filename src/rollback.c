@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "history.h"
+#include "pg.h"
 #include "record.h"
 #include "state.h"
 #include "term.h"
@@ -27,7 +28,7 @@ static bool completed(const struct node *n)
 static bool can_undo(const struct node *n)
 {
 	return n->rollback || n->sql_rollback || n->stepkind == STEP_MANUAL ||
-	       (n->stepkind == STEP_SQL && n->backup.n);
+	       (n->stepkind == STEP_SQL && (n->backup.n || n->backup_schema.n));
 }
 
 static const char *how(const struct node *n)
@@ -36,8 +37,8 @@ static const char *how(const struct node *n)
 		return "take the approval back";
 	if (n->sql_rollback)
 		return "sql_rollback";
-	if (n->stepkind == STEP_SQL && n->backup.n && !n->rollback)
-		return "restore the backup tables";
+	if (n->stepkind == STEP_SQL && (n->backup.n || n->backup_schema.n) && !n->rollback)
+		return n->backup.n ? "restore the backup tables" : "restore the schema dumps";
 	return "rollback";
 }
 
@@ -304,5 +305,67 @@ out:
 	vec_free(&order);
 	vec_free(&stuck);
 	vec_free(&skipped);
+	return status;
+}
+
+int rollback_restore(struct graph *g, struct journal *j, struct node *n, const struct rollbackopts *ro,
+                     const struct runopts *o)
+{
+	struct runopts restore = *o;
+	struct vec set = {0}, users = {0};
+	int64_t *order_ms;
+	int status;
+
+	if (n->kind != NODE_STEP || n->stepkind != STEP_SQL || (!n->backup.n && !n->backup_schema.n)) {
+		error("--restore: %s %s (%s:%d) has no backup = tables (nor backup_schema) to restore", node_kindname(n),
+		      n->name, g->file, n->line);
+		return EXIT_USAGE;
+	}
+	printf("restore of %s from its backups, in one transaction (%s):\n", n->name,
+	       n->sql_rollback ? "its sql_rollback is not run" : "as its rollback does");
+	for (size_t i = 0; i < n->backup_schema.n; i++) {
+		char *t = pg_schema_dump(g, n, n->backup_schema.v[i]);
+
+		printf("  schema %s <- %s\n", (char *)n->backup_schema.v[i], t);
+		free(t);
+	}
+	for (size_t i = 0; i < n->backup.n; i++) {
+		char *t = pg_backup_table(g, n, n->backup.v[i]);
+
+		printf("  %s <- %s\n", (char *)n->backup.v[i], t);
+		free(t);
+	}
+	for (size_t i = 0; i < n->nusers; i++)
+		if (n->users[i]->kind == NODE_STEP && completed(n->users[i]))
+			vec_push(&users, n->users[i]->name);
+	if (users.n) {
+		struct buf b = {0};
+
+		for (size_t i = 0; i < users.n; i++)
+			buf_printf(&b, "%s%s", i ? ", " : "", (char *)users.v[i]);
+		printf("  (steps that need it stay done: %s)\n", buf_str(&b));
+		buf_free(&b);
+	}
+	vec_free(&users);
+	if (ro->dryrun)
+		return EXIT_DONE;
+	if (o->interactive && !ro->yes) {
+		int c = term_ask("Restore them? [y/N] ", NULL);
+
+		if (c != 'y') {
+			printf("orch: restore cancelled; nothing changed\n");
+			return EXIT_DONE;
+		}
+	}
+	if ((status = run_orphans(g, j, true, o)))
+		return status;
+	restore.restore = true;
+	vec_push(&set, n);
+	order_ms = completion_times(g, j);
+	status = run_rollback(g, j, &set, order_ms, &restore);
+	record_lost_milestones(g, j);
+	journal_sync(j);
+	free(order_ms);
+	vec_free(&set);
 	return status;
 }

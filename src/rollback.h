@@ -21,4 +21,10 @@ struct rollbackopts {
 int rollback_target(struct graph *g, struct journal *j, struct node *target, const struct rollbackopts *ro,
                     const struct runopts *o);
 
+/* --restore STEP: restore the SQL step N's backup tables (backup =) and delete its
+ * registry row, in one transaction, without its sql_rollback and leaving what needs it
+ * alone; recorded as restored (no longer done). Returns an exit status. */
+int rollback_restore(struct graph *g, struct journal *j, struct node *n, const struct rollbackopts *ro,
+                     const struct runopts *o);
+
 #endif

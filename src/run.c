@@ -196,7 +196,7 @@ static void print_output(const struct buf *out, size_t max, size_t dropped)
  * last 50 lines and its log). */
 static void report(struct engine *e, struct job *jb, enum result res, const struct outcome *o)
 {
-	bool ok = res == RESULT_OK || res == RESULT_ROLLBACK_OK || res == RESULT_MILESTONE;
+	bool ok = res == RESULT_OK || res == RESULT_ROLLBACK_OK || res == RESULT_RESTORED || res == RESULT_MILESTONE;
 
 	record_say(&e->rec, jb->n, res, o);
 	if (res == RESULT_INTERRUPTED || res == RESULT_ROLLBACK_INTERRUPTED)
@@ -438,7 +438,8 @@ static void skip_failed(struct engine *e, struct node *n)
  * restore of its backups), not a shell script. */
 static bool runs_sql(const struct engine *e, const struct node *n)
 {
-	return n->kind == NODE_STEP && n->stepkind == STEP_SQL && (!e->reverse || !n->rollback || n->sql_rollback);
+	return n->kind == NODE_STEP && n->stepkind == STEP_SQL &&
+	       (!e->reverse || !n->rollback || n->sql_rollback || e->o->restore);
 }
 
 /* Start JB's shell script; a script that cannot start fails as a shell would (127). */
@@ -524,7 +525,8 @@ static void start(struct engine *e, struct node *n)
 	if (runs_sql(e, n)) {
 		bool locked = false;
 
-		jb->pg = pg_start(e->g, n, e->reverse ? PG_REVERT : PG_APPLY, sig, &jb->pgerr, &locked);
+		jb->pg = pg_start(e->g, n, e->reverse ? (e->o->restore ? PG_RESTORE : PG_REVERT) : PG_APPLY, sig, &jb->pgerr,
+		                  &locked);
 		if (!jb->pg) {
 			e->locked |= locked;
 			jb->pgresult = -1;
@@ -680,7 +682,9 @@ static struct outcome outcome_of(struct job *jb, const char *message)
 
 static enum result result_of_success(const struct engine *e, const struct node *n)
 {
-	return n->kind == NODE_MILESTONE ? RESULT_MILESTONE : e->reverse ? RESULT_ROLLBACK_OK : RESULT_OK;
+	return n->kind == NODE_MILESTONE ? RESULT_MILESTONE
+	       : e->reverse             ? (e->o->restore ? RESULT_RESTORED : RESULT_ROLLBACK_OK)
+	                                : RESULT_OK;
 }
 
 static void succeed_job(struct engine *e, struct job *jb)

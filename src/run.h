@@ -21,6 +21,7 @@ struct runopts {
 	enum onfailure onfailure;
 	bool interactive;  /* stdin and stderr are terminals: ask at gates and failures */
 	bool kill_orphans; /* stop a step an earlier orch left running, instead of waiting */
+	bool restore;      /* rolling back: restore SQL steps' backups, not sql_rollback */
 };
 
 /* Steps that an earlier orch started and that still run (it died, they did not): wait

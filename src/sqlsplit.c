@@ -564,6 +564,8 @@ static int meta(struct scan *sc, const struct view *v, size_t *ip)
 			      cmd, cmd);
 			rc = -1;
 		}
+	} else if (strcmp(cmd, "restrict") == 0 || strcmp(cmd, "unrestrict") == 0) {
+		/* pg_dump's guard against a server injecting commands into psql: nothing to do */
 	} else if (strcmp(cmd, "copy") == 0) {
 		failf(sc, v->src, at, "\\copy reads a file where psql runs, which orch does not do: use COPY ... FROM stdin; with the rows inline, ended by \\., or a run step with psql");
 		rc = -1;
