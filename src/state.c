@@ -128,6 +128,33 @@ static struct hash128 file_hash(const char *rel)
 	return h;
 }
 
+/* The hash of file REL whose stat data are ST (taken once, by whoever found the file). */
+static struct hash128 file_hash_st(const char *rel, const struct stat *st)
+{
+	char *abs = plan_path(rel);
+	struct hash128 h;
+
+	if (statcache_hash_stat(S.cache, abs, rel, st, &h) < 0)
+		h = missing_hash;
+	free(abs);
+	return h;
+}
+
+/* Stat data kept beside a vec of paths, one each (a no-op stats each input once). */
+struct stats {
+	struct stat *v;
+	size_t n, cap;
+};
+
+static void stats_push(struct stats *a, const struct stat *st)
+{
+	if (a->n == a->cap) {
+		a->cap = a->cap ? 2 * a->cap : 8;
+		a->v = xreallocarray(a->v, a->cap, sizeof(*a->v));
+	}
+	a->v[a->n++] = *st;
+}
+
 /* SQL text hashed with its path: the file's contents are the definition. */
 static struct hash128 sqlfile_hash(const char *rel)
 {
@@ -144,8 +171,9 @@ static int cmp_str(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* Add every file under directory REL (depth first, sorted by name) to OUT. */
-static void walk_dir(const char *rel, struct vec *out, int depth)
+/* Add every file under directory REL (depth first, sorted by name) to OUT, its stat
+ * data to STS. */
+static void walk_dir(const char *rel, struct vec *out, struct stats *sts, int depth)
 {
 	char *abs = plan_path(rel);
 	DIR *d = opendir(abs);
@@ -165,12 +193,18 @@ static void walk_dir(const char *rel, struct vec *out, int depth)
 		struct stat st;
 		char *p = plan_path(names.v[i]);
 
-		if (stat(p, &st) == 0 && S_ISDIR(st.st_mode)) {
+		if (stat(p, &st) < 0) {
+			st.st_mode = 0; /* gone since readdir: hashed as missing */
+			st.st_nlink = 0;
+			vec_push(out, names.v[i]);
+			stats_push(sts, &st);
+		} else if (S_ISDIR(st.st_mode)) {
 			if (depth < 64)
-				walk_dir(names.v[i], out, depth + 1);
+				walk_dir(names.v[i], out, sts, depth + 1);
 			free(names.v[i]);
 		} else {
 			vec_push(out, names.v[i]);
+			stats_push(sts, &st);
 		}
 		free(p);
 	}
@@ -183,8 +217,8 @@ static bool has_glob(const char *s)
 }
 
 /* Expand input or output pattern PAT into existing paths relative to the plan (files
- * and directories, sorted). */
-static void expand(const char *pat, struct vec *out)
+ * and directories, sorted), with their stat data in STS when not NULL. */
+static void expand_st(const char *pat, struct vec *out, struct stats *sts)
 {
 	glob_t gl;
 	char *abs;
@@ -193,8 +227,11 @@ static void expand(const char *pat, struct vec *out)
 
 	if (!has_glob(pat)) {
 		abs = plan_path(pat);
-		if (stat(abs, &st) == 0)
+		if (stat(abs, &st) == 0) {
 			vec_push(out, xstrdup(pat));
+			if (sts)
+				stats_push(sts, &st);
+		}
 		free(abs);
 		return;
 	}
@@ -203,6 +240,11 @@ static void expand(const char *pat, struct vec *out)
 		for (size_t i = 0; i < gl.gl_pathc; i++) {
 			const char *p = gl.gl_pathv[i];
 
+			if (sts) {
+				if (stat(gl.gl_pathv[i], &st) < 0)
+					continue; /* gone since glob found it */
+				stats_push(sts, &st);
+			}
 			if (pat[0] != '/' && strncmp(p, S.g->dir, skip - 1) == 0 && p[skip - 1] == '/')
 				p += skip;
 			vec_push(out, xstrdup(p));
@@ -210,6 +252,11 @@ static void expand(const char *pat, struct vec *out)
 		globfree(&gl);
 	}
 	free(abs);
+}
+
+static void expand(const char *pat, struct vec *out)
+{
+	expand_st(pat, out, NULL);
 }
 
 /* Add N's input files to L: each pattern in order, its matches sorted, directories
@@ -222,31 +269,31 @@ static void input_parts(const struct node *n, struct partlist *l)
 	for (size_t i = 0; i < n->inputs.n; i++) {
 		const char *pat = n->inputs.v[i];
 		struct vec paths = {0};
+		struct stats sts = {0};
 
 		first[i] = files.n;
-		expand(pat, &paths);
+		expand_st(pat, &paths, &sts);
 		if (!paths.n)
 			part_add(&files, PART_INPUT, pat, true, missing_hash);
 		for (size_t k = 0; k < paths.n; k++) {
 			char *p = paths.v[k];
-			char *abs = plan_path(p);
-			struct stat st;
 
-			if (stat(abs, &st) == 0 && S_ISDIR(st.st_mode)) {
+			if (S_ISDIR(sts.v[k].st_mode)) {
 				struct vec sub = {0};
+				struct stats subst = {0};
 
-				walk_dir(p, &sub, 0);
-				for (size_t m = 0; m < sub.n; m++) {
-					part_add(&files, PART_INPUT, sub.v[m], false, file_hash(sub.v[m]));
-				}
+				walk_dir(p, &sub, &subst, 0);
+				for (size_t m = 0; m < sub.n; m++)
+					part_add(&files, PART_INPUT, sub.v[m], false, file_hash_st(sub.v[m], &subst.v[m]));
 				vec_free(&sub);
+				free(subst.v);
 				free(p);
 			} else {
-				part_add(&files, PART_INPUT, p, false, file_hash(p));
+				part_add(&files, PART_INPUT, p, false, file_hash_st(p, &sts.v[k]));
 			}
-			free(abs);
 		}
 		vec_free(&paths);
+		free(sts.v);
 	}
 	first[n->inputs.n] = files.n;
 	if (files.n <= MAX_FILE_PARTS) {
