@@ -9,6 +9,19 @@
 #include <string.h>
 
 
+const struct nodex nodex_default = {.timeout_ms = -1, .retry_delay_ms = -1};
+
+struct nodex *node_x(struct node *n)
+{
+	if (n->x == &nodex_default) {
+		struct nodex *x = xcalloc(1, sizeof(*x));
+
+		*x = nodex_default;
+		n->x = x;
+	}
+	return (struct nodex *)n->x;
+}
+
 /* Every graph ever made, so that one kept until exit stays reachable. */
 static struct vec graphs;
 
@@ -38,7 +51,8 @@ struct node *graph_add(struct graph *g, enum nodekind kind, const char *name, in
 	n->line = line;
 	n->id = g->nodes.n;
 	n->transaction = true;
-	n->est_ms = n->timeout_ms = n->retry_delay_ms = -1;
+	n->est_ms = -1;
+	n->x = &nodex_default;
 	vec_push(&g->nodes, n);
 	if (kind == NODE_STEP)
 		vec_push(&g->steps, n);

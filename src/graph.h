@@ -73,38 +73,50 @@ struct edge {
 	enum edgekind why;
 };
 
+/* What only some nodes have, kept out of line so that a plan of a million plain steps
+ * does not carry it a million times. Every node's x points at one: the shared
+ * defaults (nodex_default, read-only) until node_x gives the node its own. */
+struct nodex {
+	char *verify, *rollback;
+	char *sql_verify, *sql_rollback; /* file paths, relative to the plan directory */
+	char *database;                  /* NULL: [orch] database, then DATABASE_URL */
+	char *prompt;
+	struct vec outputs, backup; /* char * each */
+	size_t env_plan; /* the first env_plan entries of env come from [env] */
+	int64_t timeout_ms, retry_delay_ms; /* -1 when unset */
+	int retries;
+	int phase_line;
+	char *type, *component, *impact, *refs;
+	char *validate;     /* milestones */
+	bool allow_skipped; /* milestones: reached even when a step it needs is skipped */
+};
+
+/* The defaults of struct nodex, which a node without fields of its own points at. */
+extern const struct nodex nodex_default;
+
 struct node {
 	enum nodekind kind;
+	enum stepkind stepkind;
+	enum onchange on_change;
+	enum mark mark;  /* scratch for graph walks */
+	int line;        /* line of the section header */
+	int number;      /* phases: phaseN */
+	bool transaction; /* steps: default true */
+	bool always;
 	char *name;
 	char *title;  /* default: the name */
-	int line;     /* line of the section header */
 	size_t id;    /* declaration order among all nodes */
 
 	/* steps */
-	enum stepkind stepkind;
 	struct node *phase; /* NULL when the step has no phase */
-	int phase_line;
-	char *run, *verify, *rollback;
-	char *sql, *sql_verify, *sql_rollback; /* file paths, relative to the plan directory */
-	char *database;                        /* NULL: [orch] database, then DATABASE_URL */
-	bool transaction;                      /* default true */
-	char *prompt;
-	bool always;
-	struct vec inputs, outputs, backup, env; /* char * each; env holds "KEY=value" */
-	size_t env_plan; /* the first env_plan entries of env come from [env] */
-	int64_t est_ms, timeout_ms, retry_delay_ms; /* -1 when unset */
-	int retries;
+	char *run;
+	char *sql;                     /* a file path, relative to the plan directory */
+	struct vec inputs, env;        /* char * each; env holds "KEY=value" */
+	int64_t est_ms;                /* -1 when unset */
 	struct pool *pool;
-	enum onchange on_change;
-	char *type, *component, *impact, *refs;
 
 	/* phases */
-	int number; /* phaseN */
 	struct vec steps; /* the phase's steps, in declaration order */
-
-	/* milestones */
-	char *validate;
-	bool allow_skipped; /* reached even when a step it needs is skipped */
 
 	/* edges: what this node needs, and who needs it */
 	struct edge *deps;
@@ -113,7 +125,7 @@ struct node {
 	size_t nusers;
 
 	int64_t prio_ms; /* longest estimated path from here to the end of the plan */
-	enum mark mark;  /* scratch for graph walks */
+	const struct nodex *x; /* the rare fields (read them here; write through node_x) */
 	void *state;     /* owned by state.c: signature and up-to-date decision */
 	void *rt;        /* owned by run.c: the scheduler's bookkeeping */
 };
@@ -143,6 +155,8 @@ struct graph *graph_new(const char *file, const char *dir);
 struct node *graph_add(struct graph *g, enum nodekind kind, const char *name, int line);
 /* Add a pool; returns NULL when NAME is taken. */
 struct pool *graph_addpool(struct graph *g, const char *name, int line);
+/* N's own rare fields, to write (allocated, from the defaults, on first use). */
+struct nodex *node_x(struct node *n);
 /* Find a step, phase or milestone by name. */
 struct node *graph_find(struct graph *g, const char *name);
 /* Find a pool by name. */

@@ -448,35 +448,38 @@ enum keytype { K_STR, K_LIST, K_DUR, K_COUNT, K_BOOL, K_SPECIAL };
 struct keydef {
 	const char *name;
 	enum keytype type;
-	size_t off; /* in struct node */
+	size_t off; /* in struct node, or in struct nodex for the keys marked X */
+	bool ext;
 };
 
-#define F(field) offsetof(struct node, field)
+#define F(field) offsetof(struct node, field), false
+#define X(field) offsetof(struct nodex, field), true
 static const struct keydef step_keys[] = {
-	{"title", K_STR, F(title)},         {"phase", K_SPECIAL, 0},
-	{"needs", K_SPECIAL, 0},            {"run", K_STR, F(run)},
-	{"sql", K_STR, F(sql)},             {"sql_verify", K_STR, F(sql_verify)},
-	{"sql_rollback", K_STR, F(sql_rollback)}, {"database", K_STR, F(database)},
-	{"transaction", K_BOOL, F(transaction)}, {"verify", K_STR, F(verify)},
-	{"rollback", K_STR, F(rollback)},   {"inputs", K_LIST, F(inputs)},
-	{"outputs", K_LIST, F(outputs)},    {"estimate", K_DUR, F(est_ms)},
-	{"timeout", K_DUR, F(timeout_ms)},  {"retries", K_COUNT, F(retries)},
-	{"retry_delay", K_DUR, F(retry_delay_ms)}, {"pool", K_SPECIAL, 0},
-	{"manual", K_SPECIAL, 0},           {"prompt", K_STR, F(prompt)},
-	{"always", K_BOOL, F(always)},      {"on_change", K_SPECIAL, 0},
-	{"env", K_SPECIAL, 0},              {"type", K_STR, F(type)},
-	{"component", K_STR, F(component)}, {"impact", K_STR, F(impact)},
-	{"refs", K_STR, F(refs)},           {"backup", K_LIST, F(backup)},
-	{NULL, 0, 0},
+	{"title", K_STR, F(title)},         {"phase", K_SPECIAL, 0, false},
+	{"needs", K_SPECIAL, 0, false},            {"run", K_STR, F(run)},
+	{"sql", K_STR, F(sql)},             {"sql_verify", K_STR, X(sql_verify)},
+	{"sql_rollback", K_STR, X(sql_rollback)}, {"database", K_STR, X(database)},
+	{"transaction", K_BOOL, F(transaction)}, {"verify", K_STR, X(verify)},
+	{"rollback", K_STR, X(rollback)},   {"inputs", K_LIST, F(inputs)},
+	{"outputs", K_LIST, X(outputs)},    {"estimate", K_DUR, F(est_ms)},
+	{"timeout", K_DUR, X(timeout_ms)},  {"retries", K_COUNT, X(retries)},
+	{"retry_delay", K_DUR, X(retry_delay_ms)}, {"pool", K_SPECIAL, 0, false},
+	{"manual", K_SPECIAL, 0, false},           {"prompt", K_STR, X(prompt)},
+	{"always", K_BOOL, F(always)},      {"on_change", K_SPECIAL, 0, false},
+	{"env", K_SPECIAL, 0, false},              {"type", K_STR, X(type)},
+	{"component", K_STR, X(component)}, {"impact", K_STR, X(impact)},
+	{"refs", K_STR, X(refs)},           {"backup", K_LIST, X(backup)},
+	{NULL, 0, 0, false},
 };
 static const struct keydef phase_keys[] = {
-	{"number", K_SPECIAL, 0}, {"title", K_STR, F(title)}, {"after", K_SPECIAL, 0}, {NULL, 0, 0},
+	{"number", K_SPECIAL, 0, false}, {"title", K_STR, F(title)}, {"after", K_SPECIAL, 0, false}, {NULL, 0, 0, false},
 };
 static const struct keydef milestone_keys[] = {
-	{"title", K_STR, F(title)}, {"needs", K_SPECIAL, 0}, {"validate", K_STR, F(validate)},
-	{"allow_skipped", K_BOOL, F(allow_skipped)}, {NULL, 0, 0},
+	{"title", K_STR, F(title)}, {"needs", K_SPECIAL, 0, false}, {"validate", K_STR, X(validate)},
+	{"allow_skipped", K_BOOL, X(allow_skipped)}, {NULL, 0, 0, false},
 };
 #undef F
+#undef X
 
 static const struct keydef *find_key(const struct keydef *defs, const char *name)
 {
@@ -521,7 +524,7 @@ static void unknown_key(struct parser *p, struct section *s, struct entry *e, co
 /* Set a simple typed field of N from entry E (already expanded into V). */
 static void set_field(struct parser *p, struct node *n, const struct keydef *k, struct entry *e, char *v)
 {
-	char *field = (char *)n + k->off;
+	char *field = (k->ext ? (char *)node_x(n) : (char *)n) + k->off;
 	int64_t d;
 	long c;
 	int b;
@@ -672,7 +675,8 @@ static void load_env(struct parser *p, struct section *s)
 			vec_push(&merged, xasprintf("%s=%s", e->key, v));
 		free(v);
 	}
-	n->env_plan = merged.n;
+	if (merged.n)
+		node_x(n)->env_plan = merged.n;
 	for (size_t j = 0; j < n->env.n; j++)
 		vec_push(&merged, n->env.v[j]);
 	vec_free(&n->env);
@@ -721,7 +725,7 @@ static void step_special(struct parser *p, struct section *s, struct entry *e, c
 			perr(p, e->line, "step '%s' is in phase '%s', which is not defined", n->name, v);
 		else {
 			n->phase = ph;
-			n->phase_line = e->line;
+			node_x(n)->phase_line = e->line;
 			vec_push(&ph->steps, n);
 		}
 	} else if (strcmp(e->key, "needs") == 0) {
@@ -774,7 +778,7 @@ static void load_step(struct parser *p, struct section *s)
 	n->stepkind = manual ? STEP_MANUAL : n->sql ? STEP_SQL : STEP_RUN;
 	if (n->on_change == ONCHANGE_DEFAULT)
 		n->on_change = n->stepkind == STEP_SQL ? ONCHANGE_ERROR : ONCHANGE_RERUN;
-	if (n->backup.n && !has_sql)
+	if (n->x->backup.n && !has_sql)
 		perr(p, s->line, "step '%s' has backup but no sql", n->name);
 }
 
@@ -1050,7 +1054,7 @@ static void build(struct parser *p)
 		for (size_t j = 0; j < ph->steps.n; j++) {
 			struct node *st = ph->steps.v[j];
 
-			graph_adddep(ph, st, st->phase_line, EDGE_PHASE);
+			graph_adddep(ph, st, st->x->phase_line, EDGE_PHASE);
 		}
 	}
 	for (size_t i = 0; i < p->g->nodes.n; i++) {

@@ -530,8 +530,8 @@ const char *pg_conninfo(struct graph *g, struct node *n)
 {
 	const char *s;
 
-	if (n && n->database && *n->database)
-		return n->database;
+	if (n && n->x->database && *n->x->database)
+		return n->x->database;
 	if (g && g->database && *g->database)
 		return g->database;
 	s = getenv("DATABASE_URL");
@@ -744,7 +744,7 @@ static int cb_restore(struct pgjob *job, struct pgcmd *c, PGresult *r)
 /* The commands that resolve the backup tables; CB adds the copy or restore commands. */
 static void job_pushbackup(struct pgjob *job, bool restore)
 {
-	const struct vec *v = &job->n->backup;
+	const struct vec *v = &job->n->x->backup;
 
 	job->ntables = v->n;
 	job->tables = xcalloc(v->n, sizeof(char *));
@@ -785,8 +785,8 @@ static void job_pushregistry(struct pgjob *job)
 		             " applied_at = EXCLUDED.applied_at, applied_by = EXCLUDED.applied_by,"
 		             " backup = EXCLUDED.backup",
 		             "registry");
-		for (size_t i = 0; i < job->n->backup.n; i++) {
-			char *t = pg_backup_table(job->g, job->n, job->n->backup.v[i]);
+		for (size_t i = 0; i < job->n->x->backup.n; i++) {
+			char *t = pg_backup_table(job->g, job->n, job->n->x->backup.v[i]);
 
 			buf_printf(&b, "%s%s", i ? " " : "", t);
 			free(t);
@@ -1019,10 +1019,10 @@ struct pgjob *pg_start(struct graph *g, struct node *n, enum pgwhat what, const 
 			return NULL;
 		}
 		files[0] = n->sql;
-		files[1] = n->sql_verify;
-	} else if (n->sql_rollback) {
-		files[0] = n->sql_rollback;
-	} else if (n->backup.n) {
+		files[1] = n->x->sql_verify;
+	} else if (n->x->sql_rollback) {
+		files[0] = n->x->sql_rollback;
+	} else if (n->x->backup.n) {
 		restore = true;
 	} else {
 		*err = xasprintf("step '%s' has neither sql_rollback nor backup to roll back with", n->name);
@@ -1074,7 +1074,7 @@ struct pgjob *pg_start(struct graph *g, struct node *n, enum pgwhat what, const 
 
 	if (tx)
 		job_push(job, "BEGIN", "begin");
-	if (what == PG_APPLY && n->backup.n) {
+	if (what == PG_APPLY && n->x->backup.n) {
 		if (!tx)
 			job_push(job, "BEGIN", "begin");
 		job_pushbackup(job, false);

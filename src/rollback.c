@@ -26,17 +26,17 @@ static bool completed(const struct node *n)
 
 static bool can_undo(const struct node *n)
 {
-	return n->rollback || n->sql_rollback || n->stepkind == STEP_MANUAL ||
-	       (n->stepkind == STEP_SQL && n->backup.n);
+	return n->x->rollback || n->x->sql_rollback || n->stepkind == STEP_MANUAL ||
+	       (n->stepkind == STEP_SQL && n->x->backup.n);
 }
 
 static const char *how(const struct node *n)
 {
 	if (n->stepkind == STEP_MANUAL)
 		return "take the approval back";
-	if (n->sql_rollback)
+	if (n->x->sql_rollback)
 		return "sql_rollback";
-	if (n->stepkind == STEP_SQL && n->backup.n && !n->rollback)
+	if (n->stepkind == STEP_SQL && n->x->backup.n && !n->x->rollback)
 		return "restore the backup tables";
 	return "rollback";
 }

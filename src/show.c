@@ -111,7 +111,7 @@ static void list_json(struct graph *g, FILE *f)
 		json_object_set_new(o, "name", json_string(n->name));
 		json_object_set_new(o, "title", json_string(n->title));
 		json_object_set_new(o, "needs", names_of(n->deps, n->ndeps, EDGE_NEEDS));
-		json_object_set_new(o, "validate", json_boolean(n->validate != NULL));
+		json_object_set_new(o, "validate", json_boolean(n->x->validate != NULL));
 		jout_value(&out, o);
 	}
 	jout_close(&out, ']');
@@ -322,7 +322,7 @@ static unsigned char *dry_roles(struct graph *g)
 			role[n->id] = SCHED_INSTANT;
 		else if (n->kind == NODE_MILESTONE)
 			role[n->id] = state_milestone_blocked(n)               ? SCHED_BLOCKED
-			              : n->validate && !state_satisfied(n) ? SCHED_JOB
+			              : n->x->validate && !state_satisfied(n) ? SCHED_JOB
 			                                                     : SCHED_INSTANT;
 		else if (plan[n->id] == START_DONE)
 			role[n->id] = SCHED_DONE;
@@ -470,14 +470,14 @@ void show_commands(struct graph *g, struct node **targets, size_t ntargets, FILE
 		struct node *n = order.v[i];
 
 		if (n->kind == NODE_MILESTONE) {
-			command(n, "validate", n->validate, out);
+			command(n, "validate", n->x->validate, out);
 		} else if (n->kind == NODE_STEP && n->stepkind == STEP_MANUAL) {
 			fprintf(out, "# %s (manual)\n", n->name);
 		} else if (n->kind == NODE_STEP) {
 			command(n, "run", n->run, out);
 			command(n, "sql", n->sql, out);
-			command(n, "sql_verify", n->sql_verify, out);
-			command(n, "verify", n->verify, out);
+			command(n, "sql_verify", n->x->sql_verify, out);
+			command(n, "verify", n->x->verify, out);
 		}
 	}
 	vec_free(&order);

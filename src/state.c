@@ -351,22 +351,22 @@ static void compute(struct node *n)
 	if (n->kind == NODE_STEP) {
 		if (n->run)
 			part_add(&l, PART_DEF, "run", false, hash_str(n->run));
-		if (n->verify)
-			part_add(&l, PART_DEF, "verify", false, hash_str(n->verify));
+		if (n->x->verify)
+			part_add(&l, PART_DEF, "verify", false, hash_str(n->x->verify));
 		if (n->sql)
 			part_add(&l, PART_DEF, "sql", false, sqlfile_hash(n->sql));
-		if (n->sql_verify)
-			part_add(&l, PART_DEF, "sql_verify", false, sqlfile_hash(n->sql_verify));
+		if (n->x->sql_verify)
+			part_add(&l, PART_DEF, "sql_verify", false, sqlfile_hash(n->x->sql_verify));
 		/* Not the database: which databases have a migration is the registry's to say
 		 * (run.c reconciles it), so one plan serves staging and production alike. */
 		if (n->stepkind == STEP_SQL)
 			part_add(&l, PART_DEF, "transaction", false, hash_str(n->transaction ? "yes" : "no"));
 		if (n->stepkind == STEP_MANUAL)
-			part_add(&l, PART_DEF, "prompt", false, hash_str(n->prompt ? n->prompt : ""));
+			part_add(&l, PART_DEF, "prompt", false, hash_str(n->x->prompt ? n->x->prompt : ""));
 		/* [env] reaches a SQL step's shell commands only (verify, rollback): a changed
 		 * flag does not make an applied migration "changed" */
-		if (n->stepkind == STEP_SQL && n->env_plan) {
-			struct vec own = {n->env.v + n->env_plan, n->env.n - n->env_plan, 0};
+		if (n->stepkind == STEP_SQL && n->x->env_plan) {
+			struct vec own = {n->env.v + n->x->env_plan, n->env.n - n->x->env_plan, 0};
 
 			if (own.n)
 				part_add(&l, PART_DEF, "env", false, hash_words(&own));
@@ -375,11 +375,11 @@ static void compute(struct node *n)
 		}
 		if (n->inputs.n)
 			part_add(&l, PART_DEF, "inputs", false, hash_words(&n->inputs));
-		if (n->outputs.n)
-			part_add(&l, PART_DEF, "outputs", false, hash_words(&n->outputs));
+		if (n->x->outputs.n)
+			part_add(&l, PART_DEF, "outputs", false, hash_words(&n->x->outputs));
 		input_parts(n, &l);
-	} else if (n->kind == NODE_MILESTONE && n->validate) {
-		part_add(&l, PART_DEF, "validate", false, hash_str(n->validate));
+	} else if (n->kind == NODE_MILESTONE && n->x->validate) {
+		part_add(&l, PART_DEF, "validate", false, hash_str(n->x->validate));
 	}
 	for (size_t i = 0; i < n->ndeps; i++) {
 		struct hash128 d;
@@ -445,17 +445,17 @@ static void set_reason(struct nstate *s, char *reason)
 
 const char *state_missing_output(const struct node *n)
 {
-	for (size_t i = 0; i < n->outputs.n; i++) {
+	for (size_t i = 0; i < n->x->outputs.n; i++) {
 		struct vec paths = {0};
 		bool none;
 
-		expand(n->outputs.v[i], &paths);
+		expand(n->x->outputs.v[i], &paths);
 		none = paths.n == 0;
 		for (size_t k = 0; k < paths.n; k++)
 			free(paths.v[k]);
 		vec_free(&paths);
 		if (none)
-			return n->outputs.v[i];
+			return n->x->outputs.v[i];
 	}
 	return NULL;
 }
@@ -705,7 +705,7 @@ static void skip_changed(struct node *n, bool skipped)
 
 bool state_milestone_blocked(const struct node *n)
 {
-	return n->state && n->kind == NODE_MILESTONE && !n->allow_skipped && ns(n)->skips > 0;
+	return n->state && n->kind == NODE_MILESTONE && !n->x->allow_skipped && ns(n)->skips > 0;
 }
 
 const struct node *state_skipped_need(const struct node *n)

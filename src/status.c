@@ -522,9 +522,9 @@ static void list_waiting(struct status *st)
 		if (!st->si[n->id].waiting)
 			continue;
 		item(n, w, TERM_YELLOW);
-		if (n->prompt) {
+		if (n->x->prompt) {
 			printf("  %*s  ", w, "");
-			put_fit(n->prompt, WIDTH - w - 4, false);
+			put_fit(n->x->prompt, WIDTH - w - 4, false);
 			putchar('\n');
 		}
 	}
@@ -619,7 +619,7 @@ static void text_milestones(struct status *st)
 			       plural(mi->steps), mi->stepsskipped);
 		else if (mi->stepsdone < mi->steps)
 			printf("%zu of %zu step%s done\n", mi->stepsdone, mi->steps, plural(mi->steps));
-		else if (m->validate)
+		else if (m->x->validate)
 			printf("steps done; validate has not passed\n");
 		else
 			printf("steps done; not recorded yet\n");
@@ -861,8 +861,8 @@ static json_t *json_milestones(struct status *st)
 		json_object_set_new(o, "steps", json_integer((json_int_t)mi->steps));
 		json_object_set_new(o, "steps_done", json_integer((json_int_t)mi->stepsdone));
 		json_object_set_new(o, "steps_skipped", json_integer((json_int_t)mi->stepsskipped));
-		json_object_set_new(o, "validate", json_boolean(m->validate != NULL));
-		json_object_set_new(o, "allow_skipped", json_boolean(m->allow_skipped));
+		json_object_set_new(o, "validate", json_boolean(m->x->validate != NULL));
+		json_object_set_new(o, "allow_skipped", json_boolean(m->x->allow_skipped));
 		json_object_set_new(o, "held_by_skip", state_milestone_blocked(m) && state_skipped_need(m)
 		                                           ? json_string(state_skipped_need(m)->name) : json_null());
 		json_array_append_new(a, o);
@@ -911,7 +911,7 @@ static void json_list(struct status *st, struct jout *out, bool (*pick)(const st
 				json_object_set_new(o, "pid", e && e->pgid > 0 ? json_integer(e->pgid) : json_null());
 			}
 		} else if (pick == is_waiting) {
-			json_object_set_new(o, "prompt", jstr(n->prompt));
+			json_object_set_new(o, "prompt", jstr(n->x->prompt));
 		} else if (pick == is_skipped) {
 			const struct jevent *k = s->last && s->last->kind == EV_SKIP ? s->last : NULL;
 
