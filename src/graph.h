@@ -85,8 +85,8 @@ struct nodex {
 	size_t env_plan; /* the first env_plan entries of env come from [env] */
 	int64_t timeout_ms, retry_delay_ms; /* -1 when unset */
 	int retries;
-	int phase_line;
 	char *type, *component, *impact, *refs;
+	struct node *barrier; /* phases with an after: the barrier node of graph_barrier */
 	char *validate;     /* milestones */
 	bool allow_skipped; /* milestones: reached even when a step it needs is skipped */
 };
@@ -101,8 +101,10 @@ struct node {
 	enum mark mark;  /* scratch for graph walks */
 	int line;        /* line of the section header */
 	int number;      /* phases: phaseN */
+	int phase_line;  /* steps: the line of their phase key */
 	bool transaction; /* steps: default true */
 	bool always;
+	bool isbarrier;  /* a phase's barrier (graph_barrier), not a node of the plan */
 	char *name;
 	char *title;  /* default: the name */
 	size_t id;    /* declaration order among all nodes */
@@ -163,6 +165,20 @@ struct node *graph_find(struct graph *g, const char *name);
 struct pool *graph_findpool(struct graph *g, const char *name);
 /* Record that N needs DEP (declared at LINE, by WHY). */
 void graph_adddep(struct node *n, struct node *dep, int line, enum edgekind why);
+/* The barrier of PHASE, made on first use: the one node its steps need (an EDGE_AFTER
+ * edge each) and that needs the phases PHASE runs after, so that a phase's after costs
+ * edges in proportion to steps + phases, not steps x phases. A barrier is a NODE_PHASE
+ * with isbarrier set, named as its phase (phase points at it), in g->nodes (after every
+ * declared node) but not in g->phases nor the name table; it is complete when the
+ * phases it needs are. Views show the edges as declared: see graph_nextdep. */
+struct node *graph_barrier(struct graph *g, struct node *phase);
+/* The edges of a node as the Orchfile declared them: its deps, with the edges of a
+ * barrier in place of the edge to it. Start with {.n = N}; NULL at the end. */
+struct depiter {
+	const struct node *n;
+	size_t i, j;
+};
+const struct edge *graph_nextdep(struct depiter *it);
 /* Fill users (reverse edges), sort phases by number and compute priorities;
  * returns the number of cycles found, each reported as FILE:LINE errors. */
 int graph_finish(struct graph *g);

@@ -725,7 +725,7 @@ static void step_special(struct parser *p, struct section *s, struct entry *e, c
 			perr(p, e->line, "step '%s' is in phase '%s', which is not defined", n->name, v);
 		else {
 			n->phase = ph;
-			node_x(n)->phase_line = e->line;
+			n->phase_line = e->line;
 			vec_push(&ph->steps, n);
 		}
 	} else if (strcmp(e->key, "needs") == 0) {
@@ -803,32 +803,38 @@ static void load_phase(struct parser *p, struct section *s)
 	load_keys(p, s, phase_keys, phase_special);
 }
 
-/* Phase "after" barriers become edges from each of the phase's steps, once every
- * step knows its phase, and from the phase itself: "phase b complete" then includes
- * "phase a complete", so a phase after b waits for a whatever state b's steps are in
- * (skipped, done before a was). Edges: steps + phases per name, never their product. */
+/* A phase's "after" becomes edges from the phase itself and from its barrier node
+ * (graph_barrier), once every step knows its phase; each of the phase's steps needs the
+ * barrier. "phase b complete" then includes "phase a complete", so a phase after b waits
+ * for a whatever state b's steps are in (skipped, done before a was). Edges: steps +
+ * phases per name, never their product. */
 static void load_after(struct parser *p, struct section *s)
 {
 	struct entry *e = find_entry(s, "after");
 	struct vec words = {0};
+	struct node *ph = s->node, *b = NULL;
 
 	if (!s->after)
 		return;
 	split_words(s->after, &words);
 	for (size_t i = 0; i < words.n; i++) {
-		struct node *d = resolve(p, s->node, words.v[i], e->line, "runs after");
+		struct node *d = resolve(p, ph, words.v[i], e->line, "runs after");
 
 		if (d && d->kind != NODE_PHASE)
-			perr(p, e->line, "phase '%s' runs after '%s', which is a %s, not a phase", s->node->name,
+			perr(p, e->line, "phase '%s' runs after '%s', which is a %s, not a phase", ph->name,
 			     d->name, node_kindname(d));
 		else if (d) {
-			graph_adddep(s->node, d, e->line, EDGE_AFTER);
-			for (size_t j = 0; j < s->node->steps.n; j++)
-				graph_adddep(s->node->steps.v[j], d, e->line, EDGE_AFTER);
+			graph_adddep(ph, d, e->line, EDGE_AFTER);
+			if (ph->steps.n) {
+				b = graph_barrier(p->g, ph);
+				graph_adddep(b, d, e->line, EDGE_AFTER);
+			}
 		}
 		free(words.v[i]);
 	}
 	vec_free(&words);
+	for (size_t j = 0; b && j < ph->steps.n; j++)
+		graph_adddep(ph->steps.v[j], b, e->line, EDGE_AFTER);
 }
 
 static void milestone_special(struct parser *p, struct section *s, struct entry *e, char *v)
@@ -1054,7 +1060,7 @@ static void build(struct parser *p)
 		for (size_t j = 0; j < ph->steps.n; j++) {
 			struct node *st = ph->steps.v[j];
 
-			graph_adddep(ph, st, st->x->phase_line, EDGE_PHASE);
+			graph_adddep(ph, st, st->phase_line, EDGE_PHASE);
 		}
 	}
 	for (size_t i = 0; i < p->g->nodes.n; i++) {

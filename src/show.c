@@ -40,14 +40,11 @@ static json_t *phase_after_json(const struct node *n)
 {
 	json_t *after = json_array();
 
-	/* after edges sit on the phase's steps; the first step has them all */
-	if (n->steps.n) {
-		const struct node *st = n->steps.v[0];
-
-		for (size_t j = 0; j < st->ndeps; j++)
-			if (st->deps[j].why == EDGE_AFTER)
-				json_array_append_new(after, json_string(st->deps[j].dep->name));
-	}
+	/* as its steps see them (a phase without steps shows none) */
+	if (n->steps.n)
+		for (size_t j = 0; j < n->ndeps; j++)
+			if (n->deps[j].why == EDGE_AFTER)
+				json_array_append_new(after, json_string(n->deps[j].dep->name));
 	return after;
 }
 
@@ -257,6 +254,7 @@ static void dot_edge(const struct node *from, const struct node *to, FILE *out)
 
 void show_dot(struct graph *g, enum mark mark, FILE *out)
 {
+	const struct edge *e;
 	char *name = dot_quote(g->name);
 
 	fprintf(out, "digraph %s {\n  compound=true;\n  rankdir=LR;\n  node [fontname=\"Helvetica\"];\n", name);
@@ -289,9 +287,7 @@ void show_dot(struct graph *g, enum mark mark, FILE *out)
 
 		if (!shown(n, mark) || n->kind == NODE_PHASE)
 			continue;
-		for (size_t j = 0; j < n->ndeps; j++) {
-			struct edge *e = &n->deps[j];
-
+		for (struct depiter it = {.n = n}; (e = graph_nextdep(&it));) {
 			/* one edge per phase barrier, drawn between the clusters */
 			if (e->why == EDGE_AFTER && n->phase && n->phase->steps.v[0] != n)
 				continue;
@@ -490,6 +486,7 @@ static void query_edge(const struct node *n, const struct edge *e, FILE *out)
 
 void show_query(struct graph *g, const struct node *n, FILE *out)
 {
+	const struct edge *e;
 	bool any = false;
 
 	if (n->kind == NODE_STEP && n->phase)
@@ -502,8 +499,8 @@ void show_query(struct graph *g, const struct node *n, FILE *out)
 	else
 		fprintf(out, "%s: milestone: %s\n", n->name, n->title);
 	fprintf(out, "  needs:\n");
-	for (size_t i = 0; i < n->ndeps; i++, any = true)
-		query_edge(n->deps[i].dep, &n->deps[i], out);
+	for (struct depiter it = {.n = n}; (e = graph_nextdep(&it)); any = true)
+		query_edge(e->dep, e, out);
 	if (!any)
 		fprintf(out, "    nothing\n");
 	any = false;
@@ -511,9 +508,11 @@ void show_query(struct graph *g, const struct node *n, FILE *out)
 	for (size_t i = 0; i < g->nodes.n; i++) {
 		struct node *u = g->nodes.v[i];
 
-		for (size_t j = 0; j < u->ndeps; j++)
-			if (u->deps[j].dep == n)
-				query_edge(u, &u->deps[j], out), any = true;
+		if (u->isbarrier)
+			continue; /* its steps say it */
+		for (struct depiter it = {.n = u}; (e = graph_nextdep(&it));)
+			if (e->dep == n)
+				query_edge(u, e, out), any = true;
 	}
 	if (!any)
 		fprintf(out, "    nothing\n");

@@ -30,6 +30,7 @@ struct nstate {
 	struct sigpart *parts;
 	struct hash128 *full; /* the parts' full hashes */
 	size_t nparts;
+	bool haveparts;       /* parts is filled (see drop_parts) */
 	struct hash128 eff;   /* what dependents see: the signature it completed with */
 	enum stepstate st;
 	char *reason;
@@ -342,12 +343,12 @@ static struct hash128 dep_sig(struct node *d)
 
 /* Compute N's parts and signature from its definition, its inputs now and its
  * dependencies' signatures. */
-static void compute(struct node *n)
+/* The parts of N's signature, as they are now, into L. */
+static void build_parts(struct node *n, struct partlist *l0)
 {
-	struct nstate *s = ns(n);
-	struct partlist l = {0};
+	struct partlist l = *l0;
+	const struct edge *e;
 
-	free_parts(s);
 	if (n->kind == NODE_STEP) {
 		if (n->run)
 			part_add(&l, PART_DEF, "run", false, hash_str(n->run));
@@ -381,18 +382,29 @@ static void compute(struct node *n)
 	} else if (n->kind == NODE_MILESTONE && n->x->validate) {
 		part_add(&l, PART_DEF, "validate", false, hash_str(n->x->validate));
 	}
-	for (size_t i = 0; i < n->ndeps; i++) {
+	/* the edges as declared: a step hashes each phase it runs after, not its barrier */
+	for (struct depiter it = {.n = n}; (e = graph_nextdep(&it));) {
 		struct hash128 d;
 
 		/* A phase's own after edges order it and add nothing to what it is: its steps
 		 * hash the phases they run after already, and signatures recorded before the
 		 * phase had these edges stay valid. */
-		if (n->kind == NODE_PHASE && n->deps[i].why == EDGE_AFTER)
+		if (n->kind == NODE_PHASE && e->why == EDGE_AFTER)
 			continue;
-		d = dep_sig(n->deps[i].dep);
+		d = dep_sig(e->dep);
 
-		part_add(&l, PART_DEP, n->deps[i].dep->name, false, d);
+		part_add(&l, PART_DEP, e->dep->name, false, d);
 	}
+	*l0 = l;
+}
+
+static void compute(struct node *n)
+{
+	struct nstate *s = ns(n);
+	struct partlist l = {0};
+
+	free_parts(s);
+	build_parts(n, &l);
 	hasher_reset(S.h);
 	hasher_addstr(S.h, "orch-signature-1");
 	hasher_addstr(S.h, node_kindname(n));
@@ -408,6 +420,30 @@ static void compute(struct node *n)
 	s->parts = l.v;
 	s->full = l.full;
 	s->nparts = l.n;
+	s->haveparts = true;
+}
+
+/* A step's parts are needed again only to record or explain it: state_load lets them go
+ * once it has decided (a million steps' parts are most of its memory), and they are
+ * built again, from the same files and dependencies, when asked for. */
+static void drop_parts(struct nstate *s)
+{
+	free_parts(s);
+	s->haveparts = false;
+}
+
+static void need_parts(struct node *n)
+{
+	struct nstate *s = ns(n);
+	struct partlist l = {0};
+
+	if (s->haveparts)
+		return;
+	build_parts(n, &l);
+	s->parts = l.v;
+	s->full = l.full;
+	s->nparts = l.n;
+	s->haveparts = true;
 }
 
 /* Mark the phases and milestones that (transitively) need N as behind. */
@@ -523,6 +559,7 @@ size_t state_changes(struct node *n, struct vec *out)
 		return 0;
 	if (s->rec[0] && strcmp(s->rec, s->hex) == 0)
 		return 0;
+	need_parts(n);
 	nrec = journal_parts(S.j, history_event(S.j, S.hist.node[n->id].done), &rec);
 	if (nrec < 0) {
 		vec_push(out, xstrdup("definition, inputs or dependencies changed"));
@@ -919,6 +956,8 @@ void state_load(struct graph *g, struct journal *j)
 	for (size_t i = 0; i < nn; i++) {
 		compute(g->topo[i]);
 		decide(g->topo[i]);
+		if (g->topo[i]->kind == NODE_STEP)
+			drop_parts(ns(g->topo[i]));
 	}
 	if (j && journal_locked(j))
 		statcache_save(S.cache);
@@ -948,8 +987,10 @@ void state_start_plan(struct graph *g, unsigned char *out)
 
 char *state_approve_refusal(const struct node *n)
 {
-	for (size_t i = 0; i < n->ndeps; i++) {
-		struct node *d = n->deps[i].dep;
+	const struct edge *e;
+
+	for (struct depiter it = {.n = n}; (e = graph_nextdep(&it));) {
+		const struct node *d = e->dep;
 
 		if (!state_satisfied(d))
 			return xasprintf("cannot approve %s yet: it needs %s %s, which is not done (%s)", n->name,
@@ -1106,6 +1147,7 @@ size_t state_parts(const struct node *n, const struct sigpart **parts)
 		*parts = NULL;
 		return 0;
 	}
+	need_parts((struct node *)n);
 	*parts = ns(n)->parts;
 	return ns(n)->nparts;
 }

@@ -59,3 +59,29 @@ peak_kib() {
 	expect_status 0
 	[ "$(jq '.steps | length' <<<"$output")" -eq 40000 ]
 }
+
+@test "40 phases each after every earlier phase cost about what one phase does" {
+	case $ORCH in */asan/*) skip "the sanitizer build keeps freed memory" ;; esac
+	# phased K: 30,000 steps in K phases, phase k after p1 ... pk-1, named one by one
+	phased() {
+		mkdir -p "$1"
+		awk -v np="$2" 'BEGIN {
+			n = 30000; per = n / np
+			for (k = 1; k <= np; k++) {
+				printf "[phase p%d]\n", k
+				if (k > 1) { printf "after ="; for (j = 1; j < k; j++) printf " p%d", j; printf "\n" }
+			}
+			for (k = 1; k <= n; k++) printf "[step s%d]\nphase = p%d\nrun = true\n", k, int((k - 1) / per) + 1
+		}' > "$1/Orchfile"
+	}
+	phased one 1
+	phased forty 40
+	one=$(peak_kib -f one/Orchfile -n)
+	forty=$(peak_kib -f forty/Orchfile -n)
+	echo "-n: one phase $one KiB, 40 phases $forty KiB"
+	[ "$forty" -le $((one * 13 / 10)) ]
+	# and the order still keeps the phases apart: the last step of p1 before the first of p2
+	run_orch -f forty/Orchfile -n
+	expect_status 0
+	[ "$(grep -n -m1 -w 's751' <<<"$output" | cut -d: -f1)" -gt "$(grep -n -m1 -w 's750' <<<"$output" | cut -d: -f1)" ]
+}
