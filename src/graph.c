@@ -37,17 +37,21 @@ struct graph *graph_new(const char *file, const char *dir)
 	return g;
 }
 
+char *graph_strdup(struct graph *g, const char *s)
+{
+	return arena_strndup(&g->mem, s, strlen(s));
+}
+
 struct node *graph_add(struct graph *g, enum nodekind kind, const char *name, int line)
 {
-	struct node *n = xcalloc(1, sizeof(*n));
+	struct node *n;
 
-	n->kind = kind;
-	n->name = xstrdup(name);
-	if (table_put(&g->names, n->name, n)) {
-		free(n->name);
-		free(n);
+	if (table_get(&g->names, name))
 		return NULL;
-	}
+	n = arena_alloc(&g->mem, sizeof(*n));
+	n->kind = kind;
+	n->name = graph_strdup(g, name);
+	table_put(&g->names, n->name, n);
 	n->line = line;
 	n->id = g->nodes.n;
 	n->transaction = true;
@@ -105,7 +109,7 @@ struct node *graph_barrier(struct graph *g, struct node *phase)
 
 	if (phase->x->barrier)
 		return phase->x->barrier;
-	b = xcalloc(1, sizeof(*b));
+	b = arena_alloc(&g->mem, sizeof(*b));
 	b->kind = NODE_PHASE;
 	b->isbarrier = true;
 	b->name = phase->name;

@@ -148,11 +148,14 @@ struct graph {
 	struct node **topo;    /* every node, dependencies first (set by graph_finish) */
 
 	struct table names;     /* step, phase and milestone names */
+	struct arena mem;       /* the nodes and their names, kept until exit */
 	struct table poolnames;
 };
 
 /* A new empty graph for the Orchfile FILE whose directory is DIR. */
 struct graph *graph_new(const char *file, const char *dir);
+/* A copy of S kept with the graph (until exit), packed with no allocation overhead. */
+char *graph_strdup(struct graph *g, const char *s);
 /* Add a node; returns NULL when NAME is taken (by any node). */
 struct node *graph_add(struct graph *g, enum nodekind kind, const char *name, int line);
 /* Add a pool; returns NULL when NAME is taken. */

@@ -22,9 +22,9 @@
 
 #include <ini.h>
 
-struct entry {
+struct entry { /* in the parser's arena, as are the sections and their strings */
 	char *key;
-	struct buf value;
+	char *value;
 	int line;
 };
 
@@ -32,7 +32,7 @@ struct section {
 	char *type; /* "orch", "vars", "env", "pool", "phase", "step", "milestone" */
 	char *name; /* NULL for [orch], [vars] and [env] */
 	int line;
-	struct vec entries;
+	struct vec entries; /* its array in the arena too */
 	struct node *node;
 	struct pool *pool;
 	char *after; /* a phase's expanded after, for load_after */
@@ -49,6 +49,7 @@ struct parser {
 	int pending;      /* a content line not yet handled, or 0 */
 	int pendingheader;
 	struct vec sections;
+	struct arena mem;     /* the sections, their entries and strings, until built */
 	struct section *cur;  /* NULL before the first header and after a broken one */
 	bool broken;          /* the last header was broken: its keys are not checked */
 	struct section *vars;
@@ -157,7 +158,7 @@ static void check_unhandled(struct parser *p)
 
 static void open_section(struct parser *p, const char *start, size_t n)
 {
-	struct section *s = xcalloc(1, sizeof(*s));
+	struct section *s = arena_alloc(&p->mem, sizeof(*s));
 	char *text = xstrndup(start, n);
 	char *type = text + strspn(text, " \t");
 	char *name = type + strcspn(type, " \t");
@@ -168,8 +169,8 @@ static void open_section(struct parser *p, const char *start, size_t n)
 	name += strspn(name, " \t");
 	for (end = name + strlen(name); end > name && isspace((unsigned char)end[-1]);)
 		*--end = '\0';
-	s->type = xstrdup(type);
-	s->name = *name ? xstrdup(name) : NULL;
+	s->type = arena_strndup(&p->mem, type, strlen(type));
+	s->name = *name ? arena_strndup(&p->mem, name, strlen(name)) : NULL;
 	s->line = p->lineno;
 	free(text);
 	vec_push(&p->sections, s);
@@ -278,8 +279,13 @@ static int handler(void *user, const char *section, const char *name, const char
 	if (p->indented && s->entries.n) {
 		e = s->entries.v[s->entries.n - 1];
 		if (strcmp(e->key, name) == 0) {
-			buf_putc(&e->value, '\n');
-			buf_puts(&e->value, value);
+			size_t a = strlen(e->value), b = strlen(value);
+			char *v = arena_alloc(&p->mem, a + b + 2);
+
+			memcpy(v, e->value, a);
+			v[a] = '\n';
+			memcpy(v + a + 1, value, b);
+			e->value = v;
 			return 1;
 		}
 	}
@@ -287,11 +293,19 @@ static int handler(void *user, const char *section, const char *name, const char
 		perr(p, p->lineno, "duplicate key '%s' (first set at line %d)", name, e->line);
 		return 1;
 	}
-	e = xcalloc(1, sizeof(*e));
-	e->key = xstrdup(name);
+	e = arena_alloc(&p->mem, sizeof(*e));
+	e->key = arena_strndup(&p->mem, name, strlen(name));
 	e->line = p->lineno;
-	buf_puts(&e->value, value);
-	vec_push(&s->entries, e);
+	e->value = arena_strndup(&p->mem, value, strlen(value));
+	if (s->entries.n == s->entries.cap) {
+		void **v = arena_alloc(&p->mem, (s->entries.cap ? 2 * s->entries.cap : 2) * sizeof(*v));
+
+		if (s->entries.n)
+			memcpy(v, s->entries.v, s->entries.n * sizeof(*v));
+		s->entries.v = v;
+		s->entries.cap = s->entries.cap ? 2 * s->entries.cap : 2;
+	}
+	s->entries.v[s->entries.n++] = e;
 	return 1;
 }
 
@@ -337,7 +351,7 @@ static char *lookup(struct parser *p, struct section *s, const char *name, int l
 		if (strcmp(s->type, "phase") == 0)
 			return xstrdup(s->name);
 		if ((e = find_entry(s, "phase")))
-			return xstrdup(buf_str(&e->value));
+			return xstrdup(e->value);
 		return xstrdup("");
 	}
 	if (strcmp(name, "orch_dir") == 0)
@@ -353,7 +367,7 @@ static char *lookup(struct parser *p, struct section *s, const char *name, int l
 			return NULL;
 		}
 		p->depth++;
-		v = expand(p, s, buf_str(&e->value), e->line);
+		v = expand(p, s, e->value, e->line);
 		p->depth--;
 		if (!v)
 			*failed = true;
@@ -437,8 +451,13 @@ static char *expand(struct parser *p, struct section *s, const char *value, int 
 		buf_puts(&b, got);
 		free(got);
 	}
-	buf_str(&b);
-	return b.s;
+	/* exactly its size: a million steps keep their run strings */
+	{
+		char *exact = xstrndup(buf_str(&b), b.len);
+
+		buf_free(&b);
+		return exact;
+	}
 }
 
 /* ---- sections to graph ---- */
@@ -530,9 +549,9 @@ static void set_field(struct parser *p, struct node *n, const struct keydef *k, 
 	int b;
 
 	switch (k->type) {
-	case K_STR:
-		*(char **)field = v;
-		return;
+	case K_STR: /* kept with the graph, packed */
+		*(char **)field = graph_strdup(p->g, v);
+		break;
 	case K_LIST:
 		split_words(v, (struct vec *)field);
 		break;
@@ -594,7 +613,7 @@ static void add_needs(struct parser *p, struct node *n, struct entry *e, const c
 static void set_env(struct parser *p, struct section *s, struct entry *e)
 {
 	struct vec lines = {0};
-	const char *raw = buf_str(&e->value);
+	const char *raw = e->value;
 
 	while (*raw) {
 		size_t len = strcspn(raw, "\n");
@@ -666,7 +685,7 @@ static void load_env(struct parser *p, struct section *s)
 			continue; /* reported by check_env */
 		for (size_t j = 0; j < n->env.n && !own; j++)
 			own = strncmp(n->env.v[j], e->key, klen) == 0 && ((char *)n->env.v[j])[klen] == '=';
-		if (own || !(v = expand(p, s, buf_str(&e->value), e->line)))
+		if (own || !(v = expand(p, s, e->value, e->line)))
 			continue;
 		if (strchr(v, '\n'))
 			perr(p, e->line, "[env] %s: its value has a newline once expanded; an environment value is one line",
@@ -703,7 +722,7 @@ static void load_keys(struct parser *p, struct section *s, const struct keydef *
 		/* An unset variable in a database key defers to DATABASE_URL at run time, so
 		 * a plan can be listed and checked without a database. */
 		p->defer = strcmp(e->key, "database") == 0;
-		v = expand(p, s, buf_str(&e->value), e->line);
+		v = expand(p, s, e->value, e->line);
 		p->defer = false;
 		if (!v)
 			continue;
@@ -863,7 +882,7 @@ static void load_orch(struct parser *p, struct section *s)
 
 		if (strcmp(e->key, "database") == 0) {
 			p->defer = true; /* see load_step */
-			g->database = expand(p, s, buf_str(&e->value), e->line);
+			g->database = expand(p, s, e->value, e->line);
 			p->defer = false;
 			continue;
 		}
@@ -875,7 +894,7 @@ static void load_orch(struct parser *p, struct section *s)
 			     did_you_mean(e->key, keys, hint, sizeof(hint)));
 			continue;
 		}
-		if (!(v = expand(p, s, buf_str(&e->value), e->line)))
+		if (!(v = expand(p, s, e->value, e->line)))
 			continue;
 		if (strcmp(e->key, "name") == 0) {
 			if (strlen(v) > NAME_LEN_MAX)
@@ -911,7 +930,7 @@ static void load_pool(struct parser *p, struct section *s)
 			     did_you_mean(e->key, keys, hint, sizeof(hint)));
 			continue;
 		}
-		if (!(v = expand(p, s, buf_str(&e->value), e->line)))
+		if (!(v = expand(p, s, e->value, e->line)))
 			continue;
 		if ((n = parse_count(v, 1000000)) < 1)
 			perr(p, e->line, "bad depth '%s' (use a number of at least 1)", v);
@@ -1067,32 +1086,23 @@ static void build(struct parser *p)
 		struct node *n = p->g->nodes.v[i];
 
 		if (!n->title)
-			n->title = xstrdup(n->name);
+			n->title = n->name; /* the graph is kept until exit: one string */
 	}
 }
 
 static void free_sections(struct parser *p)
 {
-	for (size_t i = 0; i < p->sections.n; i++) {
-		struct section *s = p->sections.v[i];
-
-		for (size_t j = 0; j < s->entries.n; j++) {
-			struct entry *e = s->entries.v[j];
-
-			free(e->key);
-			buf_free(&e->value);
-			free(e);
-		}
-		vec_free(&s->entries);
-		free(s->type);
-		free(s->name);
-		free(s->after);
-		free(s);
-	}
+	for (size_t i = 0; i < p->sections.n; i++)
+		free(((struct section *)p->sections.v[i])->after);
 	vec_free(&p->sections);
+	arena_free(&p->mem);
+	p->cur = NULL;
 }
 
-struct graph *orchfile_parse(const char *name, const char *text, size_t len, const char *dir, int *nerrors)
+/* orchfile_parse; OWNED, when not NULL, is TEXT, freed once it is read (before the
+ * graph is built, which then has its memory). */
+static struct graph *parse(const char *name, const char *text, size_t len, const char *dir, int *nerrors,
+                           char *owned)
 {
 	struct parser p = {0};
 
@@ -1101,6 +1111,9 @@ struct graph *orchfile_parse(const char *name, const char *text, size_t len, con
 	p.len = len;
 	p.g = graph_new(name, dir);
 	read_ini(&p);
+	free(owned);
+	p.text = NULL;
+	p.len = p.pos = 0;
 	build(&p);
 	free_sections(&p);
 	p.errors = print_errors(&p);
@@ -1110,6 +1123,11 @@ struct graph *orchfile_parse(const char *name, const char *text, size_t len, con
 		*nerrors = p.errors;
 	/* The graph is kept until exit, even when it is rejected. */
 	return p.errors ? NULL : p.g;
+}
+
+struct graph *orchfile_parse(const char *name, const char *text, size_t len, const char *dir, int *nerrors)
+{
+	return parse(name, text, len, dir, nerrors, NULL);
 }
 
 const char *orchfile_default(void)
@@ -1135,9 +1153,8 @@ struct graph *orchfile_load(const char *path, int *nerrors)
 	dir = slash ? xstrndup(path, (size_t)(slash - path + (slash == path))) : xstrdup(".");
 	if (!(abs = realpath(dir, NULL)))
 		fatal("cannot resolve the directory of %s:", path);
-	g = orchfile_parse(path, text, len, abs, nerrors);
+	g = parse(path, text, len, abs, nerrors, text);
 	free(abs);
 	free(dir);
-	free(text);
 	return g;
 }

@@ -6,6 +6,7 @@
 #include <limits.h>
 #include <pwd.h>
 #include <stdio.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -430,6 +431,53 @@ void split_words(const char *s, struct vec *out)
 			vec_push(out, xstrndup(s, n));
 		s += n;
 	}
+}
+
+#define ARENA_BLOCK (256 * 1024)
+
+static void *arena_get(struct arena *a, size_t n, size_t align)
+{
+	size_t at = (a->used + align - 1) & ~(align - 1);
+	void *p;
+
+	if (!a->block || at + n > a->cap) {
+		size_t cap = n + sizeof(char *) > ARENA_BLOCK ? n + sizeof(char *) : ARENA_BLOCK;
+		char *b = xmalloc(cap);
+
+		*(char **)b = a->block;
+		a->block = b;
+		a->cap = cap;
+		at = sizeof(char *); /* the link to the block before */
+	}
+	p = a->block + at;
+	a->used = at + n;
+	memset(p, 0, n);
+	return p;
+}
+
+void *arena_alloc(struct arena *a, size_t n)
+{
+	/* a pointer's alignment: what the reader keeps there is pointers and ints */
+	return arena_get(a, n, _Alignof(void *) > _Alignof(int64_t) ? _Alignof(void *) : _Alignof(int64_t));
+}
+
+char *arena_strndup(struct arena *a, const char *s, size_t n)
+{
+	char *p = arena_get(a, n + 1, 1);
+
+	memcpy(p, s, n);
+	return p;
+}
+
+void arena_free(struct arena *a)
+{
+	while (a->block) {
+		char *prev = *(char **)a->block;
+
+		free(a->block);
+		a->block = prev;
+	}
+	a->used = a->cap = 0;
 }
 
 char *read_file(const char *path, size_t *len)
