@@ -44,14 +44,13 @@ char *graph_strdup(struct graph *g, const char *s)
 
 struct node *graph_add(struct graph *g, enum nodekind kind, const char *name, int line)
 {
-	struct node *n;
+	/* one hash of the name; when it is taken, the copies stay unused in the arena */
+	struct node *n = arena_alloc(&g->mem, sizeof(*n));
 
-	if (table_get(&g->names, name))
-		return NULL;
-	n = arena_alloc(&g->mem, sizeof(*n));
-	n->kind = kind;
 	n->name = graph_strdup(g, name);
-	table_put(&g->names, n->name, n);
+	if (table_put(&g->names, n->name, n))
+		return NULL;
+	n->kind = kind;
 	n->line = line;
 	n->id = g->nodes.n;
 	n->transaction = true;

@@ -24,24 +24,24 @@
 /* Past this many input files a step's parts name its input patterns, not each file. */
 enum { MAX_FILE_PARTS = 256 };
 
-struct nstate {
-	struct hash128 sig; /* current signature */
-	char hex[33];
+struct nstate { /* laid out without holes: a million of them */
+	struct hash128 sig;   /* current signature */
+	struct hash128 eff;   /* what dependents see: the signature it completed with */
 	struct sigpart *parts;
 	struct hash128 *full; /* the parts' full hashes */
-	size_t nparts;
-	bool haveparts;       /* parts is filled (see drop_parts) */
-	struct hash128 eff;   /* what dependents see: the signature it completed with */
-	enum stepstate st;
 	char *reason;
+	struct node *cause;   /* for phases and milestones: the step that changed */
+	uint32_t nparts;
+	uint32_t unsat;       /* phases: dependencies not satisfied */
+	uint32_t skips;       /* phases and milestones: members holding a skipped step (see
+	                       * holds_skip) */
+	enum stepstate st;
+	char hex[33];
+	char rec[33];         /* the signature the last completion recorded, "" */
+	bool haveparts;       /* parts is filled (see drop_parts) */
 	bool satisfied;
 	bool dirty;           /* a phase or milestone whose signature must be recomputed */
 	bool causeset;
-	struct node *cause;   /* for phases and milestones: the step that changed */
-	char rec[33];         /* the signature the last completion recorded, "" */
-	size_t unsat;         /* phases: dependencies not satisfied */
-	size_t skips;         /* phases and milestones: members holding a skipped step (see
-	                       * holds_skip) */
 };
 
 static struct {
@@ -419,7 +419,7 @@ static void compute(struct node *n)
 	hash128_hex(s->sig, s->hex);
 	s->parts = l.v;
 	s->full = l.full;
-	s->nparts = l.n;
+	s->nparts = (uint32_t)l.n;
 	s->haveparts = true;
 }
 
@@ -442,7 +442,7 @@ static void need_parts(struct node *n)
 	build_parts(n, &l);
 	s->parts = l.v;
 	s->full = l.full;
-	s->nparts = l.n;
+	s->nparts = (uint32_t)l.n;
 	s->haveparts = true;
 }
 
