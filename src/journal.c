@@ -333,13 +333,13 @@ static char *index_path(const struct journal *j)
 	return xasprintf("%s/journal.idx", j->dir);
 }
 
-/* Take the events of TEXT's first bytes from the index when it vouches for them.
- * Returns the bytes covered (0: none), with *LINES the lines. */
-static int64_t index_load(struct journal *j, const char *text, int64_t size, size_t *lines)
+/* Take the events of the journal's first bytes (of SIZE) from the index when it vouches
+ * for them. Returns the bytes covered (0: none), with *LINES the lines. */
+static int64_t index_load(struct journal *j, int64_t size, size_t *lines)
 {
 	char *path = index_path(j);
 	struct jindex ix = {0};
-	int64_t covered = jindex_load(path, text, size, j->g, &ix);
+	int64_t covered = jindex_load(path, j->fd, size, j->g, &ix);
 
 	free(path);
 	if (covered <= 0)
@@ -358,35 +358,35 @@ static int64_t index_load(struct journal *j, const char *text, int64_t size, siz
 /* Write the index for the whole journal (when it is large and the index is behind). */
 static void index_save(struct journal *j)
 {
-	char *text, *path;
-	size_t len;
+	char *path;
 
 	if (!j->locked || j->size < JINDEX_MIN || j->indexed == j->size || j->nev != j->lines)
 		return;
-	if (!(text = read_file(j->path, &len)))
-		return;
 	path = index_path(j);
-	if ((int64_t)len >= j->size && jindex_save(path, text, j->size, j->ev, j->nev) == 0)
+	if (jindex_save(path, j->fd, j->size, j->ev, j->nev) == 0)
 		j->indexed = j->size;
 	free(path);
-	free(text);
 }
 
-/* Load the whole file. Returns 0, or EXIT_JOURNAL after reporting damage. */
+/* Load the journal: the events the index vouches for, then the lines after them, read
+ * into memory (only those: a large journal's first bytes are hashed in chunks, never
+ * held whole). Returns 0, or EXIT_JOURNAL after reporting damage. */
 static int load(struct journal *j)
 {
 	struct stat st;
 	char *text, *p, *end;
 	size_t lineno = 0;
-	int64_t good = 0;
+	int64_t good = 0, base = 0; /* the file offset of text[0] */
 
 	if (fstat(j->fd, &st) < 0) {
 		error("%s:", j->display);
 		return EXIT_JOURNAL;
 	}
-	text = xmalloc((size_t)st.st_size + 1);
-	for (size_t off = 0; off < (size_t)st.st_size;) {
-		ssize_t n = pread(j->fd, text + off, (size_t)st.st_size - off, (off_t)off);
+	if (st.st_size >= JINDEX_MIN && (j->indexed = index_load(j, st.st_size, &lineno)) > 0)
+		base = good = j->indexed;
+	text = xmalloc((size_t)(st.st_size - base) + 1);
+	for (size_t off = 0; off < (size_t)(st.st_size - base);) {
+		ssize_t n = pread(j->fd, text + off, (size_t)(st.st_size - base) - off, (off_t)(base + (int64_t)off));
 
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -396,19 +396,15 @@ static int load(struct journal *j)
 			return EXIT_JOURNAL;
 		}
 		if (n == 0) {
-			st.st_size = (off_t)off;
+			st.st_size = (off_t)(base + (int64_t)off);
 			break;
 		}
 		off += (size_t)n;
 	}
+	st.st_size -= base; /* from here: the bytes in text */
 	text[st.st_size] = '\0';
 	end = text + st.st_size;
-	p = text;
-	if (st.st_size >= JINDEX_MIN && (j->indexed = index_load(j, text, st.st_size, &lineno)) > 0) {
-		p = text + j->indexed;
-		good = j->indexed;
-	}
-	for (; p < end;) {
+	for (p = text; p < end;) {
 		char *nl = memchr(p, '\n', (size_t)(end - p));
 		size_t len = nl ? (size_t)(nl - p) : (size_t)(end - p);
 		struct jevent *e;
@@ -417,7 +413,7 @@ static int load(struct journal *j)
 		lineno++;
 		e = new_event(j);
 		e->line = lineno;
-		e->off = p - text;
+		e->off = base + (p - text);
 		e->len = len;
 		why = !nl ? "no newline at the end" : memchr(p, '\0', len) ? "NUL bytes" : NULL;
 		if (!why && len == 0)
@@ -447,7 +443,7 @@ static int load(struct journal *j)
 			free(text);
 			return EXIT_JOURNAL;
 		}
-		good = (nl + 1) - text;
+		good = base + ((nl + 1) - text);
 		p = nl + 1;
 	}
 	j->size = good;
