@@ -456,33 +456,61 @@ static int load(struct journal *j)
 
 int journal_compact(struct journal *j, const bool *live)
 {
-	char *text;
+	enum { WINDOW = 1 << 20 };
+	struct atomic a;
 	struct buf b = {0};
-	size_t n = 0, len;
+	char *win = NULL;
+	int64_t wbase = 0, wlen = 0; /* win holds the file's bytes [wbase, wbase + wlen) */
+	size_t n = 0, wcap = 0;
 
 	if (!j->locked) {
 		error("compacting %s needs the plan lock", j->display);
 		return -1;
 	}
-	if (!(text = read_file(j->path, &len))) {
-		error("reading %s:", j->display);
+	/* the live lines copied through a window of the old file into the new one, a
+	 * megabyte at a time: memory does not grow with the journal */
+	if (atomic_begin(&a, j->path) < 0) {
+		error("compacting %s:", j->display);
 		return -1;
 	}
 	for (size_t i = 0; i < j->nev; i++) {
 		struct jevent *e = &j->ev[i];
+		int64_t need = (int64_t)e->len + 1;
 
 		if (!live[i])
 			continue;
-		if ((size_t)e->off + e->len >= len + 1) {
+		if (e->off < wbase || e->off + need > wbase + wlen) {
+			size_t want = need > WINDOW ? (size_t)need : WINDOW;
+			ssize_t got;
+
+			if (want > wcap)
+				win = xreallocarray(win, wcap = want, 1);
+			do
+				got = pread(j->fd, win, want, (off_t)e->off);
+			while (got < 0 && errno == EINTR);
+			if (got < 0) {
+				error("reading %s:", j->display);
+				goto fail;
+			}
+			wbase = e->off;
+			wlen = got;
+		}
+		if (e->off + need > wbase + wlen || win[e->off - wbase + (int64_t)e->len] != '\n') {
 			error("%s changed while orch was compacting it", j->display);
 			goto fail;
 		}
-		buf_add(&b, text + e->off, e->len);
-		buf_putc(&b, '\n');
+		buf_add(&b, win + (e->off - wbase), (size_t)need);
+		if (b.len >= WINDOW) {
+			if (atomic_write(&a, b.s, b.len) < 0) {
+				error("compacting %s:", j->display);
+				goto failed;
+			}
+			b.len = 0;
+		}
 	}
-	if (write_file_atomic(j->path, b.s ? b.s : "", b.len, true) < 0) {
+	if ((b.len && atomic_write(&a, b.s, b.len) < 0) || atomic_commit(&a, true) < 0) {
 		error("compacting %s:", j->display);
-		goto fail;
+		goto failed;
 	}
 	/* the new file: reopen, renumber the events */
 	close(j->fd);
@@ -501,11 +529,13 @@ int journal_compact(struct journal *j, const bool *live)
 	j->nev = n;
 	j->lines = n;
 	j->synced = j->size;
-	free(text);
+	free(win);
 	buf_free(&b);
 	return 0;
 fail:
-	free(text);
+	atomic_abort(&a);
+failed:
+	free(win);
 	buf_free(&b);
 	return -1;
 }

@@ -128,6 +128,18 @@ int fsync_dir(const char *dir);
  * renamed over PATH and its directory fsynced. PATH is either the old file or the new
  * one, never a mix. Returns 0, or -1 with errno set (PATH.tmp removed). */
 int write_file_atomic(const char *path, const void *data, size_t len, bool sync);
+/* write_file_atomic in pieces, for a file too large to hold whole: begin (PATH.tmp
+ * created), write any number of times, then commit (SYNC: fsync, rename over PATH,
+ * fsync of the directory) or abort. Each returns 0, or -1 with errno set, PATH.tmp
+ * removed and nothing left to abort. */
+struct atomic {
+	char *path, *tmp;
+	int fd;
+};
+int atomic_begin(struct atomic *a, const char *path);
+int atomic_write(struct atomic *a, const void *data, size_t len);
+int atomic_commit(struct atomic *a, bool sync);
+void atomic_abort(struct atomic *a);
 /* Copy of a connection string with any password replaced by "***". */
 char *mask_password(const char *conninfo);
 /* Monotonic clock in milliseconds. */
