@@ -80,11 +80,11 @@ void changelog_add(struct graph *g, struct journal *j, struct node *n, const cha
 		field(&line, "took", format_known_duration(o->duration_ms, act));
 	if (n->est_ms >= 0)
 		field(&line, "estimated", format_known_duration(n->est_ms, est));
-	field(&line, "type", n->type);
-	field(&line, "component", n->component);
-	field(&line, "impact", n->impact);
+	field(&line, "type", n->x->type);
+	field(&line, "component", n->x->component);
+	field(&line, "impact", n->x->impact);
 	field(&line, "author", o && o->by ? o->by : user_name());
-	field(&line, "refs", n->refs);
+	field(&line, "refs", n->x->refs);
 	buf_printf(&b, "\n  %s\n", buf_str(&line) + strlen(SEP));
 	buf_free(&line);
 	/* one write: the entry is whole or, after a crash, absent */

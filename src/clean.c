@@ -186,8 +186,8 @@ int clean_outputs(struct graph *g, struct node **targets, size_t ntargets, bool 
 		struct node *n = g->steps.v[i];
 
 		if (n->mark == MARK_SELECTED)
-			for (size_t k = 0; k < n->outputs.n; k++)
-				take_output(&c, n->outputs.v[k]);
+			for (size_t k = 0; k < n->x->outputs.n; k++)
+				take_output(&c, n->x->outputs.v[k]);
 	}
 	/* files first, then directories, deepest first: -n says what the removal does */
 	if (c.dirs.n)

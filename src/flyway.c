@@ -209,7 +209,7 @@ int flyway_add(struct graph *g, const char *dir, const char *database, int line,
 		for (char *c = n->title; *c; c++)
 			if (*c == '_')
 				*c = ' '; /* Flyway's own description */
-		n->database = database ? xstrdup(database) : NULL;
+		node_x(n)->database = database ? xstrdup(database) : NULL;
 		n->on_change = m->kind == FW_REPEATABLE ? ONCHANGE_RERUN : ONCHANGE_ERROR;
 		undo_of[i] = n;
 		if (last)
@@ -234,11 +234,11 @@ int flyway_add(struct graph *g, const char *dir, const char *database, int line,
 		if (!n) {
 			error("%s: undoes version %s, which has no V%s__ migration", m->path, m->version, m->version);
 			errors++;
-		} else if (n->sql_rollback) {
-			error("%s: version %s has another undo, %s", m->path, m->version, n->sql_rollback);
+		} else if (n->x->sql_rollback) {
+			error("%s: version %s has another undo, %s", m->path, m->version, n->x->sql_rollback);
 			errors++;
 		} else {
-			n->sql_rollback = xstrdup(m->path);
+			node_x(n)->sql_rollback = xstrdup(m->path);
 		}
 	}
 	if (!ms.n && !errors) {

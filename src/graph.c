@@ -9,6 +9,20 @@
 #include <string.h>
 
 
+const struct nodex nodex_default = {
+	.timeout_ms = -1, .retry_delay_ms = -1, .lock_timeout_ms = -1, .statement_timeout_ms = -1};
+
+struct nodex *node_x(struct node *n)
+{
+	if (n->x == &nodex_default) {
+		struct nodex *x = xcalloc(1, sizeof(*x));
+
+		*x = nodex_default;
+		n->x = x;
+	}
+	return (struct nodex *)n->x;
+}
+
 /* Every graph ever made, so that one kept until exit stays reachable. */
 static struct vec graphs;
 
@@ -26,22 +40,25 @@ struct graph *graph_new(const char *file, const char *dir)
 	return g;
 }
 
+char *graph_strdup(struct graph *g, const char *s)
+{
+	return arena_strndup(&g->mem, s, strlen(s));
+}
+
 struct node *graph_add(struct graph *g, enum nodekind kind, const char *name, int line)
 {
-	struct node *n = xcalloc(1, sizeof(*n));
+	/* one hash of the name; when it is taken, the copies stay unused in the arena */
+	struct node *n = arena_alloc(&g->mem, sizeof(*n));
 
-	n->kind = kind;
-	n->name = xstrdup(name);
-	if (table_put(&g->names, n->name, n)) {
-		free(n->name);
-		free(n);
+	n->name = graph_strdup(g, name);
+	if (table_put(&g->names, n->name, n))
 		return NULL;
-	}
+	n->kind = kind;
 	n->line = line;
 	n->id = g->nodes.n;
 	n->transaction = true;
-	n->est_ms = n->timeout_ms = n->retry_delay_ms = -1;
-	n->lock_timeout_ms = n->statement_timeout_ms = -1;
+	n->est_ms = -1;
+	n->x = &nodex_default;
 	vec_push(&g->nodes, n);
 	if (kind == NODE_STEP)
 		vec_push(&g->steps, n);
@@ -88,6 +105,47 @@ void graph_adddep(struct node *n, struct node *dep, int line, enum edgekind why)
 	n->deps[n->ndeps++] = (struct edge){dep, line, why};
 }
 
+struct node *graph_barrier(struct graph *g, struct node *phase)
+{
+	struct node *b;
+
+	if (phase->x->barrier)
+		return phase->x->barrier;
+	b = arena_alloc(&g->mem, sizeof(*b));
+	b->kind = NODE_PHASE;
+	b->isbarrier = true;
+	b->name = phase->name;
+	b->title = phase->name;
+	b->line = phase->line;
+	b->number = phase->number;
+	b->phase = phase;
+	b->id = g->nodes.n;
+	b->est_ms = -1;
+	b->x = &nodex_default;
+	vec_push(&g->nodes, b);
+	node_x(phase)->barrier = b;
+	return b;
+}
+
+const struct edge *graph_nextdep(struct depiter *it)
+{
+	const struct node *n = it->n;
+
+	while (it->i < n->ndeps) {
+		const struct node *d = n->deps[it->i].dep;
+
+		if (!d->isbarrier) {
+			it->j = 0;
+			return &n->deps[it->i++];
+		}
+		if (it->j < d->ndeps)
+			return &d->deps[it->j++];
+		it->j = 0;
+		it->i++;
+	}
+	return NULL;
+}
+
 static void fill_users(struct graph *g)
 {
 	for (size_t i = 0; i < g->nodes.n; i++) {
@@ -122,19 +180,36 @@ static int cmp_phase(const void *a, const void *b)
 	return x->id < y->id ? -1 : x->id > y->id;
 }
 
-/* Report the cycle closed by the edge PATH[n-1] -> PATH[from]. */
+/* Report the cycle closed by the edge PATH[n-1] -> PATH[from], as declared: a barrier
+ * on it is left out, the step's edge into it shown as the barrier's edge out. */
 static void report_cycle(struct graph *g, struct node **path, size_t *edge, size_t from, size_t n)
 {
 	struct buf b = {0};
+	size_t len = n - from, k = 0;
 
-	for (size_t i = from; i < n; i++)
-		buf_printf(&b, "%s -> ", path[i]->name);
-	buf_puts(&b, path[from]->name);
-	diag(g->file, path[from]->deps[edge[from]].line, "dependency cycle: %s", buf_str(&b));
-	for (size_t i = from; i < n; i++) {
+	while (k < len && path[from + k]->isbarrier)
+		k++;
+	for (size_t m = 0; m < len; m++) {
+		const struct node *u = path[from + (k + m) % len];
+
+		if (!u->isbarrier)
+			buf_printf(&b, "%s -> ", u->name);
+	}
+	buf_puts(&b, path[from + k]->name);
+	diag(g->file, path[from + k]->deps[edge[from + k]].line, "dependency cycle: %s", buf_str(&b));
+	for (size_t m = 0; m < len; m++) {
+		size_t i = from + (k + m) % len;
 		const struct edge *e = &path[i]->deps[edge[i]];
-		const char *verb = e->why == EDGE_AFTER ? "runs after" : e->why == EDGE_PHASE ? "contains" : "needs";
+		const char *verb;
 
+		if (path[i]->isbarrier)
+			continue;
+		if (e->dep->isbarrier) {
+			size_t next = from + (k + m + 1) % len;
+
+			e = &path[next]->deps[edge[next]];
+		}
+		verb = e->why == EDGE_AFTER ? "runs after" : e->why == EDGE_PHASE ? "contains" : "needs";
 		diag(g->file, e->line, "  %s %s %s %s", node_kindname(path[i]),
 		        path[i]->name, verb, e->dep->name);
 	}
@@ -327,6 +402,35 @@ size_t graph_select(struct graph *g, struct node **targets, size_t ntargets, enu
 	return steps;
 }
 
+/* graph_order's ready node N: into the queue, or, a barrier, complete at once (it takes
+ * no place of its own in the order, as the edges it stands for took none). */
+static void order_ready(struct readyq *q, struct node *n, size_t *left, enum mark mark, struct vec *out)
+{
+	struct vec now = {0};
+
+	if (!n->isbarrier) {
+		readyq_push(q, n);
+		return;
+	}
+	vec_push(&now, n);
+	while (now.n) {
+		struct node *b = now.v[--now.n];
+
+		vec_push(out, b);
+		for (size_t j = 0; j < b->nusers; j++) {
+			struct node *u = b->users[j];
+
+			if (u->mark == mark && --left[u->id] == 0) {
+				if (u->isbarrier)
+					vec_push(&now, u);
+				else
+					readyq_push(q, u);
+			}
+		}
+	}
+	vec_free(&now);
+}
+
 void graph_order(struct graph *g, enum mark mark, bool byphase, struct vec *out)
 {
 	size_t *left = xcalloc(g->nodes.n, sizeof(*left));
@@ -342,7 +446,7 @@ void graph_order(struct graph *g, enum mark mark, bool byphase, struct vec *out)
 			if (n->deps[j].dep->mark == mark)
 				left[i]++;
 		if (!left[i])
-			readyq_push(&q, n);
+			order_ready(&q, n, left, mark, out);
 	}
 	while ((n = readyq_pop(&q))) {
 		vec_push(out, n);
@@ -350,7 +454,7 @@ void graph_order(struct graph *g, enum mark mark, bool byphase, struct vec *out)
 			struct node *u = n->users[j];
 
 			if (u->mark == mark && --left[u->id] == 0)
-				readyq_push(&q, u);
+				order_ready(&q, u, left, mark, out);
 		}
 	}
 	readyq_free(&q);

@@ -75,41 +75,54 @@ struct edge {
 
 /* The most schemas one step's backup_schema may name. */
 #define PG_SCHEMAS_MAX 8
+/* What only some nodes have, kept out of line so that a plan of a million plain steps
+ * does not carry it a million times. Every node's x points at one: the shared
+ * defaults (nodex_default, read-only) until node_x gives the node its own. */
+struct nodex {
+	char *verify, *rollback;
+	char *sql_verify, *sql_rollback; /* file paths, relative to the plan directory */
+	char *database;                  /* NULL: [orch] database, then DATABASE_URL */
+	char *prompt;
+	struct vec outputs, backup; /* char * each */
+	size_t env_plan; /* the first env_plan entries of env come from [env] */
+	int64_t timeout_ms, retry_delay_ms; /* -1 when unset */
+	int64_t lock_timeout_ms, statement_timeout_ms; /* SQL: SET LOCAL per step, -1 when unset */
+	int retries;
+	struct vec backup_schema; /* schemas dumped with pg_dump before a SQL step (char *) */
+	char *type, *component, *impact, *refs;
+	struct node *barrier; /* phases with an after: the barrier node of graph_barrier */
+	char *validate;     /* milestones */
+	bool allow_skipped; /* milestones: reached even when a step it needs is skipped */
+};
+
+/* The defaults of struct nodex, which a node without fields of its own points at. */
+extern const struct nodex nodex_default;
 
 struct node {
 	enum nodekind kind;
+	enum stepkind stepkind;
+	enum onchange on_change;
+	enum mark mark;  /* scratch for graph walks */
+	int line;        /* line of the section header */
+	int number;      /* phases: phaseN */
+	int phase_line;  /* steps: the line of their phase key */
+	bool transaction; /* steps: default true */
+	bool always;
+	bool isbarrier;  /* a phase's barrier (graph_barrier), not a node of the plan */
 	char *name;
 	char *title;  /* default: the name */
-	int line;     /* line of the section header */
 	size_t id;    /* declaration order among all nodes */
 
 	/* steps */
-	enum stepkind stepkind;
 	struct node *phase; /* NULL when the step has no phase */
-	int phase_line;
-	char *run, *verify, *rollback;
-	char *sql, *sql_verify, *sql_rollback; /* file paths, relative to the plan directory */
-	char *database;                        /* NULL: [orch] database, then DATABASE_URL */
-	bool transaction;                      /* default true */
-	char *prompt;
-	bool always;
-	struct vec inputs, outputs, backup, env; /* char * each; env holds "KEY=value" */
-	struct vec backup_schema; /* schemas dumped with pg_dump before a SQL step (char *) */
-	size_t env_plan; /* the first env_plan entries of env come from [env] */
-	int64_t est_ms, timeout_ms, retry_delay_ms; /* -1 when unset */
-	int64_t lock_timeout_ms, statement_timeout_ms; /* SQL: SET LOCAL per step, -1 when unset */
-	int retries;
+	char *run;
+	char *sql;                     /* a file path, relative to the plan directory */
+	struct vec inputs, env;        /* char * each; env holds "KEY=value" */
+	int64_t est_ms;                /* -1 when unset */
 	struct pool *pool;
-	enum onchange on_change;
-	char *type, *component, *impact, *refs;
 
 	/* phases */
-	int number; /* phaseN */
 	struct vec steps; /* the phase's steps, in declaration order */
-
-	/* milestones */
-	char *validate;
-	bool allow_skipped; /* reached even when a step it needs is skipped */
 
 	/* edges: what this node needs, and who needs it */
 	struct edge *deps;
@@ -118,7 +131,7 @@ struct node {
 	size_t nusers;
 
 	int64_t prio_ms; /* longest estimated path from here to the end of the plan */
-	enum mark mark;  /* scratch for graph walks */
+	const struct nodex *x; /* the rare fields (read them here; write through node_x) */
 	void *state;     /* owned by state.c: signature and up-to-date decision */
 	void *rt;        /* owned by run.c: the scheduler's bookkeeping */
 };
@@ -150,21 +163,40 @@ struct graph {
 	struct node **topo;    /* every node, dependencies first (set by graph_finish) */
 
 	struct table names;     /* step, phase and milestone names */
+	struct arena mem;       /* the nodes and their names, kept until exit */
 	struct table poolnames;
 };
 
 /* A new empty graph for the Orchfile FILE whose directory is DIR. */
 struct graph *graph_new(const char *file, const char *dir);
+/* A copy of S kept with the graph (until exit), packed with no allocation overhead. */
+char *graph_strdup(struct graph *g, const char *s);
 /* Add a node; returns NULL when NAME is taken (by any node). */
 struct node *graph_add(struct graph *g, enum nodekind kind, const char *name, int line);
 /* Add a pool; returns NULL when NAME is taken. */
 struct pool *graph_addpool(struct graph *g, const char *name, int line);
+/* N's own rare fields, to write (allocated, from the defaults, on first use). */
+struct nodex *node_x(struct node *n);
 /* Find a step, phase or milestone by name. */
 struct node *graph_find(struct graph *g, const char *name);
 /* Find a pool by name. */
 struct pool *graph_findpool(struct graph *g, const char *name);
 /* Record that N needs DEP (declared at LINE, by WHY). */
 void graph_adddep(struct node *n, struct node *dep, int line, enum edgekind why);
+/* The barrier of PHASE, made on first use: the one node its steps need (an EDGE_AFTER
+ * edge each) and that needs the phases PHASE runs after, so that a phase's after costs
+ * edges in proportion to steps + phases, not steps x phases. A barrier is a NODE_PHASE
+ * with isbarrier set, named as its phase (phase points at it), in g->nodes (after every
+ * declared node) but not in g->phases nor the name table; it is complete when the
+ * phases it needs are. Views show the edges as declared: see graph_nextdep. */
+struct node *graph_barrier(struct graph *g, struct node *phase);
+/* The edges of a node as the Orchfile declared them: its deps, with the edges of a
+ * barrier in place of the edge to it. Start with {.n = N}; NULL at the end. */
+struct depiter {
+	const struct node *n;
+	size_t i, j;
+};
+const struct edge *graph_nextdep(struct depiter *it);
 /* Fill users (reverse edges), sort phases by number and compute priorities;
  * returns the number of cycles found, each reported as FILE:LINE errors. */
 int graph_finish(struct graph *g);

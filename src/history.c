@@ -5,6 +5,7 @@
 #include "history.h"
 
 #include <stdlib.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "util.h"
@@ -77,6 +78,9 @@ void history_load(struct histories *h, struct graph *g, struct journal *j)
 	h->node = xcalloc(h->nnodes ? h->nnodes : 1, sizeof(*h->node));
 	h->from = 0;
 	clear(h);
+	if (journal_count(j) > INT32_MAX)
+		fatal("%s: the journal holds %zu events, more than orch can read (%d)",
+		      g->file, journal_count(j), INT32_MAX);
 	for (size_t i = 0, n = journal_count(j); i < n; i++)
 		history_add(h, j, i);
 }

@@ -12,18 +12,19 @@
 #include "graph.h"
 #include "journal.h"
 
-/* One node's history. Events are journal indexes (journal_event), -1 when none. */
+/* One node's history. Events are journal indexes (journal_event), -1 when none; 32
+ * bits each (a journal of more than 2^31 events is refused), as a million nodes have one. */
 struct history {
-	long last;       /* its last event */
-	long done;       /* the completion in force (ok, approve, milestone): not undone by a
+	int32_t last;       /* its last event */
+	int32_t done;       /* the completion in force (ok, approve, milestone): not undone by a
 	                  * later force, rollback-ok or milestone-lost */
-	long completion; /* its last completion, even one undone since (a milestone's last
+	int32_t completion; /* its last completion, even one undone since (a milestone's last
 	                  * "reached"; compaction keeps it) */
-	long start;      /* its last start or rollback-start */
-	long finished;   /* its last ok, approve or skip: when it was last completed, which
+	int32_t start;      /* its last start or rollback-start */
+	int32_t finished;   /* its last ok, approve or skip: when it was last completed, which
 	                  * orders a rollback newest first */
-	long lost;       /* a milestone's last milestone-lost */
-	long anchor;     /* its last event other than a start: what decides its state */
+	int32_t lost;       /* a milestone's last milestone-lost */
+	int32_t anchor;     /* its last event other than a start: what decides its state */
 	int attempts;    /* starts */
 	int failures;    /* failed attempts */
 };

@@ -18,9 +18,11 @@
  */
 #include "jindex.h"
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "hash.h"
 
@@ -94,8 +96,36 @@ static struct jevent *new_event(struct jindex *x, size_t *cap)
 	return &x->ev[x->nev++];
 }
 
-int64_t jindex_load(const char *path, const char *text, int64_t size, struct graph *g, struct jindex *out)
+/* The hash of the first N bytes of FD, read in large chunks, and its last byte in *LAST.
+ * Returns 0, or -1 when FD holds fewer bytes or cannot be read. */
+static int hash_prefix(int fd, int64_t n, struct hash128 *out, char *last)
 {
+	enum { CHUNK = 256 << 10 };
+	char *chunk = xmalloc(CHUNK);
+	struct hasher *h = hasher_new();
+	int64_t off = 0;
+
+	while (off < n) {
+		size_t want = n - off < CHUNK ? (size_t)(n - off) : CHUNK;
+		ssize_t got = pread(fd, chunk, want, (off_t)off);
+
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got <= 0)
+			break;
+		hasher_add(h, chunk, (size_t)got);
+		*last = chunk[got - 1];
+		off += got;
+	}
+	*out = hasher_end(h);
+	hasher_free(h);
+	free(chunk);
+	return off == n ? 0 : -1;
+}
+
+int64_t jindex_load(const char *path, int fd, int64_t size, struct graph *g, struct jindex *out)
+{
+	char lastc = 0;
 	char *data;
 	size_t len, cap = 0;
 	struct reader r;
@@ -118,11 +148,15 @@ int64_t jindex_load(const char *path, const char *text, int64_t size, struct gra
 	get(&r, &isize, 8);
 	get(&r, &ilines, 8);
 	get(&r, &want, 16);
-	if (r.bad || magic != INDEX_MAGIC || isize == 0 || (int64_t)isize > size || text[isize - 1] != '\n')
+	if (r.bad || magic != INDEX_MAGIC || isize == 0 || (int64_t)isize > size)
 		goto stale;
-	got = hash128_bytes(text, isize);
-	if (!hash128_eq(got, want))
+	if (hash_prefix(fd, (int64_t)isize, &got, &lastc) < 0 || lastc != '\n' || !hash128_eq(got, want))
 		goto stale;
+	/* every event takes at least its fixed fields: a count beyond that is damage */
+	if (ilines > len / 64)
+		goto stale;
+	cap = ilines;
+	x.ev = xreallocarray(NULL, cap ? cap : 1, sizeof(*x.ev));
 	while (!r.bad && r.p < r.end) {
 		struct jevent *e = new_event(&x, &cap);
 		uint8_t kind, flag, hassig;
@@ -198,12 +232,18 @@ stale:
 	return 0;
 }
 
-int jindex_save(const char *path, const char *text, int64_t size, const struct jevent *ev, size_t n)
+int jindex_save(const char *path, int fd, int64_t size, const struct jevent *ev, size_t n)
 {
 	struct buf b = {0};
 	uint64_t v;
 	struct hash128 h;
+	char lastc;
 	int r;
+
+	if (hash_prefix(fd, size, &h, &lastc) < 0) {
+		errno = EIO;
+		return -1;
+	}
 
 	v = INDEX_MAGIC;
 	put(&b, &v, 8);
@@ -211,7 +251,6 @@ int jindex_save(const char *path, const char *text, int64_t size, const struct j
 	put(&b, &v, 8);
 	v = n;
 	put(&b, &v, 8);
-	h = hash128_bytes(text, (size_t)size);
 	put(&b, &h, 16);
 	for (size_t i = 0; i < n; i++) {
 		const struct jevent *e = &ev[i];

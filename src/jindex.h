@@ -23,12 +23,13 @@ struct jindex {
 	                    * messages, logs): the caller frees them */
 };
 
-/* Load the index at PATH if it vouches for the first bytes of TEXT (SIZE bytes, the
- * whole journal): its events into *OUT, nodes found in G. Returns the bytes covered,
- * or 0 (nothing in *OUT) when the index is missing or stale. */
-int64_t jindex_load(const char *path, const char *text, int64_t size, struct graph *g, struct jindex *out);
-/* Write the index of the N events EV that cover the first SIZE bytes of TEXT to PATH
- * (atomically, not synced). Returns 0, or -1 with errno set. */
-int jindex_save(const char *path, const char *text, int64_t size, const struct jevent *ev, size_t n);
+/* Load the index at PATH if it vouches for the first bytes of the journal open on FD
+ * (SIZE bytes in all; read with pread, in chunks, never whole): its events into *OUT,
+ * nodes found in G. Returns the bytes covered, or 0 (nothing in *OUT) when the index is
+ * missing or stale. */
+int64_t jindex_load(const char *path, int fd, int64_t size, struct graph *g, struct jindex *out);
+/* Write the index of the N events EV that cover the first SIZE bytes of the journal
+ * open on FD to PATH (atomically, not synced). Returns 0, or -1 with errno set. */
+int jindex_save(const char *path, int fd, int64_t size, const struct jevent *ev, size_t n);
 
 #endif

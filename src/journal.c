@@ -333,13 +333,13 @@ static char *index_path(const struct journal *j)
 	return xasprintf("%s/journal.idx", j->dir);
 }
 
-/* Take the events of TEXT's first bytes from the index when it vouches for them.
- * Returns the bytes covered (0: none), with *LINES the lines. */
-static int64_t index_load(struct journal *j, const char *text, int64_t size, size_t *lines)
+/* Take the events of the journal's first bytes (of SIZE) from the index when it vouches
+ * for them. Returns the bytes covered (0: none), with *LINES the lines. */
+static int64_t index_load(struct journal *j, int64_t size, size_t *lines)
 {
 	char *path = index_path(j);
 	struct jindex ix = {0};
-	int64_t covered = jindex_load(path, text, size, j->g, &ix);
+	int64_t covered = jindex_load(path, j->fd, size, j->g, &ix);
 
 	free(path);
 	if (covered <= 0)
@@ -358,35 +358,35 @@ static int64_t index_load(struct journal *j, const char *text, int64_t size, siz
 /* Write the index for the whole journal (when it is large and the index is behind). */
 static void index_save(struct journal *j)
 {
-	char *text, *path;
-	size_t len;
+	char *path;
 
 	if (!j->locked || j->size < JINDEX_MIN || j->indexed == j->size || j->nev != j->lines)
 		return;
-	if (!(text = read_file(j->path, &len)))
-		return;
 	path = index_path(j);
-	if ((int64_t)len >= j->size && jindex_save(path, text, j->size, j->ev, j->nev) == 0)
+	if (jindex_save(path, j->fd, j->size, j->ev, j->nev) == 0)
 		j->indexed = j->size;
 	free(path);
-	free(text);
 }
 
-/* Load the whole file. Returns 0, or EXIT_JOURNAL after reporting damage. */
+/* Load the journal: the events the index vouches for, then the lines after them, read
+ * into memory (only those: a large journal's first bytes are hashed in chunks, never
+ * held whole). Returns 0, or EXIT_JOURNAL after reporting damage. */
 static int load(struct journal *j)
 {
 	struct stat st;
 	char *text, *p, *end;
 	size_t lineno = 0;
-	int64_t good = 0;
+	int64_t good = 0, base = 0; /* the file offset of text[0] */
 
 	if (fstat(j->fd, &st) < 0) {
 		error("%s:", j->display);
 		return EXIT_JOURNAL;
 	}
-	text = xmalloc((size_t)st.st_size + 1);
-	for (size_t off = 0; off < (size_t)st.st_size;) {
-		ssize_t n = pread(j->fd, text + off, (size_t)st.st_size - off, (off_t)off);
+	if (st.st_size >= JINDEX_MIN && (j->indexed = index_load(j, st.st_size, &lineno)) > 0)
+		base = good = j->indexed;
+	text = xmalloc((size_t)(st.st_size - base) + 1);
+	for (size_t off = 0; off < (size_t)(st.st_size - base);) {
+		ssize_t n = pread(j->fd, text + off, (size_t)(st.st_size - base) - off, (off_t)(base + (int64_t)off));
 
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -396,19 +396,15 @@ static int load(struct journal *j)
 			return EXIT_JOURNAL;
 		}
 		if (n == 0) {
-			st.st_size = (off_t)off;
+			st.st_size = (off_t)(base + (int64_t)off);
 			break;
 		}
 		off += (size_t)n;
 	}
+	st.st_size -= base; /* from here: the bytes in text */
 	text[st.st_size] = '\0';
 	end = text + st.st_size;
-	p = text;
-	if (st.st_size >= JINDEX_MIN && (j->indexed = index_load(j, text, st.st_size, &lineno)) > 0) {
-		p = text + j->indexed;
-		good = j->indexed;
-	}
-	for (; p < end;) {
+	for (p = text; p < end;) {
 		char *nl = memchr(p, '\n', (size_t)(end - p));
 		size_t len = nl ? (size_t)(nl - p) : (size_t)(end - p);
 		struct jevent *e;
@@ -417,7 +413,7 @@ static int load(struct journal *j)
 		lineno++;
 		e = new_event(j);
 		e->line = lineno;
-		e->off = p - text;
+		e->off = base + (p - text);
 		e->len = len;
 		why = !nl ? "no newline at the end" : memchr(p, '\0', len) ? "NUL bytes" : NULL;
 		if (!why && len == 0)
@@ -447,7 +443,7 @@ static int load(struct journal *j)
 			free(text);
 			return EXIT_JOURNAL;
 		}
-		good = (nl + 1) - text;
+		good = base + ((nl + 1) - text);
 		p = nl + 1;
 	}
 	j->size = good;
@@ -460,33 +456,61 @@ static int load(struct journal *j)
 
 int journal_compact(struct journal *j, const bool *live)
 {
-	char *text;
+	enum { WINDOW = 1 << 20 };
+	struct atomic a;
 	struct buf b = {0};
-	size_t n = 0, len;
+	char *win = NULL;
+	int64_t wbase = 0, wlen = 0; /* win holds the file's bytes [wbase, wbase + wlen) */
+	size_t n = 0, wcap = 0;
 
 	if (!j->locked) {
 		error("compacting %s needs the plan lock", j->display);
 		return -1;
 	}
-	if (!(text = read_file(j->path, &len))) {
-		error("reading %s:", j->display);
+	/* the live lines copied through a window of the old file into the new one, a
+	 * megabyte at a time: memory does not grow with the journal */
+	if (atomic_begin(&a, j->path) < 0) {
+		error("compacting %s:", j->display);
 		return -1;
 	}
 	for (size_t i = 0; i < j->nev; i++) {
 		struct jevent *e = &j->ev[i];
+		int64_t need = (int64_t)e->len + 1;
 
 		if (!live[i])
 			continue;
-		if ((size_t)e->off + e->len >= len + 1) {
+		if (e->off < wbase || e->off + need > wbase + wlen) {
+			size_t want = need > WINDOW ? (size_t)need : WINDOW;
+			ssize_t got;
+
+			if (want > wcap)
+				win = xreallocarray(win, wcap = want, 1);
+			do
+				got = pread(j->fd, win, want, (off_t)e->off);
+			while (got < 0 && errno == EINTR);
+			if (got < 0) {
+				error("reading %s:", j->display);
+				goto fail;
+			}
+			wbase = e->off;
+			wlen = got;
+		}
+		if (e->off + need > wbase + wlen || win[e->off - wbase + (int64_t)e->len] != '\n') {
 			error("%s changed while orch was compacting it", j->display);
 			goto fail;
 		}
-		buf_add(&b, text + e->off, e->len);
-		buf_putc(&b, '\n');
+		buf_add(&b, win + (e->off - wbase), (size_t)need);
+		if (b.len >= WINDOW) {
+			if (atomic_write(&a, b.s, b.len) < 0) {
+				error("compacting %s:", j->display);
+				goto failed;
+			}
+			b.len = 0;
+		}
 	}
-	if (write_file_atomic(j->path, b.s ? b.s : "", b.len, true) < 0) {
+	if ((b.len && atomic_write(&a, b.s, b.len) < 0) || atomic_commit(&a, true) < 0) {
 		error("compacting %s:", j->display);
-		goto fail;
+		goto failed;
 	}
 	/* the new file: reopen, renumber the events */
 	close(j->fd);
@@ -505,11 +529,13 @@ int journal_compact(struct journal *j, const bool *live)
 	j->nev = n;
 	j->lines = n;
 	j->synced = j->size;
-	free(text);
+	free(win);
 	buf_free(&b);
 	return 0;
 fail:
-	free(text);
+	atomic_abort(&a);
+failed:
+	free(win);
 	buf_free(&b);
 	return -1;
 }

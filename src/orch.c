@@ -730,7 +730,7 @@ static int check_sql(struct graph *g)
 
 	for (size_t i = 0; i < g->steps.n; i++) {
 		struct node *n = g->steps.v[i];
-		const char *files[3] = {n->sql, n->sql_verify, n->sql_rollback};
+		const char *files[3] = {n->sql, n->x->sql_verify, n->x->sql_rollback};
 
 		for (size_t k = 0; k < 3 && n->stepkind == STEP_SQL && n->transaction; k++) {
 			struct sqlfile f;

@@ -27,9 +27,9 @@
 #include "sqitch.h"
 #include "sqlsplit.h"
 
-struct entry {
+struct entry { /* in the parser's arena, as are the sections and their strings */
 	char *key;
-	struct buf value;
+	char *value;
 	int line;
 };
 
@@ -37,7 +37,7 @@ struct section {
 	char *type; /* "orch", "vars", "env", "target", "pool", "phase", "step", "milestone" */
 	char *name; /* NULL for [orch], [vars] and [env] */
 	int line;
-	struct vec entries;
+	struct vec entries; /* its array in the arena too */
 	struct node *node;
 	struct pool *pool;
 	char *after; /* a phase's expanded after, for load_after */
@@ -54,6 +54,7 @@ struct parser {
 	int pending;      /* a content line not yet handled, or 0 */
 	int pendingheader;
 	struct vec sections;
+	struct arena mem;     /* the sections, their entries and strings, until built */
 	struct section *cur;  /* NULL before the first header and after a broken one */
 	bool broken;          /* the last header was broken: its keys are not checked */
 	struct section *vars;
@@ -201,7 +202,7 @@ static void check_unhandled(struct parser *p)
 
 static void open_section(struct parser *p, const char *start, size_t n)
 {
-	struct section *s = xcalloc(1, sizeof(*s));
+	struct section *s = arena_alloc(&p->mem, sizeof(*s));
 	char *text = xstrndup(start, n);
 	char *type = text + strspn(text, " \t");
 	char *name = type + strcspn(type, " \t");
@@ -212,8 +213,8 @@ static void open_section(struct parser *p, const char *start, size_t n)
 	name += strspn(name, " \t");
 	for (end = name + strlen(name); end > name && isspace((unsigned char)end[-1]);)
 		*--end = '\0';
-	s->type = xstrdup(type);
-	s->name = *name ? xstrdup(name) : NULL;
+	s->type = arena_strndup(&p->mem, type, strlen(type));
+	s->name = *name ? arena_strndup(&p->mem, name, strlen(name)) : NULL;
 	s->line = p->lineno;
 	free(text);
 	vec_push(&p->sections, s);
@@ -322,8 +323,13 @@ static int handler(void *user, const char *section, const char *name, const char
 	if (p->indented && s->entries.n) {
 		e = s->entries.v[s->entries.n - 1];
 		if (strcmp(e->key, name) == 0) {
-			buf_putc(&e->value, '\n');
-			buf_puts(&e->value, value);
+			size_t a = strlen(e->value), b = strlen(value);
+			char *v = arena_alloc(&p->mem, a + b + 2);
+
+			memcpy(v, e->value, a);
+			v[a] = '\n';
+			memcpy(v + a + 1, value, b);
+			e->value = v;
 			return 1;
 		}
 	}
@@ -331,11 +337,19 @@ static int handler(void *user, const char *section, const char *name, const char
 		perr(p, p->lineno, "duplicate key '%s' (first set at line %d)", name, e->line);
 		return 1;
 	}
-	e = xcalloc(1, sizeof(*e));
-	e->key = xstrdup(name);
+	e = arena_alloc(&p->mem, sizeof(*e));
+	e->key = arena_strndup(&p->mem, name, strlen(name));
 	e->line = p->lineno;
-	buf_puts(&e->value, value);
-	vec_push(&s->entries, e);
+	e->value = arena_strndup(&p->mem, value, strlen(value));
+	if (s->entries.n == s->entries.cap) {
+		void **v = arena_alloc(&p->mem, (s->entries.cap ? 2 * s->entries.cap : 2) * sizeof(*v));
+
+		if (s->entries.n)
+			memcpy(v, s->entries.v, s->entries.n * sizeof(*v));
+		s->entries.v = v;
+		s->entries.cap = s->entries.cap ? 2 * s->entries.cap : 2;
+	}
+	s->entries.v[s->entries.n++] = e;
 	return 1;
 }
 
@@ -387,7 +401,7 @@ static char *lookup(struct parser *p, struct section *s, const char *name, int l
 		if (strcmp(s->type, "phase") == 0)
 			return xstrdup(s->name);
 		if ((e = find_entry(s, "phase")))
-			return xstrdup(buf_str(&e->value));
+			return xstrdup(e->value);
 		return xstrdup("");
 	}
 	if (strcmp(name, "orch_dir") == 0)
@@ -409,7 +423,7 @@ static char *lookup(struct parser *p, struct section *s, const char *name, int l
 			return NULL;
 		}
 		p->depth++;
-		v = expand(p, s, buf_str(&e->value), e->line);
+		v = expand(p, s, e->value, e->line);
 		p->depth--;
 		if (!v)
 			*failed = true;
@@ -494,8 +508,13 @@ static char *expand(struct parser *p, struct section *s, const char *value, int 
 		buf_puts(&b, got);
 		free(got);
 	}
-	buf_str(&b);
-	return b.s;
+	/* exactly its size: a million steps keep their run strings */
+	{
+		char *exact = xstrndup(buf_str(&b), b.len);
+
+		buf_free(&b);
+		return exact;
+	}
 }
 
 /* ---- sections to graph ---- */
@@ -505,37 +524,40 @@ enum keytype { K_STR, K_LIST, K_DUR, K_COUNT, K_BOOL, K_SPECIAL };
 struct keydef {
 	const char *name;
 	enum keytype type;
-	size_t off; /* in struct node */
+	size_t off; /* in struct node, or in struct nodex for the keys marked X */
+	bool ext;
 };
 
-#define F(field) offsetof(struct node, field)
+#define F(field) offsetof(struct node, field), false
+#define X(field) offsetof(struct nodex, field), true
 static const struct keydef step_keys[] = {
-	{"title", K_STR, F(title)},         {"phase", K_SPECIAL, 0},
-	{"needs", K_SPECIAL, 0},            {"run", K_STR, F(run)},
-	{"sql", K_STR, F(sql)},             {"sql_verify", K_STR, F(sql_verify)},
-	{"sql_rollback", K_STR, F(sql_rollback)}, {"database", K_STR, F(database)},
-	{"transaction", K_BOOL, F(transaction)}, {"verify", K_STR, F(verify)},
-	{"rollback", K_STR, F(rollback)},   {"inputs", K_LIST, F(inputs)},
-	{"outputs", K_LIST, F(outputs)},    {"estimate", K_DUR, F(est_ms)},
-	{"timeout", K_DUR, F(timeout_ms)},  {"retries", K_COUNT, F(retries)},
-	{"retry_delay", K_DUR, F(retry_delay_ms)}, {"pool", K_SPECIAL, 0},
-	{"manual", K_SPECIAL, 0},           {"prompt", K_STR, F(prompt)},
-	{"always", K_BOOL, F(always)},      {"on_change", K_SPECIAL, 0},
-	{"env", K_SPECIAL, 0},              {"type", K_STR, F(type)},
-	{"component", K_STR, F(component)}, {"impact", K_STR, F(impact)},
-	{"refs", K_STR, F(refs)},           {"backup", K_LIST, F(backup)},
-	{"lock_timeout", K_DUR, F(lock_timeout_ms)}, {"statement_timeout", K_DUR, F(statement_timeout_ms)},
-	{"backup_schema", K_LIST, F(backup_schema)},
-	{NULL, 0, 0},
+	{"title", K_STR, F(title)},         {"phase", K_SPECIAL, 0, false},
+	{"needs", K_SPECIAL, 0, false},            {"run", K_STR, F(run)},
+	{"sql", K_STR, F(sql)},             {"sql_verify", K_STR, X(sql_verify)},
+	{"sql_rollback", K_STR, X(sql_rollback)}, {"database", K_STR, X(database)},
+	{"transaction", K_BOOL, F(transaction)}, {"verify", K_STR, X(verify)},
+	{"rollback", K_STR, X(rollback)},   {"inputs", K_LIST, F(inputs)},
+	{"outputs", K_LIST, X(outputs)},    {"estimate", K_DUR, F(est_ms)},
+	{"timeout", K_DUR, X(timeout_ms)},  {"retries", K_COUNT, X(retries)},
+	{"retry_delay", K_DUR, X(retry_delay_ms)}, {"pool", K_SPECIAL, 0, false},
+	{"manual", K_SPECIAL, 0, false},           {"prompt", K_STR, X(prompt)},
+	{"always", K_BOOL, F(always)},      {"on_change", K_SPECIAL, 0, false},
+	{"env", K_SPECIAL, 0, false},              {"type", K_STR, X(type)},
+	{"component", K_STR, X(component)}, {"impact", K_STR, X(impact)},
+	{"refs", K_STR, X(refs)},           {"backup", K_LIST, X(backup)},
+	{"lock_timeout", K_DUR, X(lock_timeout_ms)}, {"statement_timeout", K_DUR, X(statement_timeout_ms)},
+	{"backup_schema", K_LIST, X(backup_schema)},
+	{NULL, 0, 0, false},
 };
 static const struct keydef phase_keys[] = {
-	{"number", K_SPECIAL, 0}, {"title", K_STR, F(title)}, {"after", K_SPECIAL, 0}, {NULL, 0, 0},
+	{"number", K_SPECIAL, 0, false}, {"title", K_STR, F(title)}, {"after", K_SPECIAL, 0, false}, {NULL, 0, 0, false},
 };
 static const struct keydef milestone_keys[] = {
-	{"title", K_STR, F(title)}, {"needs", K_SPECIAL, 0}, {"validate", K_STR, F(validate)},
-	{"allow_skipped", K_BOOL, F(allow_skipped)}, {NULL, 0, 0},
+	{"title", K_STR, F(title)}, {"needs", K_SPECIAL, 0, false}, {"validate", K_STR, X(validate)},
+	{"allow_skipped", K_BOOL, X(allow_skipped)}, {NULL, 0, 0, false},
 };
 #undef F
+#undef X
 
 static const struct keydef *find_key(const struct keydef *defs, const char *name)
 {
@@ -580,15 +602,15 @@ static void unknown_key(struct parser *p, struct section *s, struct entry *e, co
 /* Set a simple typed field of N from entry E (already expanded into V). */
 static void set_field(struct parser *p, struct node *n, const struct keydef *k, struct entry *e, char *v)
 {
-	char *field = (char *)n + k->off;
+	char *field = (k->ext ? (char *)node_x(n) : (char *)n) + k->off;
 	int64_t d;
 	long c;
 	int b;
 
 	switch (k->type) {
-	case K_STR:
-		*(char **)field = v;
-		return;
+	case K_STR: /* kept with the graph, packed */
+		*(char **)field = graph_strdup(p->g, v);
+		break;
 	case K_LIST:
 		split_words(v, (struct vec *)field);
 		break;
@@ -650,7 +672,7 @@ static void add_needs(struct parser *p, struct node *n, struct entry *e, const c
 static void set_env(struct parser *p, struct section *s, struct entry *e)
 {
 	struct vec lines = {0};
-	const char *raw = buf_str(&e->value);
+	const char *raw = e->value;
 
 	while (*raw) {
 		size_t len = strcspn(raw, "\n");
@@ -722,7 +744,7 @@ static void load_env(struct parser *p, struct section *s)
 			continue; /* reported by check_env */
 		for (size_t j = 0; j < n->env.n && !own; j++)
 			own = strncmp(n->env.v[j], e->key, klen) == 0 && ((char *)n->env.v[j])[klen] == '=';
-		if (own || !(v = expand(p, s, buf_str(&e->value), e->line)))
+		if (own || !(v = expand(p, s, e->value, e->line)))
 			continue;
 		if (strchr(v, '\n'))
 			perr(p, e->line, "[env] %s: its value has a newline once expanded; an environment value is one line",
@@ -731,7 +753,8 @@ static void load_env(struct parser *p, struct section *s)
 			vec_push(&merged, xasprintf("%s=%s", e->key, v));
 		free(v);
 	}
-	n->env_plan = merged.n;
+	if (merged.n)
+		node_x(n)->env_plan = merged.n;
 	for (size_t j = 0; j < n->env.n; j++)
 		vec_push(&merged, n->env.v[j]);
 	vec_free(&n->env);
@@ -758,7 +781,7 @@ static void load_keys(struct parser *p, struct section *s, const struct keydef *
 		/* An unset variable in a database key defers to DATABASE_URL at run time, so
 		 * a plan can be listed and checked without a database. */
 		p->defer = strcmp(e->key, "database") == 0;
-		v = expand(p, s, buf_str(&e->value), e->line);
+		v = expand(p, s, e->value, e->line);
 		p->defer = false;
 		if (!v)
 			continue;
@@ -883,19 +906,19 @@ static void load_step(struct parser *p, struct section *s)
 	n->stepkind = manual ? STEP_MANUAL : n->sql ? STEP_SQL : STEP_RUN;
 	if (n->on_change == ONCHANGE_DEFAULT)
 		n->on_change = n->stepkind == STEP_SQL ? ONCHANGE_ERROR : ONCHANGE_RERUN;
-	if (n->backup.n && !has_sql)
+	if (n->x->backup.n && !has_sql)
 		perr(p, s->line, "step '%s' has backup but no sql", n->name);
-	if (n->backup_schema.n && !has_sql)
+	if (n->x->backup_schema.n && !has_sql)
 		perr(p, s->line, "step '%s' has backup_schema but no sql", n->name);
-	else if (n->backup_schema.n > PG_SCHEMAS_MAX)
+	else if (n->x->backup_schema.n > PG_SCHEMAS_MAX)
 		perr(p, find_entry(s, "backup_schema")->line, "step '%s' has %zu schemas in backup_schema; at most %d",
-		     n->name, n->backup_schema.n, PG_SCHEMAS_MAX);
+		     n->name, n->x->backup_schema.n, PG_SCHEMAS_MAX);
 	if (!has_sql && (find_entry(s, "lock_timeout") || find_entry(s, "statement_timeout")))
 		perr(p, s->line, "step '%s' has %s but no sql", n->name,
 		     find_entry(s, "lock_timeout") ? "lock_timeout" : "statement_timeout");
 	check_sql(p, s, "sql", n->sql);
-	check_sql(p, s, "sql_verify", n->sql_verify);
-	check_sql(p, s, "sql_rollback", n->sql_rollback);
+	check_sql(p, s, "sql_verify", n->x->sql_verify);
+	check_sql(p, s, "sql_rollback", n->x->sql_rollback);
 }
 
 /* "after" waits for load_after, once every step knows its phase. */
@@ -919,32 +942,38 @@ static void load_phase(struct parser *p, struct section *s)
 	load_keys(p, s, phase_keys, phase_special);
 }
 
-/* Phase "after" barriers become edges from each of the phase's steps, once every
- * step knows its phase, and from the phase itself: "phase b complete" then includes
- * "phase a complete", so a phase after b waits for a whatever state b's steps are in
- * (skipped, done before a was). Edges: steps + phases per name, never their product. */
+/* A phase's "after" becomes edges from the phase itself and from its barrier node
+ * (graph_barrier), once every step knows its phase; each of the phase's steps needs the
+ * barrier. "phase b complete" then includes "phase a complete", so a phase after b waits
+ * for a whatever state b's steps are in (skipped, done before a was). Edges: steps +
+ * phases per name, never their product. */
 static void load_after(struct parser *p, struct section *s)
 {
 	struct entry *e = find_entry(s, "after");
 	struct vec words = {0};
+	struct node *ph = s->node, *b = NULL;
 
 	if (!s->after)
 		return;
 	split_words(s->after, &words);
 	for (size_t i = 0; i < words.n; i++) {
-		struct node *d = resolve(p, s->node, words.v[i], e->line, "runs after");
+		struct node *d = resolve(p, ph, words.v[i], e->line, "runs after");
 
 		if (d && d->kind != NODE_PHASE)
-			perr(p, e->line, "phase '%s' runs after '%s', which is a %s, not a phase", s->node->name,
+			perr(p, e->line, "phase '%s' runs after '%s', which is a %s, not a phase", ph->name,
 			     d->name, node_kindname(d));
 		else if (d) {
-			graph_adddep(s->node, d, e->line, EDGE_AFTER);
-			for (size_t j = 0; j < s->node->steps.n; j++)
-				graph_adddep(s->node->steps.v[j], d, e->line, EDGE_AFTER);
+			graph_adddep(ph, d, e->line, EDGE_AFTER);
+			if (ph->steps.n) {
+				b = graph_barrier(p->g, ph);
+				graph_adddep(b, d, e->line, EDGE_AFTER);
+			}
 		}
 		free(words.v[i]);
 	}
 	vec_free(&words);
+	for (size_t j = 0; b && j < ph->steps.n; j++)
+		graph_adddep(ph->steps.v[j], b, e->line, EDGE_AFTER);
 }
 
 static void milestone_special(struct parser *p, struct section *s, struct entry *e, char *v)
@@ -1047,7 +1076,7 @@ static void load_orch(struct parser *p, struct section *s)
 
 		if (strcmp(e->key, "database") == 0) {
 			p->defer = true; /* see load_step */
-			g->database = expand(p, s, buf_str(&e->value), e->line);
+			g->database = expand(p, s, e->value, e->line);
 			p->defer = false;
 			continue;
 		}
@@ -1079,7 +1108,7 @@ static void load_orch(struct parser *p, struct section *s)
 			free(v);
 			continue;
 		}
-		if (!(v = expand(p, s, buf_str(&e->value), e->line)))
+		if (!(v = expand(p, s, e->value, e->line)))
 			continue;
 		if (strstr(e->key, "timeout")) {
 			int64_t d = parse_duration(v);
@@ -1127,7 +1156,7 @@ static void load_pool(struct parser *p, struct section *s)
 			     did_you_mean(e->key, keys, hint, sizeof(hint)));
 			continue;
 		}
-		if (!(v = expand(p, s, buf_str(&e->value), e->line)))
+		if (!(v = expand(p, s, e->value, e->line)))
 			continue;
 		if ((n = parse_count(v, 1000000)) < 1)
 			perr(p, e->line, "bad depth '%s' (use a number of at least 1)", v);
@@ -1484,34 +1513,25 @@ static void build(struct parser *p)
 		struct node *n = p->g->nodes.v[i];
 
 		if (!n->title)
-			n->title = xstrdup(n->name);
+			n->title = n->name; /* the graph is kept until exit: one string */
 	}
 	check_identity(p);
 }
 
 static void free_sections(struct parser *p)
 {
-	for (size_t i = 0; i < p->sections.n; i++) {
-		struct section *s = p->sections.v[i];
-
-		for (size_t j = 0; j < s->entries.n; j++) {
-			struct entry *e = s->entries.v[j];
-
-			free(e->key);
-			buf_free(&e->value);
-			free(e);
-		}
-		vec_free(&s->entries);
-		free(s->type);
-		free(s->name);
-		free(s->after);
-		free(s);
-	}
+	for (size_t i = 0; i < p->sections.n; i++)
+		free(((struct section *)p->sections.v[i])->after);
 	vec_free(&p->sections);
 	vec_free(&p->targets);
+	arena_free(&p->mem);
+	p->cur = NULL;
 }
 
-struct graph *orchfile_parse(const char *name, const char *text, size_t len, const char *dir, int *nerrors)
+/* orchfile_parse; OWNED, when not NULL, is TEXT, freed once it is read (before the
+ * graph is built, which then has its memory). */
+static struct graph *parse(const char *name, const char *text, size_t len, const char *dir, int *nerrors,
+                           char *owned)
 {
 	struct parser p = {0};
 
@@ -1520,6 +1540,9 @@ struct graph *orchfile_parse(const char *name, const char *text, size_t len, con
 	p.len = len;
 	p.g = graph_new(name, dir);
 	read_ini(&p);
+	free(owned);
+	p.text = NULL;
+	p.len = p.pos = 0;
 	build(&p);
 	free_sections(&p);
 	p.errors = print_errors(&p) + p.srcerrors;
@@ -1529,6 +1552,11 @@ struct graph *orchfile_parse(const char *name, const char *text, size_t len, con
 		*nerrors = p.errors;
 	/* The graph is kept until exit, even when it is rejected. */
 	return p.errors ? NULL : p.g;
+}
+
+struct graph *orchfile_parse(const char *name, const char *text, size_t len, const char *dir, int *nerrors)
+{
+	return parse(name, text, len, dir, nerrors, NULL);
 }
 
 const char *orchfile_default(void)
@@ -1554,12 +1582,13 @@ struct graph *orchfile_load(const char *path, int *nerrors)
 	dir = slash ? xstrndup(path, (size_t)(slash - path + (slash == path))) : xstrdup(".");
 	if (!(abs = realpath(dir, NULL)))
 		fatal("cannot resolve the directory of %s:", path);
-	if (sqitch_is_plan(path, text, len))
+	if (sqitch_is_plan(path, text, len)) {
 		g = sqitch_graph(path, abs, nerrors); /* orch -f sqitch.plan */
-	else
-		g = orchfile_parse(path, text, len, abs, nerrors);
+		free(text);
+	} else {
+		g = parse(path, text, len, abs, nerrors, text);
+	}
 	free(abs);
 	free(dir);
-	free(text);
 	return g;
 }

@@ -594,8 +594,8 @@ const char *pg_conninfo(struct graph *g, struct node *n)
 
 	if (scratch)
 		return scratch;
-	if (n && n->database && *n->database)
-		return n->database;
+	if (n && n->x->database && *n->x->database)
+		return n->x->database;
 	if (g && g->database && *g->database)
 		return g->database;
 	s = getenv("DATABASE_URL");
@@ -760,10 +760,10 @@ char *pg_backup_note(const struct pgjob *job)
 
 	for (size_t i = 0; job->what == PG_APPLY && i < job->ntables; i++)
 		buf_printf(&b, "%s%s -> %s", i ? "; " : "backup: ", job->tables[i], job->btables[i]);
-	for (size_t i = 0; job->what == PG_APPLY && i < job->n->backup_schema.n; i++) {
-		char *d = pg_schema_dump(job->g, job->n, job->n->backup_schema.v[i]);
+	for (size_t i = 0; job->what == PG_APPLY && i < job->n->x->backup_schema.n; i++) {
+		char *d = pg_schema_dump(job->g, job->n, job->n->x->backup_schema.v[i]);
 
-		buf_printf(&b, "%sschema %s -> %s", b.len ? "; " : "backup: ", (char *)job->n->backup_schema.v[i], d);
+		buf_printf(&b, "%sschema %s -> %s", b.len ? "; " : "backup: ", (char *)job->n->x->backup_schema.v[i], d);
 		free(d);
 	}
 	return b.s;
@@ -787,8 +787,8 @@ static int dump_schemas(struct pgjob *job, char **err)
 {
 	struct node *n = job->n;
 
-	for (size_t i = 0; i < n->backup_schema.n; i++) {
-		const char *schema = n->backup_schema.v[i];
+	for (size_t i = 0; i < n->x->backup_schema.n; i++) {
+		const char *schema = n->x->backup_schema.v[i];
 		char *rel = pg_schema_dump(job->g, n, schema);
 		char *path = xasprintf("%s/%s", job->g->dir, rel), *tmp = xasprintf("%s.tmp", path);
 		char *dir = xstrndup(path, (size_t)(strrchr(path, '/') - path));
@@ -949,7 +949,7 @@ static const char restore_sql[] =
 /* The restore of the step's backups, in the order listed. */
 static void job_pushrestore(struct pgjob *job)
 {
-	const struct vec *v = &job->n->backup;
+	const struct vec *v = &job->n->x->backup;
 	struct buf b = {0}, w = {0};
 	struct pgcmd *c;
 
@@ -973,7 +973,7 @@ static void job_pushrestore(struct pgjob *job)
 /* The commands that resolve the backup tables; cb_backup adds the copies. */
 static void job_pushbackup(struct pgjob *job)
 {
-	const struct vec *v = &job->n->backup;
+	const struct vec *v = &job->n->x->backup;
 
 	job->ntables = v->n;
 	job->tables = xcalloc(v->n, sizeof(char *));
@@ -1063,8 +1063,8 @@ static void job_pushregistry(struct pgjob *job)
 		char hex[33];
 
 		c = job_push(job, registry_put, "registry");
-		for (size_t i = 0; i < job->n->backup.n; i++) {
-			char *t = pg_backup_table(job->g, job->n, job->n->backup.v[i]);
+		for (size_t i = 0; i < job->n->x->backup.n; i++) {
+			char *t = pg_backup_table(job->g, job->n, job->n->x->backup.v[i]);
 
 			buf_printf(&b, "%s%s", i ? " " : "", t);
 			free(t);
@@ -1091,8 +1091,8 @@ static void job_pushregistry(struct pgjob *job)
  * step's transaction, or SET for the session (reset before the next step) without. */
 static void job_pushtimeouts(struct pgjob *job, bool tx)
 {
-	int64_t lt = job->n->lock_timeout_ms >= 0 ? job->n->lock_timeout_ms : job->g->lock_timeout_ms;
-	int64_t st = job->n->statement_timeout_ms >= 0 ? job->n->statement_timeout_ms : job->g->statement_timeout_ms;
+	int64_t lt = job->n->x->lock_timeout_ms >= 0 ? job->n->x->lock_timeout_ms : job->g->lock_timeout_ms;
+	int64_t st = job->n->x->statement_timeout_ms >= 0 ? job->n->x->statement_timeout_ms : job->g->statement_timeout_ms;
 	char *sql;
 
 	if (lt >= 0) {
@@ -1429,10 +1429,10 @@ static struct pgjob *job_new(struct graph *g, struct node *n, enum pgwhat what, 
 			return NULL;
 		}
 		files[0] = n->sql;
-		files[1] = n->sql_verify;
-	} else if (n->sql_rollback && what == PG_REVERT) {
-		files[0] = n->sql_rollback;
-	} else if (n->backup.n || n->backup_schema.n) {
+		files[1] = n->x->sql_verify;
+	} else if (n->x->sql_rollback && what == PG_REVERT) {
+		files[0] = n->x->sql_rollback;
+	} else if (n->x->backup.n || n->x->backup_schema.n) {
 		restore = true;
 	} else {
 		*err = xasprintf("step '%s' has neither sql_rollback nor backup to roll back with", n->name);
@@ -1449,15 +1449,15 @@ static struct pgjob *job_new(struct graph *g, struct node *n, enum pgwhat what, 
 	job->restore = restore;
 	job->sig = sig ? xstrdup(sig) : NULL;
 	/* a restore runs the schema dumps, each after a DROP SCHEMA (job_build) */
-	for (size_t i = 0; restore && i < n->backup_schema.n; i++) {
-		char *rel = pg_schema_dump(g, n, n->backup_schema.v[i]);
+	for (size_t i = 0; restore && i < n->x->backup_schema.n; i++) {
+		char *rel = pg_schema_dump(g, n, n->x->backup_schema.v[i]);
 		int rc = sqlfile_read(g->dir, rel, &job->files[job->nfiles++], err);
 
 		free(rel);
 		if (rc < 0) {
 			char *e = *err;
 
-			*err = xasprintf("restore: no dump of schema %s: %s", (char *)n->backup_schema.v[i], e);
+			*err = xasprintf("restore: no dump of schema %s: %s", (char *)n->x->backup_schema.v[i], e);
 			free(e);
 			goto fail;
 		}
@@ -1499,7 +1499,7 @@ static void job_build(struct pgjob *job, bool reused)
 	if (tx)
 		job_push(job, "BEGIN", "begin");
 	job_pushtimeouts(job, tx);
-	if (job->what == PG_APPLY && n->backup.n) {
+	if (job->what == PG_APPLY && n->x->backup.n) {
 		if (!tx)
 			job_push(job, "BEGIN", "begin");
 		job_pushbackup(job);
@@ -1510,14 +1510,14 @@ static void job_build(struct pgjob *job, bool reused)
 		if (!tx)
 			job_push(job, "BEGIN", "begin");
 		for (size_t i = 0; i < job->nfiles; i++) {
-			char *drop = xasprintf("DROP SCHEMA IF EXISTS %s CASCADE", (char *)n->backup_schema.v[i]);
+			char *drop = xasprintf("DROP SCHEMA IF EXISTS %s CASCADE", (char *)n->x->backup_schema.v[i]);
 
 			job_push(job, drop, "restore");
 			free(drop);
-			buf_printf(&job->out, "restore: schema %s <- %s\n", (char *)n->backup_schema.v[i], job->files[i].path);
+			buf_printf(&job->out, "restore: schema %s <- %s\n", (char *)n->x->backup_schema.v[i], job->files[i].path);
 			job_pushfile(job, &job->files[i], true);
 		}
-		if (n->backup.n)
+		if (n->x->backup.n)
 			job_pushrestore(job);
 		if (!tx)
 			job_push(job, "COMMIT", "restore");

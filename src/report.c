@@ -345,9 +345,9 @@ static void gates(struct report *r)
 		esc(&r->out, n->name);
 		buf_puts(&r->out, "</b> ");
 		esc(&r->out, n->title);
-		if (n->prompt) {
+		if (n->x->prompt) {
 			buf_puts(&r->out, " — ");
-			esc(&r->out, n->prompt);
+			esc(&r->out, n->x->prompt);
 		}
 		buf_puts(&r->out, " <code>orch --approve ");
 		esc(&r->out, n->name);

@@ -27,18 +27,18 @@ static bool completed(const struct node *n)
 
 static bool can_undo(const struct node *n)
 {
-	return n->rollback || n->sql_rollback || n->stepkind == STEP_MANUAL ||
-	       (n->stepkind == STEP_SQL && (n->backup.n || n->backup_schema.n));
+	return n->x->rollback || n->x->sql_rollback || n->stepkind == STEP_MANUAL ||
+	       (n->stepkind == STEP_SQL && (n->x->backup.n || n->x->backup_schema.n));
 }
 
 static const char *how(const struct node *n)
 {
 	if (n->stepkind == STEP_MANUAL)
 		return "take the approval back";
-	if (n->sql_rollback)
+	if (n->x->sql_rollback)
 		return "sql_rollback";
-	if (n->stepkind == STEP_SQL && (n->backup.n || n->backup_schema.n) && !n->rollback)
-		return n->backup.n ? "restore the backup tables" : "restore the schema dumps";
+	if (n->stepkind == STEP_SQL && (n->x->backup.n || n->x->backup_schema.n) && !n->x->rollback)
+		return n->x->backup.n ? "restore the backup tables" : "restore the schema dumps";
 	return "rollback";
 }
 
@@ -316,23 +316,23 @@ int rollback_restore(struct graph *g, struct journal *j, struct node *n, const s
 	int64_t *order_ms;
 	int status;
 
-	if (n->kind != NODE_STEP || n->stepkind != STEP_SQL || (!n->backup.n && !n->backup_schema.n)) {
+	if (n->kind != NODE_STEP || n->stepkind != STEP_SQL || (!n->x->backup.n && !n->x->backup_schema.n)) {
 		error("--restore: %s %s (%s:%d) has no backup = tables (nor backup_schema) to restore", node_kindname(n),
 		      n->name, g->file, n->line);
 		return EXIT_USAGE;
 	}
 	printf("restore of %s from its backups, in one transaction (%s):\n", n->name,
-	       n->sql_rollback ? "its sql_rollback is not run" : "as its rollback does");
-	for (size_t i = 0; i < n->backup_schema.n; i++) {
-		char *t = pg_schema_dump(g, n, n->backup_schema.v[i]);
+	       n->x->sql_rollback ? "its sql_rollback is not run" : "as its rollback does");
+	for (size_t i = 0; i < n->x->backup_schema.n; i++) {
+		char *t = pg_schema_dump(g, n, n->x->backup_schema.v[i]);
 
-		printf("  schema %s <- %s\n", (char *)n->backup_schema.v[i], t);
+		printf("  schema %s <- %s\n", (char *)n->x->backup_schema.v[i], t);
 		free(t);
 	}
-	for (size_t i = 0; i < n->backup.n; i++) {
-		char *t = pg_backup_table(g, n, n->backup.v[i]);
+	for (size_t i = 0; i < n->x->backup.n; i++) {
+		char *t = pg_backup_table(g, n, n->x->backup.v[i]);
 
-		printf("  %s <- %s\n", (char *)n->backup.v[i], t);
+		printf("  %s <- %s\n", (char *)n->x->backup.v[i], t);
 		free(t);
 	}
 	for (size_t i = 0; i < n->nusers; i++)

@@ -297,7 +297,7 @@ static void node_ready(struct engine *e, struct node *n)
 
 	/* a milestone reached before, for what its needs are now, is not validated again */
 	bool instant = rt(n)->instant || n->kind == NODE_PHASE ||
-	               (n->kind == NODE_MILESTONE && (e->reverse || !n->validate || state_satisfied(n)));
+	               (n->kind == NODE_MILESTONE && (e->reverse || !n->x->validate || state_satisfied(n)));
 
 	if (instant) {
 		rt(n)->st = R_DONE;
@@ -439,7 +439,7 @@ static void skip_failed(struct engine *e, struct node *n)
 static bool runs_sql(const struct engine *e, const struct node *n)
 {
 	return n->kind == NODE_STEP && n->stepkind == STEP_SQL &&
-	       (!e->reverse || !n->rollback || n->sql_rollback || e->o->restore);
+	       (!e->reverse || !n->x->rollback || n->x->sql_rollback || e->o->restore);
 }
 
 /* Start JB's shell script; a script that cannot start fails as a shell would (127). */
@@ -447,7 +447,7 @@ static void start_script(struct engine *e, struct job *jb)
 {
 	struct node *n = jb->n;
 
-	if (spawn_script(e, jb, n->kind == NODE_MILESTONE ? n->validate : e->reverse ? n->rollback : n->run) < 0) {
+	if (spawn_script(e, jb, n->kind == NODE_MILESTONE ? n->x->validate : e->reverse ? n->x->rollback : n->run) < 0) {
 		char *msg = xasprintf("cannot start /bin/sh: %s", strerror(errno));
 
 		buf_puts(&jb->out, msg);
@@ -515,8 +515,8 @@ static void start(struct engine *e, struct node *n)
 	if (n->kind == NODE_STEP && jb->attempt == 1)
 		e->ran++; /* steps, not attempts */
 	rt(n)->attempt = jb->attempt;
-	if (n->kind == NODE_STEP && n->timeout_ms > 0)
-		jb->deadline_mono_ms = jb->start_mono_ms + n->timeout_ms;
+	if (n->kind == NODE_STEP && n->x->timeout_ms > 0)
+		jb->deadline_mono_ms = jb->start_mono_ms + n->x->timeout_ms;
 	rt(n)->st = R_RUNNING;
 	if (n->pool)
 		e->pools[n->pool->id].running++;
@@ -561,7 +561,7 @@ static void gate_waits(struct engine *e, struct node *n)
 {
 	rt(n)->st = R_GATE;
 	vec_push(&e->gates, n);
-	notify(e->g, NOTIFY_GATE, n, "gate-waiting", &(struct outcome){.exit_status = -1, .message = n->prompt},
+	notify(e->g, NOTIFY_GATE, n, "gate-waiting", &(struct outcome){.exit_status = -1, .message = n->x->prompt},
 	       journal_runid(e->j));
 }
 
@@ -580,8 +580,8 @@ static bool ask_gates(struct engine *e)
 			e->gates.v[keep++] = n;
 			continue;
 		}
-		q = xasprintf("Gate %s: %s\n%s%s%sApprove it now? [y/N] ", n->name, n->title, n->prompt ? "  " : "",
-		              n->prompt ? n->prompt : "", n->prompt ? "\n" : "");
+		q = xasprintf("Gate %s: %s\n%s%s%sApprove it now? [y/N] ", n->name, n->title, n->x->prompt ? "  " : "",
+		              n->x->prompt ? n->x->prompt : "", n->x->prompt ? "\n" : "");
 		rt(n)->asked = true;
 		c = e->interrupted ? 0 : ask(e, q);
 		free(q);
@@ -759,7 +759,7 @@ static bool settle_first(struct engine *e)
 			const struct node *u = n->users[k];
 
 			bool turn = u->kind == NODE_STEP ? !rt(u)->recheck && !rt(u)->instant
-			                                 : u->kind == NODE_MILESTONE && u->validate && !state_satisfied(u);
+			                                 : u->kind == NODE_MILESTONE && u->x->validate && !state_satisfied(u);
 
 			if (u->mark != MARK_SELECTED || rt(u)->st != R_WAIT)
 				continue;
@@ -773,7 +773,7 @@ static bool settle_first(struct engine *e)
 /* Whether N, which has just failed, gets another attempt. */
 static bool retries_left(const struct engine *e, const struct node *n)
 {
-	return n->kind == NODE_STEP && !e->reverse && rt(n)->attempt <= n->retries && !e->stopping;
+	return n->kind == NODE_STEP && !e->reverse && rt(n)->attempt <= n->x->retries && !e->stopping;
 }
 
 static void fail_job(struct engine *e, struct job *jb, const char *detail)
@@ -804,9 +804,9 @@ static void fail_job(struct engine *e, struct job *jb, const char *detail)
 	}
 	if (res == RESULT_RETRYING) {
 		char d[32];
-		int64_t delay = n->retry_delay_ms > 0 ? n->retry_delay_ms : 0;
+		int64_t delay = n->x->retry_delay_ms > 0 ? n->x->retry_delay_ms : 0;
 
-		printf("retry %d/%d of %s in %s\n", rt(n)->attempt + 1, n->retries + 1, n->name,
+		printf("retry %d/%d of %s in %s\n", rt(n)->attempt + 1, n->x->retries + 1, n->name,
 		       format_duration(delay, d, sizeof(d)));
 		rt(n)->st = R_DELAYED;
 		rt(n)->retry_at_mono_ms = now_ms() + delay;
@@ -870,7 +870,7 @@ static void stage_done(struct engine *e, struct job *jb)
 		ok = WIFEXITED(jb->wstatus) && WEXITSTATUS(jb->wstatus) == 0;
 		if (jb->timed_out)
 			snprintf(detail, sizeof(detail), "timed out after %s",
-			         format_duration(n->timeout_ms, (char[32]){0}, 32));
+			         format_duration(n->x->timeout_ms, (char[32]){0}, 32));
 		else if (WIFSIGNALED(jb->wstatus))
 			snprintf(detail, sizeof(detail), "killed by signal %d", WTERMSIG(jb->wstatus));
 		else
@@ -888,9 +888,9 @@ static void stage_done(struct engine *e, struct job *jb)
 		fail_job(e, jb, detail);
 		return;
 	}
-	if (n->kind == NODE_STEP && jb->stage == STAGE_MAIN && n->verify && !e->reverse) {
+	if (n->kind == NODE_STEP && jb->stage == STAGE_MAIN && n->x->verify && !e->reverse) {
 		jb->stage = STAGE_VERIFY;
-		if (spawn_script(e, jb, n->verify) < 0) {
+		if (spawn_script(e, jb, n->x->verify) < 0) {
 			fail_job(e, jb, "cannot start verify");
 			return;
 		}
@@ -1016,8 +1016,8 @@ static void prompt_gate(struct engine *e)
 		e->prompting = n;
 		term_clear();
 		printf("Gate %s: %s\n", n->name, n->title);
-		if (n->prompt)
-			printf("  %s\n", n->prompt);
+		if (n->x->prompt)
+			printf("  %s\n", n->x->prompt);
 		draw_status(e);
 		return;
 	}
@@ -1340,8 +1340,8 @@ static int summary(struct engine *e)
 		struct node *n = e->gates.v[i];
 
 		notice("gate %s waits for approval: orch --approve %s", n->name, n->name);
-		if (n->prompt)
-			fprintf(stderr, "  %s\n", n->prompt);
+		if (n->x->prompt)
+			fprintf(stderr, "  %s\n", n->x->prompt);
 	}
 	for (size_t i = 0; i < e->held.n; i++) {
 		struct node *n = e->held.v[i];

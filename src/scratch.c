@@ -142,7 +142,7 @@ int scratch_test_rollback(struct graph *g, struct node **targets, size_t ntarget
 
 		if (n->mark != MARK_SELECTED)
 			continue;
-		if ((n->kind == NODE_STEP && n->stepkind != STEP_SQL) || (n->kind == NODE_MILESTONE && n->validate)) {
+		if ((n->kind == NODE_STEP && n->stepkind != STEP_SQL) || (n->kind == NODE_MILESTONE && n->x->validate)) {
 			error("--test-rollback runs SQL steps only: %s %s (%s:%d) runs %s", node_kindname(n), n->name, g->file,
 			      n->line, n->stepkind == STEP_MANUAL ? "nothing (a manual gate)" : "a shell command");
 			bad++;

@@ -8,6 +8,7 @@
 
 #include <jansson.h>
 
+#include "jout.h"
 #include "state.h"
 
 static const char *phase_name(const struct node *n)
@@ -34,12 +35,30 @@ static json_t *names_of(struct edge *deps, size_t n, enum edgekind why)
 	return a;
 }
 
-static json_t *list_json(struct graph *g)
+/* The phases a phase runs after, as the Orchfile names them. */
+static json_t *phase_after_json(const struct node *n)
 {
-	json_t *root = json_object(), *steps = json_array(), *phases = json_array(), *ms = json_array();
+	json_t *after = json_array();
 
-	json_object_set_new(root, "plan", json_string(g->name));
-	json_object_set_new(root, "file", json_string(g->file));
+	/* as its steps see them (a phase without steps shows none) */
+	if (n->steps.n)
+		for (size_t j = 0; j < n->ndeps; j++)
+			if (n->deps[j].why == EDGE_AFTER)
+				json_array_append_new(after, json_string(n->deps[j].dep->name));
+	return after;
+}
+
+/* --list --json, one step (one phase, one milestone) built, written and freed at a time. */
+static void list_json(struct graph *g, FILE *f)
+{
+	struct jout out;
+
+	jout_init(&out, f, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	jout_open(&out, '{');
+	jout_set(&out, "plan", json_string(g->name));
+	jout_set(&out, "file", json_string(g->file));
+	jout_key(&out, "steps");
+	jout_open(&out, '[');
 	for (size_t i = 0; i < g->steps.n; i++) {
 		struct node *n = g->steps.v[i];
 		json_t *o = json_object();
@@ -52,36 +71,36 @@ static json_t *list_json(struct graph *g)
 		json_object_set_new(o, "manual", json_boolean(n->stepkind == STEP_MANUAL));
 		json_object_set_new(o, "kind", json_string(step_kindname(n)));
 		json_object_set_new(o, "line", json_integer(n->line));
-		json_array_append_new(steps, o);
+		jout_value(&out, o);
 	}
+	jout_close(&out, ']');
+	jout_key(&out, "phases");
+	jout_open(&out, '[');
 	for (size_t i = 0; i < g->phases.n; i++) {
 		struct node *n = g->phases.v[i];
-		json_t *o = json_object(), *members = json_array(), *after = json_array();
 		int64_t est = 0;
 
+		jout_open(&out, '{');
+		jout_set(&out, "name", json_string(n->name));
+		jout_set(&out, "number", json_integer(n->number));
+		jout_set(&out, "target", json_sprintf("phase%d", n->number));
+		jout_set(&out, "title", json_string(n->title));
+		jout_set(&out, "after", phase_after_json(n));
+		jout_key(&out, "steps");
+		jout_open(&out, '[');
 		for (size_t j = 0; j < n->steps.n; j++) {
 			struct node *st = n->steps.v[j];
 
-			json_array_append_new(members, json_string(st->name));
+			jout_value(&out, json_string(st->name));
 			est += st->est_ms > 0 ? st->est_ms : 0;
 		}
-		/* after edges sit on the phase's steps; the first step has them all */
-		if (n->steps.n) {
-			struct node *st = n->steps.v[0];
-
-			for (size_t j = 0; j < st->ndeps; j++)
-				if (st->deps[j].why == EDGE_AFTER)
-					json_array_append_new(after, json_string(st->deps[j].dep->name));
-		}
-		json_object_set_new(o, "name", json_string(n->name));
-		json_object_set_new(o, "number", json_integer(n->number));
-		json_object_set_new(o, "target", json_sprintf("phase%d", n->number));
-		json_object_set_new(o, "title", json_string(n->title));
-		json_object_set_new(o, "after", after);
-		json_object_set_new(o, "steps", members);
-		json_object_set_new(o, "estimate_s", json_integer(est / 1000));
-		json_array_append_new(phases, o);
+		jout_close(&out, ']');
+		jout_set(&out, "estimate_s", json_integer(est / 1000));
+		jout_close(&out, '}');
 	}
+	jout_close(&out, ']');
+	jout_key(&out, "milestones");
+	jout_open(&out, '[');
 	for (size_t i = 0; i < g->milestones.n; i++) {
 		struct node *n = g->milestones.v[i];
 		json_t *o = json_object();
@@ -89,13 +108,11 @@ static json_t *list_json(struct graph *g)
 		json_object_set_new(o, "name", json_string(n->name));
 		json_object_set_new(o, "title", json_string(n->title));
 		json_object_set_new(o, "needs", names_of(n->deps, n->ndeps, EDGE_NEEDS));
-		json_object_set_new(o, "validate", json_boolean(n->validate != NULL));
-		json_array_append_new(ms, o);
+		json_object_set_new(o, "validate", json_boolean(n->x->validate != NULL));
+		jout_value(&out, o);
 	}
-	json_object_set_new(root, "steps", steps);
-	json_object_set_new(root, "phases", phases);
-	json_object_set_new(root, "milestones", ms);
-	return root;
+	jout_close(&out, ']');
+	jout_close(&out, '}');
 }
 
 static int width(struct vec *nodes, int min)
@@ -117,11 +134,8 @@ void show_list(struct graph *g, bool json, FILE *out)
 	int w, pw;
 
 	if (json) {
-		json_t *doc = list_json(g);
-
-		json_dumpf(doc, out, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+		list_json(g, out);
 		fputc('\n', out);
-		json_decref(doc);
 		return;
 	}
 	fprintf(out, "plan %s: %zu step%s, %zu phase%s, %zu milestone%s\n", g->name, g->steps.n,
@@ -305,6 +319,7 @@ static void dot_edge(const struct node *from, const struct node *to, FILE *out)
 
 void show_dot(struct graph *g, enum mark mark, FILE *out, const char **words)
 {
+	const struct edge *e;
 	char *name = dot_quote(g->name);
 
 	/* top to bottom, phases in order, titles wrapped: a plan of 30-odd steps fits a page */
@@ -342,9 +357,7 @@ void show_dot(struct graph *g, enum mark mark, FILE *out, const char **words)
 
 		if (!shown(n, mark) || n->kind == NODE_PHASE)
 			continue;
-		for (size_t j = 0; j < n->ndeps; j++) {
-			struct edge *e = &n->deps[j];
-
+		for (struct depiter it = {.n = n}; (e = graph_nextdep(&it));) {
 			/* one edge per phase barrier, drawn between the clusters */
 			if (e->why == EDGE_AFTER && n->phase && n->phase->steps.v[0] != n)
 				continue;
@@ -389,7 +402,7 @@ static unsigned char *dry_roles(struct graph *g)
 			role[n->id] = SCHED_INSTANT;
 		else if (n->kind == NODE_MILESTONE)
 			role[n->id] = state_milestone_blocked(n)               ? SCHED_BLOCKED
-			              : n->validate && !state_satisfied(n) ? SCHED_JOB
+			              : n->x->validate && !state_satisfied(n) ? SCHED_JOB
 			                                                     : SCHED_INSTANT;
 		else if (plan[n->id] == START_DONE)
 			role[n->id] = SCHED_DONE;
@@ -537,14 +550,14 @@ void show_commands(struct graph *g, struct node **targets, size_t ntargets, FILE
 		struct node *n = order.v[i];
 
 		if (n->kind == NODE_MILESTONE) {
-			command(n, "validate", n->validate, out);
+			command(n, "validate", n->x->validate, out);
 		} else if (n->kind == NODE_STEP && n->stepkind == STEP_MANUAL) {
 			fprintf(out, "# %s (manual)\n", n->name);
 		} else if (n->kind == NODE_STEP) {
 			command(n, "run", n->run, out);
 			command(n, "sql", n->sql, out);
-			command(n, "sql_verify", n->sql_verify, out);
-			command(n, "verify", n->verify, out);
+			command(n, "sql_verify", n->x->sql_verify, out);
+			command(n, "verify", n->x->verify, out);
 		}
 	}
 	vec_free(&order);
@@ -557,6 +570,7 @@ static void query_edge(const struct node *n, const struct edge *e, FILE *out)
 
 void show_query(struct graph *g, const struct node *n, FILE *out)
 {
+	const struct edge *e;
 	bool any = false;
 
 	if (n->kind == NODE_STEP && n->phase)
@@ -569,8 +583,8 @@ void show_query(struct graph *g, const struct node *n, FILE *out)
 	else
 		fprintf(out, "%s: milestone: %s\n", n->name, n->title);
 	fprintf(out, "  needs:\n");
-	for (size_t i = 0; i < n->ndeps; i++, any = true)
-		query_edge(n->deps[i].dep, &n->deps[i], out);
+	for (struct depiter it = {.n = n}; (e = graph_nextdep(&it)); any = true)
+		query_edge(e->dep, e, out);
 	if (!any)
 		fprintf(out, "    nothing\n");
 	any = false;
@@ -578,9 +592,11 @@ void show_query(struct graph *g, const struct node *n, FILE *out)
 	for (size_t i = 0; i < g->nodes.n; i++) {
 		struct node *u = g->nodes.v[i];
 
-		for (size_t j = 0; j < u->ndeps; j++)
-			if (u->deps[j].dep == n)
-				query_edge(u, &u->deps[j], out), any = true;
+		if (u->isbarrier)
+			continue; /* its steps say it */
+		for (struct depiter it = {.n = u}; (e = graph_nextdep(&it));)
+			if (e->dep == n)
+				query_edge(u, e, out), any = true;
 	}
 	if (!any)
 		fprintf(out, "    nothing\n");

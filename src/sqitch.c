@@ -701,16 +701,16 @@ static int add(struct graph *g, const char *planpath, const char *shown, const c
 		 * scripts (X.sql to X@TAG.sql), which must not make the applied step "changed" */
 		n->on_change = strcmp(script, c->name) != 0 ? ONCHANGE_IGNORE : ONCHANGE_ERROR;
 		n->title = c->note && *c->note ? xstrdup(c->note) : NULL;
-		n->database = database ? xstrdup(database) : NULL;
+		node_x(n)->database = database ? xstrdup(database) : NULL;
 		if (!exists(g, files[0]))
 			perr(&p, c->line, "change %s: its deploy script %s does not exist", c->name, files[0]);
 		n->sql = files[0];
 		if (exists(g, files[1]))
-			n->sql_verify = files[1];
+			node_x(n)->sql_verify = files[1];
 		else
 			free(files[1]);
 		if (exists(g, files[2]))
-			n->sql_rollback = files[2];
+			node_x(n)->sql_rollback = files[2];
 		else
 			free(files[2]);
 		if (i > 0 && ((struct change *)p.changes.v[i - 1])->node)

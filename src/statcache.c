@@ -141,21 +141,33 @@ static int64_t ts_ns(struct timespec t)
 int statcache_hash(struct statcache *c, const char *path, const char *key, struct hash128 *out)
 {
 	struct stat st;
+
+	if (stat(path, &st) < 0)
+		return -1;
+	return statcache_hash_stat(c, path, key, &st, out);
+}
+
+int statcache_hash_stat(struct statcache *c, const char *path, const char *key, const struct stat *sb,
+                        struct hash128 *out)
+{
+	struct stat st;
 	struct centry *e;
 	struct timespec now;
 	int fd, saved;
 
-	if (stat(path, &st) < 0)
+	if (sb->st_mode == 0) {
+		errno = ENOENT;
 		return -1;
-	if (S_ISDIR(st.st_mode)) {
+	}
+	if (S_ISDIR(sb->st_mode)) {
 		errno = EISDIR;
 		return -1;
 	}
 	e = cache_get(c, key);
 	if (e->h.hi | e->h.lo | (uint64_t)e->size | (uint64_t)e->mtime_ns) {
-		if (e->size == (int64_t)st.st_size && e->mtime_ns == ts_ns(st.st_mtim) &&
-		    e->ctime_ns == ts_ns(st.st_ctim) && e->ino == (uint64_t)st.st_ino &&
-		    e->dev == (uint64_t)st.st_dev) {
+		if (e->size == (int64_t)sb->st_size && e->mtime_ns == ts_ns(sb->st_mtim) &&
+		    e->ctime_ns == ts_ns(sb->st_ctim) && e->ino == (uint64_t)sb->st_ino &&
+		    e->dev == (uint64_t)sb->st_dev) {
 			e->used = true;
 			*out = e->h;
 			return 0;

@@ -5,6 +5,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/stat.h>
 
 #include "hash.h"
 
@@ -21,6 +22,10 @@ struct statcache *statcache_open(const char *path);
  * and updating the cache. Returns 0, or -1 with errno set (ENOENT: missing, EISDIR: a
  * directory). */
 int statcache_hash(struct statcache *c, const char *path, const char *key, struct hash128 *out);
+/* statcache_hash of a file whose stat data the caller has just taken (ST; st_mode 0
+ * means the file is missing): no second stat. */
+int statcache_hash_stat(struct statcache *c, const char *path, const char *key, const struct stat *st,
+                        struct hash128 *out);
 /* Write the entries used since open to the cache file, atomically (temp file + rename),
  * if anything changed. Returns 0, or -1 after a warning. */
 int statcache_save(struct statcache *c);

@@ -24,23 +24,24 @@
 /* Past this many input files a step's parts name its input patterns, not each file. */
 enum { MAX_FILE_PARTS = 256 };
 
-struct nstate {
-	struct hash128 sig; /* current signature */
-	char hex[33];
+struct nstate { /* laid out without holes: a million of them */
+	struct hash128 sig;   /* current signature */
+	struct hash128 eff;   /* what dependents see: the signature it completed with */
 	struct sigpart *parts;
 	struct hash128 *full; /* the parts' full hashes */
-	size_t nparts;
-	struct hash128 eff;   /* what dependents see: the signature it completed with */
-	enum stepstate st;
 	char *reason;
+	struct node *cause;   /* for phases and milestones: the step that changed */
+	uint32_t nparts;
+	uint32_t unsat;       /* phases: dependencies not satisfied */
+	uint32_t skips;       /* phases and milestones: members holding a skipped step (see
+	                       * holds_skip) */
+	enum stepstate st;
+	char hex[33];
+	char rec[33];         /* the signature the last completion recorded, "" */
+	bool haveparts;       /* parts is filled (see drop_parts) */
 	bool satisfied;
 	bool dirty;           /* a phase or milestone whose signature must be recomputed */
 	bool causeset;
-	struct node *cause;   /* for phases and milestones: the step that changed */
-	char rec[33];         /* the signature the last completion recorded, "" */
-	size_t unsat;         /* phases: dependencies not satisfied */
-	size_t skips;         /* phases and milestones: members holding a skipped step (see
-	                       * holds_skip) */
 };
 
 static struct {
@@ -128,6 +129,33 @@ static struct hash128 file_hash(const char *rel)
 	return h;
 }
 
+/* The hash of file REL whose stat data are ST (taken once, by whoever found the file). */
+static struct hash128 file_hash_st(const char *rel, const struct stat *st)
+{
+	char *abs = plan_path(rel);
+	struct hash128 h;
+
+	if (statcache_hash_stat(S.cache, abs, rel, st, &h) < 0)
+		h = missing_hash;
+	free(abs);
+	return h;
+}
+
+/* Stat data kept beside a vec of paths, one each (a no-op stats each input once). */
+struct stats {
+	struct stat *v;
+	size_t n, cap;
+};
+
+static void stats_push(struct stats *a, const struct stat *st)
+{
+	if (a->n == a->cap) {
+		a->cap = a->cap ? 2 * a->cap : 8;
+		a->v = xreallocarray(a->v, a->cap, sizeof(*a->v));
+	}
+	a->v[a->n++] = *st;
+}
+
 /* SQL text hashed with its path: the file's contents are the definition. */
 static struct hash128 sqlfile_hash(const char *rel)
 {
@@ -144,8 +172,9 @@ static int cmp_str(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* Add every file under directory REL (depth first, sorted by name) to OUT. */
-static void walk_dir(const char *rel, struct vec *out, int depth)
+/* Add every file under directory REL (depth first, sorted by name) to OUT, its stat
+ * data to STS. */
+static void walk_dir(const char *rel, struct vec *out, struct stats *sts, int depth)
 {
 	char *abs = plan_path(rel);
 	DIR *d = opendir(abs);
@@ -165,12 +194,18 @@ static void walk_dir(const char *rel, struct vec *out, int depth)
 		struct stat st;
 		char *p = plan_path(names.v[i]);
 
-		if (stat(p, &st) == 0 && S_ISDIR(st.st_mode)) {
+		if (stat(p, &st) < 0) {
+			st.st_mode = 0; /* gone since readdir: hashed as missing */
+			st.st_nlink = 0;
+			vec_push(out, names.v[i]);
+			stats_push(sts, &st);
+		} else if (S_ISDIR(st.st_mode)) {
 			if (depth < 64)
-				walk_dir(names.v[i], out, depth + 1);
+				walk_dir(names.v[i], out, sts, depth + 1);
 			free(names.v[i]);
 		} else {
 			vec_push(out, names.v[i]);
+			stats_push(sts, &st);
 		}
 		free(p);
 	}
@@ -183,8 +218,8 @@ static bool has_glob(const char *s)
 }
 
 /* Expand input or output pattern PAT into existing paths relative to the plan (files
- * and directories, sorted). */
-static void expand(const char *pat, struct vec *out)
+ * and directories, sorted), with their stat data in STS when not NULL. */
+static void expand_st(const char *pat, struct vec *out, struct stats *sts)
 {
 	glob_t gl;
 	char *abs;
@@ -193,8 +228,11 @@ static void expand(const char *pat, struct vec *out)
 
 	if (!has_glob(pat)) {
 		abs = plan_path(pat);
-		if (stat(abs, &st) == 0)
+		if (stat(abs, &st) == 0) {
 			vec_push(out, xstrdup(pat));
+			if (sts)
+				stats_push(sts, &st);
+		}
 		free(abs);
 		return;
 	}
@@ -203,6 +241,11 @@ static void expand(const char *pat, struct vec *out)
 		for (size_t i = 0; i < gl.gl_pathc; i++) {
 			const char *p = gl.gl_pathv[i];
 
+			if (sts) {
+				if (stat(gl.gl_pathv[i], &st) < 0)
+					continue; /* gone since glob found it */
+				stats_push(sts, &st);
+			}
 			if (pat[0] != '/' && strncmp(p, S.g->dir, skip - 1) == 0 && p[skip - 1] == '/')
 				p += skip;
 			vec_push(out, xstrdup(p));
@@ -210,6 +253,11 @@ static void expand(const char *pat, struct vec *out)
 		globfree(&gl);
 	}
 	free(abs);
+}
+
+static void expand(const char *pat, struct vec *out)
+{
+	expand_st(pat, out, NULL);
 }
 
 /* Add N's input files to L: each pattern in order, its matches sorted, directories
@@ -222,31 +270,31 @@ static void input_parts(const struct node *n, struct partlist *l)
 	for (size_t i = 0; i < n->inputs.n; i++) {
 		const char *pat = n->inputs.v[i];
 		struct vec paths = {0};
+		struct stats sts = {0};
 
 		first[i] = files.n;
-		expand(pat, &paths);
+		expand_st(pat, &paths, &sts);
 		if (!paths.n)
 			part_add(&files, PART_INPUT, pat, true, missing_hash);
 		for (size_t k = 0; k < paths.n; k++) {
 			char *p = paths.v[k];
-			char *abs = plan_path(p);
-			struct stat st;
 
-			if (stat(abs, &st) == 0 && S_ISDIR(st.st_mode)) {
+			if (S_ISDIR(sts.v[k].st_mode)) {
 				struct vec sub = {0};
+				struct stats subst = {0};
 
-				walk_dir(p, &sub, 0);
-				for (size_t m = 0; m < sub.n; m++) {
-					part_add(&files, PART_INPUT, sub.v[m], false, file_hash(sub.v[m]));
-				}
+				walk_dir(p, &sub, &subst, 0);
+				for (size_t m = 0; m < sub.n; m++)
+					part_add(&files, PART_INPUT, sub.v[m], false, file_hash_st(sub.v[m], &subst.v[m]));
 				vec_free(&sub);
+				free(subst.v);
 				free(p);
 			} else {
-				part_add(&files, PART_INPUT, p, false, file_hash(p));
+				part_add(&files, PART_INPUT, p, false, file_hash_st(p, &sts.v[k]));
 			}
-			free(abs);
 		}
 		vec_free(&paths);
+		free(sts.v);
 	}
 	first[n->inputs.n] = files.n;
 	if (files.n <= MAX_FILE_PARTS) {
@@ -295,31 +343,31 @@ static struct hash128 dep_sig(struct node *d)
 
 /* Compute N's parts and signature from its definition, its inputs now and its
  * dependencies' signatures. */
-static void compute(struct node *n)
+/* The parts of N's signature, as they are now, into L. */
+static void build_parts(struct node *n, struct partlist *l0)
 {
-	struct nstate *s = ns(n);
-	struct partlist l = {0};
+	struct partlist l = *l0;
+	const struct edge *e;
 
-	free_parts(s);
 	if (n->kind == NODE_STEP) {
 		if (n->run)
 			part_add(&l, PART_DEF, "run", false, hash_str(n->run));
-		if (n->verify)
-			part_add(&l, PART_DEF, "verify", false, hash_str(n->verify));
+		if (n->x->verify)
+			part_add(&l, PART_DEF, "verify", false, hash_str(n->x->verify));
 		if (n->sql)
 			part_add(&l, PART_DEF, "sql", false, sqlfile_hash(n->sql));
-		if (n->sql_verify)
-			part_add(&l, PART_DEF, "sql_verify", false, sqlfile_hash(n->sql_verify));
+		if (n->x->sql_verify)
+			part_add(&l, PART_DEF, "sql_verify", false, sqlfile_hash(n->x->sql_verify));
 		/* Not the database: which databases have a migration is the registry's to say
 		 * (run.c reconciles it), so one plan serves staging and production alike. */
 		if (n->stepkind == STEP_SQL)
 			part_add(&l, PART_DEF, "transaction", false, hash_str(n->transaction ? "yes" : "no"));
 		if (n->stepkind == STEP_MANUAL)
-			part_add(&l, PART_DEF, "prompt", false, hash_str(n->prompt ? n->prompt : ""));
+			part_add(&l, PART_DEF, "prompt", false, hash_str(n->x->prompt ? n->x->prompt : ""));
 		/* [env] reaches a SQL step's shell commands only (verify, rollback): a changed
 		 * flag does not make an applied migration "changed" */
-		if (n->stepkind == STEP_SQL && n->env_plan) {
-			struct vec own = {n->env.v + n->env_plan, n->env.n - n->env_plan, 0};
+		if (n->stepkind == STEP_SQL && n->x->env_plan) {
+			struct vec own = {n->env.v + n->x->env_plan, n->env.n - n->x->env_plan, 0};
 
 			if (own.n)
 				part_add(&l, PART_DEF, "env", false, hash_words(&own));
@@ -328,24 +376,35 @@ static void compute(struct node *n)
 		}
 		if (n->inputs.n)
 			part_add(&l, PART_DEF, "inputs", false, hash_words(&n->inputs));
-		if (n->outputs.n)
-			part_add(&l, PART_DEF, "outputs", false, hash_words(&n->outputs));
+		if (n->x->outputs.n)
+			part_add(&l, PART_DEF, "outputs", false, hash_words(&n->x->outputs));
 		input_parts(n, &l);
-	} else if (n->kind == NODE_MILESTONE && n->validate) {
-		part_add(&l, PART_DEF, "validate", false, hash_str(n->validate));
+	} else if (n->kind == NODE_MILESTONE && n->x->validate) {
+		part_add(&l, PART_DEF, "validate", false, hash_str(n->x->validate));
 	}
-	for (size_t i = 0; i < n->ndeps; i++) {
+	/* the edges as declared: a step hashes each phase it runs after, not its barrier */
+	for (struct depiter it = {.n = n}; (e = graph_nextdep(&it));) {
 		struct hash128 d;
 
 		/* A phase's own after edges order it and add nothing to what it is: its steps
 		 * hash the phases they run after already, and signatures recorded before the
 		 * phase had these edges stay valid. */
-		if (n->kind == NODE_PHASE && n->deps[i].why == EDGE_AFTER)
+		if (n->kind == NODE_PHASE && e->why == EDGE_AFTER)
 			continue;
-		d = dep_sig(n->deps[i].dep);
+		d = dep_sig(e->dep);
 
-		part_add(&l, PART_DEP, n->deps[i].dep->name, false, d);
+		part_add(&l, PART_DEP, e->dep->name, false, d);
 	}
+	*l0 = l;
+}
+
+static void compute(struct node *n)
+{
+	struct nstate *s = ns(n);
+	struct partlist l = {0};
+
+	free_parts(s);
+	build_parts(n, &l);
 	hasher_reset(S.h);
 	hasher_addstr(S.h, "orch-signature-1");
 	hasher_addstr(S.h, node_kindname(n));
@@ -360,7 +419,31 @@ static void compute(struct node *n)
 	hash128_hex(s->sig, s->hex);
 	s->parts = l.v;
 	s->full = l.full;
-	s->nparts = l.n;
+	s->nparts = (uint32_t)l.n;
+	s->haveparts = true;
+}
+
+/* A step's parts are needed again only to record or explain it: state_load lets them go
+ * once it has decided (a million steps' parts are most of its memory), and they are
+ * built again, from the same files and dependencies, when asked for. */
+static void drop_parts(struct nstate *s)
+{
+	free_parts(s);
+	s->haveparts = false;
+}
+
+static void need_parts(struct node *n)
+{
+	struct nstate *s = ns(n);
+	struct partlist l = {0};
+
+	if (s->haveparts)
+		return;
+	build_parts(n, &l);
+	s->parts = l.v;
+	s->full = l.full;
+	s->nparts = (uint32_t)l.n;
+	s->haveparts = true;
 }
 
 /* Mark the phases and milestones that (transitively) need N as behind. */
@@ -398,17 +481,17 @@ static void set_reason(struct nstate *s, char *reason)
 
 const char *state_missing_output(const struct node *n)
 {
-	for (size_t i = 0; i < n->outputs.n; i++) {
+	for (size_t i = 0; i < n->x->outputs.n; i++) {
 		struct vec paths = {0};
 		bool none;
 
-		expand(n->outputs.v[i], &paths);
+		expand(n->x->outputs.v[i], &paths);
 		none = paths.n == 0;
 		for (size_t k = 0; k < paths.n; k++)
 			free(paths.v[k]);
 		vec_free(&paths);
 		if (none)
-			return n->outputs.v[i];
+			return n->x->outputs.v[i];
 	}
 	return NULL;
 }
@@ -476,6 +559,7 @@ size_t state_changes(struct node *n, struct vec *out)
 		return 0;
 	if (s->rec[0] && strcmp(s->rec, s->hex) == 0)
 		return 0;
+	need_parts(n);
 	nrec = journal_parts(S.j, history_event(S.j, S.hist.node[n->id].done), &rec);
 	if (nrec < 0) {
 		vec_push(out, xstrdup("definition, inputs or dependencies changed"));
@@ -658,7 +742,7 @@ static void skip_changed(struct node *n, bool skipped)
 
 bool state_milestone_blocked(const struct node *n)
 {
-	return n->state && n->kind == NODE_MILESTONE && !n->allow_skipped && ns(n)->skips > 0;
+	return n->state && n->kind == NODE_MILESTONE && !n->x->allow_skipped && ns(n)->skips > 0;
 }
 
 const struct node *state_skipped_need(const struct node *n)
@@ -872,6 +956,8 @@ void state_load(struct graph *g, struct journal *j)
 	for (size_t i = 0; i < nn; i++) {
 		compute(g->topo[i]);
 		decide(g->topo[i]);
+		if (g->topo[i]->kind == NODE_STEP)
+			drop_parts(ns(g->topo[i]));
 	}
 	if (j && journal_locked(j))
 		statcache_save(S.cache);
@@ -901,8 +987,10 @@ void state_start_plan(struct graph *g, unsigned char *out)
 
 char *state_approve_refusal(const struct node *n)
 {
-	for (size_t i = 0; i < n->ndeps; i++) {
-		struct node *d = n->deps[i].dep;
+	const struct edge *e;
+
+	for (struct depiter it = {.n = n}; (e = graph_nextdep(&it));) {
+		const struct node *d = e->dep;
 
 		if (!state_satisfied(d))
 			return xasprintf("cannot approve %s yet: it needs %s %s, which is not done (%s)", n->name,
@@ -1059,6 +1147,7 @@ size_t state_parts(const struct node *n, const struct sigpart **parts)
 		*parts = NULL;
 		return 0;
 	}
+	need_parts((struct node *)n);
 	*parts = ns(n)->parts;
 	return ns(n)->nparts;
 }

@@ -35,6 +35,7 @@
 #include <jansson.h>
 
 #include "history.h"
+#include "jout.h"
 #include "os.h"
 #include "proc.h"
 #include "registry.h"
@@ -522,9 +523,9 @@ static void list_waiting(struct status *st)
 		if (!st->si[n->id].waiting)
 			continue;
 		item(n, w, TERM_YELLOW);
-		if (n->prompt) {
+		if (n->x->prompt) {
 			printf("  %*s  ", w, "");
-			put_fit(n->prompt, WIDTH - w - 4, false);
+			put_fit(n->x->prompt, WIDTH - w - 4, false);
 			putchar('\n');
 		}
 	}
@@ -619,7 +620,7 @@ static void text_milestones(struct status *st)
 			       plural(mi->steps), mi->stepsskipped);
 		else if (mi->stepsdone < mi->steps)
 			printf("%zu of %zu step%s done\n", mi->stepsdone, mi->steps, plural(mi->steps));
-		else if (m->validate)
+		else if (m->x->validate)
 			printf("steps done; validate has not passed\n");
 		else
 			printf("steps done; not recorded yet\n");
@@ -788,10 +789,10 @@ static json_t *json_event(const struct jevent *e)
 	return o;
 }
 
-static json_t *json_steps(struct status *st)
+/* The steps, one object at a time. */
+static void json_steps(struct status *st, struct jout *out)
 {
-	json_t *a = json_array();
-
+	jout_open(out, '[');
 	for (size_t i = 0; i < st->g->steps.n; i++) {
 		struct node *n = st->g->steps.v[i];
 		struct stepinfo *s = &st->si[n->id];
@@ -817,9 +818,9 @@ static json_t *json_steps(struct status *st)
 		json_object_set_new(o, "done_at", s->done && s->ok ? jtime(s->ok->time_ms) : json_null());
 		json_object_set_new(o, "approved_by", s->done && s->ok && s->ok->kind == EV_APPROVE ? jstr(s->ok->by) : json_null());
 		json_object_set_new(o, "last", s->last ? json_event(s->last) : json_null());
-		json_array_append_new(a, o);
+		jout_value(out, o);
 	}
-	return a;
+	jout_close(out, ']');
 }
 
 static json_t *json_phases(struct status *st)
@@ -867,8 +868,8 @@ static json_t *json_milestones(struct status *st)
 		json_object_set_new(o, "steps", json_integer((json_int_t)mi->steps));
 		json_object_set_new(o, "steps_done", json_integer((json_int_t)mi->stepsdone));
 		json_object_set_new(o, "steps_skipped", json_integer((json_int_t)mi->stepsskipped));
-		json_object_set_new(o, "validate", json_boolean(m->validate != NULL));
-		json_object_set_new(o, "allow_skipped", json_boolean(m->allow_skipped));
+		json_object_set_new(o, "validate", json_boolean(m->x->validate != NULL));
+		json_object_set_new(o, "allow_skipped", json_boolean(m->x->allow_skipped));
 		json_object_set_new(o, "held_by_skip", state_milestone_blocked(m) && state_skipped_need(m)
 		                                           ? json_string(state_skipped_need(m)->name) : json_null());
 		json_array_append_new(a, o);
@@ -876,11 +877,11 @@ static json_t *json_milestones(struct status *st)
 	return a;
 }
 
-/* The steps PICK selects, each with what matters about it in that list. */
-static json_t *json_list(struct status *st, bool (*pick)(const struct stepinfo *))
+/* The steps PICK selects, each with what matters about it in that list, one object
+ * at a time. */
+static void json_list(struct status *st, struct jout *out, bool (*pick)(const struct stepinfo *))
 {
-	json_t *a = json_array();
-
+	jout_open(out, '[');
 	for (size_t i = 0; i < st->g->steps.n; i++) {
 		struct node *n = st->g->steps.v[i];
 		struct stepinfo *s = &st->si[n->id];
@@ -917,7 +918,7 @@ static json_t *json_list(struct status *st, bool (*pick)(const struct stepinfo *
 				json_object_set_new(o, "pid", e && e->pgid > 0 ? json_integer(e->pgid) : json_null());
 			}
 		} else if (pick == is_waiting) {
-			json_object_set_new(o, "prompt", jstr(n->prompt));
+			json_object_set_new(o, "prompt", jstr(n->x->prompt));
 		} else if (pick == is_skipped) {
 			const struct jevent *k = s->last && s->last->kind == EV_SKIP ? s->last : NULL;
 
@@ -928,32 +929,35 @@ static json_t *json_list(struct status *st, bool (*pick)(const struct stepinfo *
 			json_object_set_new(o, "reason", json_string(state_reason(n)));
 			json_object_set_new(o, "on_change_error", json_boolean(state_of(n) == ST_CHANGED));
 		}
-		json_array_append_new(a, o);
+		jout_value(out, o);
 	}
-	return a;
+	jout_close(out, ']');
 }
 
 static void json(struct status *st)
 {
 	struct graph *g = st->g;
-	json_t *doc = json_object(), *sum = json_object(), *eta = json_object(), *run;
+	json_t *sum = json_object(), *eta = json_object(), *run;
+	struct jout out;
 
-	json_object_set_new(doc, "schema", json_integer(STATUS_SCHEMA));
-	json_object_set_new(doc, "plan", json_string(g->name));
-	json_object_set_new(doc, "target", jstr(g->target));
-	json_object_set_new(doc, "file", json_string(g->file));
-	json_object_set_new(doc, "generated_at", jtime(st->now));
+	jout_init(&out, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(6));
+	jout_open(&out, '{');
+	jout_set(&out, "schema", json_integer(STATUS_SCHEMA));
+	jout_set(&out, "plan", json_string(g->name));
+	jout_set(&out, "target", jstr(g->target));
+	jout_set(&out, "file", json_string(g->file));
+	jout_set(&out, "generated_at", jtime(st->now));
 	if (st->holder) {
 		run = json_object();
 		json_object_set_new(run, "pid", st->holder > 0 ? json_integer(st->holder) : json_null());
-		json_object_set_new(doc, "live_run", run);
+		jout_set(&out, "live_run", run);
 	} else {
-		json_object_set_new(doc, "live_run", json_null());
+		jout_set(&out, "live_run", json_null());
 	}
-	json_object_set_new(doc, "last_activity", st->lastev ? jtime(st->lastev->time_ms) : json_null());
-	json_object_set_new(doc, "last_run", st->lastev ? jstr(st->lastev->run) : json_null());
-	json_object_set_new(doc, "active_phase",
-	                    st->active && st->active->phase ? json_string(st->active->phase->name) : json_null());
+	jout_set(&out, "last_activity", st->lastev ? jtime(st->lastev->time_ms) : json_null());
+	jout_set(&out, "last_run", st->lastev ? jstr(st->lastev->run) : json_null());
+	jout_set(&out, "active_phase",
+	         st->active && st->active->phase ? json_string(st->active->phase->name) : json_null());
 
 	json_object_set_new(sum, "steps", json_integer((json_int_t)st->total));
 	json_object_set_new(sum, "done", json_integer((json_int_t)st->done));
@@ -981,27 +985,33 @@ static void json(struct status *st)
 	json_object_set_new(sum, "milestones", json_integer((json_int_t)g->milestones.n));
 	json_object_set_new(sum, "milestones_reached", json_integer((json_int_t)st->reached));
 	json_object_set_new(sum, "milestone_rate", jrate((int)st->reached, (int)g->milestones.n));
-	json_object_set_new(doc, "summary", sum);
+	jout_set(&out, "summary", sum);
 
 	json_object_set_new(eta, "eta_ms", json_integer(st->eta_ms));
 	json_object_set_new(eta, "jobs", json_integer(st->jobs));
 	json_object_set_new(eta, "critical_path_ms", json_integer(st->critical_ms));
 	json_object_set_new(eta, "work_left_ms", json_integer(st->work_ms));
 	json_object_set_new(eta, "unestimated_steps", json_integer((json_int_t)st->unestimated));
-	json_object_set_new(doc, "eta", eta);
+	jout_set(&out, "eta", eta);
 
-	json_object_set_new(doc, "phases", json_phases(st));
-	json_object_set_new(doc, "milestones", json_milestones(st));
-	json_object_set_new(doc, "failed", json_list(st, is_failed));
-	json_object_set_new(doc, "running", json_list(st, is_running));
-	json_object_set_new(doc, "interrupted", json_list(st, is_interrupted));
-	json_object_set_new(doc, "waiting", json_list(st, is_waiting));
-	json_object_set_new(doc, "stale", json_list(st, is_stale));
-	json_object_set_new(doc, "skipped", json_list(st, is_skipped));
-	json_object_set_new(doc, "steps", json_steps(st));
-	json_dumpf(doc, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(6));
+	jout_set(&out, "phases", json_phases(st));
+	jout_set(&out, "milestones", json_milestones(st));
+	jout_key(&out, "failed");
+	json_list(st, &out, is_failed);
+	jout_key(&out, "running");
+	json_list(st, &out, is_running);
+	jout_key(&out, "interrupted");
+	json_list(st, &out, is_interrupted);
+	jout_key(&out, "waiting");
+	json_list(st, &out, is_waiting);
+	jout_key(&out, "stale");
+	json_list(st, &out, is_stale);
+	jout_key(&out, "skipped");
+	json_list(st, &out, is_skipped);
+	jout_key(&out, "steps");
+	json_steps(st, &out);
+	jout_close(&out, '}');
 	putchar('\n');
-	json_decref(doc);
 }
 
 const char **status_words(struct graph *g, struct journal *j)

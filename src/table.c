@@ -8,45 +8,64 @@
 #include "hash.h"
 #include "util.h"
 
-static struct tableslot *find(const struct table *t, const char *key)
+static uint64_t hash_of(const char *key)
 {
-	size_t mask = t->cap - 1;
-	size_t i = hash_bytes(key, strlen(key)) & mask;
+	return hash_bytes(key, strlen(key));
+}
 
-	while (t->slot[i].key && strcmp(t->slot[i].key, key) != 0)
+/* The slot of KEY (hash H), or the free slot where it would go. */
+static size_t find(const struct table *t, const char *key, uint64_t h)
+{
+	size_t mask = t->cap - 1, i = (size_t)h & mask;
+	uint32_t h32 = (uint32_t)h;
+
+	while (t->slot[i].key && (t->hash[i] != h32 || strcmp(t->slot[i].key, key) != 0))
 		i = (i + 1) & mask;
-	return &t->slot[i];
+	return i;
 }
 
 static void grow(struct table *t)
 {
 	struct tableslot *old = t->slot;
+	uint32_t *oldhash = t->hash;
 	size_t oldcap = t->cap;
 
 	t->cap = oldcap ? oldcap * 2 : 64;
 	t->slot = xcalloc(t->cap, sizeof(*t->slot));
-	for (size_t i = 0; i < oldcap; i++)
-		if (old[i].key)
-			*find(t, old[i].key) = old[i];
+	t->hash = xcalloc(t->cap, sizeof(*t->hash));
+	for (size_t i = 0; i < oldcap; i++) {
+		size_t mask = t->cap - 1, k;
+
+		if (!old[i].key)
+			continue;
+		/* the slot is found from the low bits, which the kept half holds: no rehash */
+		for (k = oldhash[i] & mask; t->slot[k].key; k = (k + 1) & mask)
+			;
+		t->slot[k] = old[i];
+		t->hash[k] = oldhash[i];
+	}
 	free(old);
+	free(oldhash);
 }
 
 void *table_get(const struct table *t, const char *key)
 {
-	return t->cap ? find(t, key)->value : NULL;
+	return t->cap ? t->slot[find(t, key, hash_of(key))].value : NULL;
 }
 
 void *table_put(struct table *t, const char *key, void *value)
 {
-	struct tableslot *s;
+	uint64_t h = hash_of(key);
+	size_t i;
 
 	if ((t->n + 1) * 2 > t->cap)
 		grow(t);
-	s = find(t, key);
-	if (s->key)
-		return s->value;
-	s->key = key;
-	s->value = value;
+	i = find(t, key, h);
+	if (t->slot[i].key)
+		return t->slot[i].value;
+	t->slot[i].key = key;
+	t->slot[i].value = value;
+	t->hash[i] = (uint32_t)h;
 	t->n++;
 	return NULL;
 }
@@ -54,6 +73,8 @@ void *table_put(struct table *t, const char *key, void *value)
 void table_free(struct table *t)
 {
 	free(t->slot);
+	free(t->hash);
 	t->slot = NULL;
+	t->hash = NULL;
 	t->n = t->cap = 0;
 }

@@ -1,9 +1,11 @@
-/* table.h — a string-keyed hash table (open addressing, keys hashed with XXH3), for the
- * graph's names and the stat cache's paths. */
+/* table.h — a string-keyed hash table (open addressing, keys hashed with XXH3 once: the
+ * hash is kept beside each slot, compared before the key, and reused when the table
+ * grows), for the graph's names and the stat cache's paths. */
 #ifndef ORCH_TABLE_H
 #define ORCH_TABLE_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 struct tableslot {
 	const char *key; /* NULL: free; owned by the caller, who keeps it alive */
@@ -12,7 +14,8 @@ struct tableslot {
 
 struct table {
 	struct tableslot *slot;
-	size_t n, cap; /* entries, slots (a power of two) */
+	uint32_t *hash; /* by slot: the low half of its key's hash */
+	size_t n, cap;  /* entries, slots (a power of two) */
 };
 
 /* The value stored for KEY, or NULL. */

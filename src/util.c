@@ -6,6 +6,7 @@
 #include <limits.h>
 #include <pwd.h>
 #include <stdio.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -432,6 +433,53 @@ void split_words(const char *s, struct vec *out)
 	}
 }
 
+#define ARENA_BLOCK (256 * 1024)
+
+static void *arena_get(struct arena *a, size_t n, size_t align)
+{
+	size_t at = (a->used + align - 1) & ~(align - 1);
+	void *p;
+
+	if (!a->block || at + n > a->cap) {
+		size_t cap = n + sizeof(char *) > ARENA_BLOCK ? n + sizeof(char *) : ARENA_BLOCK;
+		char *b = xmalloc(cap);
+
+		*(char **)b = a->block;
+		a->block = b;
+		a->cap = cap;
+		at = sizeof(char *); /* the link to the block before */
+	}
+	p = a->block + at;
+	a->used = at + n;
+	memset(p, 0, n);
+	return p;
+}
+
+void *arena_alloc(struct arena *a, size_t n)
+{
+	/* a pointer's alignment: what the reader keeps there is pointers and ints */
+	return arena_get(a, n, _Alignof(void *) > _Alignof(int64_t) ? _Alignof(void *) : _Alignof(int64_t));
+}
+
+char *arena_strndup(struct arena *a, const char *s, size_t n)
+{
+	char *p = arena_get(a, n + 1, 1);
+
+	memcpy(p, s, n);
+	return p;
+}
+
+void arena_free(struct arena *a)
+{
+	while (a->block) {
+		char *prev = *(char **)a->block;
+
+		free(a->block);
+		a->block = prev;
+	}
+	a->used = a->cap = 0;
+}
+
 char *read_file(const char *path, size_t *len)
 {
 	struct buf b = {0};
@@ -490,37 +538,75 @@ int fsync_dir(const char *dir)
 	return r;
 }
 
-int write_file_atomic(const char *path, const void *data, size_t len, bool sync)
+int atomic_begin(struct atomic *a, const char *path)
 {
-	char *tmp = xasprintf("%s.tmp", path);
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644), saved;
-
-	if (fd < 0)
-		goto fail;
-	if (write_all(fd, data, len) < 0 || (sync && fsync(fd) < 0)) {
-		saved = errno;
-		close(fd);
-		errno = saved;
-		goto fail;
-	}
-	if (close(fd) < 0 || rename(tmp, path) < 0)
-		goto fail;
-	free(tmp);
-	if (sync) {
-		char *slash = strrchr(path, '/');
-		char *dir = slash ? xstrndup(path, (size_t)(slash - path)) : xstrdup(".");
-		int r = fsync_dir(*dir ? dir : "/");
-
-		free(dir);
-		return r;
+	a->path = xstrdup(path);
+	a->tmp = xasprintf("%s.tmp", path);
+	if ((a->fd = open(a->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)) < 0) {
+		atomic_abort(a);
+		return -1;
 	}
 	return 0;
-fail:
-	saved = errno;
-	unlink(tmp);
-	free(tmp);
+}
+
+int atomic_write(struct atomic *a, const void *data, size_t len)
+{
+	if (write_all(a->fd, data, len) < 0) {
+		atomic_abort(a);
+		return -1;
+	}
+	return 0;
+}
+
+void atomic_abort(struct atomic *a)
+{
+	int saved = errno;
+
+	if (a->fd >= 0)
+		close(a->fd);
+	a->fd = -1;
+	if (a->tmp)
+		unlink(a->tmp);
+	free(a->tmp);
+	free(a->path);
+	a->tmp = a->path = NULL;
 	errno = saved;
-	return -1;
+}
+
+int atomic_commit(struct atomic *a, bool sync)
+{
+	int r = 0;
+
+	if ((sync && fsync(a->fd) < 0) || close(a->fd) < 0) {
+		a->fd = -1;
+		atomic_abort(a);
+		return -1;
+	}
+	a->fd = -1;
+	if (rename(a->tmp, a->path) < 0) {
+		atomic_abort(a);
+		return -1;
+	}
+	if (sync) {
+		char *slash = strrchr(a->path, '/');
+		char *dir = slash ? xstrndup(a->path, (size_t)(slash - a->path)) : xstrdup(".");
+
+		r = fsync_dir(*dir ? dir : "/");
+		free(dir);
+	}
+	free(a->tmp);
+	free(a->path);
+	a->tmp = a->path = NULL;
+	return r;
+}
+
+int write_file_atomic(const char *path, const void *data, size_t len, bool sync)
+{
+	struct atomic a;
+
+	if (atomic_begin(&a, path) < 0 || atomic_write(&a, data, len) < 0)
+		return -1;
+	return atomic_commit(&a, sync);
 }
 
 /* Whether the KLEN bytes at KEY (percent-decoded first when DECODE, as in a URI) name

@@ -104,6 +104,20 @@ long parse_count(const char *s, long max);
 int parse_bool(const char *s);
 /* Split S on blanks (spaces, tabs, newlines) into new strings appended to OUT. */
 void split_words(const char *s, struct vec *out);
+/* An arena: many small allocations of one lifetime, packed into large blocks with no
+ * per-allocation overhead and freed together (the Orchfile reader's sections). */
+struct arena {
+	char *block; /* the current block; each starts with a pointer to the one before */
+	size_t used, cap;
+};
+/* N zeroed bytes from A, aligned for pointers and 64-bit integers (not for long
+ * double). Never NULL. */
+void *arena_alloc(struct arena *a, size_t n);
+/* A copy of the N bytes at S, NUL-terminated, in A. */
+char *arena_strndup(struct arena *a, const char *s, size_t n);
+/* Free every block of A; A is empty again. */
+void arena_free(struct arena *a);
+
 /* Read a whole file into a new NUL-terminated buffer; returns NULL with errno set. */
 char *read_file(const char *path, size_t *len);
 /* Write N bytes at DATA to FD, retrying short writes. Returns 0, or -1 with errno set. */
@@ -114,6 +128,18 @@ int fsync_dir(const char *dir);
  * renamed over PATH and its directory fsynced. PATH is either the old file or the new
  * one, never a mix. Returns 0, or -1 with errno set (PATH.tmp removed). */
 int write_file_atomic(const char *path, const void *data, size_t len, bool sync);
+/* write_file_atomic in pieces, for a file too large to hold whole: begin (PATH.tmp
+ * created), write any number of times, then commit (SYNC: fsync, rename over PATH,
+ * fsync of the directory) or abort. Each returns 0, or -1 with errno set, PATH.tmp
+ * removed and nothing left to abort. */
+struct atomic {
+	char *path, *tmp;
+	int fd;
+};
+int atomic_begin(struct atomic *a, const char *path);
+int atomic_write(struct atomic *a, const void *data, size_t len);
+int atomic_commit(struct atomic *a, bool sync);
+void atomic_abort(struct atomic *a);
 /* Copy of a connection string with any password replaced by "***". */
 char *mask_password(const char *conninfo);
 /* Monotonic clock in milliseconds. */

@@ -50,12 +50,12 @@ static int show_key(const struct graph *g, const struct node *n, const char *key
 		char *const *field;
 	} strs[] = {
 		{"title", &n->title},       {"run", &n->run},
-		{"verify", &n->verify},     {"rollback", &n->rollback},
-		{"sql", &n->sql},           {"sql_verify", &n->sql_verify},
-		{"sql_rollback", &n->sql_rollback}, {"database", &n->database},
-		{"prompt", &n->prompt},     {"type", &n->type},
-		{"component", &n->component}, {"impact", &n->impact},
-		{"refs", &n->refs},         {"validate", &n->validate},
+		{"verify", &n->x->verify},     {"rollback", &n->x->rollback},
+		{"sql", &n->sql},           {"sql_verify", &n->x->sql_verify},
+		{"sql_rollback", &n->x->sql_rollback}, {"database", &n->x->database},
+		{"prompt", &n->x->prompt},     {"type", &n->x->type},
+		{"component", &n->x->component}, {"impact", &n->x->impact},
+		{"refs", &n->x->refs},         {"validate", &n->x->validate},
 	};
 
 	for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++) {
@@ -70,19 +70,19 @@ static int show_key(const struct graph *g, const struct node *n, const char *key
 	if (strcmp(key, "inputs") == 0)
 		print_list(&n->inputs);
 	else if (strcmp(key, "outputs") == 0)
-		print_list(&n->outputs);
+		print_list(&n->x->outputs);
 	else if (strcmp(key, "backup") == 0)
-		print_list(&n->backup);
+		print_list(&n->x->backup);
 	else if (strcmp(key, "env") == 0)
 		print_list(&n->env);
 	else if (strcmp(key, "estimate") == 0)
 		print_duration(n->est_ms);
 	else if (strcmp(key, "timeout") == 0)
-		print_duration(n->timeout_ms);
+		print_duration(n->x->timeout_ms);
 	else if (strcmp(key, "retry_delay") == 0)
-		print_duration(n->retry_delay_ms);
+		print_duration(n->x->retry_delay_ms);
 	else if (strcmp(key, "retries") == 0)
-		printf("%d\n", n->retries);
+		printf("%d\n", n->x->retries);
 	else if (strcmp(key, "transaction") == 0)
 		puts(n->transaction ? "yes" : "no");
 	else if (strcmp(key, "always") == 0)

@@ -49,7 +49,9 @@ c 1 ok" "$(jq -r '[.traceEvents[] | select(.ph == "X")] | sort_by(.name, .ts)[] 
 start_server() {
 	python3 "$TOP/tests/notify-server.py" port got.jsonl 30 &
 	SERVER=$!
-	for _ in $(seq 100); do [ -s port ] && break; sleep 0.05; done
+	# python's start is slow on a loaded machine: up to 30 s
+	for _ in $(seq 300); do [ -s port ] && break; sleep 0.1; done
+	[ -s port ] || { echo "the test HTTP server did not start"; return 1; }
 	PORT=$(cat port)
 }
 

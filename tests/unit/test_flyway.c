@@ -69,8 +69,8 @@ static void test_add(void **state)
 		assert_int_equal(n->on_change, i < 4 ? ONCHANGE_ERROR : ONCHANGE_RERUN);
 	}
 	assert_string_equal(((struct node *)steps.v[3])->sql, "sql/V1.2.10__ten.sql");
-	assert_string_equal(((struct node *)steps.v[3])->sql_rollback, "sql/U1.2.10__ten.sql");
-	assert_null(((struct node *)steps.v[2])->sql_rollback);
+	assert_string_equal(((struct node *)steps.v[3])->x->sql_rollback, "sql/U1.2.10__ten.sql");
+	assert_null(((struct node *)steps.v[2])->x->sql_rollback);
 	assert_string_equal(((struct node *)steps.v[1])->title, "one one");
 	vec_free(&steps);
 	free(d);

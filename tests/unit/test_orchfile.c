@@ -68,9 +68,9 @@ static void test_sections_and_keys(void **state)
 	assert_non_null(s);
 	assert_string_equal(s->title, "Step A");
 	assert_int_equal(s->est_ms, 90 * 60000);
-	assert_int_equal(s->timeout_ms, 20 * 60000);
-	assert_int_equal(s->retries, 2);
-	assert_int_equal(s->retry_delay_ms, 5000);
+	assert_int_equal(s->x->timeout_ms, 20 * 60000);
+	assert_int_equal(s->x->retries, 2);
+	assert_int_equal(s->x->retry_delay_ms, 5000);
 	assert_true(s->always);
 	assert_int_equal(s->inputs.n, 2);
 	assert_string_equal(s->inputs.v[1], "y/*.c");
@@ -85,7 +85,7 @@ static void test_sections_and_keys(void **state)
 	assert_int_equal(s->stepkind, STEP_SQL);
 	assert_int_equal(s->on_change, ONCHANGE_ERROR);
 	assert_false(s->transaction);
-	assert_int_equal(s->backup.n, 2);
+	assert_int_equal(s->x->backup.n, 2);
 	assert_string_equal(s->title, "b");
 	assert_int_equal(graph_find(g, "gate")->stepkind, STEP_MANUAL);
 	assert_int_equal(graph_find(g, "M1")->ndeps, 2);
@@ -174,8 +174,25 @@ static void test_phase_numbers_and_after(void **state)
 	assert_int_equal(graph_target(g, "phase3", &t), 0);
 	assert_ptr_equal(t, graph_find(g, "c"));
 	assert_int_equal(graph_target(g, "phase9", &t), -1);
-	/* x waits for both phases it runs after */
-	assert_int_equal(graph_find(g, "x")->ndeps, 2);
+	/* x waits for both phases it runs after: one edge to its phase's barrier, which
+	 * needs them, and shown as declared */
+	{
+		struct node *x = graph_find(g, "x");
+		struct depiter it = {.n = x};
+		const struct edge *e;
+
+		assert_int_equal(x->ndeps, 1);
+		assert_true(x->deps[0].dep->isbarrier);
+		assert_ptr_equal(x->deps[0].dep->phase, graph_find(g, "c"));
+		e = graph_nextdep(&it);
+		assert_non_null(e);
+		assert_string_equal(e->dep->name, "a");
+		assert_int_equal(e->why, EDGE_AFTER);
+		e = graph_nextdep(&it);
+		assert_non_null(e);
+		assert_string_equal(e->dep->name, "b");
+		assert_null(graph_nextdep(&it));
+	}
 }
 
 static void test_errors_all_reported(void **state)
@@ -282,18 +299,18 @@ static void test_plan_env(void **state)
 	b = graph_find(g, "b");
 	gate = graph_find(g, "gate");
 	assert_int_equal(a->env.n, 3);
-	assert_int_equal(a->env_plan, 3);
+	assert_int_equal(a->x->env_plan, 3);
 	assert_string_equal(a->env.v[0], "REPORTS_FEATURE_FLAGS=execReportsEnabled=false,x=1");
 	assert_string_equal(a->env.v[1], "LOG=logs/a.log");
 	assert_string_equal(a->env.v[2], "MODE=plan");
 	assert_int_equal(b->env.n, 4);
-	assert_int_equal(b->env_plan, 2);
+	assert_int_equal(b->x->env_plan, 2);
 	assert_string_equal(b->env.v[1], "LOG=logs/b.log");
 	assert_string_equal(b->env.v[2], "MODE=own");
 	assert_string_equal(b->env.v[3], "EXTRA=1");
 	assert_int_equal(gate->env.n, 0);
-	assert_true(graph_find(g, "M")->allow_skipped);
-	assert_false(graph_find(g, "N")->allow_skipped);
+	assert_true(graph_find(g, "M")->x->allow_skipped);
+	assert_false(graph_find(g, "N")->x->allow_skipped);
 
 	/* a bad key, an undefined variable (reported once, not once per step), a value
 	 * with a newline, two [env] sections, a name, a bad allow_skipped */

@@ -1,0 +1,39 @@
+/* jout.h — a JSON document written as it is made: the framing (objects, arrays, keys)
+ * written directly, each value built with jansson, dumped and freed at once, so a
+ * document of a million steps needs the memory of one step. The bytes are those
+ * json_dumpf would write for the whole document with the same flags. */
+#ifndef ORCH_JOUT_H
+#define ORCH_JOUT_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include <jansson.h>
+
+#define JOUT_DEPTH 16
+
+struct jout {
+	FILE *f;
+	size_t flags;  /* jansson's dump flags; the indent comes from JSON_INDENT */
+	int indent;    /* spaces per level */
+	int depth;     /* open containers */
+	bool empty[JOUT_DEPTH]; /* nothing written in the container at this depth yet */
+	bool keyed;    /* a key was written: the next value is its value */
+	char *buf;     /* the last value's dump, kept for the next (freed at the end) */
+	size_t cap;
+};
+
+/* Start a document on F, dumped with jansson's FLAGS. */
+void jout_init(struct jout *o, FILE *f, size_t flags);
+/* Open an object or an array ('{' or '['): as an array item, or as the last key's value. */
+void jout_open(struct jout *o, char c);
+/* Close the innermost container ('}' or ']'); the outermost ends the document. */
+void jout_close(struct jout *o, char c);
+/* A key of the open object; its value follows (jout_value, or jout_open). */
+void jout_key(struct jout *o, const char *key);
+/* Write V (a reference taken) as an array item or the last key's value, and free it. */
+void jout_value(struct jout *o, json_t *v);
+/* jout_key and jout_value. */
+void jout_set(struct jout *o, const char *key, json_t *v);
+
+#endif

@@ -1,0 +1,94 @@
+/* Unit tests of jout.c: a document written piece by piece is byte for byte what
+ * json_dumpf writes for the whole document, with and without indentation. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "jout.h"
+
+/* The same document both ways: whole (json_dumpf) and streamed (jout), then compared. */
+static void check_flags(size_t flags)
+{
+	char *whole = NULL, *streamed = NULL;
+	size_t wlen = 0, slen = 0;
+	FILE *w = open_memstream(&whole, &wlen), *s = open_memstream(&streamed, &slen);
+	json_t *doc = json_object(), *steps = json_array(), *empty = json_array();
+	struct jout o;
+
+	assert_non_null(w);
+	assert_non_null(s);
+	/* whole */
+	json_object_set_new(doc, "plan", json_string("p \"quoted\"\n\xc3\xa9"));
+	json_object_set_new(doc, "none", json_null());
+	json_object_set_new(doc, "ratio", json_real(0.125));
+	for (int i = 0; i < 3; i++) {
+		json_t *st = json_object(), *last = json_object();
+
+		json_object_set_new(st, "name", json_sprintf("s%d", i));
+		json_object_set_new(st, "n", json_integer(i));
+		json_object_set_new(last, "event", json_string("ok"));
+		json_object_set_new(last, "tags", i ? json_pack("[ss]", "a", "b") : json_array());
+		json_object_set_new(st, "last", last);
+		json_array_append_new(steps, st);
+	}
+	json_object_set_new(doc, "steps", steps);
+	json_object_set_new(doc, "empty", empty);
+	json_object_set_new(doc, "obj", json_object());
+	json_dumpf(doc, w, flags);
+	fclose(w);
+	/* streamed: the framing by hand, each step its own value */
+	jout_init(&o, s, flags);
+	jout_open(&o, '{');
+	jout_set(&o, "plan", json_string("p \"quoted\"\n\xc3\xa9"));
+	jout_set(&o, "none", json_null());
+	jout_set(&o, "ratio", json_real(0.125));
+	jout_key(&o, "steps");
+	jout_open(&o, '[');
+	for (size_t i = 0; i < json_array_size(steps); i++)
+		jout_value(&o, json_incref(json_array_get(steps, i)));
+	jout_close(&o, ']');
+	jout_key(&o, "empty");
+	jout_open(&o, '[');
+	jout_close(&o, ']');
+	jout_key(&o, "obj");
+	jout_open(&o, '{');
+	jout_close(&o, '}');
+	jout_close(&o, '}');
+	fclose(s);
+	assert_string_equal(streamed, whole);
+	json_decref(doc);
+	free(whole);
+	free(streamed);
+}
+
+static void test_indented(void **state)
+{
+	(void)state;
+	check_flags(JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(6));
+	check_flags(JSON_INDENT(4) | JSON_PRESERVE_ORDER);
+}
+
+static void test_flat(void **state)
+{
+	(void)state;
+	check_flags(JSON_PRESERVE_ORDER);
+	check_flags(JSON_COMPACT | JSON_PRESERVE_ORDER);
+	check_flags(JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENSURE_ASCII);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_indented),
+		cmocka_unit_test(test_flat),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
