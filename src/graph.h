@@ -33,6 +33,25 @@ enum onchange {
 
 struct node;
 
+/* What a failed hold (a check failing check_failures times, or --abort) triggers. */
+enum onfail {
+	ROFAIL_FAIL,     /* a failure like any other (the default) */
+	ROFAIL_STOP,     /* the run stops: nothing more starts */
+	ROFAIL_ROLLBACK, /* the run stops and rolls back rollback_to (a phase or step) */
+};
+
+/* A step's rollout keys: after its run or sql succeeds it holds for hold_ms (checking
+ * every check_every_ms) before it is done. */
+struct rollout {
+	int64_t hold_ms;        /* 0: no hold */
+	char *check;            /* shell command run while it holds, NULL when none */
+	int64_t check_every_ms; /* default 5m */
+	int check_failures;     /* consecutive failures that fail the step, default 3 */
+	enum onfail on_fail;
+	struct node *rollback_to; /* ROFAIL_ROLLBACK: the phase or step rolled back */
+	int on_fail_line;
+};
+
 /* Values of node->mark, the scratch of graph walks (graph_clearmarks resets them). */
 enum mark {
 	MARK_NONE = 0,  /* not visited, not selected */
@@ -98,6 +117,7 @@ struct node {
 	struct pool *pool;
 	enum onchange on_change;
 	char *type, *component, *impact, *refs;
+	struct rollout *ro; /* hold, check, on_fail (rollouts.md); NULL when the step has none */
 
 	/* phases */
 	int number; /* phaseN */

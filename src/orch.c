@@ -27,11 +27,13 @@
 enum action {
 	ACT_RUN, ACT_STATUS, ACT_LIST, ACT_CHECK, ACT_WHY, ACT_GRAPH, ACT_ROLLBACK,
 	ACT_APPROVE, ACT_SKIP, ACT_FORCE, ACT_RESET, ACT_TOOL, ACT_ACCEPT, ACT_BASELINE,
+	ACT_PROMOTE, ACT_ABORT,
 };
 
 static const char *action_names[] = {
 	"run", "--status", "--list", "--check", "--why", "--graph", "--rollback",
 	"--approve", "--skip", "--force", "--reset", "-t", "--accept", "--baseline",
+	"--promote", "--abort",
 };
 
 enum tool { TOOL_LIST, TOOL_TARGETS, TOOL_COMMANDS, TOOL_QUERY, TOOL_CLEAN };
@@ -111,7 +113,10 @@ static const char usage_text[] =
 	"                          (--database: the registry's rows of the plan too)\n"
 	"  --accept STEP           record an applied SQL step's changed file as applied\n"
 	"  --baseline TARGET       record the steps of TARGET as applied, running nothing\n"
-	"  --reason TEXT           why (recorded with --accept and --baseline)\n"
+	"  --promote STEP          end a step's hold now: it is done\n"
+	"  --abort STEP            end a step's hold now: it failed (on_fail applies)\n"
+	"  --reason TEXT           why (recorded with --accept, --baseline, --promote,\n"
+	"                          --abort)\n"
 	"  --yes                   do not ask for confirmation\n"
 	"  --kill-orphans          stop a step an earlier orch left running instead of\n"
 	"                          waiting for it\n"
@@ -135,7 +140,8 @@ static void set_action(struct options *o, enum action a, const char *arg)
 
 enum { OPT_STATUS = 256, OPT_JSON, OPT_LIST, OPT_CHECK, OPT_WHY, OPT_GRAPH, OPT_ROLLBACK,
        OPT_APPROVE, OPT_SKIP, OPT_FORCE, OPT_RESET, OPT_YES, OPT_ONFAILURE, OPT_VERSION,
-       OPT_KILL_ORPHANS, OPT_ACCEPT, OPT_BASELINE, OPT_DATABASE, OPT_REASON };
+       OPT_KILL_ORPHANS, OPT_ACCEPT, OPT_BASELINE, OPT_DATABASE, OPT_REASON,
+       OPT_PROMOTE, OPT_ABORT };
 
 static const struct option longopts[] = {
 	{"file", required_argument, NULL, 'f'},
@@ -155,6 +161,8 @@ static const struct option longopts[] = {
 	{"baseline", required_argument, NULL, OPT_BASELINE},
 	{"database", no_argument, NULL, OPT_DATABASE},
 	{"reason", required_argument, NULL, OPT_REASON},
+	{"promote", required_argument, NULL, OPT_PROMOTE},
+	{"abort", required_argument, NULL, OPT_ABORT},
 	{"status", no_argument, NULL, OPT_STATUS},
 	{"json", no_argument, NULL, OPT_JSON},
 	{"list", no_argument, NULL, OPT_LIST},
@@ -330,6 +338,8 @@ static void parse_options(int argc, char **argv, struct options *o)
 		case OPT_BASELINE: set_action(o, ACT_BASELINE, optarg); break;
 		case OPT_DATABASE: o->database = true; break;
 		case OPT_REASON: o->reason = optarg; break;
+		case OPT_PROMOTE: set_action(o, ACT_PROMOTE, optarg); break;
+		case OPT_ABORT: set_action(o, ACT_ABORT, optarg); break;
 		case OPT_STATUS: set_action(o, ACT_STATUS, NULL); break;
 		case OPT_JSON: o->json = true; break;
 		case OPT_LIST: set_action(o, ACT_LIST, NULL); break;
@@ -381,8 +391,9 @@ static void parse_options(int argc, char **argv, struct options *o)
 	}
 	if (o->database && o->action != ACT_RESET)
 		usage_error("%s", "--database goes with --reset");
-	if (o->reason && o->action != ACT_ACCEPT && o->action != ACT_BASELINE)
-		usage_error("%s", "--reason goes with --accept or --baseline");
+	if (o->reason && o->action != ACT_ACCEPT && o->action != ACT_BASELINE && o->action != ACT_PROMOTE &&
+	    o->action != ACT_ABORT)
+		usage_error("%s", "--reason goes with --accept, --baseline, --promote or --abort");
 	if (o->ntargets && o->action != ACT_RUN && o->action != ACT_GRAPH && o->action != ACT_FORCE)
 		usage_error("%s takes no targets", action_names[o->action]);
 	if (o->action == ACT_FORCE && !o->ntargets)
@@ -541,6 +552,7 @@ static int run(struct graph *g, struct options *o)
 	struct node **t = resolve_targets(g, o->targets, o->ntargets);
 	struct runopts ro = run_options(g, o);
 	struct vec pending = {0};
+	struct node *due;
 	bool readonly = o->dryrun || o->question;
 	struct journal *j;
 	int64_t t0;
@@ -570,6 +582,16 @@ static int run(struct graph *g, struct options *o)
 		status = show_dry(g, t, o->ntargets);
 	else
 		status = run_targets(g, j, t, o->ntargets, &ro);
+	if (j && (due = run_take_rollback())) {
+		/* a hold failed with on_fail = rollback: the rollback machinery, unasked */
+		struct rollbackopts rb = {.yes = true};
+		int rc;
+
+		info("%s: on_fail = rollback %s: rolling it back", "the hold failed", due->name);
+		rc = rollback_target(g, j, due, &rb, &ro);
+		if (rc != EXIT_DONE)
+			status = rc;
+	}
 	registry_free();
 	pg_close_all();
 	if (j)
@@ -829,6 +851,11 @@ int main(int argc, char **argv)
 		break;
 	case ACT_BASELINE:
 		status = baseline(g, &o);
+		break;
+	case ACT_PROMOTE:
+	case ACT_ABORT:
+		enter_plan_dir(g);
+		status = action_endhold(g, o.arg, o.action == ACT_PROMOTE, o.reason);
 		break;
 	case ACT_TOOL:
 		status = tool(g, &o);

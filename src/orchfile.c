@@ -520,6 +520,9 @@ static const struct keydef step_keys[] = {
 	{"component", K_STR, F(component)}, {"impact", K_STR, F(impact)},
 	{"refs", K_STR, F(refs)},           {"backup", K_LIST, F(backup)},
 	{"lock_timeout", K_DUR, F(lock_timeout_ms)}, {"statement_timeout", K_DUR, F(statement_timeout_ms)},
+	{"hold", K_SPECIAL, 0},             {"check", K_SPECIAL, 0},
+	{"check_every", K_SPECIAL, 0},      {"check_failures", K_SPECIAL, 0},
+	{"on_fail", K_SPECIAL, 0},
 	{NULL, 0, 0},
 };
 static const struct keydef phase_keys[] = {
@@ -763,11 +766,64 @@ static void load_keys(struct parser *p, struct section *s, const struct keydef *
 	}
 }
 
+/* N's rollout keys, made on the first one. */
+static struct rollout *rollout_of(struct node *n)
+{
+	if (!n->ro) {
+		n->ro = xcalloc(1, sizeof(*n->ro));
+		n->ro->check_every_ms = 5 * 60 * 1000;
+		n->ro->check_failures = 3;
+	}
+	return n->ro;
+}
+
+/* hold, check, check_every, check_failures, on_fail (docs/rollouts.md). */
+static void rollout_key(struct parser *p, struct node *n, struct entry *e, const char *v)
+{
+	struct rollout *ro = rollout_of(n);
+	int64_t d;
+	long c;
+
+	if (strcmp(e->key, "hold") == 0 || strcmp(e->key, "check_every") == 0) {
+		if ((d = parse_duration(v)) < 0 || (d == 0 && e->key[0] == 'c'))
+			perr(p, e->line, "bad duration '%s' for %s (use e.g. 2s, 5m, 8h, 1d)", v, e->key);
+		*(e->key[0] == 'h' ? &ro->hold_ms : &ro->check_every_ms) = d < 0 ? 0 : d;
+	} else if (strcmp(e->key, "check") == 0) {
+		free(ro->check);
+		ro->check = xstrdup(v);
+	} else if (strcmp(e->key, "check_failures") == 0) {
+		if ((c = parse_count(v, 1000000)) < 1)
+			perr(p, e->line, "bad number '%s' for check_failures (use a whole number such as 3)", v);
+		ro->check_failures = c < 1 ? 1 : (int)c;
+	} else { /* on_fail */
+		ro->on_fail_line = e->line;
+		if (strcmp(v, "stop") == 0) {
+			ro->on_fail = ROFAIL_STOP;
+		} else if (strcmp(v, "fail") == 0) {
+			ro->on_fail = ROFAIL_FAIL;
+		} else if (strncmp(v, "rollback", 8) == 0 && (v[8] == ' ' || v[8] == '\t')) {
+			const char *t = v + 8 + strspn(v + 8, " \t");
+			struct node *to = graph_find(p->g, t);
+
+			if (!to && strncmp(t, "phase", 5) == 0)
+				graph_target(p->g, t, &to);
+			if (!to || to->kind == NODE_MILESTONE)
+				perr(p, e->line, "on_fail of step '%s' rolls back '%s', which is not a step or phase", n->name, t);
+			ro->on_fail = ROFAIL_ROLLBACK;
+			ro->rollback_to = to;
+		} else {
+			perr(p, e->line, "bad on_fail '%s' (use fail, stop, rollback PHASE or rollback STEP)", v);
+		}
+	}
+}
+
 static void step_special(struct parser *p, struct section *s, struct entry *e, char *v)
 {
 	struct node *n = s->node;
 
-	if (strcmp(e->key, "phase") == 0) {
+	if (strcmp(e->key, "hold") == 0 || strncmp(e->key, "check", 5) == 0 || strcmp(e->key, "on_fail") == 0) {
+		rollout_key(p, n, e, v);
+	} else if (strcmp(e->key, "phase") == 0) {
 		struct node *ph = graph_find(p->g, v);
 
 		if (!ph || ph->kind != NODE_PHASE)
@@ -882,6 +938,14 @@ static void load_step(struct parser *p, struct section *s)
 	if (!has_sql && (find_entry(s, "lock_timeout") || find_entry(s, "statement_timeout")))
 		perr(p, s->line, "step '%s' has %s but no sql", n->name,
 		     find_entry(s, "lock_timeout") ? "lock_timeout" : "statement_timeout");
+	if (n->ro && manual)
+		perr(p, manual->line, "step '%s' is a manual gate and cannot hold (hold, check, on_fail)", n->name);
+	else if (n->ro && !find_entry(s, "hold"))
+		perr(p, s->line, "step '%s' has %s but no hold", n->name,
+		     find_entry(s, "check") ? "check" : find_entry(s, "on_fail") ? "on_fail" : "check keys");
+	else if (n->ro && !n->ro->check && (find_entry(s, "check_every") || find_entry(s, "check_failures")))
+		perr(p, s->line, "step '%s' has %s but no check", n->name,
+		     find_entry(s, "check_every") ? "check_every" : "check_failures");
 	check_sql(p, s, "sql", n->sql);
 	check_sql(p, s, "sql_verify", n->sql_verify);
 	check_sql(p, s, "sql_rollback", n->sql_rollback);

@@ -6,8 +6,10 @@
  * Linear in steps + edges: each edge is looked at once when its step completes. */
 #include "run.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -42,6 +44,7 @@ enum rtstate {
 	R_FAILED,
 	R_GATE,    /* a manual gate waiting for approval */
 	R_HELD,    /* a milestone a skipped step holds back: not reached this run */
+	R_HOLDING, /* its run succeeded; it holds (hold = ...) until hold_until_wall_ms */
 };
 
 struct rt {
@@ -53,9 +56,11 @@ struct rt {
 	bool asked;       /* a gate asked about on the terminal in this run */
 	bool recheck;     /* satisfied, but its inputs are hashed again once it is ready */
 	char detail[160]; /* why the last attempt failed */
+	int64_t hold_until_wall_ms, next_check_wall_ms; /* a hold: when it ends, the next check (0: none) */
+	struct job *check; /* its health check running now, NULL when none */
 };
 
-enum stage { STAGE_MAIN, STAGE_VERIFY };
+enum stage { STAGE_MAIN, STAGE_VERIFY, STAGE_CHECK /* a holding step's health check */ };
 
 struct job {
 	struct node *n;
@@ -74,6 +79,7 @@ struct job {
 	char *logpath;
 	int attempt;
 	char *note; /* recorded with the success (where SQL backups went) */
+	char *metrics; /* $ORCH_METRICS of its process: the file it reports metrics in */
 	int64_t start_mono_ms, start_wall_ms;
 	int64_t deadline_mono_ms; /* the timeout, 0 when none */
 	int64_t kill_at_mono_ms;  /* SIGKILL after the grace period, 0 when not due */
@@ -96,6 +102,8 @@ struct engine {
 	struct vec delayed;
 	struct vec gates;
 	struct vec held; /* milestones a skipped step holds back */
+	struct vec holding; /* steps that hold (hold = ...), their checks in jobs */
+	size_t nchecks;     /* jobs that are checks: they do not count against -j */
 	struct vec asking; /* failed steps to ask about */
 	struct vec failed; /* for the summary */
 	struct vec unrecorded; /* nodes whose result could not be recorded */
@@ -192,7 +200,7 @@ static void print_output(const struct buf *out, size_t max, size_t dropped)
  * last 50 lines and its log). */
 static void report(struct engine *e, struct job *jb, enum result res, const struct outcome *o)
 {
-	bool ok = res == RESULT_OK || res == RESULT_ROLLBACK_OK || res == RESULT_MILESTONE;
+	bool ok = res == RESULT_OK || res == RESULT_ROLLBACK_OK || res == RESULT_MILESTONE || res == RESULT_HOLD;
 
 	record_say(&e->rec, jb->n, res, o);
 	if (res == RESULT_INTERRUPTED || res == RESULT_ROLLBACK_INTERRUPTED)
@@ -265,6 +273,10 @@ static void drain_instant(struct engine *e)
 
 static void refuse(struct engine *e, struct node *n);
 static void take_requests(struct engine *e);
+static void hold_resume(struct engine *e, struct node *n);
+struct job;
+static void hold_start(struct engine *e, struct job *jb, const struct outcome *run);
+static void kill_job(struct job *jb, int sig);
 
 static void node_ready(struct engine *e, struct node *n)
 {
@@ -304,11 +316,13 @@ static void node_ready(struct engine *e, struct node *n)
 	readyq_push(&e->ready, n);
 }
 
-static char **step_env(struct engine *e, struct node *n)
+static char **step_env(struct engine *e, struct node *n, const char *metrics)
 {
 	size_t k = 0;
-	char **env = xcalloc(n->env.n + 5, sizeof(*env));
+	char **env = xcalloc(n->env.n + 6, sizeof(*env));
 
+	if (metrics)
+		env[k++] = xasprintf("ORCH_METRICS=%s", metrics);
 	env[k++] = xasprintf("ORCH_STEP=%s", n->name);
 	env[k++] = xasprintf("ORCH_PHASE=%s", n->phase ? n->phase->name : "");
 	env[k++] = xasprintf("ORCH_RUN_ID=%s", journal_runid(e->j));
@@ -325,10 +339,101 @@ static void free_env(char **env)
 	free(env);
 }
 
+/* A fresh empty file for the metrics JB's next process reports: $ORCH_METRICS. */
+static void metrics_open(struct job *jb)
+{
+	const char *tmp = getenv("TMPDIR");
+	char *path = xasprintf("%s/orch-metrics-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+	int fd = mkstemp(path);
+
+	if (fd < 0) {
+		warn("cannot create %s (no $ORCH_METRICS for %s):", path, jb->n->name);
+		free(path);
+		return;
+	}
+	if (close(fd) < 0)
+		warn("closing %s:", path);
+	jb->metrics = path;
+}
+
+/* Whether S (cut at its end or a blank) is a metric name: a letter or _, then
+ * letters, digits, _ and . */
+static bool metric_name(const char *s, size_t len)
+{
+	if (!len || !(isalpha((unsigned char)s[0]) || s[0] == '_'))
+		return false;
+	for (size_t i = 1; i < len; i++)
+		if (!isalnum((unsigned char)s[i]) && s[i] != '_' && s[i] != '.')
+			return false;
+	return true;
+}
+
+/* The metrics JB's process wrote, NAME=VALUE [UNIT] a line, recorded in the journal
+ * with its step and component (a bad line is warned about and left out); the file goes. */
+static void metrics_take(struct engine *e, struct job *jb)
+{
+	FILE *f;
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t len;
+	int no = 0;
+
+	if (!jb->metrics)
+		return;
+	if (!(f = fopen(jb->metrics, "r"))) {
+		warn("cannot read %s:", jb->metrics);
+		goto out;
+	}
+	while ((len = getline(&line, &cap, f)) >= 0) {
+		char *s = line, *eq, *val, *end, *unit, *msg;
+		size_t nlen;
+		double v;
+		struct outcome o = {.exit_status = -1, .component = jb->n->component};
+
+		no++;
+		while (len && isspace((unsigned char)s[len - 1]))
+			s[--len] = '\0';
+		s += strspn(s, " \t");
+		if (!*s)
+			continue;
+		if (!(eq = strchr(s, '=')))
+			goto bad;
+		for (nlen = (size_t)(eq - s); nlen && (s[nlen - 1] == ' ' || s[nlen - 1] == '\t'); nlen--)
+			;
+		val = eq + 1 + strspn(eq + 1, " \t");
+		v = strtod(val, &end);
+		if (!metric_name(s, nlen) || end == val || !isfinite(v) || (*end && *end != ' ' && *end != '\t'))
+			goto bad;
+		unit = end + strspn(end, " \t");
+		msg = xasprintf("%.*s=%.*s%s%s", (int)nlen, s, (int)(end - val), val, *unit ? " " : "", unit);
+		o.message = msg;
+		if (record(&e->rec, jb->n, RESULT_METRIC, &o) == 0)
+			record_say(&e->rec, jb->n, RESULT_METRIC, &o);
+		free(msg);
+		continue;
+	bad:
+		warn("%s: $ORCH_METRICS line %d: bad metric '%.60s' (use NAME=VALUE [UNIT], e.g. coverage=93.5 %%)",
+		     jb->n->name, no, s);
+	}
+	if (ferror(f))
+		warn("reading %s:", jb->metrics);
+	fclose(f);
+out:
+	free(line);
+	if (unlink(jb->metrics) < 0 && errno != ENOENT)
+		warn("cannot remove %s:", jb->metrics);
+	free(jb->metrics);
+	jb->metrics = NULL;
+}
+
 static int spawn_script(struct engine *e, struct job *jb, const char *script)
 {
-	char **env = step_env(e, jb->n);
-	int rc = os_spawn(script, env, &jb->proc);
+	char **env;
+	int rc;
+
+	metrics_open(jb);
+	env = step_env(e, jb->n, jb->metrics);
+	rc = os_spawn(script, env, &jb->proc);
 
 	if (rc == 0)
 		debug("spawned %s: /bin/sh, pid %ld (its process group), attempt %d", jb->n->name, (long)jb->proc.pid,
@@ -417,6 +522,9 @@ static void free_job(struct job *jb)
 		pg_free(jb->pg);
 	free(jb->pgerr);
 	free(jb->note);
+	if (jb->metrics && unlink(jb->metrics) < 0 && errno != ENOENT)
+		warn("cannot remove %s:", jb->metrics);
+	free(jb->metrics);
 	free(jb->logpath);
 	buf_free(&jb->out);
 	free(jb);
@@ -475,9 +583,14 @@ static int record_start(struct engine *e, struct job *jb)
 /* Start N (a step or a milestone's validate). */
 static void start(struct engine *e, struct node *n)
 {
-	struct job *jb = xcalloc(1, sizeof(*jb));
+	struct job *jb;
 	const char *sig = NULL;
 
+	if (n->kind == NODE_STEP && !e->reverse && state_of(n) == ST_HOLDING) {
+		hold_resume(e, n);
+		return;
+	}
+	jb = xcalloc(1, sizeof(*jb));
 	jb->n = n;
 	jb->proc.fd = jb->proc.go = -1;
 	jb->logfd = -1;
@@ -611,7 +724,7 @@ static void start_ready(struct engine *e)
 		}
 	}
 	drain_instant(e);
-	while (!e->stopping && e->jobs.n < (size_t)e->o->jobs && (n = readyq_pop(&e->ready))) {
+	while (!e->stopping && e->jobs.n - e->nchecks < (size_t)e->o->jobs && (n = readyq_pop(&e->ready))) {
 		if (rt(n)->st != R_READY)
 			continue; /* skipped by another orch while it waited */
 		if (n->kind == NODE_STEP && n->stepkind == STEP_MANUAL && e->reverse) {
@@ -683,6 +796,10 @@ static void succeed_job(struct engine *e, struct job *jb)
 	struct outcome o = outcome_of(jb, jb->note);
 
 	remove_job(e, jb);
+	if (n->kind == NODE_STEP && !e->reverse && n->ro && n->ro->hold_ms > 0) {
+		hold_start(e, jb, &o);
+		return;
+	}
 	if (record(&e->rec, n, result_of_success(e, n), &o) < 0) {
 		unrecorded(e, n);
 		free_job(jb);
@@ -738,7 +855,7 @@ static bool settle_first(struct engine *e)
 {
 	const struct node *top = e->ready.n ? e->ready.v[0] : NULL;
 
-	if (!e->settling.n || e->stopping || e->reverse || e->jobs.n >= (size_t)e->o->jobs)
+	if (!e->settling.n || e->stopping || e->reverse || e->jobs.n - e->nchecks >= (size_t)e->o->jobs)
 		return false;
 	if (!top || (top->kind == NODE_STEP && top->stepkind == STEP_MANUAL))
 		return true;
@@ -838,6 +955,239 @@ static void refuse(struct engine *e, struct node *n)
 		e->stopping = true;
 }
 
+/* ---- holds (docs/rollouts.md) ---- */
+
+static struct node *rollback_due; /* on_fail = rollback: what to roll back after the run */
+
+struct node *run_take_rollback(void)
+{
+	struct node *n = rollback_due;
+
+	rollback_due = NULL;
+	return n;
+}
+
+/* "2m 30s" left of N's hold into OUT (32 bytes). */
+static char *hold_left(const struct node *n, char *out)
+{
+	int64_t left = rt(n)->hold_until_wall_ms - wall_ms();
+
+	return format_duration(left > 0 ? left : 0, out, 32);
+}
+
+/* When N's next check is due, from its hold's start and the checks recorded so far: a
+ * restarted orch keeps the rhythm and the counts. */
+static void schedule_check(struct node *n)
+{
+	const struct history *h = state_history(n);
+	int64_t at;
+
+	if (!n->ro->check) {
+		rt(n)->next_check_wall_ms = 0;
+		return;
+	}
+	at = rt(n)->hold_until_wall_ms - n->ro->hold_ms +
+	     n->ro->check_every_ms * (int64_t)(h->checks_ok + h->checks_failed + 1);
+	rt(n)->next_check_wall_ms = at > wall_ms() ? at : wall_ms();
+}
+
+static void hold_enter(struct engine *e, struct node *n, int64_t until)
+{
+	rt(n)->st = R_HOLDING;
+	rt(n)->hold_until_wall_ms = until;
+	schedule_check(n);
+	vec_push(&e->holding, n);
+}
+
+/* JB's run succeeded and its step holds: recorded with when the hold ends. */
+static void hold_start(struct engine *e, struct job *jb, const struct outcome *run)
+{
+	struct node *n = jb->n;
+	struct outcome o = *run;
+
+	o.start_ms = wall_ms();
+	o.duration_ms = n->ro->hold_ms;
+	o.exit_status = -1;
+	if (record(&e->rec, n, RESULT_HOLD, &o) < 0 || journal_sync(e->j) < 0) {
+		unrecorded(e, n);
+		free_job(jb);
+		return;
+	}
+	report(e, jb, RESULT_HOLD, &o);
+	free_job(jb);
+	hold_enter(e, n, o.start_ms + o.duration_ms);
+}
+
+/* N held when an earlier orch stopped: its hold goes on for the time it has left. */
+static void hold_resume(struct engine *e, struct node *n)
+{
+	const struct history *h = state_history(n);
+	char left[32];
+
+	hold_enter(e, n, state_hold_until(n));
+	if (verbosity >= 0) {
+		term_clear();
+		printf("holding %s: %s left (resumed", n->name, hold_left(n, left));
+		if (n->ro && n->ro->check)
+			printf("; checks %d passed, %d failed", h->checks_ok, h->checks_failed);
+		printf(")\n");
+	}
+}
+
+/* N's hold failed (its checks, --abort): a failure, and what on_fail says. */
+static void hold_failed(struct engine *e, struct node *n, const char *detail)
+{
+	snprintf(rt(n)->detail, sizeof(rt(n)->detail), "%s", detail);
+	rt(n)->st = R_FAILED;
+	e->failures++;
+	vec_push(&e->failed, n);
+	if (n->ro && n->ro->on_fail == ROFAIL_ROLLBACK) {
+		rollback_due = n->ro->rollback_to ? n->ro->rollback_to : n;
+		e->stopping = true;
+	} else if (n->ro && n->ro->on_fail == ROFAIL_STOP) {
+		e->stopping = true;
+	} else if (e->o->keepgoing > 0 && e->failures >= e->o->keepgoing) {
+		e->stopping = true;
+	}
+}
+
+/* End N's hold with RES (RESULT_OK when its time is up, RESULT_PROMOTE, RESULT_ABORT,
+ * RESULT_FAIL when its checks failed), BY and MESSAGE (may be NULL). Returns false when
+ * it could not be recorded. */
+static bool hold_end(struct engine *e, struct node *n, enum result res, const char *by, const char *message)
+{
+	const struct jevent *st = history_event(e->j, state_history(n)->start);
+	struct outcome o = {.exit_status = -1, .by = by, .message = message};
+
+	drop_from(&e->holding, n);
+	if (rt(n)->check) /* promoted or aborted while it checks: the check no longer matters */
+		kill_job(rt(n)->check, SIGKILL);
+	o.start_ms = st && st->start_ms > 0 ? st->start_ms : wall_ms();
+	o.duration_ms = wall_ms() - o.start_ms;
+	e->prog.finished++;
+	if (record(&e->rec, n, res, &o) < 0 || journal_sync(e->j) < 0) {
+		unrecorded(e, n);
+		rt(n)->st = R_FAILED;
+		return false;
+	}
+	record_say(&e->rec, n, res, &o);
+	if (res == RESULT_OK || res == RESULT_PROMOTE)
+		complete(e, n);
+	else
+		hold_failed(e, n, message ? message : "hold failed");
+	return true;
+}
+
+/* Start N's health check (while it holds); it counts against no -j. */
+static void start_check(struct engine *e, struct node *n)
+{
+	struct job *jb = xcalloc(1, sizeof(*jb));
+
+	jb->n = n;
+	jb->stage = STAGE_CHECK;
+	jb->proc.fd = jb->proc.go = -1;
+	jb->logfd = -1;
+	jb->attempt = state_history(n)->checks_ok + state_history(n)->checks_failed + 1;
+	jb->start_mono_ms = now_ms();
+	jb->start_wall_ms = wall_ms();
+	jb->logpath = xasprintf("%s/logs/%s.check.log", e->g->statedir, n->name);
+	jb->deadline_mono_ms = jb->start_mono_ms + n->ro->check_every_ms; /* a check never outlasts its turn */
+	if (spawn_script(e, jb, n->ro->check) < 0) {
+		jb->proc.pid = 0;
+		jb->exited = true;
+		jb->wstatus = 127 << 8;
+	}
+	os_go(&jb->proc, true);
+	rt(n)->check = jb;
+	rt(n)->next_check_wall_ms = 0;
+	e->nchecks++;
+	vec_push(&e->jobs, jb);
+}
+
+/* The last line JB printed, cut to fit a reason, into OUT; "" when none. */
+static void last_line(const struct job *jb, char *out, size_t len)
+{
+	const char *s = jb->out.s ? jb->out.s : "";
+	size_t end = jb->out.len, start;
+
+	while (end && (s[end - 1] == '\n' || s[end - 1] == ' ' || s[end - 1] == '\r'))
+		end--;
+	start = end;
+	while (start && s[start - 1] != '\n')
+		start--;
+	snprintf(out, len, "%.*s", (int)(end - start > 100 ? 100 : end - start), s + start);
+}
+
+/* N's check ended (OK or not, DETAIL saying how): recorded; check_failures in a row
+ * fail the step. */
+static void check_done(struct engine *e, struct job *jb, bool ok, const char *detail)
+{
+	struct node *n = jb->n;
+	char why[420], said[128];
+	struct outcome o;
+	const struct history *h;
+
+	for (size_t i = 0; i < e->jobs.n; i++)
+		if (e->jobs.v[i] == jb) {
+			e->jobs.v[i] = e->jobs.v[--e->jobs.n];
+			break;
+		}
+	e->nchecks--;
+	rt(n)->check = NULL;
+	/* stopped, or the hold ended meanwhile: not a result (the next orch checks again) */
+	if ((e->interrupted && !jb->timed_out) || rt(n)->st != R_HOLDING) {
+		free_job(jb);
+		return;
+	}
+	last_line(jb, said, sizeof(said));
+	if (jb->timed_out)
+		snprintf(why, sizeof(why), "timed out after %s", format_duration(n->ro->check_every_ms, (char[32]){0}, 32));
+	else
+		snprintf(why, sizeof(why), "%s%s%s", detail, said[0] ? ": " : "", said);
+	o = outcome_of(jb, ok ? (said[0] ? said : NULL) : why);
+	o.attempt = 0;
+	if (record(&e->rec, n, ok ? RESULT_CHECK_OK : RESULT_CHECK_FAIL, &o) < 0 || journal_sync(e->j) < 0) {
+		free_job(jb);
+		unrecorded(e, n);
+		return;
+	}
+	record_say(&e->rec, n, ok ? RESULT_CHECK_OK : RESULT_CHECK_FAIL, &o);
+	if (!ok && verbosity >= 0) {
+		print_output(&jb->out, 20, jb->dropped_lines);
+		fflush(stdout);
+	}
+	free_job(jb);
+	h = state_history(n);
+	if (!ok && h->check_streak >= n->ro->check_failures) {
+		char *msg = xasprintf("check failed %d time%s in a row (%s)", h->check_streak,
+		                      h->check_streak == 1 ? "" : "s", why);
+
+		hold_end(e, n, RESULT_FAIL, NULL, msg);
+		free(msg);
+		return;
+	}
+	schedule_check(n);
+}
+
+/* Holds whose time is up end; checks that are due start. Each turn. */
+static void tend_holds(struct engine *e)
+{
+	for (size_t i = 0; i < e->holding.n;) {
+		struct node *n = e->holding.v[i];
+		int64_t now = wall_ms();
+
+		if (rt(n)->check || e->interrupted) {
+			i++;
+		} else if (now >= rt(n)->hold_until_wall_ms) {
+			hold_end(e, n, RESULT_OK, NULL, NULL); /* drops it from holding */
+		} else {
+			if (rt(n)->next_check_wall_ms && now >= rt(n)->next_check_wall_ms && !e->stopping)
+				start_check(e, n);
+			i++;
+		}
+	}
+}
+
 /* The current stage of JB ended (shell reaped, or SQL finished). */
 static void stage_done(struct engine *e, struct job *jb)
 {
@@ -870,9 +1220,14 @@ static void stage_done(struct engine *e, struct job *jb)
 			close(jb->proc.fd);
 			jb->proc.fd = -1;
 		}
+		metrics_take(e, jb);
 		/* whatever the killed script left in its group (ignoring TERM) goes too */
 		if (jb->timed_out || e->interrupted)
 			os_killgroup(jb->proc.pid, SIGKILL);
+	}
+	if (jb->stage == STAGE_CHECK) {
+		check_done(e, jb, ok, detail);
+		return;
 	}
 	if (!ok) {
 		fail_job(e, jb, detail);
@@ -982,6 +1337,15 @@ static int poll_timeout(struct engine *e)
 	}
 	if (e->settling.n && (t < 0 || e->settle_since_mono_ms + SETTLE_MS - now < t))
 		t = e->settle_since_mono_ms + SETTLE_MS - now;
+	for (size_t i = 0; i < e->holding.n; i++) {
+		const struct rt *r = rt(e->holding.v[i]);
+		int64_t wall = wall_ms(), at = r->hold_until_wall_ms;
+
+		if (r->next_check_wall_ms && r->next_check_wall_ms < at)
+			at = r->next_check_wall_ms;
+		if (t < 0 || at - wall < t)
+			t = at - wall > 0 ? at - wall : 0;
+	}
 	for (size_t i = 0; i < e->delayed.n && !e->stopping; i++) {
 		int64_t at = rt(e->delayed.v[i])->retry_at_mono_ms;
 
@@ -1186,6 +1550,7 @@ static void free_runtime(struct engine *e)
 	vec_free(&e->delayed);
 	vec_free(&e->gates);
 	vec_free(&e->held);
+	vec_free(&e->holding);
 	vec_free(&e->asking);
 	vec_free(&e->failed);
 	vec_free(&e->unrecorded);
@@ -1367,16 +1732,21 @@ static void engine_init(struct engine *e, struct graph *g, struct journal *j, co
 static int engine_loop(struct engine *e)
 {
 	int status, sig;
+	size_t holds = 0;
 
 	/* jobs never outnumber -j (validating milestones count as jobs) */
 	/* the signal pipe, each job, and the terminal while a gate asks */
-	e->pfd = xcalloc((size_t)e->o->jobs + 2, sizeof(*e->pfd));
-	e->pwho = xcalloc((size_t)e->o->jobs + 2, sizeof(*e->pwho));
+	/* and the checks of holding steps, which do not count against -j */
+	for (size_t i = 0; i < e->g->steps.n; i++)
+		holds += ((struct node *)e->g->steps.v[i])->ro != NULL;
+	e->pfd = xcalloc((size_t)e->o->jobs + 2 + holds, sizeof(*e->pfd));
+	e->pwho = xcalloc((size_t)e->o->jobs + 2 + holds, sizeof(*e->pwho));
 	/* a signal that came while orch connected or waited starts nothing */
 	if ((sig = os_signals_take()))
 		on_interrupt(e, sig);
 
 	for (;;) {
+		tend_holds(e);
 		if (settle_first(e)) {
 			settle(e);
 			continue;
@@ -1386,7 +1756,7 @@ static int engine_loop(struct engine *e)
 			settle(e);
 			continue;
 		}
-		if (!e->jobs.n && (e->stopping || !e->delayed.n) && !e->ready.n) {
+		if (!e->jobs.n && (e->stopping || (!e->delayed.n && !e->holding.n)) && !e->ready.n) {
 			if (e->interrupted || e->locked || e->aborted)
 				break;
 			if (e->asking.n && e->o->interactive) {
@@ -1438,7 +1808,32 @@ static void done_by_request(struct engine *e, struct node *n)
 	complete(e, n);
 }
 
-/* One request of another orch: approve a gate, skip a step. Returns the answer. */
+/* --promote or --abort of N from another orch (Q). */
+static char *answer_endhold(struct engine *e, struct node *n, const struct request *q, bool *ok)
+{
+	bool promote = strcmp(q->action, "promote") == 0;
+	enum result res = promote ? RESULT_PROMOTE : RESULT_ABORT;
+
+	if (state_of(n) != ST_HOLDING)
+		return xasprintf("%s does not hold now (%s)", n->name, state_reason(n));
+	if (rt(n)->st == R_HOLDING) {
+		if (!hold_end(e, n, res, q->by, q->reason))
+			return xasprintf("the running orch could not record it");
+	} else { /* it holds, outside what this run does */
+		struct outcome o = {.exit_status = -1, .by = q->by, .message = q->reason};
+
+		if (record(&e->rec, n, res, &o) < 0 || journal_sync(e->j) < 0) {
+			unrecorded(e, n);
+			return xasprintf("the running orch could not record it");
+		}
+		record_say(&e->rec, n, res, &o);
+	}
+	*ok = true;
+	return xasprintf("%s %s", promote ? "promoted" : "aborted", n->name);
+}
+
+/* One request of another orch: approve a gate, skip a step, promote or abort a hold.
+ * Returns the answer. */
 static char *answer_request(struct engine *e, const struct request *q, bool *ok)
 {
 	struct node *n = graph_find(e->g, q->step);
@@ -1449,6 +1844,10 @@ static char *answer_request(struct engine *e, const struct request *q, bool *ok)
 	*ok = false;
 	if (!n || n->kind != NODE_STEP)
 		return xasprintf("no step '%s' in %s", q->step, e->g->file);
+	if (strcmp(q->action, "promote") == 0 || strcmp(q->action, "abort") == 0)
+		return answer_endhold(e, n, q, ok);
+	if (!approve && rt(n)->st == R_HOLDING)
+		return xasprintf("%s holds now: 'orch --promote %s' ends its hold", n->name, n->name);
 	if (approve && n->stepkind != STEP_MANUAL)
 		return xasprintf("%s is not a manual gate", n->name);
 	if (approve && state_of(n) == ST_DONE)

@@ -52,6 +52,7 @@ struct stepinfo {
 	const struct jevent *start; /* its last start or rollback start */
 	bool done, skipped, running, failed, interrupted, waiting, stale;
 	bool orphan;                /* running, but started by an orch that is gone */
+	bool holding;               /* its run succeeded and it holds (hold = ...) */
 	int64_t actual_ms;          /* duration of the success it is done with; -1 unknown */
 	int64_t left_ms;            /* remaining estimate */
 };
@@ -82,6 +83,7 @@ struct status {
 	size_t npi;
 	struct phaseinfo *active;
 	const struct jevent *lastev;
+	size_t nholding;
 	size_t total, done, skipped, nfailed, nrunning, ninterrupted, nwaiting, nstale, reached, unestimated;
 	int attempts, failures;
 	int64_t est_ms, est_done_ms, est_skipped_ms, eff_est_ms, eff_actual_ms;
@@ -155,6 +157,7 @@ static void classify(struct status *st)
 		s->interrupted = !s->running && !s->failed && (ss == ST_INTERRUPTED || ss == ST_ROLLBACK_INTERRUPTED);
 		s->stale = ss == ST_STALE || ss == ST_CHANGED;
 		s->waiting = n->stepkind == STEP_MANUAL && !s->done && deps_done(n);
+		s->holding = ss == ST_HOLDING;
 		s->actual_ms = s->done && s->ok && s->ok->duration_ms >= 0 ? s->ok->duration_ms : -1;
 		if (s->done) {
 			s->left_ms = 0;
@@ -165,9 +168,12 @@ static void classify(struct status *st)
 
 				s->left_ms = s->left_ms > st->now - since ? s->left_ms - (st->now - since) : 0;
 			}
-			if (n->est_ms < 0)
+			if (n->est_ms < 0 && !s->holding)
 				st->unestimated++;
+			if (s->holding) /* what is left of its hold is what is left of it */
+				s->left_ms = state_hold_until(n) > st->now ? state_hold_until(n) - st->now : 0;
 		}
+		st->nholding += s->holding;
 		st->total++;
 		st->done += s->done;
 		st->skipped += s->skipped;
@@ -390,6 +396,39 @@ static bool is_interrupted(const struct stepinfo *s) { return s->interrupted; }
 static bool is_waiting(const struct stepinfo *s) { return s->waiting; }
 static bool is_stale(const struct stepinfo *s) { return s->stale; }
 static bool is_skipped(const struct stepinfo *s) { return s->skipped; }
+
+/* When N's next check is due (it holds, with a check): from its hold's start and the
+ * checks recorded, as the engine schedules them; 0 when none. */
+static int64_t next_check(const struct node *n)
+{
+	const struct history *h = state_history(n);
+
+	if (!n->ro || !n->ro->check || state_hold_until(n) < 0)
+		return 0;
+	return state_hold_until(n) - n->ro->hold_ms + n->ro->check_every_ms * (h->checks_ok + h->checks_failed + 1);
+}
+
+/* "Holding:": each hold, its time left, its checks. */
+static void list_holding(struct status *st)
+{
+	char a[32], b[32];
+
+	printf("\n%sHolding:%s\n", term_code(TERM_BOLD), term_code(TERM_RESET));
+	for (size_t i = 0; i < st->g->steps.n; i++) {
+		struct node *n = st->g->steps.v[i];
+		const struct history *h = state_history(n);
+		int64_t until = state_hold_until(n), next = next_check(n);
+
+		if (!st->si[n->id].holding)
+			continue;
+		printf("  %s holding: %s left (until %s)", n->name,
+		       format_duration(until > st->now ? until - st->now : 0, a, sizeof(a)), when(until, b));
+		if (n->ro && n->ro->check)
+			printf("; checks %d passed, %d failed; next check in %s", h->checks_ok, h->checks_failed,
+			       format_duration(next > st->now ? next - st->now : 0, a, sizeof(a)));
+		putchar('\n');
+	}
+}
 
 static void item(struct node *n, int w, const char *color)
 {
@@ -696,6 +735,8 @@ static void text(struct status *st)
 		list_failed(st);
 	if (st->nrunning)
 		list_started(st, true);
+	if (st->nholding)
+		list_holding(st);
 	if (st->ninterrupted)
 		list_started(st, false);
 	if (st->nwaiting)
@@ -766,6 +807,8 @@ static const char *step_word(const struct stepinfo *s, const struct node *n)
 		return "failed";
 	if (s->waiting)
 		return "waiting";
+	if (s->holding)
+		return "holding";
 	return state_name(state_of(n));
 }
 
@@ -933,6 +976,32 @@ static json_t *json_list(struct status *st, bool (*pick)(const struct stepinfo *
 	return a;
 }
 
+/* "holding": each hold's end, time left and checks (docs/status.md). */
+static json_t *json_holding(struct status *st)
+{
+	json_t *a = json_array();
+
+	for (size_t i = 0; i < st->g->steps.n; i++) {
+		struct node *n = st->g->steps.v[i];
+		const struct history *h = state_history(n);
+		int64_t until = state_hold_until(n), next = next_check(n);
+		json_t *o;
+
+		if (!st->si[n->id].holding)
+			continue;
+		o = json_object();
+		json_object_set_new(o, "step", json_string(n->name));
+		json_object_set_new(o, "until", jtime(until));
+		json_object_set_new(o, "left_ms", json_integer(until > st->now ? until - st->now : 0));
+		json_object_set_new(o, "checks_passed", json_integer(h->checks_ok));
+		json_object_set_new(o, "checks_failed", json_integer(h->checks_failed));
+		json_object_set_new(o, "failures_in_a_row", json_integer(h->check_streak));
+		json_object_set_new(o, "next_check", next ? jtime(next) : json_null());
+		json_array_append_new(a, o);
+	}
+	return a;
+}
+
 static void json(struct status *st)
 {
 	struct graph *g = st->g;
@@ -994,6 +1063,7 @@ static void json(struct status *st)
 	json_object_set_new(doc, "milestones", json_milestones(st));
 	json_object_set_new(doc, "failed", json_list(st, is_failed));
 	json_object_set_new(doc, "running", json_list(st, is_running));
+	json_object_set_new(doc, "holding", json_holding(st));
 	json_object_set_new(doc, "interrupted", json_list(st, is_interrupted));
 	json_object_set_new(doc, "waiting", json_list(st, is_waiting));
 	json_object_set_new(doc, "stale", json_list(st, is_stale));
