@@ -40,8 +40,10 @@ enum onfail {
 	ROFAIL_ROLLBACK, /* the run stops and rolls back rollback_to (a phase or step) */
 };
 
+struct require;
 /* A step's rollout keys: after its run or sql succeeds it holds for hold_ms (checking
- * every check_every_ms) before it is done. */
+ * every check_every_ms) before it is done; and the requirements on metrics of a step, a
+ * check or a milestone. */
 struct rollout {
 	int64_t hold_ms;        /* 0: no hold */
 	char *check;            /* shell command run while it holds, NULL when none */
@@ -49,6 +51,9 @@ struct rollout {
 	int check_failures;     /* consecutive failures that fail the step, default 3 */
 	enum onfail on_fail;
 	struct node *rollback_to; /* ROFAIL_ROLLBACK: the phase or step rolled back */
+	struct require *require;       /* a step: holds on its metrics once it ran; a milestone:
+	                                * reached only when it holds (NULL: none) */
+	struct require *check_require; /* a check passes only when it holds too (NULL: none) */
 	int on_fail_line;
 };
 

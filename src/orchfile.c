@@ -22,6 +22,7 @@
 
 #include <ini.h>
 
+#include "require.h"
 #include "sqlsplit.h"
 
 struct entry {
@@ -522,7 +523,8 @@ static const struct keydef step_keys[] = {
 	{"lock_timeout", K_DUR, F(lock_timeout_ms)}, {"statement_timeout", K_DUR, F(statement_timeout_ms)},
 	{"hold", K_SPECIAL, 0},             {"check", K_SPECIAL, 0},
 	{"check_every", K_SPECIAL, 0},      {"check_failures", K_SPECIAL, 0},
-	{"on_fail", K_SPECIAL, 0},
+	{"on_fail", K_SPECIAL, 0},          {"require", K_SPECIAL, 0},
+	{"check_require", K_SPECIAL, 0},
 	{NULL, 0, 0},
 };
 static const struct keydef phase_keys[] = {
@@ -530,7 +532,7 @@ static const struct keydef phase_keys[] = {
 };
 static const struct keydef milestone_keys[] = {
 	{"title", K_STR, F(title)}, {"needs", K_SPECIAL, 0}, {"validate", K_STR, F(validate)},
-	{"allow_skipped", K_BOOL, F(allow_skipped)}, {NULL, 0, 0},
+	{"allow_skipped", K_BOOL, F(allow_skipped)}, {"require", K_SPECIAL, 0}, {NULL, 0, 0},
 };
 #undef F
 
@@ -784,7 +786,16 @@ static void rollout_key(struct parser *p, struct node *n, struct entry *e, const
 	int64_t d;
 	long c;
 
-	if (strcmp(e->key, "hold") == 0 || strcmp(e->key, "check_every") == 0) {
+	if (strcmp(e->key, "require") == 0 || strcmp(e->key, "check_require") == 0) {
+		char *err = NULL;
+		struct require *r = require_parse(v, &err);
+
+		if (!r) {
+			perr(p, e->line, "bad %s '%s': %s", e->key, v, err);
+			free(err);
+		}
+		*(e->key[0] == 'r' ? &ro->require : &ro->check_require) = r;
+	} else if (strcmp(e->key, "hold") == 0 || strcmp(e->key, "check_every") == 0) {
 		if ((d = parse_duration(v)) < 0 || (d == 0 && e->key[0] == 'c'))
 			perr(p, e->line, "bad duration '%s' for %s (use e.g. 2s, 5m, 8h, 1d)", v, e->key);
 		*(e->key[0] == 'h' ? &ro->hold_ms : &ro->check_every_ms) = d < 0 ? 0 : d;
@@ -821,7 +832,8 @@ static void step_special(struct parser *p, struct section *s, struct entry *e, c
 {
 	struct node *n = s->node;
 
-	if (strcmp(e->key, "hold") == 0 || strncmp(e->key, "check", 5) == 0 || strcmp(e->key, "on_fail") == 0) {
+	if (strcmp(e->key, "hold") == 0 || strncmp(e->key, "check", 5) == 0 || strcmp(e->key, "on_fail") == 0 ||
+	    strcmp(e->key, "require") == 0) {
 		rollout_key(p, n, e, v);
 	} else if (strcmp(e->key, "phase") == 0) {
 		struct node *ph = graph_find(p->g, v);
@@ -940,12 +952,13 @@ static void load_step(struct parser *p, struct section *s)
 		     find_entry(s, "lock_timeout") ? "lock_timeout" : "statement_timeout");
 	if (n->ro && manual)
 		perr(p, manual->line, "step '%s' is a manual gate and cannot hold (hold, check, on_fail)", n->name);
-	else if (n->ro && !find_entry(s, "hold"))
-		perr(p, s->line, "step '%s' has %s but no hold", n->name,
-		     find_entry(s, "check") ? "check" : find_entry(s, "on_fail") ? "on_fail" : "check keys");
-	else if (n->ro && !n->ro->check && (find_entry(s, "check_every") || find_entry(s, "check_failures")))
+	else if (n->ro && !find_entry(s, "hold") && (find_entry(s, "check") || find_entry(s, "on_fail")))
+		perr(p, s->line, "step '%s' has %s but no hold", n->name, find_entry(s, "check") ? "check" : "on_fail");
+	else if (n->ro && !n->ro->check &&
+	         (find_entry(s, "check_every") || find_entry(s, "check_failures") || find_entry(s, "check_require")))
 		perr(p, s->line, "step '%s' has %s but no check", n->name,
-		     find_entry(s, "check_every") ? "check_every" : "check_failures");
+		     find_entry(s, "check_every") ? "check_every" : find_entry(s, "check_failures") ? "check_failures"
+		                                                                                 : "check_require");
 	check_sql(p, s, "sql", n->sql);
 	check_sql(p, s, "sql_verify", n->sql_verify);
 	check_sql(p, s, "sql_rollback", n->sql_rollback);
@@ -1002,7 +1015,10 @@ static void load_after(struct parser *p, struct section *s)
 
 static void milestone_special(struct parser *p, struct section *s, struct entry *e, char *v)
 {
-	add_needs(p, s->node, e, v);
+	if (strcmp(e->key, "require") == 0)
+		rollout_key(p, s->node, e, v);
+	else
+		add_needs(p, s->node, e, v);
 	free(v);
 }
 

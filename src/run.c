@@ -21,11 +21,13 @@
 #include <unistd.h>
 
 #include "inbox.h"
+#include "metric.h"
 #include "os.h"
 #include "pg.h"
 #include "proc.h"
 #include "record.h"
 #include "registry.h"
+#include "require.h"
 #include "state.h"
 #include "term.h"
 
@@ -258,13 +260,58 @@ static bool record_now(struct engine *e, struct node *n, enum result res)
 	return true;
 }
 
+/* What a requirement looks up: the latest value a step reported (any step's for a
+ * milestone), since the last reset. */
+struct lookup {
+	struct engine *e;
+	const struct node *step; /* NULL: any */
+};
+
+static bool lookup_metric(void *arg, const char *name, double *value, const char **unit)
+{
+	struct lookup *l = arg;
+	struct metric m;
+
+	if (!metric_latest(l->e->j, state_histories()->from, l->step, name, &m))
+		return false;
+	*value = m.value;
+	*unit = m.unit;
+	return true;
+}
+
+/* Whether requirement R of N holds on the metrics reported so far (N's own for a step,
+ * any step's for a milestone); when not, DETAIL (LEN bytes) says what failed, after
+ * KEY. */
+static bool required(struct engine *e, const struct node *n, const struct require *r, const char *key,
+                     char *detail, size_t len)
+{
+	struct lookup l = {e, n->kind == NODE_STEP ? n : NULL};
+	struct buf why = {0};
+	bool ok = require_eval(r, lookup_metric, &l, &why);
+
+	if (!ok)
+		snprintf(detail, len, "%s: %s", key, buf_str(&why));
+	buf_free(&why);
+	return ok;
+}
+
 /* Complete the instant nodes, iteratively: a chain of 100,000 of them costs no stack. */
 static void drain_instant(struct engine *e)
 {
 	while (e->instant.n) {
 		struct node *n = e->instant.v[--e->instant.n];
 
-		if (n->kind == NODE_MILESTONE && !e->reverse && !state_satisfied(n))
+		if (n->kind == NODE_MILESTONE && !e->reverse && !state_satisfied(n) && n->ro && n->ro->require &&
+		    !required(e, n, n->ro->require, "require", rt(n)->detail, sizeof(rt(n)->detail))) {
+			/* not reached: what needs it waits, and the next run looks again */
+			rt(n)->st = R_HELD;
+			vec_push(&e->held, n);
+			if (verbosity >= 0) {
+				term_clear();
+				printf("%sMilestone %s not reached: %s%s (%s)\n", term_code(TERM_BOLD_RED), n->name, n->title,
+				       term_code(TERM_RESET), rt(n)->detail);
+			}
+		} else if (n->kind == NODE_MILESTONE && !e->reverse && !state_satisfied(n))
 			record_now(e, n, RESULT_MILESTONE);
 		else
 			complete(e, n);
@@ -1140,12 +1187,16 @@ static void check_done(struct engine *e, struct job *jb, bool ok, const char *de
 		return;
 	}
 	last_line(jb, said, sizeof(said));
-	if (jb->timed_out)
+	if (ok && n->ro->check_require && !required(e, n, n->ro->check_require, "check_require", why, sizeof(why)))
+		ok = false; /* WHY says which metric, its value and the bound */
+	else if (jb->timed_out)
 		snprintf(why, sizeof(why), "timed out after %s", format_duration(n->ro->check_every_ms, (char[32]){0}, 32));
 	else
 		snprintf(why, sizeof(why), "%s%s%s", detail, said[0] ? ": " : "", said);
 	o = outcome_of(jb, ok ? (said[0] ? said : NULL) : why);
 	o.attempt = 0;
+	if (!ok && o.exit_status == 0)
+		o.exit_status = -1; /* exited 0, failed all the same (check_require): no "exit" recorded */
 	if (record(&e->rec, n, ok ? RESULT_CHECK_OK : RESULT_CHECK_FAIL, &o) < 0 || journal_sync(e->j) < 0) {
 		free_job(jb);
 		unrecorded(e, n);
@@ -1244,6 +1295,11 @@ static void stage_done(struct engine *e, struct job *jb)
 	}
 	if (n->kind == NODE_STEP && !e->reverse && (missing = state_missing_output(n))) {
 		snprintf(detail, sizeof(detail), "output %s missing after success", missing);
+		fail_job(e, jb, detail);
+		return;
+	}
+	if (!e->reverse && n->ro && n->ro->require &&
+	    !required(e, n, n->ro->require, "require", detail, sizeof(detail))) {
 		fail_job(e, jb, detail);
 		return;
 	}
@@ -1701,7 +1757,7 @@ static int summary(struct engine *e)
 	for (size_t i = 0; i < e->held.n; i++) {
 		struct node *n = e->held.v[i];
 
-		notice("milestone %s not reached: %s", n->name, state_reason(n));
+		notice("milestone %s not reached: %s", n->name, rt(n)->detail[0] ? rt(n)->detail : state_reason(n));
 	}
 	if (e->failed.n || e->gates.n || e->held.n || notrun) {
 		if (notrun)

@@ -35,6 +35,7 @@
 #include <jansson.h>
 
 #include "history.h"
+#include "metric.h"
 #include "os.h"
 #include "proc.h"
 #include "registry.h"
@@ -408,6 +409,112 @@ static int64_t next_check(const struct node *n)
 	return state_hold_until(n) - n->ro->hold_ms + n->ro->check_every_ms * (h->checks_ok + h->checks_failed + 1);
 }
 
+/* The latest value of each metric per step (BYCOMP: per component, the newest of its
+ * steps'), oldest first, into OUT (struct metric * each, to free). */
+static void latest_metrics(struct status *st, bool bycomp, struct vec *out)
+{
+	size_t from = state_histories()->from;
+
+	for (size_t i = from, n = st->j ? journal_count(st->j) : 0; i < n; i++) {
+		const struct jevent *e = journal_event(st->j, i);
+		struct metric m, *x = NULL;
+
+		if (!e->node || !metric_of(e, &m) || (bycomp && !e->component))
+			continue;
+		for (size_t k = 0; k < out->n && !x; k++) {
+			struct metric *y = out->v[k];
+
+			if (strcmp(y->name, m.name) == 0 &&
+			    (bycomp ? strcmp(y->ev->component, e->component) == 0 : y->ev->node == e->node))
+				x = y;
+		}
+		if (!x) {
+			x = xcalloc(1, sizeof(*x));
+			vec_push(out, x);
+		}
+		*x = m;
+	}
+}
+
+static void free_metrics(struct vec *v)
+{
+	for (size_t i = 0; i < v->n; i++)
+		free(v->v[i]);
+	vec_free(v);
+}
+
+/* "Metrics:": the latest value of each per step, then per component. */
+static void list_metrics(struct status *st)
+{
+	struct vec steps = {0}, comps = {0};
+
+	latest_metrics(st, false, &steps);
+	latest_metrics(st, true, &comps);
+	if (steps.n)
+		printf("\n%sMetrics:%s\n", term_code(TERM_BOLD), term_code(TERM_RESET));
+	for (size_t i = 0; i < st->g->nodes.n; i++) {
+		struct node *n = st->g->nodes.v[i];
+		bool any = false;
+
+		for (size_t k = 0; k < steps.n; k++) {
+			struct metric *m = steps.v[k];
+
+			if (m->ev->node != n)
+				continue;
+			printf("%s%s=%g%s%s", any ? ", " : "  ", m->name, m->value, m->unit[0] ? " " : "", m->unit);
+			any = true;
+		}
+		if (any)
+			printf("  (%s%s%s)\n", n->name, n->component ? ", component " : "", n->component ? n->component : "");
+	}
+	for (size_t k = 0; k < comps.n; k++) {
+		struct metric *m = comps.v[k];
+
+		printf("  component %s: %s=%g%s%s (%s, %s)\n", m->ev->component, m->name, m->value, m->unit[0] ? " " : "",
+		       m->unit, m->ev->name, when(m->ev->time_ms, (char[32]){0}));
+	}
+	free_metrics(&steps);
+	free_metrics(&comps);
+}
+
+static json_t *jtime(int64_t ms);
+
+/* "metrics": {"steps": {STEP: {NAME: {value, unit, at}}}, "components": {COMPONENT:
+ * {NAME: {value, unit, step, at}}}}. */
+static json_t *json_metrics(struct status *st)
+{
+	struct vec steps = {0}, comps = {0};
+	json_t *o = json_object(), *js = json_object(), *jc = json_object();
+
+	latest_metrics(st, false, &steps);
+	latest_metrics(st, true, &comps);
+	for (int pass = 0; pass < 2; pass++) {
+		struct vec *v = pass ? &comps : &steps;
+
+		for (size_t k = 0; k < v->n; k++) {
+			struct metric *m = v->v[k];
+			const char *key = pass ? m->ev->component : m->ev->name;
+			json_t *group = json_object_get(pass ? jc : js, key), *x = json_object();
+
+			if (!group) {
+				group = json_object();
+				json_object_set_new(pass ? jc : js, key, group);
+			}
+			json_object_set_new(x, "value", json_real(m->value));
+			json_object_set_new(x, "unit", m->unit[0] ? json_string(m->unit) : json_null());
+			if (pass)
+				json_object_set_new(x, "step", json_string(m->ev->name));
+			json_object_set_new(x, "at", jtime(m->ev->time_ms));
+			json_object_set_new(group, m->name, x);
+		}
+	}
+	json_object_set_new(o, "steps", js);
+	json_object_set_new(o, "components", jc);
+	free_metrics(&steps);
+	free_metrics(&comps);
+	return o;
+}
+
 /* "Holding:": each hold, its time left, its checks. */
 static void list_holding(struct status *st)
 {
@@ -737,6 +844,7 @@ static void text(struct status *st)
 		list_started(st, true);
 	if (st->nholding)
 		list_holding(st);
+	list_metrics(st);
 	if (st->ninterrupted)
 		list_started(st, false);
 	if (st->nwaiting)
@@ -1064,6 +1172,7 @@ static void json(struct status *st)
 	json_object_set_new(doc, "failed", json_list(st, is_failed));
 	json_object_set_new(doc, "running", json_list(st, is_running));
 	json_object_set_new(doc, "holding", json_holding(st));
+	json_object_set_new(doc, "metrics", json_metrics(st));
 	json_object_set_new(doc, "interrupted", json_list(st, is_interrupted));
 	json_object_set_new(doc, "waiting", json_list(st, is_waiting));
 	json_object_set_new(doc, "stale", json_list(st, is_stale));
