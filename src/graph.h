@@ -156,6 +156,7 @@ struct graph {
 	int jobs;        /* [orch] jobs, 0 when unset */
 	char *database;  /* [orch] database, NULL when unset */
 	char *changelog; /* [orch] changelog, NULL when unset */
+	char *metrics;   /* [orch] metrics: the Prometheus text file (export.c), NULL when unset */
 	int64_t lock_timeout_ms, statement_timeout_ms; /* [orch]'s, for SQL steps; -1 when unset */
 	struct vec sqlvars; /* "NAME=VALUE": [vars] and -D, for SQL files' psql variables */
 

@@ -862,6 +862,7 @@ long journal_append(struct journal *j, enum evkind kind, struct node *n, const s
 		e->pstart = o->pstart;
 		e->boot = own(j, o->boot);
 		e->by = own(j, o->by);
+		e->component = own(j, o->component);
 	}
 	e->line = ++j->lines;
 	e->off = j->size;

@@ -1048,17 +1048,22 @@ static void load_orch(struct parser *p, struct section *s)
 		}
 		if (strcmp(e->key, "target") == 0)
 			continue; /* read by choose_target */
+		if (strcmp(e->key, "metrics") == 0) {
+			free(g->metrics);
+			g->metrics = expand(p, s, buf_str(&e->value), e->line);
+			continue;
+		}
 		if (strcmp(e->key, "name") && strcmp(e->key, "jobs") && strcmp(e->key, "changelog") &&
 		    strcmp(e->key, "share_database") && strcmp(e->key, "lock_timeout") &&
 		    strcmp(e->key, "statement_timeout")) {
 			static const char *const keys[] = {"name",           "jobs",         "database",
 			                                   "changelog",      "target",       "share_database",
-			                                   "lock_timeout",   "statement_timeout", NULL};
+			                                   "lock_timeout",   "statement_timeout", "metrics", NULL};
 			char hint[64];
 
 			perr(p, e->line,
 			     "unknown key '%s' in [orch] (known keys: name, jobs, database, changelog, target, "
-			     "share_database, lock_timeout, statement_timeout)%s",
+			     "share_database, lock_timeout, statement_timeout, metrics)%s",
 			     e->key, did_you_mean(e->key, keys, hint, sizeof(hint)));
 			continue;
 		}

@@ -20,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "export.h"
 #include "inbox.h"
 #include "metric.h"
 #include "os.h"
@@ -127,6 +128,7 @@ struct engine {
 	int64_t t0_mono_ms;
 	int64_t last_draw_mono_ms;
 	int64_t inbox_mono_ms; /* when the inbox was last looked at */
+	int64_t export_mono_ms; /* when the metrics file (export.c) was last written */
 	struct node *prompting; /* the gate whose question is the live line, waiting for y */
 	bool stdin_closed;
 };
@@ -1832,8 +1834,15 @@ static int engine_loop(struct engine *e)
 		take_requests(e);
 		if (e->tty && now_ms() - e->last_draw_mono_ms >= 200)
 			draw_status(e);
+		/* the metrics file follows the events, at most once a second */
+		if (export_path(e->g) && now_ms() - e->export_mono_ms >= 1000) {
+			export_write(e->g, e->j);
+			e->export_mono_ms = now_ms();
+		}
 	}
 	journal_sync(e->j);
+	if (export_path(e->g))
+		export_write(e->g, e->j);
 	status = summary(e);
 	free_runtime(e);
 	free(e->pfd);
