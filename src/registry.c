@@ -98,7 +98,7 @@ static struct regdb *db_of(const char *conninfo)
 
 static bool journal_applied(enum stepstate st)
 {
-	return st == ST_DONE || st == ST_STALE || st == ST_CHANGED;
+	return st == ST_DONE || st == ST_STALE || st == ST_CHANGED || st == ST_HOLDING;
 }
 
 /* Group the SQL steps of the view by database. */
@@ -210,7 +210,7 @@ static int agree(struct graph *g, struct recorder *rec, struct node *n)
 		/* applied with this file: done (what only changed upstream, or in its verify, is
 		 * not applied again), unless it runs always or the journal saw its inputs or
 		 * outputs change since the registry's signature */
-		if (st != ST_DONE && !n->always &&
+		if (st != ST_DONE && st != ST_HOLDING && !n->always && /* a hold is the journal's to end */
 		    !(applied && !same_sig(s->row, n) &&
 		      (strncmp(state_reason(n), "input", 5) == 0 || strncmp(state_reason(n), "output", 6) == 0))) {
 			struct outcome o = {.exit_status = -1};

@@ -140,6 +140,27 @@ static struct rt *rt(const struct node *n)
 
 /* ---- output ---- */
 
+/* "[2/5] holding deploy: 1h 2m left, checks 3 passed, 0 failed, next in 4m" into LINE. */
+static void hold_line(struct engine *e, struct node *n, char *line, size_t len)
+{
+	const struct history *h = state_history(n);
+	const struct rt *r = n->rt;
+	int64_t now = wall_ms(), left = r->hold_until_wall_ms - now;
+	char a[32], b[32];
+
+	snprintf(line, len, "[%zu/%zu] holding %s: %s left", e->prog.finished, e->prog.total, n->name,
+	         format_duration(left > 0 ? left : 0, a, sizeof(a)));
+	if (n->ro->check) {
+		int64_t next = r->next_check_wall_ms > now ? r->next_check_wall_ms - now : 0;
+
+		snprintf(b, sizeof(b), "next in %s", format_duration(next, a, sizeof(a)));
+		snprintf(line + strlen(line), len - strlen(line), ", checks %d passed, %d failed, %s", h->checks_ok,
+		         h->checks_failed, r->check ? "checking now" : b);
+	}
+	if (e->holding.n > 1)
+		snprintf(line + strlen(line), len - strlen(line), " (+%zu holding)", e->holding.n - 1);
+}
+
 /* The live status line: the oldest running step, how long it has run, and how many more. */
 static void draw_status(struct engine *e)
 {
@@ -158,20 +179,32 @@ static void draw_status(struct engine *e)
 	for (size_t i = 0; i < e->jobs.n; i++) {
 		struct job *x = e->jobs.v[i];
 
-		if (!jb || x->start_mono_ms < jb->start_mono_ms)
+		if (x->stage != STAGE_CHECK && (!jb || x->start_mono_ms < jb->start_mono_ms))
 			jb = x;
 	}
 	term_clear();
+	if (!jb && e->holding.n) { /* only holds: the one that ends first, its checks */
+		struct node *h = NULL;
+
+		for (size_t i = 0; i < e->holding.n; i++)
+			if (!h || rt(e->holding.v[i])->hold_until_wall_ms < rt(h)->hold_until_wall_ms)
+				h = e->holding.v[i];
+		hold_line(e, h, line, sizeof(line));
+		term_live(line);
+		return;
+	}
 	if (!jb)
 		return;
 	format_duration(now_ms() - jb->start_mono_ms, dur, sizeof(dur));
 	snprintf(line, sizeof(line), "[%zu/%zu] %s%s%s %s", e->prog.finished, e->prog.total,
 	         jb->n->phase ? jb->n->phase->name : "", jb->n->phase ? ": " : "", jb->n->title, dur);
-	if (e->jobs.n > 1)
-		snprintf(line + strlen(line), sizeof(line) - strlen(line), " (+%zu running)", e->jobs.n - 1);
+	if (e->jobs.n - e->nchecks > 1)
+		snprintf(line + strlen(line), sizeof(line) - strlen(line), " (+%zu running)", e->jobs.n - e->nchecks - 1);
 	if (e->gates.n)
 		snprintf(line + strlen(line), sizeof(line) - strlen(line), " (%zu gate%s waiting)", e->gates.n,
 		         e->gates.n == 1 ? "" : "s");
+	if (e->holding.n)
+		snprintf(line + strlen(line), sizeof(line) - strlen(line), " (%zu holding)", e->holding.n);
 	term_live(line);
 }
 

@@ -228,3 +228,17 @@ check_cmd='n=$(cat checks.count 2>/dev/null || echo 0); n=$((n + 1)); echo $n > 
 	orch: error: Orchfile: 5 errors; nothing was run
 	EOF
 }
+
+@test "on a terminal the live line shows the hold: time left, checks passed and failed, the next check" {
+	command -v script >/dev/null || skip "script(1) is missing"
+	cat > Orchfile <<-'EOF'
+	[step deploy]
+	run = true
+	hold = 2s
+	check = true
+	check_every = 700ms
+	EOF
+	script -qefc "$ORCH" /dev/null > tty.out 2>&1
+	grep -aq "holding deploy: 1\.[0-9]s left, checks 0 passed, 0 failed, next in 0\.[0-9]s" tty.out
+	grep -aq "holding deploy: 0\.[0-9]s left, checks 2 passed, 0 failed, next in" tty.out
+}
