@@ -33,6 +33,7 @@
 #include "term.h"
 
 #define KILL_GRACE_MS 3000
+#define CHECK_MIN_MS 10000 /* the least time a health check has before it is stopped */
 #define SETTLE_MS 200 /* longest a success waits for its sync while other steps start */
 /* A step's output goes to its log as it comes; orch keeps only its last TAIL_BYTES or so
  * to print: a step that prints 100 MB costs no memory. */
@@ -1173,7 +1174,8 @@ static void start_check(struct engine *e, struct node *n)
 	jb->start_mono_ms = now_ms();
 	jb->start_wall_ms = wall_ms();
 	jb->logpath = xasprintf("%s/logs/%s.check.log", e->g->statedir, n->name);
-	jb->deadline_mono_ms = jb->start_mono_ms + n->ro->check_every_ms; /* a check never outlasts its turn */
+	/* a check never outlasts its turn, nor is it cut short of 10 s */
+	jb->deadline_mono_ms = jb->start_mono_ms + (n->ro->check_every_ms > CHECK_MIN_MS ? n->ro->check_every_ms : CHECK_MIN_MS);
 	if (spawn_script(e, jb, n->ro->check) < 0) {
 		jb->proc.pid = 0;
 		jb->exited = true;
@@ -1225,7 +1227,8 @@ static void check_done(struct engine *e, struct job *jb, bool ok, const char *de
 	if (ok && n->ro->check_require && !required(e, n, n->ro->check_require, "check_require", why, sizeof(why)))
 		ok = false; /* WHY says which metric, its value and the bound */
 	else if (jb->timed_out)
-		snprintf(why, sizeof(why), "timed out after %s", format_duration(n->ro->check_every_ms, (char[32]){0}, 32));
+		snprintf(why, sizeof(why), "timed out after %s",
+		         format_duration(now_ms() - jb->start_mono_ms, (char[32]){0}, 32));
 	else
 		snprintf(why, sizeof(why), "%s%s%s", detail, said[0] ? ": " : "", said);
 	o = outcome_of(jb, ok ? (said[0] ? said : NULL) : why);
@@ -1789,12 +1792,18 @@ static int summary(struct engine *e)
 		if (n->prompt)
 			fprintf(stderr, "  %s\n", n->prompt);
 	}
+	for (size_t i = 0; i < e->holding.n; i++) { /* stopped while they hold: the journal keeps it */
+		struct node *n = e->holding.v[i];
+		char left[32];
+
+		notice("step %s still holds (%s left): run orch again to go on with it", n->name, hold_left(n, left));
+	}
 	for (size_t i = 0; i < e->held.n; i++) {
 		struct node *n = e->held.v[i];
 
 		notice("milestone %s not reached: %s", n->name, rt(n)->detail[0] ? rt(n)->detail : state_reason(n));
 	}
-	if (e->failed.n || e->gates.n || e->held.n || notrun) {
+	if (e->failed.n || e->gates.n || e->held.n || e->holding.n || notrun) {
 		if (notrun)
 			notice("%zu step%s not run", notrun, notrun == 1 ? "" : "s");
 		return EXIT_FAILED; /* a waiting gate leaves the plan unfinished too */

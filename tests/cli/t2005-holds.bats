@@ -144,15 +144,20 @@ check_cmd='n=$(cat checks.count 2>/dev/null || echo 0); n=$((n + 1)); echo $n > 
 	on_fail = stop
 
 	[step slow]
-	run = sleep 0.5; touch slow
+	run = sleep 2; touch slow
 
 	[step later]
 	needs = slow
 	run = touch later
+
+	[step other]
+	run = true
+	hold = 1h
 	EOF
-	"$ORCH" > run.out 2>&1 &
+	"$ORCH" -j3 > run.out 2>&1 &
 	pid=$!
 	wait_for run.out "holding deploy for 1h"
+	wait_for run.out "holding other for 1h"
 	run_orch --abort deploy --reason "bad canary"
 	expect_status 0
 	rc=0
@@ -161,9 +166,10 @@ check_cmd='n=$(cat checks.count 2>/dev/null || echo 0); n=$((n + 1)); echo $n > 
 	[ "$rc" -eq 1 ]
 	grep -q "aborted deploy" run.out
 	grep -q "step deploy failed: bad canary" run.out
-	# the running step ends, nothing more starts
+	# the running step ends, nothing more starts; a hold stopped is the next run's
 	[ -e slow ]
 	[ ! -e later ]
+	grep -q "step other still holds (59m" run.out
 }
 
 @test "a check failing after two passes fails the step and rolls back its phase" {
