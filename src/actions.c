@@ -203,12 +203,12 @@ static bool holder_alive(void *g)
 /* While another orch runs the plan, ask it to record ACTION of N: it takes the request
  * within a second. Returns an exit status, or -1 when that orch has ended meanwhile
  * (the caller records it itself). */
-static int ask_running_orch(struct graph *g, const char *action, struct node *n, long pid)
+static int ask_running_orch(struct graph *g, const char *action, struct node *n, long pid, const char *why)
 {
 	char *dir = xasprintf("%s/%s", g->dir, g->statedir), *id, *answer;
 	int r;
 
-	if (!(id = inbox_post(dir, action, n->name))) {
+	if (!(id = inbox_post(dir, action, n->name, why))) {
 		free(dir);
 		return EXIT_RECORD;
 	}
@@ -236,7 +236,7 @@ int action_skip(struct graph *g, const char *step)
 
 	if (!n)
 		return EXIT_USAGE;
-	if ((pid = journal_lock_holder(g)) > 0 && (r = ask_running_orch(g, "skip", n, pid)) >= 0)
+	if ((pid = journal_lock_holder(g)) > 0 && (r = ask_running_orch(g, "skip", n, pid, NULL)) >= 0)
 		return r;
 	j = open_locked(g);
 	if (state_of(n) == ST_SKIPPED) {
@@ -290,7 +290,7 @@ int action_approve(struct graph *g, const char *step)
 		      "without running it)", n->name, n->stepkind == STEP_SQL ? "sql" : "run", n->name);
 		return EXIT_USAGE;
 	}
-	if ((pid = journal_lock_holder(g)) > 0 && (r = ask_running_orch(g, "approve", n, pid)) >= 0)
+	if ((pid = journal_lock_holder(g)) > 0 && (r = ask_running_orch(g, "approve", n, pid, NULL)) >= 0)
 		return r;
 	j = open_locked(g);
 	if (state_of(n) == ST_DONE) {
@@ -304,6 +304,30 @@ int action_approve(struct graph *g, const char *step)
 	}
 	state_refresh(n);
 	return record_all(g, j, &n, 1, RESULT_APPROVE);
+}
+
+int action_endhold(struct graph *g, const char *step, bool promote, const char *why)
+{
+	const char *opt = promote ? "--promote" : "--abort";
+	struct node *n = find_step(g, step, opt);
+	struct journal *j;
+	long pid;
+	int r;
+
+	if (!n)
+		return EXIT_USAGE;
+	if (!n->ro || !n->ro->hold_ms) {
+		error("%s: %s has no hold (hold = DURATION)", opt, n->name);
+		return EXIT_USAGE;
+	}
+	if ((pid = journal_lock_holder(g)) > 0 && (r = ask_running_orch(g, promote ? "promote" : "abort", n, pid, why)) >= 0)
+		return r;
+	j = open_locked(g);
+	if (state_of(n) != ST_HOLDING) {
+		error("%s: %s does not hold now (%s)", opt, n->name, state_reason(n));
+		return finish(j, EXIT_FAILED);
+	}
+	return record_all_why(g, j, &n, 1, promote ? RESULT_PROMOTE : RESULT_ABORT, why);
 }
 
 /* --reset --database: the plan's rows in each database's registry. Returns 0 or an

@@ -29,6 +29,10 @@ int action_accept(struct graph *g, const char *step, const char *why);
  * are recorded as applied without running them: SQL steps in their database's registry,
  * every one in the journal. Asks on a terminal unless YES; DRYRUN (-n) lists them. */
 int action_baseline(struct graph *g, struct node *target, const char *why, bool yes, bool dryrun);
+/* --promote STEP / --abort STEP [--reason WHY]: end the hold of STEP now, as done
+ * (PROMOTE) or failed, with who and why; through the running orch when one holds the
+ * plan. */
+int action_endhold(struct graph *g, const char *step, bool promote, const char *why);
 /* --why STEP: say whether STEP would run and why (every key, file or dependency that
  * changed), or that it is up to date. */
 int action_why(struct graph *g, const char *step);

@@ -24,8 +24,11 @@ enum evkind {
 	EV_MILESTONE,      /* a milestone reached */
 	EV_MILESTONE_LOST, /* a milestone no longer holds (after rollback) */
 	EV_RESET,          /* all progress forgotten */
+	EV_HOLD,           /* its run succeeded and it holds: start and dur_ms say until when */
+	EV_CHECK,          /* a health check while it holds: exit 0 passed, else failed (msg) */
+	EV_METRIC,         /* a metric its step, check or validate reported: msg NAME=VALUE [UNIT] */
 };
-enum { EV_NKINDS = EV_RESET + 1 };
+enum { EV_NKINDS = EV_METRIC + 1 };
 
 /* One event as loaded (or appended by this process). */
 struct jevent {
@@ -45,6 +48,7 @@ struct jevent {
 	int64_t pstart;      /* start: when that shell started (clock ticks since boot), 0 */
 	const char *boot;    /* start: the boot it started in, NULL when not recorded */
 	const char *by;      /* approve, skip: who asked for it (user@host), NULL when not recorded */
+	const char *component; /* metric: the step's component, NULL when none */
 	size_t line;         /* 1-based line in the journal file */
 	int64_t off;         /* byte offset of the line in the file */
 	size_t len;          /* its length, without the newline */

@@ -33,6 +33,30 @@ enum onchange {
 
 struct node;
 
+/* What a failed hold (a check failing check_failures times, or --abort) triggers. */
+enum onfail {
+	ROFAIL_FAIL,     /* a failure like any other (the default) */
+	ROFAIL_STOP,     /* the run stops: nothing more starts */
+	ROFAIL_ROLLBACK, /* the run stops and rolls back rollback_to (a phase or step) */
+};
+
+struct require;
+/* A step's rollout keys: after its run or sql succeeds it holds for hold_ms (checking
+ * every check_every_ms) before it is done; and the requirements on metrics of a step, a
+ * check or a milestone. */
+struct rollout {
+	int64_t hold_ms;        /* 0: no hold */
+	char *check;            /* shell command run while it holds, NULL when none */
+	int64_t check_every_ms; /* default 5m */
+	int check_failures;     /* consecutive failures that fail the step, default 3 */
+	enum onfail on_fail;
+	struct node *rollback_to; /* ROFAIL_ROLLBACK: the phase or step rolled back */
+	struct require *require;       /* a step: holds on its metrics once it ran; a milestone:
+	                                * reached only when it holds (NULL: none) */
+	struct require *check_require; /* a check passes only when it holds too (NULL: none) */
+	int on_fail_line;
+};
+
 /* Values of node->mark, the scratch of graph walks (graph_clearmarks resets them). */
 enum mark {
 	MARK_NONE = 0,  /* not visited, not selected */
@@ -120,6 +144,7 @@ struct node {
 	struct vec inputs, env;        /* char * each; env holds "KEY=value" */
 	int64_t est_ms;                /* -1 when unset */
 	struct pool *pool;
+	struct rollout *ro; /* hold, check, on_fail (rollouts.md); NULL when the step has none */
 
 	/* phases */
 	struct vec steps; /* the phase's steps, in declaration order */
@@ -152,6 +177,7 @@ struct graph {
 	char *database;  /* [orch] database, NULL when unset */
 	char *changelog; /* [orch] changelog, NULL when unset */
 	char *report;    /* [orch] report: the HTML report kept current, NULL when unset */
+	char *metrics;   /* [orch] metrics: the Prometheus text file (export.c), NULL when unset */
 	int64_t lock_timeout_ms, statement_timeout_ms; /* [orch]'s, for SQL steps; -1 when unset */
 	struct vec sqlvars; /* "NAME=VALUE": [vars] and -D, for SQL files' psql variables */
 

@@ -13,7 +13,7 @@
 static void clear(struct histories *h)
 {
 	for (size_t i = 0; i < h->nnodes; i++)
-		h->node[i] = (struct history){-1, -1, -1, -1, -1, -1, -1, 0, 0};
+		h->node[i] = (struct history){-1, -1, -1, -1, -1, -1, -1, 0, 0, -1, 0, 0, 0};
 	h->last = -1;
 }
 
@@ -29,11 +29,12 @@ void history_add(struct histories *h, struct journal *j, size_t i)
 		return;
 	}
 	h->last = at;
-	if (!e->node)
+	if (!e->node || e->kind == EV_METRIC) /* a metric is no part of a node's state */
 		return;
 	n = &h->node[e->node->id];
 	n->last = at;
-	if (e->kind != EV_START && e->kind != EV_ROLLBACK_START)
+	/* a check is not an anchor: compaction keeps the hold it belongs to, and every check */
+	if (e->kind != EV_START && e->kind != EV_ROLLBACK_START && e->kind != EV_CHECK)
 		n->anchor = at;
 	switch (e->kind) {
 	case EV_START:
@@ -65,9 +66,23 @@ void history_add(struct histories *h, struct journal *j, size_t i)
 	case EV_ROLLBACK_OK:
 		n->done = -1;
 		break;
+	case EV_HOLD:
+		n->hold = n->finished = at;
+		n->checks_ok = n->checks_failed = n->check_streak = 0;
+		break;
+	case EV_CHECK:
+		if (e->exit_status == 0 && !e->signal && !e->timed_out) {
+			n->checks_ok++;
+			n->check_streak = 0;
+		} else {
+			n->checks_failed++;
+			n->check_streak++;
+		}
+		break;
 	case EV_INTERRUPTED:
 	case EV_ROLLBACK_FAIL:
 	case EV_RESET:
+	case EV_METRIC:
 		break;
 	}
 }
@@ -104,8 +119,8 @@ int64_t history_live(const struct histories *h, struct journal *j, bool *live)
 		const struct jevent *e = journal_event(j, i);
 		const struct history *s;
 
-		if (!e->node) {
-			live[i] = true; /* a node no longer in the Orchfile: keep its history */
+		if (!e->node || e->kind == EV_METRIC) {
+			live[i] = true; /* a node no longer in the Orchfile, a metric: keep its history */
 		} else {
 			s = &h->node[e->node->id];
 			live[i] = (long)i == s->completion || s->anchor < 0 || (long)i >= s->anchor;

@@ -27,6 +27,9 @@ struct history {
 	int32_t anchor;     /* its last event other than a start: what decides its state */
 	int attempts;    /* starts */
 	int failures;    /* failed attempts */
+	long hold;       /* its last hold: while it is the last event but checks, it holds */
+	int checks_ok, checks_failed; /* health checks since that hold */
+	int check_streak; /* consecutive failed checks, the last ones */
 };
 
 /* The histories of every node of a plan. */

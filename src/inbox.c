@@ -42,7 +42,7 @@ static int write_json(const char *path, json_t *obj)
 	return r;
 }
 
-char *inbox_post(const char *dir, const char *action, const char *step)
+char *inbox_post(const char *dir, const char *action, const char *step, const char *reason)
 {
 	char *in = inbox_dir(dir), *id, *path;
 	json_t *o;
@@ -56,6 +56,8 @@ char *inbox_post(const char *dir, const char *action, const char *step)
 	id = xasprintf("%lld-%ld", (long long)wall_ms(), (long)getpid());
 	path = file_of(dir, id, "json");
 	o = json_pack("{s:s, s:s, s:s}", "action", action, "step", step, "by", user_at_host());
+	if (o && reason)
+		json_object_set_new(o, "reason", json_string(reason));
 	if (!o || write_json(path, o) < 0) {
 		error("cannot write %s:", path);
 		json_decref(o);
@@ -120,7 +122,7 @@ size_t inbox_take(const char *dir, struct request **out)
 		size_t len = strlen(de->d_name);
 		char *path;
 		json_t *o;
-		const char *action, *step, *by;
+		const char *action, *step, *by, *reason;
 
 		if (len < 6 || strcmp(de->d_name + len - 5, ".json") != 0)
 			continue;
@@ -130,13 +132,14 @@ size_t inbox_take(const char *dir, struct request **out)
 		action = json_string_value(json_object_get(o, "action"));
 		step = json_string_value(json_object_get(o, "step"));
 		by = json_string_value(json_object_get(o, "by"));
+		reason = json_string_value(json_object_get(o, "reason"));
 		if (o && action && step) {
 			if (n == cap) {
 				cap = cap ? cap * 2 : 4;
 				*out = xreallocarray(*out, cap, sizeof(**out));
 			}
 			(*out)[n++] = (struct request){xstrndup(de->d_name, len - 5), xstrdup(action), xstrdup(step),
-			                               xstrdup(by ? by : "someone")};
+			                               xstrdup(by ? by : "someone"), reason ? xstrdup(reason) : NULL};
 		}
 		json_decref(o);
 	}
@@ -174,6 +177,7 @@ void inbox_free(struct request *v, size_t n)
 		free(v[i].action);
 		free(v[i].step);
 		free(v[i].by);
+		free(v[i].reason);
 	}
 	free(v);
 }

@@ -1,5 +1,5 @@
 /* inbox.h — requests to the orch that is running a plan, from other orch processes:
- * `orch --approve GATE` and `orch --skip STEP` while a run holds the plan. The journal
+ * `orch --approve GATE`, `--skip STEP`, `--promote STEP`, `--abort STEP` while a run holds the plan. The journal
  * has one writer, the lock holder; a request is a file in .orch/inbox/ that the running
  * orch takes within a second, records, and answers. */
 #ifndef ORCH_INBOX_H
@@ -15,11 +15,12 @@ struct request {
 	char *action; /* "approve" or "skip" */
 	char *step;
 	char *by;     /* user@host of who asked */
+	char *reason; /* --reason (--promote, --abort), NULL when none */
 };
 
-/* Post ACTION of STEP to the orch running the plan whose .orch is DIR. Returns the
- * request's id (a new string), or NULL after an error. */
-char *inbox_post(const char *dir, const char *action, const char *step);
+/* Post ACTION of STEP (with REASON, which may be NULL) to the orch running the plan
+ * whose .orch is DIR. Returns the request's id (a new string), or NULL after an error. */
+char *inbox_post(const char *dir, const char *action, const char *step, const char *reason);
 /* Wait up to TIMEOUT_MS for the answer to request ID: 1 accepted, 0 refused (the
  * reason in *ANSWER, a new string, for both), -1 no answer yet (the request stays:
  * the next orch to hold the plan takes it). While waiting, stop early (-2) when

@@ -13,7 +13,7 @@
  *	per event: u8 kind, u8 timed_out, 3 x i32 attempt/exit/signal, 3 x i64 time/start/
  *	           duration, 2 x u64 off/len, u8 has_sig, the sig as two u64 (hi, lo), then name,
  *	           run, message and log as u32 length (UINT32_MAX: none) and bytes, then
- *	           i32 pgid, i64 pstart, and the boot id and by as strings
+ *	           i32 pgid, i64 pstart, and the boot id, by and component as strings
  *	16 bytes: hash of everything above
  */
 #include "jindex.h"
@@ -26,7 +26,7 @@
 
 #include "hash.h"
 
-static const uint64_t INDEX_MAGIC = 0x3478646a6863726fULL; /* "orchjdx4" */
+static const uint64_t INDEX_MAGIC = 0x3578646a6863726fULL; /* "orchjdx5" */
 
 static void put(struct buf *b, const void *p, size_t n)
 {
@@ -164,8 +164,8 @@ int64_t jindex_load(const char *path, int fd, int64_t size, struct graph *g, str
 		int64_t v64[3];
 		uint64_t u64[2];
 		struct hash128 sig;
-		const char *name, *run, *msg, *log, *boot, *by;
-		uint32_t nname, nrun, nmsg, nlog, nboot, nby;
+		const char *name, *run, *msg, *log, *boot, *by, *comp;
+		uint32_t nname, nrun, nmsg, nlog, nboot, nby, ncomp;
 		int32_t pgid;
 		int64_t pstart;
 
@@ -184,6 +184,7 @@ int64_t jindex_load(const char *path, int fd, int64_t size, struct graph *g, str
 		get(&r, &pstart, sizeof(pstart));
 		boot = get_str(&r, &nboot);
 		by = get_str(&r, &nby);
+		comp = get_str(&r, &ncomp);
 		if (r.bad || kind >= EV_NKINDS || !name || !run)
 			goto stale;
 		e->kind = (enum evkind)kind;
@@ -217,6 +218,7 @@ int64_t jindex_load(const char *path, int fd, int64_t size, struct graph *g, str
 		e->pstart = pstart;
 		e->boot = own_n(&x.owned, boot, nboot);
 		e->by = own_n(&x.owned, by, nby);
+		e->component = own_n(&x.owned, comp, ncomp);
 	}
 	if (r.bad || x.nev != ilines)
 		goto stale;
@@ -280,6 +282,7 @@ int jindex_save(const char *path, int fd, int64_t size, const struct jevent *ev,
 			put(&b, &e->pstart, sizeof(e->pstart));
 			put_str(&b, e->boot);
 			put_str(&b, e->by);
+			put_str(&b, e->component);
 		}
 	}
 	h = hash128_bytes(b.s, b.len);

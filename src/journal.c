@@ -109,6 +109,9 @@ static const char *kindnames[] = {
 	[EV_MILESTONE] = "milestone",
 	[EV_MILESTONE_LOST] = "milestone-lost",
 	[EV_RESET] = "reset",
+	[EV_HOLD] = "hold",
+	[EV_CHECK] = "check",
+	[EV_METRIC] = "metric",
 };
 enum { NKINDS = sizeof(kindnames) / sizeof(kindnames[0]) };
 
@@ -314,6 +317,7 @@ static const char *parse_line(struct journal *j, const char *line, size_t len, s
 	e->pstart = json_integer_value(json_object_get(o, "pstart"));
 	e->boot = own(j, json_string_value(json_object_get(o, "boot")));
 	e->by = own(j, json_string_value(json_object_get(o, "by")));
+	e->component = own(j, json_string_value(json_object_get(o, "component")));
 	json_decref(o);
 	return NULL;
 }
@@ -815,6 +819,10 @@ long journal_append(struct journal *j, enum evkind kind, struct node *n, const s
 		}
 		if (kind != EV_START && kind != EV_ROLLBACK_START && (o->duration_ms > 0 || o->start_ms > 0))
 			json_object_set_new(obj, "dur_ms", json_integer(o->duration_ms));
+		if (kind == EV_HOLD) { /* for the reader: start + dur_ms is what orch reads */
+			format_time(o->start_ms + o->duration_ms, t);
+			json_object_set_new(obj, "until", json_string(t));
+		}
 	}
 	json_object_set_new(obj, "host", json_string(j->host));
 	json_object_set_new(obj, "user", json_string(j->user));
@@ -824,6 +832,8 @@ long journal_append(struct journal *j, enum evkind kind, struct node *n, const s
 		json_object_set_new(obj, "msg", json_string(o->message));
 	if (o && o->by)
 		json_object_set_new(obj, "by", json_string(o->by));
+	if (o && o->component)
+		json_object_set_new(obj, "component", json_string(o->component));
 	if (o && o->pgid > 0) {
 		json_object_set_new(obj, "pgid", json_integer(o->pgid));
 		json_object_set_new(obj, "pstart", json_integer(o->pstart));
@@ -878,6 +888,7 @@ long journal_append(struct journal *j, enum evkind kind, struct node *n, const s
 		e->pstart = o->pstart;
 		e->boot = own(j, o->boot);
 		e->by = own(j, o->by);
+		e->component = own(j, o->component);
 	}
 	e->line = ++j->lines;
 	e->off = j->size;

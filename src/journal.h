@@ -35,6 +35,7 @@ struct outcome {
 	int64_t pstart;     /* start: when its leader started, clock ticks since boot */
 	const char *boot;   /* start: the boot id */
 	const char *by;     /* approve, skip: who asked for it, user@host (NULL: not said) */
+	const char *component; /* metric: the step's component (NULL: none) */
 	const char *sig;    /* the node's signature (32 hex digits), NULL when none */
 	const struct sigpart *parts; /* with a completion: the signature's parts, for --why */
 	size_t nparts;

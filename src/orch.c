@@ -33,12 +33,14 @@ enum action {
 	ACT_RUN, ACT_STATUS, ACT_LIST, ACT_CHECK, ACT_WHY, ACT_GRAPH, ACT_ROLLBACK,
 	ACT_APPROVE, ACT_SKIP, ACT_FORCE, ACT_RESET, ACT_TOOL, ACT_ACCEPT, ACT_BASELINE, ACT_TRACE, ACT_REPORT,
 	ACT_RESTORE, ACT_TEST_ROLLBACK,
+	ACT_PROMOTE, ACT_ABORT,
 };
 
 static const char *action_names[] = {
 	"run", "--status", "--list", "--check", "--why", "--graph", "--rollback",
 	"--approve", "--skip", "--force", "--reset", "-t", "--accept", "--baseline", "--trace", "--report",
 	"--restore", "--test-rollback",
+	"--promote", "--abort",
 };
 
 enum tool { TOOL_LIST, TOOL_TARGETS, TOOL_COMMANDS, TOOL_QUERY, TOOL_CLEAN };
@@ -128,7 +130,10 @@ static const char usage_text[] =
 	"                          (--database: the registry's rows of the plan too)\n"
 	"  --accept STEP           record an applied SQL step's changed file as applied\n"
 	"  --baseline TARGET       record the steps of TARGET as applied, running nothing\n"
-	"  --reason TEXT           why (recorded with --accept and --baseline)\n"
+	"  --reason TEXT           why (recorded with --accept, --baseline, --promote,\n"
+	"                          --abort)\n"
+	"  --promote STEP          end a step's hold now: it is done\n"
+	"  --abort STEP            end a step's hold now: it failed (on_fail applies)\n"
 	"  --trace FILE            the journal as a Chrome trace (Perfetto)\n"
 	"  --report [FILE]         the plan as one HTML page (default: .orch/report.html)\n"
 	"  --yes                   do not ask for confirmation\n"
@@ -155,7 +160,7 @@ static void set_action(struct options *o, enum action a, const char *arg)
 enum { OPT_STATUS = 256, OPT_JSON, OPT_LIST, OPT_CHECK, OPT_WHY, OPT_GRAPH, OPT_ROLLBACK,
        OPT_APPROVE, OPT_SKIP, OPT_FORCE, OPT_RESET, OPT_YES, OPT_ONFAILURE, OPT_VERSION,
        OPT_KILL_ORPHANS, OPT_ACCEPT, OPT_BASELINE, OPT_DATABASE, OPT_REASON, OPT_TRACE, OPT_STATE, OPT_REPORT,
-       OPT_TO, OPT_RESTORE, OPT_SQL, OPT_TEST_ROLLBACK };
+       OPT_TO, OPT_RESTORE, OPT_SQL, OPT_TEST_ROLLBACK, OPT_PROMOTE, OPT_ABORT };
 
 static const struct option longopts[] = {
 	{"file", required_argument, NULL, 'f'},
@@ -179,6 +184,8 @@ static const struct option longopts[] = {
 	{"trace", required_argument, NULL, OPT_TRACE},
 	{"state", no_argument, NULL, OPT_STATE},
 	{"report", optional_argument, NULL, OPT_REPORT},
+	{"promote", required_argument, NULL, OPT_PROMOTE},
+	{"abort", required_argument, NULL, OPT_ABORT},
 	{"status", no_argument, NULL, OPT_STATUS},
 	{"json", no_argument, NULL, OPT_JSON},
 	{"list", no_argument, NULL, OPT_LIST},
@@ -365,6 +372,8 @@ static void parse_options(int argc, char **argv, struct options *o)
 				optarg = argv[optind++];
 			set_action(o, ACT_REPORT, optarg ? optarg : "");
 			break;
+		case OPT_PROMOTE: set_action(o, ACT_PROMOTE, optarg); break;
+		case OPT_ABORT: set_action(o, ACT_ABORT, optarg); break;
 		case OPT_STATUS: set_action(o, ACT_STATUS, NULL); break;
 		case OPT_JSON: o->json = true; break;
 		case OPT_LIST: set_action(o, ACT_LIST, NULL); break;
@@ -438,8 +447,9 @@ static void parse_options(int argc, char **argv, struct options *o)
 		usage_error("%s", "--state goes with --graph");
 	if (o->database && o->action != ACT_RESET)
 		usage_error("%s", "--database goes with --reset");
-	if (o->reason && o->action != ACT_ACCEPT && o->action != ACT_BASELINE)
-		usage_error("%s", "--reason goes with --accept or --baseline");
+	if (o->reason && o->action != ACT_ACCEPT && o->action != ACT_BASELINE && o->action != ACT_PROMOTE &&
+	    o->action != ACT_ABORT)
+		usage_error("%s", "--reason goes with --accept, --baseline, --promote or --abort");
 	if (o->ntargets && o->action != ACT_RUN && o->action != ACT_GRAPH && o->action != ACT_FORCE &&
 	    o->action != ACT_TEST_ROLLBACK)
 		usage_error("%s takes no targets", action_names[o->action]);
@@ -623,6 +633,7 @@ static int run(struct graph *g, struct options *o)
 	struct node **t = resolve_targets(g, o->targets, o->ntargets);
 	struct runopts ro = run_options(g, o);
 	struct vec pending = {0};
+	struct node *due;
 	bool readonly = o->dryrun || o->question;
 	struct journal *j;
 	int64_t t0;
@@ -654,6 +665,16 @@ static int run(struct graph *g, struct options *o)
 		status = run_targets(g, j, t, o->ntargets, &ro);
 	if (o->sql && status == EXIT_DONE)
 		status = show_sql(g, &pending);
+	if (j && (due = run_take_rollback())) {
+		/* a hold failed with on_fail = rollback: the rollback machinery, unasked */
+		struct rollbackopts rb = {.yes = true};
+		int rc;
+
+		info("%s: on_fail = rollback %s: rolling it back", "the hold failed", due->name);
+		rc = rollback_target(g, j, due, &rb, &ro);
+		if (rc != EXIT_DONE)
+			status = rc;
+	}
 	registry_free();
 	pg_close_all();
 	if (j)
@@ -1038,6 +1059,11 @@ int main(int argc, char **argv)
 		break;
 	case ACT_REPORT:
 		status = write_trace(g, &o, true);
+		break;
+	case ACT_PROMOTE:
+	case ACT_ABORT:
+		enter_plan_dir(g);
+		status = action_endhold(g, o.arg, o.action == ACT_PROMOTE, o.reason);
 		break;
 	case ACT_TOOL:
 		status = tool(g, &o);

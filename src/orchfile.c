@@ -25,6 +25,7 @@
 #include "flyway.h"
 #include "notify.h"
 #include "sqitch.h"
+#include "require.h"
 #include "sqlsplit.h"
 
 struct entry { /* in the parser's arena, as are the sections and their strings */
@@ -547,6 +548,10 @@ static const struct keydef step_keys[] = {
 	{"refs", K_STR, X(refs)},           {"backup", K_LIST, X(backup)},
 	{"lock_timeout", K_DUR, X(lock_timeout_ms)}, {"statement_timeout", K_DUR, X(statement_timeout_ms)},
 	{"backup_schema", K_LIST, X(backup_schema)},
+	{"hold", K_SPECIAL, 0, false},             {"check", K_SPECIAL, 0, false},
+	{"check_every", K_SPECIAL, 0, false},      {"check_failures", K_SPECIAL, 0, false},
+	{"on_fail", K_SPECIAL, 0, false},          {"require", K_SPECIAL, 0, false},
+	{"check_require", K_SPECIAL, 0, false},
 	{NULL, 0, 0, false},
 };
 static const struct keydef phase_keys[] = {
@@ -554,7 +559,7 @@ static const struct keydef phase_keys[] = {
 };
 static const struct keydef milestone_keys[] = {
 	{"title", K_STR, F(title)}, {"needs", K_SPECIAL, 0, false}, {"validate", K_STR, X(validate)},
-	{"allow_skipped", K_BOOL, X(allow_skipped)}, {NULL, 0, 0, false},
+	{"allow_skipped", K_BOOL, X(allow_skipped)}, {"require", K_SPECIAL, 0, false}, {NULL, 0, 0, false},
 };
 #undef F
 #undef X
@@ -792,11 +797,74 @@ static void load_keys(struct parser *p, struct section *s, const struct keydef *
 	}
 }
 
+/* N's rollout keys, made on the first one. */
+static struct rollout *rollout_of(struct node *n)
+{
+	if (!n->ro) {
+		n->ro = xcalloc(1, sizeof(*n->ro));
+		n->ro->check_every_ms = 5 * 60 * 1000;
+		n->ro->check_failures = 3;
+	}
+	return n->ro;
+}
+
+/* hold, check, check_every, check_failures, on_fail (docs/rollouts.md). */
+static void rollout_key(struct parser *p, struct node *n, struct entry *e, const char *v)
+{
+	struct rollout *ro = rollout_of(n);
+	int64_t d;
+	long c;
+
+	if (strcmp(e->key, "require") == 0 || strcmp(e->key, "check_require") == 0) {
+		char *err = NULL;
+		struct require *r = require_parse(v, &err);
+
+		if (!r) {
+			perr(p, e->line, "bad %s '%s': %s", e->key, v, err);
+			free(err);
+		}
+		*(e->key[0] == 'r' ? &ro->require : &ro->check_require) = r;
+	} else if (strcmp(e->key, "hold") == 0 || strcmp(e->key, "check_every") == 0) {
+		if ((d = parse_duration(v)) < 0 || (d == 0 && e->key[0] == 'c'))
+			perr(p, e->line, "bad duration '%s' for %s (use e.g. 2s, 5m, 8h, 1d)", v, e->key);
+		*(e->key[0] == 'h' ? &ro->hold_ms : &ro->check_every_ms) = d < 0 ? 0 : d;
+	} else if (strcmp(e->key, "check") == 0) {
+		free(ro->check);
+		ro->check = xstrdup(v);
+	} else if (strcmp(e->key, "check_failures") == 0) {
+		if ((c = parse_count(v, 1000000)) < 1)
+			perr(p, e->line, "bad number '%s' for check_failures (use a whole number such as 3)", v);
+		ro->check_failures = c < 1 ? 1 : (int)c;
+	} else { /* on_fail */
+		ro->on_fail_line = e->line;
+		if (strcmp(v, "stop") == 0) {
+			ro->on_fail = ROFAIL_STOP;
+		} else if (strcmp(v, "fail") == 0) {
+			ro->on_fail = ROFAIL_FAIL;
+		} else if (strncmp(v, "rollback", 8) == 0 && (v[8] == ' ' || v[8] == '\t')) {
+			const char *t = v + 8 + strspn(v + 8, " \t");
+			struct node *to = graph_find(p->g, t);
+
+			if (!to && strncmp(t, "phase", 5) == 0)
+				graph_target(p->g, t, &to);
+			if (!to || to->kind == NODE_MILESTONE)
+				perr(p, e->line, "on_fail of step '%s' rolls back '%s', which is not a step or phase", n->name, t);
+			ro->on_fail = ROFAIL_ROLLBACK;
+			ro->rollback_to = to;
+		} else {
+			perr(p, e->line, "bad on_fail '%s' (use fail, stop, rollback PHASE or rollback STEP)", v);
+		}
+	}
+}
+
 static void step_special(struct parser *p, struct section *s, struct entry *e, char *v)
 {
 	struct node *n = s->node;
 
-	if (strcmp(e->key, "phase") == 0) {
+	if (strcmp(e->key, "hold") == 0 || strncmp(e->key, "check", 5) == 0 || strcmp(e->key, "on_fail") == 0 ||
+	    strcmp(e->key, "require") == 0) {
+		rollout_key(p, n, e, v);
+	} else if (strcmp(e->key, "phase") == 0) {
 		struct node *ph = graph_find(p->g, v);
 
 		if (!ph || ph->kind != NODE_PHASE)
@@ -916,6 +984,15 @@ static void load_step(struct parser *p, struct section *s)
 	if (!has_sql && (find_entry(s, "lock_timeout") || find_entry(s, "statement_timeout")))
 		perr(p, s->line, "step '%s' has %s but no sql", n->name,
 		     find_entry(s, "lock_timeout") ? "lock_timeout" : "statement_timeout");
+	if (n->ro && manual)
+		perr(p, manual->line, "step '%s' is a manual gate and cannot hold (hold, check, on_fail)", n->name);
+	else if (n->ro && !find_entry(s, "hold") && (find_entry(s, "check") || find_entry(s, "on_fail")))
+		perr(p, s->line, "step '%s' has %s but no hold", n->name, find_entry(s, "check") ? "check" : "on_fail");
+	else if (n->ro && !n->ro->check &&
+	         (find_entry(s, "check_every") || find_entry(s, "check_failures") || find_entry(s, "check_require")))
+		perr(p, s->line, "step '%s' has %s but no check", n->name,
+		     find_entry(s, "check_every") ? "check_every" : find_entry(s, "check_failures") ? "check_failures"
+		                                                                                 : "check_require");
 	check_sql(p, s, "sql", n->sql);
 	check_sql(p, s, "sql_verify", n->x->sql_verify);
 	check_sql(p, s, "sql_rollback", n->x->sql_rollback);
@@ -978,7 +1055,10 @@ static void load_after(struct parser *p, struct section *s)
 
 static void milestone_special(struct parser *p, struct section *s, struct entry *e, char *v)
 {
-	add_needs(p, s->node, e, v);
+	if (strcmp(e->key, "require") == 0)
+		rollout_key(p, s->node, e, v);
+	else
+		add_needs(p, s->node, e, v);
 	free(v);
 }
 
@@ -1082,17 +1162,22 @@ static void load_orch(struct parser *p, struct section *s)
 		}
 		if (strcmp(e->key, "target") == 0)
 			continue; /* read by choose_target */
+		if (strcmp(e->key, "metrics") == 0) {
+			free(g->metrics);
+			g->metrics = expand(p, s, buf_str(&e->value), e->line);
+			continue;
+		}
 		if (strcmp(e->key, "name") && strcmp(e->key, "jobs") && strcmp(e->key, "changelog") &&
 		    strcmp(e->key, "share_database") && strcmp(e->key, "lock_timeout") &&
 		    strcmp(e->key, "statement_timeout") && strcmp(e->key, "report")) {
 			static const char *const keys[] = {"name",           "jobs",         "database",
 			                                   "changelog",      "target",       "share_database",
-			                                   "lock_timeout",   "statement_timeout", "report", NULL};
+			                                   "lock_timeout",   "statement_timeout", "report", "metrics", NULL};
 			char hint[64];
 
 			perr(p, e->line,
-			     "unknown key '%s' in [orch] (known keys: name, jobs, database, changelog, report, target, "
-			     "share_database, lock_timeout, statement_timeout)%s",
+			     "unknown key '%s' in [orch] (known keys: name, jobs, database, changelog, report, metrics, "
+			     "target, share_database, lock_timeout, statement_timeout)%s",
 			     e->key, did_you_mean(e->key, keys, hint, sizeof(hint)));
 			continue;
 		}

@@ -45,6 +45,12 @@ static const struct {
 	[RESULT_MILESTONE_LOST] = {EV_MILESTONE_LOST, ST_NOTRUN, "no longer reached", NULL},
 	[RESULT_ACCEPT] = {EV_OK, ST_DONE, "accepted as applied", "accepted"},
 	[RESULT_BASELINE] = {EV_OK, ST_DONE, "baseline: recorded as applied", "baseline"},
+	[RESULT_HOLD] = {EV_HOLD, ST_HOLDING, "holding", "holding"},
+	[RESULT_CHECK_OK] = {EV_CHECK, SAME_STATE, NULL, NULL},
+	[RESULT_CHECK_FAIL] = {EV_CHECK, SAME_STATE, NULL, NULL},
+	[RESULT_PROMOTE] = {EV_OK, ST_DONE, "promoted", "promoted"},
+	[RESULT_ABORT] = {EV_FAIL, ST_FAILED, NULL, "aborted"},
+	[RESULT_METRIC] = {EV_METRIC, SAME_STATE, NULL, NULL},
 };
 
 int record(struct recorder *r, struct node *n, enum result res, const struct outcome *o)
@@ -57,7 +63,7 @@ int record(struct recorder *r, struct node *n, enum result res, const struct out
 	if (n->kind == NODE_MILESTONE && res == RESULT_FAIL)
 		return 0;
 	if ((res == RESULT_APPROVE || res == RESULT_SKIP || res == RESULT_SKIP_FAILED || res == RESULT_ACCEPT ||
-	     res == RESULT_BASELINE) &&
+	     res == RESULT_BASELINE || res == RESULT_PROMOTE || res == RESULT_ABORT) &&
 	    !ev.by)
 		ev.by = user_at_host(); /* who decided is recorded with what they decided */
 	if (kind != NO_EVENT) {
@@ -248,6 +254,43 @@ void record_say(struct recorder *r, struct node *n, enum result res, const struc
 		break;
 	case RESULT_BASELINE:
 		printf("baseline: %s recorded as applied, not run\n", n->name);
+		break;
+	case RESULT_HOLD: {
+		char d[32];
+
+		if (verbosity >= 0) {
+			printf("holding %s for %s", n->name, format_duration(o ? o->duration_ms : 0, d, sizeof(d)));
+			if (n->ro && n->ro->check)
+				printf(" (check every %s)", format_duration(n->ro->check_every_ms, d, sizeof(d)));
+			putchar('\n');
+		}
+		break;
+	}
+	case RESULT_CHECK_OK:
+	case RESULT_CHECK_FAIL: {
+		const struct history *h = state_history(n);
+
+		if (res == RESULT_CHECK_FAIL)
+			printf("%scheck FAILED%s %s: %s (%d of %d in a row)\n", term_code(TERM_BOLD_RED), term_code(TERM_RESET),
+			       n->name, detail ? detail : "failed", h ? h->check_streak : 0, n->ro ? n->ro->check_failures : 0);
+		else if (verbosity >= 0)
+			printf("check ok %s%s%s (%d passed)\n", n->name, detail ? ": " : "", detail ? detail : "",
+			       h ? h->checks_ok : 0);
+		break;
+	}
+	case RESULT_METRIC:
+		if (verbosity > 0)
+			printf("metric %s: %s\n", n->name, detail ? detail : "");
+		break;
+	case RESULT_PROMOTE:
+		counter(r);
+		printf("promoted %s (by %s%s%s)\n", n->name, o && o->by ? o->by : user_at_host(), detail ? ": " : "",
+		       detail ? detail : "");
+		break;
+	case RESULT_ABORT:
+		counter(r);
+		printf("%saborted%s %s (by %s%s%s)\n", term_code(TERM_BOLD_RED), term_code(TERM_RESET), n->name,
+		       o && o->by ? o->by : user_at_host(), detail ? ": " : "", detail ? detail : "");
 		break;
 	}
 	fflush(stdout);

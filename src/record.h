@@ -33,6 +33,12 @@ enum result {
 	RESULT_MILESTONE_LOST, /* a milestone no longer holds */
 	RESULT_ACCEPT,         /* --accept: a changed applied file recorded as applied */
 	RESULT_BASELINE,       /* --baseline: recorded as applied without running */
+	RESULT_HOLD,           /* its run succeeded and it holds (hold = ...) */
+	RESULT_CHECK_OK,       /* a health check passed while it holds */
+	RESULT_CHECK_FAIL,     /* a health check failed while it holds */
+	RESULT_PROMOTE,        /* --promote: its hold ended early, done */
+	RESULT_ABORT,          /* --abort: its hold ended as failed */
+	RESULT_METRIC,         /* a metric reported (O's message: NAME=VALUE [UNIT]) */
 };
 
 /* The engine's counters, for the "[3/10]" of its lines. */

@@ -98,7 +98,7 @@ static struct regdb *db_of(const char *conninfo)
 
 static bool journal_applied(enum stepstate st)
 {
-	return st == ST_DONE || st == ST_STALE || st == ST_CHANGED;
+	return st == ST_DONE || st == ST_STALE || st == ST_CHANGED || st == ST_HOLDING;
 }
 
 /* Group the SQL steps of the view by database. */
@@ -234,7 +234,8 @@ static int agree(struct graph *g, struct recorder *rec, struct node *n)
 		}
 		break;
 	case REG_APPLIED:
-		if (st != ST_DONE && !journal_knows_better(n, s, applied)) {
+		if (st != ST_DONE && st != ST_HOLDING && /* a hold is the journal's to end */
+		    !journal_knows_better(n, s, applied)) {
 			struct outcome o = {.exit_status = -1};
 
 			wb = when_by(s->row);

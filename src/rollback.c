@@ -21,8 +21,9 @@ static bool completed(const struct node *n)
 	enum stepstate st = state_of(n);
 
 	/* a rollback that started and did not finish is still to be done */
-	return n->kind == NODE_STEP &&
-	       (st == ST_DONE || st == ST_STALE || st == ST_CHANGED || st == ST_ROLLBACK_INTERRUPTED);
+	/* a step that holds, or whose hold failed, ran: what it did is in place */
+	return n->kind == NODE_STEP && (st == ST_DONE || st == ST_STALE || st == ST_CHANGED ||
+	                                st == ST_ROLLBACK_INTERRUPTED || st == ST_HOLDING || state_hold_failed(n));
 }
 
 static bool can_undo(const struct node *n)

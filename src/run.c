@@ -6,8 +6,10 @@
  * Linear in steps + edges: each edge is looked at once when its step completes. */
 #include "run.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -18,7 +20,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "export.h"
 #include "inbox.h"
+#include "metric.h"
 #include "notify.h"
 #include "os.h"
 #include "pg.h"
@@ -26,10 +30,12 @@
 #include "record.h"
 #include "report.h"
 #include "registry.h"
+#include "require.h"
 #include "state.h"
 #include "term.h"
 
 #define KILL_GRACE_MS 3000
+#define CHECK_MIN_MS 10000 /* the least time a health check has before it is stopped */
 #define SETTLE_MS 200 /* longest a success waits for its sync while other steps start */
 /* A step's output goes to its log as it comes; orch keeps only its last TAIL_BYTES or so
  * to print: a step that prints 100 MB costs no memory. */
@@ -44,6 +50,7 @@ enum rtstate {
 	R_FAILED,
 	R_GATE,    /* a manual gate waiting for approval */
 	R_HELD,    /* a milestone a skipped step holds back: not reached this run */
+	R_HOLDING, /* its run succeeded; it holds (hold = ...) until hold_until_wall_ms */
 };
 
 struct rt {
@@ -55,9 +62,11 @@ struct rt {
 	bool asked;       /* a gate asked about on the terminal in this run */
 	bool recheck;     /* satisfied, but its inputs are hashed again once it is ready */
 	char detail[160]; /* why the last attempt failed */
+	int64_t hold_until_wall_ms, next_check_wall_ms; /* a hold: when it ends, the next check (0: none) */
+	struct job *check; /* its health check running now, NULL when none */
 };
 
-enum stage { STAGE_MAIN, STAGE_VERIFY };
+enum stage { STAGE_MAIN, STAGE_VERIFY, STAGE_CHECK /* a holding step's health check */ };
 
 struct job {
 	struct node *n;
@@ -76,6 +85,7 @@ struct job {
 	char *logpath;
 	int attempt;
 	char *note; /* recorded with the success (where SQL backups went) */
+	char *metrics; /* $ORCH_METRICS of its process: the file it reports metrics in */
 	int64_t start_mono_ms, start_wall_ms;
 	int64_t deadline_mono_ms; /* the timeout, 0 when none */
 	int64_t kill_at_mono_ms;  /* SIGKILL after the grace period, 0 when not due */
@@ -98,6 +108,8 @@ struct engine {
 	struct vec delayed;
 	struct vec gates;
 	struct vec held; /* milestones a skipped step holds back */
+	struct vec holding; /* steps that hold (hold = ...), their checks in jobs */
+	size_t nchecks;     /* jobs that are checks: they do not count against -j */
 	struct vec asking; /* failed steps to ask about */
 	struct vec failed; /* for the summary */
 	struct vec unrecorded; /* nodes whose result could not be recorded */
@@ -121,6 +133,7 @@ struct engine {
 	int64_t inbox_mono_ms; /* when the inbox was last looked at */
 	int64_t report_mono_ms; /* when [orch] report was last written */
 	size_t report_events;   /* and how many events the journal had then */
+	int64_t export_mono_ms; /* when the metrics file (export.c) was last written */
 	struct node *prompting; /* the gate whose question is the live line, waiting for y */
 	bool stdin_closed;
 };
@@ -131,6 +144,27 @@ static struct rt *rt(const struct node *n)
 }
 
 /* ---- output ---- */
+
+/* "[2/5] holding deploy: 1h 2m left, checks 3 passed, 0 failed, next in 4m" into LINE. */
+static void hold_line(struct engine *e, struct node *n, char *line, size_t len)
+{
+	const struct history *h = state_history(n);
+	const struct rt *r = n->rt;
+	int64_t now = wall_ms(), left = r->hold_until_wall_ms - now;
+	char a[32], b[32];
+
+	snprintf(line, len, "[%zu/%zu] holding %s: %s left", e->prog.finished, e->prog.total, n->name,
+	         format_duration(left > 0 ? left : 0, a, sizeof(a)));
+	if (n->ro->check) {
+		int64_t next = r->next_check_wall_ms > now ? r->next_check_wall_ms - now : 0;
+
+		snprintf(b, sizeof(b), "next in %s", format_duration(next, a, sizeof(a)));
+		snprintf(line + strlen(line), len - strlen(line), ", checks %d passed, %d failed, %s", h->checks_ok,
+		         h->checks_failed, r->check ? "checking now" : b);
+	}
+	if (e->holding.n > 1)
+		snprintf(line + strlen(line), len - strlen(line), " (+%zu holding)", e->holding.n - 1);
+}
 
 /* The live status line: the oldest running step, how long it has run, and how many more. */
 static void draw_status(struct engine *e)
@@ -150,20 +184,32 @@ static void draw_status(struct engine *e)
 	for (size_t i = 0; i < e->jobs.n; i++) {
 		struct job *x = e->jobs.v[i];
 
-		if (!jb || x->start_mono_ms < jb->start_mono_ms)
+		if (x->stage != STAGE_CHECK && (!jb || x->start_mono_ms < jb->start_mono_ms))
 			jb = x;
 	}
 	term_clear();
+	if (!jb && e->holding.n) { /* only holds: the one that ends first, its checks */
+		struct node *h = NULL;
+
+		for (size_t i = 0; i < e->holding.n; i++)
+			if (!h || rt(e->holding.v[i])->hold_until_wall_ms < rt(h)->hold_until_wall_ms)
+				h = e->holding.v[i];
+		hold_line(e, h, line, sizeof(line));
+		term_live(line);
+		return;
+	}
 	if (!jb)
 		return;
 	format_duration(now_ms() - jb->start_mono_ms, dur, sizeof(dur));
 	snprintf(line, sizeof(line), "[%zu/%zu] %s%s%s %s", e->prog.finished, e->prog.total,
 	         jb->n->phase ? jb->n->phase->name : "", jb->n->phase ? ": " : "", jb->n->title, dur);
-	if (e->jobs.n > 1)
-		snprintf(line + strlen(line), sizeof(line) - strlen(line), " (+%zu running)", e->jobs.n - 1);
+	if (e->jobs.n - e->nchecks > 1)
+		snprintf(line + strlen(line), sizeof(line) - strlen(line), " (+%zu running)", e->jobs.n - e->nchecks - 1);
 	if (e->gates.n)
 		snprintf(line + strlen(line), sizeof(line) - strlen(line), " (%zu gate%s waiting)", e->gates.n,
 		         e->gates.n == 1 ? "" : "s");
+	if (e->holding.n)
+		snprintf(line + strlen(line), sizeof(line) - strlen(line), " (%zu holding)", e->holding.n);
 	term_live(line);
 }
 
@@ -196,7 +242,8 @@ static void print_output(const struct buf *out, size_t max, size_t dropped)
  * last 50 lines and its log). */
 static void report(struct engine *e, struct job *jb, enum result res, const struct outcome *o)
 {
-	bool ok = res == RESULT_OK || res == RESULT_ROLLBACK_OK || res == RESULT_RESTORED || res == RESULT_MILESTONE;
+	bool ok = res == RESULT_OK || res == RESULT_ROLLBACK_OK || res == RESULT_RESTORED || res == RESULT_MILESTONE ||
+	          res == RESULT_HOLD;
 
 	record_say(&e->rec, jb->n, res, o);
 	if (res == RESULT_INTERRUPTED || res == RESULT_ROLLBACK_INTERRUPTED)
@@ -254,13 +301,58 @@ static bool record_now(struct engine *e, struct node *n, enum result res)
 	return true;
 }
 
+/* What a requirement looks up: the latest value a step reported (any step's for a
+ * milestone), since the last reset. */
+struct lookup {
+	struct engine *e;
+	const struct node *step; /* NULL: any */
+};
+
+static bool lookup_metric(void *arg, const char *name, double *value, const char **unit)
+{
+	struct lookup *l = arg;
+	struct metric m;
+
+	if (!metric_latest(l->e->j, state_histories()->from, l->step, name, &m))
+		return false;
+	*value = m.value;
+	*unit = m.unit;
+	return true;
+}
+
+/* Whether requirement R of N holds on the metrics reported so far (N's own for a step,
+ * any step's for a milestone); when not, DETAIL (LEN bytes) says what failed, after
+ * KEY. */
+static bool required(struct engine *e, const struct node *n, const struct require *r, const char *key,
+                     char *detail, size_t len)
+{
+	struct lookup l = {e, n->kind == NODE_STEP ? n : NULL};
+	struct buf why = {0};
+	bool ok = require_eval(r, lookup_metric, &l, &why);
+
+	if (!ok)
+		snprintf(detail, len, "%s: %s", key, buf_str(&why));
+	buf_free(&why);
+	return ok;
+}
+
 /* Complete the instant nodes, iteratively: a chain of 100,000 of them costs no stack. */
 static void drain_instant(struct engine *e)
 {
 	while (e->instant.n) {
 		struct node *n = e->instant.v[--e->instant.n];
 
-		if (n->kind == NODE_MILESTONE && !e->reverse && !state_satisfied(n))
+		if (n->kind == NODE_MILESTONE && !e->reverse && !state_satisfied(n) && n->ro && n->ro->require &&
+		    !required(e, n, n->ro->require, "require", rt(n)->detail, sizeof(rt(n)->detail))) {
+			/* not reached: what needs it waits, and the next run looks again */
+			rt(n)->st = R_HELD;
+			vec_push(&e->held, n);
+			if (verbosity >= 0) {
+				term_clear();
+				printf("%sMilestone %s not reached: %s%s (%s)\n", term_code(TERM_BOLD_RED), n->name, n->title,
+				       term_code(TERM_RESET), rt(n)->detail);
+			}
+		} else if (n->kind == NODE_MILESTONE && !e->reverse && !state_satisfied(n))
 			record_now(e, n, RESULT_MILESTONE);
 		else
 			complete(e, n);
@@ -269,6 +361,10 @@ static void drain_instant(struct engine *e)
 
 static void refuse(struct engine *e, struct node *n);
 static void take_requests(struct engine *e);
+static void hold_resume(struct engine *e, struct node *n);
+struct job;
+static void hold_start(struct engine *e, struct job *jb, const struct outcome *run);
+static void kill_job(struct job *jb, int sig);
 
 static void node_ready(struct engine *e, struct node *n)
 {
@@ -308,11 +404,13 @@ static void node_ready(struct engine *e, struct node *n)
 	readyq_push(&e->ready, n);
 }
 
-static char **step_env(struct engine *e, struct node *n)
+static char **step_env(struct engine *e, struct node *n, const char *metrics)
 {
 	size_t k = 0;
-	char **env = xcalloc(n->env.n + 5, sizeof(*env));
+	char **env = xcalloc(n->env.n + 6, sizeof(*env));
 
+	if (metrics)
+		env[k++] = xasprintf("ORCH_METRICS=%s", metrics);
 	env[k++] = xasprintf("ORCH_STEP=%s", n->name);
 	env[k++] = xasprintf("ORCH_PHASE=%s", n->phase ? n->phase->name : "");
 	env[k++] = xasprintf("ORCH_RUN_ID=%s", journal_runid(e->j));
@@ -329,10 +427,101 @@ static void free_env(char **env)
 	free(env);
 }
 
+/* A fresh empty file for the metrics JB's next process reports: $ORCH_METRICS. */
+static void metrics_open(struct job *jb)
+{
+	const char *tmp = getenv("TMPDIR");
+	char *path = xasprintf("%s/orch-metrics-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+	int fd = mkstemp(path);
+
+	if (fd < 0) {
+		warn("cannot create %s (no $ORCH_METRICS for %s):", path, jb->n->name);
+		free(path);
+		return;
+	}
+	if (close(fd) < 0)
+		warn("closing %s:", path);
+	jb->metrics = path;
+}
+
+/* Whether S (cut at its end or a blank) is a metric name: a letter or _, then
+ * letters, digits, _ and . */
+static bool metric_name(const char *s, size_t len)
+{
+	if (!len || !(isalpha((unsigned char)s[0]) || s[0] == '_'))
+		return false;
+	for (size_t i = 1; i < len; i++)
+		if (!isalnum((unsigned char)s[i]) && s[i] != '_' && s[i] != '.')
+			return false;
+	return true;
+}
+
+/* The metrics JB's process wrote, NAME=VALUE [UNIT] a line, recorded in the journal
+ * with its step and component (a bad line is warned about and left out); the file goes. */
+static void metrics_take(struct engine *e, struct job *jb)
+{
+	FILE *f;
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t len;
+	int no = 0;
+
+	if (!jb->metrics)
+		return;
+	if (!(f = fopen(jb->metrics, "r"))) {
+		warn("cannot read %s:", jb->metrics);
+		goto out;
+	}
+	while ((len = getline(&line, &cap, f)) >= 0) {
+		char *s = line, *eq, *val, *end, *unit, *msg;
+		size_t nlen;
+		double v;
+		struct outcome o = {.exit_status = -1, .component = jb->n->x->component};
+
+		no++;
+		while (len && isspace((unsigned char)s[len - 1]))
+			s[--len] = '\0';
+		s += strspn(s, " \t");
+		if (!*s)
+			continue;
+		if (!(eq = strchr(s, '=')))
+			goto bad;
+		for (nlen = (size_t)(eq - s); nlen && (s[nlen - 1] == ' ' || s[nlen - 1] == '\t'); nlen--)
+			;
+		val = eq + 1 + strspn(eq + 1, " \t");
+		v = strtod(val, &end);
+		if (!metric_name(s, nlen) || end == val || !isfinite(v) || (*end && *end != ' ' && *end != '\t'))
+			goto bad;
+		unit = end + strspn(end, " \t");
+		msg = xasprintf("%.*s=%.*s%s%s", (int)nlen, s, (int)(end - val), val, *unit ? " " : "", unit);
+		o.message = msg;
+		if (record(&e->rec, jb->n, RESULT_METRIC, &o) == 0)
+			record_say(&e->rec, jb->n, RESULT_METRIC, &o);
+		free(msg);
+		continue;
+	bad:
+		warn("%s: $ORCH_METRICS line %d: bad metric '%.60s' (use NAME=VALUE [UNIT], e.g. coverage=93.5 %%)",
+		     jb->n->name, no, s);
+	}
+	if (ferror(f))
+		warn("reading %s:", jb->metrics);
+	fclose(f);
+out:
+	free(line);
+	if (unlink(jb->metrics) < 0 && errno != ENOENT)
+		warn("cannot remove %s:", jb->metrics);
+	free(jb->metrics);
+	jb->metrics = NULL;
+}
+
 static int spawn_script(struct engine *e, struct job *jb, const char *script)
 {
-	char **env = step_env(e, jb->n);
-	int rc = os_spawn(script, env, &jb->proc);
+	char **env;
+	int rc;
+
+	metrics_open(jb);
+	env = step_env(e, jb->n, jb->metrics);
+	rc = os_spawn(script, env, &jb->proc);
 
 	if (rc == 0)
 		debug("spawned %s: /bin/sh, pid %ld (its process group), attempt %d", jb->n->name, (long)jb->proc.pid,
@@ -421,6 +610,9 @@ static void free_job(struct job *jb)
 		pg_free(jb->pg);
 	free(jb->pgerr);
 	free(jb->note);
+	if (jb->metrics && unlink(jb->metrics) < 0 && errno != ENOENT)
+		warn("cannot remove %s:", jb->metrics);
+	free(jb->metrics);
 	free(jb->logpath);
 	buf_free(&jb->out);
 	free(jb);
@@ -480,9 +672,14 @@ static int record_start(struct engine *e, struct job *jb)
 /* Start N (a step or a milestone's validate). */
 static void start(struct engine *e, struct node *n)
 {
-	struct job *jb = xcalloc(1, sizeof(*jb));
+	struct job *jb;
 	const char *sig = NULL;
 
+	if (n->kind == NODE_STEP && !e->reverse && state_of(n) == ST_HOLDING) {
+		hold_resume(e, n);
+		return;
+	}
+	jb = xcalloc(1, sizeof(*jb));
 	jb->n = n;
 	jb->proc.fd = jb->proc.go = -1;
 	jb->logfd = -1;
@@ -619,7 +816,7 @@ static void start_ready(struct engine *e)
 		}
 	}
 	drain_instant(e);
-	while (!e->stopping && e->jobs.n < (size_t)e->o->jobs && (n = readyq_pop(&e->ready))) {
+	while (!e->stopping && e->jobs.n - e->nchecks < (size_t)e->o->jobs && (n = readyq_pop(&e->ready))) {
 		if (rt(n)->st != R_READY)
 			continue; /* skipped by another orch while it waited */
 		if (n->kind == NODE_STEP && n->stepkind == STEP_MANUAL && e->reverse) {
@@ -693,6 +890,10 @@ static void succeed_job(struct engine *e, struct job *jb)
 	struct outcome o = outcome_of(jb, jb->note);
 
 	remove_job(e, jb);
+	if (n->kind == NODE_STEP && !e->reverse && n->ro && n->ro->hold_ms > 0) {
+		hold_start(e, jb, &o);
+		return;
+	}
 	if (record(&e->rec, n, result_of_success(e, n), &o) < 0) {
 		unrecorded(e, n);
 		free_job(jb);
@@ -748,7 +949,7 @@ static bool settle_first(struct engine *e)
 {
 	const struct node *top = e->ready.n ? e->ready.v[0] : NULL;
 
-	if (!e->settling.n || e->stopping || e->reverse || e->jobs.n >= (size_t)e->o->jobs)
+	if (!e->settling.n || e->stopping || e->reverse || e->jobs.n - e->nchecks >= (size_t)e->o->jobs)
 		return false;
 	if (!top || (top->kind == NODE_STEP && top->stepkind == STEP_MANUAL))
 		return true;
@@ -848,6 +1049,245 @@ static void refuse(struct engine *e, struct node *n)
 		e->stopping = true;
 }
 
+/* ---- holds (docs/rollouts.md) ---- */
+
+static struct node *rollback_due; /* on_fail = rollback: what to roll back after the run */
+
+struct node *run_take_rollback(void)
+{
+	struct node *n = rollback_due;
+
+	rollback_due = NULL;
+	return n;
+}
+
+/* "2m 30s" left of N's hold into OUT (32 bytes). */
+static char *hold_left(const struct node *n, char *out)
+{
+	int64_t left = rt(n)->hold_until_wall_ms - wall_ms();
+
+	return format_duration(left > 0 ? left : 0, out, 32);
+}
+
+/* When N's next check is due, from its hold's start and the checks recorded so far: a
+ * restarted orch keeps the rhythm and the counts. */
+static void schedule_check(struct node *n)
+{
+	const struct history *h = state_history(n);
+	int64_t at;
+
+	if (!n->ro->check) {
+		rt(n)->next_check_wall_ms = 0;
+		return;
+	}
+	at = rt(n)->hold_until_wall_ms - n->ro->hold_ms +
+	     n->ro->check_every_ms * (int64_t)(h->checks_ok + h->checks_failed + 1);
+	rt(n)->next_check_wall_ms = at > wall_ms() ? at : wall_ms();
+}
+
+static void hold_enter(struct engine *e, struct node *n, int64_t until)
+{
+	rt(n)->st = R_HOLDING;
+	rt(n)->hold_until_wall_ms = until;
+	schedule_check(n);
+	vec_push(&e->holding, n);
+}
+
+/* JB's run succeeded and its step holds: recorded with when the hold ends. */
+static void hold_start(struct engine *e, struct job *jb, const struct outcome *run)
+{
+	struct node *n = jb->n;
+	struct outcome o = *run;
+
+	o.start_ms = wall_ms();
+	o.duration_ms = n->ro->hold_ms;
+	o.exit_status = -1;
+	if (record(&e->rec, n, RESULT_HOLD, &o) < 0 || journal_sync(e->j) < 0) {
+		unrecorded(e, n);
+		free_job(jb);
+		return;
+	}
+	report(e, jb, RESULT_HOLD, &o);
+	free_job(jb);
+	hold_enter(e, n, o.start_ms + o.duration_ms);
+}
+
+/* N held when an earlier orch stopped: its hold goes on for the time it has left. */
+static void hold_resume(struct engine *e, struct node *n)
+{
+	const struct history *h = state_history(n);
+	char left[32];
+
+	hold_enter(e, n, state_hold_until(n));
+	if (verbosity >= 0) {
+		term_clear();
+		printf("holding %s: %s left (resumed", n->name, hold_left(n, left));
+		if (n->ro && n->ro->check)
+			printf("; checks %d passed, %d failed", h->checks_ok, h->checks_failed);
+		printf(")\n");
+	}
+}
+
+/* N's hold failed (its checks, --abort): a failure, and what on_fail says. */
+static void hold_failed(struct engine *e, struct node *n, const char *detail)
+{
+	snprintf(rt(n)->detail, sizeof(rt(n)->detail), "%s", detail);
+	rt(n)->st = R_FAILED;
+	e->failures++;
+	vec_push(&e->failed, n);
+	if (n->ro && n->ro->on_fail == ROFAIL_ROLLBACK) {
+		rollback_due = n->ro->rollback_to ? n->ro->rollback_to : n;
+		e->stopping = true;
+	} else if (n->ro && n->ro->on_fail == ROFAIL_STOP) {
+		e->stopping = true;
+	} else if (e->o->keepgoing > 0 && e->failures >= e->o->keepgoing) {
+		e->stopping = true;
+	}
+}
+
+/* End N's hold with RES (RESULT_OK when its time is up, RESULT_PROMOTE, RESULT_ABORT,
+ * RESULT_FAIL when its checks failed), BY and MESSAGE (may be NULL). Returns false when
+ * it could not be recorded. */
+static bool hold_end(struct engine *e, struct node *n, enum result res, const char *by, const char *message)
+{
+	const struct jevent *st = history_event(e->j, state_history(n)->start);
+	struct outcome o = {.exit_status = -1, .by = by, .message = message};
+
+	drop_from(&e->holding, n);
+	if (rt(n)->check) /* promoted or aborted while it checks: the check no longer matters */
+		kill_job(rt(n)->check, SIGKILL);
+	o.start_ms = st && st->start_ms > 0 ? st->start_ms : wall_ms();
+	o.duration_ms = wall_ms() - o.start_ms;
+	e->prog.finished++;
+	if (record(&e->rec, n, res, &o) < 0 || journal_sync(e->j) < 0) {
+		unrecorded(e, n);
+		rt(n)->st = R_FAILED;
+		return false;
+	}
+	record_say(&e->rec, n, res, &o);
+	if (res == RESULT_OK || res == RESULT_PROMOTE)
+		complete(e, n);
+	else
+		hold_failed(e, n, message ? message : "hold failed");
+	return true;
+}
+
+/* Start N's health check (while it holds); it counts against no -j. */
+static void start_check(struct engine *e, struct node *n)
+{
+	struct job *jb = xcalloc(1, sizeof(*jb));
+
+	jb->n = n;
+	jb->stage = STAGE_CHECK;
+	jb->proc.fd = jb->proc.go = -1;
+	jb->logfd = -1;
+	jb->attempt = state_history(n)->checks_ok + state_history(n)->checks_failed + 1;
+	jb->start_mono_ms = now_ms();
+	jb->start_wall_ms = wall_ms();
+	jb->logpath = xasprintf("%s/logs/%s.check.log", e->g->statedir, n->name);
+	/* a check never outlasts its turn, nor is it cut short of 10 s */
+	jb->deadline_mono_ms = jb->start_mono_ms + (n->ro->check_every_ms > CHECK_MIN_MS ? n->ro->check_every_ms : CHECK_MIN_MS);
+	if (spawn_script(e, jb, n->ro->check) < 0) {
+		jb->proc.pid = 0;
+		jb->exited = true;
+		jb->wstatus = 127 << 8;
+	}
+	os_go(&jb->proc, true);
+	rt(n)->check = jb;
+	rt(n)->next_check_wall_ms = 0;
+	e->nchecks++;
+	vec_push(&e->jobs, jb);
+}
+
+/* The last line JB printed, cut to fit a reason, into OUT; "" when none. */
+static void last_line(const struct job *jb, char *out, size_t len)
+{
+	const char *s = jb->out.s ? jb->out.s : "";
+	size_t end = jb->out.len, start;
+
+	while (end && (s[end - 1] == '\n' || s[end - 1] == ' ' || s[end - 1] == '\r'))
+		end--;
+	start = end;
+	while (start && s[start - 1] != '\n')
+		start--;
+	snprintf(out, len, "%.*s", (int)(end - start > 100 ? 100 : end - start), s + start);
+}
+
+/* N's check ended (OK or not, DETAIL saying how): recorded; check_failures in a row
+ * fail the step. */
+static void check_done(struct engine *e, struct job *jb, bool ok, const char *detail)
+{
+	struct node *n = jb->n;
+	char why[420], said[128];
+	struct outcome o;
+	const struct history *h;
+
+	for (size_t i = 0; i < e->jobs.n; i++)
+		if (e->jobs.v[i] == jb) {
+			e->jobs.v[i] = e->jobs.v[--e->jobs.n];
+			break;
+		}
+	e->nchecks--;
+	rt(n)->check = NULL;
+	/* stopped, or the hold ended meanwhile: not a result (the next orch checks again) */
+	if ((e->interrupted && !jb->timed_out) || rt(n)->st != R_HOLDING) {
+		free_job(jb);
+		return;
+	}
+	last_line(jb, said, sizeof(said));
+	if (ok && n->ro->check_require && !required(e, n, n->ro->check_require, "check_require", why, sizeof(why)))
+		ok = false; /* WHY says which metric, its value and the bound */
+	else if (jb->timed_out)
+		snprintf(why, sizeof(why), "timed out after %s",
+		         format_duration(now_ms() - jb->start_mono_ms, (char[32]){0}, 32));
+	else
+		snprintf(why, sizeof(why), "%s%s%s", detail, said[0] ? ": " : "", said);
+	o = outcome_of(jb, ok ? (said[0] ? said : NULL) : why);
+	o.attempt = 0;
+	if (!ok && o.exit_status == 0)
+		o.exit_status = -1; /* exited 0, failed all the same (check_require): no "exit" recorded */
+	if (record(&e->rec, n, ok ? RESULT_CHECK_OK : RESULT_CHECK_FAIL, &o) < 0 || journal_sync(e->j) < 0) {
+		free_job(jb);
+		unrecorded(e, n);
+		return;
+	}
+	record_say(&e->rec, n, ok ? RESULT_CHECK_OK : RESULT_CHECK_FAIL, &o);
+	if (!ok && verbosity >= 0) {
+		print_output(&jb->out, 20, jb->dropped_lines);
+		fflush(stdout);
+	}
+	free_job(jb);
+	h = state_history(n);
+	if (!ok && h->check_streak >= n->ro->check_failures) {
+		char *msg = xasprintf("check failed %d time%s in a row (%s)", h->check_streak,
+		                      h->check_streak == 1 ? "" : "s", why);
+
+		hold_end(e, n, RESULT_FAIL, NULL, msg);
+		free(msg);
+		return;
+	}
+	schedule_check(n);
+}
+
+/* Holds whose time is up end; checks that are due start. Each turn. */
+static void tend_holds(struct engine *e)
+{
+	for (size_t i = 0; i < e->holding.n;) {
+		struct node *n = e->holding.v[i];
+		int64_t now = wall_ms();
+
+		if (rt(n)->check || e->interrupted) {
+			i++;
+		} else if (now >= rt(n)->hold_until_wall_ms) {
+			hold_end(e, n, RESULT_OK, NULL, NULL); /* drops it from holding */
+		} else {
+			if (rt(n)->next_check_wall_ms && now >= rt(n)->next_check_wall_ms && !e->stopping)
+				start_check(e, n);
+			i++;
+		}
+	}
+}
+
 /* The current stage of JB ended (shell reaped, or SQL finished). */
 static void stage_done(struct engine *e, struct job *jb)
 {
@@ -880,9 +1320,14 @@ static void stage_done(struct engine *e, struct job *jb)
 			close(jb->proc.fd);
 			jb->proc.fd = -1;
 		}
+		metrics_take(e, jb);
 		/* whatever the killed script left in its group (ignoring TERM) goes too */
 		if (jb->timed_out || e->interrupted)
 			os_killgroup(jb->proc.pid, SIGKILL);
+	}
+	if (jb->stage == STAGE_CHECK) {
+		check_done(e, jb, ok, detail);
+		return;
 	}
 	if (!ok) {
 		fail_job(e, jb, detail);
@@ -899,6 +1344,11 @@ static void stage_done(struct engine *e, struct job *jb)
 	}
 	if (n->kind == NODE_STEP && !e->reverse && (missing = state_missing_output(n))) {
 		snprintf(detail, sizeof(detail), "output %s missing after success", missing);
+		fail_job(e, jb, detail);
+		return;
+	}
+	if (!e->reverse && n->ro && n->ro->require &&
+	    !required(e, n, n->ro->require, "require", detail, sizeof(detail))) {
 		fail_job(e, jb, detail);
 		return;
 	}
@@ -992,6 +1442,15 @@ static int poll_timeout(struct engine *e)
 	}
 	if (e->settling.n && (t < 0 || e->settle_since_mono_ms + SETTLE_MS - now < t))
 		t = e->settle_since_mono_ms + SETTLE_MS - now;
+	for (size_t i = 0; i < e->holding.n; i++) {
+		const struct rt *r = rt(e->holding.v[i]);
+		int64_t wall = wall_ms(), at = r->hold_until_wall_ms;
+
+		if (r->next_check_wall_ms && r->next_check_wall_ms < at)
+			at = r->next_check_wall_ms;
+		if (t < 0 || at - wall < t)
+			t = at - wall > 0 ? at - wall : 0;
+	}
 	for (size_t i = 0; i < e->delayed.n && !e->stopping; i++) {
 		int64_t at = rt(e->delayed.v[i])->retry_at_mono_ms;
 
@@ -1196,6 +1655,7 @@ static void free_runtime(struct engine *e)
 	vec_free(&e->delayed);
 	vec_free(&e->gates);
 	vec_free(&e->held);
+	vec_free(&e->holding);
 	vec_free(&e->asking);
 	vec_free(&e->failed);
 	vec_free(&e->unrecorded);
@@ -1343,12 +1803,18 @@ static int summary(struct engine *e)
 		if (n->x->prompt)
 			fprintf(stderr, "  %s\n", n->x->prompt);
 	}
+	for (size_t i = 0; i < e->holding.n; i++) { /* stopped while they hold: the journal keeps it */
+		struct node *n = e->holding.v[i];
+		char left[32];
+
+		notice("step %s still holds (%s left): run orch again to go on with it", n->name, hold_left(n, left));
+	}
 	for (size_t i = 0; i < e->held.n; i++) {
 		struct node *n = e->held.v[i];
 
-		notice("milestone %s not reached: %s", n->name, state_reason(n));
+		notice("milestone %s not reached: %s", n->name, rt(n)->detail[0] ? rt(n)->detail : state_reason(n));
 	}
-	if (e->failed.n || e->gates.n || e->held.n || notrun) {
+	if (e->failed.n || e->gates.n || e->held.n || e->holding.n || notrun) {
 		if (notrun)
 			notice("%zu step%s not run", notrun, notrun == 1 ? "" : "s");
 		return EXIT_FAILED; /* a waiting gate leaves the plan unfinished too */
@@ -1390,16 +1856,21 @@ static void engine_init(struct engine *e, struct graph *g, struct journal *j, co
 static int engine_loop(struct engine *e)
 {
 	int status, sig;
+	size_t holds = 0;
 
 	/* jobs never outnumber -j (validating milestones count as jobs) */
 	/* the signal pipe, each job, and the terminal while a gate asks */
-	e->pfd = xcalloc((size_t)e->o->jobs + 2, sizeof(*e->pfd));
-	e->pwho = xcalloc((size_t)e->o->jobs + 2, sizeof(*e->pwho));
+	/* and the checks of holding steps, which do not count against -j */
+	for (size_t i = 0; i < e->g->steps.n; i++)
+		holds += ((struct node *)e->g->steps.v[i])->ro != NULL;
+	e->pfd = xcalloc((size_t)e->o->jobs + 2 + holds, sizeof(*e->pfd));
+	e->pwho = xcalloc((size_t)e->o->jobs + 2 + holds, sizeof(*e->pwho));
 	/* a signal that came while orch connected or waited starts nothing */
 	if ((sig = os_signals_take()))
 		on_interrupt(e, sig);
 
 	for (;;) {
+		tend_holds(e);
 		if (settle_first(e)) {
 			settle(e);
 			continue;
@@ -1409,7 +1880,7 @@ static int engine_loop(struct engine *e)
 			settle(e);
 			continue;
 		}
-		if (!e->jobs.n && (e->stopping || !e->delayed.n) && !e->ready.n) {
+		if (!e->jobs.n && (e->stopping || (!e->delayed.n && !e->holding.n)) && !e->ready.n) {
 			if (e->interrupted || e->locked || e->aborted)
 				break;
 			if (e->asking.n && e->o->interactive) {
@@ -1430,8 +1901,15 @@ static int engine_loop(struct engine *e)
 		keep_report(e, false);
 		if (e->tty && now_ms() - e->last_draw_mono_ms >= 200)
 			draw_status(e);
+		/* the metrics file follows the events, at most once a second */
+		if (export_path(e->g) && now_ms() - e->export_mono_ms >= 1000) {
+			export_write(e->g, e->j);
+			e->export_mono_ms = now_ms();
+		}
 	}
 	journal_sync(e->j);
+	if (export_path(e->g))
+		export_write(e->g, e->j);
 	status = summary(e);
 	keep_report(e, true);
 	if (!e->reverse) {
@@ -1471,7 +1949,32 @@ static void done_by_request(struct engine *e, struct node *n)
 	complete(e, n);
 }
 
-/* One request of another orch: approve a gate, skip a step. Returns the answer. */
+/* --promote or --abort of N from another orch (Q). */
+static char *answer_endhold(struct engine *e, struct node *n, const struct request *q, bool *ok)
+{
+	bool promote = strcmp(q->action, "promote") == 0;
+	enum result res = promote ? RESULT_PROMOTE : RESULT_ABORT;
+
+	if (state_of(n) != ST_HOLDING)
+		return xasprintf("%s does not hold now (%s)", n->name, state_reason(n));
+	if (rt(n)->st == R_HOLDING) {
+		if (!hold_end(e, n, res, q->by, q->reason))
+			return xasprintf("the running orch could not record it");
+	} else { /* it holds, outside what this run does */
+		struct outcome o = {.exit_status = -1, .by = q->by, .message = q->reason};
+
+		if (record(&e->rec, n, res, &o) < 0 || journal_sync(e->j) < 0) {
+			unrecorded(e, n);
+			return xasprintf("the running orch could not record it");
+		}
+		record_say(&e->rec, n, res, &o);
+	}
+	*ok = true;
+	return xasprintf("%s %s", promote ? "promoted" : "aborted", n->name);
+}
+
+/* One request of another orch: approve a gate, skip a step, promote or abort a hold.
+ * Returns the answer. */
 static char *answer_request(struct engine *e, const struct request *q, bool *ok)
 {
 	struct node *n = graph_find(e->g, q->step);
@@ -1482,6 +1985,10 @@ static char *answer_request(struct engine *e, const struct request *q, bool *ok)
 	*ok = false;
 	if (!n || n->kind != NODE_STEP)
 		return xasprintf("no step '%s' in %s", q->step, e->g->file);
+	if (strcmp(q->action, "promote") == 0 || strcmp(q->action, "abort") == 0)
+		return answer_endhold(e, n, q, ok);
+	if (!approve && rt(n)->st == R_HOLDING)
+		return xasprintf("%s holds now: 'orch --promote %s' ends its hold", n->name, n->name);
 	if (approve && n->stepkind != STEP_MANUAL)
 		return xasprintf("%s is not a manual gate", n->name);
 	if (approve && state_of(n) == ST_DONE)

@@ -36,4 +36,8 @@ int run_targets(struct graph *g, struct journal *j, struct node **targets, size_
 int run_rollback(struct graph *g, struct journal *j, struct vec *steps, const int64_t *order_ms,
                  const struct runopts *o);
 
+/* The phase or step a failed hold's on_fail = rollback asked to roll back once the run
+ * ended (NULL: none); taken once. */
+struct node *run_take_rollback(void);
+
 #endif

@@ -62,6 +62,7 @@ static const char *statenames[] = {
 	[ST_NOTRUN] = "todo",       [ST_DONE] = "done",           [ST_STALE] = "stale",
 	[ST_FAILED] = "failed",   [ST_INTERRUPTED] = "interrupted", [ST_SKIPPED] = "skipped",
 	[ST_CHANGED] = "changed",  [ST_ROLLBACK_INTERRUPTED] = "rollback-interrupted",
+	[ST_HOLDING] = "holding",
 };
 
 const char *state_name(enum stepstate st)
@@ -809,6 +810,11 @@ static void decide(struct node *n)
 		}
 		return;
 	}
+	case EV_HOLD:
+	case EV_CHECK:
+		s->st = ST_HOLDING;
+		set_reason(s, xstrdup("holding"));
+		return;
 	case EV_FAIL:
 		s->st = ST_FAILED;
 		set_reason(s, failure_reason(last));
@@ -1003,6 +1009,22 @@ char *state_refusal(const struct node *n)
 {
 	return xasprintf("step %s was applied and has changed since (%s); on_change = error, so it is not applied again",
 	                 n->name, state_reason(n));
+}
+
+int64_t state_hold_until(const struct node *n)
+{
+	const struct jevent *h;
+
+	if (!n->state || ns(n)->st != ST_HOLDING || !(h = history_event(S.j, S.hist.node[n->id].hold)))
+		return -1;
+	return h->start_ms + (h->duration_ms > 0 ? h->duration_ms : 0);
+}
+
+bool state_hold_failed(const struct node *n)
+{
+	const struct history *h = n->state ? &S.hist.node[n->id] : NULL;
+
+	return h && ns(n)->st == ST_FAILED && h->hold >= 0 && h->hold > h->start;
 }
 
 const struct history *state_history(const struct node *n)

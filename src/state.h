@@ -19,6 +19,7 @@ enum stepstate {
 	ST_SKIPPED,     /* marked skipped: counts as done for its dependents */
 	ST_CHANGED,     /* applied, changed since, and on_change = error: refuse to go on */
 	ST_ROLLBACK_INTERRUPTED, /* its rollback started and did not finish: still to roll back */
+	ST_HOLDING,     /* its run succeeded and it holds (hold = ...): done when the hold ends */
 };
 
 /* Compute every node's signature from the Orchfile and the files on disk, and decide
@@ -74,6 +75,11 @@ void state_start_plan(struct graph *g, unsigned char *out);
 char *state_approve_refusal(const struct node *n);
 /* Why an applied step N with on_change = error that changed is not run, as a new string. */
 char *state_refusal(const struct node *n);
+/* When N's hold ends (wall clock, ms since the epoch), when N holds; -1 otherwise. */
+int64_t state_hold_until(const struct node *n);
+/* Whether N ran and its hold then failed (a check, --abort): what it did is in place,
+ * so a rollback undoes it. */
+bool state_hold_failed(const struct node *n);
 /* N's history as the journal tells it (NULL before state_load). */
 const struct history *state_history(const struct node *n);
 /* Every node's history, and the plan's last event. */

@@ -36,6 +36,7 @@
 
 #include "history.h"
 #include "jout.h"
+#include "metric.h"
 #include "os.h"
 #include "proc.h"
 #include "registry.h"
@@ -53,6 +54,7 @@ struct stepinfo {
 	const struct jevent *start; /* its last start or rollback start */
 	bool done, skipped, running, failed, interrupted, waiting, stale;
 	bool orphan;                /* running, but started by an orch that is gone */
+	bool holding;               /* its run succeeded and it holds (hold = ...) */
 	int64_t actual_ms;          /* duration of the success it is done with; -1 unknown */
 	int64_t left_ms;            /* remaining estimate */
 };
@@ -83,6 +85,7 @@ struct status {
 	size_t npi;
 	struct phaseinfo *active;
 	const struct jevent *lastev;
+	size_t nholding;
 	size_t total, done, skipped, nfailed, nrunning, ninterrupted, nwaiting, nstale, reached, unestimated;
 	int attempts, failures;
 	int64_t est_ms, est_done_ms, est_skipped_ms, eff_est_ms, eff_actual_ms;
@@ -156,6 +159,7 @@ static void classify(struct status *st)
 		s->interrupted = !s->running && !s->failed && (ss == ST_INTERRUPTED || ss == ST_ROLLBACK_INTERRUPTED);
 		s->stale = ss == ST_STALE || ss == ST_CHANGED;
 		s->waiting = n->stepkind == STEP_MANUAL && !s->done && deps_done(n);
+		s->holding = ss == ST_HOLDING;
 		s->actual_ms = s->done && s->ok && s->ok->duration_ms >= 0 ? s->ok->duration_ms : -1;
 		if (s->done) {
 			s->left_ms = 0;
@@ -166,9 +170,12 @@ static void classify(struct status *st)
 
 				s->left_ms = s->left_ms > st->now - since ? s->left_ms - (st->now - since) : 0;
 			}
-			if (n->est_ms < 0)
+			if (n->est_ms < 0 && !s->holding)
 				st->unestimated++;
+			if (s->holding) /* what is left of its hold is what is left of it */
+				s->left_ms = state_hold_until(n) > st->now ? state_hold_until(n) - st->now : 0;
 		}
+		st->nholding += s->holding;
 		st->total++;
 		st->done += s->done;
 		st->skipped += s->skipped;
@@ -391,6 +398,145 @@ static bool is_interrupted(const struct stepinfo *s) { return s->interrupted; }
 static bool is_waiting(const struct stepinfo *s) { return s->waiting; }
 static bool is_stale(const struct stepinfo *s) { return s->stale; }
 static bool is_skipped(const struct stepinfo *s) { return s->skipped; }
+
+/* When N's next check is due (it holds, with a check): from its hold's start and the
+ * checks recorded, as the engine schedules them; 0 when none. */
+static int64_t next_check(const struct node *n)
+{
+	const struct history *h = state_history(n);
+
+	if (!n->ro || !n->ro->check || state_hold_until(n) < 0)
+		return 0;
+	return state_hold_until(n) - n->ro->hold_ms + n->ro->check_every_ms * (h->checks_ok + h->checks_failed + 1);
+}
+
+/* The latest value of each metric per step (BYCOMP: per component, the newest of its
+ * steps'), oldest first, into OUT (struct metric * each, to free). */
+static void latest_metrics(struct status *st, bool bycomp, struct vec *out)
+{
+	size_t from = state_histories()->from;
+
+	for (size_t i = from, n = st->j ? journal_count(st->j) : 0; i < n; i++) {
+		const struct jevent *e = journal_event(st->j, i);
+		struct metric m, *x = NULL;
+
+		if (!e->node || !metric_of(e, &m) || (bycomp && !e->component))
+			continue;
+		for (size_t k = 0; k < out->n && !x; k++) {
+			struct metric *y = out->v[k];
+
+			if (strcmp(y->name, m.name) == 0 &&
+			    (bycomp ? strcmp(y->ev->component, e->component) == 0 : y->ev->node == e->node))
+				x = y;
+		}
+		if (!x) {
+			x = xcalloc(1, sizeof(*x));
+			vec_push(out, x);
+		}
+		*x = m;
+	}
+}
+
+static void free_metrics(struct vec *v)
+{
+	for (size_t i = 0; i < v->n; i++)
+		free(v->v[i]);
+	vec_free(v);
+}
+
+/* "Metrics:": the latest value of each per step, then per component. */
+static void list_metrics(struct status *st)
+{
+	struct vec steps = {0}, comps = {0};
+
+	latest_metrics(st, false, &steps);
+	latest_metrics(st, true, &comps);
+	if (steps.n)
+		printf("\n%sMetrics:%s\n", term_code(TERM_BOLD), term_code(TERM_RESET));
+	for (size_t i = 0; i < st->g->nodes.n; i++) {
+		struct node *n = st->g->nodes.v[i];
+		bool any = false;
+
+		for (size_t k = 0; k < steps.n; k++) {
+			struct metric *m = steps.v[k];
+
+			if (m->ev->node != n)
+				continue;
+			printf("%s%s=%g%s%s", any ? ", " : "  ", m->name, m->value, m->unit[0] ? " " : "", m->unit);
+			any = true;
+		}
+		if (any)
+			printf("  (%s%s%s)\n", n->name, n->x->component ? ", component " : "", n->x->component ? n->x->component : "");
+	}
+	for (size_t k = 0; k < comps.n; k++) {
+		struct metric *m = comps.v[k];
+
+		printf("  component %s: %s=%g%s%s (%s, %s)\n", m->ev->component, m->name, m->value, m->unit[0] ? " " : "",
+		       m->unit, m->ev->name, when(m->ev->time_ms, (char[32]){0}));
+	}
+	free_metrics(&steps);
+	free_metrics(&comps);
+}
+
+static json_t *jtime(int64_t ms);
+
+/* "metrics": {"steps": {STEP: {NAME: {value, unit, at}}}, "components": {COMPONENT:
+ * {NAME: {value, unit, step, at}}}}. */
+static json_t *json_metrics(struct status *st)
+{
+	struct vec steps = {0}, comps = {0};
+	json_t *o = json_object(), *js = json_object(), *jc = json_object();
+
+	latest_metrics(st, false, &steps);
+	latest_metrics(st, true, &comps);
+	for (int pass = 0; pass < 2; pass++) {
+		struct vec *v = pass ? &comps : &steps;
+
+		for (size_t k = 0; k < v->n; k++) {
+			struct metric *m = v->v[k];
+			const char *key = pass ? m->ev->component : m->ev->name;
+			json_t *group = json_object_get(pass ? jc : js, key), *x = json_object();
+
+			if (!group) {
+				group = json_object();
+				json_object_set_new(pass ? jc : js, key, group);
+			}
+			json_object_set_new(x, "value", json_real(m->value));
+			json_object_set_new(x, "unit", m->unit[0] ? json_string(m->unit) : json_null());
+			if (pass)
+				json_object_set_new(x, "step", json_string(m->ev->name));
+			json_object_set_new(x, "at", jtime(m->ev->time_ms));
+			json_object_set_new(group, m->name, x);
+		}
+	}
+	json_object_set_new(o, "steps", js);
+	json_object_set_new(o, "components", jc);
+	free_metrics(&steps);
+	free_metrics(&comps);
+	return o;
+}
+
+/* "Holding:": each hold, its time left, its checks. */
+static void list_holding(struct status *st)
+{
+	char a[32], b[32];
+
+	printf("\n%sHolding:%s\n", term_code(TERM_BOLD), term_code(TERM_RESET));
+	for (size_t i = 0; i < st->g->steps.n; i++) {
+		struct node *n = st->g->steps.v[i];
+		const struct history *h = state_history(n);
+		int64_t until = state_hold_until(n), next = next_check(n);
+
+		if (!st->si[n->id].holding)
+			continue;
+		printf("  %s holding: %s left (until %s)", n->name,
+		       format_duration(until > st->now ? until - st->now : 0, a, sizeof(a)), when(until, b));
+		if (n->ro && n->ro->check)
+			printf("; checks %d passed, %d failed; next check in %s", h->checks_ok, h->checks_failed,
+			       format_duration(next > st->now ? next - st->now : 0, a, sizeof(a)));
+		putchar('\n');
+	}
+}
 
 static void item(struct node *n, int w, const char *color)
 {
@@ -697,6 +843,9 @@ static void text(struct status *st)
 		list_failed(st);
 	if (st->nrunning)
 		list_started(st, true);
+	if (st->nholding)
+		list_holding(st);
+	list_metrics(st);
 	if (st->ninterrupted)
 		list_started(st, false);
 	if (st->nwaiting)
@@ -767,6 +916,8 @@ static const char *step_word(const struct stepinfo *s, const struct node *n)
 		return "failed";
 	if (s->waiting)
 		return "waiting";
+	if (s->holding)
+		return "holding";
 	return state_name(state_of(n));
 }
 
@@ -934,6 +1085,32 @@ static void json_list(struct status *st, struct jout *out, bool (*pick)(const st
 	jout_close(out, ']');
 }
 
+/* "holding": each hold's end, time left and checks (docs/status.md). */
+static json_t *json_holding(struct status *st)
+{
+	json_t *a = json_array();
+
+	for (size_t i = 0; i < st->g->steps.n; i++) {
+		struct node *n = st->g->steps.v[i];
+		const struct history *h = state_history(n);
+		int64_t until = state_hold_until(n), next = next_check(n);
+		json_t *o;
+
+		if (!st->si[n->id].holding)
+			continue;
+		o = json_object();
+		json_object_set_new(o, "step", json_string(n->name));
+		json_object_set_new(o, "until", jtime(until));
+		json_object_set_new(o, "left_ms", json_integer(until > st->now ? until - st->now : 0));
+		json_object_set_new(o, "checks_passed", json_integer(h->checks_ok));
+		json_object_set_new(o, "checks_failed", json_integer(h->checks_failed));
+		json_object_set_new(o, "failures_in_a_row", json_integer(h->check_streak));
+		json_object_set_new(o, "next_check", next ? jtime(next) : json_null());
+		json_array_append_new(a, o);
+	}
+	return a;
+}
+
 static void json(struct status *st)
 {
 	struct graph *g = st->g;
@@ -1000,6 +1177,8 @@ static void json(struct status *st)
 	json_list(st, &out, is_failed);
 	jout_key(&out, "running");
 	json_list(st, &out, is_running);
+	jout_set(&out, "holding", json_holding(st));
+	jout_set(&out, "metrics", json_metrics(st));
 	jout_key(&out, "interrupted");
 	json_list(st, &out, is_interrupted);
 	jout_key(&out, "waiting");

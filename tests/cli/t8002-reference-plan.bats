@@ -21,6 +21,8 @@ setup() {
 	PGOPTIONS='-c client_min_messages=warning' \
 		psql -X -q -d postgres -c "DROP DATABASE IF EXISTS $DB" -c "CREATE DATABASE $DB"
 	export DATABASE_URL="postgresql:///$DB"
+	# the rollout's holds (hours in the plan) of a second, checked every 300 ms
+	export ROLLOUT_HOLD=1s ROLLOUT_CHECK_EVERY=300ms
 	# the plan and what it names, away from the repository (it writes out/ and .orch/)
 	copy_plans .
 }
@@ -66,6 +68,14 @@ run_plan() {
 	for m in M1 M2 M3 M4 M5 M6 M7; do
 		expect_contains stdout "$plan_out" "Milestone $m reached"
 	done
+	# the rollout held, its checks asked the database, the tests reported metrics
+	for s in rollout-5 rollout-25 full-rollout monitor-production; do
+		expect_contains stdout "$plan_out" "holding $s for 1s"
+		expect_contains stdout "$plan_out" "check ok $s: orphan contexts: 0, error rate: 0"
+	done
+	run_orch --status
+	expect_contains stdout "$output" "tests_failed=0  (unit-tests, component tests)"
+	expect_contains stdout "$output" "orphan_contexts=0, error_rate=0  (monitor-production, component ops)"
 
 	# the database: new tables filled, flag on for everyone, old tables archived, then gone
 	run psql_db -c "SELECT count(*) FROM brands" -c "SELECT count(*) FROM contexts" \

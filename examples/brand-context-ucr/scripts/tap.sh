@@ -38,6 +38,11 @@ tap_report() {
 	"$2" >"$1.tmp" || tap_status=$?
 	mv "$1.tmp" "$1"
 	cat "$1"
+	# run by orch: the counts as metrics ($ORCH_METRICS, see docs/rollouts.md)
+	if [ -n "${ORCH_METRICS:-}" ]; then
+		echo "tests=$(grep -c '^\(not \)\{0,1\}ok ' "$1" || true)" >>"$ORCH_METRICS"
+		echo "tests_failed=$(grep -c '^not ok ' "$1" || true)" >>"$ORCH_METRICS"
+	fi
 	exit "$tap_status"
 }
 
