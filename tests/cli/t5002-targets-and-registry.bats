@@ -368,6 +368,15 @@ balance() { psql_db "$1" -c 'SELECT balance FROM accounts'; }
 	expect_same "-n" "backup accounts deposit report" "$(echo "$output" | dry_run_steps | xargs)"
 }
 
+@test "--reset --database on a database without a registry leaves it without one" {
+	bank_plan
+	run_orch -T staging --reset --database --yes
+	expect_status 0
+	expect_contains stdout "$output" "forgot the 0 registry rows of plan bank in database \"$DB1\""
+	[ "$(psql_db "$DB1" -c "SELECT count(*) FROM pg_namespace WHERE nspname = 'orch'")" = 0 ] ||
+		{ echo "--reset --database made schema orch"; false; }
+}
+
 @test "a database that cannot be reached: the views say so and show the journal's" {
 	bank_plan
 	run_orch -T staging
