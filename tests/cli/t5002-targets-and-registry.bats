@@ -164,6 +164,34 @@ balance() { psql_db "$1" -c 'SELECT balance FROM accounts'; }
 	[ "$(psql_db "$DB1" -c "SELECT count(*) FROM orch.registry WHERE plan = 'bank2'")" = 3 ]
 }
 
+@test "a renamed plan with two steps of the same SQL: neither is applied again" {
+	bank_plan
+	cat >> Orchfile <<-'EOF'
+
+	[step tip]
+	sql   = sql/tip.sql
+	needs = backup
+
+	[step tip-again]
+	sql   = sql/tip_again.sql
+	needs = backup
+	EOF
+	echo 'CREATE TABLE IF NOT EXISTS tips (n int); INSERT INTO tips VALUES (1);' > sql/tip.sql
+	cp sql/tip.sql sql/tip_again.sql
+	run_orch -T staging
+	expect_status 0
+	[ "$(psql_db "$DB1" -c 'SELECT count(*) FROM tips')" = 2 ]
+	sed -i 's/^name = bank$/name = bank2/' Orchfile
+	rm -rf .orch
+	run_orch -T staging --status --json
+	expect_same "tip" "applied under another plan" "$(jq -r '.steps[] | select(.name == "tip") | .database' <<<"$output")"
+	expect_same "tip-again" "applied under another plan" "$(jq -r '.steps[] | select(.name == "tip-again") | .database' <<<"$output")"
+	run_orch -T staging tip-again
+	expect_status 1
+	expect_contains stderr "$stderr" "step tip-again: its SQL (sql/tip_again.sql) was applied"
+	[ "$(psql_db "$DB1" -c 'SELECT count(*) FROM tips')" = 2 ] || { echo "tip-again was applied again"; false; }
+}
+
 @test "two plans never migrate one database at once, unless they say they share it" {
 	bank_plan
 	sed -i 's/^name = bank$/name = other/' Orchfile
