@@ -252,6 +252,46 @@ balance() { psql_db "$1" -c 'SELECT balance FROM accounts'; }
 	[ "$(balance "$DB1")" = 100 ]
 }
 
+@test "a registry gone from another database: -n and -q of a target that does not use it agree with its run" {
+	cat > Orchfile <<-EOF
+	[orch]
+	name = two
+
+	[step one]
+	sql      = sql/one.sql
+	database = postgresql:///$DB1
+
+	[step two]
+	sql      = sql/two.sql
+	database = postgresql:///$DB2
+	EOF
+	echo 'CREATE TABLE one (n int);' > sql/one.sql
+	echo 'CREATE TABLE two (n int);' > sql/two.sql
+	run_orch
+	expect_status 0
+	psql_db "$DB2" -c 'DROP SCHEMA orch CASCADE'
+	echo 'INSERT INTO one VALUES (1);' > sql/one_more.sql
+	cat >> Orchfile <<-EOF
+
+	[step one-more]
+	sql      = sql/one_more.sql
+	database = postgresql:///$DB1
+	needs    = one
+	EOF
+	run_orch -n one-more
+	expect_status 0
+	expect_same "-n" "one-more" "$(echo "$output" | dry_run_steps | xargs)"
+	run_orch -q one-more
+	expect_status 1
+	run_orch one-more
+	expect_status 0
+	run_orch -q one-more
+	expect_status 0
+	run_orch two
+	expect_status 1
+	expect_contains stderr "$stderr" "the registry (schema orch) is gone from database \"$DB2\""
+}
+
 @test "-n on a fresh database lists exactly what the run does, in order" {
 	bank_plan
 	cat >> Orchfile <<-'EOF'
