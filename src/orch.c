@@ -648,9 +648,13 @@ static int run(struct graph *g, struct options *o)
 	state_load(g, j);
 	stats.signatures = now_ms() - t0;
 	t0 = now_ms();
-	/* -n and -q ask the database as the run will (a run does it itself, under its lock) */
-	if (readonly)
-		registry_rc = registry_reconcile(g, j, NULL, false, false);
+	/* -n and -q ask the database as the run will, of the databases of the steps it
+	 * would run (a run does it itself, under its lock) */
+	if (readonly) {
+		graph_clearmarks(g);
+		graph_select(g, o->ntargets ? t : NULL, o->ntargets, MARK_SELECTED);
+		registry_rc = registry_reconcile(g, j, NULL, true, false);
+	}
 	if (o->explain || o->question || o->sql)
 		show_pending(g, t, o->ntargets, &pending);
 	if (o->explain)

@@ -2036,10 +2036,18 @@ int pg_registry_put(struct graph *g, struct node *n, const char *sig, char **err
 int pg_registry_forget(struct graph *g, struct node *n, long *count, char **err, bool *locked)
 {
 	const char *p[1] = {g->name};
+	struct pgdb *db;
+	int rc;
 
 	*err = NULL;
 	*locked = false;
 	*count = 0;
+	/* a database without a registry has nothing to forget: none is made for it */
+	if ((rc = pg_lock(g, n, err, locked)) < 0)
+		return rc;
+	db = node_db(g, n, err);
+	if ((rc = db_has_registry(db, false, err)) <= 0)
+		return rc;
 	return registry_exec(g, n, "DELETE FROM orch.registry WHERE plan = $1", 1, p, count, err, locked);
 }
 

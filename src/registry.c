@@ -138,13 +138,18 @@ static bool same_sig(const struct pgrow *w, const struct node *n)
 static void match_rows(struct graph *g, struct regdb *d)
 {
 	struct table bysum = {0};
+	/* the steps of one checksum, chained from the first (two steps of the same SQL) */
+	struct node **same = xcalloc(g->nodes.n ? g->nodes.n : 1, sizeof(*same));
 
 	for (size_t k = 0; k < d->steps.n; k++) {
-		struct node *n = d->steps.v[k];
+		struct node *n = d->steps.v[k], *first;
 
 		R.step[n->id].says = d->rc < 0 ? REG_UNREACHABLE : d->rc == 0 ? REG_NONE : REG_NOT_APPLIED;
-		if (d->rc > 0 && R.step[n->id].sum[0])
-			table_put(&bysum, R.step[n->id].sum, n);
+		if (d->rc > 0 && R.step[n->id].sum[0] && (first = table_put(&bysum, R.step[n->id].sum, n))) {
+			while (same[first->id])
+				first = same[first->id];
+			same[first->id] = n;
+		}
 	}
 	for (size_t i = 0; d->rc > 0 && i < d->nrows; i++) {
 		const struct pgrow *w = &d->rows[i];
@@ -160,11 +165,25 @@ static void match_rows(struct graph *g, struct regdb *d)
 				s->says = strcmp(w->checksum, s->sum) == 0 ? REG_APPLIED : REG_CHANGED;
 			else /* a row from before checksums: its signature is all there is */
 				s->says = same_sig(w, n) ? REG_APPLIED : REG_CHANGED;
-		} else if (w->checksum && (n = table_get(&bysum, w->checksum)) && !R.step[n->id].row) {
-			R.step[n->id].row = w;
-			R.step[n->id].says = REG_ELSEWHERE;
+		} else if (w->checksum && (n = table_get(&bysum, w->checksum))) {
+			struct node *pick = NULL;
+
+			/* the step of that name if it is one of them, else the first without a row */
+			for (; n; n = same[n->id]) {
+				if (R.step[n->id].row)
+					continue;
+				if (!pick || (w->step && strcmp(n->name, w->step) == 0))
+					pick = n;
+				if (w->step && strcmp(n->name, w->step) == 0)
+					break;
+			}
+			if (pick) {
+				R.step[pick->id].row = w;
+				R.step[pick->id].says = REG_ELSEWHERE;
+			}
 		}
 	}
+	free(same);
 	table_free(&bysum);
 }
 

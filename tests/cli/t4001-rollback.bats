@@ -266,6 +266,16 @@ half_rolled_back() {
 	rm b.pgid
 }
 
+@test "--graph --state: an interrupted rollback has a colour of its own, named in the legend" {
+	half_rolled_back
+	run_orch --graph --state
+	expect_status 0
+	expect_contains stdout "$output" '"b" [label="b\n(rollback-interrupted)", shape=box, style=filled, fillcolor="#a6e3e0"];'
+	expect_contains stdout "$output" '"legend rollback-interrupted" [label="rollback-interrupted", fillcolor="#a6e3e0"];'
+	# every colour of the legend is a word --status --json can say
+	if grep -q '"legend holding"' <<<"$output"; then echo "the legend names 'holding', which no step is"; false; fi
+}
+
 @test "an interrupted rollback is shown as such and the next --rollback finishes it" {
 	half_rolled_back
 	run_orch --status

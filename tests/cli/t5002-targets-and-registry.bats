@@ -164,6 +164,34 @@ balance() { psql_db "$1" -c 'SELECT balance FROM accounts'; }
 	[ "$(psql_db "$DB1" -c "SELECT count(*) FROM orch.registry WHERE plan = 'bank2'")" = 3 ]
 }
 
+@test "a renamed plan with two steps of the same SQL: neither is applied again" {
+	bank_plan
+	cat >> Orchfile <<-'EOF'
+
+	[step tip]
+	sql   = sql/tip.sql
+	needs = backup
+
+	[step tip-again]
+	sql   = sql/tip_again.sql
+	needs = backup
+	EOF
+	echo 'CREATE TABLE IF NOT EXISTS tips (n int); INSERT INTO tips VALUES (1);' > sql/tip.sql
+	cp sql/tip.sql sql/tip_again.sql
+	run_orch -T staging
+	expect_status 0
+	[ "$(psql_db "$DB1" -c 'SELECT count(*) FROM tips')" = 2 ]
+	sed -i 's/^name = bank$/name = bank2/' Orchfile
+	rm -rf .orch
+	run_orch -T staging --status --json
+	expect_same "tip" "applied under another plan" "$(jq -r '.steps[] | select(.name == "tip") | .database' <<<"$output")"
+	expect_same "tip-again" "applied under another plan" "$(jq -r '.steps[] | select(.name == "tip-again") | .database' <<<"$output")"
+	run_orch -T staging tip-again
+	expect_status 1
+	expect_contains stderr "$stderr" "step tip-again: its SQL (sql/tip_again.sql) was applied"
+	[ "$(psql_db "$DB1" -c 'SELECT count(*) FROM tips')" = 2 ] || { echo "tip-again was applied again"; false; }
+}
+
 @test "two plans never migrate one database at once, unless they say they share it" {
 	bank_plan
 	sed -i 's/^name = bank$/name = other/' Orchfile
@@ -222,6 +250,46 @@ balance() { psql_db "$1" -c 'SELECT balance FROM accounts'; }
 	run_orch -T staging
 	expect_status 0
 	[ "$(balance "$DB1")" = 100 ]
+}
+
+@test "a registry gone from another database: -n and -q of a target that does not use it agree with its run" {
+	cat > Orchfile <<-EOF
+	[orch]
+	name = two
+
+	[step one]
+	sql      = sql/one.sql
+	database = postgresql:///$DB1
+
+	[step two]
+	sql      = sql/two.sql
+	database = postgresql:///$DB2
+	EOF
+	echo 'CREATE TABLE one (n int);' > sql/one.sql
+	echo 'CREATE TABLE two (n int);' > sql/two.sql
+	run_orch
+	expect_status 0
+	psql_db "$DB2" -c 'DROP SCHEMA orch CASCADE'
+	echo 'INSERT INTO one VALUES (1);' > sql/one_more.sql
+	cat >> Orchfile <<-EOF
+
+	[step one-more]
+	sql      = sql/one_more.sql
+	database = postgresql:///$DB1
+	needs    = one
+	EOF
+	run_orch -n one-more
+	expect_status 0
+	expect_same "-n" "one-more" "$(echo "$output" | dry_run_steps | xargs)"
+	run_orch -q one-more
+	expect_status 1
+	run_orch one-more
+	expect_status 0
+	run_orch -q one-more
+	expect_status 0
+	run_orch two
+	expect_status 1
+	expect_contains stderr "$stderr" "the registry (schema orch) is gone from database \"$DB2\""
 }
 
 @test "-n on a fresh database lists exactly what the run does, in order" {
@@ -366,6 +434,15 @@ balance() { psql_db "$1" -c 'SELECT balance FROM accounts'; }
 	[ "$(psql_db "$DB1" -c 'SELECT count(*) FROM orch.registry')" = 0 ]
 	run_orch -T staging -n
 	expect_same "-n" "backup accounts deposit report" "$(echo "$output" | dry_run_steps | xargs)"
+}
+
+@test "--reset --database on a database without a registry leaves it without one" {
+	bank_plan
+	run_orch -T staging --reset --database --yes
+	expect_status 0
+	expect_contains stdout "$output" "forgot the 0 registry rows of plan bank in database \"$DB1\""
+	[ "$(psql_db "$DB1" -c "SELECT count(*) FROM pg_namespace WHERE nspname = 'orch'")" = 0 ] ||
+		{ echo "--reset --database made schema orch"; false; }
 }
 
 @test "a database that cannot be reached: the views say so and show the journal's" {
