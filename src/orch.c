@@ -938,7 +938,10 @@ static void keep_report(struct graph *g)
 	state_free(g);
 	j = journal_open(g, 0);
 	state_load(g, j);
+	registry_reconcile(g, j, NULL, false, false); /* as --report says it */
 	report_write(g, j, g->report, true);
+	registry_free();
+	pg_close_all();
 	if (j)
 		journal_close(j);
 }

@@ -1496,6 +1496,7 @@ static void load_notify(struct parser *p, struct section *s)
 		if (!(v = expand(p, s, buf_str(&e->value), e->line)))
 			continue;
 		if (strcmp(e->key, "command") == 0) {
+			free(g->notify_command);
 			g->notify_command = v;
 			continue;
 		}

@@ -56,7 +56,7 @@ static const char css[] =
 	".st{padding:1px 6px;border-radius:3px;font-size:12px}"
 	".done{background:#b7e4a7}.failed{background:#f4a09c}.running{background:#9ecae1}.waiting{background:#d9b3e6}"
 	".stale,.changed{background:#f7e08b}.skipped{background:#d9d9d9}.interrupted{background:#f7b26b}"
-	".todo{background:#f3f3f3}pre{background:#f7f7f7;padding:8px;overflow-x:auto;font-size:12px}"
+	".holding{background:#a6e3e0}.rollback-interrupted{background:#f2b6d2}.todo{background:#f3f3f3}pre{background:#f7f7f7;padding:8px;overflow-x:auto;font-size:12px}"
 	"svg text{font:11px Helvetica,Arial,sans-serif}"
 	"@media print{body{margin:0}h2{break-after:avoid}svg{max-width:100%}}";
 

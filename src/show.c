@@ -198,7 +198,8 @@ static const struct {
 } state_colours[] = {
 	{"done", "#b7e4a7"},   {"running", "#9ecae1"},     {"failed", "#f4a09c"},  {"stale", "#f7e08b"},
 	{"changed", "#f7c56b"}, {"waiting", "#d9b3e6"},    {"skipped", "#d9d9d9"},
-	{"interrupted", "#f7b26b"}, {"rollback-interrupted", "#a6e3e0"}, {"todo", "#ffffff"},
+	{"holding", "#a6e3e0"},     {"interrupted", "#f7b26b"}, {"rollback-interrupted", "#f2b6d2"},
+	{"todo", "#ffffff"},
 };
 
 static const char *fill_of(const char *word)
