@@ -940,7 +940,7 @@ static void collect_sqlvars(struct parser *p)
 		if (!ok || d)
 			continue;
 		p->defer = true;
-		v = expand(p, NULL, buf_str(&e->value), e->line);
+		v = expand(p, NULL, e->value, e->line);
 		p->defer = false;
 		if (v) {
 			vec_push(&p->g->sqlvars, xasprintf("%s=%s", e->key, v));
@@ -1099,7 +1099,7 @@ static void load_source(struct parser *p, struct section *s)
 			continue;
 		}
 		p->defer = k == 4; /* see load_step */
-		vals[k] = expand(p, s, buf_str(&e->value), e->line);
+		vals[k] = expand(p, s, e->value, e->line);
 		p->defer = false;
 		ents[k] = e;
 	}
@@ -1164,7 +1164,7 @@ static void load_orch(struct parser *p, struct section *s)
 			continue; /* read by choose_target */
 		if (strcmp(e->key, "metrics") == 0) {
 			free(g->metrics);
-			g->metrics = expand(p, s, buf_str(&e->value), e->line);
+			g->metrics = expand(p, s, e->value, e->line);
 			continue;
 		}
 		if (strcmp(e->key, "name") && strcmp(e->key, "jobs") && strcmp(e->key, "changelog") &&
@@ -1184,7 +1184,7 @@ static void load_orch(struct parser *p, struct section *s)
 		if (strcmp(e->key, "share_database") == 0) {
 			int b;
 
-			if (!(v = expand(p, s, buf_str(&e->value), e->line)))
+			if (!(v = expand(p, s, e->value, e->line)))
 				continue;
 			b = parse_bool(v);
 			if (b < 0)
@@ -1398,7 +1398,7 @@ static void choose_target(struct parser *p, struct section *orch)
 	else if (!wanted_target)
 		want = NULL;
 	if (!want && dflt) {
-		if (!(fromfile = expand(p, orch, buf_str(&dflt->value), dflt->line)))
+		if (!(fromfile = expand(p, orch, dflt->value, dflt->line)))
 			return;
 		want = fromfile, how = "[orch] target";
 	}
@@ -1457,11 +1457,11 @@ static void load_target(struct parser *p, struct section *s)
 		if (strcmp(e->key, "database") == 0) {
 			p->defer = true; /* see load_step */
 			free(p->g->database);
-			p->g->database = expand(p, s, buf_str(&e->value), e->line);
+			p->g->database = expand(p, s, e->value, e->line);
 			p->defer = false;
 			continue;
 		}
-		if (!(v = expand(p, s, buf_str(&e->value), e->line)))
+		if (!(v = expand(p, s, e->value, e->line)))
 			continue;
 		if (strcmp(e->key, "changelog") == 0) {
 			free(p->g->changelog);
@@ -1493,7 +1493,7 @@ static void load_notify(struct parser *p, struct section *s)
 			     did_you_mean(e->key, keys, hint, sizeof(hint)));
 			continue;
 		}
-		if (!(v = expand(p, s, buf_str(&e->value), e->line)))
+		if (!(v = expand(p, s, e->value, e->line)))
 			continue;
 		if (strcmp(e->key, "command") == 0) {
 			free(g->notify_command);
