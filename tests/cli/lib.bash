@@ -16,15 +16,38 @@ ORCH_HELPER=${ORCH_HELPER:-$TOP/build/helper}
 [[ $ORCH_HELPER == /* ]] || ORCH_HELPER=$PWD/$ORCH_HELPER
 export ORCH ORCH_HELPER
 
-setup() {
+setup() { setup_dir; }
+teardown() { teardown_dir; }
+
+# setup_dir: the test's own temporary directory, entered, the environment cleaned.
+setup_dir() {
 	TEST_DIR=$(mktemp -d "${BATS_TMPDIR:-/tmp}/orch-cli.XXXXXX")
 	cd "$TEST_DIR" || return 1
 	# the environment must not leak into the plans under test
-	unset DATABASE_URL ORCH_LOG_LEVEL LOG_LEVEL NO_COLOR ORCH_TARGET
+	unset DATABASE_URL ORCH_LOG_LEVEL LOG_LEVEL NO_COLOR ORCH_TARGET ORCH_LOCK_TIMEOUT
 }
 
-teardown() {
+teardown_dir() {
 	cd / && rm -rf "$TEST_DIR"
+}
+
+# pg_setup NAME: setup_dir, and a database of the test's own on the test PostgreSQL
+# (PGHOST, from tests/run-all) as $DB and $DATABASE_URL. Without a server the test is
+# skipped, and in CI it fails. pg_teardown drops the database.
+pg_setup() {
+	setup_dir || return 1
+	if [ -z "${PGHOST:-}" ]; then
+		[ "${CI:-}" != true ] || { echo "CI: no PostgreSQL test server (PGHOST unset)"; return 1; }
+		skip "no PostgreSQL test server (PGHOST unset; tests/run-all starts one)"
+	fi
+	DB=orch_${1}_$$_${BATS_TEST_NUMBER}
+	psql -X -q -d postgres -c "DROP DATABASE IF EXISTS $DB" -c "CREATE DATABASE $DB" 2>/dev/null
+	export DATABASE_URL="postgresql:///$DB"
+}
+
+pg_teardown() {
+	teardown_dir
+	[ -z "${DB:-}" ] || psql -X -q -d postgres -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" 2>/dev/null || true
 }
 
 # copy_plans DIR: the repository's plans copied into DIR (created): the reference plan

@@ -11,23 +11,8 @@ dump_db() {
 	pg_dump --no-owner -N orch -N orch_backup -d "$DB" | grep -v -e '^--' -e '^$' -e '^.restrict' -e '^.unrestrict'
 }
 
-setup() {
-	TEST_DIR=$(mktemp -d "${BATS_TMPDIR:-/tmp}/orch-cli.XXXXXX")
-	cd "$TEST_DIR" || return 1
-	unset DATABASE_URL ORCH_LOG_LEVEL NO_COLOR ORCH_LOCK_TIMEOUT
-	if [ -z "${PGHOST:-}" ]; then
-		[ "${CI:-}" != true ] || { echo "CI: no PostgreSQL test server (PGHOST unset)"; return 1; }
-		skip "no PostgreSQL test server (PGHOST unset; tests/run-all starts one)"
-	fi
-	DB=orch_t5001_$$_${BATS_TEST_NUMBER}
-	psql -X -q -d postgres -c "DROP DATABASE IF EXISTS $DB" -c "CREATE DATABASE $DB" 2>/dev/null
-	export DATABASE_URL="postgresql:///$DB"
-}
-
-teardown() {
-	cd / && rm -rf "$TEST_DIR"
-	[ -z "${DB:-}" ] || psql -X -q -d postgres -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" 2>/dev/null || true
-}
+setup() { pg_setup t5001; }
+teardown() { pg_teardown; }
 
 brands_plan() {
 	cat > Orchfile <<-'EOF'

@@ -14,23 +14,8 @@ dump_schema() {
 	grep -v -e '^--' -e '^$' -e '^.restrict' -e '^.unrestrict' -e '^SET ' -e '^SELECT pg_catalog.set_config' schema.sql || true
 }
 
-setup() {
-	TEST_DIR=$(mktemp -d "${BATS_TMPDIR:-/tmp}/orch-cli.XXXXXX")
-	cd "$TEST_DIR" || return 1
-	unset DATABASE_URL ORCH_LOG_LEVEL LOG_LEVEL NO_COLOR ORCH_LOCK_TIMEOUT ORCH_TARGET
-	if [ -z "${PGHOST:-}" ]; then
-		[ "${CI:-}" != true ] || { echo "CI: no PostgreSQL test server (PGHOST unset)"; return 1; }
-		skip "no PostgreSQL test server (PGHOST unset; tests/run-all starts one)"
-	fi
-	DB=orch_t5004_$$_${BATS_TEST_NUMBER}
-	psql -X -q -d postgres -c "DROP DATABASE IF EXISTS $DB" -c "CREATE DATABASE $DB" 2>/dev/null
-	export DATABASE_URL="postgresql:///$DB"
-}
-
-teardown() {
-	cd / && rm -rf "$TEST_DIR"
-	[ -z "${DB:-}" ] || psql -X -q -d postgres -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" 2>/dev/null || true
-}
+setup() { pg_setup t5004; }
+teardown() { pg_teardown; }
 
 copy_shop() {
 	cp -R "$TOP/examples/flyway-shop" shop

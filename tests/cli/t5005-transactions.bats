@@ -8,23 +8,8 @@ load lib
 
 psql_db() { psql -X -q -At -v ON_ERROR_STOP=1 -d "$DB" "$@"; }
 
-setup() {
-	TEST_DIR=$(mktemp -d "${BATS_TMPDIR:-/tmp}/orch-cli.XXXXXX")
-	cd "$TEST_DIR" || return 1
-	unset DATABASE_URL ORCH_LOG_LEVEL LOG_LEVEL NO_COLOR ORCH_LOCK_TIMEOUT ORCH_TARGET
-	if [ -z "${PGHOST:-}" ]; then
-		[ "${CI:-}" != true ] || { echo "CI: no PostgreSQL test server (PGHOST unset)"; return 1; }
-		skip "no PostgreSQL test server (PGHOST unset; tests/run-all starts one)"
-	fi
-	DB=orch_t5005_$$_${BATS_TEST_NUMBER}
-	psql -X -q -d postgres -c "DROP DATABASE IF EXISTS $DB" -c "CREATE DATABASE $DB" 2>/dev/null
-	export DATABASE_URL="postgresql:///$DB"
-}
-
-teardown() {
-	cd / && rm -rf "$TEST_DIR"
-	[ -z "${DB:-}" ] || psql -X -q -d postgres -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" 2>/dev/null || true
-}
+setup() { pg_setup t5005; }
+teardown() { pg_teardown; }
 
 # wrapped_plan: a step whose deploy, verify and revert are wrapped as sqitch writes them
 wrapped_plan() {
