@@ -482,6 +482,22 @@ static json_t *jtime(int64_t ms);
 
 /* "metrics": {"steps": {STEP: {NAME: {value, unit, at}}}, "components": {COMPONENT:
  * {NAME: {value, unit, step, at}}}}. */
+/* Every value of metric M's name that M's step reported, oldest first: a check's
+ * history. */
+static json_t *metric_history(struct status *st, const struct metric *m)
+{
+	json_t *a = json_array();
+
+	for (size_t i = state_histories()->from, n = journal_count(st->j); i < n; i++) {
+		const struct jevent *e = journal_event(st->j, i);
+		struct metric x;
+
+		if (e->node == m->ev->node && metric_of(e, &x) && strcmp(x.name, m->name) == 0)
+			json_array_append_new(a, json_pack("{s:f,s:o}", "value", x.value, "at", jtime(e->time_ms)));
+	}
+	return a;
+}
+
 static json_t *json_metrics(struct status *st)
 {
 	struct vec steps = {0}, comps = {0};
@@ -506,6 +522,8 @@ static json_t *json_metrics(struct status *st)
 			if (pass)
 				json_object_set_new(x, "step", json_string(m->ev->name));
 			json_object_set_new(x, "at", jtime(m->ev->time_ms));
+			if (!pass)
+				json_object_set_new(x, "history", metric_history(st, m));
 			json_object_set_new(group, m->name, x);
 		}
 	}

@@ -111,6 +111,10 @@ load lib
 	expect_contains stdout "$output" "check FAILED canary: check_require: error_rate is 0.05, needs <= 0.01 (1 of 1 in a row)"
 	expect_contains stderr "$stderr" "step canary failed: check failed 1 time in a row (check_require: error_rate is 0.05, needs <= 0.01)"
 	[ "$(grep '"ev":"metric"' .orch/journal.jsonl | grep -c '"step":"canary"')" -eq 2 ]
+	# the check's history of the metric, oldest first, beside its latest value
+	run_orch --status --json
+	expect_same history "0.001 0.05" "$(jq -r '.metrics.steps.canary.error_rate.history | map(.value | tostring) | join(" ")' <<<"$output")"
+	expect_same latest 0.05 "$(jq -r '.metrics.steps.canary.error_rate.value' <<<"$output")"
 }
 
 @test "a bad requirement is an error at load time, with FILE:LINE and where" {
