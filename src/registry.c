@@ -391,7 +391,7 @@ int registry_reconcile(struct graph *g, struct journal *j, struct recorder *rec,
 		if (d->rc < 0)
 			warn("cannot read the registry of %s (%s): the journal's view of its %zu SQL step%s%s",
 			     pg_describe(g, d->steps.v[0]), d->err, d->steps.n, d->steps.n == 1 ? "" : "s",
-			     lock ? "" : " is shown, marked (journal)");
+			     lock ? " stands" : " is shown, marked (journal)");
 		match_rows(g, d);
 		if (d->rc == 0 && d->applied) {
 			say_gone(g, d);
