@@ -416,12 +416,13 @@ int registry_reconcile(struct graph *g, struct journal *j, struct recorder *rec,
 /* A unified diff of what was applied (TEXT) against FILE now, on stderr. */
 static void show_diff(const char *text, const char *file, const char *label)
 {
-	char tmp[] = "/tmp/orch-applied-XXXXXX";
+	char *tmp = temp_template("applied");
 	int fd = mkstemp(tmp);
 	char *argv[] = {"diff", "-u", "--label", (char *)label, "--label", (char *)file, tmp, (char *)file, NULL};
 
 	if (fd < 0) {
 		warn("cannot show what changed: cannot create %s:", tmp);
+		free(tmp);
 		return;
 	}
 	if (write_all(fd, text, strlen(text)) < 0) {
@@ -442,6 +443,7 @@ static void show_diff(const char *text, const char *file, const char *label)
 	}
 	close(fd);
 	unlink(tmp);
+	free(tmp);
 }
 
 /* Add to HELD the steps marked MARK that need N, transitively (SEEN by node id). */

@@ -430,8 +430,7 @@ static void free_env(char **env)
 /* A fresh empty file for the metrics JB's next process reports: $ORCH_METRICS. */
 static void metrics_open(struct job *jb)
 {
-	const char *tmp = getenv("TMPDIR");
-	char *path = xasprintf("%s/orch-metrics-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+	char *path = temp_template("metrics");
 	int fd = mkstemp(path);
 
 	if (fd < 0) {

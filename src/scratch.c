@@ -8,6 +8,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -124,11 +125,13 @@ int scratch_test_rollback(struct graph *g, struct node **targets, size_t ntarget
 {
 	const char *url = getenv("ORCH_SCRATCH_URL");
 	struct rollbackopts rb = {false, false, true, NULL};
-	char tmpl[] = "/tmp/orch-test-rollback.XXXXXX", *masked;
+	char tmpl[PATH_MAX], *masked, *t = temp_template("test-rollback");
 	struct journal *j;
 	bool back, again;
 	int bad = 0, status;
 
+	snprintf(tmpl, sizeof(tmpl), "%s", t);
+	free(t);
 	if (!url || !*url) {
 		error("--test-rollback needs ORCH_SCRATCH_URL: the connection string of a scratch database it may change"
 		      " (never the plan's own)");

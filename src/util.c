@@ -312,6 +312,13 @@ char *format_known_duration(int64_t ms, char out[32])
 	return out;
 }
 
+char *temp_template(const char *what)
+{
+	const char *dir = getenv("TMPDIR");
+
+	return xasprintf("%s/orch-%s-XXXXXX", dir && *dir ? dir : "/tmp", what);
+}
+
 const char *user_name(void)
 {
 	static char *name;

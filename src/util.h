@@ -92,6 +92,9 @@ char *format_known_duration(int64_t ms, char out[32]);
 /* Who runs orch: $USER, else the name of the real uid, else the uid (for the journal,
  * the changelog and the registry). */
 const char *user_name(void);
+/* A template for mkstemp or mkdtemp in the temporary directory ($TMPDIR, else /tmp):
+ * "DIR/orch-WHAT-XXXXXX", a new string. */
+char *temp_template(const char *what);
 /* Characters (UTF-8 code points) in S: what a terminal column count needs. */
 size_t text_width(const char *s);
 /* The bytes of the first WIDTH characters of S (all of S when it is shorter). */
