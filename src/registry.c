@@ -14,7 +14,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "hash.h"
 #include "history.h"
 #include "os.h"
 #include "pg.h"
@@ -107,7 +106,6 @@ static void gather(struct graph *g, bool only_selected)
 	for (size_t i = 0; i < g->steps.n; i++) {
 		struct node *n = g->steps.v[i];
 		const char *ci;
-		struct hash128 h;
 		struct regdb *d;
 
 		if (n->stepkind != STEP_SQL || (only_selected && n->mark != MARK_SELECTED) || !(ci = pg_conninfo(g, n)))
@@ -115,8 +113,7 @@ static void gather(struct graph *g, bool only_selected)
 		d = db_of(ci);
 		vec_push(&d->steps, n);
 		R.step[n->id].db = d;
-		if (hash_file(n->sql, &h) == 0)
-			hash128_hex(h, R.step[n->id].sum);
+		state_file_checksum(n->sql, R.step[n->id].sum); /* hashed already by state_load */
 		if (journal_applied(state_of(n)))
 			d->applied++;
 	}

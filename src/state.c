@@ -130,6 +130,16 @@ static struct hash128 file_hash(const char *rel)
 	return h;
 }
 
+bool state_file_checksum(const char *rel, char hex[33])
+{
+	struct hash128 h = file_hash(rel);
+
+	if (hash128_eq(h, missing_hash))
+		return false;
+	hash128_hex(h, hex);
+	return true;
+}
+
 /* The hash of file REL whose stat data are ST (taken once, by whoever found the file). */
 static struct hash128 file_hash_st(const char *rel, const struct stat *st)
 {

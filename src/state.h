@@ -80,6 +80,9 @@ int64_t state_hold_until(const struct node *n);
 /* Whether N ran and its hold then failed (a check, --abort): what it did is in place,
  * so a rollback undoes it. */
 bool state_hold_failed(const struct node *n);
+/* The XXH3-128 of plan file REL's bytes, as 32 hex digits into HEX, through the stat cache
+ * that state_load filled (a file it hashed is not read again). False when it is missing. */
+bool state_file_checksum(const char *rel, char hex[33]);
 /* N's history as the journal tells it (NULL before state_load). */
 const struct history *state_history(const struct node *n);
 /* Every node's history, and the plan's last event. */
