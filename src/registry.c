@@ -355,7 +355,10 @@ static int lock_all(struct graph *g)
 			free(err);
 			return rc == PG_INTERRUPTED ? EXIT_INTERRUPTED : EXIT_LOCKED;
 		}
-		free(err); /* unreachable: read says so */
+		if (rc < 0) { /* unreachable: not asked again (another connect_timeout) to read it */
+			d->rc = -1;
+			d->err = err;
+		}
 	}
 	return 0;
 }
@@ -384,7 +387,9 @@ int registry_reconcile(struct graph *g, struct journal *j, struct recorder *rec,
 	for (size_t i = 0; i < R.dbs.n; i++) {
 		struct regdb *d = R.dbs.v[i];
 
-		d->rc = pg_registry_read(g, (struct node **)d->steps.v, d->sums, d->steps.n, &d->rows, &d->nrows, &d->err);
+		if (!d->err)
+			d->rc = pg_registry_read(g, (struct node **)d->steps.v, d->sums, d->steps.n, &d->rows, &d->nrows,
+			                         &d->err);
 		if (d->rc < 0)
 			warn("cannot read the registry of %s (%s): the journal's view of its %zu SQL step%s%s",
 			     pg_describe(g, d->steps.v[0]), d->err, d->steps.n, d->steps.n == 1 ? "" : "s",
