@@ -92,3 +92,23 @@ report_plan() {
 	"$ORCH" --approve review >/dev/null
 	grep -q '<span class="st done">done</span></td><td>-</td><td>-</td><td>0</td></tr>' live.html
 }
+
+@test "--report with targets: each target's report in its own state directory" {
+	cat > Orchfile <<-'EOF'
+	[orch]
+	name = two
+	[target staging]
+	[target production]
+	[step hello]
+	run = echo ${target}
+	EOF
+	"$ORCH" -T staging >/dev/null
+	run_orch -T staging --report
+	expect_status 0
+	expect_same stdout "wrote the report to $PWD/.orch/staging/report.html" "$output"
+	grep -q 'Plan two, target staging' .orch/staging/report.html
+	grep -q '<span class="st done">done</span>' .orch/staging/report.html
+	run_orch -T production --report
+	grep -q 'Plan two, target production' .orch/production/report.html
+	grep -q '<span class="st todo">todo</span>' .orch/production/report.html
+}
