@@ -21,12 +21,16 @@ campaign_plan() {
 	if grep -q "\"ev\":\"ok\",\"step\":\"$ORCH_STEP\"" .orch/journal.jsonl 2>/dev/null; then
 		echo "TWICE $ORCH_STEP" >> ledger
 	fi
-	# a copy still running: its shell is there, and no zombie waiting to be reaped
+	# a copy still running: its shell is there (the same process: its pid and its start
+	# time, for a killed copy leaves its mark and pids wrap), and no zombie to be reaped
 	m=running.$ORCH_STEP
-	if [ -e "$m" ] && state=$(cut -d' ' -f3 "/proc/$(cat "$m")/stat" 2>/dev/null) && [ "$state" != Z ]; then
-		echo "OVERLAP $ORCH_STEP $(cat "$m")" >> ledger
+	if [ -e "$m" ] && read -r pid since < "$m" &&
+	   stat=$(cat "/proc/$pid/stat" 2>/dev/null) && stat=${stat##*) } &&
+	   [ "$(echo "$stat" | cut -d' ' -f20)" = "$since" ] && [ "${stat%% *}" != Z ]; then
+		echo "OVERLAP $ORCH_STEP $pid" >> ledger
 	fi
-	echo $$ > "$m"
+	stat=$(cat /proc/$$/stat) && stat=${stat##*) }
+	echo "$$ $(echo "$stat" | cut -d' ' -f20)" > "$m"
 	echo "start $ORCH_STEP $$" >> ledger
 	sleep 0.03
 	echo "done $ORCH_STEP" >> ledger
@@ -93,7 +97,7 @@ kill_tree() {
 			cat round.out
 			return 1
 		fi
-	done
+	done 2>>killed.log # the shell's "Killed" line for each killed orch, kept out of a failure's report
 	echo "# $round rounds, $kills kills" >&3
 	[ "$rc" -eq 0 ] || { echo "not finished after $round rounds"; return 1; }
 	# (a step the last kills left running is waited for: orch never runs it beside itself)
