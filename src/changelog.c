@@ -14,7 +14,8 @@
  *	  component db · impact high · took 2s · estimated 1h · author Ana · refs #12
  *	### Milestones | Rollbacks | Errors
  *
- * Times are UTC, as the journal has them; the author is the one the journal recorded
+ * The journals orch --reset kept (journal.jsonl.N) follow the current one's runs: a
+ * reset starts the journal again, not the history. Times are UTC, as the journal has them; the author is the one the journal recorded
  * with each event (docs/journal.md), so the file does not depend on who writes it or
  * when. A step's title, type, component, impact, refs and estimate come from the plan
  * as it is now; a step no longer in the plan is listed under Other by its name. */
@@ -25,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "os.h"
 #include "util.h"
@@ -265,19 +267,13 @@ static void run(struct buf *b, struct journal *j, size_t from, size_t to, struct
 		buf_puts(b, "\nNothing changed.\n");
 }
 
-void changelog_render(struct graph *g, struct journal *j, struct buf *b)
+/* The runs of J into B, newest first. */
+static void runs(struct buf *b, struct journal *j)
 {
-	size_t nev = j ? journal_count(j) : 0, end = nev;
+	size_t nev = journal_count(j), end = nev;
 	struct entry *entries = xcalloc(nev ? nev : 1, sizeof(*entries));
 
-	buf_printf(b, "%s%s/journal.jsonl; `orch --changelog` writes it again. Edits here are lost. -->\n", MARK,
-	           g->statedir);
-	buf_puts(b, "# Changelog of ");
-	md_escape(b, g->name);
-	buf_puts(b, "\n");
-	if (!nev)
-		buf_puts(b, "\nNothing has run yet.\n");
-	/* newest run first: each run's events are together, one orch holding the lock */
+	/* each run's events are together: one orch holds the lock at a time */
 	while (end > 0) {
 		size_t start = end - 1;
 		const char *id = journal_event(j, start)->run;
@@ -288,6 +284,56 @@ void changelog_render(struct graph *g, struct journal *j, struct buf *b)
 		end = start;
 	}
 	free(entries);
+}
+
+/* The runs of the journals --reset kept (journal.jsonl.N, N = 1, 2, ... up to the first
+ * missing one), newest first. They do not change: made once per process and plan. */
+static const char *kept_runs(struct graph *g)
+{
+	static struct buf text;
+	static char *made_for; /* the state directory they were made for */
+	static int made_n;     /* and how many there were */
+	int n = 0;
+
+	for (;; n++) {
+		char *path = xasprintf("%s/%s/journal.jsonl.%d", g->dir, g->statedir, n + 1);
+		bool there = access(path, F_OK) == 0;
+
+		free(path);
+		if (!there)
+			break;
+	}
+	if (made_for && strcmp(made_for, g->statedir) == 0 && made_n == n)
+		return buf_str(&text);
+	free(made_for);
+	made_for = xstrdup(g->statedir);
+	made_n = n;
+	text.len = 0;
+	for (; n > 0; n--) {
+		struct journal *j = journal_open_kept(g, n);
+
+		if (j) {
+			runs(&text, j);
+			journal_close(j);
+		}
+	}
+	return buf_str(&text);
+}
+
+void changelog_render(struct graph *g, struct journal *j, struct buf *b)
+{
+	const char *kept = kept_runs(g);
+
+	buf_printf(b, "%s%s/journal.jsonl; `orch --changelog` writes it again. Edits here are lost. -->\n", MARK,
+	           g->statedir);
+	buf_puts(b, "# Changelog of ");
+	md_escape(b, g->name);
+	buf_puts(b, "\n");
+	if (j)
+		runs(b, j);
+	buf_puts(b, kept);
+	if ((!j || !journal_count(j)) && !*kept)
+		buf_puts(b, "\nNothing has run yet.\n");
 }
 
 int changelog_write(struct graph *g, struct journal *j, const char *path, bool quiet)

@@ -96,6 +96,7 @@ struct journal {
 	struct vec owned; /* strings the events point to */
 	struct statcache *cache;
 	int64_t indexed;  /* bytes of the file the index vouched for (or was written for) */
+	bool kept;        /* a journal kept by --reset (journal.jsonl.N): read only, no index */
 };
 
 static const char *kindnames[] = {
@@ -404,7 +405,7 @@ static int load(struct journal *j)
 		error("%s:", j->display);
 		return EXIT_JOURNAL;
 	}
-	if (st.st_size >= JINDEX_MIN && (j->indexed = index_load(j, st.st_size, &lineno)) > 0)
+	if (!j->kept && st.st_size >= JINDEX_MIN && (j->indexed = index_load(j, st.st_size, &lineno)) > 0)
 		base = good = j->indexed;
 	text = xmalloc((size_t)(st.st_size - base) + 1);
 	for (size_t off = 0; off < (size_t)(st.st_size - base);) {
@@ -741,6 +742,35 @@ int journal_try_open(struct graph *g, int flags, struct journal **out)
 	j->synced = j->size;
 	*out = j;
 	return 0;
+}
+
+struct journal *journal_open_kept(struct graph *g, int n)
+{
+	struct journal *j = xcalloc(1, sizeof(*j));
+	char *cwd = getcwd(NULL, 0);
+
+	j->g = g;
+	j->fd = j->lockfd = -1;
+	j->kept = true;
+	j->dir = xasprintf("%s/%s", g->dir, g->statedir);
+	j->path = xasprintf("%s/journal.jsonl.%d", j->dir, n);
+	if (cwd && strcmp(cwd, g->dir) == 0)
+		j->display = xasprintf("%s/journal.jsonl.%d", g->statedir, n);
+	else
+		j->display = xstrdup(j->path);
+	free(cwd);
+	j->user = xstrdup(user_name());
+	if ((j->fd = open(j->path, O_RDONLY | O_CLOEXEC)) < 0) {
+		if (errno != ENOENT)
+			error("cannot open %s:", j->display);
+		journal_close(j);
+		return NULL;
+	}
+	if (load(j) != 0) {
+		journal_close(j);
+		return NULL;
+	}
+	return j;
 }
 
 struct journal *journal_open(struct graph *g, int flags)

@@ -384,3 +384,28 @@ typed_plan() {
 	  took Ds · author ana
 	EOF
 }
+
+@test "changelog: after --reset the runs of the kept journal stay, below the new ones" {
+	printf '[orch]\nname = again\n[step a]\nrun = true\n' >Orchfile
+	USER=ana run_orch
+	expect_status 0
+	run_orch --reset --yes
+	expect_status 0
+	USER=bo run_orch
+	expect_status 0
+	output=$(grep -E '^(## |- |  |The )' CHANGELOG.md | normalise)
+	expect_stdout <<-'EOF'
+	## Run RUN — DATE
+	- TIME **success** `a`
+	  took Ds · author bo
+	## Run RUN — DATE
+	The journal was started again here (`orch --reset`).
+	## Run RUN — DATE
+	- TIME **success** `a`
+	  took Ds · author ana
+	EOF
+	cp CHANGELOG.md kept.md
+	run_orch --changelog
+	expect_status 0
+	cmp kept.md CHANGELOG.md
+}
