@@ -948,7 +948,11 @@ static int write_changelog(struct graph *g, struct options *o)
 		free(cwd);
 		return EXIT_LOCKED;
 	}
-	path = !*o->arg ? xstrdup(g->changelog) : o->arg[0] == '/' ? xstrdup(o->arg) : xasprintf("%s/%s", cwd, o->arg);
+	if (*o->arg)
+		path = o->arg[0] == '/' ? xstrdup(o->arg) : xasprintf("%s/%s", cwd, o->arg);
+	else /* relative to the plan: named so from here when here is elsewhere */
+		path = g->changelog[0] == '/' || strcmp(cwd, g->dir) == 0 ? xstrdup(g->changelog)
+		                                                          : xasprintf("%s/%s", g->dir, g->changelog);
 	enter_plan_dir(g);
 	j = journal_open(g, 0);
 	rc = changelog_write(g, j, path, false);
