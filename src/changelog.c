@@ -287,12 +287,14 @@ static void runs(struct buf *b, struct journal *j)
 }
 
 /* The runs of the journals --reset kept (journal.jsonl.N, N = 1, 2, ... up to the first
- * missing one), newest first. They do not change: made once per process and plan. */
+ * missing one), newest first; NULL when one of them cannot be read (said by the
+ * journal). They do not change: made once per process and plan. */
 static const char *kept_runs(struct graph *g)
 {
 	static struct buf text;
 	static char *made_for; /* the state directory they were made for */
 	static int made_n;     /* and how many there were */
+	static bool bad;       /* one of them could not be read */
 	int n = 0;
 
 	for (;; n++) {
@@ -304,26 +306,31 @@ static const char *kept_runs(struct graph *g)
 			break;
 	}
 	if (made_for && strcmp(made_for, g->statedir) == 0 && made_n == n)
-		return buf_str(&text);
+		return bad ? NULL : buf_str(&text);
 	free(made_for);
 	made_for = xstrdup(g->statedir);
 	made_n = n;
 	text.len = 0;
-	for (; n > 0; n--) {
+	bad = false;
+	for (; n > 0 && !bad; n--) {
 		struct journal *j = journal_open_kept(g, n);
 
 		if (j) {
 			runs(&text, j);
 			journal_close(j);
+		} else {
+			bad = true;
 		}
 	}
-	return buf_str(&text);
+	return bad ? NULL : buf_str(&text);
 }
 
-void changelog_render(struct graph *g, struct journal *j, struct buf *b)
+int changelog_render(struct graph *g, struct journal *j, struct buf *b)
 {
 	const char *kept = kept_runs(g);
 
+	if (!kept)
+		return -1;
 	buf_printf(b, "%s%s/journal.jsonl; `orch --changelog` writes it again. Edits here are lost. -->\n", MARK,
 	           g->statedir);
 	buf_puts(b, "# Changelog of ");
@@ -334,6 +341,7 @@ void changelog_render(struct graph *g, struct journal *j, struct buf *b)
 	buf_puts(b, kept);
 	if ((!j || !journal_count(j)) && !*kept)
 		buf_puts(b, "\nNothing has run yet.\n");
+	return 0;
 }
 
 int changelog_write(struct graph *g, struct journal *j, const char *path, bool quiet)
@@ -356,7 +364,12 @@ int changelog_write(struct graph *g, struct journal *j, const char *path, bool q
 		free(old);
 		return 1;
 	}
-	changelog_render(g, j, &b);
+	if (changelog_render(g, j, &b) < 0) {
+		warn("the changelog %s is left as it was: a journal it is made from cannot be read", path);
+		free(old);
+		buf_free(&b);
+		return -1;
+	}
 	if (!old || oldlen != b.len || memcmp(old, b.s, b.len) != 0) {
 		dir = xstrdup(path);
 		if ((slash = strrchr(dir, '/')) && slash != dir) {

@@ -8,9 +8,11 @@
 #include "journal.h"
 #include "util.h"
 
-/* G's changelog made from the events of J (NULL: no journal yet) into B: the same
- * journal gives the same bytes, whoever makes it and whenever (format in changelog.c). */
-void changelog_render(struct graph *g, struct journal *j, struct buf *b);
+/* G's changelog made from the events of J (NULL: no journal yet) and the journals
+ * --reset kept into B: the same journals give the same bytes, whoever makes them and
+ * whenever (format in changelog.c). Returns 0, or -1 when a kept journal cannot be read
+ * (reported by the journal). */
+int changelog_render(struct graph *g, struct journal *j, struct buf *b);
 /* Write the changelog to PATH (NULL: the plan's [orch] changelog, a path relative to the
  * plan directory, the working directory then; nothing when the plan has none) with
  * write_file_atomic, creating its directory; a file that already says the same is not

@@ -408,4 +408,15 @@ typed_plan() {
 	run_orch --changelog
 	expect_status 0
 	cmp kept.md CHANGELOG.md
+	# a kept journal that is damaged is refused, and the changelog left as it was
+	sed -i '1s/"ev":"start"/"ev":"stArt"/' .orch/journal.jsonl.1
+	cp .orch/journal.jsonl.1 damaged
+	USER=cy run_orch
+	expect_status 0
+	run_orch --changelog
+	expect_status 1
+	expect_contains stderr "$stderr" "orch: error: .orch/journal.jsonl.1:1: the journal is damaged"
+	expect_contains stderr "$stderr" "orch: warning: the changelog CHANGELOG.md is left as it was: a journal it is made from cannot be read"
+	cmp kept.md CHANGELOG.md
+	cmp damaged .orch/journal.jsonl.1
 }
