@@ -1,18 +1,54 @@
-/* changelog.c — the Markdown changelog of a plan ([orch] changelog): one entry appended
- * for every step result, under a "## Run <id>" heading per process, for people to read
- * and keep. */
+/* changelog.c — the Markdown changelog of a plan ([orch] changelog, CHANGELOG.md beside
+ * the plan by default): made from the journal alone, whole, each time, so that writing
+ * it twice gives the same bytes and `orch --changelog` rebuilds what a run kept.
+ *
+ * The file, newest run first (Keep a Changelog's order):
+ *
+ *	<!-- Written by orch from .orch/journal.jsonl; `orch --changelog` writes it again. ... -->
+ *	# Changelog of NAME
+ *
+ *	## Run 20261126T052341-6747 — 2026-11-26 05:23 UTC
+ *
+ *	### Breaking | Features | Fixes | <other types> | Chores | Other
+ *	- 05:23:41 **success** `create-tables` Create New Database Tables
+ *	  component db · impact high · took 2s · estimated 1h · author Ana · refs #12
+ *	### Milestones | Rollbacks | Errors
+ *
+ * The journals orch --reset kept (journal.jsonl.N) follow the current one's runs: a
+ * reset starts the journal again, not the history. Times are UTC, as the journal has them; the author is the one the journal recorded
+ * with each event (docs/journal.md), so the file does not depend on who writes it or
+ * when. A step's title, type, component, impact, refs and estimate come from the plan
+ * as it is now; a step no longer in the plan is listed under Other by its name. */
 #include "changelog.h"
 
-#include <fcntl.h>
-#include <stdbool.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "os.h"
 #include "util.h"
+
+/* The first line of a changelog orch wrote: a file that does not start with it is
+ * someone else's, and orch leaves it alone. */
+static const char MARK[] = "<!-- Written by orch from ";
+
+/* Sections of a run, in the order they are written. */
+enum section { SEC_BREAKING, SEC_FEATURE, SEC_FIX, SEC_TYPE, SEC_CHORE, SEC_OTHER, SEC_MILESTONE, SEC_ROLLBACK,
+	       SEC_ERROR, SEC_NONE };
+static const char *const section_titles[] = {
+	[SEC_BREAKING] = "Breaking", [SEC_FEATURE] = "Features",     [SEC_FIX] = "Fixes",
+	[SEC_CHORE] = "Chores",      [SEC_OTHER] = "Other",          [SEC_MILESTONE] = "Milestones",
+	[SEC_ROLLBACK] = "Rollbacks", [SEC_ERROR] = "Errors",
+};
+
+struct entry {
+	enum section sec;
+	const char *type; /* SEC_TYPE: the step's type */
+	size_t ev;        /* the event's index */
+};
 
 /* S with Markdown's inline punctuation escaped and line breaks made spaces. */
 static void md_escape(struct buf *b, const char *s)
@@ -34,69 +70,320 @@ static void field(struct buf *b, const char *key, const char *value)
 {
 	if (!value || !*value)
 		return;
-	buf_printf(b, "%s%s ", SEP, key);
+	buf_printf(b, "%s%s%s", SEP, key, *key ? " " : "");
 	md_escape(b, value);
 }
 
-void changelog_add(struct graph *g, struct journal *j, struct node *n, const char *result, const struct outcome *o)
+static void utc(int64_t ms, const char *fmt, char *out, size_t n)
 {
-	static bool headed; /* this process wrote its run heading */
-	struct buf b = {0}, line = {0};
-	char stamp[40], est[32], act[32];
-	time_t now = time(NULL);
+	time_t t = (time_t)(ms / 1000);
 	struct tm tm;
-	struct stat sb;
-	int fd;
-	ssize_t w;
 
-	if (!g->changelog || n->kind != NODE_STEP)
-		return;
-	fd = open(g->changelog, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
-	if (fd < 0) {
-		warn("changelog %s:", g->changelog);
-		return;
-	}
-	localtime_r(&now, &tm);
-	if (!headed) {
-		char last = '\n';
+	gmtime_r(&t, &tm);
+	strftime(out, n, fmt, &tm);
+}
 
-		if (fstat(fd, &sb) == 0 && sb.st_size == 0)
-			buf_printf(&b, "# Changelog of %s\n", g->name);
-		else if (fstat(fd, &sb) == 0 && pread(fd, &last, 1, sb.st_size - 1) == 1 && last != '\n')
-			buf_putc(&b, '\n'); /* a file that ends mid-line is left as it is, after it */
-		strftime(stamp, sizeof(stamp), "%Y-%m-%d", &tm);
-		buf_printf(&b, "\n## Run %s — %s\n\n", j ? journal_runid(j) : "-", stamp);
+/* Where event E goes, SEC_NONE when it is not a change a person reads about. */
+static enum section section_of(const struct jevent *e, const char **type)
+{
+	const char *t = e->node && e->node->kind == NODE_STEP ? e->node->x->type : NULL;
+
+	*type = NULL;
+	switch (e->kind) {
+	case EV_MILESTONE:
+	case EV_MILESTONE_LOST:
+		return SEC_MILESTONE;
+	case EV_ROLLBACK_OK:
+		return SEC_ROLLBACK;
+	case EV_FAIL:
+	case EV_INTERRUPTED:
+	case EV_ROLLBACK_FAIL:
+		return SEC_ERROR;
+	case EV_CHECK:
+		return e->exit_status == 0 ? SEC_NONE : SEC_ERROR;
+	case EV_OK:
+	case EV_SKIP:
+	case EV_APPROVE:
+	case EV_FORCE:
+	case EV_HOLD:
+		break;
+	default:
+		return SEC_NONE;
 	}
-	strftime(stamp, sizeof(stamp), "%Y-%m-%d %H:%M:%S %z", &tm);
-	buf_printf(&b, "- %s **%s** `%s` ", stamp, result, n->name);
-	md_escape(&b, n->title);
-	if (o && o->message) {
-		buf_puts(&b, ": ");
-		md_escape(&b, o->message);
+	if (!t || !*t)
+		return SEC_OTHER;
+	if (strcmp(t, "breaking") == 0)
+		return SEC_BREAKING;
+	if (strcmp(t, "feature") == 0)
+		return SEC_FEATURE;
+	if (strcmp(t, "fix") == 0)
+		return SEC_FIX;
+	if (strcmp(t, "chore") == 0)
+		return SEC_CHORE;
+	*type = t;
+	return SEC_TYPE;
+}
+
+static int entry_cmp(const void *a, const void *b)
+{
+	const struct entry *x = a, *y = b;
+	int c;
+
+	if (x->sec != y->sec)
+		return x->sec < y->sec ? -1 : 1;
+	if (x->sec == SEC_TYPE && (c = strcmp(x->type, y->type)) != 0)
+		return c;
+	return x->ev < y->ev ? -1 : x->ev > y->ev;
+}
+
+/* The word for what E says happened. */
+static const char *result_of(const struct jevent *e)
+{
+	switch (e->kind) {
+	case EV_OK:
+		return e->node && e->node->kind == NODE_MILESTONE ? "reached" : e->start_ms ? "success" : "done";
+	case EV_FAIL:
+		return "failed";
+	case EV_INTERRUPTED:
+		return "interrupted";
+	case EV_SKIP:
+		return "skipped";
+	case EV_APPROVE:
+		return "approved";
+	case EV_FORCE:
+		return "forced";
+	case EV_ROLLBACK_OK:
+		return "rolled back";
+	case EV_ROLLBACK_FAIL:
+		return "rollback failed";
+	case EV_MILESTONE:
+		return "reached";
+	case EV_MILESTONE_LOST:
+		return "no longer reached";
+	case EV_HOLD:
+		return "holding";
+	case EV_CHECK:
+		return "check failed";
+	default:
+		return journal_kindname(e->kind);
 	}
-	if (o && o->attempt > 1)
-		buf_printf(&b, " (attempt %d)", o->attempt);
-	if (o && o->start_ms)
-		field(&line, "took", format_known_duration(o->duration_ms, act));
-	if (n->est_ms >= 0)
-		field(&line, "estimated", format_known_duration(n->est_ms, est));
-	field(&line, "type", n->x->type);
-	field(&line, "component", n->x->component);
-	field(&line, "impact", n->x->impact);
-	field(&line, "author", o && o->by ? o->by : user_name());
-	field(&line, "refs", n->x->refs);
-	buf_printf(&b, "\n  %s\n", buf_str(&line) + strlen(SEP));
-	buf_free(&line);
-	/* one write: the entry is whole or, after a crash, absent */
-	w = write(fd, b.s, b.len);
-	if (w < 0)
-		warn("writing changelog %s:", g->changelog);
-	else if ((size_t)w != b.len)
-		warn("changelog %s: short write (%zd of %zu bytes)", g->changelog, w, b.len);
-	else if (fdatasync(fd) < 0)
-		warn("syncing changelog %s:", g->changelog);
+}
+
+/* Why E failed, in a few words, when its message does not say. */
+static void reason(struct buf *b, const struct jevent *e)
+{
+	if (e->message && *e->message)
+		md_escape(b, e->message);
+	else if (e->timed_out)
+		buf_puts(b, "timed out");
+	else if (e->signal)
+		buf_printf(b, "signal %d", e->signal);
+	else if (e->exit_status > 0)
+		buf_printf(b, "exit %d", e->exit_status);
+}
+
+static void entry(struct buf *b, const struct jevent *e, const char *day)
+{
+	const struct node *n = e->node;
+	char when[32], est[32], act[32];
+	struct buf line = {0}, why = {0};
+
+	utc(e->time_ms, "%Y-%m-%d", when, sizeof(when));
+	if (strcmp(when, day) == 0)
+		utc(e->time_ms, "%H:%M:%S", when, sizeof(when));
 	else
-		headed = true;
-	close(fd);
+		utc(e->time_ms, "%Y-%m-%d %H:%M:%S", when, sizeof(when));
+	buf_printf(b, "- %s **%s** `%s`", when, result_of(e), e->name);
+	if (n && strcmp(n->title, n->name) != 0) {
+		buf_putc(b, ' ');
+		md_escape(b, n->title);
+	}
+	reason(&why, e);
+	if (why.len)
+		buf_printf(b, ": %s", buf_str(&why));
+	if (e->attempt > 1)
+		buf_printf(b, " (attempt %d)", e->attempt);
+	buf_putc(b, '\n');
+	if (e->kind == EV_HOLD && e->start_ms && e->duration_ms >= 0) {
+		utc(e->start_ms + e->duration_ms, "%Y-%m-%d %H:%M:%S UTC", act, sizeof(act));
+		field(&line, "until", act);
+	}
+	if (n && n->kind == NODE_STEP) {
+		field(&line, "component", n->x->component);
+		field(&line, "impact", n->x->impact);
+	}
+	if (e->start_ms && e->duration_ms >= 0 && e->kind != EV_HOLD)
+		field(&line, "took", format_known_duration(e->duration_ms, act));
+	if (n && n->kind == NODE_STEP && n->est_ms >= 0 && e->kind != EV_MILESTONE)
+		field(&line, "estimated", format_known_duration(n->est_ms, est));
+	field(&line, "author", e->author);
+	field(&line, "by", e->by); /* who decided: an approval, a skip, an accept, a promote */
+	if (n && n->kind == NODE_STEP)
+		field(&line, "refs", n->x->refs);
+	if (line.len)
+		buf_printf(b, "  %s\n", buf_str(&line) + strlen(SEP));
+	buf_free(&line);
+	buf_free(&why);
+}
+
+/* The events [FROM, TO) of one run, grouped; ENTRIES is scratch of at least TO - FROM. */
+static void run(struct buf *b, struct journal *j, size_t from, size_t to, struct entry *entries)
+{
+	const struct jevent *first = journal_event(j, from);
+	char day[16], hm[16];
+	size_t n = 0;
+	int last = -1;
+	const char *lasttype = NULL;
+
+	for (size_t i = from; i < to; i++) {
+		const struct jevent *e = journal_event(j, i);
+		const char *type;
+		enum section s = section_of(e, &type);
+
+		if (s != SEC_NONE)
+			entries[n++] = (struct entry){s, type, i};
+	}
+	utc(first->time_ms, "%Y-%m-%d", day, sizeof(day));
+	utc(first->time_ms, "%H:%M", hm, sizeof(hm));
+	buf_printf(b, "\n## Run %s — %s %s UTC\n", first->run, day, hm);
+	if (first->kind == EV_RESET)
+		buf_puts(b, "\nThe journal was started again here (`orch --reset`).\n");
+	qsort(entries, n, sizeof(*entries), entry_cmp);
+	for (size_t k = 0; k < n; k++) {
+		const struct entry *x = &entries[k];
+
+		if ((int)x->sec != last || (x->sec == SEC_TYPE && strcmp(x->type, lasttype) != 0)) {
+			buf_puts(b, "\n### ");
+			if (x->sec == SEC_TYPE)
+				md_escape(b, x->type);
+			else
+				buf_puts(b, section_titles[x->sec]);
+			buf_puts(b, "\n\n");
+			last = (int)x->sec, lasttype = x->type;
+		}
+		entry(b, journal_event(j, x->ev), day);
+	}
+	if (!n && first->kind != EV_RESET)
+		buf_puts(b, "\nNothing changed.\n");
+}
+
+/* The runs of J into B, newest first. */
+static void runs(struct buf *b, struct journal *j)
+{
+	size_t nev = journal_count(j), end = nev;
+	struct entry *entries = xcalloc(nev ? nev : 1, sizeof(*entries));
+
+	/* each run's events are together: one orch holds the lock at a time */
+	while (end > 0) {
+		size_t start = end - 1;
+		const char *id = journal_event(j, start)->run;
+
+		while (start > 0 && strcmp(journal_event(j, start - 1)->run, id) == 0)
+			start--;
+		run(b, j, start, end, entries);
+		end = start;
+	}
+	free(entries);
+}
+
+/* The runs of the journals --reset kept (journal.jsonl.N, N = 1, 2, ... up to the first
+ * missing one), newest first; NULL when one of them cannot be read (said by the
+ * journal). They do not change: made once per process and plan. */
+static const char *kept_runs(struct graph *g)
+{
+	static struct buf text;
+	static char *made_for; /* the state directory they were made for */
+	static int made_n;     /* and how many there were */
+	static bool bad;       /* one of them could not be read */
+	int n = 0;
+
+	for (;; n++) {
+		char *path = xasprintf("%s/%s/journal.jsonl.%d", g->dir, g->statedir, n + 1);
+		bool there = access(path, F_OK) == 0;
+
+		free(path);
+		if (!there)
+			break;
+	}
+	if (made_for && strcmp(made_for, g->statedir) == 0 && made_n == n)
+		return bad ? NULL : buf_str(&text);
+	free(made_for);
+	made_for = xstrdup(g->statedir);
+	made_n = n;
+	text.len = 0;
+	bad = false;
+	for (; n > 0 && !bad; n--) {
+		struct journal *j = journal_open_kept(g, n);
+
+		if (j) {
+			runs(&text, j);
+			journal_close(j);
+		} else {
+			bad = true;
+		}
+	}
+	return bad ? NULL : buf_str(&text);
+}
+
+int changelog_render(struct graph *g, struct journal *j, struct buf *b)
+{
+	const char *kept = kept_runs(g);
+
+	if (!kept)
+		return -1;
+	buf_printf(b, "%s%s/journal.jsonl; `orch --changelog` writes it again. Edits here are lost. -->\n", MARK,
+	           g->statedir);
+	buf_puts(b, "# Changelog of ");
+	md_escape(b, g->name);
+	buf_puts(b, "\n");
+	if (j)
+		runs(b, j);
+	buf_puts(b, kept);
+	if ((!j || !journal_count(j)) && !*kept)
+		buf_puts(b, "\nNothing has run yet.\n");
+	return 0;
+}
+
+int changelog_write(struct graph *g, struct journal *j, const char *path, bool quiet)
+{
+	struct buf b = {0};
+	size_t oldlen = 0;
+	char *old, *dir, *slash;
+	int rc = 0;
+
+	if (!path && !(path = g->changelog))
+		return 0;
+	old = read_file(path, &oldlen);
+	if (!old && errno != ENOENT) {
+		warn("cannot read the changelog %s:", path);
+		return -1;
+	}
+	if (old && oldlen && strncmp(old, MARK, strlen(MARK)) != 0) {
+		warn("%s was not written by orch: left as it is (name another file with [orch] changelog, or none)",
+		     path);
+		free(old);
+		return 1;
+	}
+	if (changelog_render(g, j, &b) < 0) {
+		warn("the changelog %s is left as it was: a journal it is made from cannot be read", path);
+		free(old);
+		buf_free(&b);
+		return -1;
+	}
+	if (!old || oldlen != b.len || memcmp(old, b.s, b.len) != 0) {
+		dir = xstrdup(path);
+		if ((slash = strrchr(dir, '/')) && slash != dir) {
+			*slash = '\0';
+			if (os_mkdirs(dir, 0755) < 0)
+				warn("cannot create %s:", dir);
+		}
+		free(dir);
+		if ((rc = write_file_atomic(path, b.s, b.len, true)) < 0)
+			warn("cannot write the changelog %s:", path);
+	}
+	if (rc == 0 && !quiet)
+		printf("wrote the changelog to %s\n", path);
+	free(old);
 	buf_free(&b);
+	return rc;
 }

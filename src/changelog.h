@@ -1,16 +1,24 @@
-/* changelog.h — the Markdown changelog the engine appends to on every step result. */
+/* changelog.h — the Markdown changelog ([orch] changelog), made whole from the journal. */
 #ifndef ORCH_CHANGELOG_H
 #define ORCH_CHANGELOG_H
 
+#include <stdbool.h>
+
 #include "graph.h"
 #include "journal.h"
+#include "util.h"
 
-/* Append one Markdown entry for step N's RESULT ("success", "failed", "failed,
- * retrying", "rolled back", ...) to the [orch] changelog, if the plan names one (a path
- * relative to the plan directory, the working directory of a run). The first entry of
- * the process starts with a "## Run <id>" heading. One write() on an O_APPEND file
- * and an fdatasync: an entry is whole or absent, and existing text is never touched.
- * O may be NULL. Errors are warnings: the run goes on. */
-void changelog_add(struct graph *g, struct journal *j, struct node *n, const char *result, const struct outcome *o);
+/* G's changelog made from the events of J (NULL: no journal yet) and the journals
+ * --reset kept into B: the same journals give the same bytes, whoever makes them and
+ * whenever (format in changelog.c). Returns 0, or -1 when a kept journal cannot be read
+ * (reported by the journal). */
+int changelog_render(struct graph *g, struct journal *j, struct buf *b);
+/* Write the changelog to PATH (NULL: the plan's [orch] changelog, a path relative to the
+ * plan directory, the working directory then; nothing when the plan has none) with
+ * write_file_atomic, creating its directory; a file that already says the same is not
+ * touched, and one orch did not write is left alone with a warning. Says "wrote the
+ * changelog to PATH" unless QUIET. Returns 0, 1 when the file was left alone, or -1
+ * after a warning. */
+int changelog_write(struct graph *g, struct journal *j, const char *path, bool quiet);
 
 #endif

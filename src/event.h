@@ -49,6 +49,7 @@ struct jevent {
 	const char *boot;    /* start: the boot it started in, NULL when not recorded */
 	const char *by;      /* approve, skip: who asked for it (user@host), NULL when not recorded */
 	const char *component; /* metric: the step's component, NULL when none */
+	const char *author;  /* who ran the orch that wrote it: "author", else "user"; NULL: neither */
 	size_t line;         /* 1-based line in the journal file */
 	int64_t off;         /* byte offset of the line in the file */
 	size_t len;          /* its length, without the newline */

@@ -35,6 +35,7 @@ struct graph *graph_new(const char *file, const char *dir)
 	g->dir = xstrdup(dir);
 	g->name = xstrdup(base && base[1] ? base + 1 : dir);
 	g->statedir = xstrdup(".orch");
+	g->changelog = xstrdup("CHANGELOG.md"); /* [orch] changelog, "none" for none */
 	g->lock_timeout_ms = g->statement_timeout_ms = -1;
 	vec_push(&graphs, g);
 	return g;

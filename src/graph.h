@@ -175,7 +175,7 @@ struct graph {
 	int64_t notify_timeout_ms; /* [notify] timeout, 0 when unset */
 	int jobs;        /* [orch] jobs, 0 when unset */
 	char *database;  /* [orch] database, NULL when unset */
-	char *changelog; /* [orch] changelog, NULL when unset */
+	char *changelog; /* [orch] changelog (default CHANGELOG.md, with targets CHANGELOG-NAME.md), NULL: none */
 	char *report;    /* [orch] report: the HTML report kept current, NULL when unset */
 	char *metrics;   /* [orch] metrics: the Prometheus text file (export.c), NULL when unset */
 	int64_t lock_timeout_ms, statement_timeout_ms; /* [orch]'s, for SQL steps; -1 when unset */

@@ -13,7 +13,7 @@
  *	per event: u8 kind, u8 timed_out, 3 x i32 attempt/exit/signal, 3 x i64 time/start/
  *	           duration, 2 x u64 off/len, u8 has_sig, the sig as two u64 (hi, lo), then name,
  *	           run, message and log as u32 length (UINT32_MAX: none) and bytes, then
- *	           i32 pgid, i64 pstart, and the boot id, by and component as strings
+ *	           i32 pgid, i64 pstart, and the boot id, by, component and author as strings
  *	16 bytes: hash of everything above
  */
 #include "jindex.h"
@@ -26,7 +26,7 @@
 
 #include "hash.h"
 
-static const uint64_t INDEX_MAGIC = 0x3578646a6863726fULL; /* "orchjdx5" */
+static const uint64_t INDEX_MAGIC = 0x3678646a6863726fULL; /* "orchjdx6" */
 
 static void put(struct buf *b, const void *p, size_t n)
 {
@@ -164,8 +164,8 @@ int64_t jindex_load(const char *path, int fd, int64_t size, struct graph *g, str
 		int64_t v64[3];
 		uint64_t u64[2];
 		struct hash128 sig;
-		const char *name, *run, *msg, *log, *boot, *by, *comp;
-		uint32_t nname, nrun, nmsg, nlog, nboot, nby, ncomp;
+		const char *name, *run, *msg, *log, *boot, *by, *comp, *author;
+		uint32_t nname, nrun, nmsg, nlog, nboot, nby, ncomp, nauthor;
 		int32_t pgid;
 		int64_t pstart;
 
@@ -185,6 +185,7 @@ int64_t jindex_load(const char *path, int fd, int64_t size, struct graph *g, str
 		boot = get_str(&r, &nboot);
 		by = get_str(&r, &nby);
 		comp = get_str(&r, &ncomp);
+		author = get_str(&r, &nauthor);
 		if (r.bad || kind >= EV_NKINDS || !name || !run)
 			goto stale;
 		e->kind = (enum evkind)kind;
@@ -219,6 +220,11 @@ int64_t jindex_load(const char *path, int fd, int64_t size, struct graph *g, str
 		e->boot = own_n(&x.owned, boot, nboot);
 		e->by = own_n(&x.owned, by, nby);
 		e->component = own_n(&x.owned, comp, ncomp);
+		if (x.nev > 1 && author && x.ev[x.nev - 2].author && strlen(x.ev[x.nev - 2].author) == nauthor &&
+		    memcmp(x.ev[x.nev - 2].author, author, nauthor) == 0)
+			e->author = x.ev[x.nev - 2].author;
+		else
+			e->author = own_n(&x.owned, author, nauthor);
 	}
 	if (r.bad || x.nev != ilines)
 		goto stale;
@@ -283,6 +289,7 @@ int jindex_save(const char *path, int fd, int64_t size, const struct jevent *ev,
 			put_str(&b, e->boot);
 			put_str(&b, e->by);
 			put_str(&b, e->component);
+			put_str(&b, e->author);
 		}
 	}
 	h = hash128_bytes(b.s, b.len);

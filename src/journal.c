@@ -22,8 +22,9 @@
  *	attempt, exit, signal, timeout, start, dur_ms, log, msg
  *	        the attempt: number, exit status, signal, timed out, start time,
  *	        duration, log file (relative to the plan), a one-line message
- *	host, user
- *	        where and by whom
+ *	host, user, author
+ *	        where and by whom: user is $USER, author os_author() (ORCH_AUTHOR, git's
+ *	        user.name, $USER), written only when it differs from user
  *	def, inputs, deps
  *	        with completions only: 64-bit hashes of each definition key, input
  *	        file and dependency signature, so that --why can name what changed
@@ -62,6 +63,7 @@
 
 #include "hash.h"
 #include "jindex.h"
+#include "os.h"
 #include "statcache.h"
 
 /* Version 2 lines end in their checksum; version 1 lines (no checksum) still load. */
@@ -88,11 +90,13 @@ struct journal {
 	char runid[48];
 	char host[256];
 	char *user;
+	const char *author; /* os_author(), asked when the lock is taken: only writers record it */
 	struct jevent *ev;
 	size_t nev, evcap;
 	struct vec owned; /* strings the events point to */
 	struct statcache *cache;
 	int64_t indexed;  /* bytes of the file the index vouched for (or was written for) */
+	bool kept;        /* a journal kept by --reset (journal.jsonl.N): read only, no index */
 };
 
 static const char *kindnames[] = {
@@ -206,10 +210,22 @@ static const char *own(struct journal *j, const char *s)
 static const char *own_run(struct journal *j, const char *s)
 {
 	/* consecutive events nearly always share the run id */
-	if (j->nev && j->ev[j->nev - 1].run && strcmp(j->ev[j->nev - 1].run, s) == 0)
-		return j->ev[j->nev - 1].run;
+	if (j->nev > 1 && j->ev[j->nev - 2].run && strcmp(j->ev[j->nev - 2].run, s) == 0)
+		return j->ev[j->nev - 2].run; /* [nev - 1] is the event being read */
 	if (strcmp(s, j->runid) == 0)
 		return j->runid;
+	return own(j, s);
+}
+
+/* The same for the author: one string for a run of events that share it. */
+static const char *own_author(struct journal *j, const char *s)
+{
+	if (!s)
+		return NULL;
+	if (j->nev > 1 && j->ev[j->nev - 2].author && strcmp(j->ev[j->nev - 2].author, s) == 0)
+		return j->ev[j->nev - 2].author;
+	if (j->author && strcmp(s, j->author) == 0)
+		return j->author;
 	return own(j, s);
 }
 
@@ -318,6 +334,9 @@ static const char *parse_line(struct journal *j, const char *line, size_t len, s
 	e->boot = own(j, json_string_value(json_object_get(o, "boot")));
 	e->by = own(j, json_string_value(json_object_get(o, "by")));
 	e->component = own(j, json_string_value(json_object_get(o, "component")));
+	if (!(s = json_string_value(json_object_get(o, "author"))))
+		s = json_string_value(json_object_get(o, "user"));
+	e->author = own_author(j, s);
 	json_decref(o);
 	return NULL;
 }
@@ -386,7 +405,7 @@ static int load(struct journal *j)
 		error("%s:", j->display);
 		return EXIT_JOURNAL;
 	}
-	if (st.st_size >= JINDEX_MIN && (j->indexed = index_load(j, st.st_size, &lineno)) > 0)
+	if (!j->kept && st.st_size >= JINDEX_MIN && (j->indexed = index_load(j, st.st_size, &lineno)) > 0)
 		base = good = j->indexed;
 	text = xmalloc((size_t)(st.st_size - base) + 1);
 	for (size_t off = 0; off < (size_t)(st.st_size - base);) {
@@ -688,6 +707,8 @@ int journal_try_open(struct graph *g, int flags, struct journal **out)
 		journal_close(j);
 		return r;
 	}
+	if (j->locked)
+		j->author = os_author();
 	if (j->locked) {
 		bool existed = access(j->path, F_OK) == 0;
 
@@ -721,6 +742,35 @@ int journal_try_open(struct graph *g, int flags, struct journal **out)
 	j->synced = j->size;
 	*out = j;
 	return 0;
+}
+
+struct journal *journal_open_kept(struct graph *g, int n)
+{
+	struct journal *j = xcalloc(1, sizeof(*j));
+	char *cwd = getcwd(NULL, 0);
+
+	j->g = g;
+	j->fd = j->lockfd = -1;
+	j->kept = true;
+	j->dir = xasprintf("%s/%s", g->dir, g->statedir);
+	j->path = xasprintf("%s/journal.jsonl.%d", j->dir, n);
+	if (cwd && strcmp(cwd, g->dir) == 0)
+		j->display = xasprintf("%s/journal.jsonl.%d", g->statedir, n);
+	else
+		j->display = xstrdup(j->path);
+	free(cwd);
+	j->user = xstrdup(user_name());
+	if ((j->fd = open(j->path, O_RDONLY | O_CLOEXEC)) < 0) {
+		if (errno != ENOENT)
+			error("cannot open %s:", j->display);
+		journal_close(j);
+		return NULL;
+	}
+	if (load(j) != 0) {
+		journal_close(j);
+		return NULL;
+	}
+	return j;
 }
 
 struct journal *journal_open(struct graph *g, int flags)
@@ -826,6 +876,8 @@ long journal_append(struct journal *j, enum evkind kind, struct node *n, const s
 	}
 	json_object_set_new(obj, "host", json_string(j->host));
 	json_object_set_new(obj, "user", json_string(j->user));
+	if (strcmp(j->author, j->user) != 0) /* absent: the author is the user */
+		json_object_set_new(obj, "author", json_string(j->author));
 	if (o && o->log)
 		json_object_set_new(obj, "log", json_string(o->log));
 	if (o && o->message)
@@ -890,6 +942,7 @@ long journal_append(struct journal *j, enum evkind kind, struct node *n, const s
 		e->by = own(j, o->by);
 		e->component = own(j, o->component);
 	}
+	e->author = j->author;
 	e->line = ++j->lines;
 	e->off = j->size;
 	e->len = len;

@@ -51,6 +51,10 @@ enum {
  * torn last line is dropped with a warning). Returns NULL only when there is no
  * journal and JOURNAL_CREATE is not given. */
 struct journal *journal_open(struct graph *g, int flags);
+/* Open the journal --reset kept as .orch/journal.jsonl.N, read only (no lock, no
+ * index). Returns NULL when there is none, or after reporting that it cannot be read
+ * or is damaged. */
+struct journal *journal_open_kept(struct graph *g, int n);
 /* Append one event for node N (NULL for plan-wide events such as EV_RESET), with what O
  * says (may be NULL): the signature and, for a completion, its parts come from the
  * caller. The run id, time, host, user and format version are added here. Returns the

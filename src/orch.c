@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "actions.h"
+#include "changelog.h"
 #include "clean.h"
 #include "graph.h"
 #include "journal.h"
@@ -33,14 +34,14 @@ enum action {
 	ACT_RUN, ACT_STATUS, ACT_LIST, ACT_CHECK, ACT_WHY, ACT_GRAPH, ACT_ROLLBACK,
 	ACT_APPROVE, ACT_SKIP, ACT_FORCE, ACT_RESET, ACT_TOOL, ACT_ACCEPT, ACT_BASELINE, ACT_TRACE, ACT_REPORT,
 	ACT_RESTORE, ACT_TEST_ROLLBACK,
-	ACT_PROMOTE, ACT_ABORT,
+	ACT_PROMOTE, ACT_ABORT, ACT_CHANGELOG,
 };
 
 static const char *action_names[] = {
 	"run", "--status", "--list", "--check", "--why", "--graph", "--rollback",
 	"--approve", "--skip", "--force", "--reset", "-t", "--accept", "--baseline", "--trace", "--report",
 	"--restore", "--test-rollback",
-	"--promote", "--abort",
+	"--promote", "--abort", "--changelog",
 };
 
 enum tool { TOOL_LIST, TOOL_TARGETS, TOOL_COMMANDS, TOOL_QUERY, TOOL_CLEAN };
@@ -136,6 +137,8 @@ static const char usage_text[] =
 	"  --abort STEP            end a step's hold now: it failed (on_fail applies)\n"
 	"  --trace FILE            the journal as a Chrome trace (Perfetto)\n"
 	"  --report [FILE]         the plan as one HTML page (default: .orch/report.html)\n"
+	"  --changelog [FILE]      write the changelog again from the journal (default:\n"
+	"                          [orch] changelog, CHANGELOG.md)\n"
 	"  --yes                   do not ask for confirmation\n"
 	"  --kill-orphans          stop a step an earlier orch left running instead of\n"
 	"                          waiting for it\n"
@@ -160,7 +163,7 @@ static void set_action(struct options *o, enum action a, const char *arg)
 enum { OPT_STATUS = 256, OPT_JSON, OPT_LIST, OPT_CHECK, OPT_WHY, OPT_GRAPH, OPT_ROLLBACK,
        OPT_APPROVE, OPT_SKIP, OPT_FORCE, OPT_RESET, OPT_YES, OPT_ONFAILURE, OPT_VERSION,
        OPT_KILL_ORPHANS, OPT_ACCEPT, OPT_BASELINE, OPT_DATABASE, OPT_REASON, OPT_TRACE, OPT_STATE, OPT_REPORT,
-       OPT_TO, OPT_RESTORE, OPT_SQL, OPT_TEST_ROLLBACK, OPT_PROMOTE, OPT_ABORT };
+       OPT_TO, OPT_RESTORE, OPT_SQL, OPT_TEST_ROLLBACK, OPT_PROMOTE, OPT_ABORT, OPT_CHANGELOG };
 
 static const struct option longopts[] = {
 	{"file", required_argument, NULL, 'f'},
@@ -184,6 +187,7 @@ static const struct option longopts[] = {
 	{"trace", required_argument, NULL, OPT_TRACE},
 	{"state", no_argument, NULL, OPT_STATE},
 	{"report", optional_argument, NULL, OPT_REPORT},
+	{"changelog", optional_argument, NULL, OPT_CHANGELOG},
 	{"promote", required_argument, NULL, OPT_PROMOTE},
 	{"abort", required_argument, NULL, OPT_ABORT},
 	{"status", no_argument, NULL, OPT_STATUS},
@@ -371,6 +375,11 @@ static void parse_options(int argc, char **argv, struct options *o)
 			if (!optarg && optind < argc && argv[optind][0] != '-')
 				optarg = argv[optind++];
 			set_action(o, ACT_REPORT, optarg ? optarg : "");
+			break;
+		case OPT_CHANGELOG:
+			if (!optarg && optind < argc && argv[optind][0] != '-')
+				optarg = argv[optind++];
+			set_action(o, ACT_CHANGELOG, optarg ? optarg : "");
 			break;
 		case OPT_PROMOTE: set_action(o, ACT_PROMOTE, optarg); break;
 		case OPT_ABORT: set_action(o, ACT_ABORT, optarg); break;
@@ -918,6 +927,57 @@ static int write_trace(struct graph *g, struct options *o, bool report)
 	return status;
 }
 
+/* --changelog [FILE]: the changelog made again from the journal, into FILE (relative to
+ * the working directory) or the plan's own, which an orch running the plan keeps itself. */
+static int write_changelog(struct graph *g, struct options *o)
+{
+	char *cwd = getcwd(NULL, 0), *path;
+	struct journal *j;
+	long holder;
+	int rc;
+
+	if (!cwd)
+		fatal("cannot tell the working directory:");
+	if (!*o->arg && !g->changelog) {
+		error("the plan keeps no changelog ([orch] changelog = none): name a file, orch --changelog FILE");
+		free(cwd);
+		return EXIT_USAGE;
+	}
+	if (!*o->arg && (holder = journal_lock_holder(g)) != 0) {
+		error("another orch (pid %ld) is running this plan: it writes %s itself at its end", holder, g->changelog);
+		free(cwd);
+		return EXIT_LOCKED;
+	}
+	if (*o->arg)
+		path = o->arg[0] == '/' ? xstrdup(o->arg) : xasprintf("%s/%s", cwd, o->arg);
+	else /* relative to the plan: named so from here when here is elsewhere */
+		path = g->changelog[0] == '/' || strcmp(cwd, g->dir) == 0 ? xstrdup(g->changelog)
+		                                                          : xasprintf("%s/%s", g->dir, g->changelog);
+	enter_plan_dir(g);
+	j = journal_open(g, 0);
+	rc = changelog_write(g, j, path, false);
+	if (j)
+		journal_close(j);
+	free(path);
+	free(cwd);
+	return rc == 0 ? EXIT_DONE : EXIT_FAILED;
+}
+
+/* The changelog after an action that wrote the journal (a run keeps it itself), unless
+ * another orch runs the plan now (it does). */
+static void keep_changelog(struct graph *g)
+{
+	struct journal *j;
+
+	if (!g->changelog || journal_lock_holder(g) != 0)
+		return;
+	enter_plan_dir(g);
+	if ((j = journal_open(g, 0))) {
+		changelog_write(g, j, NULL, true);
+		journal_close(j);
+	}
+}
+
 static int baseline(struct graph *g, struct options *o)
 {
 	struct node **t = resolve_targets(g, (char **)&o->arg, 1);
@@ -1067,6 +1127,9 @@ int main(int argc, char **argv)
 	case ACT_REPORT:
 		status = write_trace(g, &o, true);
 		break;
+	case ACT_CHANGELOG:
+		status = write_changelog(g, &o);
+		break;
 	case ACT_PROMOTE:
 	case ACT_ABORT:
 		enter_plan_dir(g);
@@ -1090,6 +1153,10 @@ int main(int argc, char **argv)
 	    (o.action == ACT_APPROVE || o.action == ACT_SKIP || o.action == ACT_FORCE || o.action == ACT_RESET ||
 	     o.action == ACT_ACCEPT || o.action == ACT_BASELINE))
 		keep_report(g);
+	if (status == EXIT_DONE &&
+	    (o.action == ACT_APPROVE || o.action == ACT_SKIP || o.action == ACT_FORCE || o.action == ACT_RESET ||
+	     o.action == ACT_ACCEPT || o.action == ACT_BASELINE || o.action == ACT_PROMOTE || o.action == ACT_ABORT))
+		keep_changelog(g);
 	notify_finish(g);
 	/* A closed pipe (`orch | head -1`) is no failure of the plan, which went on and
 	 * is in the journal: its status stands, with a word on stderr. */

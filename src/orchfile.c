@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <ini.h>
@@ -69,6 +70,7 @@ struct parser {
 	int srcerrors; /* printed by sqitch.c and flyway.c themselves */
 	int depth;  /* variable expansion nesting */
 	bool defer; /* an undefined variable is no error: database keys, see load_step */
+	bool target_changelog; /* the target read names its own changelog */
 };
 
 static void perr(struct parser *p, int line, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -1145,6 +1147,8 @@ static void load_source(struct parser *p, struct section *s)
 			free(vals[k]);
 }
 
+static char *changelog_value(struct parser *p, int line, char *v);
+
 static void load_orch(struct parser *p, struct section *s)
 {
 	struct graph *g = p->g;
@@ -1214,7 +1218,8 @@ static void load_orch(struct parser *p, struct section *s)
 			g->name = v;
 			g->named = true;
 		} else if (strcmp(e->key, "changelog") == 0) {
-			g->changelog = v;
+			free(g->changelog);
+			g->changelog = changelog_value(p, e->line, v);
 		} else if (strcmp(e->key, "report") == 0) {
 			g->report = v;
 		} else {
@@ -1224,6 +1229,52 @@ static void load_orch(struct parser *p, struct section *s)
 			free(v);
 		}
 	}
+}
+
+/* The changelog V names ([orch] or [target] changelog at LINE): NULL for "none"; a
+ * directory, an empty name or the Orchfile itself is an error. Takes V. */
+static char *changelog_value(struct parser *p, int line, char *v)
+{
+	struct stat st, self;
+	char *path;
+
+	if (strcmp(v, "none") == 0) {
+		free(v);
+		return NULL;
+	}
+	if (!*v || v[strlen(v) - 1] == '/') {
+		perr(p, line, "bad changelog '%s': name a file (e.g. CHANGELOG.md), or none for no changelog", v);
+		return v;
+	}
+	path = v[0] == '/' ? xstrdup(v) : xasprintf("%s/%s", p->g->dir, v);
+	if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+		perr(p, line, "bad changelog '%s': it is a directory; name a file in it (e.g. %s/CHANGELOG.md), or none",
+		     v, v);
+	else if (stat(path, &st) == 0 && stat(p->file, &self) == 0 && st.st_dev == self.st_dev &&
+	         st.st_ino == self.st_ino)
+		perr(p, line, "bad changelog '%s': it is the Orchfile itself; name another file, or none", v);
+	free(path);
+	return v;
+}
+
+/* A target that names no changelog of its own keeps the plan's apart: CHANGELOG.md
+ * becomes CHANGELOG-NAME.md (the name before the last dot of the file's name). */
+static void target_changelog(struct parser *p)
+{
+	struct graph *g = p->g;
+	const char *base, *dot;
+	char *v;
+
+	if (!p->target || p->target_changelog || !g->changelog)
+		return;
+	base = strrchr(g->changelog, '/');
+	base = base ? base + 1 : g->changelog;
+	dot = strrchr(base, '.');
+	if (!dot || dot == base)
+		dot = base + strlen(base);
+	v = xasprintf("%.*s-%s%s", (int)(dot - g->changelog), g->changelog, p->target->name, dot);
+	free(g->changelog);
+	g->changelog = v;
 }
 
 static void load_pool(struct parser *p, struct section *s)
@@ -1465,7 +1516,8 @@ static void load_target(struct parser *p, struct section *s)
 			continue;
 		if (strcmp(e->key, "changelog") == 0) {
 			free(p->g->changelog);
-			p->g->changelog = v;
+			p->g->changelog = changelog_value(p, e->line, v);
+			p->target_changelog = true;
 			continue;
 		}
 		if ((n = parse_count(v, 4096)) < 1)
@@ -1552,6 +1604,7 @@ static void build(struct parser *p)
 		load_orch(p, orch);
 	if (p->target)
 		load_target(p, p->target);
+	target_changelog(p);
 	if (p->notify)
 		load_notify(p, p->notify);
 	collect_sqlvars(p);

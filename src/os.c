@@ -454,3 +454,67 @@ int os_spawn_input(const char *command, const char *input, size_t len, pid_t *pi
 	close(fds[1]);
 	return rc < 0 && errno != EPIPE ? -1 : 0;
 }
+
+/* `git config --get user.name` in the working directory, NULL when git is missing,
+ * fails or has none. */
+static char *git_user_name(void)
+{
+	char *argv[] = {"git", "config", "--get", "user.name", NULL};
+	posix_spawn_file_actions_t fa;
+	char buf[1024];
+	size_t len = 0;
+	ssize_t n;
+	pid_t pid;
+	int fds[2], rc, st;
+
+	if (pipe2(fds, O_CLOEXEC) < 0)
+		return NULL;
+	if (posix_spawn_file_actions_init(&fa) != 0) {
+		close(fds[0]);
+		close(fds[1]);
+		return NULL;
+	}
+	rc = posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+	if (rc == 0)
+		rc = posix_spawn_file_actions_adddup2(&fa, fds[1], STDOUT_FILENO);
+	if (rc == 0)
+		rc = posix_spawn_file_actions_addopen(&fa, STDERR_FILENO, "/dev/null", O_WRONLY, 0);
+	if (rc == 0)
+		rc = posix_spawnp(&pid, argv[0], &fa, NULL, argv, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	close(fds[1]);
+	if (rc != 0) {
+		close(fds[0]);
+		return NULL;
+	}
+	while (len < sizeof(buf) - 1 && ((n = read(fds[0], buf + len, sizeof(buf) - 1 - len)) > 0 || (n < 0 && errno == EINTR)))
+		if (n > 0)
+			len += (size_t)n;
+	close(fds[0]);
+	while (waitpid(pid, &st, 0) < 0)
+		if (errno != EINTR)
+			return NULL;
+	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+		return NULL;
+	while (len && (buf[len - 1] == '\n' || buf[len - 1] == '\r' || buf[len - 1] == ' '))
+		len--;
+	buf[len] = '\0';
+	return len ? xstrdup(buf) : NULL;
+}
+
+const char *os_author(void)
+{
+	static char *author;
+	const char *a = getenv("ORCH_AUTHOR");
+
+	if (author)
+		return author;
+	if (a && *a)
+		author = xstrdup(a);
+	else if (!(author = git_user_name()))
+		author = xstrdup(user_name());
+	for (char *c = author; *c; c++)
+		if ((unsigned char)*c < 0x20 || *c == 0x7f)
+			*c = ' ';
+	return author;
+}

@@ -24,6 +24,10 @@ int os_spawn(const char *script, char *const env[], struct proc *p);
  * wait for it (pg_dump, diff). Returns its exit status (128+N when killed by signal
  * N), or -1 with errno set when it could not start. */
 int os_run(char *const argv[], const char *out);
+/* Who runs this orch, for the journal and the changelog: $ORCH_AUTHOR, else git's
+ * user.name (`git config user.name` in the working directory), else the user name
+ * ($USER). Asked once per process; control characters become spaces. */
+const char *os_author(void);
 /* Let P's script start (after its start is recorded); with RUN false, make it exit 125
  * without running anything. Either way the gate is closed. */
 void os_go(struct proc *p, bool run);

@@ -1,13 +1,13 @@
 /* record.c — the one place a result is recorded and told. Each result has one row in
- * the table below: the journal event it writes, the state it leaves, its changelog
- * word; record_say has its line. A new result touches this file and the history. */
+ * the table below: the journal event it writes and the state it leaves; record_say has
+ * its line. A new result touches this file and the history (and the changelog, which is
+ * made from the journal, when it is a new event kind). */
 #include "record.h"
 
 #include <stdio.h>
 #include <unistd.h>
 #include <string.h>
 
-#include "changelog.h"
 #include "notify.h"
 #include "os.h"
 #include "state.h"
@@ -20,37 +20,35 @@ static const struct {
 	int event;          /* enum evkind, or NO_EVENT */
 	int state;          /* enum stepstate, or SAME_STATE */
 	const char *reason; /* the state's reason; NULL: the outcome's message */
-	const char *changelog; /* NULL: no entry */
 } results[] = {
-	[RESULT_START] = {EV_START, SAME_STATE, NULL, NULL},
-	[RESULT_ROLLBACK_START] = {EV_ROLLBACK_START, SAME_STATE, NULL, NULL},
-	[RESULT_OK] = {EV_OK, ST_DONE, "done", "success"},
-	[RESULT_REGISTRY] = {EV_OK, ST_DONE, NULL, NULL},
-	[RESULT_FAIL] = {EV_FAIL, ST_FAILED, NULL, "failed"},
-	[RESULT_RETRYING] = {EV_FAIL, ST_FAILED, NULL, "failed, retrying"},
-	[RESULT_INTERRUPTED] = {EV_INTERRUPTED, ST_INTERRUPTED, NULL, "interrupted"},
-	[RESULT_SKIP] = {EV_SKIP, ST_SKIPPED, "skipped", "skipped"},
-	[RESULT_SKIP_FAILED] = {EV_SKIP, ST_SKIPPED, "skipped after failure", "skipped"},
-	[RESULT_APPROVE] = {EV_APPROVE, ST_DONE, "approved", "approved"},
-	[RESULT_FORCE] = {EV_FORCE, ST_NOTRUN, "forced", NULL},
-	[RESULT_FORGET] = {EV_FORCE, ST_NOTRUN, "forgotten by --rollback --force", NULL},
-	[RESULT_ROLLBACK_OK] = {EV_ROLLBACK_OK, ST_NOTRUN, "rolled back", "rolled back"},
-	[RESULT_RESTORED] = {EV_ROLLBACK_OK, ST_NOTRUN, "restored from its backups", "restored from backups"},
-	[RESULT_UNAPPROVE] = {EV_ROLLBACK_OK, ST_NOTRUN, "approval taken back", "approval taken back"},
-	[RESULT_UNSKIP] = {EV_ROLLBACK_OK, ST_NOTRUN, "skip taken back", "skip taken back"},
-	[RESULT_ROLLBACK_FAIL] = {EV_ROLLBACK_FAIL, SAME_STATE, NULL, "rollback failed"},
-	[RESULT_ROLLBACK_INTERRUPTED] = {EV_INTERRUPTED, ST_ROLLBACK_INTERRUPTED, "rollback interrupted",
-	                                 "rollback interrupted"},
-	[RESULT_MILESTONE] = {EV_MILESTONE, ST_DONE, "reached", NULL},
-	[RESULT_MILESTONE_LOST] = {EV_MILESTONE_LOST, ST_NOTRUN, "no longer reached", NULL},
-	[RESULT_ACCEPT] = {EV_OK, ST_DONE, "accepted as applied", "accepted"},
-	[RESULT_BASELINE] = {EV_OK, ST_DONE, "baseline: recorded as applied", "baseline"},
-	[RESULT_HOLD] = {EV_HOLD, ST_HOLDING, "holding", "holding"},
-	[RESULT_CHECK_OK] = {EV_CHECK, SAME_STATE, NULL, NULL},
-	[RESULT_CHECK_FAIL] = {EV_CHECK, SAME_STATE, NULL, NULL},
-	[RESULT_PROMOTE] = {EV_OK, ST_DONE, "promoted", "promoted"},
-	[RESULT_ABORT] = {EV_FAIL, ST_FAILED, NULL, "aborted"},
-	[RESULT_METRIC] = {EV_METRIC, SAME_STATE, NULL, NULL},
+	[RESULT_START] = {EV_START, SAME_STATE, NULL},
+	[RESULT_ROLLBACK_START] = {EV_ROLLBACK_START, SAME_STATE, NULL},
+	[RESULT_OK] = {EV_OK, ST_DONE, "done"},
+	[RESULT_REGISTRY] = {EV_OK, ST_DONE, NULL},
+	[RESULT_FAIL] = {EV_FAIL, ST_FAILED, NULL},
+	[RESULT_RETRYING] = {EV_FAIL, ST_FAILED, NULL},
+	[RESULT_INTERRUPTED] = {EV_INTERRUPTED, ST_INTERRUPTED, NULL},
+	[RESULT_SKIP] = {EV_SKIP, ST_SKIPPED, "skipped"},
+	[RESULT_SKIP_FAILED] = {EV_SKIP, ST_SKIPPED, "skipped after failure"},
+	[RESULT_APPROVE] = {EV_APPROVE, ST_DONE, "approved"},
+	[RESULT_FORCE] = {EV_FORCE, ST_NOTRUN, "forced"},
+	[RESULT_FORGET] = {EV_FORCE, ST_NOTRUN, "forgotten by --rollback --force"},
+	[RESULT_ROLLBACK_OK] = {EV_ROLLBACK_OK, ST_NOTRUN, "rolled back"},
+	[RESULT_RESTORED] = {EV_ROLLBACK_OK, ST_NOTRUN, "restored from its backups"},
+	[RESULT_UNAPPROVE] = {EV_ROLLBACK_OK, ST_NOTRUN, "approval taken back"},
+	[RESULT_UNSKIP] = {EV_ROLLBACK_OK, ST_NOTRUN, "skip taken back"},
+	[RESULT_ROLLBACK_FAIL] = {EV_ROLLBACK_FAIL, SAME_STATE, NULL},
+	[RESULT_ROLLBACK_INTERRUPTED] = {EV_INTERRUPTED, ST_ROLLBACK_INTERRUPTED, "rollback interrupted"},
+	[RESULT_MILESTONE] = {EV_MILESTONE, ST_DONE, "reached"},
+	[RESULT_MILESTONE_LOST] = {EV_MILESTONE_LOST, ST_NOTRUN, "no longer reached"},
+	[RESULT_ACCEPT] = {EV_OK, ST_DONE, "accepted as applied"},
+	[RESULT_BASELINE] = {EV_OK, ST_DONE, "baseline: recorded as applied"},
+	[RESULT_HOLD] = {EV_HOLD, ST_HOLDING, "holding"},
+	[RESULT_CHECK_OK] = {EV_CHECK, SAME_STATE, NULL},
+	[RESULT_CHECK_FAIL] = {EV_CHECK, SAME_STATE, NULL},
+	[RESULT_PROMOTE] = {EV_OK, ST_DONE, "promoted"},
+	[RESULT_ABORT] = {EV_FAIL, ST_FAILED, NULL},
+	[RESULT_METRIC] = {EV_METRIC, SAME_STATE, NULL},
 };
 
 int record(struct recorder *r, struct node *n, enum result res, const struct outcome *o)
@@ -74,8 +72,6 @@ int record(struct recorder *r, struct node *n, enum result res, const struct out
 	}
 	if (results[res].state != SAME_STATE)
 		state_set(n, (enum stepstate)results[res].state, results[res].reason ? results[res].reason : ev.message);
-	if (results[res].changelog)
-		changelog_add(r->g, r->j, n, results[res].changelog, o);
 	return 0;
 }
 

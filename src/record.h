@@ -1,6 +1,6 @@
 /* record.h — the one place a node's result is recorded: its journal event (with the
- * signature, and for a completion its parts), its history and state in memory, its
- * changelog entry, and the line the user reads. The engine, the prompts, the gates,
+ * signature, and for a completion its parts), its history and state in memory, and
+ * the line the user reads. The engine, the prompts, the gates,
  * rollback and the journal actions all go through it. */
 #ifndef ORCH_RECORD_H
 #define ORCH_RECORD_H
@@ -55,7 +55,7 @@ struct recorder {
 };
 
 /* Record result RES of N: the journal event (O may be NULL; its signature and parts
- * are filled in here), the history, the state, the changelog. The line is said by
+ * are filled in here), the history, the state. The line is said by
  * record_say once the event is synced. Returns 0, or -1 after a write error. */
 int record(struct recorder *r, struct node *n, enum result res, const struct outcome *o);
 /* Print the line for result RES of N (O may be NULL: no duration, no detail). */

@@ -66,6 +66,7 @@ struct report {
 	const char **words;
 	struct span *spans;
 	size_t nspans;
+	int64_t *actual; /* per node: the time its done attempts took, ms; -1 when none */
 	int64_t t0, t1, now;
 	struct buf out;
 };
@@ -101,15 +102,26 @@ static void progress_bar(struct buf *b, size_t done, size_t total)
 	           total ? (int)(done * 100 / total) : 100, done, total);
 }
 
+/* The time each step's done attempts took (a run that went on to hold counts, its hold
+ * does not), in one pass over the spans. */
+static void actual_times(struct report *r)
+{
+	r->actual = xreallocarray(NULL, r->g->nodes.n ? r->g->nodes.n : 1, sizeof(*r->actual));
+	for (size_t i = 0; i < r->g->nodes.n; i++)
+		r->actual[i] = -1;
+	for (size_t i = 0; i < r->nspans; i++) {
+		const struct span *s = &r->spans[i];
+		int64_t *sum = &r->actual[s->n->id];
+
+		if (s->kind == SPAN_ATTEMPT && s->end && (s->end->kind == EV_OK || s->end->kind == EV_HOLD) && !s->rollback)
+			*sum = (*sum < 0 ? 0 : *sum) + s->end_ms - s->start_ms;
+	}
+}
+
 /* The time a step's done attempts took, ms; -1 when none is recorded. */
 static int64_t actual_ms(struct report *r, const struct node *n)
 {
-	int64_t sum = -1;
-
-	for (size_t i = 0; i < r->nspans; i++)
-		if (r->spans[i].n == n && r->spans[i].end && r->spans[i].end->kind == EV_OK && !r->spans[i].rollback)
-			sum = (sum < 0 ? 0 : sum) + r->spans[i].end_ms - r->spans[i].start_ms;
-	return sum;
+	return r->actual[n->id];
 }
 
 static void phases(struct report *r)
@@ -149,10 +161,15 @@ static double x_of(struct report *r, int64_t ms)
 
 static const char *fill_of(const struct span *s)
 {
+	if (s->kind == SPAN_CHECK)
+		return s->end->exit_status == 0 ? "#2e7d32" : "#c62828";
+	if (s->kind == SPAN_HOLD)
+		return !s->end ? "#cfe3f1" : s->end->kind == EV_OK ? "#cde8d3" : s->end->kind == EV_FAIL ? "#f4c7c5" : "#e0e0e0";
 	if (!s->end)
 		return "#9ecae1";
 	switch (s->end->kind) {
-	case EV_OK: return "#4a9a5b";
+	case EV_OK:
+	case EV_HOLD: return "#4a9a5b";
 	case EV_ROLLBACK_OK: return "#8c6bb1";
 	case EV_INTERRUPTED: return "#f7b26b";
 	default: return "#d9534f";
@@ -192,7 +209,9 @@ static void timeline(struct report *r)
 	height = (int)order.n * ROW_H + 40;
 	buf_printf(&r->out,
 	           "<p class=\"sub\">Each attempt on real time, coloured by its result (green ok, red failed, orange "
-	           "interrupted, blue running, purple rolled back); the grey bar under it is the step's estimate.</p>\n"
+	           "interrupted, blue running, purple rolled back); the grey bar under it is the step's estimate. A "
+	           "step that holds after its run has a pale bar for the hold (green ended ok, red failed, blue "
+	           "holding now) with a tick for each health check (dark green passed, dark red failed).</p>\n"
 	           "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\">\n",
 	           LABEL_W + AXIS_W + 20, height, LABEL_W + AXIS_W + 20, height);
 	for (size_t i = 0; i < order.n; i++) {
@@ -220,11 +239,33 @@ static void timeline(struct report *r)
 		buf_printf(&r->out, "<text x=\"%.1f\" y=\"12\" text-anchor=\"%s\">%s</text>\n", x,
 		           k == 0 ? "start" : k == 4 ? "end" : "middle", t);
 	}
-	for (size_t i = 0; i < r->nspans; i++) {
-		const struct span *s = &r->spans[i];
+	/* holds first: the ticks of their checks go over them */
+	for (size_t k = 0; k < 2 * r->nspans; k++) {
+		const struct span *s = &r->spans[k % r->nspans];
 		int y = (int)row[s->n->id] * ROW_H + 20;
 		double x = x_of(r, s->start_ms), w = x_of(r, s->end_ms) - x;
 
+		if ((k < r->nspans) != (s->kind == SPAN_HOLD))
+			continue;
+		if (s->kind == SPAN_HOLD) {
+			buf_printf(&r->out, "<rect class=\"hold\" x=\"%.1f\" y=\"%d\" width=\"%.1f\" height=\"8\" fill=\"%s\">"
+			                    "<title>", x, y + 3, w < 2 ? 2 : w, fill_of(s));
+			esc(&r->out, s->n->name);
+			buf_printf(&r->out, ": hold, %s</title></rect>\n", !s->end ? "holding" : journal_kindname(s->end->kind));
+			continue;
+		}
+		if (s->kind == SPAN_CHECK) {
+			buf_printf(&r->out, "<rect class=\"check\" x=\"%.1f\" y=\"%d\" width=\"%.1f\" height=\"12\" fill=\"%s\">"
+			                    "<title>", x, y + 1, w < 2 ? 2 : w, fill_of(s));
+			esc(&r->out, s->n->name);
+			buf_printf(&r->out, ": check %s", s->end->exit_status == 0 ? "passed" : "failed");
+			if (s->end->message) {
+				buf_puts(&r->out, ": ");
+				esc(&r->out, s->end->message);
+			}
+			buf_puts(&r->out, "</title></rect>\n");
+			continue;
+		}
 		if (s->n->est_ms > 0 && !s->rollback) {
 			double we = (double)s->n->est_ms * AXIS_W / (double)(r->t1 - r->t0);
 
@@ -433,6 +474,7 @@ int report_write(struct graph *g, struct journal *j, const char *path, bool quie
 	if (r.t1 <= r.t0)
 		r.t1 = r.t0 + 1000;
 	r.words = status_words(g, j);
+	actual_times(&r);
 	head(&r);
 	if (g->phases.n)
 		phases(&r);
@@ -452,5 +494,6 @@ int report_write(struct graph *g, struct journal *j, const char *path, bool quie
 	buf_free(&r.out);
 	free(r.spans);
 	free(r.words);
+	free(r.actual);
 	return rc < 0 ? EXIT_FAILED : EXIT_DONE;
 }

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "changelog.h"
 #include "history.h"
 #include "pg.h"
 #include "record.h"
@@ -299,7 +300,8 @@ int rollback_target(struct graph *g, struct journal *j, struct node *target, con
 		record_say(&r, skipped.v[i], RESULT_UNSKIP, NULL);
 	status = order.n ? run_rollback(g, j, &set, order_ms, o) : EXIT_DONE;
 	record_lost_milestones(g, j);
-	journal_sync(j);
+	if (journal_sync(j) == 0)
+		changelog_write(g, j, NULL, true); /* with what the engine's run did not see */
 out:
 	free(order_ms);
 	vec_free(&set);
@@ -365,7 +367,8 @@ int rollback_restore(struct graph *g, struct journal *j, struct node *n, const s
 	order_ms = completion_times(g, j);
 	status = run_rollback(g, j, &set, order_ms, &restore);
 	record_lost_milestones(g, j);
-	journal_sync(j);
+	if (journal_sync(j) == 0)
+		changelog_write(g, j, NULL, true); /* with what the engine's run did not see */
 	free(order_ms);
 	vec_free(&set);
 	return status;

@@ -20,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "changelog.h"
 #include "export.h"
 #include "inbox.h"
 #include "metric.h"
@@ -133,6 +134,8 @@ struct engine {
 	int64_t inbox_mono_ms; /* when the inbox was last looked at */
 	int64_t report_mono_ms; /* when [orch] report was last written */
 	size_t report_events;   /* and how many events the journal had then */
+	int64_t changelog_mono_ms; /* when the changelog may be written again */
+	size_t changelog_events;   /* how many events the journal had when it was written */
 	int64_t export_mono_ms; /* when the metrics file (export.c) was last written */
 	struct node *prompting; /* the gate whose question is the live line, waiting for y */
 	bool stdin_closed;
@@ -1840,6 +1843,24 @@ static void keep_report(struct engine *e, bool final)
 	report_write(e->g, e->j, e->g->report, true);
 }
 
+/* The changelog ([orch] changelog), made again from the journal when it took events:
+ * at the end of the run (FINAL), and during it at most once a second, or less often when
+ * making it takes long (a tenth of the run's time at most). Only what is synced goes
+ * in. A failure to write it is a warning and changes nothing of the run. */
+static void keep_changelog(struct engine *e, bool final)
+{
+	int64_t t0, took;
+
+	if (!e->g->changelog || journal_failed(e->j) || journal_count(e->j) == e->changelog_events ||
+	    (!final && now_ms() < e->changelog_mono_ms) || journal_sync(e->j) < 0)
+		return;
+	t0 = now_ms();
+	e->changelog_events = journal_count(e->j);
+	changelog_write(e->g, e->j, NULL, true);
+	took = now_ms() - t0;
+	e->changelog_mono_ms = now_ms() + (took * 10 > 1000 ? took * 10 : 1000);
+}
+
 static void engine_init(struct engine *e, struct graph *g, struct journal *j, const struct runopts *o)
 {
 	e->g = g;
@@ -1898,6 +1919,7 @@ static int engine_loop(struct engine *e)
 		wait_events(e);
 		take_requests(e);
 		keep_report(e, false);
+		keep_changelog(e, false);
 		if (e->tty && now_ms() - e->last_draw_mono_ms >= 200)
 			draw_status(e);
 		/* the metrics file follows the events, at most once a second */
@@ -1911,6 +1933,7 @@ static int engine_loop(struct engine *e)
 		export_write(e->g, e->j);
 	status = summary(e);
 	keep_report(e, true);
+	keep_changelog(e, true);
 	if (!e->reverse) {
 		char msg[64];
 

@@ -24,7 +24,9 @@ setup_dir() {
 	TEST_DIR=$(mktemp -d "${BATS_TMPDIR:-/tmp}/orch-cli.XXXXXX")
 	cd "$TEST_DIR" || return 1
 	# the environment must not leak into the plans under test
-	unset DATABASE_URL ORCH_LOG_LEVEL LOG_LEVEL NO_COLOR ORCH_TARGET ORCH_LOCK_TIMEOUT
+	unset DATABASE_URL ORCH_LOG_LEVEL LOG_LEVEL NO_COLOR ORCH_TARGET ORCH_LOCK_TIMEOUT ORCH_AUTHOR
+	# nor git's user.name, which names the author of what orch records (os_author)
+	export GIT_CONFIG_GLOBAL=/dev/null GIT_CONFIG_NOSYSTEM=1
 }
 
 teardown_dir() {

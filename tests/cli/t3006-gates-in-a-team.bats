@@ -54,7 +54,7 @@ start_run() {
 	run_orch --status --json
 	expect_same by "$who" "$(jq -r '.steps[] | select(.name == "gate") | .approved_by' <<<"$output")"
 	grep -q "\*\*approved\*\* \`gate\`" CHANGES.md
-	grep -A1 "\*\*approved\*\* \`gate\`" CHANGES.md | grep -q "author $who"
+	grep -A1 "\*\*approved\*\* \`gate\`" CHANGES.md | grep -q "by $who"
 	[ ! -e .orch/inbox ] || [ -z "$(ls .orch/inbox)" ]
 }
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bats
 # orch --status and --status --json on plans in every state (fresh, partial, gate
 # waiting, failed, running, interrupted, stale, all done, after rollback), milestones,
-# the ETA at -j, colour, and the Markdown changelog (success, failure, retry, rollback).
+# the ETA at -j and colour (the changelog: t6005).
 
 load lib
 
@@ -38,7 +38,6 @@ failing_plan() {
 	cat >Orchfile <<-'EOF'
 	[orch]
 	name      = fails
-	changelog = CHANGES.md
 
 	[phase one]
 	title = One
@@ -412,93 +411,4 @@ simple_plan() {
 	printf 'not json\n{"v":1}\n' >.orch/journal.jsonl
 	run_orch --status
 	expect_status 4
-}
-
-@test "changelog: one entry per result (success, failure, retry), a heading per run" {
-	failing_plan
-	USER=ana run_orch
-	expect_status 1
-	output=$(normalise <CHANGES.md)
-	expect_stdout <<-'EOF'
-	# Changelog of fails
-
-	## Run RUN — DATE
-
-	- TIME **success** `a` Create the tables
-	  took Ds · estimated 10s · type feature · component db · impact high · author ana · refs JIRA-1
-	- TIME **failed, retrying** `b` Load \*the\* data: exit 3
-	  took Ds · estimated 1m · author ana
-	- TIME **failed** `b` Load \*the\* data: exit 3 (attempt 2)
-	  took Ds · estimated 1m · author ana
-	EOF
-	grep -q "^## Run [0-9T]*-[0-9]* — $(date +%Y-%m-%d)$" CHANGES.md
-	# the next run appends under its own heading and leaves the rest as it was
-	cp CHANGES.md before.md
-	touch fixed
-	USER=bo run_orch
-	expect_status 0
-	[ "$(head -c "$(wc -c <before.md)" CHANGES.md)" = "$(cat before.md)" ]
-	output=$(tail -n +$(($(wc -l <before.md) + 1)) CHANGES.md | normalise)
-	expect_stdout <<-'EOF'
-
-	## Run RUN — DATE
-
-	- TIME **success** `b` Load \*the\* data
-	  took Ds · estimated 1m · author bo
-	- TIME **success** `c` c
-	  took Ds · author bo
-	EOF
-}
-
-@test "changelog: rollback entries, and a file not ending in a newline is left whole" {
-	simple_plan
-	sed -i 's|^name = simple$|&\nchangelog = log/changes.md|' Orchfile
-	mkdir log
-	printf 'Kept by hand' >log/changes.md
-	USER=tester run_orch
-	expect_status 0
-	USER=tester run_orch --rollback b --yes
-	expect_status 0
-	output=$(normalise <log/changes.md)
-	expect_stdout <<-'EOF'
-	Kept by hand
-
-	## Run RUN — DATE
-
-	- TIME **success** `a` a
-	  took Ds · estimated 10s · author tester
-	- TIME **success** `b` Second step
-	  took Ds · estimated 20s · author tester
-
-	## Run RUN — DATE
-
-	- TIME **rolled back** `b` Second step
-	  took Ds · estimated 20s · author tester
-	EOF
-}
-
-@test "changelog: a failure skipped with --on-failure skip; no changelog key, no file" {
-	cat >Orchfile <<-'EOF'
-	[orch]
-	changelog = CHANGES.md
-	[step a]
-	run = exit 2
-	[step b]
-	needs = a
-	run = true
-	EOF
-	USER=tester run_orch --on-failure skip
-	expect_status 0
-	output=$(grep '^- ' CHANGES.md | normalise)
-	expect_stdout <<-'EOF'
-	- TIME **failed** `a` a: exit 2
-	- TIME **skipped** `a` a
-	- TIME **success** `b` b
-	EOF
-	[ "$(grep -c '^## Run ' CHANGES.md)" -eq 1 ]
-	sed -i '/^changelog/d' Orchfile
-	rm -r CHANGES.md .orch
-	run_orch --on-failure skip
-	expect_status 0
-	[ ! -e CHANGES.md ]
 }

@@ -48,6 +48,45 @@ c 1 ok" "$(jq -r '[.traceEvents[] | select(.ph == "X")] | sort_by(.name, .ts)[] 
 	[ "$(jq '[.traceEvents[] | select(.ph == "X")] | length' t.json)" = 0 ]
 }
 
+@test "--trace: a hold and its health checks on tracks of their own, the run ending where the hold begins" {
+	cat > Orchfile <<-'EOF'
+	[step deploy]
+	run = sleep 0.2
+	hold = 1s
+	check = n=$(cat n 2>/dev/null || echo 0); echo $((n + 1)) > n; [ $n -ne 1 ] || { echo "error rate 9%"; exit 1; }
+	check_every = 200ms
+	check_failures = 3
+	[step after]
+	needs = deploy
+	run = true
+	EOF
+	run_orch
+	expect_status 0
+	run_orch --trace trace.json
+	expect_status 0
+	expect_same stdout "wrote the trace of 2 attempts to $PWD/trace.json (open it in ui.perfetto.dev or chrome://tracing)" "$output"
+	expect_same tracks "plan: gates, milestones,slot 1,hold deploy,checks deploy" \
+		"$(jq -r '[.traceEvents[] | select(.ph == "M" and .name == "thread_name") | .args.name] | join(",")' trace.json)"
+	tid() { jq -r --arg n "$1" '.traceEvents[] | select(.ph == "M" and .args.name == $n) | .tid' trace.json; }
+	# the run: on slot 1, ending where the hold begins
+	expect_same run "deploy $(tid 'slot 1') hold" "$(jq -r '.traceEvents[] | select(.ph == "X" and .name == "deploy") | "\(.name) \(.tid) \(.args.result)"' trace.json)"
+	run_end=$(jq '.traceEvents[] | select(.ph == "X" and .name == "deploy") | .ts + .dur' trace.json)
+	hold_start=$(jq '.traceEvents[] | select(.ph == "X" and .name == "hold deploy") | .ts' trace.json)
+	expect_same "hold start" "$hold_start" "$(jq -r 'select(.ev == "hold") | .start |
+		((sub("\\.[0-9]+Z$"; "Z") | fromdate) * 1000 + (capture("\\.(?<ms>[0-9]+)Z").ms | tonumber)) * 1000' .orch/journal.jsonl)"
+	[ $((hold_start - run_end)) -ge 0 ] && [ $((hold_start - run_end)) -lt 50000 ]
+	# the hold: one span of its length on its track, ended ok
+	expect_same hold "$(tid 'hold deploy') ok 1000000" \
+		"$(jq -r '.traceEvents[] | select(.ph == "X" and .name == "hold deploy") | "\(.tid) \(.args.result) \(.dur)"' trace.json)"
+	# each check a span on the checks track, within the hold, as the journal has them
+	checks=$(jq -r 'select(.ev == "check") | if .exit == 0 then "passed" else "failed" end' .orch/journal.jsonl)
+	[ "$(wc -l <<<"$checks")" -ge 3 ]
+	expect_same checks "$checks" "$(jq -r '[.traceEvents[] | select(.ph == "X" and .name == "check deploy")] | sort_by(.ts)[] | .args.result' trace.json)"
+	[ "$(jq -r --argjson t "$(tid 'checks deploy')" '[.traceEvents[] | select(.name == "check deploy") | .tid == $t] | all' trace.json)" = true ]
+	[ "$(jq -r --argjson h "$hold_start" '[.traceEvents[] | select(.name == "check deploy") | .ts >= $h and .ts <= $h + 1000000] | all' trace.json)" = true ]
+	expect_same "failed check" "exit 1: error rate 9%" "$(jq -r '.traceEvents[] | select(.name == "check deploy" and .args.result == "failed") | .args.message' trace.json)"
+}
+
 start_server() {
 	python3 "$TOP/tests/notify-server.py" port got.jsonl 30 &
 	SERVER=$!

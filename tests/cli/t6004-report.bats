@@ -112,3 +112,40 @@ report_plan() {
 	grep -q 'Plan two, target production' .orch/production/report.html
 	grep -q '<span class="st todo">todo</span>' .orch/production/report.html
 }
+
+@test "--report: a hold and its health checks on the timeline's axis, after the run that held" {
+	cat > Orchfile <<-'EOF'
+	[step deploy]
+	run = sleep 0.3
+	hold = 1s
+	check = n=$(cat n 2>/dev/null || echo 0); echo $((n + 1)) > n; [ $n -ne 1 ] || { echo "error rate 9%"; exit 1; }
+	check_every = 200ms
+	check_failures = 3
+	[step after]
+	needs = deploy
+	run = true
+	EOF
+	run_orch
+	expect_status 0
+	run_orch --report r.html
+	expect_status 0
+	run_chromium --screenshot="$TEST_DIR/shot.png" --window-size=1200,800 "file://$PWD/r.html"
+	run python3 "$TOP/tests/png-check.py" "$TEST_DIR/shot.png" 1200 800
+	expect_status 0
+	run_chromium --dump-dom "file://$PWD/r.html" > dom.html
+	# the run, the hold after it on the same row, a tick per check as the journal has them
+	attr() { sed -n "s/.*<rect class=\"$1\" x=\"\\([0-9.]*\\)\" y=\"[0-9]*\" width=\"\\([0-9.]*\\)\".*/\\1 \\2/p" dom.html; }
+	run_bar=$(grep -o '<rect x="[0-9.]*" y="[0-9]*" width="[0-9.]*" height="10"' dom.html | head -n 1 | sed 's/.*x="\([0-9.]*\)".*width="\([0-9.]*\)".*/\1 \2/')
+	hold=$(attr hold)
+	[ "$(wc -l <<<"$hold")" -eq 1 ] || { echo "holds: $hold"; false; }
+	# same axis: the hold starts where the run's bar ends, and lasts about 1s against the run's 0.3s
+	awk -v r="$run_bar" -v h="$hold" 'BEGIN { split(r, a, " "); split(h, b, " ");
+		d = a[1] + a[2] - b[1]; if (d < -2 || d > 2) exit 1; if (b[2] < 2.5 * a[2]) exit 1 }' ||
+		{ echo "run $run_bar, hold $hold"; false; }
+	checks=$(jq -r 'select(.ev == "check") | .exit' .orch/journal.jsonl | wc -l)
+	[ "$(attr check | wc -l)" -eq "$checks" ]
+	[ "$(grep -c '<rect class="check"[^>]*fill="#c62828"' dom.html)" -eq 1 ]
+	grep -q 'deploy: check failed: exit 1: error rate 9%' dom.html
+	# every check within the hold
+	attr check | awk -v h="$hold" '{ split(h, b, " "); if ($1 < b[1] - 1 || $1 > b[1] + b[2] + 1) exit 1 }'
+}

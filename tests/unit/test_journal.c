@@ -6,6 +6,7 @@
 #include <cmocka.h>
 
 #include "orchtest.h"
+#include "os.h"
 
 static const char *plan2 = "[step a]\nrun = echo a\n[step b]\nneeds = a\nrun = echo b\n";
 
@@ -353,6 +354,9 @@ static void test_index(void **state)
 	/* from the index */
 	j = test_open(g);
 	same_events(j, v, n);
+	/* the author each event recorded, kept by the index too */
+	for (size_t i = 0; i < n; i++)
+		assert_string_equal(journal_event(j, i)->author, os_author());
 	assert_int_equal(state_of(a), ST_FAILED);
 	test_close(g, j);
 

@@ -323,6 +323,17 @@ static void test_plan_env(void **state)
 	unsetenv("ORCH_TEST_NL");
 }
 
+/* The changelog: CHANGELOG.md by default, none for none, a file of the plan's own. */
+static void test_changelog(void **state)
+{
+	(void)state;
+	assert_string_equal(parse_ok("[step a]\nrun = true\n")->changelog, "CHANGELOG.md");
+	assert_null(parse_ok("[orch]\nchangelog = none\n[step a]\nrun = true\n")->changelog);
+	assert_string_equal(parse_ok("[orch]\nchangelog = doc/log\n[step a]\nrun = true\n")->changelog, "doc/log");
+	parse_bad("[orch]\nchangelog =\n[step a]\nrun = true\n", 1);
+	parse_bad("[orch]\nchangelog = doc/\n[step a]\nrun = true\n", 1);
+}
+
 /* A target's keys: database, jobs, changelog and variables that win over [vars]; its
  * own state directory; without a target chosen, the plan does not load. */
 static void test_targets(void **state)
@@ -341,6 +352,7 @@ static void test_targets(void **state)
 	g = parse_ok(text);
 	assert_string_equal(g->target, "staging");
 	assert_string_equal(g->statedir, ".orch/staging");
+	assert_string_equal(g->changelog, "CHANGELOG-staging.md"); /* its own, by default */
 	assert_string_equal(g->database, "dbname=st");
 	assert_int_equal(g->jobs, 2);
 	assert_string_equal(graph_find(g, "s")->run, "echo staging eu z");
@@ -388,6 +400,7 @@ int main(void)
 		cmocka_unit_test(test_errors_all_reported),
 		cmocka_unit_test(test_length_honoured),
 		cmocka_unit_test(test_nul_byte),
+		cmocka_unit_test(test_changelog),
 		cmocka_unit_test(test_targets),
 	};
 
