@@ -48,7 +48,7 @@ static int64_t stat_of(pid_t pid, char *state, long *pgrp)
 		*state = p[2];
 		if (pgrp)
 			*pgrp = sscanf(p + 3, "%*d %ld", pgrp) == 1 ? *pgrp : -1;
-		for (int field = 3; field < 22 && p; field++)
+		for (int field = 3; field <= 22 && p; field++) /* p: the space before FIELD */
 			p = strchr(p + 1, ' ');
 		if (p)
 			start = strtoll(p + 1, NULL, 10);
@@ -95,7 +95,9 @@ bool proc_group_alive(pid_t pgid, int64_t pstart, const char *boot)
 	if (pgid <= 1 || !boot || strcmp(boot, proc_boot_id()) != 0)
 		return false;
 	if ((started = stat_of(pgid, &state, NULL)) >= 0) {
-		if (started != pstart)
+		/* pstart 0: unknown (an earlier orch read the wrong field); the group is then
+		 * taken for the step's while it has a live process: waiting is the safe side */
+		if (pstart != 0 && started != pstart)
 			return false; /* the pid names another process now */
 		if (state != 'Z' && state != 'X')
 			return true;

@@ -89,6 +89,31 @@ teardown() {
 	done
 }
 
+@test "a recorded pid with its own start time and boot is the step, still running: orch waits for it" {
+	cat > Orchfile <<-'EOF'
+	[step slow]
+	run = echo done >> ran.log
+	EOF
+	mkdir .orch
+	# the step's shell, as a killed orch left it: a process leading its own group; its
+	# start time read as the journal records it, then unknown (0, as earlier orch wrote)
+	for pstart in real 0; do
+		setsid sleep 1.5 &
+		local pid=$!
+		[ "$pstart" = 0 ] || pstart=$(awk '{print $22}' "/proc/$pid/stat")
+		printf '{"v":1,"t":"2026-11-26T05:12:00.123Z","run":"20261126T051200-1","ev":"start","step":"slow","pgid":%d,"pstart":%s,"boot":"%s"}\n' \
+			"$pid" "$pstart" "$(cat /proc/sys/kernel/random/boot_id)" > .orch/journal.jsonl
+		rm -f ran.log
+		run_orch
+		expect_status 0
+		expect_contains stderr "$stderr" "still running"
+		# it ran once the copy had ended, not beside it
+		! kill -0 "$pid" 2>/dev/null
+		expect_same ran done "$(cat ran.log)"
+		wait "$pid" || true
+	done
+}
+
 @test "a rollback waits for a step a killed orch left running before it undoes what it needs" {
 	cat > Orchfile <<-'EOF'
 	[step a]
