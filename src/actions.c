@@ -11,6 +11,7 @@
 #include "inbox.h"
 #include "pg.h"
 #include "journal.h"
+#include "pgstate.h"
 #include "record.h"
 #include "registry.h"
 #include "state.h"
@@ -205,9 +206,19 @@ static bool holder_alive(void *g)
  * (the caller records it itself). */
 static int ask_running_orch(struct graph *g, const char *action, struct node *n, long pid, const char *why)
 {
-	char *dir = xasprintf("%s/%s", g->dir, g->statedir), *id, *answer;
+	char *dir = xasprintf("%s/%s", g->dir, g->statedir), *id = NULL, *answer, *who = NULL;
 	int r;
 
+	if (g->state) { /* from any machine: a row of orch.requests, and a NOTIFY */
+		journal_lock_holder_who(g, &who);
+		r = pgstate_ask(g, action, n->name, why, 10000, &answer);
+		if (r > 2) {
+			free(who);
+			free(dir);
+			return r;
+		}
+		goto answered;
+	}
 	if (!(id = inbox_post(dir, action, n->name, why))) {
 		free(dir);
 		return EXIT_RECORD;
@@ -215,13 +226,19 @@ static int ask_running_orch(struct graph *g, const char *action, struct node *n,
 	r = inbox_wait(dir, id, 10000, &answer, holder_alive, g);
 	if (r < 0)
 		inbox_withdraw(dir, id);
-	if (r == 1)
+answered:
+	if (r == 1 && who)
+		printf("%s (recorded by the running orch, %s)\n", answer, who);
+	else if (r == 1)
 		printf("%s (recorded by the running orch, pid %ld)\n", answer, pid);
 	else if (r == 0)
 		error("%s", answer);
+	else if (r == -1 && who)
+		error("the orch running this plan (%s) did not take the request in 10 s; nothing was recorded", who);
 	else if (r == -1)
 		error("the orch running this plan (pid %ld) did not take the request in 10 s; nothing was recorded", pid);
 	free(answer);
+	free(who);
 	free(id);
 	free(dir);
 	return r == 1 ? EXIT_DONE : r == 0 ? EXIT_FAILED : r == -1 ? EXIT_LOCKED : -1;
@@ -377,7 +394,7 @@ int action_reset(struct graph *g, bool yes, bool database)
 {
 	struct journal *j;
 	char *path = xasprintf("%s/%s/journal.jsonl", g->dir, g->statedir);
-	bool exists = access(path, F_OK) == 0;
+	bool exists = g->state || access(path, F_OK) == 0; /* a database's: looked at when opened */
 	int n, rc;
 
 	free(path);
@@ -420,7 +437,11 @@ int action_reset(struct graph *g, bool yes, bool database)
 			registry_free();
 			return finish(j, EXIT_RECORD);
 		}
-		printf("forgot all progress of %s; the old journal is kept as %s.%d\n", g->name, journal_path(j), n);
+		if (journal_pgstate(j))
+			printf("forgot all progress of %s; the old journal is kept in %s as journal %d\n", g->name,
+			       journal_path(j), n);
+		else
+			printf("forgot all progress of %s; the old journal is kept as %s.%d\n", g->name, journal_path(j), n);
 	}
 	if (!database)
 		registry_left(g);

@@ -62,6 +62,9 @@ bool journal_is_completion(enum evkind k);
  * Returns 0, or -1 after reporting the error: then, and after a failed append, the
  * journal takes nothing more (journal_failed). */
 int journal_sync(struct journal *j);
+/* Make what was appended visible to other processes: a file's lines are at once (no
+ * sync), a database's are written by a sync (see journal_sync). Returns 0 or -1. */
+int journal_flush(struct journal *j);
 /* Whether a write or sync of J failed: what it holds on disk may lack recent events. */
 bool journal_failed(const struct journal *j);
 /* The run id of this orch process ("20261126T051200-4821"). */
@@ -90,6 +93,12 @@ bool journal_locked(const struct journal *j);
 /* Whether another process holds G's plan lock now, without taking it or writing
  * anything: its pid, -1 when it is held by a pid not yet recorded, 0 when free. */
 long journal_lock_holder(const struct graph *g);
+/* The same, with *WHO (when not NULL) "user@host, pid N, since T, last heartbeat Ns
+ * ago" (a new string) when the plan's state is in a database and the lock is held. */
+long journal_lock_holder_who(const struct graph *g, char **who);
+struct pgstate;
+/* The database J's lines are kept in ([orch] state), NULL for the file. */
+struct pgstate *journal_pgstate(const struct journal *j);
 /* The stat cache in .orch/hashcache (saved at journal_close when locked). */
 struct statcache *journal_statcache(struct journal *j);
 /* Keep the current journal as .orch/journal.jsonl.N (the next free N) and start an

@@ -101,4 +101,34 @@ char *pg_schema_dump(struct graph *g, struct node *n, const char *schema);
 /* Close every connection, releasing the advisory locks. Free every job first. */
 void pg_close_all(void);
 
+/* A connection of its own, outside the steps' connections (the plan's state in a
+ * database, pgstate.c): blocking queries with text parameters and text results. */
+struct pgconn;
+/* A query's rows as text: V holds NROWS x NCOLS values, row after row, NULL for SQL's NULL. */
+struct pgresult {
+	size_t nrows, ncols;
+	char **v;
+};
+/* Connect to CONNINFO; NULL with *ERR (a new string, password masked) when it cannot. */
+struct pgconn *pg_conn_open(const char *conninfo, char **err);
+/* `database "x" on host h port p`, for messages. */
+const char *pg_conn_describe(const struct pgconn *c);
+/* Run SQL with the NP text PARAMS, blocking; its rows into *OUT when OUT is not NULL
+ * (pg_result_free). Returns 0, or -1 with *ERR (a new string) and pg_conn_sqlstate. */
+int pg_conn_exec(struct pgconn *c, const char *sql, int np, const char *const *params, struct pgresult *out,
+                 char **err);
+/* The SQLSTATE of the last failed pg_conn_exec ("08006" for a lost connection). */
+const char *pg_conn_sqlstate(const struct pgconn *c);
+/* The connection's socket, for poll() (LISTEN's notifications), -1 when closed. */
+int pg_conn_fd(const struct pgconn *c);
+/* Read what the server sent: the number of notifications that came (dropped), or -1
+ * when the connection is lost. Does not block. */
+int pg_conn_notified(struct pgconn *c);
+/* Close C (NULL is fine): the server releases its session locks. */
+void pg_conn_close(struct pgconn *c);
+/* The value at ROW, COL of R, NULL for SQL's NULL or outside R. */
+const char *pg_value(const struct pgresult *r, size_t row, size_t col);
+/* Free what pg_conn_exec put in R. */
+void pg_result_free(struct pgresult *r);
+
 #endif

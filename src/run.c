@@ -26,6 +26,7 @@
 #include "notify.h"
 #include "os.h"
 #include "pg.h"
+#include "pgstate.h"
 #include "proc.h"
 #include "record.h"
 #include "report.h"
@@ -1536,8 +1537,12 @@ static void wait_events(struct engine *e)
 		p[k].fd = STDIN_FILENO, p[k].events = POLLIN;
 		who[k++] = NULL;
 	}
-	if (poll(p, k, poll_timeout(e)) < 0 && errno != EINTR)
+	/* the state database's notifications of requests (after the others: who has no slot) */
+	p[k].fd = e->reverse ? -1 : pgstate_fd(journal_pgstate(e->j)), p[k].events = POLLIN, p[k].revents = 0;
+	if (poll(p, k + 1, poll_timeout(e)) < 0 && errno != EINTR)
 		fatalx(EXIT_FAILED, "poll:");
+	if (p[k].revents)
+		e->inbox_mono_ms = 0; /* a request came: take it now */
 	if ((sig = os_signals_take()) && sig != e->interrupted)
 		on_interrupt(e, sig);
 	for (size_t i = 1; i < k; i++) {
@@ -1862,8 +1867,8 @@ static int engine_loop(struct engine *e)
 	/* and the checks of holding steps, which do not count against -j */
 	for (size_t i = 0; i < e->g->steps.n; i++)
 		holds += ((struct node *)e->g->steps.v[i])->ro != NULL;
-	e->pfd = xcalloc((size_t)e->o->jobs + 2 + holds, sizeof(*e->pfd));
-	e->pwho = xcalloc((size_t)e->o->jobs + 2 + holds, sizeof(*e->pwho));
+	e->pfd = xcalloc((size_t)e->o->jobs + 3 + holds, sizeof(*e->pfd));
+	e->pwho = xcalloc((size_t)e->o->jobs + 3 + holds, sizeof(*e->pwho));
 	/* a signal that came while orch connected or waited starts nothing */
 	if ((sig = os_signals_take()))
 		on_interrupt(e, sig);
@@ -1895,6 +1900,7 @@ static int engine_loop(struct engine *e)
 		if (!e->jobs.n && e->stopping && !e->asking.n)
 			break;
 		prompt_gate(e);
+		journal_flush(e->j); /* what started is seen from other machines before the wait */
 		wait_events(e);
 		take_requests(e);
 		keep_report(e, false);
@@ -2013,18 +2019,22 @@ static char *answer_request(struct engine *e, const struct request *q, bool *ok)
 /* The requests other orchs left for this run (orch --approve, --skip while it runs). */
 static void take_requests(struct engine *e)
 {
+	struct pgstate *ps = journal_pgstate(e->j);
 	struct request *v;
 	size_t n;
 
 	if (e->reverse || journal_failed(e->j) || now_ms() - e->inbox_mono_ms < 250)
 		return;
 	e->inbox_mono_ms = now_ms();
-	n = inbox_take(journal_dir(e->j), &v);
+	n = ps ? pgstate_take(ps, &v) : inbox_take(journal_dir(e->j), &v);
 	for (size_t i = 0; i < n; i++) {
 		bool ok;
 		char *answer = answer_request(e, &v[i], &ok);
 
-		inbox_answer(journal_dir(e->j), &v[i], ok, answer);
+		if (ps)
+			pgstate_answer(ps, &v[i], ok, answer);
+		else
+			inbox_answer(journal_dir(e->j), &v[i], ok, answer);
 		free(answer);
 	}
 	inbox_free(v, n);

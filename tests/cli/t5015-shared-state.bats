@@ -1,0 +1,272 @@
+#!/usr/bin/env bats
+# The plan's state in PostgreSQL ([orch] state = database | URL, docs/team.md): the
+# journal's lines are rows of orch.events, the plan lock a session advisory lock with a
+# holder row, and a second directory (a copy of the plan: "another machine") sees,
+# approves, skips and forces through the same database.
+
+load lib
+
+setup() { pg_setup state; }
+teardown() { pg_teardown; }
+
+# team_plan DIR: a gate, a step after it, a slow independent step that keeps a run going
+team_plan() {
+	mkdir -p "$1"
+	cat > "$1/Orchfile" <<-'EOF'
+	[orch]
+	name = team
+	state = database
+	[step gate]
+	manual = yes
+	[step after]
+	needs = gate
+	run = echo after >> ran.log
+	[step slow]
+	run = echo $$ > slow.pid; sleep ${SLOW:-0}; echo slow >> ran.log
+	[step later]
+	needs = slow
+	run = echo later >> ran.log
+	EOF
+}
+
+rows() { psql -X -At -d "$DB" -c "$1"; }
+
+# start_run DIR: a run in DIR in the background, until its slow step runs ($run_pid)
+start_run() {
+	(cd "$1" && exec "$ORCH" -j2 > run.out 2>&1) &
+	run_pid=$!
+	for i in $(seq 100); do [ -s "$1/slow.pid" ] && break; sleep 0.1; done
+	[ -s "$1/slow.pid" ] || { cat "$1/run.out"; return 1; }
+}
+
+@test "state = database: the events are rows of orch.events, the same lines the file holds; run, resume and --status read them" {
+	team_plan a
+	cd a
+	run_orch
+	expect_status 1 # the gate waits
+	expect_contains stderr "$stderr" "gate gate waits for approval"
+	# nothing in .orch but logs and caches
+	[ ! -e .orch/journal.jsonl ] && [ ! -e .orch/lock ]
+	expect_same events "$(printf 'start\nok\nstart\nok')" "$(rows "SELECT event::jsonb->>'ev' FROM orch.events WHERE plan = 'team' ORDER BY line")"
+	# each row is a journal line with its checksum, which a helper reads as the file's
+	rows "SELECT event FROM orch.events ORDER BY line" > lines.jsonl
+	[ "$(jq -r .v lines.jsonl | sort -u)" = 2 ]
+	jq -e 'has("ck")' lines.jsonl > /dev/null
+	run_orch --approve gate
+	expect_status 0
+	expect_same stdout "approved gate" "$output"
+	run_orch
+	expect_status 0
+	expect_contains stdout "$output" "ok after"
+	run_orch
+	expect_status 0
+	expect_contains stdout "$output" "nothing to do"
+	run_orch --status
+	expect_status 0
+	expect_contains stdout "$output" "Plan team: 4 of 4 steps done (100%)"
+	expect_contains stdout "$output" "State: orch.events[team] in database \"$DB\""
+	expect_contains stdout "$output" "not locked (no orch runs the plan)"
+	run_orch --status --json
+	expect_status 0
+	expect_same journal "orch.events[team]" "$(jq -r .state.journal <<<"$output")"
+	expect_same holder null "$(jq -r .state.holder <<<"$output")"
+	[ "$(rows "SELECT count(*) FROM orch.holders")" = 0 ]
+}
+
+@test "orch.events is append-only: UPDATE, DELETE and TRUNCATE are refused by the database" {
+	team_plan a
+	cd a
+	run_orch
+	expect_status 1 # the gate waits
+	run psql -X -q -d "$DB" -c "UPDATE orch.events SET event = '{}'"
+	[ "$status" -ne 0 ] && [[ $output == *"orch.events is append-only: UPDATE refused"* ]]
+	run psql -X -q -d "$DB" -c "DELETE FROM orch.events"
+	[ "$status" -ne 0 ] && [[ $output == *"append-only: DELETE refused"* ]]
+	run psql -X -q -d "$DB" -c "TRUNCATE orch.events"
+	[ "$status" -ne 0 ] && [[ $output == *"append-only: TRUNCATE refused"* ]]
+	[ "$(rows "SELECT count(*) FROM orch.events")" = 4 ]
+}
+
+@test "a damaged row is refused (exit 4 naming its line) and nothing is appended" {
+	team_plan a
+	cd a
+	run_orch
+	expect_status 1 # the gate waits
+	rows "ALTER TABLE orch.events DISABLE TRIGGER events_append_only; UPDATE orch.events SET event = replace(event, '\"ok\"', '\"fail\"') WHERE line = 2" > /dev/null
+	run_orch
+	expect_status 4
+	expect_contains stderr "$stderr" "orch.events[team]:2: the journal is damaged: its checksum does not match"
+	run_orch --status
+	expect_status 4
+	[ "$(rows "SELECT count(*) FROM orch.events")" = 4 ]
+	# a deleted row is a missing line
+	rows "DELETE FROM orch.events WHERE line = 2" > /dev/null
+	run_orch --approve gate
+	expect_status 4
+	expect_contains stderr "$stderr" "orch.events[team]:2: the journal is damaged: line 2 is missing"
+	[ "$(rows "SELECT count(*) FROM orch.events")" = 3 ]
+}
+
+@test "the lock: a second machine's run exits 3 naming who holds it; --status there shows the holder" {
+	team_plan a
+	team_plan b
+	export SLOW=3
+	start_run a
+	cd b
+	run_orch
+	expect_status 3
+	expect_contains stderr "$stderr" "another orch ($(id -un)@$(hostname), pid $run_pid, since "
+	expect_contains stderr "$stderr" "last heartbeat "
+	expect_contains stderr "$stderr" "is running this plan (its state is in database \"$DB\""
+	run_orch --status
+	expect_status 0
+	expect_contains stdout "$output" "locked by $(id -un)@$(hostname), pid $run_pid, since "
+	expect_contains stdout "$output" "Running (orch $(id -un)@$(hostname), pid $run_pid"
+	expect_contains stdout "$output" "slow"
+	run_orch --status --json
+	expect_same pid "$run_pid" "$(jq -r .live_run.pid <<<"$output")"
+	[[ $(jq -r .state.holder <<<"$output") == *"pid $run_pid"* ]]
+	[ "$(rows "SELECT pid FROM orch.holders WHERE plan = 'team'")" = "$run_pid" ]
+	rc=0; wait "$run_pid" || rc=$?
+	[ "$rc" = 1 ] # the gate waits
+	[ "$(rows "SELECT count(*) FROM orch.holders")" = 0 ]
+}
+
+@test "an approval from another directory unblocks the running plan within a second" {
+	team_plan a
+	team_plan b
+	export SLOW=4
+	start_run a
+	cd b
+	SECONDS=0
+	run_orch --approve gate
+	expect_status 0
+	expect_contains stdout "$output" "approved gate (recorded by the running orch, $(id -un)@$(hostname), pid $run_pid"
+	[ "$SECONDS" -le 1 ]
+	# the gate's step ran in the first directory while slow still ran
+	for i in $(seq 20); do [ -s ../a/ran.log ] && break; sleep 0.05; done
+	[ "$(head -n 1 ../a/ran.log)" = after ] || { cat ../a/ran.log ../a/run.out; false; }
+	wait "$run_pid"
+	expect_same ran "$(printf 'after\nslow\nlater')" "$(cat ../a/ran.log)"
+	grep -q 'approved gate' ../a/run.out
+	who=$(rows "SELECT event::jsonb->>'by' FROM orch.events WHERE event::jsonb->>'ev' = 'approve'")
+	[[ $who == *@* ]]
+	[ "$(rows "SELECT count(*) FROM orch.requests")" = 0 ]
+	run_orch --status
+	expect_contains stdout "$output" "Plan team: 4 of 4 steps done (100%)"
+}
+
+@test "--skip and --force from another directory, with no orch running, record in the database" {
+	team_plan a
+	team_plan b
+	(cd a && "$ORCH" > /dev/null 2>&1) || true
+	cd b
+	run_orch --skip gate
+	expect_status 0
+	expect_contains stdout "$output" "skipped gate"
+	run_orch --force slow
+	expect_status 0
+	run_orch --status
+	expect_contains stdout "$output" "1 of 4 steps done"
+	cd ../a
+	run_orch
+	expect_status 0
+	expect_contains stdout "$output" "ok slow"
+	expect_contains stdout "$output" "ok after"
+	expect_same events "$(printf 'start\nok\nstart\nok\nskip\nforce')" \
+		"$(rows "SELECT event::jsonb->>'ev' FROM orch.events ORDER BY line LIMIT 6")"
+	expect_same "skip's by" "$(id -un)@$(hostname)" "$(rows "SELECT event::jsonb->>'by' FROM orch.events WHERE line = 5")"
+}
+
+@test "kill -9 of orch mid-run: the lock dies with it, and the next run resumes from the rows" {
+	team_plan a
+	cd a
+	SLOW=30 "$ORCH" -j2 > run.out 2>&1 &
+	pid=$!
+	for i in $(seq 100); do [ -s slow.pid ] && break; sleep 0.1; done
+	[ -s slow.pid ]
+	# the start is a row before the step runs long
+	for i in $(seq 20); do [ "$(rows "SELECT count(*) FROM orch.events WHERE event::jsonb->>'ev' = 'start'")" = 1 ] && break; sleep 0.1; done
+	kill -9 "$pid"
+	wait "$pid" || true
+	# the step's process group goes too (else the next orch waits for it: t3004)
+	kill -- "-$(cat slow.pid)" 2>/dev/null || true
+	for i in $(seq 50); do kill -0 -- "-$(cat slow.pid)" 2>/dev/null || break; sleep 0.1; done
+	# the server drops the dead connection's lock; the row stays, shown as gone
+	for i in $(seq 50); do [ "$(rows "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'")" = 0 ] && break; sleep 0.1; done
+	run_orch --status
+	expect_status 0
+	expect_contains stdout "$output" "not locked"
+	expect_contains stdout "$output" "Interrupted"
+	rm slow.pid
+	SLOW=0 run_orch -j2
+	expect_status 1 # the gate waits
+	expect_contains stdout "$output" "ok slow"
+	expect_contains stdout "$output" "ok later"
+	run_orch --status
+	expect_contains stdout "$output" "2 of 4 steps done"
+	# slow: started, killed (its start read as interrupted), started again, ok
+	expect_same slow "$(printf 'start\nstart\nok')" \
+		"$(rows "SELECT event::jsonb->>'ev' FROM orch.events WHERE event::jsonb->>'step' = 'slow' ORDER BY line")"
+}
+
+@test "state = database needs [orch] name and a database; a password in state = URL is never printed" {
+	cat > Orchfile <<-'EOF'
+	[orch]
+	state = database
+	[step a]
+	run = true
+	EOF
+	run_orch --check
+	expect_status 2
+	expect_contains stderr "$stderr" "Orchfile:2: state = database keeps the plan's journal in a database, and the plan has no [orch] name"
+	cat > Orchfile <<-'EOF'
+	[orch]
+	name = p
+	state = database
+	[step a]
+	run = true
+	EOF
+	unset DATABASE_URL
+	run_orch
+	expect_status 2
+	expect_contains stderr "$stderr" "Orchfile:3: state = database, but the plan has no database"
+	cat > Orchfile <<-'EOF'
+	[orch]
+	name = p
+	state = postgresql://ana:s3cret@127.0.0.1:1/nope
+	[step a]
+	run = true
+	EOF
+	run_orch
+	expect_status 5
+	expect_contains stderr "$stderr" "cannot reach the plan's state"
+	[[ $stderr != *s3cret* ]]
+	run_orch --status
+	expect_status 4
+	[[ $stderr != *s3cret* ]] && [[ $output != *s3cret* ]]
+}
+
+@test "state = URL: a separate database; each target's journal apart" {
+	psql -X -q -d postgres -c "DROP DATABASE IF EXISTS ${DB}_st" -c "CREATE DATABASE ${DB}_st"
+	cat > Orchfile <<-EOF
+	[orch]
+	name = tp
+	state = postgresql:///${DB}_st
+	[target staging]
+	[target prod]
+	[step a]
+	run = echo a
+	EOF
+	run_orch --target staging
+	expect_status 0
+	run_orch --target prod
+	expect_status 0
+	run_orch --target prod
+	expect_status 0
+	expect_contains stdout "$output$stderr" "nothing to do"
+	expect_same targets "$(printf 'prod|2\nstaging|2')" \
+		"$(psql -X -At -d ${DB}_st -c "SELECT target, count(*) FROM orch.events GROUP BY target ORDER BY target")"
+	[ "$(rows "SELECT to_regclass('orch.events') IS NULL")" = t ]
+	psql -X -q -d postgres -c "DROP DATABASE ${DB}_st WITH (FORCE)"
+}
