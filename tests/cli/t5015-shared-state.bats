@@ -270,3 +270,86 @@ start_run() {
 	[ "$(rows "SELECT to_regclass('orch.events') IS NULL")" = t ]
 	psql -X -q -d postgres -c "DROP DATABASE ${DB}_st WITH (FORCE)"
 }
+
+# file_plan: team_plan in the working directory with the journal in .orch (no state)
+file_plan() {
+	team_plan .
+	sed -i '/^state = database$/d' Orchfile
+}
+
+@test "--state-import moves a file journal into the database; again is a no-op; another plan's rows are not overwritten" {
+	file_plan
+	run_orch
+	expect_status 1 # the gate waits
+	run_orch --approve gate
+	expect_status 0
+	run_orch --status
+	before=$(grep -v '^Last activity\|^State' <<<"$output")
+	nlines=$(wc -l < .orch/journal.jsonl)
+	sed -i 's/^name = team$/name = team\nstate = database/' Orchfile
+	run_orch --state-import
+	expect_status 0
+	expect_contains stdout "$output" "imported $nlines events of $PWD/.orch/journal.jsonl into orch.events[team]"
+	expect_same rows "$(cat .orch/journal.jsonl)" "$(rows "SELECT event FROM orch.events ORDER BY line")"
+	run_orch --status
+	expect_status 0
+	expect_same status "$before" "$(grep -v '^Last activity\|^State' <<<"$output")"
+	run_orch --state-import
+	expect_status 0
+	expect_contains stdout "$output" "already holds the $nlines events"
+	# the database goes on from there
+	run_orch
+	expect_status 0
+	expect_contains stdout "$output" "ok after"
+	run_orch --state-import
+	expect_status 1
+	expect_contains stderr "$stderr" "--state-import: orch.events[team] already holds $((nlines + 2)) events of plan team, not those of"
+	[ "$(rows "SELECT count(*) FROM orch.events")" = $((nlines + 2)) ]
+}
+
+@test "--state-import refuses a damaged journal file and imports nothing" {
+	file_plan
+	run_orch
+	expect_status 1
+	sed -i '2s/"ok"/"fail"/' .orch/journal.jsonl
+	sed -i 's/^name = team$/name = team\nstate = database/' Orchfile
+	run_orch --state-import
+	expect_status 4
+	expect_contains stderr "$stderr" "journal.jsonl:2: the journal is damaged"
+	[ "$(rows "SELECT to_regclass('orch.events') IS NULL")" = t ]
+}
+
+@test "--state-export moves the database's journal back to a file, which orch reads once state is removed" {
+	team_plan a
+	cd a
+	run_orch
+	expect_status 1
+	run_orch --approve gate
+	expect_status 0
+	run_orch --status
+	before=$(grep -v '^Last activity\|^State' <<<"$output")
+	run_orch --state-export=-
+	expect_status 0
+	expect_same stdout "$(rows "SELECT event FROM orch.events ORDER BY line")" "$output"
+	run_orch --state-export
+	expect_status 0
+	expect_contains stdout "$output" "exported 5 events of orch.events[team] (database \"$DB\""
+	expect_same file "$(rows "SELECT event FROM orch.events ORDER BY line")" "$(cat .orch/journal.jsonl)"
+	run_orch --state-export
+	expect_status 0
+	expect_contains stdout "$output" "already holds the 5 events"
+	sed -i '/^state = database$/d' Orchfile
+	run_orch --status
+	expect_status 0
+	expect_same status "$before" "$(grep -v '^Last activity' <<<"$output")"
+	run_orch
+	expect_status 0
+	expect_contains stdout "$output" "ok after"
+	[ "$(wc -l < .orch/journal.jsonl)" = 7 ]
+	# a file that is not the database's journal is not overwritten
+	sed -i 's/^name = team$/name = team\nstate = database/' Orchfile
+	run_orch --state-export
+	expect_status 1
+	expect_contains stderr "$stderr" "journal.jsonl exists and is not the database's journal"
+	[ "$(wc -l < .orch/journal.jsonl)" = 7 ]
+}
