@@ -171,6 +171,8 @@ int scratch_test_rollback(struct graph *g, struct node **targets, size_t ntarget
 	/* the plan lives here now: its journal (g->dir/.orch) is this directory's */
 	free(g->dir);
 	g->dir = xstrdup(tmpl);
+	free(g->state); /* its journal is the temporary one, never the plan's state database */
+	g->state = NULL;
 	pg_scratch(url);
 	masked = mask_password(url);
 	printf("test-rollback on %s (journal, logs and schema dumps in %s)\n", masked, tmpl);

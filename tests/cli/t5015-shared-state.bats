@@ -353,3 +353,24 @@ file_plan() {
 	expect_contains stderr "$stderr" "journal.jsonl exists and is not the database's journal"
 	[ "$(wc -l < .orch/journal.jsonl)" = 7 ]
 }
+
+@test "--why reads a completion's parts from its row; --reset starts journal 1 and keeps journal 0's rows" {
+	team_plan a
+	cd a
+	run_orch
+	expect_status 1
+	sed -i 's/^run = echo later >> ran.log$/run = echo LATER >> ran.log/' Orchfile
+	run_orch --why later
+	expect_status 0
+	expect_contains stdout "$output" "run changed"
+	run_orch --reset --yes
+	expect_status 0
+	expect_same stdout "forgot all progress of team; the old journal is kept in orch.events[team] as journal 0" "$output"
+	expect_same journals "$(printf '0|4\n1|1')" "$(rows "SELECT journal, count(*) FROM orch.events GROUP BY journal ORDER BY journal")"
+	expect_same reset reset "$(rows "SELECT event::jsonb->>'ev' FROM orch.events WHERE journal = 1")"
+	run_orch --status
+	expect_contains stdout "$output" "0 of 4 steps done"
+	run_orch
+	expect_status 1
+	[ "$(rows "SELECT count(*) FROM orch.events WHERE journal = 1")" = 5 ]
+}
