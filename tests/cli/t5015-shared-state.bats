@@ -374,3 +374,33 @@ file_plan() {
 	expect_status 1
 	[ "$(rows "SELECT count(*) FROM orch.events WHERE journal = 1")" = 5 ]
 }
+
+@test "a SQL step with the state in its database: the registry row and the events there; what the journal lacks the registry records" {
+	mkdir a && cd a
+	echo 'CREATE TABLE accounts (id int, balance int); INSERT INTO accounts VALUES (1, 100);' > 001.sql
+	cat > Orchfile <<-'EOF'
+	[orch]
+	name = bank
+	state = database
+	[step accounts]
+	sql = 001.sql
+	[step report]
+	needs = accounts
+	run = echo report
+	EOF
+	run_orch
+	expect_status 0
+	expect_contains stdout "$output" "ok accounts"
+	[ "$(rows "SELECT count(*) FROM orch.registry WHERE plan = 'bank' AND step = 'accounts'")" = 1 ]
+	expect_same events "$(printf 'accounts start\naccounts ok\nreport start\nreport ok')" \
+		"$(rows "SELECT event::jsonb->>'step' || ' ' || (event::jsonb->>'ev') FROM orch.events ORDER BY line")"
+	# a journal without the step's ok (a new one: --reset), the registry has it: not applied again
+	run_orch --reset --yes
+	expect_status 0
+	run_orch
+	expect_status 0
+	[ "$(rows "SELECT count(*) FROM accounts")" = 1 ]
+	[ "$(rows "SELECT count(*) FROM orch.events WHERE journal = 1 AND event::jsonb->>'step' = 'accounts' AND event::jsonb->>'ev' = 'ok'")" = 1 ]
+	run_orch --status
+	expect_contains stdout "$output" "2 of 2 steps done"
+}
