@@ -979,6 +979,19 @@ int journal_sync(struct journal *j)
 	return 0;
 }
 
+int journal_commit_with(struct journal *j, struct pgjob *job)
+{
+	if (!j->pgs || j->failed || !j->dirty)
+		return -1;
+	if (pgstate_commit_with(j->pgs, job) < 0) {
+		j->failed = true;
+		return -1;
+	}
+	j->dirty = false;
+	j->synced = j->size;
+	return 0;
+}
+
 int journal_flush(struct journal *j)
 {
 	return j && j->pgs && j->dirty ? journal_sync(j) : 0;

@@ -62,6 +62,11 @@ bool journal_is_completion(enum evkind k);
  * Returns 0, or -1 after reporting the error: then, and after a failed append, the
  * journal takes nothing more (journal_failed). */
 int journal_sync(struct journal *j);
+struct pgjob;
+/* With the state in a database: write what was appended since the last sync in the
+ * transaction of the SQL step JOB, ready to commit, and commit it (pgstate_commit_with):
+ * recorded and applied are one transaction. Returns 0, or -1 as journal_sync. */
+int journal_commit_with(struct journal *j, struct pgjob *job);
 /* Make what was appended visible to other processes: a file's lines are at once (no
  * sync), a database's are written by a sync (see journal_sync). Returns 0 or -1. */
 int journal_flush(struct journal *j);

@@ -76,7 +76,8 @@ struct pgcmd {
 	bool notices; /* the server's notices are orch's own lines for the log */
 };
 
-enum jobstate { JOB_RUNNING, JOB_OK, JOB_FAILED };
+/* JOB_READY: only its COMMIT is left, held for pg_commit_with (pg_hold_commit) */
+enum jobstate { JOB_RUNNING, JOB_OK, JOB_FAILED, JOB_READY };
 
 struct pgjob {
 	struct graph *g;
@@ -90,6 +91,7 @@ struct pgjob {
 	struct pgcmd *cmds;
 	size_t ncmds, capcmds, cur;
 	bool flushing, copyout, canceled, rollingback, lost, incommit;
+	bool holdcommit; /* stop before the last COMMIT: JOB_READY (pg_hold_commit) */
 	size_t txfrom;  /* the last command sent outside a transaction block */
 	size_t redo;    /* where a retry of a transient error starts */
 	bool retry;     /* the current error is transient and is retried */
@@ -1381,6 +1383,10 @@ static void job_next(struct pgjob *job)
 		job->state = JOB_OK;
 		return;
 	}
+	if (job->holdcommit && job->cur == job->ncmds - 1 && strcmp(job->cmds[job->cur].sql, "COMMIT") == 0) {
+		job->state = JOB_READY;
+		return;
+	}
 	job_go(job);
 }
 
@@ -1764,8 +1770,54 @@ out:
 		return 0;
 	if (job->state == JOB_OK)
 		return 1;
+	if (job->state == JOB_READY)
+		return 2;
 	*err = job_mask(job, job->err ? job->err : "failed");
 	return -1;
+}
+
+bool pg_hold_commit(struct pgjob *job)
+{
+	if (job->what != PG_APPLY || !job->n->transaction || !job->ncmds ||
+	    strcmp(job->cmds[job->ncmds - 1].sql, "COMMIT") != 0)
+		return false;
+	job->holdcommit = true;
+	return true;
+}
+
+const char *pg_job_conninfo(const struct pgjob *job)
+{
+	return job->db->conninfo;
+}
+
+int pg_commit_with(struct pgjob *job, const char *sql, int np, const char *const *params, char **err)
+{
+	PGresult *r;
+	char *e2 = NULL;
+
+	*err = NULL;
+	if (job->state != JOB_READY) {
+		*err = xasprintf("step '%s': its transaction is not waiting for its COMMIT", job->n->name);
+		return -1;
+	}
+	if (!(r = exec(job->db, job->conn, sql, np, params, err, NULL))) {
+		if ((r = exec(job->db, job->conn, "ROLLBACK", 0, NULL, &e2, NULL)))
+			PQclear(r);
+		free(e2);
+		job->state = JOB_FAILED;
+		return -1;
+	}
+	PQclear(r);
+	job->incommit = true;
+	if (!(r = exec(job->db, job->conn, "COMMIT", 0, NULL, err, NULL))) {
+		job->state = JOB_FAILED;
+		job->lost = PQstatus(job->conn) != CONNECTION_OK;
+		return -1;
+	}
+	PQclear(r);
+	job->state = JOB_OK;
+	job->cur = job->ncmds;
+	return 0;
 }
 
 void pg_cancel(struct pgjob *job)

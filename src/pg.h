@@ -47,8 +47,20 @@ int pg_fd(struct pgjob *job, bool *wantwrite);
 int64_t pg_wake(const struct pgjob *job);
 /* Advance after poll says the socket is ready. Server output (notices, errors with
  * SQLSTATE, message, detail, hint and the file's line:column) is appended to LOG.
- * Returns 0 while running, 1 when the transaction committed, -1 on failure (*ERR). */
+ * Returns 0 while running, 1 when the transaction committed, 2 when only its COMMIT is
+ * left (pg_hold_commit), -1 on failure (*ERR). */
 int pg_advance(struct pgjob *job, struct buf *log, char **err);
+/* Make the job stop before its final COMMIT: pg_advance then returns 2 instead of 1,
+ * and pg_commit_with ends the transaction. False (nothing changed) for a job without
+ * one transaction of its own (PG_APPLY with transaction = yes). */
+bool pg_hold_commit(struct pgjob *job);
+/* The connection string of the job's database. */
+const char *pg_job_conninfo(const struct pgjob *job);
+/* A job pg_advance said is ready to commit (2): run SQL (NP text PARAMS) in its
+ * transaction, then COMMIT, blocking: both or neither. Returns 0, or -1 with *ERR (a
+ * new string) after rolling back (a lost connection: nobody knows; the server rolled
+ * back unless the COMMIT got through). The job is finished either way. */
+int pg_commit_with(struct pgjob *job, const char *sql, int np, const char *const *params, char **err);
 /* Ask the server to cancel the job's query (Ctrl-C, timeout); keep polling: pg_advance
  * then rolls back and returns -1 (SQLSTATE 57014). */
 void pg_cancel(struct pgjob *job);

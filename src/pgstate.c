@@ -410,30 +410,69 @@ static void heartbeat(struct pgstate *s)
 	}
 }
 
+/* The lines appended since the last sync as one INSERT: $1 plan, $2 target, $3 journal,
+ * $4 the first line's number, $5 the lines between newlines. */
+static const char insert_lines[] =
+	"INSERT INTO orch.events (plan, target, journal, line, event)"
+	" SELECT $1, $2, $3::int, $4::bigint + t.n - 1, t.l"
+	" FROM unnest(string_to_array($5, E'\\n')) WITH ORDINALITY AS t(l, n)";
+
+/* The parameters of insert_lines for the pending lines into P (JN, FIRST: their room). */
+static void insert_params(struct pgstate *s, const char *p[5], char jn[16], char first[24])
+{
+	snprintf(jn, 16, "%d", s->journal);
+	snprintf(first, 24, "%" PRId64, s->lines + 1);
+	s->pending.s[--s->pending.len] = '\0'; /* the last newline: the lines are between them */
+	p[0] = s->plan, p[1] = s->target, p[2] = jn, p[3] = first, p[4] = s->pending.s;
+}
+
 int pgstate_sync(struct pgstate *s)
 {
 	char jn[16], first[24];
-	const char *p[3] = {jn, first, NULL};
+	const char *p[5];
 	char *err = NULL;
 	int r;
 
 	heartbeat(s);
 	if (!s->npending)
 		return 0;
-	snprintf(jn, sizeof(jn), "%d", s->journal);
-	snprintf(first, sizeof(first), "%" PRId64, s->lines + 1);
-	s->pending.s[--s->pending.len] = '\0'; /* the last newline: the lines are between them */
-	p[2] = s->pending.s;
-	r = run(s,
-	        "INSERT INTO orch.events (plan, target, journal, line, event)"
-	        " SELECT $1, $2, $3::int, $4::bigint + t.n - 1, t.l"
-	        " FROM unnest(string_to_array($5, E'\\n')) WITH ORDINALITY AS t(l, n)",
-	        3, p, NULL, &err);
+	insert_params(s, p, jn, first);
+	r = pg_conn_exec(s->c, insert_lines, 5, p, NULL, &err);
 	if (r < 0) {
 		error("cannot record progress in %s (%s): %s", s->display, pg_conn_describe(s->c), err);
 		free(err);
 	} else {
 		debug("wrote %zu lines to %s", s->npending, s->display);
+		s->lines += (int64_t)s->npending;
+	}
+	s->pending.len = 0;
+	s->npending = 0;
+	return r;
+}
+
+bool pgstate_same_database(const struct pgstate *s, const char *conninfo)
+{
+	const char *ci = state_conninfo(s->g);
+
+	return ci && conninfo && strcmp(ci, conninfo) == 0;
+}
+
+int pgstate_commit_with(struct pgstate *s, struct pgjob *job)
+{
+	char jn[16], first[24];
+	const char *p[5];
+	char *err = NULL;
+	int r;
+
+	if (!s->npending)
+		return -1;
+	insert_params(s, p, jn, first);
+	r = pg_commit_with(job, insert_lines, 5, p, &err);
+	if (r < 0) {
+		error("cannot record progress in %s: the step's transaction with its events: %s", s->display, err);
+		free(err);
+	} else {
+		debug("wrote %zu lines to %s in the step's transaction", s->npending, s->display);
 		s->lines += (int64_t)s->npending;
 	}
 	s->pending.len = 0;

@@ -35,6 +35,14 @@ void pgstate_append(struct pgstate *s, const char *line, size_t len);
  * COMMIT), and the holder's heartbeat when it is due. Returns 0, or -1 after
  * reporting the error: the lines are not recorded (a lost connection lost the lock too). */
 int pgstate_sync(struct pgstate *s);
+/* Whether the state is in the database CONNINFO names (the same connection string). */
+bool pgstate_same_database(const struct pgstate *s, const char *conninfo);
+struct pgjob;
+/* Write the lines appended since the last sync in the transaction of JOB (a SQL step
+ * whose only command left is its COMMIT: pg_hold_commit), then commit it: the step's
+ * registry row and its events are one transaction. Returns 0, or -1 after reporting the
+ * error (neither is recorded; nothing is appended after). */
+int pgstate_commit_with(struct pgstate *s, struct pgjob *job);
 /* Line LINENO (1-based) of the current journal, without its newline, into *LINE (a new
  * string, *LEN bytes). Returns 0, or -1 when it cannot be read. */
 int pgstate_line(struct pgstate *s, size_t lineno, char **line, size_t *len);

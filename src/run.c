@@ -77,7 +77,8 @@ struct job {
 	int wstatus;
 	struct pgjob *pg;
 	char *pgerr;
-	int pgresult; /* 1 ok, -1 failed, 0 running */
+	int pgresult; /* 1 ok, 2 ok but for its COMMIT (withevents), -1 failed, 0 running */
+	bool withevents; /* its COMMIT waits for its success's events (commits_with_events) */
 	struct buf out;
 	size_t logged; /* bytes of out already in the log */
 	size_t dropped_lines; /* lines of output no longer in out (they are in the log) */
@@ -669,6 +670,17 @@ static int record_start(struct engine *e, struct job *jb)
 	return record(&e->rec, jb->n, e->reverse ? RESULT_ROLLBACK_START : RESULT_START, &o);
 }
 
+/* Whether N's success is recorded in its own transaction (journal_commit_with): the
+ * state is in N's database, and nothing can fail N once its SQL committed (no verify,
+ * outputs, require or hold after it). */
+static bool commits_with_events(struct engine *e, struct node *n)
+{
+	struct pgstate *ps = journal_pgstate(e->j);
+
+	return ps && !e->reverse && n->transaction && !n->x->verify && !n->x->outputs.n && !n->ro &&
+	       pgstate_same_database(ps, pg_conninfo(e->g, n));
+}
+
 /* Start N (a step or a milestone's validate). */
 static void start(struct engine *e, struct node *n)
 {
@@ -727,6 +739,8 @@ static void start(struct engine *e, struct node *n)
 		if (!jb->pg) {
 			e->locked |= locked;
 			jb->pgresult = -1;
+		} else if (commits_with_events(e, n)) {
+			jb->withevents = pg_hold_commit(jb->pg);
 		}
 	}
 }
@@ -894,10 +908,26 @@ static void succeed_job(struct engine *e, struct job *jb)
 		hold_start(e, jb, &o);
 		return;
 	}
+	if (jb->withevents && !jb->pg) { /* its transaction is gone: nothing was applied */
+		unrecorded(e, n);
+		free_job(jb);
+		return;
+	}
 	if (record(&e->rec, n, result_of_success(e, n), &o) < 0) {
 		unrecorded(e, n);
 		free_job(jb);
 		return;
+	}
+	if (jb->withevents) { /* the registry row and the ok: one COMMIT */
+		int r = journal_commit_with(e->j, jb->pg);
+
+		pg_free(jb->pg);
+		jb->pg = NULL;
+		if (r < 0) {
+			unrecorded(e, n);
+			free_job(jb);
+			return;
+		}
 	}
 	/* Reported, and its dependents released, once the success is on disk (settle). */
 	if (!e->settling.n)
@@ -1297,11 +1327,17 @@ static void stage_done(struct engine *e, struct job *jb)
 	const char *missing;
 
 	if (jb->pg || jb->pgresult) {
-		ok = jb->pgresult == 1;
+		ok = jb->pgresult == 1 || jb->pgresult == 2;
 		snprintf(detail, sizeof(detail), "%s", jb->pgerr ? jb->pgerr : "SQL failed");
 		if (jb->pg && ok && !e->reverse)
 			jb->note = pg_backup_note(jb->pg);
-		if (jb->pg) {
+		if (jb->pgresult == 2) {
+			/* committed with its success's events in succeed_job: the lines before it first */
+			if (journal_flush(e->j) < 0) {
+				pg_free(jb->pg); /* rolled back */
+				jb->pg = NULL;
+			}
+		} else if (jb->pg) {
 			pg_free(jb->pg);
 			jb->pg = NULL;
 		}

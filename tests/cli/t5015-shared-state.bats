@@ -375,7 +375,7 @@ file_plan() {
 	[ "$(rows "SELECT count(*) FROM orch.events WHERE journal = 1")" = 5 ]
 }
 
-@test "a SQL step with the state in its database: the registry row and the events there; what the journal lacks the registry records" {
+@test "a SQL step with the state in its database: its registry row and its ok are one transaction; what the journal lacks the registry records" {
 	mkdir a && cd a
 	echo 'CREATE TABLE accounts (id int, balance int); INSERT INTO accounts VALUES (1, 100);' > 001.sql
 	cat > Orchfile <<-'EOF'
@@ -388,11 +388,26 @@ file_plan() {
 	needs = accounts
 	run = echo report
 	EOF
+	# the step's ok fails to be written: its transaction, registry row and table with it
+	rows "CREATE FUNCTION no_ok() RETURNS trigger LANGUAGE plpgsql AS \$\$BEGIN IF NEW.event LIKE '%\"ev\":\"ok\"%' THEN RAISE EXCEPTION 'no ok today'; END IF; RETURN NEW; END\$\$"
+	run_orch --state-export=- # makes the tables: nothing to export yet
+	expect_status 0
+	rows "CREATE TRIGGER no_ok BEFORE INSERT ON orch.events FOR EACH ROW EXECUTE FUNCTION no_ok()"
+	run_orch
+	expect_status 5
+	expect_contains stderr "$stderr" "cannot record progress in orch.events[bank]: the step's transaction with its events"
+	expect_contains stderr "$stderr" "no ok today"
+	[ "$(rows "SELECT to_regclass('accounts') IS NULL")" = t ]
+	[ "$(rows "SELECT count(*) FROM orch.registry")" = 0 ]
+	rows "DROP TRIGGER no_ok ON orch.events" > /dev/null
 	run_orch
 	expect_status 0
 	expect_contains stdout "$output" "ok accounts"
 	[ "$(rows "SELECT count(*) FROM orch.registry WHERE plan = 'bank' AND step = 'accounts'")" = 1 ]
-	expect_same events "$(printf 'accounts start\naccounts ok\nreport start\nreport ok')" \
+	# the registry row and the ok row: written by one transaction
+	expect_same xmin "$(rows "SELECT xmin FROM orch.registry WHERE step = 'accounts'")" \
+		"$(rows "SELECT xmin FROM orch.events WHERE event::jsonb->>'step' = 'accounts' AND event::jsonb->>'ev' = 'ok'")"
+	expect_same events "$(printf 'accounts start\naccounts start\naccounts ok\nreport start\nreport ok')" \
 		"$(rows "SELECT event::jsonb->>'step' || ' ' || (event::jsonb->>'ev') FROM orch.events ORDER BY line")"
 	# a journal without the step's ok (a new one: --reset), the registry has it: not applied again
 	run_orch --reset --yes
