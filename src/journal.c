@@ -44,7 +44,13 @@
  * the journal, and the directory fsynced.
  *
  * The lock: flock(LOCK_EX) on .orch/lock, which holds the holder's pid for messages. The
- * kernel drops it when its holder dies, so there is no stale lock to clean up. */
+ * kernel drops it when its holder dies, so there is no stale lock to clean up.
+ *
+ * With [orch] state the same lines are rows of orch.events in PostgreSQL instead
+ * (pgstate.c, docs/team.md): only where bytes are read (load, journal_parts), appended
+ * (write_line), synced (journal_sync: one INSERT), reset and locked does the journal
+ * ask pgstate instead of the file; what the lines say and how they are kept in memory is
+ * the same. No compaction and no index then: rows are never rewritten. */
 #include "journal.h"
 
 #include <errno.h>

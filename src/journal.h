@@ -1,6 +1,7 @@
 /* journal.h — the append-only JSON Lines journal in .orch/journal.jsonl (format in
- * journal.c and docs/journal.md), the plan lock (.orch/lock), and the events the
- * engine records through this module only. */
+ * journal.c and docs/journal.md), or its lines as rows in a database ([orch] state,
+ * pgstate.h), the plan lock (.orch/lock, or the database's), and the events the engine
+ * records through this module only. */
 #ifndef ORCH_JOURNAL_H
 #define ORCH_JOURNAL_H
 

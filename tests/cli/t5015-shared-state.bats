@@ -419,3 +419,36 @@ file_plan() {
 	run_orch --status
 	expect_contains stdout "$output" "2 of 2 steps done"
 }
+
+@test "--promote and --report from another directory: the running orch ends the hold; the report reads the rows" {
+	for d in a b; do
+		mkdir -p $d
+		cat > $d/Orchfile <<-'EOF'
+		[orch]
+		name = rollout
+		state = database
+		[step deploy]
+		run = true
+		hold = 1h
+		[step after]
+		needs = deploy
+		run = touch after
+		EOF
+	done
+	(cd a && exec "$ORCH" > run.out 2>&1) &
+	pid=$!
+	for i in $(seq 100); do grep -q "holding deploy for 1h" a/run.out 2>/dev/null && break; sleep 0.1; done
+	cd b
+	run_orch --report
+	expect_status 0
+	grep -q deploy .orch/report.html
+	run_orch --promote deploy --reason "metrics look fine"
+	expect_status 0
+	expect_contains stdout "$output" "promoted deploy (recorded by the running orch, $(id -un)@$(hostname), pid $pid"
+	wait "$pid"
+	[ -e ../a/after ]
+	expect_same msg "metrics look fine" \
+		"$(rows "SELECT event::jsonb->>'msg' FROM orch.events WHERE event::jsonb->>'ev' = 'ok' AND event::jsonb->>'step' = 'deploy'")"
+	run_orch --status
+	expect_contains stdout "$output" "2 of 2 steps done"
+}
