@@ -1000,7 +1000,8 @@ int journal_commit_with(struct journal *j, struct pgjob *job)
 
 int journal_flush(struct journal *j)
 {
-	return j && j->pgs && j->dirty ? journal_sync(j) : 0;
+	/* a lost connection lost the lock: stop at once, not at the next event */
+	return j && j->pgs && (j->dirty || pgstate_lost(j->pgs)) && !j->failed ? journal_sync(j) : 0;
 }
 
 bool journal_failed(const struct journal *j)

@@ -433,6 +433,11 @@ int pgstate_sync(struct pgstate *s)
 	char *err = NULL;
 	int r;
 
+	if (s->lost) {
+		error("cannot record progress in %s: the connection to %s was lost, and the plan's lock with it",
+		      s->display, pg_conn_describe(s->c));
+		return -1;
+	}
 	heartbeat(s);
 	if (!s->npending)
 		return 0;
@@ -537,6 +542,11 @@ long pgstate_holder(struct graph *g, char **who)
 		free(w);
 	state_free(s);
 	return pid;
+}
+
+bool pgstate_lost(const struct pgstate *s)
+{
+	return s && s->lost;
 }
 
 int pgstate_fd(struct pgstate *s)

@@ -54,6 +54,9 @@ int pgstate_reset(struct pgstate *s);
  * database cannot be asked). *WHO (when not NULL) gets "user@host, pid N, since T, last
  * heartbeat Ns ago" (a new string) when held. */
 long pgstate_holder(struct graph *g, char **who);
+/* Whether the connection (and with it the lock) was found lost: nothing more is
+ * recorded (pgstate_sync fails). */
+bool pgstate_lost(const struct pgstate *s);
 /* The socket to poll for requests (LISTEN), -1 when none. */
 int pgstate_fd(struct pgstate *s);
 /* The requests other orchs left for the holder of the lock (orch.requests), oldest

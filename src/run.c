@@ -1802,7 +1802,10 @@ static int unrecorded_summary(struct engine *e, size_t notrun)
 		notice("not recorded, so not done (they run again next time):%s", buf_str(&names));
 	if (notrun)
 		notice("%zu step%s not run", notrun, notrun == 1 ? "" : "s");
-	notice("make %s writable (free space, fix the disk), then run orch again", journal_dir(e->j));
+	if (journal_pgstate(e->j))
+		notice("once %s is reachable and writable again, run orch again", pgstate_where(journal_pgstate(e->j)));
+	else
+		notice("make %s writable (free space, fix the disk), then run orch again", journal_dir(e->j));
 	buf_free(&names);
 	return EXIT_RECORD;
 }

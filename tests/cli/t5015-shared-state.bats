@@ -452,3 +452,24 @@ file_plan() {
 	run_orch --status
 	expect_contains stdout "$output" "2 of 2 steps done"
 }
+
+@test "the state connection lost mid-run: the lock went with it, so nothing more is recorded or started (exit 5)" {
+	team_plan a
+	cd a
+	SLOW=2 "$ORCH" -j2 > run.out 2>&1 &
+	pid=$!
+	for i in $(seq 100); do [ -s slow.pid ] && break; sleep 0.1; done
+	for i in $(seq 50); do [ "$(rows "SELECT count(*) FROM orch.holders")" = 1 ] && break; sleep 0.1; done
+	[ "$(rows "SELECT count(pg_terminate_backend(backend)) FROM orch.holders")" = 1 ]
+	rc=0; wait "$pid" || rc=$?
+	[ "$rc" = 5 ] || { cat run.out; false; }
+	grep -q "lost the connection to database \"$DB\"" run.out
+	grep -q "cannot record progress in orch.events\[team\]" run.out
+	grep -q "once database \"$DB\" on host .* is reachable and writable again, run orch again" run.out
+	# slow's success was not recorded, later never started
+	[ ! -e ran.log ] || ! grep -q later ran.log
+	[ "$(rows "SELECT count(*) FROM orch.events WHERE event::jsonb->>'step' = 'later'")" = 0 ]
+	run_orch --status
+	expect_status 0
+	expect_contains stdout "$output" "not locked"
+}
