@@ -1084,6 +1084,38 @@ long journal_parts(struct journal *j, const struct jevent *e, struct sigpart **p
 	return n;
 }
 
+char *journal_event_host(struct journal *j, const struct jevent *e)
+{
+	char *line = NULL, *host = NULL;
+	size_t len = 0;
+	json_t *o;
+
+	if (j->pgs) {
+		if (pgstate_line(j->pgs, e->line, &line, &len) < 0)
+			return NULL;
+	} else if (j->fd >= 0 && e->len) {
+		line = xmalloc(e->len);
+		if (pread(j->fd, line, e->len, (off_t)e->off) != (ssize_t)e->len) {
+			free(line);
+			return NULL;
+		}
+		len = e->len;
+	}
+	if (line && (o = json_loadb(line, len, 0, NULL))) {
+		const char *h = json_string_value(json_object_get(o, "host"));
+
+		host = h ? xstrdup(h) : NULL;
+		json_decref(o);
+	}
+	free(line);
+	return host;
+}
+
+const char *journal_host(const struct journal *j)
+{
+	return j->host;
+}
+
 void journal_freeparts(struct sigpart *parts, long n)
 {
 	for (long i = 0; i < n; i++)

@@ -86,6 +86,10 @@ const struct jevent *journal_event(const struct journal *j, size_t i);
 /* Read back the signature parts recorded with event E into *PARTS (free with
  * journal_freeparts). Returns their number, or -1 when E records none. */
 long journal_parts(struct journal *j, const struct jevent *e, struct sigpart **parts);
+/* The host event E was recorded on (a new string), NULL when it cannot be read. */
+char *journal_event_host(struct journal *j, const struct jevent *e);
+/* This machine's name, as the journal records it. */
+const char *journal_host(const struct journal *j);
 /* Free what journal_parts returned. */
 void journal_freeparts(struct sigpart *parts, long n);
 /* The name of event kind K as written ("ok", "fail", "rollback-ok", ...). */

@@ -2100,8 +2100,25 @@ int run_orphans(struct graph *g, struct journal *j, bool all, const struct runop
 		int sig;
 
 		if ((!all && n->mark != MARK_SELECTED) || !s || s->pgid <= 0 || strcmp(s->run, journal_runid(j)) == 0 ||
-		    (state_of(n) != ST_INTERRUPTED && state_of(n) != ST_ROLLBACK_INTERRUPTED) ||
-		    !proc_group_alive(s->pgid, s->pstart, s->boot))
+		    (state_of(n) != ST_INTERRUPTED && state_of(n) != ST_ROLLBACK_INTERRUPTED))
+			continue;
+		if (journal_pgstate(j)) {
+			/* a state shared by many machines: a step started elsewhere cannot be seen from here */
+			char *host = journal_event_host(j, s);
+
+			if (host && strcmp(host, journal_host(j)) != 0) {
+				error("step %s was started on host %s (pid %d, run %s) by an orch that is gone; from here orch "
+				      "cannot tell whether it still runs there",
+				      n->name, host, s->pgid, s->run);
+				notice("run orch on %s (it waits for the step, or --kill-orphans stops it), or, once you know the "
+				       "step is not running, 'orch --force %s' to run it again here (or 'orch --skip %s')",
+				       host, n->name, n->name);
+				free(host);
+				return EXIT_LOCKED;
+			}
+			free(host);
+		}
+		if (!proc_group_alive(s->pgid, s->pstart, s->boot))
 			continue;
 		if (o->kill_orphans)
 			warn("step %s is still running from an earlier orch (pid %d, run %s): stopping it", n->name, s->pgid,

@@ -473,3 +473,36 @@ file_plan() {
 	expect_status 0
 	expect_contains stdout "$output" "not locked"
 }
+
+@test "a step an orch on another machine started and left is not run again here until someone says it is not running" {
+	team_plan a
+	cd a
+	SLOW=30 "$ORCH" -j2 > run.out 2>&1 &
+	pid=$!
+	for i in $(seq 100); do [ -s slow.pid ] && break; sleep 0.1; done
+	for i in $(seq 20); do [ "$(rows "SELECT count(*) FROM orch.events WHERE event::jsonb->>'ev' = 'start'")" = 1 ] && break; sleep 0.1; done
+	kill -9 "$pid"
+	wait "$pid" || true
+	kill -- "-$(cat slow.pid)" 2>/dev/null || true
+	# the start row as an orch on another machine would have written it
+	start=$(rows "SELECT event FROM orch.events WHERE event::jsonb->>'ev' = 'start'")
+	body=$(sed 's/,"ck":"[0-9a-f]*"}$/}/; s/"host":"[^"]*"/"host":"deploy-7"/' <<<"$start")
+	line=$("$ORCH_HELPER" ck "$body")
+	psql -X -q -d "$DB" -v line="$line" <<-'SQL'
+	ALTER TABLE orch.events DISABLE TRIGGER events_append_only;
+	UPDATE orch.events SET event = :'line' WHERE event::jsonb->>'ev' = 'start';
+	ALTER TABLE orch.events ENABLE TRIGGER events_append_only;
+	SQL
+	rm -f slow.pid ran.log
+	SLOW=0 run_orch
+	expect_status 3
+	expect_contains stderr "$stderr" "step slow was started on host deploy-7 (pid "
+	expect_contains stderr "$stderr" "by an orch that is gone; from here orch cannot tell whether it still runs there"
+	expect_contains stderr "$stderr" "'orch --force slow' to run it again here"
+	[ ! -e ran.log ]
+	run_orch --force slow
+	expect_status 0
+	SLOW=0 run_orch
+	expect_status 1 # the gate waits
+	expect_contains stdout "$output" "ok slow"
+}
