@@ -506,3 +506,24 @@ file_plan() {
 	expect_status 1 # the gate waits
 	expect_contains stdout "$output" "ok slow"
 }
+
+@test "--status --json from another directory is the status of the directory that ran; --force there while it runs is locked" {
+	team_plan a
+	team_plan b
+	export SLOW=3
+	start_run a
+	cd b
+	run_orch --force slow
+	expect_status 3
+	expect_contains stderr "$stderr" "another orch ($(id -un)@$(hostname), pid $run_pid, since "
+	rc=0; wait "$run_pid" || rc=$?
+	[ "$rc" = 1 ]
+	run_orch --status --json
+	expect_status 0
+	here=$(jq -S 'del(.generated_at, .file)' <<<"$output")
+	cd ../a
+	run_orch --status --json
+	expect_status 0
+	expect_same "status --json" "$(jq -S 'del(.generated_at, .file)' <<<"$output")" "$here"
+	[ "$(jq -r '.steps | length' <<<"$here")" = 4 ]
+}
