@@ -15,7 +15,7 @@
 _orch_options='-f --file -C --directory -D --define -j --jobs -k --keep-going -n --dry-run -q
 --question -v --verbose -s --quiet --silent -d --debug -t --tool -h --help --status
 --json --list --check --why --graph --rollback --to --approve --skip --force --reset --yes
---on-failure --kill-orphans --version -T --target --accept --baseline --database --reason --trace --report --changelog --state --restore --sql --test-rollback'
+--on-failure --kill-orphans --version -T --target --accept --baseline --database --reason --trace --report --changelog --state --restore --sql --test-rollback --promote --abort --state-export --state-import'
 _orch_debug_modes='explain stats list'
 _orch_tools='list targets commands query clean'
 

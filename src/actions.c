@@ -11,6 +11,7 @@
 #include "inbox.h"
 #include "pg.h"
 #include "journal.h"
+#include "pgstate.h"
 #include "record.h"
 #include "registry.h"
 #include "state.h"
@@ -205,9 +206,19 @@ static bool holder_alive(void *g)
  * (the caller records it itself). */
 static int ask_running_orch(struct graph *g, const char *action, struct node *n, long pid, const char *why)
 {
-	char *dir = xasprintf("%s/%s", g->dir, g->statedir), *id, *answer;
+	char *dir = xasprintf("%s/%s", g->dir, g->statedir), *id = NULL, *answer, *who = NULL;
 	int r;
 
+	if (g->state) { /* from any machine: a row of orch.requests, and a NOTIFY */
+		journal_lock_holder_who(g, &who);
+		r = pgstate_ask(g, action, n->name, why, 10000, &answer);
+		if (r > 2) {
+			free(who);
+			free(dir);
+			return r;
+		}
+		goto answered;
+	}
 	if (!(id = inbox_post(dir, action, n->name, why))) {
 		free(dir);
 		return EXIT_RECORD;
@@ -215,13 +226,19 @@ static int ask_running_orch(struct graph *g, const char *action, struct node *n,
 	r = inbox_wait(dir, id, 10000, &answer, holder_alive, g);
 	if (r < 0)
 		inbox_withdraw(dir, id);
-	if (r == 1)
+answered:
+	if (r == 1 && who)
+		printf("%s (recorded by the running orch, %s)\n", answer, who);
+	else if (r == 1)
 		printf("%s (recorded by the running orch, pid %ld)\n", answer, pid);
 	else if (r == 0)
 		error("%s", answer);
+	else if (r == -1 && who)
+		error("the orch running this plan (%s) did not take the request in 10 s; nothing was recorded", who);
 	else if (r == -1)
 		error("the orch running this plan (pid %ld) did not take the request in 10 s; nothing was recorded", pid);
 	free(answer);
+	free(who);
 	free(id);
 	free(dir);
 	return r == 1 ? EXIT_DONE : r == 0 ? EXIT_FAILED : r == -1 ? EXIT_LOCKED : -1;
@@ -377,7 +394,7 @@ int action_reset(struct graph *g, bool yes, bool database)
 {
 	struct journal *j;
 	char *path = xasprintf("%s/%s/journal.jsonl", g->dir, g->statedir);
-	bool exists = access(path, F_OK) == 0;
+	bool exists = g->state || access(path, F_OK) == 0; /* a database's: looked at when opened */
 	int n, rc;
 
 	free(path);
@@ -420,7 +437,11 @@ int action_reset(struct graph *g, bool yes, bool database)
 			registry_free();
 			return finish(j, EXIT_RECORD);
 		}
-		printf("forgot all progress of %s; the old journal is kept as %s.%d\n", g->name, journal_path(j), n);
+		if (journal_pgstate(j))
+			printf("forgot all progress of %s; the old journal is kept in %s as journal %d\n", g->name,
+			       journal_path(j), n);
+		else
+			printf("forgot all progress of %s; the old journal is kept as %s.%d\n", g->name, journal_path(j), n);
 	}
 	if (!database)
 		registry_left(g);
@@ -504,4 +525,167 @@ int action_check_journal(struct graph *g)
 	if (j)
 		journal_close(j);
 	return status;
+}
+
+/* The journal file of G's state directory, absolute. A new string. */
+static char *journal_file(struct graph *g)
+{
+	return xasprintf("%s/%s/journal.jsonl", g->dir, g->statedir);
+}
+
+/* The bytes of FILE into *TEXT (*LEN; a new string), complete lines only: a torn last
+ * line (which the journal's open warned about) is left out. 0, or -1 after an error. */
+static int read_lines(const char *file, char **text, size_t *len)
+{
+	FILE *f = fopen(file, "rb");
+	struct buf b = {0};
+	char chunk[65536];
+	size_t n;
+
+	if (!f) {
+		error("cannot read %s:", file);
+		return -1;
+	}
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+		buf_add(&b, chunk, n);
+	if (ferror(f)) {
+		error("reading %s:", file);
+		fclose(f);
+		buf_free(&b);
+		return -1;
+	}
+	fclose(f);
+	while (b.len && b.s[b.len - 1] != '\n')
+		b.len--;
+	buf_str(&b);
+	*text = b.s ? b.s : xstrdup("");
+	*len = b.len;
+	return 0;
+}
+
+int action_state_export(struct graph *g, const char *file)
+{
+	char *def = journal_file(g), *text = NULL;
+	const char *to = file && *file ? file : def;
+	struct journal *j;
+	size_t len = 0, count;
+	int r;
+
+	if (!g->state) {
+		error("--state-export: the plan's state is the journal file %s/journal.jsonl already "
+		      "(--state-export copies a database's state out: [orch] state)", g->statedir);
+		free(def);
+		return EXIT_USAGE;
+	}
+	/* under the lock: no run appends while the rows are copied; every row checked */
+	if ((r = journal_try_open(g, JOURNAL_LOCK | JOURNAL_CREATE, &j)) != 0) {
+		free(def);
+		return r;
+	}
+	count = journal_count(j);
+	if (pgstate_read(journal_pgstate(j), &text, &len) != 0) {
+		journal_close(j);
+		free(def);
+		return EXIT_JOURNAL;
+	}
+	if (strcmp(to, "-") == 0) {
+		if (write_all(STDOUT_FILENO, text, len) < 0) {
+			error("writing the journal to standard output:");
+			r = EXIT_FAILED;
+		}
+	} else if (access(to, F_OK) == 0) {
+		char *old = NULL;
+		size_t oldlen = 0;
+
+		if (read_lines(to, &old, &oldlen) < 0 || oldlen != len || memcmp(old, text, len) != 0) {
+			error("--state-export: %s exists and is not the database's journal; move it away first", to);
+			r = EXIT_FAILED;
+		} else {
+			printf("%s already holds the %zu events of %s\n", to, count, journal_path(j));
+		}
+		free(old);
+	} else if (write_file_atomic(to, text, len, true) < 0) {
+		error("cannot write %s:", to);
+		r = EXIT_RECORD;
+	} else {
+		printf("exported %zu events of %s (%s) to %s\n", count, journal_path(j), pgstate_where(journal_pgstate(j)),
+		       to);
+		if (to == def)
+			printf("without [orch] state, orch now reads that file; with it, the database stays the state\n");
+	}
+	free(text);
+	free(def);
+	journal_close(j);
+	return r;
+}
+
+int action_state_import(struct graph *g)
+{
+	char *file = journal_file(g), *text = NULL, *have = NULL;
+	char *state = g->state;
+	struct journal *fj, *j;
+	size_t len = 0, havelen = 0, count;
+	int r;
+
+	if (!state) {
+		error("--state-import: the plan keeps its state in %s/journal.jsonl; set [orch] state = database "
+		      "(or a URL) to import that file into a database", g->statedir);
+		free(file);
+		return EXIT_USAGE;
+	}
+	/* the file, read as a journal: every line checked (exit 4 on damage) */
+	g->state = NULL;
+	r = journal_try_open(g, 0, &fj);
+	g->state = state;
+	if (r != 0 || !fj || access(file, F_OK) != 0) {
+		if (r == 0)
+			error("--state-import: no journal file %s/journal.jsonl to import", g->statedir);
+		journal_close(fj);
+		free(file);
+		return r ? r : EXIT_USAGE;
+	}
+	count = journal_count(fj);
+	journal_close(fj);
+	if (read_lines(file, &text, &len) < 0) {
+		free(file);
+		return EXIT_JOURNAL;
+	}
+	if ((r = journal_try_open(g, JOURNAL_LOCK | JOURNAL_CREATE, &j)) != 0) {
+		free(text);
+		free(file);
+		return r;
+	}
+	if (journal_count(j) > 0) {
+		if (pgstate_read(journal_pgstate(j), &have, &havelen) != 0) {
+			r = EXIT_JOURNAL;
+		} else if (havelen == len && memcmp(have, text, len) == 0) {
+			printf("%s already holds the %zu events of %s\n", journal_path(j), count, file);
+		} else {
+			error("--state-import: %s already holds %zu events of plan %s%s%s, not those of %s: nothing was "
+			      "imported ('orch --state-export FILE' copies them out)",
+			      journal_path(j), journal_count(j), g->name, g->target ? ", target " : "",
+			      g->target ? g->target : "", file);
+			r = EXIT_FAILED;
+		}
+	} else if (len) {
+		/* one transaction: all the lines or none */
+		for (char *p = text, *nl; p < text + len; p = nl + 1) {
+			nl = memchr(p, '\n', (size_t)(text + len - p));
+			pgstate_append(journal_pgstate(j), p, (size_t)(nl - p) + 1);
+		}
+		if (pgstate_sync(journal_pgstate(j)) < 0) {
+			r = EXIT_RECORD;
+		} else {
+			printf("imported %zu events of %s into %s (%s)\n", count, file, journal_path(j),
+			       pgstate_where(journal_pgstate(j)));
+			printf("the file is not read while [orch] state is set: keep it as a backup, or remove it\n");
+		}
+	} else {
+		printf("nothing to import: %s has no events\n", file);
+	}
+	free(have);
+	free(text);
+	free(file);
+	journal_close(j);
+	return r;
 }

@@ -175,6 +175,9 @@ struct graph {
 	int64_t notify_timeout_ms; /* [notify] timeout, 0 when unset */
 	int jobs;        /* [orch] jobs, 0 when unset */
 	char *database;  /* [orch] database, NULL when unset */
+	char *state;     /* [orch] state: NULL the journal file; "database" the plan's database
+	                  * (the target's); else a connection string (pgstate.c) */
+	int state_line;  /* where [orch] state is set */
 	char *changelog; /* [orch] changelog (default CHANGELOG.md, with targets CHANGELOG-NAME.md), NULL: none */
 	char *report;    /* [orch] report: the HTML report kept current, NULL when unset */
 	char *metrics;   /* [orch] metrics: the Prometheus text file (export.c), NULL when unset */

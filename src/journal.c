@@ -45,7 +45,13 @@
  * the journal, and the directory fsynced.
  *
  * The lock: flock(LOCK_EX) on .orch/lock, which holds the holder's pid for messages. The
- * kernel drops it when its holder dies, so there is no stale lock to clean up. */
+ * kernel drops it when its holder dies, so there is no stale lock to clean up.
+ *
+ * With [orch] state the same lines are rows of orch.events in PostgreSQL instead
+ * (pgstate.c, docs/team.md): only where bytes are read (load, journal_parts), appended
+ * (write_line), synced (journal_sync: one INSERT), reset and locked does the journal
+ * ask pgstate instead of the file; what the lines say and how they are kept in memory is
+ * the same. No compaction and no index then: rows are never rewritten. */
 #include "journal.h"
 
 #include <errno.h>
@@ -64,6 +70,7 @@
 #include "hash.h"
 #include "jindex.h"
 #include "os.h"
+#include "pgstate.h"
 #include "statcache.h"
 
 /* Version 2 lines end in their checksum; version 1 lines (no checksum) still load. */
@@ -80,6 +87,7 @@ struct journal {
 	char *path;    /* absolute .orch/journal.jsonl */
 	char *display; /* path for messages */
 	int fd;        /* -1 when there is no file (yet) */
+	struct pgstate *pgs; /* the lines are rows in a database instead ([orch] state), or NULL */
 	int lockfd;
 	bool locked;
 	bool dirty;    /* appended since the last sync */
@@ -401,14 +409,22 @@ static int load(struct journal *j)
 	size_t lineno = 0;
 	int64_t good = 0, base = 0; /* the file offset of text[0] */
 
-	if (fstat(j->fd, &st) < 0) {
+	if (j->pgs) { /* the rows, as the lines of a file */
+		size_t len;
+		int r = pgstate_read(j->pgs, &text, &len);
+
+		if (r)
+			return r;
+		st.st_size = (off_t)len;
+	} else if (fstat(j->fd, &st) < 0) {
 		error("%s:", j->display);
 		return EXIT_JOURNAL;
 	}
-	if (!j->kept && st.st_size >= JINDEX_MIN && (j->indexed = index_load(j, st.st_size, &lineno)) > 0)
+	if (!j->kept && !j->pgs && st.st_size >= JINDEX_MIN && (j->indexed = index_load(j, st.st_size, &lineno)) > 0)
 		base = good = j->indexed;
-	text = xmalloc((size_t)(st.st_size - base) + 1);
-	for (size_t off = 0; off < (size_t)(st.st_size - base);) {
+	if (!j->pgs)
+		text = xmalloc((size_t)(st.st_size - base) + 1);
+	for (size_t off = 0; !j->pgs && off < (size_t)(st.st_size - base);) {
 		ssize_t n = pread(j->fd, text + off, (size_t)(st.st_size - base) - off, (off_t)(base + (int64_t)off));
 
 		if (n < 0 && errno == EINTR)
@@ -425,7 +441,8 @@ static int load(struct journal *j)
 		off += (size_t)n;
 	}
 	st.st_size -= base; /* from here: the bytes in text */
-	text[st.st_size] = '\0';
+	if (!j->pgs)
+		text[st.st_size] = '\0';
 	end = text + st.st_size;
 	for (p = text; p < end;) {
 		char *nl = memchr(p, '\n', (size_t)(end - p));
@@ -461,8 +478,12 @@ static int load(struct journal *j)
 				break;
 			}
 			error("%s:%zu: the journal is damaged: %s", j->display, lineno, why);
-			error("orch does not change a journal it cannot read: repair or remove that line, "
-			      "or move the file away to start over");
+			if (j->pgs)
+				error("orch does not change a journal it cannot read: put the row back as orch wrote it "
+				      "(orch --state-export shows the lines), or move the plan's rows away to start over");
+			else
+				error("orch does not change a journal it cannot read: repair or remove that line, "
+				      "or move the file away to start over");
 			free(text);
 			return EXIT_JOURNAL;
 		}
@@ -565,7 +586,8 @@ failed:
 
 bool journal_worth_compacting(const struct journal *j, int64_t live_bytes)
 {
-	return j->locked && j->size >= COMPACT_MIN && j->size > live_bytes + live_bytes / 2;
+	/* the rows of a database are never rewritten: orch.events is append-only */
+	return j->locked && !j->pgs && j->size >= COMPACT_MIN && j->size > live_bytes + live_bytes / 2;
 }
 
 int64_t journal_size(const struct journal *j)
@@ -675,6 +697,33 @@ static int make_state_dir(struct journal *j)
 	return rc;
 }
 
+/* journal_try_open for a journal in a database ([orch] state): the lock is the
+ * database's, the lines its rows; .orch is made (for the logs) only to write. */
+static int open_pgstate(struct journal *j, int flags, struct journal **out)
+{
+	struct stat st;
+	int r;
+
+	if ((flags & JOURNAL_CREATE) && stat(j->dir, &st) < 0 && (r = make_state_dir(j)) != 0) {
+		journal_close(j);
+		return r;
+	}
+	if ((r = pgstate_open(j->g, flags & JOURNAL_LOCK, &j->pgs)) != 0) {
+		journal_close(j);
+		return r;
+	}
+	free(j->display);
+	j->display = xstrdup(pgstate_display(j->pgs));
+	j->locked = flags & JOURNAL_LOCK;
+	if ((r = load(j)) != 0) {
+		journal_close(j);
+		return r;
+	}
+	j->synced = j->size;
+	*out = j;
+	return 0;
+}
+
 int journal_try_open(struct graph *g, int flags, struct journal **out)
 {
 	struct journal *j;
@@ -689,6 +738,8 @@ int journal_try_open(struct graph *g, int flags, struct journal **out)
 	j->path = xasprintf("%s/journal.jsonl", j->dir);
 	display_path(j);
 	identity(j);
+	if (g->state) /* in a database: .orch keeps the logs and caches */
+		return open_pgstate(j, flags, out);
 	if (stat(j->dir, &st) < 0) {
 		int missing = errno == ENOENT;
 
@@ -815,6 +866,10 @@ static int write_line(struct journal *j, const char *s, size_t n)
 		error("%s: not recorded: an earlier write or sync of the journal failed", j->display);
 		return -1;
 	}
+	if (j->pgs) { /* written by the next sync, in one transaction */
+		pgstate_append(j->pgs, s, n);
+		return 0;
+	}
 	do
 		w = write(j->fd, s, n);
 	while (w < 0 && errno == EINTR);
@@ -839,7 +894,7 @@ long journal_append(struct journal *j, enum evkind kind, struct node *n, const s
 	struct jevent *e;
 	size_t len;
 
-	if (!j->locked || j->fd < 0) {
+	if (!j->locked || (j->fd < 0 && !j->pgs)) {
 		json_decref(obj);
 		error("%s: cannot record an event without holding the plan lock", j->display);
 		return -1;
@@ -952,10 +1007,19 @@ long journal_append(struct journal *j, enum evkind kind, struct node *n, const s
 
 int journal_sync(struct journal *j)
 {
-	if (!j || j->fd < 0)
+	if (!j || (j->fd < 0 && !j->pgs))
 		return 0;
 	if (j->failed)
 		return -1;
+	if (j->pgs) { /* a COMMIT: all the lines since the last one, or none */
+		if (pgstate_sync(j->pgs) < 0) {
+			j->failed = true;
+			return -1;
+		}
+		j->dirty = false;
+		j->synced = j->size;
+		return 0;
+	}
 	if (!j->dirty)
 		return 0;
 	/* A failed fsync may have dropped the data it was to write: never try again as if
@@ -972,6 +1036,25 @@ int journal_sync(struct journal *j)
 	j->dirty = false;
 	j->synced = j->size;
 	return 0;
+}
+
+int journal_commit_with(struct journal *j, struct pgjob *job)
+{
+	if (!j->pgs || j->failed || !j->dirty)
+		return -1;
+	if (pgstate_commit_with(j->pgs, job) < 0) {
+		j->failed = true;
+		return -1;
+	}
+	j->dirty = false;
+	j->synced = j->size;
+	return 0;
+}
+
+int journal_flush(struct journal *j)
+{
+	/* a lost connection lost the lock: stop at once, not at the next event */
+	return j && j->pgs && (j->dirty || pgstate_lost(j->pgs)) && !j->failed ? journal_sync(j) : 0;
 }
 
 bool journal_failed(const struct journal *j)
@@ -1000,12 +1083,23 @@ long journal_parts(struct journal *j, const struct jevent *e, struct sigpart **p
 	bool any = false;
 
 	*parts = NULL;
-	if (j->fd < 0 || e->len == 0)
+	if ((j->fd < 0 && !j->pgs) || e->len == 0)
 		return -1;
-	line = xmalloc(e->len);
-	if (pread(j->fd, line, e->len, (off_t)e->off) != (ssize_t)e->len) {
-		free(line);
-		return -1;
+	if (j->pgs) {
+		size_t len;
+
+		if (pgstate_line(j->pgs, e->line, &line, &len) < 0)
+			return -1;
+		if (len != e->len) {
+			free(line);
+			return -1;
+		}
+	} else {
+		line = xmalloc(e->len);
+		if (pread(j->fd, line, e->len, (off_t)e->off) != (ssize_t)e->len) {
+			free(line);
+			return -1;
+		}
 	}
 	o = json_loadb(line, e->len, 0, NULL);
 	free(line);
@@ -1043,6 +1137,38 @@ long journal_parts(struct journal *j, const struct jevent *e, struct sigpart **p
 	return n;
 }
 
+char *journal_event_host(struct journal *j, const struct jevent *e)
+{
+	char *line = NULL, *host = NULL;
+	size_t len = 0;
+	json_t *o;
+
+	if (j->pgs) {
+		if (pgstate_line(j->pgs, e->line, &line, &len) < 0)
+			return NULL;
+	} else if (j->fd >= 0 && e->len) {
+		line = xmalloc(e->len);
+		if (pread(j->fd, line, e->len, (off_t)e->off) != (ssize_t)e->len) {
+			free(line);
+			return NULL;
+		}
+		len = e->len;
+	}
+	if (line && (o = json_loadb(line, len, 0, NULL))) {
+		const char *h = json_string_value(json_object_get(o, "host"));
+
+		host = h ? xstrdup(h) : NULL;
+		json_decref(o);
+	}
+	free(line);
+	return host;
+}
+
+const char *journal_host(const struct journal *j)
+{
+	return j->host;
+}
+
 void journal_freeparts(struct sigpart *parts, long n)
 {
 	for (long i = 0; i < n; i++)
@@ -1070,13 +1196,19 @@ bool journal_locked(const struct journal *j)
 	return j && j->locked;
 }
 
-long journal_lock_holder(const struct graph *g)
+long journal_lock_holder_who(const struct graph *g, char **who)
 {
-	char *path = xasprintf("%s/%s/lock", g->dir, g->statedir), buf[32];
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	char *path, buf[32];
+	int fd;
 	long pid;
 	ssize_t n;
 
+	if (who)
+		*who = NULL;
+	if (g->state)
+		return pgstate_holder((struct graph *)g, who);
+	path = xasprintf("%s/%s/lock", g->dir, g->statedir);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
 	free(path);
 	if (fd < 0)
 		return 0;
@@ -1093,6 +1225,16 @@ long journal_lock_holder(const struct graph *g)
 		pid = -1;
 	close(fd); /* drops the probe's lock, if it got one */
 	return pid;
+}
+
+long journal_lock_holder(const struct graph *g)
+{
+	return journal_lock_holder_who(g, NULL);
+}
+
+struct pgstate *journal_pgstate(const struct journal *j)
+{
+	return j ? j->pgs : NULL;
 }
 
 struct statcache *journal_statcache(struct journal *j)
@@ -1115,6 +1257,13 @@ int journal_reset(struct journal *j)
 		error("resetting %s needs the plan lock", j->display);
 		return -1;
 	}
+	if (j->pgs) { /* the rows stay: the new journal is the next number */
+		if ((n = pgstate_reset(j->pgs)) < 0) {
+			j->failed = true;
+			return -1;
+		}
+		goto fresh;
+	}
 	for (n = 1;; n++) {
 		free(old);
 		old = xasprintf("%s.%d", j->path, n);
@@ -1134,11 +1283,13 @@ int journal_reset(struct journal *j)
 		error("resetting %s:", j->display);
 		return -1;
 	}
+fresh:
 	free_events(j);
 	j->size = j->synced = 0;
 	j->lines = 0;
 	j->dirty = true;
-	char *msg = xasprintf("the previous journal is kept as journal.jsonl.%d", n);
+	char *msg = j->pgs ? xasprintf("the previous journal is kept as journal %d of orch.events", n)
+	                   : xasprintf("the previous journal is kept as journal.jsonl.%d", n);
 	struct outcome o = {.exit_status = -1, .message = msg};
 	long r = journal_append(j, EV_RESET, NULL, &o);
 
@@ -1165,6 +1316,7 @@ void journal_close(struct journal *j)
 	}
 	if (j->lockfd >= 0)
 		close(j->lockfd); /* releases the flock */
+	pgstate_close(j->pgs); /* and the database's lock */
 	free_events(j);
 	vec_free(&j->owned);
 	free(j->ev);

@@ -1,6 +1,7 @@
 /* journal.h — the append-only JSON Lines journal in .orch/journal.jsonl (format in
- * journal.c and docs/journal.md), the plan lock (.orch/lock), and the events the
- * engine records through this module only. */
+ * journal.c and docs/journal.md), or its lines as rows in a database ([orch] state,
+ * pgstate.h), the plan lock (.orch/lock, or the database's), and the events the engine
+ * records through this module only. */
 #ifndef ORCH_JOURNAL_H
 #define ORCH_JOURNAL_H
 
@@ -66,6 +67,14 @@ bool journal_is_completion(enum evkind k);
  * Returns 0, or -1 after reporting the error: then, and after a failed append, the
  * journal takes nothing more (journal_failed). */
 int journal_sync(struct journal *j);
+struct pgjob;
+/* With the state in a database: write what was appended since the last sync in the
+ * transaction of the SQL step JOB, ready to commit, and commit it (pgstate_commit_with):
+ * recorded and applied are one transaction. Returns 0, or -1 as journal_sync. */
+int journal_commit_with(struct journal *j, struct pgjob *job);
+/* Make what was appended visible to other processes: a file's lines are at once (no
+ * sync), a database's are written by a sync (see journal_sync). Returns 0 or -1. */
+int journal_flush(struct journal *j);
 /* Whether a write or sync of J failed: what it holds on disk may lack recent events. */
 bool journal_failed(const struct journal *j);
 /* The run id of this orch process ("20261126T051200-4821"). */
@@ -81,6 +90,10 @@ const struct jevent *journal_event(const struct journal *j, size_t i);
 /* Read back the signature parts recorded with event E into *PARTS (free with
  * journal_freeparts). Returns their number, or -1 when E records none. */
 long journal_parts(struct journal *j, const struct jevent *e, struct sigpart **parts);
+/* The host event E was recorded on (a new string), NULL when it cannot be read. */
+char *journal_event_host(struct journal *j, const struct jevent *e);
+/* This machine's name, as the journal records it. */
+const char *journal_host(const struct journal *j);
 /* Free what journal_parts returned. */
 void journal_freeparts(struct sigpart *parts, long n);
 /* The name of event kind K as written ("ok", "fail", "rollback-ok", ...). */
@@ -94,6 +107,12 @@ bool journal_locked(const struct journal *j);
 /* Whether another process holds G's plan lock now, without taking it or writing
  * anything: its pid, -1 when it is held by a pid not yet recorded, 0 when free. */
 long journal_lock_holder(const struct graph *g);
+/* The same, with *WHO (when not NULL) "user@host, pid N, since T, last heartbeat Ns
+ * ago" (a new string) when the plan's state is in a database and the lock is held. */
+long journal_lock_holder_who(const struct graph *g, char **who);
+struct pgstate;
+/* The database J's lines are kept in ([orch] state), NULL for the file. */
+struct pgstate *journal_pgstate(const struct journal *j);
 /* The stat cache in .orch/hashcache (saved at journal_close when locked). */
 struct statcache *journal_statcache(struct journal *j);
 /* Keep the current journal as .orch/journal.jsonl.N (the next free N) and start an

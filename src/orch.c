@@ -34,14 +34,14 @@ enum action {
 	ACT_RUN, ACT_STATUS, ACT_LIST, ACT_CHECK, ACT_WHY, ACT_GRAPH, ACT_ROLLBACK,
 	ACT_APPROVE, ACT_SKIP, ACT_FORCE, ACT_RESET, ACT_TOOL, ACT_ACCEPT, ACT_BASELINE, ACT_TRACE, ACT_REPORT,
 	ACT_RESTORE, ACT_TEST_ROLLBACK,
-	ACT_PROMOTE, ACT_ABORT, ACT_CHANGELOG,
+	ACT_PROMOTE, ACT_ABORT, ACT_CHANGELOG, ACT_STATE_EXPORT, ACT_STATE_IMPORT,
 };
 
 static const char *action_names[] = {
 	"run", "--status", "--list", "--check", "--why", "--graph", "--rollback",
 	"--approve", "--skip", "--force", "--reset", "-t", "--accept", "--baseline", "--trace", "--report",
 	"--restore", "--test-rollback",
-	"--promote", "--abort", "--changelog",
+	"--promote", "--abort", "--changelog", "--state-export", "--state-import",
 };
 
 enum tool { TOOL_LIST, TOOL_TARGETS, TOOL_COMMANDS, TOOL_QUERY, TOOL_CLEAN };
@@ -139,6 +139,9 @@ static const char usage_text[] =
 	"  --report [FILE]         the plan as one HTML page (default: .orch/report.html)\n"
 	"  --changelog [FILE]      write the changelog again from the journal (default:\n"
 	"                          [orch] changelog, CHANGELOG.md)\n"
+	"  --state-export[=FILE]   copy the journal out of the state database ([orch]\n"
+	"                          state) into FILE (default: .orch/journal.jsonl)\n"
+	"  --state-import          copy .orch/journal.jsonl into the state database\n"
 	"  --yes                   do not ask for confirmation\n"
 	"  --kill-orphans          stop a step an earlier orch left running instead of\n"
 	"                          waiting for it\n"
@@ -163,7 +166,8 @@ static void set_action(struct options *o, enum action a, const char *arg)
 enum { OPT_STATUS = 256, OPT_JSON, OPT_LIST, OPT_CHECK, OPT_WHY, OPT_GRAPH, OPT_ROLLBACK,
        OPT_APPROVE, OPT_SKIP, OPT_FORCE, OPT_RESET, OPT_YES, OPT_ONFAILURE, OPT_VERSION,
        OPT_KILL_ORPHANS, OPT_ACCEPT, OPT_BASELINE, OPT_DATABASE, OPT_REASON, OPT_TRACE, OPT_STATE, OPT_REPORT,
-       OPT_TO, OPT_RESTORE, OPT_SQL, OPT_TEST_ROLLBACK, OPT_PROMOTE, OPT_ABORT, OPT_CHANGELOG };
+       OPT_TO, OPT_RESTORE, OPT_SQL, OPT_TEST_ROLLBACK, OPT_PROMOTE, OPT_ABORT, OPT_CHANGELOG,
+       OPT_STATE_EXPORT, OPT_STATE_IMPORT };
 
 static const struct option longopts[] = {
 	{"file", required_argument, NULL, 'f'},
@@ -186,6 +190,8 @@ static const struct option longopts[] = {
 	{"reason", required_argument, NULL, OPT_REASON},
 	{"trace", required_argument, NULL, OPT_TRACE},
 	{"state", no_argument, NULL, OPT_STATE},
+	{"state-export", optional_argument, NULL, OPT_STATE_EXPORT},
+	{"state-import", no_argument, NULL, OPT_STATE_IMPORT},
 	{"report", optional_argument, NULL, OPT_REPORT},
 	{"changelog", optional_argument, NULL, OPT_CHANGELOG},
 	{"promote", required_argument, NULL, OPT_PROMOTE},
@@ -370,6 +376,8 @@ static void parse_options(int argc, char **argv, struct options *o)
 		case OPT_REASON: o->reason = optarg; break;
 		case OPT_TRACE: set_action(o, ACT_TRACE, optarg); break;
 		case OPT_STATE: o->state = true; break;
+		case OPT_STATE_EXPORT: set_action(o, ACT_STATE_EXPORT, optarg ? optarg : ""); break;
+		case OPT_STATE_IMPORT: set_action(o, ACT_STATE_IMPORT, NULL); break;
 		case OPT_REPORT:
 			/* --report FILE as well as --report=FILE: it takes no targets */
 			if (!optarg && optind < argc && argv[optind][0] != '-')
@@ -1137,6 +1145,14 @@ int main(int argc, char **argv)
 		break;
 	case ACT_TOOL:
 		status = tool(g, &o);
+		break;
+	case ACT_STATE_EXPORT:
+		enter_plan_dir(g);
+		status = action_state_export(g, o.arg);
+		break;
+	case ACT_STATE_IMPORT:
+		enter_plan_dir(g);
+		status = action_state_import(g);
 		break;
 	case ACT_TEST_ROLLBACK: {
 		struct node **t = resolve_targets(g, o.targets, o.ntargets);

@@ -1166,6 +1166,16 @@ static void load_orch(struct parser *p, struct section *s)
 		}
 		if (strcmp(e->key, "target") == 0)
 			continue; /* read by choose_target */
+		if (strcmp(e->key, "state") == 0) {
+			free(g->state);
+			g->state = expand(p, s, e->value, e->line);
+			g->state_line = e->line;
+			if (g->state && !*g->state) {
+				free(g->state); /* state = (empty): the journal file */
+				g->state = NULL;
+			}
+			continue;
+		}
 		if (strcmp(e->key, "metrics") == 0) {
 			free(g->metrics);
 			g->metrics = expand(p, s, e->value, e->line);
@@ -1176,12 +1186,13 @@ static void load_orch(struct parser *p, struct section *s)
 		    strcmp(e->key, "statement_timeout") && strcmp(e->key, "report")) {
 			static const char *const keys[] = {"name",           "jobs",         "database",
 			                                   "changelog",      "target",       "share_database",
-			                                   "lock_timeout",   "statement_timeout", "report", "metrics", NULL};
+			                                   "lock_timeout",   "statement_timeout", "report", "metrics",
+			                                   "state",          NULL};
 			char hint[64];
 
 			perr(p, e->line,
-			     "unknown key '%s' in [orch] (known keys: name, jobs, database, changelog, report, metrics, "
-			     "target, share_database, lock_timeout, statement_timeout)%s",
+			     "unknown key '%s' in [orch] (known keys: name, jobs, database, state, changelog, report, "
+			     "metrics, target, share_database, lock_timeout, statement_timeout)%s",
 			     e->key, did_you_mean(e->key, keys, hint, sizeof(hint)));
 			continue;
 		}
@@ -1579,6 +1590,13 @@ static void check_identity(struct parser *p)
 {
 	if (p->errors) /* a plan with other errors is told those first */
 		return;
+	if (p->g->state && !p->g->named) {
+		perr(p, p->g->state_line,
+		     "state = %s keeps the plan's journal in a database, and the plan has no [orch] name: the name is "
+		     "the plan's identity there and must not change with the directory; add 'name = %s' to [orch]",
+		     strcmp(p->g->state, "database") == 0 ? "database" : "URL", p->g->name);
+		return;
+	}
 	for (size_t i = 0; i < p->g->steps.n && !p->g->named; i++) {
 		struct node *n = p->g->steps.v[i];
 

@@ -76,7 +76,8 @@ struct pgcmd {
 	bool notices; /* the server's notices are orch's own lines for the log */
 };
 
-enum jobstate { JOB_RUNNING, JOB_OK, JOB_FAILED };
+/* JOB_READY: only its COMMIT is left, held for pg_commit_with (pg_hold_commit) */
+enum jobstate { JOB_RUNNING, JOB_OK, JOB_FAILED, JOB_READY };
 
 struct pgjob {
 	struct graph *g;
@@ -90,6 +91,7 @@ struct pgjob {
 	struct pgcmd *cmds;
 	size_t ncmds, capcmds, cur;
 	bool flushing, copyout, canceled, rollingback, lost, incommit;
+	bool holdcommit; /* stop before the last COMMIT: JOB_READY (pg_hold_commit) */
 	size_t txfrom;  /* the last command sent outside a transaction block */
 	size_t redo;    /* where a retry of a transient error starts */
 	bool retry;     /* the current error is transient and is retried */
@@ -226,17 +228,13 @@ static bool conn_alive(PGconn *c)
 	return PQstatus(c) == CONNECTION_OK && PQtransactionStatus(c) == PQTRANS_IDLE;
 }
 
-static struct pgdb *db_get(const char *conninfo)
+/* A database not yet connected to, its connection string checked (not in dbs). */
+static struct pgdb *db_new(const char *conninfo)
 {
 	struct pgdb *db;
 	PQconninfoOption *opts;
 	char *perr = NULL;
 
-	for (size_t i = 0; i < dbs.n; i++) {
-		db = dbs.v[i];
-		if (strcmp(db->conninfo, conninfo) == 0)
-			return db;
-	}
 	db = xcalloc(1, sizeof(*db));
 	db->conninfo = xstrdup(conninfo);
 	/* what libpq takes for a connection string rather than a database name */
@@ -248,6 +246,19 @@ static struct pgdb *db_get(const char *conninfo)
 			db->bad = bad_conninfo(conninfo, perr ? perr : "cannot parse it");
 		PQfreemem(perr);
 	}
+	return db;
+}
+
+static struct pgdb *db_get(const char *conninfo)
+{
+	struct pgdb *db;
+
+	for (size_t i = 0; i < dbs.n; i++) {
+		db = dbs.v[i];
+		if (strcmp(db->conninfo, conninfo) == 0)
+			return db;
+	}
+	db = db_new(conninfo);
 	vec_push(&dbs, db);
 	return db;
 }
@@ -1372,6 +1383,10 @@ static void job_next(struct pgjob *job)
 		job->state = JOB_OK;
 		return;
 	}
+	if (job->holdcommit && job->cur == job->ncmds - 1 && strcmp(job->cmds[job->cur].sql, "COMMIT") == 0) {
+		job->state = JOB_READY;
+		return;
+	}
 	job_go(job);
 }
 
@@ -1755,8 +1770,54 @@ out:
 		return 0;
 	if (job->state == JOB_OK)
 		return 1;
+	if (job->state == JOB_READY)
+		return 2;
 	*err = job_mask(job, job->err ? job->err : "failed");
 	return -1;
+}
+
+bool pg_hold_commit(struct pgjob *job)
+{
+	if (job->what != PG_APPLY || !job->n->transaction || !job->ncmds ||
+	    strcmp(job->cmds[job->ncmds - 1].sql, "COMMIT") != 0)
+		return false;
+	job->holdcommit = true;
+	return true;
+}
+
+const char *pg_job_conninfo(const struct pgjob *job)
+{
+	return job->db->conninfo;
+}
+
+int pg_commit_with(struct pgjob *job, const char *sql, int np, const char *const *params, char **err)
+{
+	PGresult *r;
+	char *e2 = NULL;
+
+	*err = NULL;
+	if (job->state != JOB_READY) {
+		*err = xasprintf("step '%s': its transaction is not waiting for its COMMIT", job->n->name);
+		return -1;
+	}
+	if (!(r = exec(job->db, job->conn, sql, np, params, err, NULL))) {
+		if ((r = exec(job->db, job->conn, "ROLLBACK", 0, NULL, &e2, NULL)))
+			PQclear(r);
+		free(e2);
+		job->state = JOB_FAILED;
+		return -1;
+	}
+	PQclear(r);
+	job->incommit = true;
+	if (!(r = exec(job->db, job->conn, "COMMIT", 0, NULL, err, NULL))) {
+		job->state = JOB_FAILED;
+		job->lost = PQstatus(job->conn) != CONNECTION_OK;
+		return -1;
+	}
+	PQclear(r);
+	job->state = JOB_OK;
+	job->cur = job->ncmds;
+	return 0;
 }
 
 void pg_cancel(struct pgjob *job)
@@ -2067,4 +2128,110 @@ void pg_close_all(void)
 		free(db);
 	}
 	vec_free(&dbs);
+}
+
+/* Connections of their own (pgstate.c): blocking queries, text in and out */
+
+struct pgconn {
+	struct pgdb *db; /* not in dbs: its ctl is this connection */
+	char state[6];   /* SQLSTATE of the last error */
+};
+
+struct pgconn *pg_conn_open(const char *conninfo, char **err)
+{
+	struct pgconn *c = xcalloc(1, sizeof(*c));
+
+	*err = NULL;
+	c->db = db_new(conninfo);
+	if (!(c->db->ctl = db_connect(c->db, err))) {
+		pg_conn_close(c);
+		return NULL;
+	}
+	return c;
+}
+
+const char *pg_conn_describe(const struct pgconn *c)
+{
+	return c->db->desc ? c->db->desc : "database";
+}
+
+int pg_conn_exec(struct pgconn *c, const char *sql, int np, const char *const *params, struct pgresult *out,
+                 char **err)
+{
+	PGresult *r;
+	size_t nr, nc;
+
+	*err = NULL;
+	if (out)
+		memset(out, 0, sizeof(*out));
+	if (!c->db->ctl || PQstatus(c->db->ctl) != CONNECTION_OK) {
+		snprintf(c->state, sizeof(c->state), "08006");
+		*err = xasprintf("lost the connection to %s", pg_conn_describe(c));
+		return -1;
+	}
+	if (!(r = exec(c->db, c->db->ctl, sql, np, params, err, c->state)))
+		return -1;
+	if (out) {
+		nr = (size_t)PQntuples(r), nc = (size_t)PQnfields(r);
+		out->nrows = nr, out->ncols = nc;
+		out->v = nr && nc ? xreallocarray(NULL, nr * nc, sizeof(char *)) : NULL;
+		for (size_t i = 0; i < nr; i++)
+			for (size_t k = 0; k < nc; k++)
+				out->v[i * nc + k] = PQgetisnull(r, (int)i, (int)k)
+				                         ? NULL
+				                         : xstrndup(PQgetvalue(r, (int)i, (int)k),
+				                                    (size_t)PQgetlength(r, (int)i, (int)k));
+	}
+	PQclear(r);
+	return 0;
+}
+
+const char *pg_conn_sqlstate(const struct pgconn *c)
+{
+	return c->state;
+}
+
+int pg_conn_fd(const struct pgconn *c)
+{
+	return c->db->ctl ? PQsocket(c->db->ctl) : -1;
+}
+
+int pg_conn_notified(struct pgconn *c)
+{
+	PGnotify *nf;
+	int n = 0;
+
+	if (!c->db->ctl || !PQconsumeInput(c->db->ctl) || PQstatus(c->db->ctl) != CONNECTION_OK)
+		return -1;
+	while ((nf = PQnotifies(c->db->ctl))) {
+		n++;
+		PQfreemem(nf);
+	}
+	return n;
+}
+
+void pg_conn_close(struct pgconn *c)
+{
+	if (!c)
+		return;
+	if (c->db->ctl)
+		PQfinish(c->db->ctl);
+	free(c->db->conninfo);
+	free(c->db->bad);
+	free(c->db->desc);
+	free(c->db);
+	free(c);
+}
+
+const char *pg_value(const struct pgresult *r, size_t row, size_t col)
+{
+	return row < r->nrows && col < r->ncols ? r->v[row * r->ncols + col] : NULL;
+}
+
+void pg_result_free(struct pgresult *r)
+{
+	for (size_t i = 0; i < r->nrows * r->ncols; i++)
+		free(r->v[i]);
+	free(r->v);
+	memset(r, 0, sizeof(*r));
 }

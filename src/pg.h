@@ -47,8 +47,20 @@ int pg_fd(struct pgjob *job, bool *wantwrite);
 int64_t pg_wake(const struct pgjob *job);
 /* Advance after poll says the socket is ready. Server output (notices, errors with
  * SQLSTATE, message, detail, hint and the file's line:column) is appended to LOG.
- * Returns 0 while running, 1 when the transaction committed, -1 on failure (*ERR). */
+ * Returns 0 while running, 1 when the transaction committed, 2 when only its COMMIT is
+ * left (pg_hold_commit), -1 on failure (*ERR). */
 int pg_advance(struct pgjob *job, struct buf *log, char **err);
+/* Make the job stop before its final COMMIT: pg_advance then returns 2 instead of 1,
+ * and pg_commit_with ends the transaction. False (nothing changed) for a job without
+ * one transaction of its own (PG_APPLY with transaction = yes). */
+bool pg_hold_commit(struct pgjob *job);
+/* The connection string of the job's database. */
+const char *pg_job_conninfo(const struct pgjob *job);
+/* A job pg_advance said is ready to commit (2): run SQL (NP text PARAMS) in its
+ * transaction, then COMMIT, blocking: both or neither. Returns 0, or -1 with *ERR (a
+ * new string) after rolling back (a lost connection: nobody knows; the server rolled
+ * back unless the COMMIT got through). The job is finished either way. */
+int pg_commit_with(struct pgjob *job, const char *sql, int np, const char *const *params, char **err);
 /* Ask the server to cancel the job's query (Ctrl-C, timeout); keep polling: pg_advance
  * then rolls back and returns -1 (SQLSTATE 57014). */
 void pg_cancel(struct pgjob *job);
@@ -100,5 +112,35 @@ int pg_registry_forget(struct graph *g, struct node *n, long *count, char **err,
 char *pg_schema_dump(struct graph *g, struct node *n, const char *schema);
 /* Close every connection, releasing the advisory locks. Free every job first. */
 void pg_close_all(void);
+
+/* A connection of its own, outside the steps' connections (the plan's state in a
+ * database, pgstate.c): blocking queries with text parameters and text results. */
+struct pgconn;
+/* A query's rows as text: V holds NROWS x NCOLS values, row after row, NULL for SQL's NULL. */
+struct pgresult {
+	size_t nrows, ncols;
+	char **v;
+};
+/* Connect to CONNINFO; NULL with *ERR (a new string, password masked) when it cannot. */
+struct pgconn *pg_conn_open(const char *conninfo, char **err);
+/* `database "x" on host h port p`, for messages. */
+const char *pg_conn_describe(const struct pgconn *c);
+/* Run SQL with the NP text PARAMS, blocking; its rows into *OUT when OUT is not NULL
+ * (pg_result_free). Returns 0, or -1 with *ERR (a new string) and pg_conn_sqlstate. */
+int pg_conn_exec(struct pgconn *c, const char *sql, int np, const char *const *params, struct pgresult *out,
+                 char **err);
+/* The SQLSTATE of the last failed pg_conn_exec ("08006" for a lost connection). */
+const char *pg_conn_sqlstate(const struct pgconn *c);
+/* The connection's socket, for poll() (LISTEN's notifications), -1 when closed. */
+int pg_conn_fd(const struct pgconn *c);
+/* Read what the server sent: the number of notifications that came (dropped), or -1
+ * when the connection is lost. Does not block. */
+int pg_conn_notified(struct pgconn *c);
+/* Close C (NULL is fine): the server releases its session locks. */
+void pg_conn_close(struct pgconn *c);
+/* The value at ROW, COL of R, NULL for SQL's NULL or outside R. */
+const char *pg_value(const struct pgresult *r, size_t row, size_t col);
+/* Free what pg_conn_exec put in R. */
+void pg_result_free(struct pgresult *r);
 
 #endif

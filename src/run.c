@@ -27,6 +27,7 @@
 #include "notify.h"
 #include "os.h"
 #include "pg.h"
+#include "pgstate.h"
 #include "proc.h"
 #include "record.h"
 #include "report.h"
@@ -77,7 +78,8 @@ struct job {
 	int wstatus;
 	struct pgjob *pg;
 	char *pgerr;
-	int pgresult; /* 1 ok, -1 failed, 0 running */
+	int pgresult; /* 1 ok, 2 ok but for its COMMIT (withevents), -1 failed, 0 running */
+	bool withevents; /* its COMMIT waits for its success's events (commits_with_events) */
 	struct buf out;
 	size_t logged; /* bytes of out already in the log */
 	size_t dropped_lines; /* lines of output no longer in out (they are in the log) */
@@ -671,6 +673,17 @@ static int record_start(struct engine *e, struct job *jb)
 	return record(&e->rec, jb->n, e->reverse ? RESULT_ROLLBACK_START : RESULT_START, &o);
 }
 
+/* Whether N's success is recorded in its own transaction (journal_commit_with): the
+ * state is in N's database, and nothing can fail N once its SQL committed (no verify,
+ * outputs, require or hold after it). */
+static bool commits_with_events(struct engine *e, struct node *n)
+{
+	struct pgstate *ps = journal_pgstate(e->j);
+
+	return ps && !e->reverse && n->transaction && !n->x->verify && !n->x->outputs.n && !n->ro &&
+	       pgstate_same_database(ps, pg_conninfo(e->g, n));
+}
+
 /* Start N (a step or a milestone's validate). */
 static void start(struct engine *e, struct node *n)
 {
@@ -729,6 +742,8 @@ static void start(struct engine *e, struct node *n)
 		if (!jb->pg) {
 			e->locked |= locked;
 			jb->pgresult = -1;
+		} else if (commits_with_events(e, n)) {
+			jb->withevents = pg_hold_commit(jb->pg);
 		}
 	}
 }
@@ -896,10 +911,26 @@ static void succeed_job(struct engine *e, struct job *jb)
 		hold_start(e, jb, &o);
 		return;
 	}
+	if (jb->withevents && !jb->pg) { /* its transaction is gone: nothing was applied */
+		unrecorded(e, n);
+		free_job(jb);
+		return;
+	}
 	if (record(&e->rec, n, result_of_success(e, n), &o) < 0) {
 		unrecorded(e, n);
 		free_job(jb);
 		return;
+	}
+	if (jb->withevents) { /* the registry row and the ok: one COMMIT */
+		int r = journal_commit_with(e->j, jb->pg);
+
+		pg_free(jb->pg);
+		jb->pg = NULL;
+		if (r < 0) {
+			unrecorded(e, n);
+			free_job(jb);
+			return;
+		}
 	}
 	/* Reported, and its dependents released, once the success is on disk (settle). */
 	if (!e->settling.n)
@@ -1299,11 +1330,17 @@ static void stage_done(struct engine *e, struct job *jb)
 	const char *missing;
 
 	if (jb->pg || jb->pgresult) {
-		ok = jb->pgresult == 1;
+		ok = jb->pgresult == 1 || jb->pgresult == 2;
 		snprintf(detail, sizeof(detail), "%s", jb->pgerr ? jb->pgerr : "SQL failed");
 		if (jb->pg && ok && !e->reverse)
 			jb->note = pg_backup_note(jb->pg);
-		if (jb->pg) {
+		if (jb->pgresult == 2) {
+			/* committed with its success's events in succeed_job: the lines before it first */
+			if (journal_flush(e->j) < 0) {
+				pg_free(jb->pg); /* rolled back */
+				jb->pg = NULL;
+			}
+		} else if (jb->pg) {
 			pg_free(jb->pg);
 			jb->pg = NULL;
 		}
@@ -1539,8 +1576,12 @@ static void wait_events(struct engine *e)
 		p[k].fd = STDIN_FILENO, p[k].events = POLLIN;
 		who[k++] = NULL;
 	}
-	if (poll(p, k, poll_timeout(e)) < 0 && errno != EINTR)
+	/* the state database's notifications of requests (after the others: who has no slot) */
+	p[k].fd = e->reverse ? -1 : pgstate_fd(journal_pgstate(e->j)), p[k].events = POLLIN, p[k].revents = 0;
+	if (poll(p, k + 1, poll_timeout(e)) < 0 && errno != EINTR)
 		fatalx(EXIT_FAILED, "poll:");
+	if (p[k].revents)
+		e->inbox_mono_ms = 0; /* a request came: take it now */
 	if ((sig = os_signals_take()) && sig != e->interrupted)
 		on_interrupt(e, sig);
 	for (size_t i = 1; i < k; i++) {
@@ -1764,7 +1805,10 @@ static int unrecorded_summary(struct engine *e, size_t notrun)
 		notice("not recorded, so not done (they run again next time):%s", buf_str(&names));
 	if (notrun)
 		notice("%zu step%s not run", notrun, notrun == 1 ? "" : "s");
-	notice("make %s writable (free space, fix the disk), then run orch again", journal_dir(e->j));
+	if (journal_pgstate(e->j))
+		notice("once %s is reachable and writable again, run orch again", pgstate_where(journal_pgstate(e->j)));
+	else
+		notice("make %s writable (free space, fix the disk), then run orch again", journal_dir(e->j));
 	buf_free(&names);
 	return EXIT_RECORD;
 }
@@ -1883,8 +1927,8 @@ static int engine_loop(struct engine *e)
 	/* and the checks of holding steps, which do not count against -j */
 	for (size_t i = 0; i < e->g->steps.n; i++)
 		holds += ((struct node *)e->g->steps.v[i])->ro != NULL;
-	e->pfd = xcalloc((size_t)e->o->jobs + 2 + holds, sizeof(*e->pfd));
-	e->pwho = xcalloc((size_t)e->o->jobs + 2 + holds, sizeof(*e->pwho));
+	e->pfd = xcalloc((size_t)e->o->jobs + 3 + holds, sizeof(*e->pfd));
+	e->pwho = xcalloc((size_t)e->o->jobs + 3 + holds, sizeof(*e->pwho));
 	/* a signal that came while orch connected or waited starts nothing */
 	if ((sig = os_signals_take()))
 		on_interrupt(e, sig);
@@ -1916,6 +1960,7 @@ static int engine_loop(struct engine *e)
 		if (!e->jobs.n && e->stopping && !e->asking.n)
 			break;
 		prompt_gate(e);
+		journal_flush(e->j); /* what started is seen from other machines before the wait */
 		wait_events(e);
 		take_requests(e);
 		keep_report(e, false);
@@ -2036,18 +2081,22 @@ static char *answer_request(struct engine *e, const struct request *q, bool *ok)
 /* The requests other orchs left for this run (orch --approve, --skip while it runs). */
 static void take_requests(struct engine *e)
 {
+	struct pgstate *ps = journal_pgstate(e->j);
 	struct request *v;
 	size_t n;
 
 	if (e->reverse || journal_failed(e->j) || now_ms() - e->inbox_mono_ms < 250)
 		return;
 	e->inbox_mono_ms = now_ms();
-	n = inbox_take(journal_dir(e->j), &v);
+	n = ps ? pgstate_take(ps, &v) : inbox_take(journal_dir(e->j), &v);
 	for (size_t i = 0; i < n; i++) {
 		bool ok;
 		char *answer = answer_request(e, &v[i], &ok);
 
-		inbox_answer(journal_dir(e->j), &v[i], ok, answer);
+		if (ps)
+			pgstate_answer(ps, &v[i], ok, answer);
+		else
+			inbox_answer(journal_dir(e->j), &v[i], ok, answer);
 		free(answer);
 	}
 	inbox_free(v, n);
@@ -2074,8 +2123,25 @@ int run_orphans(struct graph *g, struct journal *j, bool all, const struct runop
 		int sig;
 
 		if ((!all && n->mark != MARK_SELECTED) || !s || s->pgid <= 0 || strcmp(s->run, journal_runid(j)) == 0 ||
-		    (state_of(n) != ST_INTERRUPTED && state_of(n) != ST_ROLLBACK_INTERRUPTED) ||
-		    !proc_group_alive(s->pgid, s->pstart, s->boot))
+		    (state_of(n) != ST_INTERRUPTED && state_of(n) != ST_ROLLBACK_INTERRUPTED))
+			continue;
+		if (journal_pgstate(j)) {
+			/* a state shared by many machines: a step started elsewhere cannot be seen from here */
+			char *host = journal_event_host(j, s);
+
+			if (host && strcmp(host, journal_host(j)) != 0) {
+				error("step %s was started on host %s (pid %d, run %s) by an orch that is gone; from here orch "
+				      "cannot tell whether it still runs there",
+				      n->name, host, s->pgid, s->run);
+				notice("run orch on %s (it waits for the step, or --kill-orphans stops it), or, once you know the "
+				       "step is not running, 'orch --force %s' to run it again here (or 'orch --skip %s')",
+				       host, n->name, n->name);
+				free(host);
+				return EXIT_LOCKED;
+			}
+			free(host);
+		}
+		if (!proc_group_alive(s->pgid, s->pstart, s->boot))
 			continue;
 		if (o->kill_orphans)
 			warn("step %s is still running from an earlier orch (pid %d, run %s): stopping it", n->name, s->pgid,

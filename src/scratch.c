@@ -173,6 +173,8 @@ int scratch_test_rollback(struct graph *g, struct node **targets, size_t ntarget
 	g->dir = xstrdup(tmpl);
 	free(g->changelog); /* the scratch journal is no history of the plan's */
 	g->changelog = NULL;
+	free(g->state); /* its journal is the temporary one, never the plan's state database */
+	g->state = NULL;
 	pg_scratch(url);
 	masked = mask_password(url);
 	printf("test-rollback on %s (journal, logs and schema dumps in %s)\n", masked, tmpl);

@@ -38,6 +38,7 @@
 #include "jout.h"
 #include "metric.h"
 #include "os.h"
+#include "pgstate.h"
 #include "proc.h"
 #include "registry.h"
 #include "state.h"
@@ -78,6 +79,7 @@ struct status {
 	struct journal *j;
 	int jobs;
 	long holder; /* pid of the orch holding the lock, -1 held by an unknown pid, 0 none */
+	char *who;   /* with the state in a database: "user@host, pid N, since T, ..." of the holder */
 	int64_t now;
 	struct stepinfo *si;  /* by node id */
 	struct msinfo *mi;    /* by node id */
@@ -614,7 +616,9 @@ static void list_started(struct status *st, bool running)
 	int w = name_width(st, running ? is_running : is_interrupted);
 	char t[32], d[32];
 
-	if (running && st->holder > 0)
+	if (running && st->who)
+		printf("\n%sRunning%s (orch %s):\n", term_code(TERM_BOLD), term_code(TERM_RESET), st->who);
+	else if (running && st->holder > 0)
 		printf("\n%sRunning%s (orch pid %ld):\n", term_code(TERM_BOLD), term_code(TERM_RESET), st->holder);
 	else if (running)
 		printf("\n%sRunning:%s\n", term_code(TERM_BOLD), term_code(TERM_RESET));
@@ -849,6 +853,13 @@ static void text(struct status *st)
 		printf("Last activity: %s, run %s\n", when(st->lastev->time_ms, a), st->lastev->run);
 	else
 		printf("Last activity: none, nothing has run yet\n");
+	if (journal_pgstate(st->j)) {
+		printf("State: %s in %s, ", journal_path(st->j), pgstate_where(journal_pgstate(st->j)));
+		if (st->who)
+			printf("locked by %s\n", st->who);
+		else
+			printf("not locked (no orch runs the plan)\n");
+	}
 	registry_summary(g);
 
 	printf("\n%s%c %2s %-24s %-16s %5s %9s %8s %7s%s\n", term_code(TERM_BOLD), ' ', "#", "phase", "progress", "done",
@@ -1142,9 +1153,19 @@ static void json(struct status *st)
 	jout_set(&out, "target", jstr(g->target));
 	jout_set(&out, "file", json_string(g->file));
 	jout_set(&out, "generated_at", jtime(st->now));
+	if (journal_pgstate(st->j)) {
+		json_t *o = json_object();
+
+		json_object_set_new(o, "journal", json_string(journal_path(st->j)));
+		json_object_set_new(o, "database", json_string(pgstate_where(journal_pgstate(st->j))));
+		json_object_set_new(o, "holder", st->who ? json_string(st->who) : json_null());
+		jout_set(&out, "state", o);
+	}
 	if (st->holder) {
 		run = json_object();
 		json_object_set_new(run, "pid", st->holder > 0 ? json_integer(st->holder) : json_null());
+		if (st->who)
+			json_object_set_new(run, "holder", json_string(st->who));
 		jout_set(&out, "live_run", run);
 	} else {
 		jout_set(&out, "live_run", json_null());
@@ -1248,7 +1269,7 @@ int status_show(struct graph *g, struct journal *j, bool as_json, int jobs)
 	st.j = j;
 	st.jobs = jobs > 0 ? jobs : 1;
 	st.now = wall_ms();
-	st.holder = j ? journal_lock_holder(g) : 0;
+	st.holder = j ? journal_lock_holder_who(g, &st.who) : 0;
 	st.si = xcalloc(nn, sizeof(*st.si));
 	st.mi = xcalloc(nn, sizeof(*st.mi));
 	read_history(&st);
@@ -1260,6 +1281,7 @@ int status_show(struct graph *g, struct journal *j, bool as_json, int jobs)
 		json(&st);
 	else
 		text(&st);
+	free(st.who);
 	free(st.si);
 	free(st.mi);
 	free(st.pi);
