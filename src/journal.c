@@ -714,7 +714,8 @@ static int open_pgstate(struct journal *j, int flags, struct journal **out)
 	}
 	free(j->display);
 	j->display = xstrdup(pgstate_display(j->pgs));
-	j->locked = flags & JOURNAL_LOCK;
+	if ((j->locked = flags & JOURNAL_LOCK))
+		j->author = os_author(); /* as for the file: only a writer records it */
 	if ((r = load(j)) != 0) {
 		journal_close(j);
 		return r;

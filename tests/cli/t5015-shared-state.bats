@@ -527,3 +527,16 @@ file_plan() {
 	expect_same "status --json" "$(jq -S 'del(.generated_at, .file)' <<<"$output")" "$here"
 	[ "$(jq -r '.steps | length' <<<"$here")" = 4 ]
 }
+
+@test "each row names its author, and the changelog made from the rows in another directory says who ran what" {
+	team_plan a
+	(cd a && ORCH_AUTHOR="Ada Lovelace" "$ORCH" > run.out 2>&1) || true
+	expect_same authors "Ada Lovelace" \
+		"$(rows "SELECT DISTINCT event::jsonb->>'author' FROM orch.events WHERE plan = 'team'")"
+	team_plan b
+	cd b
+	run_orch --changelog
+	expect_status 0
+	expect_contains changelog "$(cat CHANGELOG.md)" "Ada Lovelace"
+	cmp CHANGELOG.md ../a/CHANGELOG.md
+}
