@@ -10,12 +10,14 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <glob.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "hash.h"
 #include "history.h"
@@ -51,6 +53,8 @@ static struct {
 	struct hasher *h;
 	struct nstate *arr;
 	struct histories hist;
+	int dirfd;     /* the plan's directory, when dirfd_open: relative paths are stat-ed from it */
+	bool dirfd_open;
 } S;
 
 static struct nstate *ns(const struct node *n)
@@ -118,6 +122,21 @@ static char *plan_path(const char *rel)
 	return rel[0] == '/' ? xstrdup(rel) : xasprintf("%s/%s", S.g->dir, rel);
 }
 
+/* stat of REL (relative to the plan, or absolute). A relative path is looked up from the
+ * plan's directory, held open, so the kernel walks only REL's own components. */
+static int stat_rel(const char *rel, struct stat *st)
+{
+	char *abs;
+	int r;
+
+	if (rel[0] != '/' && S.dirfd_open)
+		return fstatat(S.dirfd, rel, st, 0);
+	abs = plan_path(rel);
+	r = stat(abs, st);
+	free(abs);
+	return r;
+}
+
 /* The hash of file REL (relative to the plan), or missing_hash. */
 static struct hash128 file_hash(const char *rel)
 {
@@ -143,9 +162,12 @@ bool state_file_checksum(const char *rel, char hex[33])
 /* The hash of file REL whose stat data are ST (taken once, by whoever found the file). */
 static struct hash128 file_hash_st(const char *rel, const struct stat *st)
 {
-	char *abs = plan_path(rel);
+	char *abs;
 	struct hash128 h;
 
+	if (statcache_known(S.cache, rel, st, &h))
+		return h;
+	abs = plan_path(rel);
 	if (statcache_hash_stat(S.cache, abs, rel, st, &h) < 0)
 		h = missing_hash;
 	free(abs);
@@ -203,9 +225,8 @@ static void walk_dir(const char *rel, struct vec *out, struct stats *sts, int de
 		qsort(names.v, names.n, sizeof(*names.v), cmp_str);
 	for (size_t i = 0; i < names.n; i++) {
 		struct stat st;
-		char *p = plan_path(names.v[i]);
 
-		if (stat(p, &st) < 0) {
+		if (stat_rel(names.v[i], &st) < 0) {
 			st.st_mode = 0; /* gone since readdir: hashed as missing */
 			st.st_nlink = 0;
 			vec_push(out, names.v[i]);
@@ -218,7 +239,6 @@ static void walk_dir(const char *rel, struct vec *out, struct stats *sts, int de
 			vec_push(out, names.v[i]);
 			stats_push(sts, &st);
 		}
-		free(p);
 	}
 	vec_free(&names);
 }
@@ -238,13 +258,11 @@ static void expand_st(const char *pat, struct vec *out, struct stats *sts)
 	struct stat st;
 
 	if (!has_glob(pat)) {
-		abs = plan_path(pat);
-		if (stat(abs, &st) == 0) {
+		if (stat_rel(pat, &st) == 0) {
 			vec_push(out, xstrdup(pat));
 			if (sts)
 				stats_push(sts, &st);
 		}
-		free(abs);
 		return;
 	}
 	abs = plan_path(pat);
@@ -282,9 +300,21 @@ static void input_parts(const struct node *n, struct partlist *l)
 		const char *pat = n->inputs.v[i];
 		struct vec paths = {0};
 		struct stats sts = {0};
+		struct stat st;
 
 		first[i] = files.n;
-		expand_st(pat, &paths, &sts);
+		if (!has_glob(pat)) { /* one path named, stat-ed once; a file needs no lists */
+			if (stat_rel(pat, &st) == 0) {
+				if (!S_ISDIR(st.st_mode)) {
+					part_add(&files, PART_INPUT, pat, true, file_hash_st(pat, &st));
+					continue;
+				}
+				vec_push(&paths, xstrdup(pat));
+				stats_push(&sts, &st);
+			}
+		} else {
+			expand_st(pat, &paths, &sts);
+		}
 		if (!paths.n)
 			part_add(&files, PART_INPUT, pat, true, missing_hash);
 		for (size_t k = 0; k < paths.n; k++) {
@@ -912,6 +942,8 @@ void state_free(struct graph *g)
 	history_free(&S.hist);
 	hasher_free(S.h);
 	statcache_free(S.owncache);
+	if (S.dirfd_open)
+		close(S.dirfd);
 	memset(&S, 0, sizeof(S));
 }
 
@@ -953,6 +985,8 @@ void state_load(struct graph *g, struct journal *j)
 		S.cache = S.owncache;
 	}
 	S.arr = xcalloc(nn ? nn : 1, sizeof(*S.arr));
+	S.dirfd = open(g->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	S.dirfd_open = S.dirfd >= 0; /* else each path is stat-ed whole */
 	for (size_t i = 0; i < nn; i++) {
 		struct node *n = g->nodes.v[i];
 
