@@ -90,7 +90,8 @@ struct journal {
 	char *user;
 	struct jevent *ev;
 	size_t nev, evcap;
-	struct vec owned; /* strings the events point to */
+	struct arena strs;   /* the strings the events point to */
+	struct arena ixstrs; /* those of the events taken from the index */
 	struct statcache *cache;
 	int64_t indexed;  /* bytes of the file the index vouched for (or was written for) */
 };
@@ -198,8 +199,7 @@ static const char *own(struct journal *j, const char *s)
 
 	if (!s)
 		return NULL;
-	c = xstrdup(s);
-	vec_push(&j->owned, c);
+	c = arena_strndup(&j->strs, s, strlen(s));
 	return c;
 }
 
@@ -324,9 +324,8 @@ static const char *parse_line(struct journal *j, const char *line, size_t len, s
 
 static void free_events(struct journal *j)
 {
-	for (size_t i = 0; i < j->owned.n; i++)
-		free(j->owned.v[i]);
-	j->owned.n = 0;
+	arena_free(&j->strs);
+	arena_free(&j->ixstrs);
 	j->nev = 0;
 }
 
@@ -352,9 +351,8 @@ static int64_t index_load(struct journal *j, int64_t size, size_t *lines)
 	j->ev = ix.ev;
 	j->nev = ix.nev;
 	j->evcap = ix.nev;
-	for (size_t i = 0; i < ix.owned.n; i++)
-		vec_push(&j->owned, ix.owned.v[i]);
-	vec_free(&ix.owned);
+	arena_free(&j->ixstrs);
+	j->ixstrs = ix.strs;
 	*lines = ix.nev;
 	return covered;
 }
@@ -1113,7 +1111,8 @@ void journal_close(struct journal *j)
 	if (j->lockfd >= 0)
 		close(j->lockfd); /* releases the flock */
 	free_events(j);
-	vec_free(&j->owned);
+	arena_free(&j->strs);
+	arena_free(&j->ixstrs);
 	free(j->ev);
 	free(j->dir);
 	free(j->path);
