@@ -2153,11 +2153,12 @@ int run_rollback(struct graph *g, struct journal *j, struct vec *steps, const in
 	e.ready.key_ms = order_ms;
 	for (size_t i = 0; i < g->pools.n; i++)
 		e.pools[i].waiting.key_ms = order_ms;
+	e.rts = xcalloc(g->nodes.n ? g->nodes.n : 1, sizeof(*e.rts));
 	for (size_t i = 0; i < g->nodes.n; i++) {
 		struct node *n = g->nodes.v[i];
 
 		n->mark = MARK_SELECTED;
-		n->rt = xcalloc(1, sizeof(struct rt));
+		n->rt = &e.rts[n->id];
 		rt(n)->instant = true;
 		rt(n)->pending = n->nusers;
 	}
