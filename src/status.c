@@ -939,17 +939,52 @@ static const char *step_word(const struct stepinfo *s, const struct node *n)
 	return state_name(state_of(n));
 }
 
-/* A time as jtime writes it, into B; NULL when not recorded. */
+static char *two(char *p, int v)
+{
+	p[0] = (char)('0' + v / 10 % 10);
+	p[1] = (char)('0' + v % 10);
+	return p + 2;
+}
+
+/* A time as jtime writes it, into B; NULL when not recorded. A step's events mostly
+ * fall in the second before, so the calendar of the last second is kept. */
 static const char *stime(char b[64], int64_t ms)
 {
+	static time_t last = (time_t)-1;
+	static struct tm tm;
 	time_t s = (time_t)(ms / 1000);
-	struct tm tm;
+	int y, milli = (int)(ms % 1000);
+	char *p = b;
 
 	if (ms <= 0)
 		return NULL;
-	gmtime_r(&s, &tm);
-	snprintf(b, 64, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
-	         tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(ms % 1000));
+	if (s != last) {
+		gmtime_r(&s, &tm);
+		last = s;
+	}
+	y = tm.tm_year + 1900;
+	if (y < 1000 || y > 9999) {
+		snprintf(b, 64, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", y, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+		         tm.tm_min, tm.tm_sec, milli);
+		return b;
+	}
+	p = two(p, y / 100);
+	p = two(p, y % 100);
+	*p++ = '-';
+	p = two(p, tm.tm_mon + 1);
+	*p++ = '-';
+	p = two(p, tm.tm_mday);
+	*p++ = 'T';
+	p = two(p, tm.tm_hour);
+	*p++ = ':';
+	p = two(p, tm.tm_min);
+	*p++ = ':';
+	p = two(p, tm.tm_sec);
+	*p++ = '.';
+	*p++ = (char)('0' + milli / 100);
+	p = two(p, milli % 100);
+	*p++ = 'Z';
+	*p = '\0';
 	return b;
 }
 
