@@ -124,3 +124,13 @@ ORCH
 	expect_status 0
 	expect_contains stdout "$output" "nothing to do"
 }
+
+@test "--status --json and --list --json onto a full device fail and say so" {
+	[ -w /dev/full ] || skip "no /dev/full"
+	awk 'BEGIN { for (k = 1; k <= 5000; k++) printf "[step s%d]\nrun = true\n\n", k }' > Orchfile
+	for view in "--status --json" "--list --json"; do
+		run bash -c "\"\$ORCH\" $view >/dev/full"
+		[ "$status" -eq 1 ] || { echo "$view: exit $status"; false; }
+		expect_contains output "$output" "writing output: No space left on device"
+	done
+}
