@@ -30,29 +30,30 @@ enum evkind {
 };
 enum { EV_NKINDS = EV_METRIC + 1 };
 
-/* One event as loaded (or appended by this process). */
+/* One event as loaded (or appended by this process). The fields are ordered by size, so
+ * that a million of them carry no padding between. */
 struct jevent {
-	enum evkind kind;
 	struct node *node;   /* NULL: plan-wide, or a name no longer in the Orchfile */
 	const char *name;    /* the step or milestone as recorded ("" when plan-wide) */
 	const char *run;     /* the run id that wrote it */
-	char sig[33];        /* the signature, "" when none */
-	int64_t time_ms;     /* when it was written, ms since the epoch */
-	int64_t start_ms;    /* when the attempt started, 0 when not recorded */
-	int64_t duration_ms; /* -1 when not recorded */
-	int attempt, exit_status, signal;
-	bool timed_out;
 	const char *message; /* NULL when none */
 	const char *log;     /* NULL when none */
-	int pgid;            /* start: the step's process group (its shell's pid), 0 when none */
-	int64_t pstart;      /* start: when that shell started (clock ticks since boot), 0 */
 	const char *boot;    /* start: the boot it started in, NULL when not recorded */
 	const char *by;      /* approve, skip: who asked for it (user@host), NULL when not recorded */
 	const char *component; /* metric: the step's component, NULL when none */
 	const char *author;  /* who ran the orch that wrote it: "author", else "user"; NULL: neither */
-	size_t line;         /* 1-based line in the journal file */
+	int64_t time_ms;     /* when it was written, ms since the epoch */
+	int64_t start_ms;    /* when the attempt started, 0 when not recorded */
+	int64_t duration_ms; /* -1 when not recorded */
+	int64_t pstart;      /* start: when that shell started (clock ticks since boot), 0 */
 	int64_t off;         /* byte offset of the line in the file */
+	size_t line;         /* 1-based line in the journal file */
 	size_t len;          /* its length, without the newline */
+	enum evkind kind;
+	int attempt, exit_status, signal;
+	int pgid;            /* start: the step's process group (its shell's pid), 0 when none */
+	char sig[33];        /* the signature, "" when none */
+	bool timed_out;
 };
 
 #endif

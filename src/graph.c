@@ -97,6 +97,14 @@ struct pool *graph_findpool(struct graph *g, const char *name)
 	return table_get(&g->poolnames, name);
 }
 
+void graph_reservedeps(struct node *n, size_t more)
+{
+	if (n->depcap - n->ndeps < more) {
+		n->depcap = n->ndeps + more;
+		n->deps = xreallocarray(n->deps, n->depcap, sizeof(*n->deps));
+	}
+}
+
 void graph_adddep(struct node *n, struct node *dep, int line, enum edgekind why)
 {
 	if (n->ndeps == n->depcap) {
@@ -147,6 +155,8 @@ const struct edge *graph_nextdep(struct depiter *it)
 	return NULL;
 }
 
+/* Each node's users (reverse edges), in the graph's arena: exactly their size, no
+ * allocation each. */
 static void fill_users(struct graph *g)
 {
 	for (size_t i = 0; i < g->nodes.n; i++) {
@@ -158,7 +168,7 @@ static void fill_users(struct graph *g)
 	for (size_t i = 0; i < g->nodes.n; i++) {
 		struct node *n = g->nodes.v[i];
 
-		n->users = xcalloc(n->nusers, sizeof(*n->users));
+		n->users = n->nusers ? arena_alloc(&g->mem, n->nusers * sizeof(*n->users)) : NULL;
 		n->nusers = 0;
 	}
 	for (size_t i = 0; i < g->nodes.n; i++) {

@@ -210,6 +210,8 @@ struct nodex *node_x(struct node *n);
 struct node *graph_find(struct graph *g, const char *name);
 /* Find a pool by name. */
 struct pool *graph_findpool(struct graph *g, const char *name);
+/* Room for MORE edges of N (a needs list of known length): its edges take what they need. */
+void graph_reservedeps(struct node *n, size_t more);
 /* Record that N needs DEP (declared at LINE, by WHY). */
 void graph_adddep(struct node *n, struct node *dep, int line, enum edgekind why);
 /* The barrier of PHASE, made on first use: the one node its steps need (an EDGE_AFTER

@@ -10,11 +10,29 @@
 
 #include "util.h"
 
+static const struct history empty = {.last = -1, .done = -1, .completion = -1, .start = -1, .finished = -1,
+                                      .lost = -1, .anchor = -1, .hold = -1};
+
 static void clear(struct histories *h)
 {
-	for (size_t i = 0; i < h->nnodes; i++)
-		h->node[i] = (struct history){-1, -1, -1, -1, -1, -1, -1, 0, 0, -1, 0, 0, 0};
+	for (size_t i = 0; h->node && i < h->nnodes; i++)
+		h->node[i] = empty;
 	h->last = -1;
+}
+
+/* The per-node histories are made at the first event of a node: a plan never run
+ * (or run only since a reset) costs none. */
+static void need_nodes(struct histories *h)
+{
+	if (h->node)
+		return;
+	h->node = xcalloc(h->nnodes ? h->nnodes : 1, sizeof(*h->node));
+	clear(h);
+}
+
+const struct history *history_of(const struct histories *h, size_t id)
+{
+	return h->node ? &h->node[id] : &empty;
 }
 
 void history_add(struct histories *h, struct journal *j, size_t i)
@@ -31,6 +49,7 @@ void history_add(struct histories *h, struct journal *j, size_t i)
 	h->last = at;
 	if (!e->node || e->kind == EV_METRIC) /* a metric is no part of a node's state */
 		return;
+	need_nodes(h);
 	n = &h->node[e->node->id];
 	n->last = at;
 	/* a check is not an anchor: compaction keeps the hold it belongs to, and every check */
@@ -90,7 +109,7 @@ void history_add(struct histories *h, struct journal *j, size_t i)
 void history_load(struct histories *h, struct graph *g, struct journal *j)
 {
 	h->nnodes = g->nodes.n;
-	h->node = xcalloc(h->nnodes ? h->nnodes : 1, sizeof(*h->node));
+	h->node = NULL;
 	h->from = 0;
 	clear(h);
 	if (journal_count(j) > INT32_MAX)
@@ -122,7 +141,7 @@ int64_t history_live(const struct histories *h, struct journal *j, bool *live)
 		if (!e->node || e->kind == EV_METRIC) {
 			live[i] = true; /* a node no longer in the Orchfile, a metric: keep its history */
 		} else {
-			s = &h->node[e->node->id];
+			s = history_of(h, e->node->id);
 			live[i] = (long)i == s->completion || s->anchor < 0 || (long)i >= s->anchor;
 		}
 		if (live[i])

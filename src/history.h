@@ -25,16 +25,16 @@ struct history {
 	                  * orders a rollback newest first */
 	int32_t lost;       /* a milestone's last milestone-lost */
 	int32_t anchor;     /* its last event other than a start: what decides its state */
+	int32_t hold;       /* its last hold: while it is the last event but checks, it holds */
 	int attempts;    /* starts */
 	int failures;    /* failed attempts */
-	long hold;       /* its last hold: while it is the last event but checks, it holds */
 	int checks_ok, checks_failed; /* health checks since that hold */
 	int check_streak; /* consecutive failed checks, the last ones */
 };
 
 /* The histories of every node of a plan. */
 struct histories {
-	struct history *node; /* by node id */
+	struct history *node; /* by node id; NULL until a node has an event (history_of) */
 	size_t nnodes;
 	size_t from;          /* the first event after the last reset */
 	long last;            /* the last event since the last reset, of any node, -1 */
@@ -46,6 +46,8 @@ void history_load(struct histories *h, struct graph *g, struct journal *j);
 void history_add(struct histories *h, struct journal *j, size_t i);
 /* Free what history_load allocated. */
 void history_free(struct histories *h);
+/* The history of the node with id ID (one with no event yet: every event -1, counts 0). */
+const struct history *history_of(const struct histories *h, size_t id);
 /* The event at index I of J, or NULL when I is -1. */
 const struct jevent *history_event(struct journal *j, long i);
 /* Mark in LIVE (one bool per event of J) the events that decide some node's state, the

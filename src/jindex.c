@@ -75,15 +75,9 @@ static const char *get_str(struct reader *r, uint32_t *len)
 	return s;
 }
 
-static const char *own_n(struct vec *owned, const char *s, uint32_t n)
+static const char *own_n(struct arena *strs, const char *s, uint32_t n)
 {
-	char *c;
-
-	if (!s)
-		return NULL;
-	c = xstrndup(s, n);
-	vec_push(owned, c);
-	return c;
+	return s ? arena_strndup(strs, s, n) : NULL;
 }
 
 static struct jevent *new_event(struct jindex *x, size_t *cap)
@@ -204,7 +198,7 @@ int64_t jindex_load(const char *path, int fd, int64_t size, struct graph *g, str
 				buf[nname] = '\0';
 				e->node = graph_find(g, buf);
 			}
-			e->name = e->node ? e->node->name : own_n(&x.owned, name, nname);
+			e->name = e->node ? e->node->name : own_n(&x.strs, name, nname);
 		} else {
 			e->name = "";
 		}
@@ -212,19 +206,19 @@ int64_t jindex_load(const char *path, int fd, int64_t size, struct graph *g, str
 		if (x.nev > 1 && strlen(x.ev[x.nev - 2].run) == nrun && memcmp(x.ev[x.nev - 2].run, run, nrun) == 0)
 			e->run = x.ev[x.nev - 2].run;
 		else
-			e->run = own_n(&x.owned, run, nrun);
-		e->message = own_n(&x.owned, msg, nmsg);
-		e->log = own_n(&x.owned, log, nlog);
+			e->run = own_n(&x.strs, run, nrun);
+		e->message = own_n(&x.strs, msg, nmsg);
+		e->log = own_n(&x.strs, log, nlog);
 		e->pgid = pgid;
 		e->pstart = pstart;
-		e->boot = own_n(&x.owned, boot, nboot);
-		e->by = own_n(&x.owned, by, nby);
-		e->component = own_n(&x.owned, comp, ncomp);
+		e->boot = own_n(&x.strs, boot, nboot);
+		e->by = own_n(&x.strs, by, nby);
+		e->component = own_n(&x.strs, comp, ncomp);
 		if (x.nev > 1 && author && x.ev[x.nev - 2].author && strlen(x.ev[x.nev - 2].author) == nauthor &&
 		    memcmp(x.ev[x.nev - 2].author, author, nauthor) == 0)
 			e->author = x.ev[x.nev - 2].author;
 		else
-			e->author = own_n(&x.owned, author, nauthor);
+			e->author = own_n(&x.strs, author, nauthor);
 	}
 	if (r.bad || x.nev != ilines)
 		goto stale;
@@ -232,9 +226,7 @@ int64_t jindex_load(const char *path, int fd, int64_t size, struct graph *g, str
 	*out = x;
 	return (int64_t)isize;
 stale:
-	for (size_t i = 0; i < x.owned.n; i++)
-		free(x.owned.v[i]);
-	vec_free(&x.owned);
+	arena_free(&x.strs);
 	free(x.ev);
 	free(data);
 	return 0;

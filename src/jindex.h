@@ -19,7 +19,7 @@ enum { JINDEX_MIN = 256 << 10 };
 struct jindex {
 	struct jevent *ev; /* a new array */
 	size_t nev;
-	struct vec owned;  /* the strings the events point to (names of nodes not in G, runs,
+	struct arena strs; /* the strings the events point to (names of nodes not in G, runs,
 	                    * messages, logs): the caller frees them */
 };
 

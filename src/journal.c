@@ -101,7 +101,8 @@ struct journal {
 	const char *author; /* os_author(), asked when the lock is taken: only writers record it */
 	struct jevent *ev;
 	size_t nev, evcap;
-	struct vec owned; /* strings the events point to */
+	struct arena strs;   /* the strings the events point to */
+	struct arena ixstrs; /* those of the events taken from the index */
 	struct statcache *cache;
 	int64_t indexed;  /* bytes of the file the index vouched for (or was written for) */
 	bool kept;        /* a journal kept by --reset (journal.jsonl.N): read only, no index */
@@ -210,8 +211,7 @@ static const char *own(struct journal *j, const char *s)
 
 	if (!s)
 		return NULL;
-	c = xstrdup(s);
-	vec_push(&j->owned, c);
+	c = arena_strndup(&j->strs, s, strlen(s));
 	return c;
 }
 
@@ -351,9 +351,8 @@ static const char *parse_line(struct journal *j, const char *line, size_t len, s
 
 static void free_events(struct journal *j)
 {
-	for (size_t i = 0; i < j->owned.n; i++)
-		free(j->owned.v[i]);
-	j->owned.n = 0;
+	arena_free(&j->strs);
+	arena_free(&j->ixstrs);
 	j->nev = 0;
 }
 
@@ -379,9 +378,8 @@ static int64_t index_load(struct journal *j, int64_t size, size_t *lines)
 	j->ev = ix.ev;
 	j->nev = ix.nev;
 	j->evcap = ix.nev;
-	for (size_t i = 0; i < ix.owned.n; i++)
-		vec_push(&j->owned, ix.owned.v[i]);
-	vec_free(&ix.owned);
+	arena_free(&j->ixstrs);
+	j->ixstrs = ix.strs;
 	*lines = ix.nev;
 	return covered;
 }
@@ -1319,7 +1317,8 @@ void journal_close(struct journal *j)
 		close(j->lockfd); /* releases the flock */
 	pgstate_close(j->pgs); /* and the database's lock */
 	free_events(j);
-	vec_free(&j->owned);
+	arena_free(&j->strs);
+	arena_free(&j->ixstrs);
 	free(j->ev);
 	free(j->dir);
 	free(j->path);

@@ -1,11 +1,14 @@
 /* jout.h — a JSON document written as it is made: the framing (objects, arrays, keys)
- * written directly, each value built with jansson, dumped and freed at once, so a
- * document of a million steps needs the memory of one step. The bytes are those
- * json_dumpf would write for the whole document with the same flags. */
+ * written directly, each value either built with jansson and dumped and freed at once
+ * (jout_value), or a scalar written in the bytes jansson writes for it (jout_str,
+ * jout_int, jout_bool, jout_null), so a document of a million steps needs the memory of
+ * one step. The bytes are those json_dumpf would write for the whole document with the
+ * same flags. */
 #ifndef ORCH_JOUT_H
 #define ORCH_JOUT_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include <jansson.h>
@@ -21,13 +24,17 @@ struct jout {
 	bool keyed;    /* a key was written: the next value is its value */
 	char *buf;     /* the last value's dump, kept for the next (freed at the end) */
 	size_t cap;
+	char *out;     /* output not yet written to F, written in blocks of 64 KiB */
+	size_t olen, ocap;
 };
 
-/* Start a document on F, dumped with jansson's FLAGS. */
+/* Start a document on F, dumped with jansson's FLAGS. Nothing else may write to F until
+ * the outermost container is closed (the output is written in blocks). */
 void jout_init(struct jout *o, FILE *f, size_t flags);
 /* Open an object or an array ('{' or '['): as an array item, or as the last key's value. */
 void jout_open(struct jout *o, char c);
-/* Close the innermost container ('}' or ']'); the outermost ends the document. */
+/* Close the innermost container ('}' or ']'); the outermost ends the document and
+ * writes what is left of it. */
 void jout_close(struct jout *o, char c);
 /* A key of the open object; its value follows (jout_value, or jout_open). */
 void jout_key(struct jout *o, const char *key);
@@ -35,5 +42,12 @@ void jout_key(struct jout *o, const char *key);
 void jout_value(struct jout *o, json_t *v);
 /* jout_key and jout_value. */
 void jout_set(struct jout *o, const char *key, json_t *v);
+
+/* Scalars, as the value of KEY (NULL: an array item, or the value of the last key). */
+/* A string (NULL: null); one that is not valid UTF-8 (jansson holds none) is null. */
+void jout_str(struct jout *o, const char *key, const char *s);
+void jout_int(struct jout *o, const char *key, int64_t v);
+void jout_bool(struct jout *o, const char *key, bool b);
+void jout_null(struct jout *o, const char *key);
 
 #endif

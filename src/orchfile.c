@@ -57,6 +57,8 @@ struct parser {
 	int pendingheader;
 	struct vec sections;
 	struct arena mem;     /* the sections, their entries and strings, until built */
+	const char *words[64]; /* the section types and keys seen, each kept once (interned) */
+	size_t nwords;
 	struct section *cur;  /* NULL before the first header and after a broken one */
 	bool broken;          /* the last header was broken: its keys are not checked */
 	struct section *vars;
@@ -203,6 +205,21 @@ static void check_unhandled(struct parser *p)
 	p->pending = 0;
 }
 
+/* S in the arena once: a plan's sections share a few types and keys, and a million
+ * steps would otherwise hold a million copies of "step" and "run". */
+static char *intern(struct parser *p, const char *str)
+{
+	char *c;
+
+	for (size_t i = 0; i < p->nwords; i++)
+		if (strcmp(p->words[i], str) == 0)
+			return (char *)p->words[i];
+	c = arena_strndup(&p->mem, str, strlen(str));
+	if (p->nwords < sizeof(p->words) / sizeof(p->words[0]))
+		p->words[p->nwords++] = c;
+	return c;
+}
+
 static void open_section(struct parser *p, const char *start, size_t n)
 {
 	struct section *s = arena_alloc(&p->mem, sizeof(*s));
@@ -216,7 +233,7 @@ static void open_section(struct parser *p, const char *start, size_t n)
 	name += strspn(name, " \t");
 	for (end = name + strlen(name); end > name && isspace((unsigned char)end[-1]);)
 		*--end = '\0';
-	s->type = arena_strndup(&p->mem, type, strlen(type));
+	s->type = intern(p, type);
 	s->name = *name ? arena_strndup(&p->mem, name, strlen(name)) : NULL;
 	s->line = p->lineno;
 	free(text);
@@ -341,7 +358,7 @@ static int handler(void *user, const char *section, const char *name, const char
 		return 1;
 	}
 	e = arena_alloc(&p->mem, sizeof(*e));
-	e->key = arena_strndup(&p->mem, name, strlen(name));
+	e->key = intern(p, name);
 	e->line = p->lineno;
 	e->value = arena_strndup(&p->mem, value, strlen(value));
 	if (s->entries.n == s->entries.cap) {
@@ -664,6 +681,7 @@ static void add_needs(struct parser *p, struct node *n, struct entry *e, const c
 	struct vec words = {0};
 
 	split_words(v, &words);
+	graph_reservedeps(n, words.n);
 	for (size_t i = 0; i < words.n; i++) {
 		struct node *d = resolve(p, n, words.v[i], e->line, "needs");
 

@@ -380,7 +380,13 @@ int registry_reconcile(struct graph *g, struct journal *j, struct recorder *rec,
 
 	registry_free();
 	R.g = g;
-	R.step = xcalloc(g->nodes.n ? g->nodes.n : 1, sizeof(*R.step));
+	for (size_t i = 0; i < g->steps.n; i++)
+		if (((struct node *)g->steps.v[i])->stepkind == STEP_SQL) {
+			R.step = xcalloc(g->nodes.n, sizeof(*R.step));
+			break;
+		}
+	if (!R.step)
+		return 0; /* no SQL step: nothing to ask a database (a plan of a million shell steps pays nothing) */
 	gather(g, only_selected);
 	if (lock && (rc = lock_all(g)))
 		return rc;

@@ -12,6 +12,7 @@
 #include <math.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -63,7 +64,7 @@ struct rt {
 	bool instant;     /* completes as soon as it is ready (phases, and steps outside a rollback) */
 	bool asked;       /* a gate asked about on the terminal in this run */
 	bool recheck;     /* satisfied, but its inputs are hashed again once it is ready */
-	char detail[160]; /* why the last attempt failed */
+	char *detail;     /* why the last attempt failed (at most DETAIL_MAX - 1 bytes), NULL: not known */
 	int64_t hold_until_wall_ms, next_check_wall_ms; /* a hold: when it ends, the next check (0: none) */
 	struct job *check; /* its health check running now, NULL when none */
 };
@@ -141,11 +142,34 @@ struct engine {
 	int64_t export_mono_ms; /* when the metrics file (export.c) was last written */
 	struct node *prompting; /* the gate whose question is the live line, waiting for y */
 	bool stdin_closed;
+	struct rt *rts; /* every node's, by node id: one block */
 };
+
+enum { DETAIL_MAX = 160 };
 
 static struct rt *rt(const struct node *n)
 {
 	return n->rt;
+}
+
+/* Why N's last attempt failed, "" when not known. */
+static const char *detail_of(const struct node *n)
+{
+	return rt(n)->detail ? rt(n)->detail : "";
+}
+
+/* Set why N's last attempt failed (cut to DETAIL_MAX - 1 bytes, as it always was). */
+static void set_detail(struct node *n, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void set_detail(struct node *n, const char *fmt, ...)
+{
+	char b[DETAIL_MAX];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(b, sizeof(b), fmt, ap);
+	va_end(ap);
+	free(rt(n)->detail);
+	rt(n)->detail = xstrdup(b);
 }
 
 /* ---- output ---- */
@@ -347,15 +371,18 @@ static void drain_instant(struct engine *e)
 	while (e->instant.n) {
 		struct node *n = e->instant.v[--e->instant.n];
 
+		char why[DETAIL_MAX];
+
 		if (n->kind == NODE_MILESTONE && !e->reverse && !state_satisfied(n) && n->ro && n->ro->require &&
-		    !required(e, n, n->ro->require, "require", rt(n)->detail, sizeof(rt(n)->detail))) {
+		    !required(e, n, n->ro->require, "require", why, sizeof(why))) {
 			/* not reached: what needs it waits, and the next run looks again */
+			set_detail(n, "%s", why);
 			rt(n)->st = R_HELD;
 			vec_push(&e->held, n);
 			if (verbosity >= 0) {
 				term_clear();
 				printf("%sMilestone %s not reached: %s%s (%s)\n", term_code(TERM_BOLD_RED), n->name, n->title,
-				       term_code(TERM_RESET), rt(n)->detail);
+				       term_code(TERM_RESET), detail_of(n));
 			}
 		} else if (n->kind == NODE_MILESTONE && !e->reverse && !state_satisfied(n))
 			record_now(e, n, RESULT_MILESTONE);
@@ -1019,7 +1046,7 @@ static void fail_job(struct engine *e, struct job *jb, const char *detail)
 	                  : e->reverse ? RESULT_ROLLBACK_FAIL : retries_left(e, n) ? RESULT_RETRYING : RESULT_FAIL;
 
 	remove_job(e, jb);
-	snprintf(rt(n)->detail, sizeof(rt(n)->detail), "%s", detail);
+	set_detail(n, "%s", detail);
 	if (n->kind == NODE_STEP && res != RESULT_RETRYING && !interrupted)
 		e->prog.finished++;
 	if (record(&e->rec, n, res, &o) < 0 || journal_sync(e->j) < 0) {
@@ -1073,7 +1100,7 @@ static void refuse(struct engine *e, struct node *n)
 	term_clear();
 	error("%s", msg);
 	free(msg);
-	snprintf(rt(n)->detail, sizeof(rt(n)->detail), "changed since applied (%s)", state_reason(n));
+	set_detail(n, "changed since applied (%s)", state_reason(n));
 	rt(n)->st = R_FAILED;
 	e->prog.finished++;
 	e->failures++;
@@ -1164,7 +1191,7 @@ static void hold_resume(struct engine *e, struct node *n)
 /* N's hold failed (its checks, --abort): a failure, and what on_fail says. */
 static void hold_failed(struct engine *e, struct node *n, const char *detail)
 {
-	snprintf(rt(n)->detail, sizeof(rt(n)->detail), "%s", detail);
+	set_detail(n, "%s", detail);
 	rt(n)->st = R_FAILED;
 	e->failures++;
 	vec_push(&e->failed, n);
@@ -1640,10 +1667,11 @@ static void init_runtime(struct engine *e, struct node **targets, size_t ntarget
 
 	graph_clearmarks(g);
 	graph_select(g, ntargets ? targets : NULL, ntargets, MARK_SELECTED);
+	e->rts = xcalloc(g->nodes.n ? g->nodes.n : 1, sizeof(*e->rts));
 	for (size_t i = 0; i < g->nodes.n; i++) {
 		struct node *n = g->nodes.v[i];
 
-		n->rt = xcalloc(1, sizeof(struct rt));
+		n->rt = &e->rts[n->id];
 	}
 	/* Satisfied steps are done from the start, but for one with inputs that something
 	 * upstream will run first and may rewrite: it waits, and is checked again when it is
@@ -1687,9 +1715,12 @@ static void free_runtime(struct engine *e)
 	for (size_t i = 0; i < e->g->nodes.n; i++) {
 		struct node *n = e->g->nodes.v[i];
 
-		free(n->rt);
+		if (n->rt)
+			free(rt(n)->detail);
 		n->rt = NULL;
 	}
+	free(e->rts);
+	e->rts = NULL;
 	for (size_t i = 0; i < e->g->pools.n; i++)
 		readyq_free(&e->pools[i].waiting);
 	free(e->pools);
@@ -1781,7 +1812,7 @@ static int rollback_summary(struct engine *e, const char *dur)
 	if (e->failed.n) {
 		struct node *n = e->failed.v[0];
 
-		notice("rollback of %s failed: %s%s", n->name, rt(n)->detail, log_of(e->g, n));
+		notice("rollback of %s failed: %s%s", n->name, detail_of(n), log_of(e->g, n));
 		notice("%zu step%s still done:%s", nleft, nleft == 1 ? "" : "s", buf_str(&left));
 		notice("fix the rollback and run orch --rollback again to continue");
 		buf_free(&left);
@@ -1838,7 +1869,7 @@ static int summary(struct engine *e)
 		struct node *n = e->failed.v[i];
 
 		if (n->kind == NODE_STEP)
-			notice("step %s failed: %s%s", n->name, rt(n)->detail, log_of(e->g, n));
+			notice("step %s failed: %s%s", n->name, detail_of(n), log_of(e->g, n));
 		else
 			notice("milestone %s not reached: validate failed%s", n->name, log_of(e->g, n));
 	}
@@ -1858,7 +1889,7 @@ static int summary(struct engine *e)
 	for (size_t i = 0; i < e->held.n; i++) {
 		struct node *n = e->held.v[i];
 
-		notice("milestone %s not reached: %s", n->name, rt(n)->detail[0] ? rt(n)->detail : state_reason(n));
+		notice("milestone %s not reached: %s", n->name, detail_of(n)[0] ? detail_of(n) : state_reason(n));
 	}
 	if (e->failed.n || e->gates.n || e->held.n || e->holding.n || notrun) {
 		if (notrun)
@@ -2211,11 +2242,12 @@ int run_rollback(struct graph *g, struct journal *j, struct vec *steps, const in
 	e.ready.key_ms = order_ms;
 	for (size_t i = 0; i < g->pools.n; i++)
 		e.pools[i].waiting.key_ms = order_ms;
+	e.rts = xcalloc(g->nodes.n ? g->nodes.n : 1, sizeof(*e.rts));
 	for (size_t i = 0; i < g->nodes.n; i++) {
 		struct node *n = g->nodes.v[i];
 
 		n->mark = MARK_SELECTED;
-		n->rt = xcalloc(1, sizeof(struct rt));
+		n->rt = &e.rts[n->id];
 		rt(n)->instant = true;
 		rt(n)->pending = n->nusers;
 	}

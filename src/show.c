@@ -61,17 +61,25 @@ static void list_json(struct graph *g, FILE *f)
 	jout_open(&out, '[');
 	for (size_t i = 0; i < g->steps.n; i++) {
 		struct node *n = g->steps.v[i];
-		json_t *o = json_object();
 
-		json_object_set_new(o, "name", json_string(n->name));
-		json_object_set_new(o, "title", json_string(n->title));
-		json_object_set_new(o, "phase", n->phase ? json_string(n->phase->name) : json_null());
-		json_object_set_new(o, "needs", names_of(n->deps, n->ndeps, EDGE_NEEDS));
-		json_object_set_new(o, "estimate_s", n->est_ms < 0 ? json_null() : json_integer(n->est_ms / 1000));
-		json_object_set_new(o, "manual", json_boolean(n->stepkind == STEP_MANUAL));
-		json_object_set_new(o, "kind", json_string(step_kindname(n)));
-		json_object_set_new(o, "line", json_integer(n->line));
-		jout_value(&out, o);
+		jout_open(&out, '{');
+		jout_str(&out, "name", n->name);
+		jout_str(&out, "title", n->title);
+		jout_str(&out, "phase", n->phase ? n->phase->name : NULL);
+		jout_key(&out, "needs");
+		jout_open(&out, '[');
+		for (size_t j = 0; j < n->ndeps; j++)
+			if (n->deps[j].why == EDGE_NEEDS)
+				jout_str(&out, NULL, n->deps[j].dep->name);
+		jout_close(&out, ']');
+		if (n->est_ms < 0)
+			jout_null(&out, "estimate_s");
+		else
+			jout_int(&out, "estimate_s", n->est_ms / 1000);
+		jout_bool(&out, "manual", n->stepkind == STEP_MANUAL);
+		jout_str(&out, "kind", step_kindname(n));
+		jout_int(&out, "line", (int64_t)n->line);
+		jout_close(&out, '}');
 	}
 	jout_close(&out, ']');
 	jout_key(&out, "phases");
@@ -91,7 +99,7 @@ static void list_json(struct graph *g, FILE *f)
 		for (size_t j = 0; j < n->steps.n; j++) {
 			struct node *st = n->steps.v[j];
 
-			jout_value(&out, json_string(st->name));
+			jout_str(&out, NULL, st->name);
 			est += st->est_ms > 0 ? st->est_ms : 0;
 		}
 		jout_close(&out, ']');

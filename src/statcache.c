@@ -147,6 +147,26 @@ int statcache_hash(struct statcache *c, const char *path, const char *key, struc
 	return statcache_hash_stat(c, path, key, &st, out);
 }
 
+/* Does entry E hold the file whose stat data are SB? */
+static bool entry_matches(const struct centry *e, const struct stat *sb)
+{
+	return (e->h.hi | e->h.lo | (uint64_t)e->size | (uint64_t)e->mtime_ns) &&
+	       e->size == (int64_t)sb->st_size && e->mtime_ns == ts_ns(sb->st_mtim) &&
+	       e->ctime_ns == ts_ns(sb->st_ctim) && e->ino == (uint64_t)sb->st_ino &&
+	       e->dev == (uint64_t)sb->st_dev;
+}
+
+bool statcache_known(struct statcache *c, const char *key, const struct stat *sb, struct hash128 *out)
+{
+	struct centry *e;
+
+	if (sb->st_mode == 0 || S_ISDIR(sb->st_mode) || !(e = table_get(&c->entries, key)) || !entry_matches(e, sb))
+		return false;
+	e->used = true;
+	*out = e->h;
+	return true;
+}
+
 int statcache_hash_stat(struct statcache *c, const char *path, const char *key, const struct stat *sb,
                         struct hash128 *out)
 {
@@ -164,14 +184,10 @@ int statcache_hash_stat(struct statcache *c, const char *path, const char *key, 
 		return -1;
 	}
 	e = cache_get(c, key);
-	if (e->h.hi | e->h.lo | (uint64_t)e->size | (uint64_t)e->mtime_ns) {
-		if (e->size == (int64_t)sb->st_size && e->mtime_ns == ts_ns(sb->st_mtim) &&
-		    e->ctime_ns == ts_ns(sb->st_ctim) && e->ino == (uint64_t)sb->st_ino &&
-		    e->dev == (uint64_t)sb->st_dev) {
-			e->used = true;
-			*out = e->h;
-			return 0;
-		}
+	if (entry_matches(e, sb)) {
+		e->used = true;
+		*out = e->h;
+		return 0;
 	}
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
 		return -1;

@@ -3,6 +3,7 @@
 #ifndef ORCH_STATCACHE_H
 #define ORCH_STATCACHE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/stat.h>
@@ -26,6 +27,10 @@ int statcache_hash(struct statcache *c, const char *path, const char *key, struc
  * means the file is missing): no second stat. */
 int statcache_hash_stat(struct statcache *c, const char *path, const char *key, const struct stat *st,
                         struct hash128 *out);
+/* Answer KEY's hash from the cache alone when its entry matches ST (the file unchanged
+ * since it was hashed); false when it must be read (statcache_hash_stat), for which the
+ * caller then builds the path. */
+bool statcache_known(struct statcache *c, const char *key, const struct stat *st, struct hash128 *out);
 /* Write the entries used since open to the cache file, atomically (temp file + rename),
  * if anything changed. Returns 0, or -1 after a warning. */
 int statcache_save(struct statcache *c);

@@ -10,12 +10,14 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <glob.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "hash.h"
 #include "history.h"
@@ -29,19 +31,20 @@ struct nstate { /* laid out without holes: a million of them */
 	struct hash128 eff;   /* what dependents see: the signature it completed with */
 	struct sigpart *parts;
 	struct hash128 *full; /* the parts' full hashes */
-	char *reason;
+	const char *reason;   /* owned when ownreason, else a literal */
 	struct node *cause;   /* for phases and milestones: the step that changed */
 	uint32_t nparts;
 	uint32_t unsat;       /* phases: dependencies not satisfied */
 	uint32_t skips;       /* phases and milestones: members holding a skipped step (see
 	                       * holds_skip) */
+	struct hash128 rec;   /* the signature the last completion recorded, when haverec */
 	enum stepstate st;
-	char hex[33];
-	char rec[33];         /* the signature the last completion recorded, "" */
+	bool haverec;
 	bool haveparts;       /* parts is filled (see drop_parts) */
 	bool satisfied;
 	bool dirty;           /* a phase or milestone whose signature must be recomputed */
 	bool causeset;
+	bool ownreason;
 };
 
 static struct {
@@ -51,11 +54,23 @@ static struct {
 	struct hasher *h;
 	struct nstate *arr;
 	struct histories hist;
+	int dirfd;     /* the plan's directory, when dirfd_open: relative paths are stat-ed from it */
+	bool dirfd_open;
 } S;
 
 static struct nstate *ns(const struct node *n)
 {
 	return n->state;
+}
+
+/* S's signature in hex, in one of a few buffers used in turn (the callers copy it or
+ * compare it at once): 33 bytes a node fewer than keeping it. */
+static const char *sig_hex(const struct nstate *s)
+{
+	static char hex[4][33];
+	static unsigned turn;
+
+	return hash128_hex(s->sig, hex[turn++ % 4]);
 }
 
 static const char *statenames[] = {
@@ -118,6 +133,21 @@ static char *plan_path(const char *rel)
 	return rel[0] == '/' ? xstrdup(rel) : xasprintf("%s/%s", S.g->dir, rel);
 }
 
+/* stat of REL (relative to the plan, or absolute). A relative path is looked up from the
+ * plan's directory, held open, so the kernel walks only REL's own components. */
+static int stat_rel(const char *rel, struct stat *st)
+{
+	char *abs;
+	int r;
+
+	if (rel[0] != '/' && S.dirfd_open)
+		return fstatat(S.dirfd, rel, st, 0);
+	abs = plan_path(rel);
+	r = stat(abs, st);
+	free(abs);
+	return r;
+}
+
 /* The hash of file REL (relative to the plan), or missing_hash. */
 static struct hash128 file_hash(const char *rel)
 {
@@ -143,9 +173,12 @@ bool state_file_checksum(const char *rel, char hex[33])
 /* The hash of file REL whose stat data are ST (taken once, by whoever found the file). */
 static struct hash128 file_hash_st(const char *rel, const struct stat *st)
 {
-	char *abs = plan_path(rel);
+	char *abs;
 	struct hash128 h;
 
+	if (statcache_known(S.cache, rel, st, &h))
+		return h;
+	abs = plan_path(rel);
 	if (statcache_hash_stat(S.cache, abs, rel, st, &h) < 0)
 		h = missing_hash;
 	free(abs);
@@ -203,9 +236,8 @@ static void walk_dir(const char *rel, struct vec *out, struct stats *sts, int de
 		qsort(names.v, names.n, sizeof(*names.v), cmp_str);
 	for (size_t i = 0; i < names.n; i++) {
 		struct stat st;
-		char *p = plan_path(names.v[i]);
 
-		if (stat(p, &st) < 0) {
+		if (stat_rel(names.v[i], &st) < 0) {
 			st.st_mode = 0; /* gone since readdir: hashed as missing */
 			st.st_nlink = 0;
 			vec_push(out, names.v[i]);
@@ -218,7 +250,6 @@ static void walk_dir(const char *rel, struct vec *out, struct stats *sts, int de
 			vec_push(out, names.v[i]);
 			stats_push(sts, &st);
 		}
-		free(p);
 	}
 	vec_free(&names);
 }
@@ -238,13 +269,11 @@ static void expand_st(const char *pat, struct vec *out, struct stats *sts)
 	struct stat st;
 
 	if (!has_glob(pat)) {
-		abs = plan_path(pat);
-		if (stat(abs, &st) == 0) {
+		if (stat_rel(pat, &st) == 0) {
 			vec_push(out, xstrdup(pat));
 			if (sts)
 				stats_push(sts, &st);
 		}
-		free(abs);
 		return;
 	}
 	abs = plan_path(pat);
@@ -282,9 +311,21 @@ static void input_parts(const struct node *n, struct partlist *l)
 		const char *pat = n->inputs.v[i];
 		struct vec paths = {0};
 		struct stats sts = {0};
+		struct stat st;
 
 		first[i] = files.n;
-		expand_st(pat, &paths, &sts);
+		if (!has_glob(pat)) { /* one path named, stat-ed once; a file needs no lists */
+			if (stat_rel(pat, &st) == 0) {
+				if (!S_ISDIR(st.st_mode)) {
+					part_add(&files, PART_INPUT, pat, true, file_hash_st(pat, &st));
+					continue;
+				}
+				vec_push(&paths, xstrdup(pat));
+				stats_push(&sts, &st);
+			}
+		} else {
+			expand_st(pat, &paths, &sts);
+		}
 		if (!paths.n)
 			part_add(&files, PART_INPUT, pat, true, missing_hash);
 		for (size_t k = 0; k < paths.n; k++) {
@@ -427,7 +468,6 @@ static void compute(struct node *n)
 		hasher_addhash(S.h, l.full[i]);
 	}
 	s->sig = hasher_end(S.h);
-	hash128_hex(s->sig, s->hex);
 	s->parts = l.v;
 	s->full = l.full;
 	s->nparts = (uint32_t)l.n;
@@ -486,8 +526,20 @@ static void recompute(struct node *n)
 
 static void set_reason(struct nstate *s, char *reason)
 {
-	free(s->reason);
+	if (s->ownreason)
+		free((char *)s->reason);
 	s->reason = reason;
+	s->ownreason = true;
+}
+
+/* A reason that is a string literal: most nodes have one, and a million copies of
+ * "up to date" would be a million allocations. */
+static void set_reason_lit(struct nstate *s, const char *reason)
+{
+	if (s->ownreason)
+		free((char *)s->reason);
+	s->reason = reason;
+	s->ownreason = false;
 }
 
 const char *state_missing_output(const struct node *n)
@@ -522,7 +574,7 @@ static struct node *cause_of(struct node *d)
 			s->cause = cause_of(x);
 		else if (ns(x)->st != ST_DONE && ns(x)->st != ST_SKIPPED)
 			s->cause = x;
-		else if (!hash128_eq(ns(x)->eff, ns(x)->sig) || (ns(x)->rec[0] && strcmp(ns(x)->rec, ns(x)->hex)))
+		else if (!hash128_eq(ns(x)->eff, ns(x)->sig) || (ns(x)->haverec && !hash128_eq(ns(x)->rec, ns(x)->sig)))
 			s->cause = x;
 	}
 	return s->cause;
@@ -566,12 +618,12 @@ size_t state_changes(struct node *n, struct vec *out)
 	struct ptable t;
 	size_t before = out->n;
 
-	if (!s || !S.j || S.hist.node[n->id].done < 0)
+	if (!s || !S.j || history_of(&S.hist, n->id)->done < 0)
 		return 0;
-	if (s->rec[0] && strcmp(s->rec, s->hex) == 0)
+	if (s->haverec && hash128_eq(s->rec, s->sig))
 		return 0;
 	need_parts(n);
-	nrec = journal_parts(S.j, history_event(S.j, S.hist.node[n->id].done), &rec);
+	nrec = journal_parts(S.j, history_event(S.j, history_of(&S.hist, n->id)->done), &rec);
 	if (nrec < 0) {
 		vec_push(out, xstrdup("definition, inputs or dependencies changed"));
 		return 1;
@@ -780,7 +832,7 @@ const struct node *state_skipped_need(const struct node *n)
 static void decide(struct node *n)
 {
 	struct nstate *s = ns(n);
-	const struct jevent *last = history_event(S.j, S.hist.node[n->id].last);
+	const struct jevent *last = history_event(S.j, history_of(&S.hist, n->id)->last);
 	enum evkind k = last ? last->kind : EV_RESET;
 	const char *out;
 
@@ -798,9 +850,9 @@ static void decide(struct node *n)
 	}
 	if (!last) {
 		s->st = ST_NOTRUN;
-		set_reason(s, xstrdup(n->kind == NODE_MILESTONE     ? "not reached"
+		set_reason_lit(s, n->kind == NODE_MILESTONE     ? "not reached"
 		                      : n->stepkind == STEP_MANUAL ? "waiting for approval"
-		                                                   : "never run"));
+		                                                   : "never run");
 		return;
 	}
 	switch (k) {
@@ -809,21 +861,21 @@ static void decide(struct node *n)
 	case EV_INTERRUPTED: {
 		/* what was interrupted is the attempt its last start began: a rollback that did
 		 * not finish leaves the step still to roll back */
-		const struct jevent *start = history_event(S.j, S.hist.node[n->id].start);
+		const struct jevent *start = history_event(S.j, history_of(&S.hist, n->id)->start);
 
 		if (start && start->kind == EV_ROLLBACK_START) {
 			s->st = ST_ROLLBACK_INTERRUPTED;
-			set_reason(s, xstrdup("rollback interrupted"));
+			set_reason_lit(s, "rollback interrupted");
 		} else {
 			s->st = ST_INTERRUPTED;
-			set_reason(s, xstrdup("interrupted"));
+			set_reason_lit(s, "interrupted");
 		}
 		return;
 	}
 	case EV_HOLD:
 	case EV_CHECK:
 		s->st = ST_HOLDING;
-		set_reason(s, xstrdup("holding"));
+		set_reason_lit(s, "holding");
 		return;
 	case EV_FAIL:
 		s->st = ST_FAILED;
@@ -831,32 +883,32 @@ static void decide(struct node *n)
 		return;
 	case EV_SKIP:
 		s->st = ST_SKIPPED;
-		set_reason(s, xstrdup("skipped"));
+		set_reason_lit(s, "skipped");
 		s->satisfied = true;
 		return;
 	case EV_FORCE:
 		s->st = ST_NOTRUN;
-		set_reason(s, xstrdup("forced"));
+		set_reason_lit(s, "forced");
 		return;
 	case EV_ROLLBACK_OK:
 		s->st = ST_NOTRUN;
-		set_reason(s, xstrdup("rolled back"));
+		set_reason_lit(s, "rolled back");
 		return;
 	case EV_MILESTONE_LOST:
 		s->st = ST_NOTRUN;
-		set_reason(s, xstrdup("no longer reached"));
+		set_reason_lit(s, "no longer reached");
 		return;
 	default:
 		break;
 	}
-	if (S.hist.node[n->id].done < 0) { /* a rollback failed on a node that was not done */
+	if (history_of(&S.hist, n->id)->done < 0) { /* a rollback failed on a node that was not done */
 		s->st = ST_FAILED;
-		set_reason(s, xstrdup("rollback failed"));
+		set_reason_lit(s, "rollback failed");
 		return;
 	}
 	if (n->always) {
 		s->st = ST_STALE;
-		set_reason(s, xstrdup("always = yes"));
+		set_reason_lit(s, "always = yes");
 		return;
 	}
 	if ((out = state_missing_output(n))) {
@@ -864,9 +916,9 @@ static void decide(struct node *n)
 		set_reason(s, xasprintf("output %s missing", out));
 		return;
 	}
-	if (strcmp(s->rec, s->hex) == 0) {
+	if (s->haverec && hash128_eq(s->rec, s->sig)) {
 		s->st = ST_DONE;
-		set_reason(s, xstrdup(n->stepkind == STEP_MANUAL && n->kind == NODE_STEP ? "approved" : "up to date"));
+		set_reason_lit(s, n->stepkind == STEP_MANUAL && n->kind == NODE_STEP ? "approved" : "up to date");
 		s->satisfied = true;
 		return;
 	}
@@ -875,7 +927,8 @@ static void decide(struct node *n)
 	case ONCHANGE_ERROR:
 		s->st = ST_CHANGED;
 		set_reason(s, first_change(n));
-		hash128_parse(s->rec, &s->eff);
+		if (s->haverec)
+			s->eff = s->rec;
 		break;
 	case ONCHANGE_IGNORE: {
 		char *r = first_change(n);
@@ -883,7 +936,8 @@ static void decide(struct node *n)
 		s->st = ST_STALE;
 		set_reason(s, xasprintf("%s (ignored: on_change = ignore)", r));
 		free(r);
-		hash128_parse(s->rec, &s->eff);
+		if (s->haverec)
+			s->eff = s->rec;
 		s->satisfied = true;
 		break;
 	}
@@ -905,13 +959,16 @@ void state_free(struct graph *g)
 		if (!n->state)
 			continue;
 		free_parts(n->state);
-		free(ns(n)->reason);
+		if (ns(n)->ownreason)
+			free((char *)ns(n)->reason);
 		n->state = NULL;
 	}
 	free(S.arr);
 	history_free(&S.hist);
 	hasher_free(S.h);
 	statcache_free(S.owncache);
+	if (S.dirfd_open)
+		close(S.dirfd);
 	memset(&S, 0, sizeof(S));
 }
 
@@ -953,6 +1010,8 @@ void state_load(struct graph *g, struct journal *j)
 		S.cache = S.owncache;
 	}
 	S.arr = xcalloc(nn ? nn : 1, sizeof(*S.arr));
+	S.dirfd = open(g->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	S.dirfd_open = S.dirfd >= 0; /* else each path is stat-ed whole */
 	for (size_t i = 0; i < nn; i++) {
 		struct node *n = g->nodes.v[i];
 
@@ -963,10 +1022,10 @@ void state_load(struct graph *g, struct journal *j)
 	if (j && journal_locked(j))
 		maybe_compact(g, j);
 	for (size_t i = 0; i < nn; i++) {
-		const struct jevent *done = history_event(j, S.hist.node[i].done);
+		const struct jevent *done = history_event(j, history_of(&S.hist, i)->done);
 
 		if (done)
-			memcpy(S.arr[i].rec, done->sig, 33);
+			S.arr[i].haverec = done->sig[0] && hash128_parse(done->sig, &S.arr[i].rec) == 0;
 	}
 	/* signatures and decisions in topological order: linear in nodes + edges */
 	for (size_t i = 0; i < nn; i++) {
@@ -1025,21 +1084,21 @@ int64_t state_hold_until(const struct node *n)
 {
 	const struct jevent *h;
 
-	if (!n->state || ns(n)->st != ST_HOLDING || !(h = history_event(S.j, S.hist.node[n->id].hold)))
+	if (!n->state || ns(n)->st != ST_HOLDING || !(h = history_event(S.j, history_of(&S.hist, n->id)->hold)))
 		return -1;
 	return h->start_ms + (h->duration_ms > 0 ? h->duration_ms : 0);
 }
 
 bool state_hold_failed(const struct node *n)
 {
-	const struct history *h = n->state ? &S.hist.node[n->id] : NULL;
+	const struct history *h = n->state ? history_of(&S.hist, n->id) : NULL;
 
 	return h && ns(n)->st == ST_FAILED && h->hold >= 0 && h->hold > h->start;
 }
 
 const struct history *state_history(const struct node *n)
 {
-	return n->state ? &S.hist.node[n->id] : NULL;
+	return n->state ? history_of(&S.hist, n->id) : NULL;
 }
 
 const struct histories *state_histories(void)
@@ -1118,7 +1177,7 @@ bool state_satisfied(const struct node *n)
 const char *state_refresh(struct node *n)
 {
 	compute(n);
-	return ns(n)->hex;
+	return sig_hex(ns(n));
 }
 
 bool state_recheck(struct node *n)
@@ -1126,10 +1185,10 @@ bool state_recheck(struct node *n)
 	struct nstate *s = ns(n);
 	char *why;
 
-	if (!s->satisfied || n->kind != NODE_STEP || s->st != ST_DONE || !s->rec[0])
+	if (!s->satisfied || n->kind != NODE_STEP || s->st != ST_DONE || !s->haverec)
 		return false;
 	compute(n);
-	if (strcmp(s->rec, s->hex) == 0)
+	if (hash128_eq(s->rec, s->sig))
 		return false;
 	why = first_change(n);
 	if (onchange_of(n) == ONCHANGE_IGNORE) {
@@ -1155,7 +1214,8 @@ void state_set(struct node *n, enum stepstate st, const char *reason)
 	if (st == ST_DONE) {
 		if (s->dirty)
 			recompute(n);
-		memcpy(s->rec, s->hex, 33);
+		s->rec = s->sig;
+		s->haverec = true;
 	}
 	if ((st == ST_DONE || st == ST_SKIPPED) && !hash128_eq(s->eff, s->sig)) {
 		s->eff = s->sig;
@@ -1170,7 +1230,7 @@ const char *state_signature(const struct node *n)
 		return NULL;
 	if (ns(n)->dirty)
 		recompute((struct node *)n);
-	return ns(n)->hex;
+	return sig_hex(ns(n));
 }
 
 size_t state_parts(const struct node *n, const struct sigpart **parts)

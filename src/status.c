@@ -950,55 +950,133 @@ static const char *step_word(const struct stepinfo *s, const struct node *n)
 	return state_name(state_of(n));
 }
 
-static json_t *json_event(const struct jevent *e)
+static char *two(char *p, int v)
 {
-	json_t *o = json_object();
-
-	json_object_set_new(o, "event", json_string(journal_kindname(e->kind)));
-	json_object_set_new(o, "at", jtime(e->time_ms));
-	json_object_set_new(o, "run", jstr(e->run));
-	json_object_set_new(o, "attempt", e->attempt ? json_integer(e->attempt) : json_null());
-	json_object_set_new(o, "started", jtime(e->start_ms));
-	json_object_set_new(o, "duration_ms", jms(e->duration_ms));
-	json_object_set_new(o, "exit_status", e->kind == EV_FAIL || e->kind == EV_ROLLBACK_FAIL || e->kind == EV_OK
-	                                              ? json_integer(e->exit_status) : json_null());
-	json_object_set_new(o, "signal", e->signal ? json_integer(e->signal) : json_null());
-	json_object_set_new(o, "timed_out", json_boolean(e->timed_out));
-	json_object_set_new(o, "message", jstr(e->message));
-	json_object_set_new(o, "log", jstr(e->log));
-	return o;
+	p[0] = (char)('0' + v / 10 % 10);
+	p[1] = (char)('0' + v % 10);
+	return p + 2;
 }
 
-/* The steps, one object at a time. */
+/* A time as jtime writes it, into B; NULL when not recorded. A step's events mostly
+ * fall in the second before, so the calendar of the last second is kept. */
+static const char *stime(char b[64], int64_t ms)
+{
+	static time_t last = (time_t)-1;
+	static struct tm tm;
+	time_t s = (time_t)(ms / 1000);
+	int y, milli = (int)(ms % 1000);
+	char *p = b;
+
+	if (ms <= 0)
+		return NULL;
+	if (s != last) {
+		gmtime_r(&s, &tm);
+		last = s;
+	}
+	y = tm.tm_year + 1900;
+	if (y < 1000 || y > 9999) {
+		snprintf(b, 64, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", y, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+		         tm.tm_min, tm.tm_sec, milli);
+		return b;
+	}
+	p = two(p, y / 100);
+	p = two(p, y % 100);
+	*p++ = '-';
+	p = two(p, tm.tm_mon + 1);
+	*p++ = '-';
+	p = two(p, tm.tm_mday);
+	*p++ = 'T';
+	p = two(p, tm.tm_hour);
+	*p++ = ':';
+	p = two(p, tm.tm_min);
+	*p++ = ':';
+	p = two(p, tm.tm_sec);
+	*p++ = '.';
+	*p++ = (char)('0' + milli / 100);
+	p = two(p, milli % 100);
+	*p++ = 'Z';
+	*p = '\0';
+	return b;
+}
+
+static void jout_ms(struct jout *out, const char *key, int64_t ms)
+{
+	if (ms < 0)
+		jout_null(out, key);
+	else
+		jout_int(out, key, ms);
+}
+
+static void jout_time(struct jout *out, const char *key, int64_t ms)
+{
+	char b[64];
+
+	jout_str(out, key, stime(b, ms));
+}
+
+static void json_event(struct jout *out, const struct jevent *e)
+{
+	jout_open(out, '{');
+	jout_str(out, "event", journal_kindname(e->kind));
+	jout_time(out, "at", e->time_ms);
+	jout_str(out, "run", e->run);
+	if (e->attempt)
+		jout_int(out, "attempt", e->attempt);
+	else
+		jout_null(out, "attempt");
+	jout_time(out, "started", e->start_ms);
+	jout_ms(out, "duration_ms", e->duration_ms);
+	if (e->kind == EV_FAIL || e->kind == EV_ROLLBACK_FAIL || e->kind == EV_OK)
+		jout_int(out, "exit_status", e->exit_status);
+	else
+		jout_null(out, "exit_status");
+	if (e->signal)
+		jout_int(out, "signal", e->signal);
+	else
+		jout_null(out, "signal");
+	jout_bool(out, "timed_out", e->timed_out);
+	jout_str(out, "message", e->message);
+	jout_str(out, "log", e->log);
+	jout_close(out, '}');
+}
+
+/* The steps, one object at a time, each value written as it is known. */
 static void json_steps(struct status *st, struct jout *out)
 {
 	jout_open(out, '[');
 	for (size_t i = 0; i < st->g->steps.n; i++) {
 		struct node *n = st->g->steps.v[i];
 		struct stepinfo *s = &st->si[n->id];
-		json_t *o = json_object();
 
-		json_object_set_new(o, "name", json_string(n->name));
-		json_object_set_new(o, "title", json_string(n->title));
-		json_object_set_new(o, "phase", n->phase ? json_string(n->phase->name) : json_null());
-		json_object_set_new(o, "kind", json_string(step_kindname(n)));
-		json_object_set_new(o, "state", json_string(step_word(s, n)));
-		json_object_set_new(o, "reason", json_string(state_reason(n)));
+		jout_open(out, '{');
+		jout_str(out, "name", n->name);
+		jout_str(out, "title", n->title);
+		jout_str(out, "phase", n->phase ? n->phase->name : NULL);
+		jout_str(out, "kind", step_kindname(n));
+		jout_str(out, "state", step_word(s, n));
+		jout_str(out, "reason", state_reason(n));
 		if (registry_says(n) != REG_UNASKED) {
-			json_object_set_new(o, "database", json_string(registry_word(registry_says(n))));
-			json_object_set_new(o, "disagreement", jstr(registry_note(n)));
+			jout_str(out, "database", registry_word(registry_says(n)));
+			jout_str(out, "disagreement", registry_note(n));
 		}
-		json_object_set_new(o, "done", json_boolean(s->done));
-		json_object_set_new(o, "stale", json_boolean(s->stale));
-		json_object_set_new(o, "estimate_ms", jms(n->est_ms));
-		json_object_set_new(o, "actual_ms", jms(s->actual_ms));
-		json_object_set_new(o, "left_ms", json_integer(s->left_ms));
-		json_object_set_new(o, "attempts", json_integer(s->attempts));
-		json_object_set_new(o, "failed_attempts", json_integer(s->failures));
-		json_object_set_new(o, "done_at", s->done && s->ok ? jtime(s->ok->time_ms) : json_null());
-		json_object_set_new(o, "approved_by", s->done && s->ok && s->ok->kind == EV_APPROVE ? jstr(s->ok->by) : json_null());
-		json_object_set_new(o, "last", s->last ? json_event(s->last) : json_null());
-		jout_value(out, o);
+		jout_bool(out, "done", s->done);
+		jout_bool(out, "stale", s->stale);
+		jout_ms(out, "estimate_ms", n->est_ms);
+		jout_ms(out, "actual_ms", s->actual_ms);
+		jout_int(out, "left_ms", s->left_ms);
+		jout_int(out, "attempts", s->attempts);
+		jout_int(out, "failed_attempts", s->failures);
+		if (s->done && s->ok)
+			jout_time(out, "done_at", s->ok->time_ms);
+		else
+			jout_null(out, "done_at");
+		jout_str(out, "approved_by", s->done && s->ok && s->ok->kind == EV_APPROVE ? s->ok->by : NULL);
+		jout_key(out, "last");
+		if (s->last)
+			json_event(out, s->last);
+		else
+			jout_null(out, NULL);
+		jout_close(out, '}');
 	}
 	jout_close(out, ']');
 }
@@ -1059,6 +1137,14 @@ static json_t *json_milestones(struct status *st)
 
 /* The steps PICK selects, each with what matters about it in that list, one object
  * at a time. */
+static void jout_intornull(struct jout *out, const char *key, bool known, int64_t v)
+{
+	if (known)
+		jout_int(out, key, v);
+	else
+		jout_null(out, key);
+}
+
 static void json_list(struct status *st, struct jout *out, bool (*pick)(const struct stepinfo *))
 {
 	jout_open(out, '[');
@@ -1066,50 +1152,55 @@ static void json_list(struct status *st, struct jout *out, bool (*pick)(const st
 		struct node *n = st->g->steps.v[i];
 		struct stepinfo *s = &st->si[n->id];
 		const struct jevent *e = pick == is_failed ? s->last : s->start;
-		json_t *o;
 
 		if (!pick(s))
 			continue;
-		o = json_object();
-		json_object_set_new(o, "name", json_string(n->name));
-		json_object_set_new(o, "title", json_string(n->title));
-		json_object_set_new(o, "phase", n->phase ? json_string(n->phase->name) : json_null());
+		jout_open(out, '{');
+		jout_str(out, "name", n->name);
+		jout_str(out, "title", n->title);
+		jout_str(out, "phase", n->phase ? n->phase->name : NULL);
 		if (pick == is_failed) {
-			json_object_set_new(o, "rollback", json_boolean(e->kind == EV_ROLLBACK_FAIL));
-			json_object_set_new(o, "exit_status", e->exit_status >= 0 ? json_integer(e->exit_status) : json_null());
-			json_object_set_new(o, "signal", e->signal ? json_integer(e->signal) : json_null());
-			json_object_set_new(o, "timed_out", json_boolean(e->timed_out));
-			json_object_set_new(o, "message", jstr(e->message));
-			json_object_set_new(o, "at", jtime(e->time_ms));
-			json_object_set_new(o, "duration_ms", jms(e->duration_ms));
-			json_object_set_new(o, "attempt", json_integer(e->attempt));
-			json_object_set_new(o, "log", jstr(e->log));
+			jout_bool(out, "rollback", e->kind == EV_ROLLBACK_FAIL);
+			jout_intornull(out, "exit_status", e->exit_status >= 0, e->exit_status);
+			jout_intornull(out, "signal", e->signal != 0, e->signal);
+			jout_bool(out, "timed_out", e->timed_out);
+			jout_str(out, "message", e->message);
+			jout_time(out, "at", e->time_ms);
+			jout_ms(out, "duration_ms", e->duration_ms);
+			jout_int(out, "attempt", e->attempt);
+			jout_str(out, "log", e->log);
 		} else if (pick == is_running || pick == is_interrupted) {
 			int64_t since = e ? (e->start_ms ? e->start_ms : e->time_ms) : 0;
 
-			json_object_set_new(o, "rollback", json_boolean(e && e->kind == EV_ROLLBACK_START));
-			json_object_set_new(o, "since", e ? jtime(since) : json_null());
-			json_object_set_new(o, "elapsed_ms", e && pick == is_running ? json_integer(st->now - since) : json_null());
-			json_object_set_new(o, "run", e ? jstr(e->run) : json_null());
-			json_object_set_new(o, "attempt", e ? json_integer(e->attempt) : json_null());
-			json_object_set_new(o, "log", e ? jstr(e->log) : json_null());
+			jout_bool(out, "rollback", e && e->kind == EV_ROLLBACK_START);
+			if (e)
+				jout_time(out, "since", since);
+			else
+				jout_null(out, "since");
+			jout_intornull(out, "elapsed_ms", e && pick == is_running, st->now - since);
+			jout_str(out, "run", e ? e->run : NULL);
+			jout_intornull(out, "attempt", e != NULL, e ? e->attempt : 0);
+			jout_str(out, "log", e ? e->log : NULL);
 			if (pick == is_running) {
-				json_object_set_new(o, "orphan", json_boolean(s->orphan));
-				json_object_set_new(o, "pid", e && e->pgid > 0 ? json_integer(e->pgid) : json_null());
+				jout_bool(out, "orphan", s->orphan);
+				jout_intornull(out, "pid", e && e->pgid > 0, e ? e->pgid : 0);
 			}
 		} else if (pick == is_waiting) {
-			json_object_set_new(o, "prompt", jstr(n->x->prompt));
+			jout_str(out, "prompt", n->x->prompt);
 		} else if (pick == is_skipped) {
 			const struct jevent *k = s->last && s->last->kind == EV_SKIP ? s->last : NULL;
 
-			json_object_set_new(o, "at", k ? jtime(k->time_ms) : json_null());
-			json_object_set_new(o, "run", k ? jstr(k->run) : json_null());
-			json_object_set_new(o, "failed_attempts", json_integer(s->failures));
+			if (k)
+				jout_time(out, "at", k->time_ms);
+			else
+				jout_null(out, "at");
+			jout_str(out, "run", k ? k->run : NULL);
+			jout_int(out, "failed_attempts", s->failures);
 		} else {
-			json_object_set_new(o, "reason", json_string(state_reason(n)));
-			json_object_set_new(o, "on_change_error", json_boolean(state_of(n) == ST_CHANGED));
+			jout_str(out, "reason", state_reason(n));
+			jout_bool(out, "on_change_error", state_of(n) == ST_CHANGED);
 		}
-		jout_value(out, o);
+		jout_close(out, '}');
 	}
 	jout_close(out, ']');
 }

@@ -86,3 +86,51 @@ peak_kib() {
 	expect_status 0
 	[ "$(grep -n -m1 -w 's751' <<<"$output" | cut -d: -f1)" -gt "$(grep -n -m1 -w 's750' <<<"$output" | cut -d: -f1)" ]
 }
+
+@test "inputs are found from the plan's directory wherever orch runs, and a directory input is walked" {
+	mkdir -p plan/inp plan/dir/sub elsewhere
+	echo one > plan/inp/a
+	echo two > plan/dir/sub/b
+	cat > plan/Orchfile <<'ORCH'
+[step a]
+run = true
+inputs = inp/a
+
+[step d]
+run = true
+inputs = dir
+
+[step m]
+run = true
+inputs = inp/missing
+ORCH
+	cd elsewhere
+	run_orch -f ../plan/Orchfile -s
+	expect_status 0
+	run_orch -f ../plan/Orchfile
+	expect_status 0
+	expect_contains stdout "$output" "nothing to do"
+	# a changed file, a file changed deep in a directory input, a missing input appearing
+	echo changed > ../plan/inp/a
+	echo changed > ../plan/dir/sub/b
+	echo now > ../plan/inp/missing
+	run_orch -f ../plan/Orchfile
+	expect_status 0
+	expect_contains stdout "$output" "ok a"
+	expect_contains stdout "$output" "ok d"
+	expect_contains stdout "$output" "ok m"
+	cd ../plan
+	run_orch
+	expect_status 0
+	expect_contains stdout "$output" "nothing to do"
+}
+
+@test "--status --json and --list --json onto a full device fail and say so" {
+	[ -w /dev/full ] || skip "no /dev/full"
+	awk 'BEGIN { for (k = 1; k <= 5000; k++) printf "[step s%d]\nrun = true\n\n", k }' > Orchfile
+	for view in "--status --json" "--list --json"; do
+		run bash -c "\"\$ORCH\" $view >/dev/full"
+		[ "$status" -eq 1 ] || { echo "$view: exit $status"; false; }
+		expect_contains output "$output" "writing output: No space left on device"
+	done
+}

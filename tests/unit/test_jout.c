@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <cmocka.h>
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -83,11 +84,85 @@ static void test_flat(void **state)
 	check_flags(JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENSURE_ASCII);
 }
 
+/* The scalars jout writes itself are the bytes jansson dumps for them: every single
+ * byte as a string (those jansson escapes, and non-ASCII, go to jansson), longer
+ * strings, integers at both ends, booleans and null, in an object and an array. */
+static void check_scalars(size_t flags)
+{
+	static const char *strs[] = { "", "plain ascii 0123", "a/b", "tab\there", "quote\"", "back\\slash",
+	                              "\xc3\xa9t\xc3\xa9", "\xe2\x9c\x93 ok", "del\x7f", "2026-12-02T06:07:57.371Z" };
+	static const int64_t ints[] = { 0, 1, -1, 9, 10, 1234567890123LL, INT64_MAX, INT64_MIN };
+	char *whole = NULL, *streamed = NULL;
+	size_t wlen = 0, slen = 0;
+	FILE *w = open_memstream(&whole, &wlen), *s = open_memstream(&streamed, &slen);
+	json_t *doc = json_object(), *a = json_array(), *bytes = json_array();
+	struct jout o;
+
+	assert_non_null(w);
+	assert_non_null(s);
+	jout_init(&o, s, flags);
+	jout_open(&o, '{');
+	for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++) {
+		char key[16];
+
+		snprintf(key, sizeof(key), "s%zu", i);
+		json_object_set_new(doc, key, json_string(strs[i]));
+		jout_str(&o, key, strs[i]);
+	}
+	for (size_t i = 0; i < sizeof(ints) / sizeof(ints[0]); i++) {
+		json_array_append_new(a, json_integer(ints[i]));
+	}
+	json_object_set_new(doc, "ints", a);
+	jout_key(&o, "ints");
+	jout_open(&o, '[');
+	for (size_t i = 0; i < sizeof(ints) / sizeof(ints[0]); i++)
+		jout_int(&o, NULL, ints[i]);
+	jout_close(&o, ']');
+	json_object_set_new(doc, "t", json_true());
+	jout_bool(&o, "t", true);
+	json_object_set_new(doc, "f", json_false());
+	jout_bool(&o, "f", false);
+	json_object_set_new(doc, "n", json_null());
+	jout_null(&o, "n");
+	json_object_set_new(doc, "nul", json_null());
+	jout_str(&o, "nul", NULL);
+	/* every byte but NUL, alone (a lone byte of 0x80 or more is not UTF-8: null) */
+	jout_key(&o, "bytes");
+	jout_open(&o, '[');
+	for (int c = 1; c < 256; c++) {
+		char one[2] = { (char)c, 0 };
+		json_t *v = json_string(one);
+
+		json_array_append_new(bytes, v ? v : json_null());
+		jout_str(&o, NULL, one);
+	}
+	jout_close(&o, ']');
+	json_object_set_new(doc, "bytes", bytes);
+	jout_close(&o, '}');
+	json_dumpf(doc, w, flags);
+	fclose(w);
+	fclose(s);
+	assert_string_equal(streamed, whole);
+	json_decref(doc);
+	free(whole);
+	free(streamed);
+}
+
+static void test_scalars(void **state)
+{
+	(void)state;
+	check_scalars(JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	check_scalars(JSON_PRESERVE_ORDER);
+	check_scalars(JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENSURE_ASCII);
+	check_scalars(JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ESCAPE_SLASH);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_indented),
 		cmocka_unit_test(test_flat),
+		cmocka_unit_test(test_scalars),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
