@@ -1,12 +1,11 @@
-/* jout.c — JSON documents written as they are made (the framing by hand, each value by
- * jansson or in the bytes jansson writes for it), byte for byte what json_dumpf writes
- * for the whole document. */
+/* jout.c — JSON documents written as they are made (the framing by hand, each value
+ * dumped by jansson), byte for byte what json_dumpf writes for the whole document. */
 #include "jout.h"
 
-#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "table.h"
 #include "util.h"
 
 /* The output is gathered here and written in blocks of about this size. */
@@ -109,70 +108,90 @@ void jout_close(struct jout *o, char c)
 		flush(o);
 		free(o->buf);
 		free(o->out);
+		for (size_t i = 0; i < o->keys.cap; i++)
+			free(o->keys.slot[i].value);
+		table_free(&o->keys);
+		json_decref(o->str);
+		json_decref(o->num);
+		o->str = o->num = NULL;
 		o->buf = o->out = NULL;
 		o->cap = o->ocap = 0;
 	}
 }
 
-/* Does jansson write S (LEN bytes) as itself between quotes? It does when every byte is
- * printable ASCII (0x20 to 0x7e) other than '"' and '\\' (and '/' with
- * JSON_ESCAPE_SLASH): jansson's dump_string escapes only those below 0x20, the quote,
- * the backslash, the slash when asked, and non-ASCII with JSON_ENSURE_ASCII; anything
- * outside ASCII also needs its UTF-8 checked. Those strings go to jansson. */
-static bool plain(const struct jout *o, const char *s, size_t len)
+/* V (a borrowed reference) as jansson dumps it with FLAGS, in o->buf; its length. */
+static size_t dump(struct jout *o, json_t *v, size_t flags)
 {
-	bool slash = o->flags & JSON_ESCAPE_SLASH;
+	size_t need = json_dumpb(v, o->buf, o->cap, flags);
 
-	for (size_t i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)s[i];
-
-		if (c < 0x20 || c > 0x7e || c == '"' || c == '\\' || (slash && c == '/'))
-			return false;
-	}
-	return true;
-}
-
-/* S as a JSON string: between quotes when plain, else as jansson dumps it; invalid
- * UTF-8 (which jansson refuses to hold) becomes null. */
-static void put_string(struct jout *o, const char *s)
-{
-	size_t len = strlen(s);
-	json_t *v;
-	size_t need;
-
-	if (plain(o, s, len)) {
-		char *p = room(o, len + 2);
-
-		p[0] = '"';
-		memcpy(p + 1, s, len);
-		p[len + 1] = '"';
-		o->olen += len + 2;
-		if (o->olen >= JOUT_FLUSH)
-			flush(o);
-		return;
-	}
-	v = json_stringn(s, len);
-	if (!v) {
-		put(o, "null", 4);
-		return;
-	}
-	need = json_dumpb(v, o->buf, o->cap, JSON_ENCODE_ANY | (o->flags & (JSON_ENSURE_ASCII | JSON_ESCAPE_SLASH)));
 	if (need == 0)
 		fatal("cannot write JSON");
 	if (need > o->cap) {
 		o->cap = need + need / 2;
 		o->buf = xreallocarray(o->buf, o->cap, 1);
-		if (json_dumpb(v, o->buf, o->cap, JSON_ENCODE_ANY | (o->flags & (JSON_ENSURE_ASCII | JSON_ESCAPE_SLASH))) != need)
+		if (json_dumpb(v, o->buf, o->cap, flags) != need)
 			fatal("cannot write JSON");
 	}
-	json_decref(v);
-	put(o, o->buf, need);
+	return need;
+}
+
+/* A scalar (a string, a number, true, false, null) as jansson writes it, in o->buf. */
+static size_t dump_scalar(struct jout *o, json_t *v)
+{
+	return dump(o, v, JSON_ENCODE_ANY | (o->flags & (JSON_ENSURE_ASCII | JSON_ESCAPE_SLASH)));
+}
+
+static void put_dump(struct jout *o, json_t *v)
+{
+	put(o, o->buf, dump_scalar(o, v));
+}
+
+/* S as jansson writes a JSON string, in o->buf, through one string value kept for the
+ * document; invalid UTF-8 (which jansson refuses to hold) becomes null. */
+static size_t dump_string(struct jout *o, const char *s)
+{
+	if (!o->str && !(o->str = json_string("")))
+		fatal("out of memory building JSON");
+	return dump_scalar(o, json_string_set(o->str, s) < 0 ? json_null() : o->str);
+}
+
+static void put_string(struct jout *o, const char *s)
+{
+	put(o, o->buf, dump_string(o, s));
+}
+
+/* A key's bytes, as jansson dumped them the first time it was written: a document
+ * repeats the same few keys in every step's object. */
+struct keydump {
+	size_t len;
+	char bytes[]; /* the dump, then the key itself, NUL-terminated */
+};
+
+static void put_key(struct jout *o, const char *key)
+{
+	struct keydump *k = table_get(&o->keys, key);
+	size_t len, klen;
+
+	if (k) {
+		put(o, k->bytes, k->len);
+		return;
+	}
+	len = dump_string(o, key);
+	put(o, o->buf, len);
+	if (o->keys.n >= JOUT_KEYS)
+		return;
+	klen = strlen(key);
+	k = xmalloc(sizeof(*k) + len + klen + 1);
+	k->len = len;
+	memcpy(k->bytes, o->buf, len);
+	memcpy(k->bytes + len, key, klen + 1);
+	table_put(&o->keys, k->bytes + len, k);
 }
 
 void jout_key(struct jout *o, const char *key)
 {
 	before_item(o);
-	put_string(o, key);
+	put_key(o, key);
 	if (o->flags & JSON_COMPACT)
 		putch(o, ':');
 	else
@@ -191,15 +210,7 @@ void jout_value(struct jout *o, json_t *v)
 	if (!v)
 		fatal("out of memory building JSON");
 	before_item(o);
-	need = json_dumpb(v, o->buf, o->cap, flags);
-	if (need == 0)
-		fatal("cannot write JSON");
-	if (need > o->cap) {
-		o->cap = need + need / 2;
-		o->buf = xreallocarray(o->buf, o->cap, 1);
-		if (json_dumpb(v, o->buf, o->cap, flags) != need)
-			fatal("cannot write JSON");
-	}
+	need = dump(o, v, flags);
 	json_decref(v);
 	for (p = o->buf, end = o->buf + need; p < end;) {
 		const char *nl = memchr(p, '\n', (size_t)(end - p));
@@ -236,35 +247,26 @@ void jout_str(struct jout *o, const char *key, const char *s)
 	if (s)
 		put_string(o, s);
 	else
-		put(o, "null", 4);
+		put_dump(o, json_null());
 }
 
-/* jansson writes an integer with "%" JSON_INTEGER_FORMAT: plain decimal digits. */
 void jout_int(struct jout *o, const char *key, int64_t v)
 {
-	char d[24], *p = d + sizeof(d);
-	uint64_t u = v < 0 ? -(uint64_t)v : (uint64_t)v;
-
 	scalar(o, key);
-	do
-		*--p = (char)('0' + u % 10);
-	while (u /= 10);
-	if (v < 0)
-		*--p = '-';
-	put(o, p, (size_t)(d + sizeof(d) - p));
+	if (!o->num && !(o->num = json_integer(0)))
+		fatal("out of memory building JSON");
+	json_integer_set(o->num, v);
+	put_dump(o, o->num);
 }
 
 void jout_bool(struct jout *o, const char *key, bool b)
 {
 	scalar(o, key);
-	if (b)
-		put(o, "true", 4);
-	else
-		put(o, "false", 5);
+	put_dump(o, b ? json_true() : json_false());
 }
 
 void jout_null(struct jout *o, const char *key)
 {
 	scalar(o, key);
-	put(o, "null", 4);
+	put_dump(o, json_null());
 }

@@ -1,7 +1,7 @@
 /* jout.h — a JSON document written as it is made: the framing (objects, arrays, keys)
- * written directly, each value either built with jansson and dumped and freed at once
- * (jout_value), or a scalar written in the bytes jansson writes for it (jout_str,
- * jout_int, jout_bool, jout_null), so a document of a million steps needs the memory of
+ * written directly, each value dumped by jansson — one built and freed at once
+ * (jout_value), or a scalar set in a jansson value kept for the document (jout_str,
+ * jout_int, jout_bool, jout_null) — so a document of a million steps needs the memory of
  * one step. The bytes are those json_dumpf would write for the whole document with the
  * same flags. */
 #ifndef ORCH_JOUT_H
@@ -13,7 +13,10 @@
 
 #include <jansson.h>
 
+#include "table.h"
+
 #define JOUT_DEPTH 16
+#define JOUT_KEYS 256 /* keys whose dump is kept for their next use */
 
 struct jout {
 	FILE *f;
@@ -25,6 +28,8 @@ struct jout {
 	char *buf;     /* the last value's dump, kept for the next (freed at the end) */
 	size_t cap;
 	char *out;     /* output not yet written to F, written in blocks of 64 KiB */
+	json_t *str, *num; /* the scalars jout_str and jout_int set and dump, kept for the next */
+	struct table keys; /* key -> its dump (struct keydump), up to JOUT_KEYS of them */
 	size_t olen, ocap;
 };
 
