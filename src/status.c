@@ -999,12 +999,18 @@ static const char *stime(char b[64], int64_t ms)
 	return b;
 }
 
+/* KEY: V when it is KNOWN, else null. */
+static void jout_intornull(struct jout *out, const char *key, bool known, int64_t v)
+{
+	if (known)
+		jout_int(out, key, v);
+	else
+		jout_null(out, key);
+}
+
 static void jout_ms(struct jout *out, const char *key, int64_t ms)
 {
-	if (ms < 0)
-		jout_null(out, key);
-	else
-		jout_int(out, key, ms);
+	jout_intornull(out, key, ms >= 0, ms);
 }
 
 static void jout_time(struct jout *out, const char *key, int64_t ms)
@@ -1020,20 +1026,12 @@ static void json_event(struct jout *out, const struct jevent *e)
 	jout_str(out, "event", journal_kindname(e->kind));
 	jout_time(out, "at", e->time_ms);
 	jout_str(out, "run", e->run);
-	if (e->attempt)
-		jout_int(out, "attempt", e->attempt);
-	else
-		jout_null(out, "attempt");
+	jout_intornull(out, "attempt", e->attempt, e->attempt);
 	jout_time(out, "started", e->start_ms);
 	jout_ms(out, "duration_ms", e->duration_ms);
-	if (e->kind == EV_FAIL || e->kind == EV_ROLLBACK_FAIL || e->kind == EV_OK)
-		jout_int(out, "exit_status", e->exit_status);
-	else
-		jout_null(out, "exit_status");
-	if (e->signal)
-		jout_int(out, "signal", e->signal);
-	else
-		jout_null(out, "signal");
+	jout_intornull(out, "exit_status", e->kind == EV_FAIL || e->kind == EV_ROLLBACK_FAIL || e->kind == EV_OK,
+	            e->exit_status);
+	jout_intornull(out, "signal", e->signal, e->signal);
 	jout_bool(out, "timed_out", e->timed_out);
 	jout_str(out, "message", e->message);
 	jout_str(out, "log", e->log);
@@ -1137,14 +1135,6 @@ static json_t *json_milestones(struct status *st)
 
 /* The steps PICK selects, each with what matters about it in that list, one object
  * at a time. */
-static void jout_intornull(struct jout *out, const char *key, bool known, int64_t v)
-{
-	if (known)
-		jout_int(out, key, v);
-	else
-		jout_null(out, key);
-}
-
 static void json_list(struct status *st, struct jout *out, bool (*pick)(const struct stepinfo *))
 {
 	jout_open(out, '[');
