@@ -338,6 +338,30 @@ const char *pgstate_where(const struct pgstate *s)
 	return pg_conn_describe(s->c);
 }
 
+/* S as an SQL literal, for messages a user may paste into psql */
+static void put_literal(struct buf *b, const char *s)
+{
+	buf_putc(b, '\'');
+	for (; *s; s++) {
+		if (*s == '\'')
+			buf_putc(b, '\'');
+		buf_putc(b, *s);
+	}
+	buf_putc(b, '\'');
+}
+
+char *pgstate_row(const struct pgstate *s, size_t line)
+{
+	struct buf b = {0};
+
+	buf_puts(&b, "the row of orch.events WHERE plan = ");
+	put_literal(&b, s->plan);
+	buf_puts(&b, " AND target = ");
+	put_literal(&b, s->target);
+	buf_printf(&b, " AND journal = %d AND line = %zu", s->journal, line);
+	return b.s;
+}
+
 int pgstate_read(struct pgstate *s, char **text, size_t *len)
 {
 	struct buf b = {0};
@@ -365,12 +389,20 @@ int pgstate_read(struct pgstate *s, char **text, size_t *len)
 			long long line = strtoll(pg_value(&r, i, 0), NULL, 10);
 			const char *ev = pg_value(&r, i, 1);
 
-			if (line != s->lines + 1) {
-				error("%s:%" PRId64 ": the journal is damaged: line %" PRId64 " is missing (the next row is "
-				      "line %lld): orch.events is append-only, and a row was deleted",
-				      s->display, s->lines + 1, s->lines + 1, line);
-				error("orch does not change a journal it cannot read: put the row back, or move the plan's "
-				      "rows away to start over");
+			if (line != s->lines + 1 || strchr(ev, '\n')) {
+				char *row = pgstate_row(s, (size_t)s->lines + 1);
+
+				if (line != s->lines + 1)
+					error("%s:%" PRId64 ": the journal is damaged: line %" PRId64 " is missing (the next row is "
+					      "line %lld): orch.events is append-only, and a row was deleted",
+					      s->display, s->lines + 1, s->lines + 1, line);
+				else
+					error("%s:%lld: the journal is damaged: the row holds more than one line (a newline in "
+					      "it): orch writes one line to a row",
+					      s->display, line);
+				error("orch does not change a journal it cannot read: put the row back as orch wrote it "
+				      "(%s), or move the plan's rows away to start over", row);
+				free(row);
 				pg_result_free(&r);
 				buf_free(&b);
 				return EXIT_JOURNAL;

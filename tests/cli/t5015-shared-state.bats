@@ -107,6 +107,28 @@ start_run() {
 	[ "$(rows "SELECT count(*) FROM orch.events")" = 3 ]
 }
 
+@test "a row holding two lines (a newline put in it) is refused naming that row, not taken for two events" {
+	team_plan a
+	cd a
+	run_orch
+	expect_status 1 # the gate waits
+	# row 2 made two lines, each a valid line with its checksum (row 4's copied after it)
+	rows "ALTER TABLE orch.events DISABLE TRIGGER events_append_only; UPDATE orch.events SET event = event || E'\\n' || (SELECT event FROM orch.events WHERE line = 4) WHERE line = 2" > /dev/null
+	run_orch --status
+	expect_status 4
+	expect_contains stderr "$stderr" "orch.events[team]:2: the journal is damaged: the row holds more than one line"
+	run_orch
+	expect_status 4
+	expect_contains stderr "$stderr" "orch.events[team]:2: the journal is damaged"
+	# a later damaged row is named by its own line, not shifted by the extra one
+	rows "UPDATE orch.events SET event = split_part(event, E'\\n', 1) WHERE line = 2; UPDATE orch.events SET event = replace(event, '\"ok\"', '\"fail\"') WHERE line = 4" > /dev/null
+	run_orch --status
+	expect_status 4
+	expect_contains stderr "$stderr" "orch.events[team]:4: the journal is damaged: its checksum does not match"
+	expect_contains stderr "$stderr" "line = 4"
+	[ "$(rows "SELECT count(*) FROM orch.events")" = 4 ]
+}
+
 @test "the lock: a second machine's run exits 3 naming who holds it; --status there shows the holder" {
 	team_plan a
 	team_plan b
