@@ -338,26 +338,14 @@ const char *pgstate_where(const struct pgstate *s)
 	return pg_conn_describe(s->c);
 }
 
-/* S as an SQL literal, for messages a user may paste into psql */
-static void put_literal(struct buf *b, const char *s)
-{
-	buf_putc(b, '\'');
-	for (; *s; s++) {
-		if (*s == '\'')
-			buf_putc(b, '\'');
-		buf_putc(b, *s);
-	}
-	buf_putc(b, '\'');
-}
-
 char *pgstate_row(const struct pgstate *s, size_t line)
 {
 	struct buf b = {0};
 
 	buf_puts(&b, "the row of orch.events WHERE plan = ");
-	put_literal(&b, s->plan);
+	pg_buf_literal(&b, s->plan);
 	buf_puts(&b, " AND target = ");
-	put_literal(&b, s->target);
+	pg_buf_literal(&b, s->target);
 	buf_printf(&b, " AND journal = %d AND line = %zu", s->journal, line);
 	return b.s;
 }
