@@ -129,6 +129,34 @@ start_run() {
 	[ "$(rows "SELECT count(*) FROM orch.events")" = 4 ]
 }
 
+@test "a step runs only once its start is a row: orch killed by the step itself leaves the start for the next run" {
+	team_plan a
+	cd a
+	cat > Orchfile <<-'EOF'
+	[orch]
+	name = team
+	state = database
+	[step a]
+	run = [ -e a.pid ] || { echo $$ > a.pid; kill -9 $PPID; sleep 1; }; echo a >> ran.log
+	EOF
+	run_orch --state-export=- # makes the tables
+	# the start's INSERT takes half a second: long after the step could have run
+	rows "CREATE FUNCTION slow_start() RETURNS trigger LANGUAGE plpgsql AS \$\$BEGIN IF NEW.event LIKE '%\"ev\":\"start\"%' THEN PERFORM pg_sleep(0.5); END IF; RETURN NEW; END\$\$" > /dev/null
+	rows "CREATE TRIGGER slow_start BEFORE INSERT ON orch.events FOR EACH ROW EXECUTE FUNCTION slow_start()" > /dev/null
+	run_orch
+	expect_status 137
+	# the step ran, and its start was a row before it did
+	[ -s a.pid ]
+	expect_same starts 1 "$(rows "SELECT count(*) FROM orch.events WHERE event::jsonb->>'ev' = 'start'")"
+	expect_same pid "$(cat a.pid)" "$(rows "SELECT event::jsonb->>'pgid' FROM orch.events WHERE event::jsonb->>'ev' = 'start'")"
+	# so the next run waits for it rather than run it beside itself (then runs it again:
+	# how the killed orch's copy ended is not known)
+	run_orch
+	expect_status 0
+	expect_contains stderr "$stderr" "step a is still running from an earlier orch (pid $(cat a.pid)"
+	expect_same ran "$(printf 'a\na')" "$(cat ran.log)"
+}
+
 @test "the lock: a second machine's run exits 3 naming who holds it; --status there shows the holder" {
 	team_plan a
 	team_plan b
