@@ -524,6 +524,31 @@ file_plan() {
 	expect_contains stdout "$output" "not locked"
 }
 
+@test "the lock lost while a SQL step runs: its dependent never starts, and the next run applies nothing twice" {
+	mkdir a && cd a
+	# the step itself ends the state connection (the lock's) on its way
+	echo 'CREATE TABLE t (x int); SELECT pg_terminate_backend(backend) FROM orch.holders;' > 1.sql
+	cat > Orchfile <<-'EOF'
+	[orch]
+	name = lost
+	state = database
+	[step a]
+	sql = 1.sql
+	[step b]
+	needs = a
+	run = echo b >> ran.log
+	EOF
+	run_orch
+	expect_status 5
+	expect_contains stderr "$stderr" "not recorded, so not done (they run again next time): b"
+	[ ! -e ran.log ]
+	[ "$(rows "SELECT count(*) FROM orch.events WHERE event::jsonb->>'step' = 'b'")" = 0 ]
+	run_orch
+	expect_status 0
+	expect_same ran b "$(cat ran.log)"
+	[ "$(rows "SELECT count(*) FROM orch.registry WHERE step = 'a'")" = 1 ]
+}
+
 @test "a step an orch on another machine started and left is not run again here until someone says it is not running" {
 	team_plan a
 	cd a
