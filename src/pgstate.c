@@ -464,7 +464,7 @@ int pgstate_sync(struct pgstate *s)
 	insert_params(s, p, jn, first);
 	r = pg_conn_exec(s->c, insert_lines, 5, p, NULL, &err);
 	if (r < 0) {
-		error("cannot record progress in %s (%s): %s", s->display, pg_conn_describe(s->c), err);
+		error("cannot record progress in %s: %s", s->display, err);
 		free(err);
 	} else {
 		debug("wrote %zu lines to %s", s->npending, s->display);
