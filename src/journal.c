@@ -476,10 +476,13 @@ static int load(struct journal *j)
 				break;
 			}
 			error("%s:%zu: the journal is damaged: %s", j->display, lineno, why);
-			if (j->pgs)
+			if (j->pgs) {
+				char *row = pgstate_row(j->pgs, lineno);
+
 				error("orch does not change a journal it cannot read: put the row back as orch wrote it "
-				      "(orch --state-export shows the lines), or move the plan's rows away to start over");
-			else
+				      "(%s), or move the plan's rows away to start over", row);
+				free(row);
+			} else
 				error("orch does not change a journal it cannot read: repair or remove that line, "
 				      "or move the file away to start over");
 			free(text);

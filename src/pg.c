@@ -828,8 +828,7 @@ static int dump_schemas(struct pgjob *job, char **err)
 	return 0;
 }
 
-/* S as a SQL string literal, appended to B. */
-static void buf_literal(struct buf *b, const char *s)
+void pg_buf_literal(struct buf *b, const char *s)
 {
 	buf_putc(b, '\'');
 	for (; *s; s++) {
@@ -881,9 +880,9 @@ static int cb_backup(struct pgjob *job, struct pgcmd *c, PGresult *r)
 	live = PQgetvalue(r, 0, 0);
 	cols = PQgetvalue(r, 0, 2);
 	b = job->btables[i];
-	buf_literal(&lit, live);
+	pg_buf_literal(&lit, live);
 	buf_puts(&lit, "::regclass");
-	buf_literal(&bl, b);
+	pg_buf_literal(&bl, b);
 	meta = replace_all(backup_meta_sql, "$T", buf_str(&lit));
 	nc = job_insert(job, job->cur + 1, "backup");
 	nc->dyn = true;
@@ -968,9 +967,9 @@ static void job_pushrestore(struct pgjob *job)
 		char *t = pg_backup_table(job->g, job->n, v->v[i]);
 
 		buf_puts(&b, i ? ", " : "");
-		buf_literal(&b, t);
+		pg_buf_literal(&b, t);
 		buf_puts(&w, i ? ", " : "");
-		buf_literal(&w, v->v[i]);
+		pg_buf_literal(&w, v->v[i]);
 		free(t);
 	}
 	c = job_push(job, "", "restore");

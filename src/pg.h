@@ -113,6 +113,9 @@ char *pg_schema_dump(struct graph *g, struct node *n, const char *schema);
 /* Close every connection, releasing the advisory locks. Free every job first. */
 void pg_close_all(void);
 
+/* S as a SQL string literal ('' for '), appended to B (for messages and scripts). */
+void pg_buf_literal(struct buf *b, const char *s);
+
 /* A connection of its own, outside the steps' connections (the plan's state in a
  * database, pgstate.c): blocking queries with text parameters and text results. */
 struct pgconn;

@@ -338,6 +338,18 @@ const char *pgstate_where(const struct pgstate *s)
 	return pg_conn_describe(s->c);
 }
 
+char *pgstate_row(const struct pgstate *s, size_t line)
+{
+	struct buf b = {0};
+
+	buf_puts(&b, "the row of orch.events WHERE plan = ");
+	pg_buf_literal(&b, s->plan);
+	buf_puts(&b, " AND target = ");
+	pg_buf_literal(&b, s->target);
+	buf_printf(&b, " AND journal = %d AND line = %zu", s->journal, line);
+	return b.s;
+}
+
 int pgstate_read(struct pgstate *s, char **text, size_t *len)
 {
 	struct buf b = {0};
@@ -365,12 +377,20 @@ int pgstate_read(struct pgstate *s, char **text, size_t *len)
 			long long line = strtoll(pg_value(&r, i, 0), NULL, 10);
 			const char *ev = pg_value(&r, i, 1);
 
-			if (line != s->lines + 1) {
-				error("%s:%" PRId64 ": the journal is damaged: line %" PRId64 " is missing (the next row is "
-				      "line %lld): orch.events is append-only, and a row was deleted",
-				      s->display, s->lines + 1, s->lines + 1, line);
-				error("orch does not change a journal it cannot read: put the row back, or move the plan's "
-				      "rows away to start over");
+			if (line != s->lines + 1 || strchr(ev, '\n')) {
+				char *row = pgstate_row(s, (size_t)s->lines + 1);
+
+				if (line != s->lines + 1)
+					error("%s:%" PRId64 ": the journal is damaged: line %" PRId64 " is missing (the next row is "
+					      "line %lld): orch.events is append-only, and a row was deleted",
+					      s->display, s->lines + 1, s->lines + 1, line);
+				else
+					error("%s:%lld: the journal is damaged: the row holds more than one line (a newline in "
+					      "it): orch writes one line to a row",
+					      s->display, line);
+				error("orch does not change a journal it cannot read: put the row back as orch wrote it "
+				      "(%s), or move the plan's rows away to start over", row);
+				free(row);
 				pg_result_free(&r);
 				buf_free(&b);
 				return EXIT_JOURNAL;
@@ -444,7 +464,7 @@ int pgstate_sync(struct pgstate *s)
 	insert_params(s, p, jn, first);
 	r = pg_conn_exec(s->c, insert_lines, 5, p, NULL, &err);
 	if (r < 0) {
-		error("cannot record progress in %s (%s): %s", s->display, pg_conn_describe(s->c), err);
+		error("cannot record progress in %s: %s", s->display, err);
 		free(err);
 	} else {
 		debug("wrote %zu lines to %s", s->npending, s->display);

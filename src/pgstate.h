@@ -29,6 +29,9 @@ const char *pgstate_where(const struct pgstate *s);
  * *TEXT (a new string, *LEN bytes). Returns 0, or EXIT_JOURNAL after reporting a
  * missing row or a database that cannot be read. */
 int pgstate_read(struct pgstate *s, char **text, size_t *len);
+/* "the row of orch.events WHERE plan = 'p' AND target = '' AND journal = N AND line =
+ * LINE" of the current journal, for messages (a new string). */
+char *pgstate_row(const struct pgstate *s, size_t line);
 /* Append one line (LEN bytes, with its newline): kept until pgstate_sync. */
 void pgstate_append(struct pgstate *s, const char *line, size_t len);
 /* Write the lines appended since the last sync as one transaction (the sync is its

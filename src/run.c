@@ -740,8 +740,10 @@ static void start(struct engine *e, struct node *n)
 	}
 	/* The start is recorded once the process exists, with what identifies it; the
 	 * script waits at its gate until then. When the start cannot be recorded, or orch
-	 * dies first, the gate closes unopened and the script never runs. */
-	if (n->kind == NODE_STEP && record_start(e, jb) < 0) {
+	 * dies first, the gate closes unopened and the script never runs. With the state in
+	 * a database the start is a row first (journal_flush): a line kept in memory would
+	 * die with orch, and the next run would not know the step's process is there. */
+	if (n->kind == NODE_STEP && (record_start(e, jb) < 0 || journal_flush(e->j) < 0 || journal_failed(e->j))) {
 		if (jb->proc.pid > 0 && !jb->exited) {
 			os_go(&jb->proc, false);
 			waitpid(jb->proc.pid, NULL, 0);

@@ -107,6 +107,56 @@ start_run() {
 	[ "$(rows "SELECT count(*) FROM orch.events")" = 3 ]
 }
 
+@test "a row holding two lines (a newline put in it) is refused naming that row, not taken for two events" {
+	team_plan a
+	cd a
+	run_orch
+	expect_status 1 # the gate waits
+	# row 2 made two lines, each a valid line with its checksum (row 4's copied after it)
+	rows "ALTER TABLE orch.events DISABLE TRIGGER events_append_only; UPDATE orch.events SET event = event || E'\\n' || (SELECT event FROM orch.events WHERE line = 4) WHERE line = 2" > /dev/null
+	run_orch --status
+	expect_status 4
+	expect_contains stderr "$stderr" "orch.events[team]:2: the journal is damaged: the row holds more than one line"
+	run_orch
+	expect_status 4
+	expect_contains stderr "$stderr" "orch.events[team]:2: the journal is damaged"
+	# a later damaged row is named by its own line, not shifted by the extra one
+	rows "UPDATE orch.events SET event = split_part(event, E'\\n', 1) WHERE line = 2; UPDATE orch.events SET event = replace(event, '\"ok\"', '\"fail\"') WHERE line = 4" > /dev/null
+	run_orch --status
+	expect_status 4
+	expect_contains stderr "$stderr" "orch.events[team]:4: the journal is damaged: its checksum does not match"
+	expect_contains stderr "$stderr" "line = 4"
+	[ "$(rows "SELECT count(*) FROM orch.events")" = 4 ]
+}
+
+@test "a step runs only once its start is a row: orch killed by the step itself leaves the start for the next run" {
+	team_plan a
+	cd a
+	cat > Orchfile <<-'EOF'
+	[orch]
+	name = team
+	state = database
+	[step a]
+	run = [ -e a.pid ] || { echo $$ > a.pid; kill -9 $PPID; sleep 1; }; echo a >> ran.log
+	EOF
+	run_orch --state-export=- # makes the tables
+	# the start's INSERT takes half a second: long after the step could have run
+	rows "CREATE FUNCTION slow_start() RETURNS trigger LANGUAGE plpgsql AS \$\$BEGIN IF NEW.event LIKE '%\"ev\":\"start\"%' THEN PERFORM pg_sleep(0.5); END IF; RETURN NEW; END\$\$" > /dev/null
+	rows "CREATE TRIGGER slow_start BEFORE INSERT ON orch.events FOR EACH ROW EXECUTE FUNCTION slow_start()" > /dev/null
+	run_orch
+	expect_status 137
+	# the step ran, and its start was a row before it did
+	[ -s a.pid ]
+	expect_same starts 1 "$(rows "SELECT count(*) FROM orch.events WHERE event::jsonb->>'ev' = 'start'")"
+	expect_same pid "$(cat a.pid)" "$(rows "SELECT event::jsonb->>'pgid' FROM orch.events WHERE event::jsonb->>'ev' = 'start'")"
+	# so the next run waits for it rather than run it beside itself (then runs it again:
+	# how the killed orch's copy ended is not known)
+	run_orch
+	expect_status 0
+	expect_contains stderr "$stderr" "step a is still running from an earlier orch (pid $(cat a.pid)"
+	expect_same ran "$(printf 'a\na')" "$(cat ran.log)"
+}
+
 @test "the lock: a second machine's run exits 3 naming who holds it; --status there shows the holder" {
 	team_plan a
 	team_plan b
@@ -472,6 +522,38 @@ file_plan() {
 	run_orch --status
 	expect_status 0
 	expect_contains stdout "$output" "not locked"
+}
+
+@test "the lock lost while a SQL step runs: its dependent never starts, and the next run applies nothing twice" {
+	mkdir a && cd a
+	# the step itself ends the state connection (the lock's) on its way, the first time
+	# (a sequence: not rolled back with the step)
+	rows "CREATE SEQUENCE once" > /dev/null
+	echo "CREATE TABLE t (x int); SELECT pg_terminate_backend(backend) FROM orch.holders WHERE nextval('once') = 1;" > 1.sql
+	cat > Orchfile <<-'EOF'
+	[orch]
+	name = lost
+	state = database
+	[step a]
+	sql = 1.sql
+	[step b]
+	needs = a
+	run = echo b >> ran.log
+	EOF
+	run_orch
+	expect_status 5
+	# a's COMMIT went through before the loss was seen (then b is what is not done), or
+	# after (then a rolled back): either way b did not start
+	grep -Eq "not recorded, so not done \(they run again next time\): (a|b)$" <<<"$stderr"
+	# where, once: the server's error names the database already
+	grep -q 'cannot record progress in orch.events\[lost\]' <<<"$stderr"
+	! grep 'cannot record progress.*database ".*database "' <<<"$stderr"
+	[ ! -e ran.log ]
+	[ "$(rows "SELECT count(*) FROM orch.events WHERE event::jsonb->>'step' = 'b'")" = 0 ]
+	run_orch
+	expect_status 0
+	expect_same ran b "$(cat ran.log)"
+	[ "$(rows "SELECT count(*) FROM orch.registry WHERE step = 'a'")" = 1 ]
 }
 
 @test "a step an orch on another machine started and left is not run again here until someone says it is not running" {
