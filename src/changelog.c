@@ -50,17 +50,22 @@ struct entry {
 	size_t ev;        /* the event's index */
 };
 
-/* S with Markdown's inline punctuation escaped and line breaks made spaces. */
+/* S with Markdown's inline punctuation escaped and line breaks made spaces; the
+ * password of a URL in it (a title, refs, a check's output) as "***": the file is for
+ * people to read and commit. */
 static void md_escape(struct buf *b, const char *s)
 {
-	for (; *s; s++) {
-		if (*s == '\n' || *s == '\r' || *s == '\t')
+	char *masked = strstr(s, "://") || strstr(s, "password") ? mask_passwords_in(s) : NULL;
+
+	for (const char *c = masked ? masked : s; *c; c++) {
+		if (*c == '\n' || *c == '\r' || *c == '\t')
 			buf_putc(b, ' ');
-		else if (strchr("\\`*_[]<>|#", *s))
-			buf_putc(b, '\\'), buf_putc(b, *s);
+		else if (strchr("\\`*_[]<>|#", *c))
+			buf_putc(b, '\\'), buf_putc(b, *c);
 		else
-			buf_putc(b, *s);
+			buf_putc(b, *c);
 	}
+	free(masked);
 }
 
 #define SEP " · "

@@ -420,3 +420,31 @@ typed_plan() {
 	cmp kept.md CHANGELOG.md
 	cmp damaged .orch/journal.jsonl.1
 }
+
+@test "changelog: no password of a URL in a step's refs, title or a check's message is written" {
+	cat >Orchfile <<-'EOF'
+	[step a]
+	title = Copy from postgres://bob:t1tle-pw@db/x
+	refs  = https://ana:r3fs-pw@git.example/issues/7 password=kw-pw
+	run   = true
+	[step deploy]
+	run = true
+	hold = 2s
+	check = echo "cannot reach postgres://carl:ch3ck-pw@db/app"; exit 1
+	check_every = 200ms
+	check_failures = 1
+	EOF
+	run_orch
+	expect_status 1
+	grep -q 'ch3ck-pw' .orch/journal.jsonl # the check's output, as the journal has it
+	run grep -E 't1tle-pw|r3fs-pw|kw-pw|ch3ck-pw' CHANGELOG.md
+	[ "$status" -eq 1 ]
+	# *** as Markdown has it, \*\*\*
+	grep -qF 'Copy from postgres://bob:\*\*\*@db/x' CHANGELOG.md
+	grep -qF 'refs https://ana:\*\*\*@git.example/issues/7 password=\*\*\*' CHANGELOG.md
+	grep -qF 'cannot reach postgres://carl:\*\*\*@db/app' CHANGELOG.md
+	run_orch --changelog other.md
+	expect_status 0
+	run grep -E 't1tle-pw|r3fs-pw|kw-pw|ch3ck-pw' other.md
+	[ "$status" -eq 1 ]
+}
