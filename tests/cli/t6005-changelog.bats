@@ -448,3 +448,31 @@ typed_plan() {
 	run grep -E 't1tle-pw|r3fs-pw|kw-pw|ch3ck-pw' other.md
 	[ "$status" -eq 1 ]
 }
+
+@test "changelog: one that cannot be written, or is not orch's, is warned about once in a run, not once a second" {
+	touch afile
+	cat >Orchfile <<-'EOF'
+	[orch]
+	changelog = afile/CHANGELOG.md
+	[step a]
+	run = sleep 1.1
+	[step b]
+	needs = a
+	run = sleep 1.1
+	[step c]
+	needs = b
+	run = sleep 1.1
+	EOF
+	run_orch
+	expect_status 0
+	[ "$(grep -c 'changelog afile/CHANGELOG.md' <<<"$stderr")" -le 2 ]
+	expect_contains stderr "$stderr" 'Not a directory'
+	sed -i 's|^changelog = .*|changelog = NOTES.md|' Orchfile
+	echo "# my notes" > NOTES.md
+	run_orch --force a
+	expect_status 0
+	run_orch
+	expect_status 0
+	[ "$(grep -c 'NOTES.md was not written by orch' <<<"$stderr")" -le 2 ]
+	[ "$(cat NOTES.md)" = "# my notes" ]
+}
