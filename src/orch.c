@@ -960,7 +960,7 @@ static int write_changelog(struct graph *g, struct options *o)
 		journal_close(j);
 	free(path);
 	free(cwd);
-	return rc == 0 ? EXIT_DONE : EXIT_FAILED;
+	return rc == 0 ? EXIT_DONE : rc == -2 ? EXIT_JOURNAL : EXIT_FAILED;
 }
 
 /* The changelog after an action that wrote the journal (a run keeps it itself), unless

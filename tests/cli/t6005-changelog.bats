@@ -246,7 +246,7 @@ typed_plan() {
 	cmp <(printf '%s\n# Changelog of fresh\n\nNothing has run yet.\n' "$MARK") CHANGELOG.md
 }
 
-@test "changelog: a file orch did not write is left alone, with a warning" {
+@test "changelog: a file orch did not write is left alone, with a warning (an error for --changelog)" {
 	printf '# Our changelog\n\nKept by hand.\n' >CHANGELOG.md
 	cp CHANGELOG.md ours.md
 	printf '[step a]\nrun = true\n' >Orchfile
@@ -256,7 +256,12 @@ typed_plan() {
 	cmp ours.md CHANGELOG.md
 	run_orch --changelog
 	expect_status 1
+	expect_contains stderr "$stderr" "orch: error: CHANGELOG.md was not written by orch: left as it is"
 	cmp ours.md CHANGELOG.md
+	touch afile
+	run_orch --changelog afile/CHANGELOG.md
+	expect_status 1
+	expect_contains stderr "$stderr" "orch: error: cannot read the changelog $PWD/afile/CHANGELOG.md: Not a directory"
 }
 
 @test "changelog: a path of its own, its directory made; bad values name FILE:LINE" {
@@ -414,9 +419,9 @@ typed_plan() {
 	USER=cy run_orch
 	expect_status 0
 	run_orch --changelog
-	expect_status 1
+	expect_status 4
 	expect_contains stderr "$stderr" "orch: error: .orch/journal.jsonl.1:1: the journal is damaged"
-	expect_contains stderr "$stderr" "orch: warning: the changelog CHANGELOG.md is left as it was: a journal it is made from cannot be read"
+	expect_contains stderr "$stderr" "orch: error: the changelog CHANGELOG.md is left as it was: a journal it is made from cannot be read"
 	cmp kept.md CHANGELOG.md
 	cmp damaged .orch/journal.jsonl.1
 }
