@@ -1874,6 +1874,10 @@ static void engine_init(struct engine *e, struct graph *g, struct journal *j, co
 	e->t0_mono_ms = now_ms();
 	e->pools = xcalloc(g->pools.n ? g->pools.n : 1, sizeof(*e->pools));
 	e->rec = (struct recorder){g, j, &e->prog};
+	/* a run that records nothing leaves the changelog as it is: made again, it would
+	 * say the same, at the cost of every event of the journal and of those --reset
+	 * kept, on each up-to-date run (orch --changelog makes it again) */
+	e->changelog_events = journal_count(j);
 	os_signals_init();
 }
 

@@ -481,3 +481,23 @@ typed_plan() {
 	[ "$(grep -c 'NOTES.md was not written by orch' <<<"$stderr")" -le 2 ]
 	[ "$(cat NOTES.md)" = "# my notes" ]
 }
+
+@test "changelog: a run that records nothing leaves it as it is (no cost on an up-to-date run); --changelog makes it again" {
+	printf '[step a]\nrun = true\n' >Orchfile
+	run_orch
+	expect_status 0
+	cp CHANGELOG.md first.md
+	rm CHANGELOG.md
+	run_orch
+	expect_status 0
+	expect_contains stdout "$output" "nothing to do"
+	[ ! -e CHANGELOG.md ]
+	run_orch --changelog
+	expect_status 0
+	cmp first.md CHANGELOG.md
+	run_orch --force a
+	expect_status 0
+	run_orch
+	expect_status 0
+	grep -c '^## Run' CHANGELOG.md | grep -qx 3
+}
