@@ -135,7 +135,7 @@ struct engine {
 	int64_t report_mono_ms; /* when [orch] report was last written */
 	size_t report_events;   /* and how many events the journal had then */
 	int64_t changelog_mono_ms; /* when the changelog may be written again */
-	size_t changelog_events;   /* how many events the journal had when it was written */
+	size_t changelog_events;   /* how many events the journal had when it was written, or the run began */
 	bool changelog_failed;     /* it could not be: tried again at the end only */
 	int64_t export_mono_ms; /* when the metrics file (export.c) was last written */
 	struct node *prompting; /* the gate whose question is the live line, waiting for y */
