@@ -1149,11 +1149,12 @@ int main(int argc, char **argv)
 		break;
 	}
 	}
-	if (g->report && status == EXIT_DONE &&
+	/* after an action that wrote the journal: a dry one (-n --baseline) wrote nothing */
+	if (g->report && status == EXIT_DONE && !o.dryrun &&
 	    (o.action == ACT_APPROVE || o.action == ACT_SKIP || o.action == ACT_FORCE || o.action == ACT_RESET ||
 	     o.action == ACT_ACCEPT || o.action == ACT_BASELINE))
 		keep_report(g);
-	if (status == EXIT_DONE &&
+	if (status == EXIT_DONE && !o.dryrun &&
 	    (o.action == ACT_APPROVE || o.action == ACT_SKIP || o.action == ACT_FORCE || o.action == ACT_RESET ||
 	     o.action == ACT_ACCEPT || o.action == ACT_BASELINE || o.action == ACT_PROMOTE || o.action == ACT_ABORT))
 		keep_changelog(g);

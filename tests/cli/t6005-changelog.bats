@@ -501,3 +501,28 @@ typed_plan() {
 	expect_status 0
 	grep -c '^## Run' CHANGELOG.md | grep -qx 3
 }
+
+@test "changelog: not written by -n (a dry --baseline too), --status, --check, --list, --graph, --why" {
+	cat >Orchfile <<-'EOF'
+	[orch]
+	report = report.html
+	[step a]
+	run = true
+	[step b]
+	run = true
+	EOF
+	for args in -n --status --check --list --graph "--why a"; do
+		run_orch $args
+		expect_status 0
+		[ ! -e CHANGELOG.md ] || { echo "orch $args wrote it"; false; }
+	done
+	run_orch a
+	expect_status 0
+	rm CHANGELOG.md report.html
+	for args in -n --status --check --list --graph "--why b" "-n --baseline b"; do
+		run_orch $args
+		expect_status 0
+		[ ! -e CHANGELOG.md ] || { echo "orch $args wrote it"; false; }
+		[ ! -e report.html ] || { echo "orch $args wrote the report"; false; }
+	done
+}
