@@ -433,6 +433,11 @@ static void parse_options(int argc, char **argv, struct options *o)
 		set_action(o, ACT_FORCE, NULL);
 	if (o->to && o->action != ACT_ROLLBACK)
 		usage_error("%s", "--to goes with --rollback");
+	if (o->dryrun && (o->action == ACT_APPROVE || o->action == ACT_SKIP || o->action == ACT_FORCE ||
+	                  o->action == ACT_RESET || o->action == ACT_ACCEPT || o->action == ACT_PROMOTE ||
+	                  o->action == ACT_ABORT))
+		usage_error("-n (dry run) does not go with %s: it has none, and would change the journal",
+		            action_names[o->action]);
 	if (o->sql && (!o->dryrun || o->action != ACT_RUN))
 		usage_error("%s", "--sql goes with -n (the SQL a run would send)");
 	if (o->json && o->action != ACT_STATUS && o->action != ACT_LIST)
