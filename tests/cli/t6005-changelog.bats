@@ -526,3 +526,26 @@ typed_plan() {
 		[ ! -e report.html ] || { echo "orch $args wrote the report"; false; }
 	done
 }
+
+@test "changelog: --changelog naming the plan's own file while another orch runs the plan is refused, as without a name" {
+	cat >Orchfile <<-'EOF'
+	[step slow]
+	run = touch started; while [ ! -f go ]; do sleep 0.05; done
+	EOF
+	"$ORCH" -s >/dev/null 2>&1 &
+	pid=$!
+	for _ in $(seq 200); do [ -f started ] && break; sleep 0.05; done
+	[ -f started ]
+	mkdir sub
+	codes=""
+	for name in CHANGELOG.md ./CHANGELOG.md "$PWD/CHANGELOG.md" sub/../CHANGELOG.md; do
+		run_orch --changelog "$name"
+		codes="$codes $status"
+	done
+	run_orch --changelog other.md
+	other=$status
+	touch go
+	wait $pid
+	expect_same statuses " 3 3 3 3" "$codes"
+	expect_same "another file" 0 "$other"
+}
