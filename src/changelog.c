@@ -50,17 +50,22 @@ struct entry {
 	size_t ev;        /* the event's index */
 };
 
-/* S with Markdown's inline punctuation escaped and line breaks made spaces. */
+/* S with Markdown's inline punctuation escaped and line breaks made spaces; the
+ * password of a URL in it (a title, refs, a check's output) as "***": the file is for
+ * people to read and commit. */
 static void md_escape(struct buf *b, const char *s)
 {
-	for (; *s; s++) {
-		if (*s == '\n' || *s == '\r' || *s == '\t')
+	char *masked = strstr(s, "://") || strstr(s, "password") ? mask_passwords_in(s) : NULL;
+
+	for (const char *c = masked ? masked : s; *c; c++) {
+		if (*c == '\n' || *c == '\r' || *c == '\t')
 			buf_putc(b, ' ');
-		else if (strchr("\\`*_[]<>|#", *s))
-			buf_putc(b, '\\'), buf_putc(b, *s);
+		else if (strchr("\\`*_[]<>|#", *c))
+			buf_putc(b, '\\'), buf_putc(b, *c);
 		else
-			buf_putc(b, *s);
+			buf_putc(b, *c);
 	}
+	free(masked);
 }
 
 #define SEP " · "
@@ -346,6 +351,8 @@ int changelog_render(struct graph *g, struct journal *j, struct buf *b)
 
 int changelog_write(struct graph *g, struct journal *j, const char *path, bool quiet)
 {
+	/* kept by a run or an action, a failure is a warning; asked for, it is the error */
+	void (*say)(const char *, ...) = quiet ? warn : error;
 	struct buf b = {0};
 	size_t oldlen = 0;
 	char *old, *dir, *slash;
@@ -355,31 +362,31 @@ int changelog_write(struct graph *g, struct journal *j, const char *path, bool q
 		return 0;
 	old = read_file(path, &oldlen);
 	if (!old && errno != ENOENT) {
-		warn("cannot read the changelog %s:", path);
+		say("cannot read the changelog %s:", path);
 		return -1;
 	}
 	if (old && oldlen && strncmp(old, MARK, strlen(MARK)) != 0) {
-		warn("%s was not written by orch: left as it is (name another file with [orch] changelog, or none)",
+		say("%s was not written by orch: left as it is (name another file with [orch] changelog, or none)",
 		     path);
 		free(old);
 		return 1;
 	}
 	if (changelog_render(g, j, &b) < 0) {
-		warn("the changelog %s is left as it was: a journal it is made from cannot be read", path);
+		say("the changelog %s is left as it was: a journal it is made from cannot be read", path);
 		free(old);
 		buf_free(&b);
-		return -1;
+		return -2;
 	}
 	if (!old || oldlen != b.len || memcmp(old, b.s, b.len) != 0) {
 		dir = xstrdup(path);
 		if ((slash = strrchr(dir, '/')) && slash != dir) {
 			*slash = '\0';
 			if (os_mkdirs(dir, 0755) < 0)
-				warn("cannot create %s:", dir);
+				say("cannot create %s:", dir);
 		}
 		free(dir);
 		if ((rc = write_file_atomic(path, b.s, b.len, true)) < 0)
-			warn("cannot write the changelog %s:", path);
+			say("cannot write the changelog %s:", path);
 	}
 	if (rc == 0 && !quiet)
 		printf("wrote the changelog to %s\n", path);

@@ -17,8 +17,10 @@ int changelog_render(struct graph *g, struct journal *j, struct buf *b);
  * plan directory, the working directory then; nothing when the plan has none) with
  * write_file_atomic, creating its directory; a file that already says the same is not
  * touched, and one orch did not write is left alone with a warning. Says "wrote the
- * changelog to PATH" unless QUIET. Returns 0, 1 when the file was left alone, or -1
- * after a warning. */
+ * changelog to PATH" unless QUIET. Returns 0, 1 when the file was left alone, -2 when
+ * a journal it is made from cannot be read, or -1 when it cannot be written;
+ * each after a warning when QUIET (a run or an action keeping it), else an error (it
+ * is what `orch --changelog` was asked for). */
 int changelog_write(struct graph *g, struct journal *j, const char *path, bool quiet);
 
 #endif

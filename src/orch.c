@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "actions.h"
@@ -441,6 +442,11 @@ static void parse_options(int argc, char **argv, struct options *o)
 		set_action(o, ACT_FORCE, NULL);
 	if (o->to && o->action != ACT_ROLLBACK)
 		usage_error("%s", "--to goes with --rollback");
+	if (o->dryrun && (o->action == ACT_APPROVE || o->action == ACT_SKIP || o->action == ACT_FORCE ||
+	                  o->action == ACT_RESET || o->action == ACT_ACCEPT || o->action == ACT_PROMOTE ||
+	                  o->action == ACT_ABORT))
+		usage_error("-n (dry run) does not go with %s: it has none, and would change the journal",
+		            action_names[o->action]);
 	if (o->sql && (!o->dryrun || o->action != ACT_RUN))
 		usage_error("%s", "--sql goes with -n (the SQL a run would send)");
 	if (o->json && o->action != ACT_STATUS && o->action != ACT_LIST)
@@ -935,6 +941,31 @@ static int write_trace(struct graph *g, struct options *o, bool report)
 	return status;
 }
 
+/* Whether PATH (absolute) is the plan's [orch] changelog: the same file, or when there
+ * is none yet, the same name in the same directory. */
+static bool names_plan_changelog(struct graph *g, const char *path)
+{
+	char *own, *a, *b;
+	struct stat x, y;
+	bool same = false;
+
+	if (!g->changelog)
+		return false;
+	own = g->changelog[0] == '/' ? xstrdup(g->changelog) : xasprintf("%s/%s", g->dir, g->changelog);
+	if (stat(path, &x) == 0 && stat(own, &y) == 0) {
+		same = x.st_dev == y.st_dev && x.st_ino == y.st_ino;
+	} else if (strcmp(strrchr(path, '/'), strrchr(own, '/')) == 0) {
+		a = xstrdup(path), b = xstrdup(own);
+		*strrchr(a, '/') = *strrchr(b, '/') = '\0';
+		same = stat(*a ? a : "/", &x) == 0 && stat(*b ? b : "/", &y) == 0 && x.st_dev == y.st_dev &&
+		       x.st_ino == y.st_ino;
+		free(a);
+		free(b);
+	}
+	free(own);
+	return same;
+}
+
 /* --changelog [FILE]: the changelog made again from the journal, into FILE (relative to
  * the working directory) or the plan's own, which an orch running the plan keeps itself. */
 static int write_changelog(struct graph *g, struct options *o)
@@ -951,16 +982,18 @@ static int write_changelog(struct graph *g, struct options *o)
 		free(cwd);
 		return EXIT_USAGE;
 	}
-	if (!*o->arg && (holder = journal_lock_holder(g)) != 0) {
-		error("another orch (pid %ld) is running this plan: it writes %s itself at its end", holder, g->changelog);
-		free(cwd);
-		return EXIT_LOCKED;
-	}
 	if (*o->arg)
 		path = o->arg[0] == '/' ? xstrdup(o->arg) : xasprintf("%s/%s", cwd, o->arg);
 	else /* relative to the plan: named so from here when here is elsewhere */
 		path = g->changelog[0] == '/' || strcmp(cwd, g->dir) == 0 ? xstrdup(g->changelog)
 		                                                          : xasprintf("%s/%s", g->dir, g->changelog);
+	/* the plan's own, named or not: the running orch writes it (and its .tmp) */
+	if ((!*o->arg || names_plan_changelog(g, path)) && (holder = journal_lock_holder(g)) != 0) {
+		error("another orch (pid %ld) is running this plan: it writes %s itself at its end", holder, g->changelog);
+		free(path);
+		free(cwd);
+		return EXIT_LOCKED;
+	}
 	enter_plan_dir(g);
 	j = journal_open(g, 0);
 	rc = changelog_write(g, j, path, false);
@@ -968,7 +1001,7 @@ static int write_changelog(struct graph *g, struct options *o)
 		journal_close(j);
 	free(path);
 	free(cwd);
-	return rc == 0 ? EXIT_DONE : EXIT_FAILED;
+	return rc == 0 ? EXIT_DONE : rc == -2 ? EXIT_JOURNAL : EXIT_FAILED;
 }
 
 /* The changelog after an action that wrote the journal (a run keeps it itself), unless
@@ -1165,11 +1198,12 @@ int main(int argc, char **argv)
 		break;
 	}
 	}
-	if (g->report && status == EXIT_DONE &&
+	/* after an action that wrote the journal: a dry one (-n --baseline) wrote nothing */
+	if (g->report && status == EXIT_DONE && !o.dryrun &&
 	    (o.action == ACT_APPROVE || o.action == ACT_SKIP || o.action == ACT_FORCE || o.action == ACT_RESET ||
 	     o.action == ACT_ACCEPT || o.action == ACT_BASELINE))
 		keep_report(g);
-	if (status == EXIT_DONE &&
+	if (status == EXIT_DONE && !o.dryrun &&
 	    (o.action == ACT_APPROVE || o.action == ACT_SKIP || o.action == ACT_FORCE || o.action == ACT_RESET ||
 	     o.action == ACT_ACCEPT || o.action == ACT_BASELINE || o.action == ACT_PROMOTE || o.action == ACT_ABORT))
 		keep_changelog(g);

@@ -138,7 +138,8 @@ struct engine {
 	int64_t report_mono_ms; /* when [orch] report was last written */
 	size_t report_events;   /* and how many events the journal had then */
 	int64_t changelog_mono_ms; /* when the changelog may be written again */
-	size_t changelog_events;   /* how many events the journal had when it was written */
+	size_t changelog_events;   /* how many events the journal had when it was written, or the run began */
+	bool changelog_failed;     /* it could not be: tried again at the end only */
 	int64_t export_mono_ms; /* when the metrics file (export.c) was last written */
 	struct node *prompting; /* the gate whose question is the live line, waiting for y */
 	bool stdin_closed;
@@ -1923,17 +1924,20 @@ static void keep_report(struct engine *e, bool final)
 /* The changelog ([orch] changelog), made again from the journal when it took events:
  * at the end of the run (FINAL), and during it at most once a second, or less often when
  * making it takes long (a tenth of the run's time at most). Only what is synced goes
- * in. A failure to write it is a warning and changes nothing of the run. */
+ * in. A failure to write it is a warning and changes nothing of the run; after one, it
+ * is tried again at the end only, not warned about once a second. */
 static void keep_changelog(struct engine *e, bool final)
 {
 	int64_t t0, took;
 
-	if (!e->g->changelog || journal_failed(e->j) || journal_count(e->j) == e->changelog_events ||
-	    (!final && now_ms() < e->changelog_mono_ms) || journal_sync(e->j) < 0)
+	if (!e->g->changelog || journal_failed(e->j) || (!final && e->changelog_failed) ||
+	    journal_count(e->j) == e->changelog_events || (!final && now_ms() < e->changelog_mono_ms) ||
+	    journal_sync(e->j) < 0)
 		return;
 	t0 = now_ms();
 	e->changelog_events = journal_count(e->j);
-	changelog_write(e->g, e->j, NULL, true);
+	if (changelog_write(e->g, e->j, NULL, true) != 0) /* or a file orch did not write */
+		e->changelog_failed = true;
 	took = now_ms() - t0;
 	e->changelog_mono_ms = now_ms() + (took * 10 > 1000 ? took * 10 : 1000);
 }
@@ -1947,6 +1951,10 @@ static void engine_init(struct engine *e, struct graph *g, struct journal *j, co
 	e->t0_mono_ms = now_ms();
 	e->pools = xcalloc(g->pools.n ? g->pools.n : 1, sizeof(*e->pools));
 	e->rec = (struct recorder){g, j, &e->prog};
+	/* a run that records nothing leaves the changelog as it is: made again, it would
+	 * say the same, at the cost of every event of the journal and of those --reset
+	 * kept, on each up-to-date run (orch --changelog makes it again) */
+	e->changelog_events = journal_count(j);
 	os_signals_init();
 }
 

@@ -725,6 +725,68 @@ char *mask_password(const char *conn)
 	return b.s;
 }
 
+/* One word of free text (no blanks) with its secrets masked into B: the password of a
+ * URL's user:password@ (any scheme; a postgres URL as mask_password reads it, with its
+ * ?password=), or the value of password=VALUE. */
+static void mask_word(struct buf *b, const char *w, size_t n)
+{
+	const char *sep = NULL, *scheme, *auth, *end = w + n, *at = NULL, *colon = NULL, *eq;
+
+	for (const char *q = w; q + 3 <= end && !sep; q++)
+		if (memcmp(q, "://", 3) == 0)
+			sep = q;
+	if (sep) {
+		for (scheme = sep; scheme > w && (isalnum((unsigned char)scheme[-1]) || strchr("+-.", scheme[-1]));)
+			scheme--;
+		buf_add(b, w, (size_t)(scheme - w));
+		if (sep - scheme >= 8 && (strncmp(scheme, "postgres://", 11) == 0 || strncmp(scheme, "postgresql://", 13) == 0)) {
+			char *url = xstrndup(scheme, (size_t)(end - scheme)), *m = mask_password(url);
+
+			buf_puts(b, m);
+			free(m);
+			free(url);
+			return;
+		}
+		auth = sep + 3;
+		for (const char *q = auth; q < end && *q != '/'; q++)
+			if (*q == '@')
+				at = q;
+		if (at)
+			colon = memchr(auth, ':', (size_t)(at - auth));
+		if (colon) {
+			buf_add(b, scheme, (size_t)(colon + 1 - scheme));
+			buf_puts(b, "***");
+			buf_add(b, at, (size_t)(end - at));
+		} else {
+			buf_add(b, scheme, (size_t)(end - scheme));
+		}
+		return;
+	}
+	if ((eq = memchr(w, '=', n)) && secret_key(w, (size_t)(eq - w), false)) {
+		buf_add(b, w, (size_t)(eq + 1 - w));
+		buf_puts(b, "***");
+		return;
+	}
+	buf_add(b, w, n);
+}
+
+char *mask_passwords_in(const char *text)
+{
+	struct buf b = {0};
+
+	for (const char *p = text; *p;) {
+		size_t n = strcspn(p, " \t\n\r");
+
+		mask_word(&b, p, n);
+		p += n;
+		n = strspn(p, " \t\n\r");
+		buf_add(&b, p, n);
+		p += n;
+	}
+	buf_str(&b);
+	return b.s;
+}
+
 int64_t now_ms(void)
 {
 	struct timespec ts;

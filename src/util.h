@@ -145,6 +145,9 @@ int atomic_commit(struct atomic *a, bool sync);
 void atomic_abort(struct atomic *a);
 /* Copy of a connection string with any password replaced by "***". */
 char *mask_password(const char *conninfo);
+/* Copy of free text (a message, a step's refs) with the passwords of the URLs in it
+ * (scheme://user:password@...) and of its password=VALUE words replaced by "***". */
+char *mask_passwords_in(const char *text);
 /* Monotonic clock in milliseconds. */
 int64_t now_ms(void);
 /* Wall clock in milliseconds since the epoch. */

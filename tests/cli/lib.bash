@@ -133,6 +133,22 @@ dry_run_steps() {
 	awk '/^  [^ ]/ { print $1 }'
 }
 
+# checked_hold_plan: a step that holds 1s after a 0.3s run, a health check every 200ms whose
+# first run fails ("error rate 9%") and the others pass, and a step after it.
+checked_hold_plan() {
+	cat >Orchfile <<-'EOF'
+	[step deploy]
+	run = sleep 0.3
+	hold = 1s
+	check = n=$(cat n 2>/dev/null || echo 0); echo $((n + 1)) > n; [ $n -ne 1 ] || { echo "error rate 9%"; exit 1; }
+	check_every = 200ms
+	check_failures = 3
+	[step after]
+	needs = deploy
+	run = true
+	EOF
+}
+
 # tiny_plan: a small valid plan with two phases, a manual gate and a milestone.
 tiny_plan() {
 	cat >"${1:-Orchfile}" <<-'EOF'

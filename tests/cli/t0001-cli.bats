@@ -250,3 +250,17 @@ load lib
 	run_orch -s --check
 	expect_status 0
 }
+
+@test "-n with an action that has no dry run (--skip, --force, --reset, --approve, ...) is refused, not done" {
+	printf '[step a]\nrun = true\n[step b]\nmanual = yes\n' >Orchfile
+	run_orch a
+	expect_status 0
+	cp .orch/journal.jsonl before
+	for args in "--skip a" "--force a" "--reset --yes" "--approve b" "--accept a" "--promote a" "--abort a"; do
+		run_orch -n $args
+		expect_status 2
+		expect_contains stderr "$stderr" "orch: error: -n (dry run) does not go with ${args%% *}"
+	done
+	cmp before .orch/journal.jsonl
+	[ ! -e .orch/journal.jsonl.1 ]
+}

@@ -49,17 +49,7 @@ c 1 ok" "$(jq -r '[.traceEvents[] | select(.ph == "X")] | sort_by(.name, .ts)[] 
 }
 
 @test "--trace: a hold and its health checks on tracks of their own, the run ending where the hold begins" {
-	cat > Orchfile <<-'EOF'
-	[step deploy]
-	run = sleep 0.2
-	hold = 1s
-	check = n=$(cat n 2>/dev/null || echo 0); echo $((n + 1)) > n; [ $n -ne 1 ] || { echo "error rate 9%"; exit 1; }
-	check_every = 200ms
-	check_failures = 3
-	[step after]
-	needs = deploy
-	run = true
-	EOF
+	checked_hold_plan
 	run_orch
 	expect_status 0
 	run_orch --trace trace.json

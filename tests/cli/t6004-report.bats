@@ -114,17 +114,7 @@ report_plan() {
 }
 
 @test "--report: a hold and its health checks on the timeline's axis, after the run that held" {
-	cat > Orchfile <<-'EOF'
-	[step deploy]
-	run = sleep 0.3
-	hold = 1s
-	check = n=$(cat n 2>/dev/null || echo 0); echo $((n + 1)) > n; [ $n -ne 1 ] || { echo "error rate 9%"; exit 1; }
-	check_every = 200ms
-	check_failures = 3
-	[step after]
-	needs = deploy
-	run = true
-	EOF
+	checked_hold_plan
 	run_orch
 	expect_status 0
 	run_orch --report r.html

@@ -246,7 +246,7 @@ typed_plan() {
 	cmp <(printf '%s\n# Changelog of fresh\n\nNothing has run yet.\n' "$MARK") CHANGELOG.md
 }
 
-@test "changelog: a file orch did not write is left alone, with a warning" {
+@test "changelog: a file orch did not write is left alone, with a warning (an error for --changelog)" {
 	printf '# Our changelog\n\nKept by hand.\n' >CHANGELOG.md
 	cp CHANGELOG.md ours.md
 	printf '[step a]\nrun = true\n' >Orchfile
@@ -256,7 +256,12 @@ typed_plan() {
 	cmp ours.md CHANGELOG.md
 	run_orch --changelog
 	expect_status 1
+	expect_contains stderr "$stderr" "orch: error: CHANGELOG.md was not written by orch: left as it is"
 	cmp ours.md CHANGELOG.md
+	touch afile
+	run_orch --changelog afile/CHANGELOG.md
+	expect_status 1
+	expect_contains stderr "$stderr" "orch: error: cannot read the changelog $PWD/afile/CHANGELOG.md: Not a directory"
 }
 
 @test "changelog: a path of its own, its directory made; bad values name FILE:LINE" {
@@ -414,9 +419,133 @@ typed_plan() {
 	USER=cy run_orch
 	expect_status 0
 	run_orch --changelog
-	expect_status 1
+	expect_status 4
 	expect_contains stderr "$stderr" "orch: error: .orch/journal.jsonl.1:1: the journal is damaged"
-	expect_contains stderr "$stderr" "orch: warning: the changelog CHANGELOG.md is left as it was: a journal it is made from cannot be read"
+	expect_contains stderr "$stderr" "orch: error: the changelog CHANGELOG.md is left as it was: a journal it is made from cannot be read"
 	cmp kept.md CHANGELOG.md
 	cmp damaged .orch/journal.jsonl.1
+}
+
+@test "changelog: no password of a URL in a step's refs, title or a check's message is written" {
+	cat >Orchfile <<-'EOF'
+	[step a]
+	title = Copy from postgres://bob:t1tle-pw@db/x
+	refs  = https://ana:r3fs-pw@git.example/issues/7 password=kw-pw
+	run   = true
+	[step deploy]
+	run = true
+	hold = 2s
+	check = echo "cannot reach postgres://carl:ch3ck-pw@db/app"; exit 1
+	check_every = 200ms
+	check_failures = 1
+	EOF
+	run_orch
+	expect_status 1
+	grep -q 'ch3ck-pw' .orch/journal.jsonl # the check's output, as the journal has it
+	run grep -E 't1tle-pw|r3fs-pw|kw-pw|ch3ck-pw' CHANGELOG.md
+	[ "$status" -eq 1 ]
+	# *** as Markdown has it, \*\*\*
+	grep -qF 'Copy from postgres://bob:\*\*\*@db/x' CHANGELOG.md
+	grep -qF 'refs https://ana:\*\*\*@git.example/issues/7 password=\*\*\*' CHANGELOG.md
+	grep -qF 'cannot reach postgres://carl:\*\*\*@db/app' CHANGELOG.md
+	run_orch --changelog other.md
+	expect_status 0
+	run grep -E 't1tle-pw|r3fs-pw|kw-pw|ch3ck-pw' other.md
+	[ "$status" -eq 1 ]
+}
+
+@test "changelog: one that cannot be written, or is not orch's, is warned about once in a run, not once a second" {
+	touch afile
+	cat >Orchfile <<-'EOF'
+	[orch]
+	changelog = afile/CHANGELOG.md
+	[step a]
+	run = sleep 1.1
+	[step b]
+	needs = a
+	run = sleep 1.1
+	[step c]
+	needs = b
+	run = sleep 1.1
+	EOF
+	run_orch
+	expect_status 0
+	[ "$(grep -c 'changelog afile/CHANGELOG.md' <<<"$stderr")" -le 2 ]
+	expect_contains stderr "$stderr" 'Not a directory'
+	sed -i 's|^changelog = .*|changelog = NOTES.md|' Orchfile
+	echo "# my notes" > NOTES.md
+	run_orch --force a
+	expect_status 0
+	run_orch
+	expect_status 0
+	[ "$(grep -c 'NOTES.md was not written by orch' <<<"$stderr")" -le 2 ]
+	[ "$(cat NOTES.md)" = "# my notes" ]
+}
+
+@test "changelog: a run that records nothing leaves it as it is (no cost on an up-to-date run); --changelog makes it again" {
+	printf '[step a]\nrun = true\n' >Orchfile
+	run_orch
+	expect_status 0
+	cp CHANGELOG.md first.md
+	rm CHANGELOG.md
+	run_orch
+	expect_status 0
+	expect_contains stdout "$output" "nothing to do"
+	[ ! -e CHANGELOG.md ]
+	run_orch --changelog
+	expect_status 0
+	cmp first.md CHANGELOG.md
+	run_orch --force a
+	expect_status 0
+	run_orch
+	expect_status 0
+	grep -c '^## Run' CHANGELOG.md | grep -qx 3
+}
+
+@test "changelog: not written by -n (a dry --baseline too), --status, --check, --list, --graph, --why" {
+	cat >Orchfile <<-'EOF'
+	[orch]
+	report = report.html
+	[step a]
+	run = true
+	[step b]
+	run = true
+	EOF
+	for args in -n --status --check --list --graph "--why a"; do
+		run_orch $args
+		expect_status 0
+		[ ! -e CHANGELOG.md ] || { echo "orch $args wrote it"; false; }
+	done
+	run_orch a
+	expect_status 0
+	rm CHANGELOG.md report.html
+	for args in -n --status --check --list --graph "--why b" "-n --baseline b"; do
+		run_orch $args
+		expect_status 0
+		[ ! -e CHANGELOG.md ] || { echo "orch $args wrote it"; false; }
+		[ ! -e report.html ] || { echo "orch $args wrote the report"; false; }
+	done
+}
+
+@test "changelog: --changelog naming the plan's own file while another orch runs the plan is refused, as without a name" {
+	cat >Orchfile <<-'EOF'
+	[step slow]
+	run = touch started; while [ ! -f go ]; do sleep 0.05; done
+	EOF
+	"$ORCH" -s >/dev/null 2>&1 &
+	pid=$!
+	for _ in $(seq 200); do [ -f started ] && break; sleep 0.05; done
+	[ -f started ]
+	mkdir sub
+	codes=""
+	for name in CHANGELOG.md ./CHANGELOG.md "$PWD/CHANGELOG.md" sub/../CHANGELOG.md; do
+		run_orch --changelog "$name"
+		codes="$codes $status"
+	done
+	run_orch --changelog other.md
+	other=$status
+	touch go
+	wait $pid
+	expect_same statuses " 3 3 3 3" "$codes"
+	expect_same "another file" 0 "$other"
 }

@@ -84,6 +84,27 @@ static void test_mask_password(void **state)
 	check_mask("dbname=app", "dbname=app");
 }
 
+static void check_mask_text(const char *in, const char *want)
+{
+	char *got = mask_passwords_in(in);
+
+	assert_string_equal(got, want);
+	free(got);
+}
+
+/* Free text: each URL's password and each password=VALUE, the rest as it was. */
+static void test_mask_passwords_in(void **state)
+{
+	(void)state;
+	/* the comma could be the password's: libpq would take it so */
+	check_mask_text("see postgres://bob:s3cret@db/x?password=k3y, then", "see postgres://bob:***@db/x?password=*** then");
+	check_mask_text("(https://ana:tok3n@git.example/r) #12", "(https://ana:***@git.example/r) #12");
+	check_mask_text("https://git.example/a:b@c and http://ana@h/", "https://git.example/a:b@c and http://ana@h/");
+	check_mask_text("host=db  password=s3cret\tuser=x", "host=db  password=***\tuser=x");
+	check_mask_text("JIRA-1 JIRA-2", "JIRA-1 JIRA-2");
+	check_mask_text("", "");
+}
+
 /* Only the password fields are masked, as libpq reads them; the text of a short
  * password elsewhere stays as it is. */
 static void test_mask_password_fields(void **state)
@@ -124,6 +145,7 @@ int main(void)
 		cmocka_unit_test(test_split_words),
 		cmocka_unit_test(test_mask_password),
 		cmocka_unit_test(test_mask_password_fields),
+		cmocka_unit_test(test_mask_passwords_in),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
