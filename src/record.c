@@ -5,6 +5,7 @@
 #include "record.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <unistd.h>
 #include <string.h>
 
@@ -55,23 +56,29 @@ int record(struct recorder *r, struct node *n, enum result res, const struct out
 {
 	struct outcome ev = o ? *o : (struct outcome){.exit_status = -1};
 	int kind = results[res].event;
+	char *masked;
 	long at;
 
 	/* a milestone's failed validate is told, not recorded: it is simply not reached */
 	if (n->kind == NODE_MILESTONE && res == RESULT_FAIL)
 		return 0;
+	/* a message is a step's or a check's own words: a password in them is not recorded */
+	ev.message = masked = ev.message ? mask_passwords_in(ev.message) : NULL;
 	if ((res == RESULT_APPROVE || res == RESULT_SKIP || res == RESULT_SKIP_FAILED || res == RESULT_ACCEPT ||
 	     res == RESULT_BASELINE || res == RESULT_PROMOTE || res == RESULT_ABORT) &&
 	    !ev.by)
 		ev.by = user_at_host(); /* who decided is recorded with what they decided */
 	if (kind != NO_EVENT) {
 		state_outcome(n, (enum evkind)kind, &ev);
-		if ((at = journal_append(r->j, (enum evkind)kind, n, &ev)) < 0)
+		if ((at = journal_append(r->j, (enum evkind)kind, n, &ev)) < 0) {
+			free(masked);
 			return -1;
+		}
 		state_noted((size_t)at);
 	}
 	if (results[res].state != SAME_STATE)
 		state_set(n, (enum stepstate)results[res].state, results[res].reason ? results[res].reason : ev.message);
+	free(masked);
 	return 0;
 }
 
@@ -149,7 +156,7 @@ static int notify_what(const struct node *n, enum result res)
 	}
 }
 
-void record_say(struct recorder *r, struct node *n, enum result res, const struct outcome *o)
+static void say(struct recorder *r, struct node *n, enum result res, const struct outcome *o)
 {
 	const char *detail = o ? o->message : NULL;
 	int what = notify_what(n, res);
@@ -290,4 +297,20 @@ void record_say(struct recorder *r, struct node *n, enum result res, const struc
 		break;
 	}
 	fflush(stdout);
+}
+
+/* Said as recorded: a password in the message is not printed, nor sent to [notify]. */
+void record_say(struct recorder *r, struct node *n, enum result res, const struct outcome *o)
+{
+	struct outcome m;
+	char *masked;
+
+	if (!o || !o->message) {
+		say(r, n, res, o);
+		return;
+	}
+	m = *o;
+	m.message = masked = mask_passwords_in(o->message);
+	say(r, n, res, &m);
+	free(masked);
 }

@@ -1267,13 +1267,19 @@ static void last_line(const struct job *jb, char *out, size_t len)
 {
 	const char *s = jb->out.s ? jb->out.s : "";
 	size_t end = jb->out.len, start;
+	char *line, *masked;
 
 	while (end && (s[end - 1] == '\n' || s[end - 1] == ' ' || s[end - 1] == '\r'))
 		end--;
 	start = end;
 	while (start && s[start - 1] != '\n')
 		start--;
-	snprintf(out, len, "%.*s", (int)(end - start > 100 ? 100 : end - start), s + start);
+	/* quoted in orch's own words: a password in it masked first, then cut */
+	line = xasprintf("%.*s", (int)(end - start), s + start);
+	masked = mask_passwords_in(line);
+	snprintf(out, len, "%.100s", masked);
+	free(masked);
+	free(line);
 }
 
 /* N's check ended (OK or not, DETAIL saying how): recorded; check_failures in a row

@@ -426,7 +426,7 @@ typed_plan() {
 	cmp damaged .orch/journal.jsonl.1
 }
 
-@test "changelog: no password of a URL in a step's refs, title or a check's message is written" {
+@test "no password of a URL in a check's message is printed, journalled, reported or traced; none in the changelog from refs or a title" {
 	cat >Orchfile <<-'EOF'
 	[step a]
 	title = Copy from postgres://bob:t1tle-pw@db/x
@@ -441,7 +441,16 @@ typed_plan() {
 	EOF
 	run_orch
 	expect_status 1
-	grep -q 'ch3ck-pw' .orch/journal.jsonl # the check's output, as the journal has it
+	# orch quotes the check's words without the password, and records them so; only the
+	# check's own output, relayed as it wrote it, has it
+	[[ "$output$stderr" == *'cannot reach postgres://carl:***@db/app'* ]] || { show_run; false; }
+	expect_same "lines with the password" 'cannot reach postgres://carl:ch3ck-pw@db/app' \
+		"$(printf '%s\n%s\n' "$output" "$stderr" | grep ch3ck-pw | sort -u)"
+	grep -qF 'cannot reach postgres://carl:***@db/app' .orch/journal.jsonl
+	! grep -q 'ch3ck-pw' .orch/journal.jsonl
+	run_orch --report r.html
+	run_orch --trace t.json
+	! grep -q 'ch3ck-pw' r.html t.json
 	run grep -E 't1tle-pw|r3fs-pw|kw-pw|ch3ck-pw' CHANGELOG.md
 	[ "$status" -eq 1 ]
 	# *** as Markdown has it, \*\*\*
