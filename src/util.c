@@ -87,7 +87,10 @@ void diag(const char *file, int line, const char *fmt, ...)
 	va_list ap;
 
 	fflush(stdout);
-	fprintf(stderr, "%s:%d: ", file, line);
+	if (line > 0)
+		fprintf(stderr, "%s:%d: ", file, line);
+	else /* no line to blame (a --target the plan lacks): the file alone, never FILE:0 */
+		fprintf(stderr, "%s: ", file);
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);

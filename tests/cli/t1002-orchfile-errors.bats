@@ -488,3 +488,20 @@ load lib
 	expect_status 0
 	expect_same stdout "Orchfile: ok: 0 steps, 0 phases, 0 milestones, 0 pools" "$output"
 }
+
+@test "a --target or ORCH_TARGET for a plan without targets names the file, not a line 0" {
+	cat >Orchfile <<-'EOF'
+	[step a]
+	run = true
+	EOF
+	expect_bad_orchfile -T staging <<-'EOF'
+	Orchfile: --target names target 'staging', but the plan has no [target] sections
+	orch: error: Orchfile: 1 error; nothing was run
+	EOF
+	ORCH_TARGET=staging run_orch --check
+	expect_status 2
+	expect_stderr <<-'EOF'
+	Orchfile: ORCH_TARGET names target 'staging', but the plan has no [target] sections
+	orch: error: Orchfile: 1 error; nothing was run
+	EOF
+}
