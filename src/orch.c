@@ -151,8 +151,9 @@ static const char usage_text[] =
 	"  --version               print the version\n"
 	"  -h, --help              print this help\n"
 	"\n"
-	"Exit status: 0 done, 1 a step failed, 2 bad usage or Orchfile, 3 locked,\n"
-	"4 journal unreadable, 5 progress cannot be recorded, 130 interrupted.\n";
+	"Exit status: 0 done, 1 a step failed or a gate waits for approval, 2 bad usage\n"
+	"or Orchfile, 3 locked, 4 journal unreadable, 5 progress cannot be recorded,\n"
+	"130 interrupted.\n";
 
 static void set_action(struct options *o, enum action a, const char *arg)
 {

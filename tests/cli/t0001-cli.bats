@@ -22,7 +22,8 @@ load lib
 	done
 	expect_contains stdout "$output" "--status [--json]"
 	expect_contains stdout "$output" "--list [--json]"
-	expect_contains stdout "$output" "Exit status: 0 done, 1 a step failed, 2 bad usage or Orchfile, 3 locked,"
+	expect_contains stdout "$output" "Exit status: 0 done, 1 a step failed or a gate waits for approval, 2 bad usage"
+	expect_contains stdout "$output" "or Orchfile, 3 locked, 4 journal unreadable, 5 progress cannot be recorded,"
 }
 
 @test "--help works without an Orchfile and ignores the rest of the line" {
