@@ -146,7 +146,9 @@ struct engine {
 	struct rt *rts; /* every node's, by node id: one block */
 };
 
-enum { DETAIL_MAX = 160 };
+/* Why an attempt failed, as the [N/M] line, the journal and the closing notice say it:
+ * one length for all three, so the notice does not cut what the line above it said. */
+enum { DETAIL_MAX = 256 };
 
 static struct rt *rt(const struct node *n)
 {
@@ -159,7 +161,7 @@ static const char *detail_of(const struct node *n)
 	return rt(n)->detail ? rt(n)->detail : "";
 }
 
-/* Set why N's last attempt failed (cut to DETAIL_MAX - 1 bytes, as it always was). */
+/* Set why N's last attempt failed (cut to DETAIL_MAX - 1 bytes). */
 static void set_detail(struct node *n, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void set_detail(struct node *n, const char *fmt, ...)
 {
@@ -1362,7 +1364,7 @@ static void stage_done(struct engine *e, struct job *jb)
 {
 	struct node *n = jb->n;
 	bool ok;
-	char detail[256];
+	char detail[DETAIL_MAX];
 	const char *missing;
 
 	if (jb->pg || jb->pgresult) {

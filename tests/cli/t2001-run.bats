@@ -347,6 +347,19 @@ wait_gone() {
 	[[ "$output" == *"FAILED forgets (output dist/*.js missing after success"* ]]
 }
 
+@test "the closing notice says why a step failed as fully as its [N/M] line (a long output path)" {
+	long=$(printf 'd%.0s' $(seq 1 140))
+	cat > Orchfile <<-EOF
+	[step a]
+	run = true
+	outputs = $long/file.txt
+	EOF
+	run_orch
+	expect_status 1
+	expect_contains stdout "$output" "FAILED a (output $long/file.txt missing after success, "
+	expect_contains stderr "$stderr" "orch: step a failed: output $long/file.txt missing after success"
+}
+
 @test "steps run in the Orchfile's directory with ORCH_* and env variables" {
 	mkdir sub
 	cat > sub/Orchfile <<-'EOF'
