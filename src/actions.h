@@ -39,7 +39,7 @@ int action_why(struct graph *g, const char *step);
 /* The journal part of --check: the journal must load, and no applied step with
  * on_change = error (SQL steps by default) may have changed. 0, 1 or 4. */
 int action_check_journal(struct graph *g);
-/* --state-export[=FILE]: the lines of the plan's journal in its state database (every
+/* --state-export [FILE]: the lines of the plan's journal in its state database (every
  * row checked, under the lock) into FILE (default: the state directory's journal.jsonl,
  * which orch reads once [orch] state is removed; "-": standard output). */
 int action_state_export(struct graph *g, const char *file);

@@ -140,7 +140,7 @@ static const char usage_text[] =
 	"  --report [FILE]         the plan as one HTML page (default: .orch/report.html)\n"
 	"  --changelog [FILE]      write the changelog again from the journal (default:\n"
 	"                          [orch] changelog, CHANGELOG.md)\n"
-	"  --state-export[=FILE]   copy the journal out of the state database ([orch]\n"
+	"  --state-export [FILE]   copy the journal out of the state database ([orch]\n"
 	"                          state) into FILE (default: .orch/journal.jsonl)\n"
 	"  --state-import          copy .orch/journal.jsonl into the state database\n"
 	"  --yes                   do not ask for confirmation\n"
@@ -378,7 +378,12 @@ static void parse_options(int argc, char **argv, struct options *o)
 		case OPT_REASON: o->reason = optarg; break;
 		case OPT_TRACE: set_action(o, ACT_TRACE, optarg); break;
 		case OPT_STATE: o->state = true; break;
-		case OPT_STATE_EXPORT: set_action(o, ACT_STATE_EXPORT, optarg ? optarg : ""); break;
+		case OPT_STATE_EXPORT:
+			/* --state-export FILE (or -) as well as --state-export=FILE, as --report */
+			if (!optarg && optind < argc && (argv[optind][0] != '-' || strcmp(argv[optind], "-") == 0))
+				optarg = argv[optind++];
+			set_action(o, ACT_STATE_EXPORT, optarg ? optarg : "");
+			break;
 		case OPT_STATE_IMPORT: set_action(o, ACT_STATE_IMPORT, NULL); break;
 		case OPT_REPORT:
 			/* --report FILE as well as --report=FILE: it takes no targets */

@@ -388,6 +388,14 @@ file_plan() {
 	run_orch --state-export
 	expect_status 0
 	expect_contains stdout "$output" "already holds the 5 events"
+	# the file may come as the next word, as with --report and --changelog
+	run_orch --state-export -
+	expect_status 0
+	expect_same stdout "$(rows "SELECT event FROM orch.events ORDER BY line")" "$output"
+	run_orch --state-export copy.jsonl
+	expect_status 0
+	expect_contains stdout "$output" "to copy.jsonl"
+	expect_same file "$(cat .orch/journal.jsonl)" "$(cat copy.jsonl)"
 	sed -i '/^state = database$/d' Orchfile
 	run_orch --status
 	expect_status 0
