@@ -1481,6 +1481,8 @@ static void choose_target(struct parser *p, struct section *orch)
 		if (!(fromfile = expand(p, orch, dflt->value, dflt->line)))
 			return;
 		want = fromfile, how = "[orch] target";
+	} else if (want) {
+		line = 0; /* the command line or the environment chose: no line of the file to blame */
 	}
 	target_names(p, &names);
 	if (!want && p->targets.n) {
@@ -1502,7 +1504,7 @@ static void choose_target(struct parser *p, struct section *orch)
 				p->target = t;
 		}
 		if (!p->target)
-			perr(p, line ? line : ((struct section *)p->targets.v[0])->line,
+			perr(p, line,
 			     "%s names target '%s', which the plan does not have (its targets: %s)%s%s%s", how, want,
 			     buf_str(&names), sg.best ? "; did you mean '" : "", sg.best ? sg.best : "", sg.best ? "'?" : "");
 	}

@@ -505,3 +505,23 @@ load lib
 	orch: error: Orchfile: 1 error; nothing was run
 	EOF
 }
+
+@test "a --target the plan lacks is the command line's mistake: no line of [orch] target is blamed" {
+	cat >Orchfile <<-'EOF'
+	[orch]
+	target = staging
+	[target staging]
+	[target production]
+	[step a]
+	run = true
+	EOF
+	expect_bad_orchfile -T prod <<-'EOF'
+	Orchfile: --target names target 'prod', which the plan does not have (its targets: staging, production)
+	orch: error: Orchfile: 1 error; nothing was run
+	EOF
+	sed -i 's/^target = staging$/target = prod/' Orchfile
+	expect_bad_orchfile <<-'EOF'
+	Orchfile:2: [orch] target names target 'prod', which the plan does not have (its targets: staging, production)
+	orch: error: Orchfile: 1 error; nothing was run
+	EOF
+}
