@@ -17,6 +17,21 @@
 #include "state.h"
 #include "term.h"
 
+/* The width of a column of the names of the nodes in V: at least MIN, as wide as the
+ * longest name (up to a sane 200). */
+static int name_width(const struct vec *v, int min)
+{
+	int w = min;
+
+	for (size_t i = 0; i < v->n; i++) {
+		size_t len = strlen(((const struct node *)v->v[i])->name);
+
+		if (len > (size_t)w)
+			w = len < 200 ? (int)len : 200;
+	}
+	return w;
+}
+
 static bool completed(const struct node *n)
 {
 	enum stepstate st = state_of(n);
@@ -255,20 +270,26 @@ int rollback_target(struct graph *g, struct journal *j, struct node *target, con
 	}
 	printf("rollback of %s%s%s: %zu step%s, newest first:\n", target ? target->name : "all",
 	       ro->keep ? " to " : "", ro->keep ? ro->keep->name : "", order.n, order.n == 1 ? "" : "s");
+	/* the titles in a column: the names 24 wide (20 after forget, unskip), wider for a
+	 * longer name (a Flyway file's) */
+	int w = name_width(&order, 24), w2 = name_width(&stuck, 20);
+
+	if (name_width(&skipped, 20) > w2)
+		w2 = name_width(&skipped, 20);
 	for (size_t i = 0; i < order.n; i++) {
 		struct node *n = order.v[i];
 
-		printf("  %3zu. %-24s %s  (%s)\n", i + 1, n->name, n->title, how(n));
+		printf("  %3zu. %-*s %s  (%s)\n", i + 1, w, n->name, n->title, how(n));
 	}
 	for (size_t i = 0; i < stuck.n; i++) {
 		struct node *n = stuck.v[i];
 
-		printf("  forget %-20s %s  (no rollback; --force)\n", n->name, n->title);
+		printf("  forget %-*s %s  (no rollback; --force)\n", w2, n->name, n->title);
 	}
 	for (size_t i = 0; i < skipped.n; i++) {
 		struct node *n = skipped.v[i];
 
-		printf("  unskip %-20s %s  (skipped: the skip is taken back)\n", n->name, n->title);
+		printf("  unskip %-*s %s  (skipped: the skip is taken back)\n", w2, n->name, n->title);
 	}
 	status = EXIT_DONE;
 	if (ro->dryrun)

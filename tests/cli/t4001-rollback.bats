@@ -346,3 +346,30 @@ half_rolled_back() {
 	expect_status 0
 	expect_same order "$(printf 'run a\nundo a\nrun a\nrun b')" "$(cat order.log)"
 }
+
+@test "the rollback plan keeps its titles in one column when a name is longer than 24 (a Flyway file's)" {
+	cat > Orchfile <<-'EOF'
+	[step V1.2.10__orders_by_customer]
+	title = orders by customer
+	run = true
+	rollback = true
+	[step short]
+	title = a short one
+	needs = V1.2.10__orders_by_customer
+	rollback = true
+	run = true
+	[step V1.2.11__notes_that_stay_forever]
+	title = notes
+	run = true
+	EOF
+	run_orch
+	expect_status 0
+	run_orch --rollback all --force -n
+	expect_status 0
+	expect_stdout <<-'EOF'
+	rollback of all: 2 steps, newest first:
+	    1. short                       a short one  (rollback)
+	    2. V1.2.10__orders_by_customer orders by customer  (rollback)
+	  forget V1.2.11__notes_that_stay_forever notes  (no rollback; --force)
+	EOF
+}
