@@ -303,7 +303,7 @@ int action_approve(struct graph *g, const char *step)
 	if (!n)
 		return EXIT_USAGE;
 	if (n->stepkind != STEP_MANUAL) {
-		error("--approve: %s is not a manual gate (it has %s; 'orch --skip %s' marks a step done "
+		error("--approve: %s is not a manual gate (it has %s = ...; 'orch --skip %s' marks a step done "
 		      "without running it)", n->name, n->stepkind == STEP_SQL ? "sql" : "run", n->name);
 		return EXIT_USAGE;
 	}

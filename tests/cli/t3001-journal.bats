@@ -342,7 +342,8 @@ abc_plan() {
 	EOF
 	run_orch --approve prep
 	expect_status 2
-	expect_contains stderr "$stderr" "prep is not a manual gate"
+	# "it has run = ...", not "it has run", which reads as if prep had run
+	expect_same stderr "orch: error: --approve: prep is not a manual gate (it has run = ...; 'orch --skip prep' marks a step done without running it)" "$stderr"
 	run_orch --approve gate
 	expect_status 1
 	expect_same stderr "orch: error: cannot approve gate yet: it needs step prep, which is not done (never run)" "$stderr"
