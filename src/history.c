@@ -27,7 +27,8 @@ static void need_nodes(struct histories *h)
 	if (h->node)
 		return;
 	h->node = xcalloc(h->nnodes ? h->nnodes : 1, sizeof(*h->node));
-	clear(h);
+	for (size_t i = 0; i < h->nnodes; i++)
+		h->node[i] = empty; /* not clear(): the event being added is the last one */
 }
 
 const struct history *history_of(const struct histories *h, size_t id)

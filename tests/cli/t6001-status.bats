@@ -141,6 +141,23 @@ simple_plan() {
 	[ ! -e .orch ]
 }
 
+@test "status: the journal's first event is its last activity (an approval, a step killed with orch)" {
+	cat > Orchfile <<-'EOF'
+	[step gate]
+	manual = yes
+	[step b]
+	needs = gate
+	run = true
+	EOF
+	run_orch --approve gate
+	expect_status 0
+	run_orch --status
+	expect_status 0
+	expect_contains stdout "$output" "Last activity: 2"
+	run_orch --status --json
+	[ "$(jq -r .last_run <<<"$output")" = "$(jq -r .run .orch/journal.jsonl)" ]
+}
+
 @test "status: partial run, a gate waiting for approval, active phase" {
 	tiny_plan
 	run_orch
