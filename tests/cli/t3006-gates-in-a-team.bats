@@ -40,7 +40,8 @@ start_run() {
 	expect_status 0
 	expect_same stdout "approved gate (recorded by the running orch, pid $run_pid)" "$output"
 	[ "$SECONDS" -le 2 ]
-	# the gate's step ran while slow still ran
+	# the gate's step ran while slow still ran (it starts once the approval is answered)
+	for i in $(seq 30); do [ -s ran.log ] && break; sleep 0.1; done
 	[ "$(head -n 1 ran.log)" = after ] || { cat ran.log run.out; false; }
 	wait "$run_pid"
 	expect_same ran "$(printf 'after\nslow\nlater')" "$(cat ran.log)"
