@@ -446,6 +446,22 @@ static void insert_params(struct pgstate *s, const char *p[5], char jn[16], char
 	p[0] = s->plan, p[1] = s->target, p[2] = jn, p[3] = first, p[4] = s->pending.s;
 }
 
+/* The pending lines' INSERT ended with R (ERR its error, freed; HOW how it ran): said
+ * and counted, and nothing is pending any more either way. Returns R. */
+static int inserted(struct pgstate *s, int r, char *err, const char *how)
+{
+	if (r < 0) {
+		error("cannot record progress in %s%s: %s", s->display, how, err);
+		free(err);
+	} else {
+		debug("wrote %zu lines to %s%s", s->npending, s->display, how);
+		s->lines += (int64_t)s->npending;
+	}
+	s->pending.len = 0;
+	s->npending = 0;
+	return r;
+}
+
 int pgstate_sync(struct pgstate *s)
 {
 	char jn[16], first[24];
@@ -463,16 +479,7 @@ int pgstate_sync(struct pgstate *s)
 		return 0;
 	insert_params(s, p, jn, first);
 	r = pg_conn_exec(s->c, insert_lines, 5, p, NULL, &err);
-	if (r < 0) {
-		error("cannot record progress in %s: %s", s->display, err);
-		free(err);
-	} else {
-		debug("wrote %zu lines to %s", s->npending, s->display);
-		s->lines += (int64_t)s->npending;
-	}
-	s->pending.len = 0;
-	s->npending = 0;
-	return r;
+	return inserted(s, r, err, "");
 }
 
 bool pgstate_same_database(const struct pgstate *s, const char *conninfo)
@@ -493,16 +500,7 @@ int pgstate_commit_with(struct pgstate *s, struct pgjob *job)
 		return -1;
 	insert_params(s, p, jn, first);
 	r = pg_commit_with(job, insert_lines, 5, p, &err);
-	if (r < 0) {
-		error("cannot record progress in %s: the step's transaction with its events: %s", s->display, err);
-		free(err);
-	} else {
-		debug("wrote %zu lines to %s in the step's transaction", s->npending, s->display);
-		s->lines += (int64_t)s->npending;
-	}
-	s->pending.len = 0;
-	s->npending = 0;
-	return r;
+	return inserted(s, r, err, ": the step's transaction with its events");
 }
 
 int pgstate_line(struct pgstate *s, size_t lineno, char **line, size_t *len)
