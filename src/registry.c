@@ -45,6 +45,8 @@ static struct {
 	struct graph *g;
 	struct regstep *step; /* by node id, NULL before a reconcile */
 	struct vec dbs;       /* struct regdb * */
+	struct node *nodb;    /* the first SQL step of the view with no database set here */
+	size_t nnodb;         /* and how many there are */
 } R;
 
 const char *registry_word(enum regsays s)
@@ -108,8 +110,13 @@ static void gather(struct graph *g, bool only_selected)
 		const char *ci;
 		struct regdb *d;
 
-		if (n->stepkind != STEP_SQL || (only_selected && n->mark != MARK_SELECTED) || !(ci = pg_conninfo(g, n)))
+		if (n->stepkind != STEP_SQL || (only_selected && n->mark != MARK_SELECTED))
 			continue;
+		if (!(ci = pg_conninfo(g, n))) {
+			if (state_of(n) != ST_SKIPPED && !R.nnodb++)
+				R.nodb = n;
+			continue;
+		}
 		d = db_of(ci);
 		vec_push(&d->steps, n);
 		R.step[n->id].db = d;
@@ -374,6 +381,24 @@ static void say_gone(struct graph *g, struct regdb *d)
 	                     db, d->applied, d->applied == 1 ? "" : "s", d->applied == 1 ? "it" : "them");
 }
 
+/* SQL steps with no database here (an unset ${DATABASE_URL} is left to the run, so a plan
+ * can be listed and checked anywhere): a view says that a run would refuse them, a run
+ * (RUN) refuses before it starts anything, rather than failing each when its turn comes. */
+static bool say_no_database(struct graph *g, bool run)
+{
+	char more[64] = "";
+
+	if (R.nnodb > 1)
+		snprintf(more, sizeof(more), " (and %zu more SQL step%s)", R.nnodb - 1, R.nnodb == 2 ? "" : "s");
+	if (run)
+		diag(g->file, R.nodb->line, "step '%s' has no database%s: set DATABASE_URL, the step's database "
+		     "or [orch] database; nothing was run", R.nodb->name, more);
+	else
+		diag(g->file, R.nodb->line, "warning: step '%s' has no database here%s: a run refuses it until "
+		     "DATABASE_URL, the step's database or [orch] database is set", R.nodb->name, more);
+	return run;
+}
+
 int registry_reconcile(struct graph *g, struct journal *j, struct recorder *rec, bool only_selected, bool lock)
 {
 	int rc = 0;
@@ -388,6 +413,8 @@ int registry_reconcile(struct graph *g, struct journal *j, struct recorder *rec,
 	if (!R.step)
 		return 0; /* no SQL step: nothing to ask a database (a plan of a million shell steps pays nothing) */
 	gather(g, only_selected);
+	if (R.nnodb && say_no_database(g, lock))
+		return EXIT_USAGE;
 	if (lock && (rc = lock_all(g)))
 		return rc;
 	for (size_t i = 0; i < R.dbs.n; i++) {

@@ -525,3 +525,43 @@ load lib
 	orch: error: Orchfile: 1 error; nothing was run
 	EOF
 }
+
+@test "SQL steps whose database is an unset \${DATABASE_URL}: --check and -n say a run refuses them, the run refuses before starting anything" {
+	cat >Orchfile <<-'EOF'
+	[orch]
+	name = p
+	[step first]
+	run = touch ran
+	[step a]
+	needs = first
+	database = ${DATABASE_URL}
+	sql = a.sql
+	[step b]
+	needs = a
+	sql = a.sql
+	EOF
+	echo 'select 1;' >a.sql
+	unset DATABASE_URL
+	run_orch --check
+	expect_status 0
+	expect_stdout <<-'EOF'
+	Orchfile: ok: 3 steps, 0 phases, 0 milestones, 0 pools
+	EOF
+	expect_stderr <<-'EOF'
+	Orchfile:5: warning: step 'a' has no database here (and 1 more SQL step): a run refuses it until DATABASE_URL, the step's database or [orch] database is set
+	EOF
+	run_orch -n
+	expect_status 0
+	expect_contains stderr "$stderr" "Orchfile:5: warning: step 'a' has no database here (and 1 more SQL step)"
+	run_orch
+	expect_status 2
+	expect_stdout </dev/null
+	expect_stderr <<-'EOF'
+	Orchfile:5: step 'a' has no database (and 1 more SQL step): set DATABASE_URL, the step's database or [orch] database; nothing was run
+	EOF
+	[ ! -e ran ]
+	# a plan whose SQL steps are not in the target runs as before
+	run_orch first
+	expect_status 0
+	[ -e ran ]
+}
