@@ -517,6 +517,7 @@ int action_check_journal(struct graph *g)
 	/* with or without a journal: the database knows what was applied, in any checkout */
 	state_load(g, j);
 	status = registry_reconcile(g, j, NULL, false, false) ? EXIT_FAILED : EXIT_DONE;
+	registry_warn_no_database(g);
 	graph_clearmarks(g);
 	if (registry_refuse_changed(g, MARK_NONE, true))
 		status = EXIT_FAILED;

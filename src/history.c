@@ -4,6 +4,7 @@
  * before it. Linear in events. */
 #include "history.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <stdint.h>
 #include <string.h>
@@ -149,4 +150,22 @@ int64_t history_live(const struct histories *h, struct journal *j, bool *live)
 			bytes += (int64_t)e->len + 1;
 	}
 	return bytes;
+}
+
+const char *history_log(const struct jevent *e)
+{
+	char mark[256], line[4096];
+	bool found = false;
+	FILE *f;
+
+	if (!e || !e->log || (e->kind != EV_START && e->kind != EV_ROLLBACK_START))
+		return e ? e->log : NULL;
+	if (!e->run || !(f = fopen(e->log, "r")))
+		return NULL;
+	/* run.c's open_log: "=== step NAME: run RUN, attempt N, WHEN ===" */
+	snprintf(mark, sizeof(mark), ": run %s, attempt %d, ", e->run, e->attempt);
+	while (!found && fgets(line, sizeof(line), f))
+		found = strncmp(line, "=== ", 4) == 0 && strstr(line, mark);
+	fclose(f);
+	return found ? e->log : NULL;
 }

@@ -683,6 +683,8 @@ static int run(struct graph *g, struct options *o)
 		graph_clearmarks(g);
 		graph_select(g, o->ntargets ? t : NULL, o->ntargets, MARK_SELECTED);
 		registry_rc = registry_reconcile(g, j, NULL, true, false);
+		if (o->dryrun)
+			registry_warn_no_database(g);
 	}
 	if (o->explain || o->question || o->sql)
 		show_pending(g, t, o->ntargets, &pending);

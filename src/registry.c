@@ -381,10 +381,8 @@ static void say_gone(struct graph *g, struct regdb *d)
 	                     db, d->applied, d->applied == 1 ? "" : "s", d->applied == 1 ? "it" : "them");
 }
 
-/* SQL steps with no database here (an unset ${DATABASE_URL} is left to the run, so a plan
- * can be listed and checked anywhere): a view says that a run would refuse them, a run
- * (RUN) refuses before it starts anything, rather than failing each when its turn comes. */
-static bool say_no_database(struct graph *g, bool run)
+/* "step 'a' has no database[ here] (and N more SQL steps)" of the last reconcile's view */
+static void say_no_database(struct graph *g, bool run)
 {
 	char more[64] = "";
 
@@ -396,7 +394,12 @@ static bool say_no_database(struct graph *g, bool run)
 	else
 		diag(g->file, R.nodb->line, "warning: step '%s' has no database here%s: a run refuses it until "
 		     "DATABASE_URL, the step's database or [orch] database is set", R.nodb->name, more);
-	return run;
+}
+
+void registry_warn_no_database(struct graph *g)
+{
+	if (R.nnodb)
+		say_no_database(g, false);
 }
 
 int registry_reconcile(struct graph *g, struct journal *j, struct recorder *rec, bool only_selected, bool lock)
@@ -413,8 +416,13 @@ int registry_reconcile(struct graph *g, struct journal *j, struct recorder *rec,
 	if (!R.step)
 		return 0; /* no SQL step: nothing to ask a database (a plan of a million shell steps pays nothing) */
 	gather(g, only_selected);
-	if (R.nnodb && say_no_database(g, lock))
+	/* an unset ${DATABASE_URL} is left to the run, so a plan can be listed and checked
+	 * anywhere; a run refuses before it starts anything, rather than failing each such
+	 * step when its turn comes (-n and --check warn: registry_warn_no_database) */
+	if (R.nnodb && lock) {
+		say_no_database(g, true);
 		return EXIT_USAGE;
+	}
 	if (lock && (rc = lock_all(g)))
 		return rc;
 	for (size_t i = 0; i < R.dbs.n; i++) {

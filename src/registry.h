@@ -35,6 +35,9 @@ enum regsays {
  * EXIT_INTERRUPTED when a database's lock could not be had, EXIT_RECORD when the
  * journal cannot be written. */
 int registry_reconcile(struct graph *g, struct journal *j, struct recorder *rec, bool only_selected, bool lock);
+/* -n and --check: say that the last reconcile's view has SQL steps with no database
+ * here (an unset ${DATABASE_URL}), which a run refuses (and does not start). */
+void registry_warn_no_database(struct graph *g);
 /* What the registry said of N in the last registry_reconcile. */
 enum regsays registry_says(const struct node *n);
 /* Where the journal and the database disagree about N ("journal: applied; database

@@ -86,6 +86,7 @@ struct job {
 	size_t dropped_lines; /* lines of output no longer in out (they are in the log) */
 	int logfd;
 	bool logfailed;
+	bool haslog; /* this attempt wrote to its log (one that printed nothing has none) */
 	char *logpath;
 	int attempt;
 	char *note; /* recorded with the success (where SQL backups went) */
@@ -285,7 +286,7 @@ static void report(struct engine *e, struct job *jb, enum result res, const stru
 			print_output(&jb->out, ok ? 0 : 50, jb->dropped_lines);
 	} else if (!ok) {
 		print_output(&jb->out, 50, jb->dropped_lines);
-		if (access(jb->logpath, F_OK) == 0)
+		if (jb->haslog)
 			printf("  log: %s\n", jb->logpath);
 	} else if (verbosity >= 0) {
 		print_output(&jb->out, 0, jb->dropped_lines);
@@ -625,6 +626,7 @@ static void open_log(struct engine *e, struct job *jb)
 		warn("cannot open %s:", jb->logpath);
 		jb->logfailed = true;
 	}
+	jb->haslog = jb->logfd >= 0;
 	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S%z", localtime(&t));
 	buf_printf(&head, "=== %s %s: run %s, attempt %d, %s ===\n", node_kindname(jb->n), jb->n->name,
 	           journal_runid(e->j), jb->attempt, when);
@@ -921,7 +923,9 @@ static struct outcome outcome_of(struct job *jb, const char *message)
 	if (jb->duration_ms < 1)
 		jb->duration_ms = 1; /* rounded up: a step that ran took time, however little */
 	o.duration_ms = jb->duration_ms;
-	o.log = jb->logpath;
+	/* the log file holds every attempt: one that printed nothing names none, lest a view
+	 * show the previous attempt's output as this one's */
+	o.log = jb->haslog ? jb->logpath : NULL;
 	o.message = message;
 	return o;
 }

@@ -656,7 +656,7 @@ static void list_started(struct status *st, bool running)
 		if (e->attempt > 1)
 			printf(", attempt %d", e->attempt);
 		putchar('\n');
-		if (e->log)
+		if (history_log(e))
 			printf("  %*s  log: %s\n", w, "", e->log);
 	}
 }
@@ -1034,7 +1034,7 @@ static void json_event(struct jout *out, const struct jevent *e)
 	jout_intornull(out, "signal", e->signal, e->signal);
 	jout_bool(out, "timed_out", e->timed_out);
 	jout_str(out, "message", e->message);
-	jout_str(out, "log", e->log);
+	jout_str(out, "log", history_log(e));
 	jout_close(out, '}');
 }
 
@@ -1170,7 +1170,7 @@ static void json_list(struct status *st, struct jout *out, bool (*pick)(const st
 			jout_intornull(out, "elapsed_ms", e && pick == is_running, st->now - since);
 			jout_str(out, "run", e ? e->run : NULL);
 			jout_intornull(out, "attempt", e != NULL, e ? e->attempt : 0);
-			jout_str(out, "log", e ? e->log : NULL);
+			jout_str(out, "log", history_log(e));
 			if (pick == is_running) {
 				jout_bool(out, "orphan", s->orphan);
 				jout_intornull(out, "pid", e && e->pgid > 0, e ? e->pgid : 0);

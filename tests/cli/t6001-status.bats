@@ -333,7 +333,7 @@ simple_plan() {
 	[step slow]
 	phase    = p
 	estimate = 1m
-	run      = echo $$ > pgid; touch started; sleep 30
+	run      = echo $$ > pgid; echo working; touch started; sleep 30
 	[step next]
 	phase    = p
 	needs    = slow
@@ -342,7 +342,7 @@ simple_plan() {
 	EOF
 	"$ORCH" >run.out 2>&1 &
 	local pid=$!
-	for _ in $(seq 100); do [ -e started ] && break; sleep 0.1; done
+	for _ in $(seq 100); do [ -e started ] && grep -q working .orch/logs/slow.log 2>/dev/null && break; sleep 0.1; done
 	[ -e started ]
 	status_text
 	expect_contains stdout "$output" "Running (orch pid $pid):
@@ -428,4 +428,41 @@ simple_plan() {
 	printf 'not json\n{"v":1}\n' >.orch/journal.jsonl
 	run_orch --status
 	expect_status 4
+}
+
+@test "status: an attempt that printed nothing names no log, not the previous attempt's (the file holds every attempt)" {
+	cat >Orchfile <<-'EOF'
+	[step flaky]
+	run = if [ -e quiet ]; then [ -e hang ] && { echo $$ >pgid; touch started; sleep 30; }; exit 4; fi; echo first attempt speaks; exit 3
+	EOF
+	run_orch
+	expect_status 1
+	expect_contains stdout "$output" "  log: .orch/logs/flaky.log"
+	touch quiet
+	run_orch
+	expect_status 1
+	[[ $output != *"log: "* ]] || { show_run; false; }
+	status_text
+	expect_contains stdout "$output" "Failed:
+  flaky  flaky
+         exit 4, TIME after Ds
+"
+	[[ $output != *"log: "* ]] || { show_run; false; }
+	status_json
+	jq_is '[.failed[0].exit_status, .failed[0].log]' '[4,null]'
+	# interrupted by an orch killed while the attempt had printed nothing yet
+	touch hang
+	"$ORCH" >run.out 2>&1 &
+	local pid=$!
+	for _ in $(seq 100); do [ -e started ] && break; sleep 0.1; done
+	[ -e started ]
+	kill -KILL "$pid"
+	wait "$pid" || true
+	kill -KILL -- "-$(cat pgid)"
+	status_text
+	expect_contains stdout "$output" "Interrupted (these run again next time):"
+	[[ $output != *"log: "* ]] || { show_run; false; }
+	status_json
+	jq_is '[.interrupted[0].name, .interrupted[0].log]' '["flaky",null]'
+	grep -q 'first attempt speaks' .orch/logs/flaky.log
 }
