@@ -457,6 +457,11 @@ static void dry_held(struct graph *g, const unsigned char *role, struct vec *ord
 	free(ordered);
 }
 
+static bool untitled(const struct node *n)
+{
+	return !n->title || !*n->title || strcmp(n->title, n->name) == 0;
+}
+
 int show_dry(struct graph *g, struct node **targets, size_t ntargets)
 {
 	struct vec order = {0};
@@ -466,6 +471,7 @@ int show_dry(struct graph *g, struct node **targets, size_t ntargets)
 	size_t count = 0, uptodate = 0;
 	bool first = true;
 	char buf[32];
+	int width = 24;
 
 	graph_clearmarks(g);
 	graph_select(g, ntargets ? targets : NULL, ntargets, MARK_SELECTED);
@@ -477,6 +483,14 @@ int show_dry(struct graph *g, struct node **targets, size_t ntargets)
 
 		if (n->mark == MARK_SELECTED && state_satisfied(n))
 			uptodate++;
+	}
+	/* names in one column, as wide as the longest (24 at least: the usual plan's
+	 * columns do not move when a long Flyway or sqitch name comes along) */
+	for (size_t i = 0; i < order.n; i++) {
+		struct node *n = order.v[i];
+
+		if (n->kind == NODE_STEP && (int)strlen(n->name) > width)
+			width = (int)strlen(n->name);
 	}
 	for (size_t i = 0; i < order.n; i++) {
 		struct node *n = order.v[i];
@@ -492,8 +506,10 @@ int show_dry(struct graph *g, struct node **targets, size_t ntargets)
 			phase = n->phase;
 			first = false;
 		}
-		printf("  %-24s %-6s %6s  %s  (%s)\n", n->name, step_kindname(n),
-		       n->est_ms < 0 ? "-" : format_duration(n->est_ms, buf, sizeof(buf)), n->title, state_reason(n));
+		/* an untitled step's title is its name: said once */
+		printf("  %-*s %-6s %6s  %s%s(%s)\n", width, n->name, step_kindname(n),
+		       n->est_ms < 0 ? "-" : format_duration(n->est_ms, buf, sizeof(buf)), untitled(n) ? "" : n->title,
+		       untitled(n) ? "" : "  ", state_reason(n));
 		est += n->est_ms > 0 ? n->est_ms : 0;
 		count++;
 	}

@@ -52,10 +52,10 @@ chain_plan() {
 	expect_status 0
 	expect_stdout <<-'EOF'
 	phase 1 a: First
-	  a1                       run        1m  a1  (never run)
+	  a1                       run        1m  (never run)
 
 	phase 3 c: Third
-	  c1                       run        1m  c1  (never run)
+	  c1                       run        1m  (never run)
 
 	2 steps would run, estimated 2m; 1 up to date
 	EOF
@@ -163,13 +163,13 @@ ok c1" "$(tail -n 4 <<<"$output")"
 	expect_status 0
 	expect_stdout <<-'EOF'
 	phase 1 build: build
-	  compile                  run       10m  compile  (never run)
+	  compile                  run       10m  (never run)
 
 	phase 2 docs: docs
-	  manual-page              run        5m  manual-page  (never run)
+	  manual-page              run        5m  (never run)
 
 	phase 1 build: build
-	  link                     run        1m  link  (never run)
+	  link                     run        1m  (never run)
 
 	3 steps would run, estimated 16m; 0 up to date
 	EOF
@@ -197,9 +197,9 @@ ok c1" "$(tail -n 4 <<<"$output")"
 	expect_status 0
 	expect_stdout <<-'EOF'
 	(no phase)
-	  docs                     run        1m  docs  (never run)
-	  review                   manual      -  review  (waiting for approval)
-	  deploy                   run        1h  deploy  (never run)
+	  docs                     run        1m  (never run)
+	  review                   manual      -  (waiting for approval)
+	  deploy                   run        1h  (never run)
 
 	3 steps would run, estimated 1h1m; 0 up to date
 	EOF
@@ -354,7 +354,7 @@ held_plan() {
 	expect_status 0
 	expect_stdout <<-'EOF'
 	phase 1 p: Load
-	  s2                       run         -  s2  (never run)
+	  s2                       run         -  (never run)
 
 	1 step would run, estimated 0s; 1 up to date
 	milestone M would not be reached: s1 is skipped (allow_skipped = yes accepts it)
@@ -390,10 +390,10 @@ held_plan() {
 	expect_status 0
 	expect_stdout <<-'EOF'
 	phase 1 p: Load
-	  s2                       run         -  s2  (never run)
+	  s2                       run         -  (never run)
 
 	(no phase)
-	  after                    run         -  after  (never run)
+	  after                    run         -  (never run)
 
 	2 steps would run, estimated 0s; 1 up to date
 	EOF
@@ -464,8 +464,8 @@ env_plan() {
 	expect_status 0
 	expect_stdout <<-'EOF'
 	(no phase)
-	  a                        run         -  a  (env changed)
-	  b                        run         -  b  (env changed)
+	  a                        run         -  (env changed)
+	  b                        run         -  (env changed)
 
 	2 steps would run, estimated 0s; 2 up to date
 	EOF
