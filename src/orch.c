@@ -494,7 +494,7 @@ static struct graph *load(struct options *o)
 
 	orchfile_want_target(o->target);
 	if (!file && !(file = orchfile_default()))
-		fatal("no Orchfile here (looked for Orchfile and orchfile in the working directory; use -f FILE)");
+		fatal("no Orchfile here (looked for Orchfile, orchfile and sqitch.plan in the working directory; use -f FILE)");
 	if (!(g = orchfile_load(file, &errors)))
 		fatal("%s: %d error%s; nothing was run", file, errors, errors == 1 ? "" : "s");
 	return g;

@@ -1742,6 +1742,9 @@ const char *orchfile_default(void)
 		return "Orchfile";
 	if (access("orchfile", F_OK) == 0)
 		return "orchfile";
+	/* a sqitch project's top: `orch` runs it as sqitch deploy would */
+	if (access("sqitch.plan", F_OK) == 0)
+		return "sqitch.plan";
 	return NULL;
 }
 

@@ -7,7 +7,8 @@
 
 #include "graph.h"
 
-/* The Orchfile to use when -f is not given: "Orchfile", else "orchfile"; NULL if neither. */
+/* The Orchfile to use when -f is not given: "Orchfile", else "orchfile", else
+ * "sqitch.plan" (the top of a sqitch project); NULL if none. */
 const char *orchfile_default(void);
 /* Read the plan for target environment NAME ([target NAME]) from now on; NULL: the
  * environment's ORCH_TARGET, else [orch] target. */

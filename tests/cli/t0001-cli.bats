@@ -192,7 +192,7 @@ load lib
 	expect_status 2
 	expect_same stdout "" "$output"
 	expect_stderr <<-'EOF'
-	orch: error: no Orchfile here (looked for Orchfile and orchfile in the working directory; use -f FILE)
+	orch: error: no Orchfile here (looked for Orchfile, orchfile and sqitch.plan in the working directory; use -f FILE)
 	EOF
 }
 

@@ -46,6 +46,10 @@ copy_shelf() {
 	  @v1.0  sqitch tag @v1.0
 	  @v1.1  sqitch tag @v1.1
 	EOF
+	# at the top of a sqitch project (no Orchfile), plain orch reads sqitch.plan
+	run_orch --list
+	expect_status 0
+	[[ ${lines[0]} == "plan shelf: 8 steps, 0 phases, 2 milestones" ]] || { show_run; false; }
 	# the reworked change: its first version runs the scripts sqitch rework kept
 	run_orch -f sqitch.plan -t commands lend_book lend_book.2
 	expect_status 0
