@@ -115,6 +115,7 @@ struct nodex {
 	struct vec backup_schema; /* schemas dumped with pg_dump before a SQL step (char *) */
 	char *type, *component, *impact, *refs;
 	struct node *barrier; /* phases with an after: the barrier node of graph_barrier */
+	char *runs_on;      /* runs_on = LABEL: run by a worker with that label (claims.c) */
 	char *validate;     /* milestones */
 	bool allow_skipped; /* milestones: reached even when a step it needs is skipped */
 };

@@ -28,6 +28,7 @@
 #include "report.h"
 #include "trace.h"
 #include "util.h"
+#include "claims.h"
 
 #define ORCH_VERSION "0.1.0"
 
@@ -36,6 +37,7 @@ enum action {
 	ACT_APPROVE, ACT_SKIP, ACT_FORCE, ACT_RESET, ACT_TOOL, ACT_ACCEPT, ACT_BASELINE, ACT_TRACE, ACT_REPORT,
 	ACT_RESTORE, ACT_TEST_ROLLBACK,
 	ACT_PROMOTE, ACT_ABORT, ACT_CHANGELOG, ACT_STATE_EXPORT, ACT_STATE_IMPORT,
+	ACT_WORKER,
 };
 
 static const char *action_names[] = {
@@ -43,6 +45,7 @@ static const char *action_names[] = {
 	"--approve", "--skip", "--force", "--reset", "-t", "--accept", "--baseline", "--trace", "--report",
 	"--restore", "--test-rollback",
 	"--promote", "--abort", "--changelog", "--state-export", "--state-import",
+	"--worker",
 };
 
 enum tool { TOOL_LIST, TOOL_TARGETS, TOOL_COMMANDS, TOOL_QUERY, TOOL_CLEAN };
@@ -80,6 +83,7 @@ struct options {
 	const char *arg; /* the argument of --why, --rollback, --approve, --skip, --accept, --baseline */
 	const char *target; /* -T */
 	const char *reason; /* --reason */
+	const char *labels; /* --labels */
 	const char *to;  /* --rollback --to NODE */
 	const char *onfailure;
 	char **targets;
@@ -143,6 +147,8 @@ static const char usage_text[] =
 	"  --state-export [FILE]   copy the journal out of the state database ([orch]\n"
 	"                          state) into FILE (default: .orch/journal.jsonl)\n"
 	"  --state-import          copy .orch/journal.jsonl into the state database\n"
+	"  --worker [--labels a,b] claim and run the steps with runs_on = one of the\n"
+	"                          labels that the running orch offers ([orch] state)\n"
 	"  --yes                   do not ask for confirmation\n"
 	"  --kill-orphans          stop a step an earlier orch left running instead of\n"
 	"                          waiting for it\n"
@@ -169,7 +175,7 @@ enum { OPT_STATUS = 256, OPT_JSON, OPT_LIST, OPT_CHECK, OPT_WHY, OPT_GRAPH, OPT_
        OPT_APPROVE, OPT_SKIP, OPT_FORCE, OPT_RESET, OPT_YES, OPT_ONFAILURE, OPT_VERSION,
        OPT_KILL_ORPHANS, OPT_ACCEPT, OPT_BASELINE, OPT_DATABASE, OPT_REASON, OPT_TRACE, OPT_STATE, OPT_REPORT,
        OPT_TO, OPT_RESTORE, OPT_SQL, OPT_TEST_ROLLBACK, OPT_PROMOTE, OPT_ABORT, OPT_CHANGELOG,
-       OPT_STATE_EXPORT, OPT_STATE_IMPORT };
+       OPT_STATE_EXPORT, OPT_STATE_IMPORT, OPT_WORKER, OPT_LABELS };
 
 static const struct option longopts[] = {
 	{"file", required_argument, NULL, 'f'},
@@ -194,6 +200,8 @@ static const struct option longopts[] = {
 	{"state", no_argument, NULL, OPT_STATE},
 	{"state-export", optional_argument, NULL, OPT_STATE_EXPORT},
 	{"state-import", no_argument, NULL, OPT_STATE_IMPORT},
+	{"worker", no_argument, NULL, OPT_WORKER},
+	{"labels", required_argument, NULL, OPT_LABELS},
 	{"report", optional_argument, NULL, OPT_REPORT},
 	{"changelog", optional_argument, NULL, OPT_CHANGELOG},
 	{"promote", required_argument, NULL, OPT_PROMOTE},
@@ -385,6 +393,8 @@ static void parse_options(int argc, char **argv, struct options *o)
 			set_action(o, ACT_STATE_EXPORT, optarg ? optarg : "");
 			break;
 		case OPT_STATE_IMPORT: set_action(o, ACT_STATE_IMPORT, NULL); break;
+		case OPT_WORKER: set_action(o, ACT_WORKER, NULL); break;
+		case OPT_LABELS: o->labels = optarg; break;
 		case OPT_REPORT:
 			/* --report FILE as well as --report=FILE: it takes no targets */
 			if (!optarg && optind < argc && argv[optind][0] != '-')
@@ -1190,6 +1200,10 @@ int main(int argc, char **argv)
 	case ACT_STATE_EXPORT:
 		enter_plan_dir(g);
 		status = action_state_export(g, o.arg);
+		break;
+	case ACT_WORKER:
+		enter_plan_dir(g);
+		status = claims_worker(g, o.labels);
 		break;
 	case ACT_STATE_IMPORT:
 		enter_plan_dir(g);

@@ -570,7 +570,7 @@ static const struct keydef step_keys[] = {
 	{"hold", K_SPECIAL, 0, false},             {"check", K_SPECIAL, 0, false},
 	{"check_every", K_SPECIAL, 0, false},      {"check_failures", K_SPECIAL, 0, false},
 	{"on_fail", K_SPECIAL, 0, false},          {"require", K_SPECIAL, 0, false},
-	{"check_require", K_SPECIAL, 0, false},
+	{"check_require", K_SPECIAL, 0, false},   {"runs_on", K_STR, X(runs_on)},
 	{NULL, 0, 0, false},
 };
 static const struct keydef phase_keys[] = {
@@ -1004,6 +1004,11 @@ static void load_step(struct parser *p, struct section *s)
 	if (!has_sql && (find_entry(s, "lock_timeout") || find_entry(s, "statement_timeout")))
 		perr(p, s->line, "step '%s' has %s but no sql", n->name,
 		     find_entry(s, "lock_timeout") ? "lock_timeout" : "statement_timeout");
+	if (n->x->runs_on && (!n->run || has_sql || manual || n->ro))
+		perr(p, find_entry(s, "runs_on")->line,
+		     "step '%s' has runs_on but is not a plain shell step (run =, no sql, manual or hold): only those run on "
+		     "workers",
+		     n->name);
 	if (n->ro && manual)
 		perr(p, manual->line, "step '%s' is a manual gate and cannot hold (hold, check, on_fail)", n->name);
 	else if (n->ro && !find_entry(s, "hold") && (find_entry(s, "check") || find_entry(s, "on_fail")))

@@ -567,6 +567,11 @@ bool pgstate_lost(const struct pgstate *s)
 	return s && s->lost;
 }
 
+struct pgconn *pgstate_conn(struct pgstate *s)
+{
+	return s->c;
+}
+
 int pgstate_fd(struct pgstate *s)
 {
 	return s && s->locked && !s->lost ? pg_conn_fd(s->c) : -1;

@@ -14,6 +14,7 @@
 #include "inbox.h"
 
 struct pgstate;
+struct pgconn;
 
 /* Connect to the database of G's state. With LOCK, make the tables on first use, take
  * the plan's session advisory lock (EXIT_LOCKED naming the holder: user@host, pid,
@@ -60,6 +61,8 @@ long pgstate_holder(struct graph *g, char **who);
 /* Whether the connection (and with it the lock) was found lost: nothing more is
  * recorded (pgstate_sync fails). */
 bool pgstate_lost(const struct pgstate *s);
+/* S's connection, for the claims of workers (claims.c). */
+struct pgconn *pgstate_conn(struct pgstate *s);
 /* The socket to poll for requests (LISTEN), -1 when none. */
 int pgstate_fd(struct pgstate *s);
 /* The requests other orchs left for the holder of the lock (orch.requests), oldest

@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "changelog.h"
+#include "claims.h"
 #include "export.h"
 #include "inbox.h"
 #include "metric.h"
@@ -40,6 +41,7 @@
 #define KILL_GRACE_MS 3000
 #define CHECK_MIN_MS 10000 /* the least time a health check has before it is stopped */
 #define SETTLE_MS 200 /* longest a success waits for its sync while other steps start */
+#define CLAIM_LOOK_MS 100 /* how often a step run by a worker is looked at */
 /* A step's output goes to its log as it comes; orch keeps only its last TAIL_BYTES or so
  * to print: a step that prints 100 MB costs no memory. */
 #define TAIL_BYTES (256 << 10)
@@ -96,6 +98,10 @@ struct job {
 	int64_t kill_at_mono_ms;  /* SIGKILL after the grace period, 0 when not due */
 	int64_t duration_ms;      /* of the attempt, once it ended */
 	bool timed_out, signalled;
+	int64_t claim;         /* runs_on: its row in orch.claims (a worker runs it), 0 when local */
+	int64_t claim_seen_ms; /* when that row was last looked at */
+	char *claimwhy;        /* why the worker's run failed beyond its exit status */
+	bool withdraw;         /* stopped (a signal, its timeout): the coordinator stops waiting for it */
 };
 
 /* A pool's scheduling: its steps running now, and its ready steps held back by depth. */
@@ -650,6 +656,7 @@ static void free_job(struct job *jb)
 		warn("cannot remove %s:", jb->metrics);
 	free(jb->metrics);
 	free(jb->logpath);
+	free(jb->claimwhy);
 	buf_free(&jb->out);
 	free(jb);
 }
@@ -716,6 +723,73 @@ static bool commits_with_events(struct engine *e, struct node *n)
 	       pgstate_same_database(ps, pg_conninfo(e->g, n));
 }
 
+/* Whether N runs on a worker (runs_on = LABEL), offered through orch.claims. */
+static bool runs_on_worker(const struct engine *e, const struct node *n)
+{
+	return n->kind == NODE_STEP && n->x->runs_on && !e->reverse;
+}
+
+/* JB's attempt ends without a run, for WHY (as a shell's exit 127 would). */
+static void end_unrun(struct engine *e, struct job *jb, char *why)
+{
+	buf_printf(&jb->out, "%s\n", why);
+	log_write(e, jb);
+	jb->claimwhy = why;
+	jb->exited = true;
+	jb->wstatus = 127 << 8;
+}
+
+/* Offer JB's step to the workers with its label (its start is recorded). */
+static void offer(struct engine *e, struct job *jb)
+{
+	struct pgstate *ps = journal_pgstate(e->j);
+
+	if (!ps)
+		end_unrun(e, jb, xasprintf("runs_on = %s needs [orch] state = database or URL: workers claim steps "
+		                           "through the plan's state",
+		                           jb->n->x->runs_on));
+	else if ((jb->claim = claims_offer(ps, e->g, jb->n)) < 0)
+		end_unrun(e, jb, xasprintf("cannot offer it to a worker (runs_on = %s)", jb->n->x->runs_on));
+	jb->claim_seen_ms = now_ms();
+}
+
+/* Look at JB's claim at most every CLAIM_LOOK_MS: its end is the end of its run. */
+static void look_at_claim(struct engine *e, struct job *jb)
+{
+	struct claimresult r;
+	enum claimstate st;
+
+	if (jb->claim <= 0 || jb->exited)
+		return;
+	if (jb->withdraw) {
+		claims_withdraw(journal_pgstate(e->j), jb->claim);
+		end_unrun(e, jb, xstrdup("stopped: a worker that had begun it goes on until its lease is lost"));
+		return;
+	}
+	if (now_ms() - jb->claim_seen_ms < CLAIM_LOOK_MS)
+		return;
+	jb->claim_seen_ms = now_ms();
+	st = claims_poll(journal_pgstate(e->j), jb->claim, &r);
+	if (st == CLAIM_WAITING)
+		return;
+	if (r.log) {
+		buf_puts(&jb->out, r.log);
+		log_write(e, jb);
+	}
+	if (st == CLAIM_DONE) {
+		jb->exited = true;
+		jb->wstatus = (r.exit & 0xff) << 8;
+	} else if (st == CLAIM_LOST) {
+		end_unrun(e, jb, xasprintf("interrupted on worker %s: its lease ran out (killed, or cut off from the database)",
+		                           r.worker ? r.worker : "?"));
+	} else if (st == CLAIM_REFUSED) {
+		end_unrun(e, jb, xasprintf("refused by %s", r.detail ? r.detail : "a worker"));
+	} else {
+		end_unrun(e, jb, xasprintf("its claim: %s", r.detail ? r.detail : "?"));
+	}
+	claims_result_free(&r);
+}
+
 /* Start N (a step or a milestone's validate). */
 static void start(struct engine *e, struct node *n)
 {
@@ -736,7 +810,9 @@ static void start(struct engine *e, struct node *n)
 	jb->logpath = xasprintf("%s/logs/%s.log", e->g->statedir, n->name);
 	if (n->kind == NODE_STEP && !e->reverse)
 		sig = state_refresh(n);
-	if (!runs_sql(e, n)) {
+	if (runs_on_worker(e, n)) {
+		/* offered once its start is recorded (below) */
+	} else if (!runs_sql(e, n)) {
 		start_script(e, jb);
 	} else if (journal_failed(e->j)) {
 		free_job(jb);
@@ -758,6 +834,8 @@ static void start(struct engine *e, struct node *n)
 		return;
 	}
 	os_go(&jb->proc, true);
+	if (runs_on_worker(e, n))
+		offer(e, jb);
 	if (n->kind == NODE_STEP && jb->attempt == 1)
 		e->ran++; /* steps, not attempts */
 	rt(n)->attempt = jb->attempt;
@@ -914,8 +992,8 @@ static struct outcome outcome_of(struct job *jb, const char *message)
 	struct outcome o = {0};
 
 	o.attempt = jb->attempt;
-	o.exit_status = jb->proc.pid && WIFEXITED(jb->wstatus) ? WEXITSTATUS(jb->wstatus) : -1;
-	o.signal = jb->proc.pid && WIFSIGNALED(jb->wstatus) ? WTERMSIG(jb->wstatus) : 0;
+	o.exit_status = (jb->proc.pid || jb->claim) && WIFEXITED(jb->wstatus) ? WEXITSTATUS(jb->wstatus) : -1;
+	o.signal = (jb->proc.pid || jb->claim) && WIFSIGNALED(jb->wstatus) ? WTERMSIG(jb->wstatus) : 0;
 	o.timed_out = jb->timed_out;
 	o.start_ms = jb->start_wall_ms;
 	if (!jb->duration_ms)
@@ -1397,6 +1475,8 @@ static void stage_done(struct engine *e, struct job *jb)
 		else
 			snprintf(detail, sizeof(detail), "%sexit %d", jb->stage == STAGE_VERIFY ? "verify: " : "",
 			         WEXITSTATUS(jb->wstatus));
+		if (jb->claimwhy)
+			snprintf(detail, sizeof(detail), "%s", jb->claimwhy);
 		if (jb->proc.fd >= 0) {
 			close(jb->proc.fd);
 			jb->proc.fd = -1;
@@ -1463,6 +1543,8 @@ static void kill_job(struct job *jb, int sig)
 {
 	if (jb->pg)
 		pg_cancel(jb->pg);
+	else if (jb->claim > 0 && !jb->exited)
+		jb->withdraw = true; /* look_at_claim */
 	else if (jb->proc.pid && !jb->exited)
 		os_killgroup(jb->proc.pid, sig);
 }
@@ -1513,6 +1595,10 @@ static int poll_timeout(struct engine *e)
 		struct job *jb = e->jobs.v[i];
 		int64_t at = jb->kill_at_mono_ms ? jb->kill_at_mono_ms : jb->timed_out ? 0 : jb->deadline_mono_ms;
 
+		if (jb->claim > 0 && !jb->exited && (t < 0 || t > CLAIM_LOOK_MS))
+			t = CLAIM_LOOK_MS;
+		if (jb->exited && !jb->proc.pid)
+			return 0; /* ended without a process (a worker's step): finish it now */
 		if (!jb->pg && jb->pgresult)
 			return 0; /* failed before it had anything to poll: finish it now */
 		if (jb->pg && pg_wake(jb->pg) && (t < 0 || pg_wake(jb->pg) - now < t))
@@ -1659,6 +1745,7 @@ static void wait_events(struct engine *e)
 		struct job *jb = e->jobs.v[i];
 		size_t before = e->jobs.n;
 
+		look_at_claim(e, jb);
 		if (!jb->pg && !jb->pgresult && jb->proc.pid && !jb->exited) {
 			pid_t r = waitpid(jb->proc.pid, &jb->wstatus, WNOHANG);
 

@@ -1,0 +1,113 @@
+#!/usr/bin/env bats
+# Workers (orch --worker --labels, docs/team.md): the coordinator records each step's
+# start, offers a step with runs_on = LABEL as a row of orch.claims; one worker with the
+# label claims it (FOR UPDATE SKIP LOCKED) under a lease by the database's clock, runs it
+# from its own copy of the plan (another directory: "another machine") and reports; the
+# coordinator records the result. A worker killed mid-step loses its lease.
+
+load lib
+
+setup() { pg_setup workers; }
+teardown() {
+	for p in ${workers:-}; do kill -9 "$p" 2>/dev/null || true; done
+	[ -z "${run_pid:-}" ] || kill -9 "$run_pid" 2>/dev/null || true
+	pg_teardown
+}
+
+rows() { psql -X -At -d "$DB" -c "$1"; }
+
+# cluster_plan DIR N: N steps over labels db, deploy and none; a SQL step on the coordinator
+cluster_plan() {
+	mkdir -p "$1"
+	{
+		printf '[orch]\nname = cluster\nstate = database\n'
+		echo 'CREATE TABLE applied (step text PRIMARY KEY);' > "$1/schema.sql"
+		echo "INSERT INTO applied VALUES ('record');" > "$1/record.sql"
+		printf '[step schema]\nsql = schema.sql\n'
+		for i in $(seq "$2"); do
+			printf '[step s%d]\nneeds = schema\nrun = echo "s%d on $(basename $PWD)" >> "%s/ran.log"; echo out-s%d\n' \
+				"$i" "$i" "$BATS_TEST_TMPDIR" "$i"
+			case $((i % 3)) in
+			0) printf 'runs_on = db\n' ;;
+			1) printf 'runs_on = deploy\n' ;;
+			esac
+		done
+		printf '[step record]\nneeds = %s\nsql = record.sql\n' "$(seq -f 's%g' -s ' ' "$2")"
+	} > "$1/Orchfile"
+}
+
+# start_worker DIR LABELS: a worker in DIR (its pid added to $workers)
+start_worker() {
+	(cd "$1" && exec "$ORCH" --worker --labels "$2" > worker.out 2>&1) &
+	workers="${workers:-} $!"
+}
+
+@test "workers: steps with runs_on run on a worker with the label, each exactly once; the coordinator records them" {
+	for d in coord w1 w2 w3; do cluster_plan "$d" 12; done
+	start_worker w1 db
+	start_worker w2 deploy
+	start_worker w3 db,deploy
+	cd coord
+	run timeout 60 "$ORCH" -j 8
+	expect_status 0
+	cd ..
+	# every step ran once, where its label says
+	[ "$(wc -l < "$BATS_TEST_TMPDIR/ran.log")" = 12 ]
+	[ "$(sort "$BATS_TEST_TMPDIR/ran.log" | cut -d' ' -f1 | uniq -d)" = "" ]
+	for i in 3 6 9 12; do grep -Eq "^s$i on (w1|w3)$" "$BATS_TEST_TMPDIR/ran.log"; done
+	for i in 1 4 7 10; do grep -Eq "^s$i on (w2|w3)$" "$BATS_TEST_TMPDIR/ran.log"; done
+	for i in 2 5 8 11; do grep -q "^s$i on coord$" "$BATS_TEST_TMPDIR/ran.log"; done
+	# the coordinator recorded each once, the claims say done by whom
+	expect_same claims 8 "$(rows "SELECT count(*) FROM orch.claims WHERE state = 'done' AND exit = 0")"
+	expect_same db-claims "" "$(rows "SELECT step FROM orch.claims WHERE runs_on = 'db' AND worker NOT LIKE '%:'|| '%' ")"
+	expect_same oks 14 "$(rows "SELECT count(*) FROM orch.events WHERE event::jsonb->>'ev' = 'ok'")"
+	# the worker's output is the step's log on the coordinator
+	grep -q out-s3 coord/.orch/logs/s3.log
+	# status from a fifth directory
+	cluster_plan w5 12
+	cd w5
+	run_orch --status
+	expect_status 0
+	expect_contains stdout "$output" "14 of 14 steps done (100%)"
+}
+
+@test "workers: a copy of the plan whose step differs refuses the claim, and the step fails saying why" {
+	cluster_plan coord 3
+	cluster_plan w1 3
+	sed -i 's/echo out-s3/echo changed-s3/' w1/Orchfile
+	start_worker w1 db,deploy
+	cd coord
+	run timeout 60 "$ORCH" -j 4
+	expect_status 1
+	expect_contains stdout "$output" "its copy of step s3 differs from the coordinator's"
+	expect_same refused refused "$(rows "SELECT state FROM orch.claims WHERE step = 's3'")"
+	grep -q "update its Orchfile" ../w1/worker.out
+}
+
+@test "workers: a worker killed mid-step loses its lease; the coordinator records the step interrupted on it" {
+	cluster_plan coord 1
+	sed -i "s|^run = .*|run = echo \$\$ > $BATS_TEST_TMPDIR/s1.pid; sleep 30|" coord/Orchfile
+	cp coord/Orchfile w1/ 2>/dev/null || { mkdir w1; cp coord/Orchfile w1/; }
+	start_worker w1 deploy
+	(cd coord && exec "$ORCH" > run.out 2>&1) &
+	run_pid=$!
+	for i in $(seq 100); do [ -s "$BATS_TEST_TMPDIR/s1.pid" ] && break; sleep 0.1; done
+	[ -s "$BATS_TEST_TMPDIR/s1.pid" ] || { cat coord/run.out w1/worker.out; false; }
+	kill -9 $workers
+	wait "$run_pid" && status=0 || status=$?
+	run_pid=
+	[ "$status" = 1 ] || { cat coord/run.out; false; }
+	grep -q "s1 failed: interrupted on worker .*: its lease ran out" coord/run.out
+	expect_same lost lost "$(rows "SELECT state FROM orch.claims WHERE step = 's1'")"
+	# the step the dead worker started is its own machine's business; stop it here
+	kill -9 -- "-$(cat "$BATS_TEST_TMPDIR/s1.pid")"
+}
+
+@test "runs_on without [orch] state: the step fails saying workers need the state in the database" {
+	cluster_plan coord 1
+	sed -i '/^state = database/d' coord/Orchfile
+	cd coord
+	run_orch
+	expect_status 1
+	expect_contains stdout "$output" "runs_on = deploy needs [orch] state = database or URL"
+}
