@@ -424,7 +424,9 @@ abc_plan() {
 	echo 'create table t (id int);' > 001.sql
 	run_orch --check
 	expect_status 1
-	expect_same stderr "orch: error: Orchfile:3: step 'tables' was applied and has changed since (sql changed); with on_change = error orch will not apply it again: roll it back, undo the change, 'orch --accept tables', or set on_change" "$stderr"
+	# DATABASE_URL is unset here: the journal's word stands, and --check says a run needs one
+	expect_same stderr "Orchfile:3: warning: step 'tables' has no database here: a run refuses it until DATABASE_URL, the step's database or [orch] database is set
+orch: error: Orchfile:3: step 'tables' was applied and has changed since (sql changed); with on_change = error orch will not apply it again: roll it back, undo the change, 'orch --accept tables', or set on_change" "$stderr"
 	run_helper state Orchfile
 	expect_contains stdout "$output" "tables changed sql changed"
 	expect_contains stdout "$output" "code done up to date"
