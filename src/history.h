@@ -50,13 +50,13 @@ void history_free(struct histories *h);
 const struct history *history_of(const struct histories *h, size_t id);
 /* The event at index I of J, or NULL when I is -1. */
 const struct jevent *history_event(struct journal *j, long i);
-/* Mark in LIVE (one bool per event of J) the events that decide some node's state, the
- * ones compaction keeps; returns the bytes they take in the file. */
 /* The log of E's attempt, or NULL: an end event names it only when the attempt wrote
  * one; a start event (a step running, or left by an orch that is gone) names the path
  * before anything is written, so it counts only once the file holds that attempt's
  * header: the file holds every attempt, and an attempt that printed nothing has none. */
 const char *history_log(const struct jevent *e);
+/* Mark in LIVE (one bool per event of J) the events that decide some node's state, the
+ * ones compaction keeps; returns the bytes they take in the file. */
 int64_t history_live(const struct histories *h, struct journal *j, bool *live);
 
 #endif
