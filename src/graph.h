@@ -31,6 +31,13 @@ enum onchange {
 	ONCHANGE_IGNORE,
 };
 
+/* What a step run by a worker becomes when the worker loses its lease (on_interrupt). */
+enum oninterrupt {
+	ONINTERRUPT_ASK,   /* the default: a failure, handled as --on-failure says (ask on a terminal) */
+	ONINTERRUPT_RERUN, /* offered again at once, a new attempt (up to RERUN_LOST_MAX in a run) */
+	ONINTERRUPT_FAIL,  /* a failure that stops the run, asking nobody */
+};
+
 struct node;
 
 /* What a failed hold (a check failing check_failures times, or --abort) triggers. */
@@ -116,6 +123,7 @@ struct nodex {
 	char *type, *component, *impact, *refs;
 	struct node *barrier; /* phases with an after: the barrier node of graph_barrier */
 	char *runs_on;      /* runs_on = LABEL: run by a worker with that label (claims.c) */
+	unsigned char on_interrupt; /* enum oninterrupt: its worker lost its lease */
 	char *validate;     /* milestones */
 	bool allow_skipped; /* milestones: reached even when a step it needs is skipped */
 };

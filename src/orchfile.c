@@ -571,6 +571,7 @@ static const struct keydef step_keys[] = {
 	{"check_every", K_SPECIAL, 0, false},      {"check_failures", K_SPECIAL, 0, false},
 	{"on_fail", K_SPECIAL, 0, false},          {"require", K_SPECIAL, 0, false},
 	{"check_require", K_SPECIAL, 0, false},   {"runs_on", K_STR, X(runs_on)},
+	{"on_interrupt", K_SPECIAL, 0, false},
 	{NULL, 0, 0, false},
 };
 static const struct keydef phase_keys[] = {
@@ -915,6 +916,13 @@ static void step_special(struct parser *p, struct section *s, struct entry *e, c
 			n->on_change = ONCHANGE_IGNORE;
 		else
 			perr(p, e->line, "bad on_change '%s' (use rerun, error or ignore)", v);
+	} else if (strcmp(e->key, "on_interrupt") == 0) {
+		if (strcmp(v, "rerun") == 0)
+			node_x(n)->on_interrupt = ONINTERRUPT_RERUN;
+		else if (strcmp(v, "fail") == 0)
+			node_x(n)->on_interrupt = ONINTERRUPT_FAIL;
+		else if (strcmp(v, "ask") != 0)
+			perr(p, e->line, "bad on_interrupt '%s' (use rerun, ask or fail)", v);
 	} else if (strcmp(e->key, "env") == 0) {
 		set_env(p, s, e);
 	}
@@ -1008,6 +1016,11 @@ static void load_step(struct parser *p, struct section *s)
 		perr(p, find_entry(s, "runs_on")->line,
 		     "step '%s' has runs_on but is not a plain shell step (run =, no sql, manual or hold): only those run on "
 		     "workers",
+		     n->name);
+	if (!n->x->runs_on && find_entry(s, "on_interrupt"))
+		perr(p, find_entry(s, "on_interrupt")->line,
+		     "step '%s' has on_interrupt but no runs_on: it is what a worker's lost lease does (a local step an orch "
+		     "left interrupted runs again on the next run)",
 		     n->name);
 	if (n->ro && manual)
 		perr(p, manual->line, "step '%s' is a manual gate and cannot hold (hold, check, on_fail)", n->name);

@@ -42,6 +42,7 @@
 #define CHECK_MIN_MS 10000 /* the least time a health check has before it is stopped */
 #define SETTLE_MS 200 /* longest a success waits for its sync while other steps start */
 #define CLAIM_LOOK_MS 100 /* how often a step run by a worker is looked at */
+#define RERUN_LOST_MAX 3  /* on_interrupt = rerun: lost leases a step is offered again after, in a run */
 /* A step's output goes to its log as it comes; orch keeps only its last TAIL_BYTES or so
  * to print: a step that prints 100 MB costs no memory. */
 #define TAIL_BYTES (256 << 10)
@@ -69,6 +70,7 @@ struct rt {
 	char *detail;     /* why the last attempt failed (at most DETAIL_MAX - 1 bytes), NULL: not known */
 	int64_t hold_until_wall_ms, next_check_wall_ms; /* a hold: when it ends, the next check (0: none) */
 	struct job *check; /* its health check running now, NULL when none */
+	int lost;          /* attempts its workers lost in this run (on_interrupt = rerun) */
 };
 
 enum stage { STAGE_MAIN, STAGE_VERIFY, STAGE_CHECK /* a holding step's health check */ };
@@ -102,6 +104,7 @@ struct job {
 	int64_t claim_seen_ms; /* when that row was last looked at */
 	char *claimwhy;        /* why the worker's run failed beyond its exit status */
 	bool withdraw;         /* stopped (a signal, its timeout): the coordinator stops waiting for it */
+	bool lost;             /* its worker lost the lease: on_interrupt decides */
 };
 
 /* A pool's scheduling: its steps running now, and its ready steps held back by depth. */
@@ -780,6 +783,7 @@ static void look_at_claim(struct engine *e, struct job *jb)
 		jb->exited = true;
 		jb->wstatus = (r.exit & 0xff) << 8;
 	} else if (st == CLAIM_LOST) {
+		jb->lost = true;
 		end_unrun(e, jb, xasprintf("interrupted on worker %s: its lease ran out (killed, or cut off from the database)",
 		                           r.worker ? r.worker : "?"));
 	} else if (st == CLAIM_REFUSED) {
@@ -1124,13 +1128,25 @@ static bool retries_left(const struct engine *e, const struct node *n)
 	return n->kind == NODE_STEP && !e->reverse && rt(n)->attempt <= n->x->retries && !e->stopping;
 }
 
+/* Whether N, whose worker has just lost its lease (JB), is offered again at once. */
+static bool rerun_lost(const struct engine *e, const struct job *jb)
+{
+	return jb->lost && jb->n->x->on_interrupt == ONINTERRUPT_RERUN && rt(jb->n)->lost < RERUN_LOST_MAX &&
+	       !e->stopping;
+}
+
 static void fail_job(struct engine *e, struct job *jb, const char *detail)
 {
 	struct node *n = jb->n;
 	struct outcome o = outcome_of(jb, detail);
 	bool interrupted = e->interrupted && !jb->timed_out;
+	bool rerun = rerun_lost(e, jb);
+	/* on_interrupt = fail: the run stops there, whatever --on-failure and -k say */
+	bool stop_here = jb->lost && n->x->on_interrupt == ONINTERRUPT_FAIL;
 	enum result res = interrupted ? (e->reverse ? RESULT_ROLLBACK_INTERRUPTED : RESULT_INTERRUPTED)
-	                  : e->reverse ? RESULT_ROLLBACK_FAIL : retries_left(e, n) ? RESULT_RETRYING : RESULT_FAIL;
+	                  : e->reverse                         ? RESULT_ROLLBACK_FAIL
+	                  : rerun || (!stop_here && retries_left(e, n)) ? RESULT_RETRYING
+	                                                                : RESULT_FAIL;
 
 	remove_job(e, jb);
 	set_detail(n, "%s", detail);
@@ -1152,10 +1168,14 @@ static void fail_job(struct engine *e, struct job *jb, const char *detail)
 	}
 	if (res == RESULT_RETRYING) {
 		char d[32];
-		int64_t delay = n->x->retry_delay_ms > 0 ? n->x->retry_delay_ms : 0;
+		int64_t delay = n->x->retry_delay_ms > 0 && !rerun ? n->x->retry_delay_ms : 0;
 
-		printf("retry %d/%d of %s in %s\n", rt(n)->attempt + 1, n->x->retries + 1, n->name,
-		       format_duration(delay, d, sizeof(d)));
+		if (rerun)
+			printf("rerun of %s, attempt %d: its worker lost the lease (on_interrupt = rerun, %d of %d)\n", n->name,
+			       rt(n)->attempt + 1, ++rt(n)->lost, RERUN_LOST_MAX);
+		else
+			printf("retry %d/%d of %s in %s\n", rt(n)->attempt + 1, n->x->retries + 1, n->name,
+			       format_duration(delay, d, sizeof(d)));
 		rt(n)->st = R_DELAYED;
 		rt(n)->retry_at_mono_ms = now_ms() + delay;
 		vec_push(&e->delayed, n);
@@ -1163,13 +1183,13 @@ static void fail_job(struct engine *e, struct job *jb, const char *detail)
 	}
 	e->failures++;
 	rt(n)->st = R_FAILED;
-	if (n->kind == NODE_STEP && !e->reverse && e->o->onfailure == ONFAIL_SKIP) {
+	if (n->kind == NODE_STEP && !e->reverse && !stop_here && e->o->onfailure == ONFAIL_SKIP) {
 		skip_failed(e, n);
 		return;
 	}
 	vec_push(&e->failed, n);
-	if (e->reverse) {
-		e->stopping = true; /* a failed rollback stops the rollback */
+	if (e->reverse || stop_here) {
+		e->stopping = true; /* a failed rollback stops the rollback; so does on_interrupt = fail */
 	} else if (n->kind == NODE_STEP && e->o->onfailure == ONFAIL_ASK) {
 		vec_push(&e->asking, n);
 		e->stopping = true;

@@ -71,7 +71,7 @@ load lib
 	size = 2
 	EOF
 	expect_bad_orchfile <<-'EOF'
-	Orchfile:3: unknown key 'depends' in [step a] (known keys: title, phase, needs, run, sql, sql_verify, sql_rollback, database, transaction, verify, rollback, inputs, outputs, estimate, timeout, retries, retry_delay, pool, manual, prompt, always, on_change, env, type, component, impact, refs, backup, lock_timeout, statement_timeout, backup_schema, hold, check, check_every, check_failures, on_fail, require, check_require, runs_on)
+	Orchfile:3: unknown key 'depends' in [step a] (known keys: title, phase, needs, run, sql, sql_verify, sql_rollback, database, transaction, verify, rollback, inputs, outputs, estimate, timeout, retries, retry_delay, pool, manual, prompt, always, on_change, env, type, component, impact, refs, backup, lock_timeout, statement_timeout, backup_schema, hold, check, check_every, check_failures, on_fail, require, check_require, runs_on, on_interrupt)
 	Orchfile:5: unknown key 'titel' in [phase p] (known keys: number, title, after); did you mean 'title'?
 	Orchfile:8: unknown key 'check' in [milestone M] (known keys: title, needs, validate, allow_skipped, require)
 	Orchfile:10: unknown key 'parallel' in [orch] (known keys: name, jobs, database, state, changelog, report, metrics, target, share_database, lock_timeout, statement_timeout)
@@ -438,7 +438,7 @@ load lib
 	Orchfile:9: step 'b' has neither run, sql nor manual = yes
 	Orchfile:12: duplicate name 'a' (already a step at line 4)
 	Orchfile:16: undefined variable ${ORCH_TEST_UNDEFINED} (not in [vars] nor the environment)
-	Orchfile:17: unknown key 'colour' in [step c] (known keys: title, phase, needs, run, sql, sql_verify, sql_rollback, database, transaction, verify, rollback, inputs, outputs, estimate, timeout, retries, retry_delay, pool, manual, prompt, always, on_change, env, type, component, impact, refs, backup, lock_timeout, statement_timeout, backup_schema, hold, check, check_every, check_failures, on_fail, require, check_require, runs_on)
+	Orchfile:17: unknown key 'colour' in [step c] (known keys: title, phase, needs, run, sql, sql_verify, sql_rollback, database, transaction, verify, rollback, inputs, outputs, estimate, timeout, retries, retry_delay, pool, manual, prompt, always, on_change, env, type, component, impact, refs, backup, lock_timeout, statement_timeout, backup_schema, hold, check, check_every, check_failures, on_fail, require, check_require, runs_on, on_interrupt)
 	orch: error: Orchfile: 7 errors; nothing was run
 	EOF
 }

@@ -111,3 +111,61 @@ start_worker() {
 	expect_status 1
 	expect_contains stdout "$output" "runs_on = deploy needs [orch] state = database or URL"
 }
+
+# interrupted_plan RULE: coord/ and w1/, w2/ with one step s1 (runs_on = deploy) whose
+# first attempt hangs (its pid in $T/s1.pid) and whose next one succeeds
+interrupted_plan() {
+	cluster_plan coord 1
+	sed -i "s|^run = .*|run = if [ -e $BATS_TEST_TMPDIR/first ]; then echo \"second on \$(basename \$PWD)\" >> $BATS_TEST_TMPDIR/ran.log; else touch $BATS_TEST_TMPDIR/first; echo \$\$ > $BATS_TEST_TMPDIR/s1.pid; sleep 30; fi\non_interrupt = $1|" coord/Orchfile
+	mkdir -p w1 w2
+	cp coord/Orchfile w1/
+	cp coord/Orchfile w2/
+}
+
+@test "workers: on_interrupt = rerun offers a step whose worker was killed again; another worker runs it, the run succeeds" {
+	interrupted_plan rerun
+	start_worker w1 deploy
+	local first=$workers
+	(cd coord && exec "$ORCH" > run.out 2>&1) &
+	run_pid=$!
+	for i in $(seq 100); do [ -s "$BATS_TEST_TMPDIR/s1.pid" ] && break; sleep 0.1; done
+	[ -s "$BATS_TEST_TMPDIR/s1.pid" ] || { cat coord/run.out w1/worker.out; false; }
+	kill -9 $first
+	kill -9 -- "-$(cat "$BATS_TEST_TMPDIR/s1.pid")"
+	start_worker w2 deploy
+	wait "$run_pid" && status=0 || status=$?
+	run_pid=
+	[ "$status" = 0 ] || { cat coord/run.out w2/worker.out; false; }
+	grep -q "rerun of s1, attempt 2: its worker lost the lease (on_interrupt = rerun, 1 of 3)" coord/run.out
+	expect_same ran "second on w2" "$(cat "$BATS_TEST_TMPDIR/ran.log")"
+	expect_same claims "lost done" "$(rows "SELECT state FROM orch.claims WHERE step = 's1' ORDER BY id" | xargs)"
+	expect_same events "fail ok" "$(rows "SELECT event::json->>'ev' FROM orch.events WHERE event::json->>'step' = 's1' AND event::json->>'ev' <> 'start' ORDER BY seq" | xargs)"
+}
+
+@test "workers: on_interrupt = fail stops the run at a lost lease, even with --on-failure skip" {
+	interrupted_plan fail
+	start_worker w1 deploy
+	(cd coord && exec "$ORCH" --on-failure skip > run.out 2>&1) &
+	run_pid=$!
+	for i in $(seq 100); do [ -s "$BATS_TEST_TMPDIR/s1.pid" ] && break; sleep 0.1; done
+	[ -s "$BATS_TEST_TMPDIR/s1.pid" ] || { cat coord/run.out w1/worker.out; false; }
+	kill -9 $workers
+	kill -9 -- "-$(cat "$BATS_TEST_TMPDIR/s1.pid")"
+	wait "$run_pid" && status=0 || status=$?
+	run_pid=
+	[ "$status" = 1 ] || { cat coord/run.out; false; }
+	grep -q "s1 failed: interrupted on worker .*: its lease ran out" coord/run.out
+	! grep -q "rerun of s1\|skipp" coord/run.out || { cat coord/run.out; false; }
+	expect_same events "fail" "$(rows "SELECT event::json->>'ev' FROM orch.events WHERE event::json->>'step' = 's1' AND event::json->>'ev' <> 'start' ORDER BY seq" | xargs)"
+}
+
+@test "on_interrupt: rerun, ask or fail, and only with runs_on" {
+	printf '[step a]\nrun = true\non_interrupt = rerun\n[step b]\nrun = true\nruns_on = x\non_interrupt = again\n' >Orchfile
+	run_orch --check
+	expect_status 2
+	expect_stderr <<-'EOF'
+	Orchfile:3: step 'a' has on_interrupt but no runs_on: it is what a worker's lost lease does (a local step an orch left interrupted runs again on the next run)
+	Orchfile:7: bad on_interrupt 'again' (use rerun, ask or fail)
+	orch: error: Orchfile: 2 errors; nothing was run
+	EOF
+}
