@@ -116,11 +116,13 @@ enum claimstate claims_poll(struct pgstate *s, int64_t id, struct claimresult *r
 	memset(res, 0, sizeof(*res));
 	snprintf(ids, sizeof(ids), "%" PRId64, id);
 	/* a lease that ran out by the server's clock is lost, once: a worker that comes
-	 * back after cannot report (its UPDATE wants state running) */
+	 * back after cannot report (its UPDATE wants state running). Only that is written:
+	 * a look every 100 ms at a row that did not change makes no dead row versions. */
 	if (pg_conn_exec(c,
-	                 "UPDATE orch.claims SET state = CASE WHEN state = 'running' AND lease_until < now()"
-	                 " THEN 'lost' ELSE state END, done_at = CASE WHEN state = 'running' AND lease_until < now()"
-	                 " THEN now() ELSE done_at END WHERE id = $1 RETURNING state, exit, worker, detail, log",
+	                 "WITH lost AS (UPDATE orch.claims SET state = 'lost', done_at = now()"
+	                 " WHERE id = $1 AND state = 'running' AND lease_until < now() RETURNING id)"
+	                 " SELECT CASE WHEN EXISTS (SELECT FROM lost) THEN 'lost' ELSE state END, exit, worker, detail, log"
+	                 " FROM orch.claims WHERE id = $1",
 	                 1, p, &r, &err) < 0 ||
 	    r.nrows != 1) {
 		res->detail = err ? err : xstrdup("its row is gone from orch.claims");
@@ -178,41 +180,18 @@ struct worker {
 	bool stop; /* a signal came: the worker ends */
 };
 
-/* Set claim W->id to STATE with the exit status EXIT (NULL: none), DETAIL and LOG, if
- * this worker still holds it. Returns 1 done, 0 the lease was lost, -1 error. */
-static int report_claim(struct worker *w, const char *state, const char *exit, const char *detail, const char *log)
+/* Run UPDATE SQL (parameters P: $1 the claim, $2 this worker, then the rest) on a row
+ * this worker still holds; 1 it did, 0 the lease was lost, -1 an error (said with
+ * SAY: error or warn, and WHAT). */
+static int update_held(struct worker *w, const char *sql, int np, const char *const *p,
+                       void (*say)(const char *, ...), const char *what)
 {
-	const char *p[6] = {w->id, w->name, state, exit, detail, log};
-	struct pgresult r;
-	char *err = NULL;
-	int done;
-
-	if (pg_conn_exec(w->c,
-	                 "UPDATE orch.claims SET state = $3, exit = $4::int, detail = $5, log = $6, done_at = now()"
-	                 " WHERE id = $1 AND worker = $2 AND state = 'running' RETURNING id",
-	                 6, p, &r, &err) < 0) {
-		error("cannot report claim %s: %s", w->id, err);
-		free(err);
-		return -1;
-	}
-	done = r.nrows == 1;
-	pg_result_free(&r);
-	return done;
-}
-
-/* Renew the lease; 0 when it was lost (the coordinator gave the step up). */
-static int renew(struct worker *w)
-{
-	const char *p[2] = {w->id, w->name};
 	struct pgresult r;
 	char *err = NULL;
 	int held;
 
-	if (pg_conn_exec(w->c,
-	                 "UPDATE orch.claims SET lease_until = now() + interval '" STR(LEASE_S) " seconds'"
-	                 " WHERE id = $1 AND worker = $2 AND state = 'running' RETURNING id",
-	                 2, p, &r, &err) < 0) {
-		warn("cannot renew the lease of claim %s: %s", w->id, err);
+	if (pg_conn_exec(w->c, sql, np, p, &r, &err) < 0) {
+		say("cannot %s claim %s: %s", what, w->id, err);
 		free(err);
 		return -1;
 	}
@@ -221,12 +200,41 @@ static int renew(struct worker *w)
 	return held;
 }
 
-/* The last CLAIM_LOG_MAX bytes of B. */
+/* Set claim W->id to STATE with the exit status EXIT (NULL: none), DETAIL and LOG, if
+ * this worker still holds it. Returns 1 done, 0 the lease was lost, -1 error. */
+static int report_claim(struct worker *w, const char *state, const char *exit, const char *detail, const char *log)
+{
+	const char *p[6] = {w->id, w->name, state, exit, detail, log};
+
+	return update_held(w,
+	                   "UPDATE orch.claims SET state = $3, exit = $4::int, detail = $5, log = $6, done_at = now()"
+	                   " WHERE id = $1 AND worker = $2 AND state = 'running' RETURNING id",
+	                   6, p, error, "report");
+}
+
+/* Renew the lease; 0 when it was lost (the coordinator gave the step up). */
+static int renew(struct worker *w)
+{
+	const char *p[2] = {w->id, w->name};
+
+	return update_held(w,
+	                   "UPDATE orch.claims SET lease_until = now() + interval '" STR(LEASE_S) " seconds'"
+	                   " WHERE id = $1 AND worker = $2 AND state = 'running' RETURNING id",
+	                   2, p, warn, "renew the lease of");
+}
+
+/* The last CLAIM_LOG_MAX bytes of B, from a character's first byte: a tail cut inside
+ * a UTF-8 character is text the database refuses. */
 static const char *tail_of(const struct buf *b)
 {
+	const char *t;
+
 	if (!b->s)
 		return "";
-	return b->len > CLAIM_LOG_MAX ? b->s + b->len - CLAIM_LOG_MAX : b->s;
+	t = b->len > CLAIM_LOG_MAX ? b->s + b->len - CLAIM_LOG_MAX : b->s;
+	while (t > b->s && *t && ((unsigned char)*t & 0xc0) == 0x80)
+		t++;
+	return t;
 }
 
 /* Run step N (claimed): its output relayed and kept, the lease renewed meanwhile.
