@@ -252,7 +252,9 @@ static int run_claimed(struct worker *w, struct node *n, struct buf *out)
 		return 127;
 	}
 	os_go(&pr, true);
-	while (!exited) {
+	/* Until the step has exited and its output is read to the end: a step that
+	   exits before the pipe is drained still has its last bytes in it. */
+	while (!exited || pr.fd >= 0) {
 		struct pollfd pf = {.fd = pr.fd, .events = POLLIN};
 		char chunk[8192];
 		int sig;
@@ -275,7 +277,7 @@ static int run_claimed(struct worker *w, struct node *n, struct buf *out)
 			os_killgroup(pr.pid, sig);
 			lost = w->stop = true;
 		}
-		if (waitpid(pr.pid, &ws, WNOHANG) == pr.pid)
+		if (!exited && waitpid(pr.pid, &ws, WNOHANG) == pr.pid)
 			exited = true;
 		if (!lost && now_ms() - beat >= HEARTBEAT_MS) {
 			beat = now_ms();

@@ -169,3 +169,17 @@ interrupted_plan() {
 	orch: error: Orchfile: 2 errors; nothing was run
 	EOF
 }
+
+@test "workers: a step's output tail cut inside a UTF-8 character is still reported (from the next character)" {
+	cluster_plan coord 1
+	# 40,000 two-byte characters and 3 bytes: the last 64 KiB start inside a character
+	sed -i "s|^run = .*|run = for i in \$(seq 400); do printf 'éééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééé'; done; printf 'ab\\\\n'|" coord/Orchfile
+	mkdir -p w1
+	cp coord/Orchfile w1/
+	start_worker w1 deploy
+	cd coord
+	run timeout 60 "$ORCH"
+	expect_status 0
+	# done, its log the last 64 KiB or a byte or three less (from a character's start)
+	[ "$(rows "SELECT state || ' ' || (octet_length(log) BETWEEN 65533 AND 65536) || ' ' || (right(log, 3) = E'ab\n') FROM orch.claims WHERE step = 's1'")" = "done true true" ] || { rows "SELECT state, octet_length(log), detail FROM orch.claims"; cat ../w1/worker.out; false; }
+}
