@@ -33,7 +33,7 @@ enum onchange {
 
 /* What a step run by a worker becomes when the worker loses its lease (on_interrupt). */
 enum oninterrupt {
-	ONINTERRUPT_ASK,   /* the default: a failure, handled as --on-failure says (ask on a terminal) */
+	ONINTERRUPT_ASK,   /* the default: asked on a terminal (rerun, skip, abort), else as ONINTERRUPT_FAIL */
 	ONINTERRUPT_RERUN, /* offered again at once, a new attempt (up to RERUN_LOST_MAX in a run) */
 	ONINTERRUPT_FAIL,  /* a failure that stops the run, asking nobody */
 };

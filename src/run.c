@@ -71,6 +71,7 @@ struct rt {
 	int64_t hold_until_wall_ms, next_check_wall_ms; /* a hold: when it ends, the next check (0: none) */
 	struct job *check; /* its health check running now, NULL when none */
 	int lost;          /* attempts its workers lost in this run (on_interrupt = rerun) */
+	bool lease_lost;   /* asked about because its worker lost the lease (on_interrupt = ask) */
 };
 
 enum stage { STAGE_MAIN, STAGE_VERIFY, STAGE_CHECK /* a holding step's health check */ };
@@ -1141,12 +1142,14 @@ static void fail_job(struct engine *e, struct job *jb, const char *detail)
 	struct outcome o = outcome_of(jb, detail);
 	bool interrupted = e->interrupted && !jb->timed_out;
 	bool rerun = rerun_lost(e, jb);
-	/* on_interrupt = fail: the run stops there, whatever --on-failure and -k say */
-	bool stop_here = jb->lost && n->x->on_interrupt == ONINTERRUPT_FAIL;
+	/* on_interrupt = ask (the default): asked on a terminal, else as fail */
+	bool ask_lost = jb->lost && !rerun && n->x->on_interrupt == ONINTERRUPT_ASK && e->o->interactive && e->tty;
+	/* on_interrupt = fail: the run stops there, whatever retries, --on-failure and -k say */
+	bool stop_here = jb->lost && !rerun && !ask_lost && n->x->on_interrupt != ONINTERRUPT_RERUN;
 	enum result res = interrupted ? (e->reverse ? RESULT_ROLLBACK_INTERRUPTED : RESULT_INTERRUPTED)
-	                  : e->reverse                         ? RESULT_ROLLBACK_FAIL
-	                  : rerun || (!stop_here && retries_left(e, n)) ? RESULT_RETRYING
-	                                                                : RESULT_FAIL;
+	                  : e->reverse                                      ? RESULT_ROLLBACK_FAIL
+	                  : rerun || (!stop_here && !ask_lost && retries_left(e, n)) ? RESULT_RETRYING
+	                                                                             : RESULT_FAIL;
 
 	remove_job(e, jb);
 	set_detail(n, "%s", detail);
@@ -1183,6 +1186,13 @@ static void fail_job(struct engine *e, struct job *jb, const char *detail)
 	}
 	e->failures++;
 	rt(n)->st = R_FAILED;
+	if (ask_lost) {
+		rt(n)->lease_lost = true;
+		vec_push(&e->failed, n);
+		vec_push(&e->asking, n);
+		e->stopping = true;
+		return;
+	}
 	if (n->kind == NODE_STEP && !e->reverse && !stop_here && e->o->onfailure == ONFAIL_SKIP) {
 		skip_failed(e, n);
 		return;
@@ -1866,10 +1876,14 @@ static void ask_failures(struct engine *e)
 
 	for (size_t i = 0; i < e->asking.n && !e->aborted && !e->interrupted; i++) {
 		struct node *n = e->asking.v[i];
-		char *q = xasprintf("Step %s failed. [r]etry, [s]kip, [a]bort? ", n->name);
+		char *q = rt(n)->lease_lost
+		                  ? xasprintf("Step %s was interrupted: its worker lost the lease. [r]erun, [s]kip, [a]bort? ",
+		                              n->name)
+		                  : xasprintf("Step %s failed. [r]etry, [s]kip, [a]bort? ", n->name);
 		int c = ask(e, q);
 
 		free(q);
+		rt(n)->lease_lost = false;
 		if (c == 'r') {
 			e->failures--;
 			e->prog.finished--;

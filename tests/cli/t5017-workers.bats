@@ -159,6 +159,51 @@ interrupted_plan() {
 	expect_same events "fail" "$(rows "SELECT event::json->>'ev' FROM orch.events WHERE event::json->>'step' = 's1' AND event::json->>'ev' <> 'start' ORDER BY seq" | xargs)"
 }
 
+@test "workers: on_interrupt = ask (the default) asks on a terminal; r reruns the step on another worker" {
+	interrupted_plan ask
+	sed -i '/^on_interrupt = ask/d' coord/Orchfile w1/Orchfile w2/Orchfile
+	start_worker w1 deploy
+	local first=$workers
+	# a terminal from script(1): the answer is typed once the question is on it
+	{
+		for i in $(seq 300); do grep -q 'rerun, \[s\]kip' coord/tty.out 2>/dev/null && break; sleep 0.1; done
+		printf 'r\n'
+		for i in $(seq 300); do [ -s "$BATS_TEST_TMPDIR/ran.log" ] && break; sleep 0.1; done
+		sleep 1
+	} | (cd coord && exec script -qefc "$ORCH" /dev/null > tty.out 2>&1) &
+	run_pid=$!
+	for i in $(seq 100); do [ -s "$BATS_TEST_TMPDIR/s1.pid" ] && break; sleep 0.1; done
+	[ -s "$BATS_TEST_TMPDIR/s1.pid" ] || { cat coord/tty.out w1/worker.out; false; }
+	kill -9 $first
+	kill -9 -- "-$(cat "$BATS_TEST_TMPDIR/s1.pid")"
+	start_worker w2 deploy
+	wait "$run_pid" && status=0 || status=$?
+	run_pid=
+	[ "$status" = 0 ] || { cat coord/tty.out w2/worker.out; false; }
+	grep -q "Step s1 was interrupted: its worker lost the lease. \[r\]erun, \[s\]kip, \[a\]bort?" coord/tty.out
+	expect_same ran "second on w2" "$(cat "$BATS_TEST_TMPDIR/ran.log")"
+	expect_same claims "lost done" "$(rows "SELECT state FROM orch.claims WHERE step = 's1' ORDER BY id" | xargs)"
+}
+
+@test "workers: on_interrupt = ask elsewhere than a terminal is fail: no retries, the run stops" {
+	interrupted_plan ask
+	sed -i 's/^on_interrupt = ask/retries = 2/' coord/Orchfile w1/Orchfile
+	start_worker w1 deploy
+	# (a retry would wait for a worker that is gone: 124 from timeout)
+	(cd coord && exec timeout 30 "$ORCH" --on-failure skip > run.out 2>&1) &
+	run_pid=$!
+	for i in $(seq 100); do [ -s "$BATS_TEST_TMPDIR/s1.pid" ] && break; sleep 0.1; done
+	[ -s "$BATS_TEST_TMPDIR/s1.pid" ] || { cat coord/run.out w1/worker.out; false; }
+	kill -9 $workers
+	kill -9 -- "-$(cat "$BATS_TEST_TMPDIR/s1.pid")"
+	wait "$run_pid" && status=0 || status=$?
+	run_pid=
+	[ "$status" = 1 ] || { cat coord/run.out; false; }
+	grep -q "s1 failed: interrupted on worker .*: its lease ran out" coord/run.out
+	! grep -q "retry\|skipp" coord/run.out || { cat coord/run.out; false; }
+	expect_same events "fail" "$(rows "SELECT event::json->>'ev' FROM orch.events WHERE event::json->>'step' = 's1' AND event::json->>'ev' <> 'start' ORDER BY seq" | xargs)"
+}
+
 @test "on_interrupt: rerun, ask or fail, and only with runs_on" {
 	printf '[step a]\nrun = true\non_interrupt = rerun\n[step b]\nrun = true\nruns_on = x\non_interrupt = again\n' >Orchfile
 	run_orch --check
