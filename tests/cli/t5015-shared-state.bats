@@ -22,7 +22,7 @@ team_plan() {
 	needs = gate
 	run = echo after >> ran.log
 	[step slow]
-	run = echo $$ > slow.pid; sleep ${SLOW:-0}; echo slow >> ran.log
+	run = echo $$ > slow.pid; if [ -n "${UNTIL:-}" ]; then while [ ! -e "$UNTIL" ]; do sleep 0.05; done; else sleep ${SLOW:-0}; fi; echo slow >> ran.log
 	[step later]
 	needs = slow
 	run = echo later >> ran.log
@@ -165,7 +165,8 @@ start_run() {
 @test "the lock: a second machine's run exits 3 naming who holds it; --status there shows the holder" {
 	team_plan a
 	team_plan b
-	export SLOW=3
+	# slow runs until the test has looked (a fixed time was too short on a busy machine)
+	export UNTIL=$BATS_TEST_TMPDIR/go
 	start_run a
 	cd b
 	run_orch
@@ -182,6 +183,7 @@ start_run() {
 	expect_same pid "$run_pid" "$(jq -r .live_run.pid <<<"$output")"
 	[[ $(jq -r .state.holder <<<"$output") == *"pid $run_pid"* ]]
 	[ "$(rows "SELECT pid FROM orch.holders WHERE plan = 'team'")" = "$run_pid" ]
+	touch "$UNTIL"
 	rc=0; wait "$run_pid" || rc=$?
 	[ "$rc" = 1 ] # the gate waits
 	[ "$(rows "SELECT count(*) FROM orch.holders")" = 0 ]
@@ -605,12 +607,13 @@ file_plan() {
 @test "--status --json from another directory is the status of the directory that ran; --force there while it runs is locked" {
 	team_plan a
 	team_plan b
-	export SLOW=3
+	export UNTIL=$BATS_TEST_TMPDIR/go
 	start_run a
 	cd b
 	run_orch --force slow
 	expect_status 3
 	expect_contains stderr "$stderr" "another orch ($(id -un)@$(hostname), pid $run_pid, since "
+	touch "$UNTIL"
 	rc=0; wait "$run_pid" || rc=$?
 	[ "$rc" = 1 ]
 	run_orch --status --json

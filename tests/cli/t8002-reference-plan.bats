@@ -23,6 +23,9 @@ setup() {
 	export DATABASE_URL="postgresql:///$DB"
 	# the rollout's holds (hours in the plan) of a second, checked every 300 ms
 	export ROLLOUT_HOLD=1s ROLLOUT_CHECK_EVERY=300ms
+	# the plan's performance budget (2,000 queries in 2 s) is the plan's; on a test
+	# machine shared with other suites it is a minute, so the suite asserts no timing
+	export PERF_BUDGET_MS=60000
 	# the plan and what it names, away from the repository (it writes out/ and .orch/)
 	copy_plans .
 }
