@@ -8,6 +8,10 @@
  *	ORCH_FAULT_AFTER  let this many such calls succeed first (default 0)
  *	ORCH_FAULT_SHORT  with write: write half of the bytes (a short write), not an error
  *
+ * ORCH_FAULT_OP=spawn-stop is no failure: orch stops itself (SIGSTOP) just before it
+ * spawns its first step (posix_spawn), for a test to kill it at that moment — a worker
+ * that has claimed a step and not begun it. ORCH_FAULT_PATH is not used then.
+ *
  * Once the first call fails, every later one on those files fails too, as on a disk that
  * has filled up. Only the orch process is affected: the shim unsets LD_PRELOAD for what
  * orch spawns. */
@@ -15,6 +19,8 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -180,4 +186,20 @@ int fdatasync(int fd)
 	if (!real)
 		real = (int (*)(int))dlsym(RTLD_NEXT, "fdatasync");
 	return do_sync(real, fd);
+}
+
+int posix_spawn(pid_t *pid, const char *path, const posix_spawn_file_actions_t *fa, const posix_spawnattr_t *attr,
+                char *const argv[], char *const envp[])
+{
+	static int (*real)(pid_t *, const char *, const posix_spawn_file_actions_t *, const posix_spawnattr_t *,
+	                   char *const[], char *const[]);
+	static bool stopped;
+
+	if (!real)
+		*(void **)&real = dlsym(RTLD_NEXT, "posix_spawn");
+	if (strcmp(op(), "spawn-stop") == 0 && !stopped) {
+		stopped = true;
+		raise(SIGSTOP);
+	}
+	return real(pid, path, fa, attr, argv, envp);
 }
