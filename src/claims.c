@@ -147,6 +147,38 @@ enum claimstate claims_poll(struct pgstate *s, int64_t id, struct claimresult *r
 	return st;
 }
 
+char *claims_log(struct pgstate *s, const struct graph *g, const char *step, char **worker)
+{
+	const char *p[3] = {g->name, g->target ? g->target : "", step};
+	char *err = NULL, *log = NULL;
+	struct pgresult r;
+
+	*worker = NULL;
+	/* no table: no worker ever ran a step in this database */
+	if (pg_conn_exec(pgstate_conn(s), "SELECT to_regclass('orch.claims') IS NOT NULL", 0, NULL, &r, &err) < 0)
+		goto failed;
+	if (strcmp(pg_value(&r, 0, 0), "t") != 0) {
+		pg_result_free(&r);
+		return NULL;
+	}
+	pg_result_free(&r);
+	if (pg_conn_exec(pgstate_conn(s),
+	                 "SELECT log, worker FROM orch.claims WHERE plan = $1 AND target = $2 AND step = $3"
+	                 " AND log IS NOT NULL ORDER BY id DESC LIMIT 1",
+	                 3, p, &r, &err) < 0)
+		goto failed;
+	if (r.nrows == 1) {
+		log = xstrdup(pg_value(&r, 0, 0));
+		*worker = dup_or_null(pg_value(&r, 0, 1));
+	}
+	pg_result_free(&r);
+	return log;
+failed:
+	warn("cannot read the log of step %s from orch.claims: %s", step, err);
+	free(err);
+	return NULL;
+}
+
 void claims_withdraw(struct pgstate *s, int64_t id)
 {
 	char ids[24], *err = NULL;

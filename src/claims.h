@@ -32,6 +32,10 @@ enum claimstate claims_poll(struct pgstate *s, int64_t id, struct claimresult *r
 /* Withdraw claim ID (the run stops): a worker never starts it after. */
 void claims_withdraw(struct pgstate *s, int64_t id);
 void claims_result_free(struct claimresult *r);
+/* The output tail and worker of the newest claim of G's step STEP that has one (a new
+ * string, *WORKER too), or NULL: what --status and --report show of a step a worker ran,
+ * on any machine. */
+char *claims_log(struct pgstate *s, const struct graph *g, const char *step, char **worker);
 /* orch --worker: claim and run G's steps that LABELS (comma-separated, or NULL) allow,
  * until a signal. Returns an exit status. */
 int claims_worker(struct graph *g, const char *labels);

@@ -152,20 +152,25 @@ int64_t history_live(const struct histories *h, struct journal *j, bool *live)
 	return bytes;
 }
 
-const char *history_log(const struct jevent *e)
+bool history_log_here(const struct jevent *e)
 {
 	char mark[256], line[4096];
 	bool found = false;
 	FILE *f;
 
-	if (!e || !e->log || (e->kind != EV_START && e->kind != EV_ROLLBACK_START))
-		return e ? e->log : NULL;
-	if (!e->run || !(f = fopen(e->log, "r")))
-		return NULL;
+	if (!e || !e->log || !e->run || !(f = fopen(e->log, "r")))
+		return false;
 	/* run.c's open_log: "=== step NAME: run RUN, attempt N, WHEN ===" */
 	snprintf(mark, sizeof(mark), ": run %s, attempt %d, ", e->run, e->attempt);
 	while (!found && fgets(line, sizeof(line), f))
 		found = strncmp(line, "=== ", 4) == 0 && strstr(line, mark);
 	fclose(f);
-	return found ? e->log : NULL;
+	return found;
+}
+
+const char *history_log(const struct jevent *e)
+{
+	if (!e || !e->log || (e->kind != EV_START && e->kind != EV_ROLLBACK_START))
+		return e ? e->log : NULL;
+	return history_log_here(e) ? e->log : NULL;
 }

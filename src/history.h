@@ -55,6 +55,9 @@ const struct jevent *history_event(struct journal *j, long i);
  * before anything is written, so it counts only once the file holds that attempt's
  * header: the file holds every attempt, and an attempt that printed nothing has none. */
 const char *history_log(const struct jevent *e);
+/* Whether E's log file is on this machine and holds E's attempt (its header): a step a
+ * worker or another machine's orch ran has its log there, not here. */
+bool history_log_here(const struct jevent *e);
 /* Mark in LIVE (one bool per event of J) the events that decide some node's state, the
  * ones compaction keeps; returns the bytes they take in the file. */
 int64_t history_live(const struct histories *h, struct journal *j, bool *live);

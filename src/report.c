@@ -12,7 +12,9 @@
 #include <string.h>
 #include <time.h>
 
+#include "claims.h"
 #include "history.h"
+#include "journal.h"
 #include "state.h"
 #include "status.h"
 #include "trace.h"
@@ -328,24 +330,29 @@ static void steps(struct report *r)
 	vec_free(&order);
 }
 
-/* The last LOG_LINES lines of the log at PATH, escaped, into B. */
-static void log_tail(struct buf *b, const char *path)
+/* The last LOG_LINES lines of E's log, escaped, into B: from its file here, or for a
+ * step a worker ran elsewhere, from orch.claims. */
+static void log_tail(struct report *r, const struct node *n, const struct jevent *e)
 {
-	size_t len, start, lines = 0;
-	char *text = path ? read_file(path, &len) : NULL;
+	struct buf *b = &r->out;
+	size_t len = 0;
+	char *text = e->log && history_log_here(e) ? read_file(e->log, &len) : NULL, *worker = NULL;
 
+	if (!text && n->x->runs_on && journal_pgstate(r->j) &&
+	    (text = claims_log(journal_pgstate(r->j), r->g, n->name, &worker)))
+		len = strlen(text);
 	if (!text)
 		return;
-	start = len;
-	while (start > 0 && lines <= LOG_LINES)
-		if (text[--start] == '\n' && start + 1 < len)
-			lines++;
-	if (lines > LOG_LINES)
-		start++;
+	if (worker) {
+		buf_puts(b, "<p>Its output on worker ");
+		esc(b, worker);
+		buf_puts(b, " (orch.claims):</p>\n");
+	}
 	buf_puts(b, "<pre>");
-	esc(b, text + start);
+	esc(b, text + last_lines(text, len, LOG_LINES));
 	buf_puts(b, "</pre>\n");
 	free(text);
+	free(worker);
 }
 
 static void failures(struct report *r)
@@ -366,7 +373,7 @@ static void failures(struct report *r)
 		buf_puts(&r->out, "</b>: ");
 		esc(&r->out, e->message ? e->message : "failed");
 		buf_puts(&r->out, "</p>\n");
-		log_tail(&r->out, e->log);
+		log_tail(r, n, e);
 	}
 }
 

@@ -34,6 +34,7 @@
 
 #include <jansson.h>
 
+#include "claims.h"
 #include "history.h"
 #include "jout.h"
 #include "metric.h"
@@ -45,7 +46,7 @@
 #include "term.h"
 #include "util.h"
 
-enum { STATUS_SCHEMA = 1, BAR_WIDTH = 14, TITLE_WIDTH = 24, WIDTH = 79 };
+enum { STATUS_SCHEMA = 1, BAR_WIDTH = 14, TITLE_WIDTH = 24, WIDTH = 79, STATUS_LOG_LINES = 8 };
 
 /* What the journal and the state say about one step. */
 struct stepinfo {
@@ -582,6 +583,31 @@ static void outcome_text(const struct jevent *e, struct buf *b)
 		buf_printf(b, "exit %d", e->exit_status);
 }
 
+/* A failed step's log: its file, or on a machine other than the one that ran it, the
+ * end of what its worker reported (orch.claims), so the whole team sees why. */
+static void failed_log(struct status *st, const struct node *n, const struct jevent *e, int w)
+{
+	char *log = NULL, *worker = NULL;
+	const char *end;
+
+	if (n->x->runs_on && journal_pgstate(st->j) && !history_log_here(e))
+		log = claims_log(journal_pgstate(st->j), st->g, n->name, &worker);
+	if (!log) {
+		if (e->log)
+			printf("  %*s  log: %s\n", w, "", e->log);
+		return;
+	}
+	printf("  %*s  log: orch.claims (its worker %s), ending:\n", w, "", worker ? worker : "unknown");
+	for (end = log + last_lines(log, strlen(log), STATUS_LOG_LINES); *end;) {
+		size_t k = strcspn(end, "\n");
+
+		printf("  %*s    %.*s\n", w, "", (int)k, end);
+		end += k + (end[k] == '\n');
+	}
+	free(log);
+	free(worker);
+}
+
 static void list_failed(struct status *st)
 {
 	int w = name_width(st, is_failed);
@@ -605,8 +631,7 @@ static void list_failed(struct status *st)
 		if (e->attempt > 1)
 			printf(", attempt %d", e->attempt);
 		putchar('\n');
-		if (e->log)
-			printf("  %*s  log: %s\n", w, "", e->log);
+		failed_log(st, n, e, w);
 		buf_free(&b);
 	}
 }

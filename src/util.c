@@ -881,3 +881,14 @@ void suggest_offer(struct suggestion *s, const char *candidate)
 	if (!s->best || d < s->dist)
 		s->best = candidate, s->dist = d;
 }
+
+size_t last_lines(const char *text, size_t len, size_t n)
+{
+	size_t start = len, lines = 0;
+
+	/* back to the newline before the Nth line from the end (a last newline ends a line) */
+	while (start > 0 && lines < n)
+		if (text[--start] == '\n' && start + 1 < len)
+			lines++;
+	return lines == n && n > 0 ? start + 1 : start;
+}

@@ -123,6 +123,8 @@ void arena_free(struct arena *a);
 
 /* Read a whole file into a new NUL-terminated buffer; returns NULL with errno set. */
 char *read_file(const char *path, size_t *len);
+/* Where the last N lines of TEXT (LEN bytes) begin: the end of a log to show. */
+size_t last_lines(const char *text, size_t len, size_t n);
 /* Write N bytes at DATA to FD, retrying short writes. Returns 0, or -1 with errno set. */
 int write_all(int fd, const void *data, size_t n);
 /* fsync the directory DIR, so that a rename or a new file in it is durable. */

@@ -103,6 +103,34 @@ start_worker() {
 	kill -9 -- "-$(cat "$BATS_TEST_TMPDIR/s1.pid")"
 }
 
+@test "workers: a step that failed on a worker shows the end of its output in --status and --report on any machine" {
+	cluster_plan coord 1
+	sed -i "s|^run = .*|run = for i in \$(seq 20); do echo line-\$i; done; exit 4|" coord/Orchfile
+	mkdir -p w1 w5
+	cp coord/Orchfile w1/
+	cp coord/* w5/
+	start_worker w1 deploy
+	cd coord
+	run timeout 60 "$ORCH"
+	expect_status 1
+	cd ../w5
+	run_orch --status
+	expect_status 0
+	expect_contains stdout "$output" "log: orch.claims (its worker $(id -un)@$(hostname):"
+	# its last 8 lines, and not the ones before
+	expect_contains stdout "$output" "    line-20"
+	expect_contains stdout "$output" "    line-13"
+	! grep -q "line-12$" <<<"$output" || { echo "$output"; false; }
+	run_orch --report
+	expect_status 0
+	grep -q "Its output on worker $(id -un)@$(hostname):" .orch/report.html
+	grep -q "line-20" .orch/report.html
+	# on the coordinator the log is its file
+	cd ../coord
+	run_orch --status
+	expect_contains stdout "$output" "log: .orch/logs/s1.log"
+}
+
 @test "runs_on without [orch] state: the step fails saying workers need the state in the database" {
 	cluster_plan coord 1
 	sed -i '/^state = database/d' coord/Orchfile

@@ -65,6 +65,23 @@ static void test_split_words(void **state)
 	vec_free(&v);
 }
 
+static const char *tail(const char *text, size_t n)
+{
+	return text + last_lines(text, strlen(text), n);
+}
+
+static void test_last_lines(void **state)
+{
+	(void)state;
+	assert_string_equal(tail("a\nb\nc\n", 2), "b\nc\n");
+	assert_string_equal(tail("a\nb\nc", 2), "b\nc");
+	assert_string_equal(tail("a\nb\nc\n", 3), "a\nb\nc\n");
+	assert_string_equal(tail("a\nb\nc\n", 9), "a\nb\nc\n");
+	assert_string_equal(tail("\n\nx\n", 1), "x\n");
+	assert_string_equal(tail("a\nb\n", 0), "");
+	assert_string_equal(tail("", 3), "");
+}
+
 static void check_mask(const char *in, const char *want)
 {
 	char *got = mask_password(in);
@@ -143,6 +160,7 @@ int main(void)
 		cmocka_unit_test(test_format_duration),
 		cmocka_unit_test(test_parse_count_bool),
 		cmocka_unit_test(test_split_words),
+		cmocka_unit_test(test_last_lines),
 		cmocka_unit_test(test_mask_password),
 		cmocka_unit_test(test_mask_password_fields),
 		cmocka_unit_test(test_mask_passwords_in),
