@@ -183,6 +183,7 @@ struct graph {
 	unsigned notify_on;        /* [notify] on: a bit per enum notify_what */
 	int64_t notify_timeout_ms; /* [notify] timeout, 0 when unset */
 	int jobs;        /* [orch] jobs, 0 when unset */
+	enum oninterrupt on_interrupt; /* [orch] on_interrupt: what steps with runs_on take by default */
 	char *database;  /* [orch] database, NULL when unset */
 	char *state;     /* [orch] state: NULL the journal file; "database" the plan's database
 	                  * (the target's); else a connection string (pgstate.c) */

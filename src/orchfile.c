@@ -878,6 +878,18 @@ static void rollout_key(struct parser *p, struct node *n, struct entry *e, const
 	}
 }
 
+/* The on_interrupt V at LINE (a step's, or [orch]'s default for them). */
+static enum oninterrupt on_interrupt_value(struct parser *p, int line, const char *v)
+{
+	if (strcmp(v, "rerun") == 0)
+		return ONINTERRUPT_RERUN;
+	if (strcmp(v, "fail") == 0)
+		return ONINTERRUPT_FAIL;
+	if (strcmp(v, "ask") != 0)
+		perr(p, line, "bad on_interrupt '%s' (use rerun, ask or fail)", v);
+	return ONINTERRUPT_ASK;
+}
+
 static void step_special(struct parser *p, struct section *s, struct entry *e, char *v)
 {
 	struct node *n = s->node;
@@ -917,12 +929,10 @@ static void step_special(struct parser *p, struct section *s, struct entry *e, c
 		else
 			perr(p, e->line, "bad on_change '%s' (use rerun, error or ignore)", v);
 	} else if (strcmp(e->key, "on_interrupt") == 0) {
-		if (strcmp(v, "rerun") == 0)
-			node_x(n)->on_interrupt = ONINTERRUPT_RERUN;
-		else if (strcmp(v, "fail") == 0)
-			node_x(n)->on_interrupt = ONINTERRUPT_FAIL;
-		else if (strcmp(v, "ask") != 0)
-			perr(p, e->line, "bad on_interrupt '%s' (use rerun, ask or fail)", v);
+		enum oninterrupt oi = on_interrupt_value(p, e->line, v);
+
+		if (oi != ONINTERRUPT_ASK)
+			node_x(n)->on_interrupt = oi;
 	} else if (strcmp(e->key, "env") == 0) {
 		set_env(p, s, e);
 	}
@@ -1017,6 +1027,8 @@ static void load_step(struct parser *p, struct section *s)
 		     "step '%s' has runs_on but is not a plain shell step (run =, no sql, manual or hold): only those run on "
 		     "workers",
 		     n->name);
+	if (n->x->runs_on && !find_entry(s, "on_interrupt") && p->g->on_interrupt != ONINTERRUPT_ASK)
+		node_x(n)->on_interrupt = p->g->on_interrupt;
 	if (!n->x->runs_on && find_entry(s, "on_interrupt"))
 		perr(p, find_entry(s, "on_interrupt")->line,
 		     "step '%s' has on_interrupt but no runs_on: it is what a worker's lost lease does (a local step an orch "
@@ -1212,6 +1224,12 @@ static void load_orch(struct parser *p, struct section *s)
 			}
 			continue;
 		}
+		if (strcmp(e->key, "on_interrupt") == 0) {
+			if ((v = expand(p, s, e->value, e->line)))
+				g->on_interrupt = on_interrupt_value(p, e->line, v);
+			free(v);
+			continue;
+		}
 		if (strcmp(e->key, "metrics") == 0) {
 			free(g->metrics);
 			g->metrics = expand(p, s, e->value, e->line);
@@ -1223,12 +1241,12 @@ static void load_orch(struct parser *p, struct section *s)
 			static const char *const keys[] = {"name",           "jobs",         "database",
 			                                   "changelog",      "target",       "share_database",
 			                                   "lock_timeout",   "statement_timeout", "report", "metrics",
-			                                   "state",          NULL};
+			                                   "state",          "on_interrupt", NULL};
 			char hint[64];
 
 			perr(p, e->line,
 			     "unknown key '%s' in [orch] (known keys: name, jobs, database, state, changelog, report, "
-			     "metrics, target, share_database, lock_timeout, statement_timeout)%s",
+			     "metrics, target, share_database, lock_timeout, statement_timeout, on_interrupt)%s",
 			     e->key, did_you_mean(e->key, keys, hint, sizeof(hint)));
 			continue;
 		}

@@ -756,7 +756,7 @@ snapshot() {
 	validat = true
 	EOF
 	expect_bad_orchfile <<-'EOF'
-	Orchfile:2: unknown key 'job' in [orch] (known keys: name, jobs, database, state, changelog, report, metrics, target, share_database, lock_timeout, statement_timeout); did you mean 'jobs'?
+	Orchfile:2: unknown key 'job' in [orch] (known keys: name, jobs, database, state, changelog, report, metrics, target, share_database, lock_timeout, statement_timeout, on_interrupt); did you mean 'jobs'?
 	Orchfile:4: unknown key 'dept' in [pool db] (known keys: depth); did you mean 'depth'?
 	Orchfile:5: unknown section [stpe a] (use orch, vars, env, target, notify, pool, phase, step, milestone, sqitch or flyway); did you mean 'step'?
 	Orchfile:8: unknown key 'rnu' in [step b] (known keys: title, phase, needs, run, sql, sql_verify, sql_rollback, database, transaction, verify, rollback, inputs, outputs, estimate, timeout, retries, retry_delay, pool, manual, prompt, always, on_change, env, type, component, impact, refs, backup, lock_timeout, statement_timeout, backup_schema, hold, check, check_every, check_failures, on_fail, require, check_require, runs_on, on_interrupt); did you mean 'run'?

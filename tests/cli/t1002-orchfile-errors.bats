@@ -74,7 +74,7 @@ load lib
 	Orchfile:3: unknown key 'depends' in [step a] (known keys: title, phase, needs, run, sql, sql_verify, sql_rollback, database, transaction, verify, rollback, inputs, outputs, estimate, timeout, retries, retry_delay, pool, manual, prompt, always, on_change, env, type, component, impact, refs, backup, lock_timeout, statement_timeout, backup_schema, hold, check, check_every, check_failures, on_fail, require, check_require, runs_on, on_interrupt)
 	Orchfile:5: unknown key 'titel' in [phase p] (known keys: number, title, after); did you mean 'title'?
 	Orchfile:8: unknown key 'check' in [milestone M] (known keys: title, needs, validate, allow_skipped, require)
-	Orchfile:10: unknown key 'parallel' in [orch] (known keys: name, jobs, database, state, changelog, report, metrics, target, share_database, lock_timeout, statement_timeout)
+	Orchfile:10: unknown key 'parallel' in [orch] (known keys: name, jobs, database, state, changelog, report, metrics, target, share_database, lock_timeout, statement_timeout, on_interrupt)
 	Orchfile:12: unknown key 'size' in [pool db] (known keys: depth)
 	orch: error: Orchfile: 5 errors; nothing was run
 	EOF

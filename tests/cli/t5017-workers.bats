@@ -170,6 +170,31 @@ interrupted_plan() {
 	expect_same events "fail ok" "$(rows "SELECT event::json->>'ev' FROM orch.events WHERE event::json->>'step' = 's1' AND event::json->>'ev' <> 'start' ORDER BY seq" | xargs)"
 }
 
+@test "workers: [orch] on_interrupt = rerun is the default of steps with runs_on; [orch] on_interrupt is checked" {
+	interrupted_plan ask
+	for d in coord w1 w2; do sed -i '/^on_interrupt = ask/d; s/^state = database/&\non_interrupt = rerun/' $d/Orchfile; done
+	start_worker w1 deploy
+	local first=$workers
+	(cd coord && exec timeout 60 "$ORCH" > run.out 2>&1) &
+	run_pid=$!
+	for i in $(seq 100); do [ -s "$BATS_TEST_TMPDIR/s1.pid" ] && break; sleep 0.1; done
+	[ -s "$BATS_TEST_TMPDIR/s1.pid" ] || { cat coord/run.out w1/worker.out; false; }
+	kill -9 $first
+	kill -9 -- "-$(cat "$BATS_TEST_TMPDIR/s1.pid")"
+	start_worker w2 deploy
+	wait "$run_pid" && status=0 || status=$?
+	run_pid=
+	[ "$status" = 0 ] || { cat coord/run.out w2/worker.out; false; }
+	grep -q "rerun of s1, attempt 2: its worker lost the lease (on_interrupt = rerun, 1 of 3)" coord/run.out
+	expect_same ran "second on w2" "$(cat "$BATS_TEST_TMPDIR/ran.log")"
+	# a bad value is an error at its line
+	sed -i 's/^on_interrupt = rerun/on_interrupt = maybe/' coord/Orchfile
+	cd coord
+	run_orch --check
+	expect_status 2
+	expect_contains stderr "$stderr" "Orchfile:4: bad on_interrupt 'maybe' (use rerun, ask or fail)"
+}
+
 @test "workers: on_interrupt = fail stops the run at a lost lease, even with --on-failure skip" {
 	interrupted_plan fail
 	start_worker w1 deploy
