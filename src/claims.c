@@ -185,8 +185,9 @@ void claims_withdraw(struct pgstate *s, int64_t id)
 	const char *p[1] = {ids};
 
 	snprintf(ids, sizeof(ids), "%" PRId64, id);
+	/* a worker that has begun it finds it withdrawn at its next renewal, and stops it */
 	if (pg_conn_exec(pgstate_conn(s), "UPDATE orch.claims SET state = 'withdrawn', done_at = now()"
-	                                  " WHERE id = $1 AND state = 'ready'",
+	                                  " WHERE id = $1 AND state IN ('ready', 'running')",
 	                 1, p, NULL, &err) < 0) {
 		warn("cannot withdraw a claim from %s: %s", pgstate_display(s), err);
 		free(err);

@@ -29,7 +29,8 @@ char *claims_step_hash(const struct node *n);
 int64_t claims_offer(struct pgstate *s, struct graph *g, const struct node *n);
 /* What claim ID became; R filled for every state but CLAIM_WAITING. */
 enum claimstate claims_poll(struct pgstate *s, int64_t id, struct claimresult *r);
-/* Withdraw claim ID (the run stops): a worker never starts it after. */
+/* Withdraw claim ID (the run stops): a worker never starts it after, and one that has
+ * begun it stops it at its next renewal. */
 void claims_withdraw(struct pgstate *s, int64_t id);
 void claims_result_free(struct claimresult *r);
 /* The output tail and worker of the newest claim of G's step STEP that has one (a new

@@ -767,7 +767,7 @@ static void look_at_claim(struct engine *e, struct job *jb)
 		return;
 	if (jb->withdraw) {
 		claims_withdraw(journal_pgstate(e->j), jb->claim);
-		end_unrun(e, jb, xstrdup("stopped: a worker that had begun it goes on until its lease is lost"));
+		end_unrun(e, jb, xstrdup("stopped: its worker stops it at its next renewal (within a second)"));
 		return;
 	}
 	if (now_ms() - jb->claim_seen_ms < CLAIM_LOOK_MS)

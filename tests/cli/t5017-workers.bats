@@ -131,6 +131,28 @@ start_worker() {
 	expect_contains stdout "$output" "log: .orch/logs/s1.log"
 }
 
+@test "workers: the coordinator stopped by Ctrl-C withdraws a running claim; its worker stops the step within seconds" {
+	cluster_plan coord 1
+	sed -i "s|^run = .*|run = echo \$\$ > $BATS_TEST_TMPDIR/s1.pid; sleep 60|" coord/Orchfile
+	mkdir -p w1
+	cp coord/Orchfile w1/
+	start_worker w1 deploy
+	(cd coord && exec "$ORCH" > run.out 2>&1) &
+	run_pid=$!
+	for i in $(seq 100); do [ -s "$BATS_TEST_TMPDIR/s1.pid" ] && break; sleep 0.1; done
+	[ -s "$BATS_TEST_TMPDIR/s1.pid" ] || { cat coord/run.out w1/worker.out; false; }
+	kill -INT "$run_pid"
+	wait "$run_pid" && status=0 || status=$?
+	run_pid=
+	[ "$status" = 130 ] || { cat coord/run.out; false; }
+	expect_same claim withdrawn "$(rows "SELECT state FROM orch.claims WHERE step = 's1'")"
+	# the step's process group is gone on the worker's machine, and the worker goes on
+	for i in $(seq 50); do kill -0 -- "-$(cat "$BATS_TEST_TMPDIR/s1.pid")" 2>/dev/null || break; sleep 0.1; done
+	! kill -0 -- "-$(cat "$BATS_TEST_TMPDIR/s1.pid")" 2>/dev/null || { cat w1/worker.out; false; }
+	grep -q "stopping it" w1/worker.out
+	kill -0 $workers
+}
+
 @test "runs_on without [orch] state: the step fails saying workers need the state in the database" {
 	cluster_plan coord 1
 	sed -i '/^state = database/d' coord/Orchfile
