@@ -210,6 +210,7 @@ struct worker {
 	const char *labels;
 	char name[300];
 	char id[24];
+	char channel[PGSTATE_CHANNEL_MAX]; /* the coordinator's: a report wakes it */
 	bool stop; /* a signal came: the worker ends */
 };
 
@@ -237,12 +238,14 @@ static int update_held(struct worker *w, const char *sql, int np, const char *co
  * this worker still holds it. Returns 1 done, 0 the lease was lost, -1 error. */
 static int report_claim(struct worker *w, const char *state, const char *exit, const char *detail, const char *log)
 {
-	const char *p[6] = {w->id, w->name, state, exit, detail, log};
+	const char *p[7] = {w->id, w->name, state, exit, detail, log, w->channel};
 
+	/* the coordinator, woken, records it at once (else at its next look) */
 	return update_held(w,
-	                   "UPDATE orch.claims SET state = $3, exit = $4::int, detail = $5, log = $6, done_at = now()"
-	                   " WHERE id = $1 AND worker = $2 AND state = 'running' RETURNING id",
-	                   6, p, error, "report");
+	                   "WITH u AS (UPDATE orch.claims SET state = $3, exit = $4::int, detail = $5, log = $6,"
+	                   " done_at = now() WHERE id = $1 AND worker = $2 AND state = 'running' RETURNING id)"
+	                   " SELECT id, pg_notify($7, 'claim ' || id) FROM u",
+	                   7, p, error, "report");
 }
 
 /* Renew the lease; 0 when it was lost (the coordinator gave the step up). */
@@ -413,6 +416,7 @@ int claims_worker(struct graph *g, const char *labels)
 	}
 	gethostname(host, sizeof(host) - 1);
 	snprintf(w.name, sizeof(w.name), "%s@%s:%ld", os_author(), host, (long)getpid());
+	pgstate_channel(g->name, g->target ? g->target : "", w.channel);
 	if (ensure_tables(w.c, &err) < 0 || pg_conn_exec(w.c, "LISTEN " CHANNEL, 0, NULL, NULL, &err) < 0) {
 		error("cannot claim steps in %s: %s", pg_conn_describe(w.c), err);
 		free(err);

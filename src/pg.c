@@ -2197,6 +2197,11 @@ int pg_conn_fd(const struct pgconn *c)
 
 int pg_conn_notified(struct pgconn *c)
 {
+	return pg_conn_notified_each(c, NULL, NULL);
+}
+
+int pg_conn_notified_each(struct pgconn *c, void (*each)(void *arg, const char *payload), void *arg)
+{
 	PGnotify *nf;
 	int n = 0;
 
@@ -2204,6 +2209,8 @@ int pg_conn_notified(struct pgconn *c)
 		return -1;
 	while ((nf = PQnotifies(c->db->ctl))) {
 		n++;
+		if (each)
+			each(arg, nf->extra ? nf->extra : "");
 		PQfreemem(nf);
 	}
 	return n;

@@ -139,6 +139,8 @@ int pg_conn_fd(const struct pgconn *c);
 /* Read what the server sent: the number of notifications that came (dropped), or -1
  * when the connection is lost. Does not block. */
 int pg_conn_notified(struct pgconn *c);
+/* pg_conn_notified, calling EACH with ARG and the payload of each notification. */
+int pg_conn_notified_each(struct pgconn *c, void (*each)(void *arg, const char *payload), void *arg);
 /* Close C (NULL is fine): the server releases its session locks. */
 void pg_conn_close(struct pgconn *c);
 /* The value at ROW, COL of R, NULL for SQL's NULL or outside R. */

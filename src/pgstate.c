@@ -53,7 +53,7 @@ struct pgstate {
 	struct graph *g;
 	struct pgconn *c;
 	const char *plan, *target;
-	char classid[16], objid[16], key[24], channel[40];
+	char classid[16], objid[16], key[24], channel[PGSTATE_CHANNEL_MAX];
 	char *display;
 	int journal;       /* the current journal's number */
 	int64_t lines;     /* its rows written */
@@ -61,6 +61,7 @@ struct pgstate {
 	size_t npending;
 	bool locked, tables;
 	bool lost;         /* the connection is gone (and the lock with it) */
+	bool woken;        /* a notification came since the last look at requests */
 	int64_t beat_ms, asked_ms; /* now_ms of the last heartbeat, the last look at requests */
 };
 
@@ -98,16 +99,28 @@ static const char *state_conninfo(struct graph *g)
 	return g->state;
 }
 
-static void keys_of(struct pgstate *s)
+static uint64_t key_hash(const char *plan, const char *target)
 {
-	char *k = xasprintf("orch-state:%s\n%s", s->plan, s->target);
+	char *k = xasprintf("orch-state:%s\n%s", plan, target);
 	uint64_t h = hash_bytes(k, strlen(k));
 
 	free(k);
+	return h;
+}
+
+void pgstate_channel(const char *plan, const char *target, char out[PGSTATE_CHANNEL_MAX])
+{
+	snprintf(out, PGSTATE_CHANNEL_MAX, "orch_%016" PRIx64, key_hash(plan, target));
+}
+
+static void keys_of(struct pgstate *s)
+{
+	uint64_t h = key_hash(s->plan, s->target);
+
 	snprintf(s->key, sizeof(s->key), "%" PRId64, (int64_t)h);
 	snprintf(s->classid, sizeof(s->classid), "%" PRIu32, (uint32_t)(h >> 32));
 	snprintf(s->objid, sizeof(s->objid), "%" PRIu32, (uint32_t)h);
-	snprintf(s->channel, sizeof(s->channel), "orch_%016" PRIx64, h);
+	pgstate_channel(s->plan, s->target, s->channel);
 }
 
 static struct pgstate *state_new(struct graph *g)
@@ -577,21 +590,33 @@ int pgstate_fd(struct pgstate *s)
 	return s && s->locked && !s->lost ? pg_conn_fd(s->c) : -1;
 }
 
+int pgstate_wake(struct pgstate *s, void (*each)(void *arg, const char *payload), void *arg)
+{
+	int nf;
+
+	if (!s || !s->locked || s->lost)
+		return 0;
+	if ((nf = pg_conn_notified_each(s->c, each, arg)) < 0) {
+		s->lost = true; /* the next sync says so, and stops the run */
+		warn("lost the connection to %s, which holds the plan's state and lock", pg_conn_describe(s->c));
+		return 0;
+	}
+	s->woken |= nf > 0;
+	return nf;
+}
+
 size_t pgstate_take(struct pgstate *s, struct request **out)
 {
 	struct pgresult r;
 	char *err = NULL;
 	size_t n = 0;
-	int nf;
 
 	*out = NULL;
 	heartbeat(s);
-	if ((nf = pg_conn_notified(s->c)) < 0 && !s->lost) {
-		s->lost = true; /* the next sync says so, and stops the run */
-		warn("lost the connection to %s, which holds the plan's state and lock", pg_conn_describe(s->c));
-	}
-	if (s->lost || (nf == 0 && now_ms() - s->asked_ms < ASK_EVERY_MS))
+	pgstate_wake(s, NULL, NULL);
+	if (s->lost || (!s->woken && now_ms() - s->asked_ms < ASK_EVERY_MS))
 		return 0;
+	s->woken = false;
 	s->asked_ms = now_ms();
 	if (run(s, "SELECT id, action, step, coalesce(by, 'someone'), reason FROM orch.requests"
 	           " WHERE plan = $1 AND target = $2 AND answered_at IS NULL ORDER BY id",

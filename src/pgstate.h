@@ -65,6 +65,14 @@ bool pgstate_lost(const struct pgstate *s);
 struct pgconn *pgstate_conn(struct pgstate *s);
 /* The socket to poll for requests (LISTEN), -1 when none. */
 int pgstate_fd(struct pgstate *s);
+enum { PGSTATE_CHANNEL_MAX = 40 };
+/* The channel the holder of PLAN's (and TARGET's, "" for none) lock LISTENs on: a
+ * request or a worker's report NOTIFYs it. */
+void pgstate_channel(const char *plan, const char *target, char out[PGSTATE_CHANNEL_MAX]);
+/* Take the notifications that came on the holder's connection (a request: its id; a
+ * worker's report: "claim ID"), calling EACH (NULL: none) with ARG and each payload.
+ * Returns how many. */
+int pgstate_wake(struct pgstate *s, void (*each)(void *arg, const char *payload), void *arg);
 /* The requests other orchs left for the holder of the lock (orch.requests), oldest
  * first: looked at when a notification came, else every few seconds. Keeps the
  * holder's heartbeat. Free with inbox_free. */

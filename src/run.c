@@ -757,7 +757,24 @@ static void offer(struct engine *e, struct job *jb)
 	jb->claim_seen_ms = now_ms();
 }
 
-/* Look at JB's claim at most every CLAIM_LOOK_MS: its end is the end of its run. */
+/* A notification came: a worker's report ("claim ID"), whose claim is looked at now,
+ * or a request, taken now; not at their next turn. */
+static void woken(void *arg, const char *payload)
+{
+	struct engine *e = arg;
+	long long id;
+
+	if (sscanf(payload, "claim %lld", &id) != 1) {
+		e->inbox_mono_ms = 0;
+		return;
+	}
+	for (size_t i = 0; i < e->jobs.n; i++)
+		if (((struct job *)e->jobs.v[i])->claim == id)
+			((struct job *)e->jobs.v[i])->claim_seen_ms = 0;
+}
+
+/* Look at JB's claim at most every CLAIM_LOOK_MS, or when a worker's report woke the
+ * run: its end is the end of its run. */
 static void look_at_claim(struct engine *e, struct job *jb)
 {
 	struct claimresult r;
@@ -1739,7 +1756,7 @@ static void wait_events(struct engine *e)
 	if (poll(p, k + 1, poll_timeout(e)) < 0 && errno != EINTR)
 		fatalx(EXIT_FAILED, "poll:");
 	if (p[k].revents)
-		e->inbox_mono_ms = 0; /* a request came: take it now */
+		pgstate_wake(journal_pgstate(e->j), woken, e);
 	if ((sig = os_signals_take()) && sig != e->interrupted)
 		on_interrupt(e, sig);
 	for (size_t i = 1; i < k; i++) {
