@@ -33,7 +33,7 @@ enum claimstate claims_poll(struct pgstate *s, int64_t id, struct claimresult *r
 void claims_withdraw(struct pgstate *s, int64_t id);
 void claims_result_free(struct claimresult *r);
 /* orch --worker: claim and run G's steps that LABELS (comma-separated, or NULL) allow,
- * until a signal. Returns an exit status. */
-int claims_worker(struct graph *g, const char *labels);
+ * up to JOBS at once, until a signal. Returns an exit status. */
+int claims_worker(struct graph *g, const char *labels, int jobs);
 
 #endif

@@ -1203,7 +1203,7 @@ int main(int argc, char **argv)
 		break;
 	case ACT_WORKER:
 		enter_plan_dir(g);
-		status = claims_worker(g, o.labels);
+		status = claims_worker(g, o.labels, o.jobs ? o.jobs : 1);
 		break;
 	case ACT_STATE_IMPORT:
 		enter_plan_dir(g);
