@@ -302,3 +302,32 @@ jobs_plan() {
 		expect_contains stderr "$stderr" "-j needs a number of at least 1, not '$j'"
 	done
 }
+
+@test "workers: a worker whose connection breaks stops the steps it runs (it cannot hold their leases) and exits 5" {
+	T=$BATS_TEST_TMPDIR
+	printf 'echo $$ > "%s/$1.pid"\nexec sleep 30\n' "$T" > "$T/hang.sh"
+	jobs_plan coord s1=hang.sh s2=hang.sh
+	mkdir w1
+	cp coord/Orchfile w1/
+	(cd w1 && exec "$ORCH" --worker --labels deploy -j 2 > worker.out 2>&1) &
+	workers=$!
+	(cd coord && exec "$ORCH" -j 2 -k > run.out 2>&1) &
+	run_pid=$!
+	for i in $(seq 100); do [ -s "$T/s1.pid" ] && [ -s "$T/s2.pid" ] && break; sleep 0.1; done
+	[ -s "$T/s1.pid" ] && [ -s "$T/s2.pid" ] || { cat coord/run.out w1/worker.out; false; }
+	# the worker's session: the one whose last statement claimed or renewed
+	expect_same ended t "$(rows "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE 'UPDATE orch.claims SET %worker = \$2%' OR query LIKE 'UPDATE orch.claims SET %worker = \$3%'")"
+	# at once: not when its steps end (in 30 s)
+	for i in $(seq 100); do kill -0 $workers 2>/dev/null || break; sleep 0.1; done
+	! kill -0 $workers 2>/dev/null || { cat w1/worker.out; false; }
+	wait $workers && status=0 || status=$?
+	workers=
+	[ "$status" = 5 ] || { cat w1/worker.out; false; }
+	grep -q "lost the connection to .*: stopping 2 running steps" w1/worker.out || { cat w1/worker.out; false; }
+	! kill -0 "$(cat "$T/s1.pid")" 2>/dev/null
+	! kill -0 "$(cat "$T/s2.pid")" 2>/dev/null
+	wait "$run_pid" && status=0 || status=$?
+	run_pid=
+	[ "$status" = 1 ] || { cat coord/run.out; false; }
+	expect_same claims "lost lost" "$(rows "SELECT state FROM orch.claims ORDER BY step" | xargs)"
+}
