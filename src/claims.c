@@ -267,8 +267,10 @@ static void relay(struct worker *w, struct held *h, const char *s, size_t len, b
 	size_t start = 0;
 
 	if (w->jobs == 1) {
-		fwrite(s, 1, len, stdout);
-		fflush(stdout);
+		if (len) {
+			fwrite(s, 1, len, stdout);
+			fflush(stdout);
+		}
 		return;
 	}
 	if (len)
@@ -284,11 +286,12 @@ static void relay(struct worker *w, struct held *h, const char *s, size_t len, b
 			start = i + 1;
 		}
 	}
-	h->line.len -= start;
-	memmove(h->line.s, h->line.s + start, h->line.len);
-	if (h->line.s)
+	if (start) {
+		h->line.len -= start;
+		memmove(h->line.s, h->line.s + start, h->line.len);
 		h->line.s[h->line.len] = '\0';
-	fflush(stdout);
+		fflush(stdout);
+	}
 }
 
 /* Stop H's process group with SIG (SIGKILL after the grace period): its claim is not

@@ -13,7 +13,11 @@ teardown() {
 	[ -z "${run_pid:-}" ] || kill -9 "$run_pid" 2>/dev/null || true
 	# the steps a test left running (their process groups)
 	for f in "$BATS_TEST_TMPDIR"/*.pid; do [ ! -s "$f" ] || kill -9 -- "-$(cat "$f")" 2>/dev/null || true; done
+	# a worker that died of a sanitizer's report shows only as a lost lease: say so
+	local sanitized=0
+	if grep -s "Sanitizer\|runtime error:" "$TEST_DIR"/*/worker.out; then sanitized=1; fi
 	pg_teardown
+	[ "$sanitized" = 0 ]
 }
 
 rows() { psql -X -At -d "$DB" -c "$1"; }
