@@ -199,37 +199,27 @@ struct worker {
 	bool stop;        /* a signal came or the connection broke: the worker ends */
 };
 
-/* Run UPDATE SQL (parameters P: $1 the claim ID, $2 this worker, then the rest) on a
- * row this worker still holds; 1 it did, 0 the lease was lost, -1 an error (said with
- * SAY: error or warn, and WHAT). */
-static int update_held(struct worker *w, const char *id, const char *sql, int np, const char *const *p,
-                       void (*say)(const char *, ...), const char *what)
-{
-	struct pgresult r;
-	char *err = NULL;
-	int held;
-
-	if (pg_conn_exec(w->c, sql, np, p, &r, &err) < 0) {
-		say("cannot %s claim %s: %s", what, id, err);
-		free(err);
-		return -1;
-	}
-	held = r.nrows == 1;
-	pg_result_free(&r);
-	return held;
-}
-
 /* Set claim ID to STATE with the exit status EXIT (NULL: none), DETAIL and LOG, if
  * this worker still holds it. Returns 1 done, 0 the lease was lost, -1 error. */
 static int report_claim(struct worker *w, const char *id, const char *state, const char *exit, const char *detail,
                         const char *log)
 {
 	const char *p[6] = {id, w->name, state, exit, detail, log};
+	struct pgresult r;
+	char *err = NULL;
+	int held;
 
-	return update_held(w, id,
-	                   "UPDATE orch.claims SET state = $3, exit = $4::int, detail = $5, log = $6, done_at = now()"
-	                   " WHERE id = $1 AND worker = $2 AND state = 'running' RETURNING id",
-	                   6, p, error, "report");
+	if (pg_conn_exec(w->c,
+	                 "UPDATE orch.claims SET state = $3, exit = $4::int, detail = $5, log = $6, done_at = now()"
+	                 " WHERE id = $1 AND worker = $2 AND state = 'running' RETURNING id",
+	                 6, p, &r, &err) < 0) {
+		error("cannot report claim %s: %s", id, err);
+		free(err);
+		return -1;
+	}
+	held = r.nrows == 1;
+	pg_result_free(&r);
+	return held;
 }
 
 /* The last CLAIM_LOG_MAX bytes of B, from a character's first byte: a tail cut inside
