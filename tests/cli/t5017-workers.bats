@@ -213,7 +213,7 @@ jobs_plan() {
 	touch "$T/\$1.on"
 	sleep 2
 	for i in \$(seq 150); do
-		if [ -e "$T/s1.on" ] && [ -e "$T/s2.on" ] && [ -e "$T/s3.on" ]; then echo "\$1 saw all three"; exit 0; fi
+		if [ -e "$T/s1.on" ] && [ -e "$T/s2.on" ] && [ -e "$T/s3.on" ]; then echo "\$1 saw all three"; printf '%s: no newline at the end' "\$1"; exit 0; fi
 		sleep 0.1
 	done
 	echo "\$1 gave up waiting for the others"
@@ -234,6 +234,7 @@ jobs_plan() {
 	grep -q "up to 3 at once" w1/worker.out
 	for s in s1 s2 s3; do
 		grep -qx "$s | $s saw all three" w1/worker.out || { cat w1/worker.out; false; }
+		grep -qx "$s | $s: no newline at the end" w1/worker.out
 		grep -q "$s saw all three" coord/.orch/logs/$s.log
 	done
 }
