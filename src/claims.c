@@ -204,28 +204,52 @@ void claims_result_free(struct claimresult *r)
 
 /* --- the worker --- */
 
+/* A step stopped (its lease lost, or a signal) is killed KILL_GRACE_MS later if it has
+ * not ended; with -j above 1, a line of output this long without a newline is relayed
+ * in pieces. */
+enum { KILL_GRACE_MS = 3000, RELAY_LINE_MAX = 4096 };
+
+/* A claim this worker holds: its step's process and output. */
+struct held {
+	char id[24];
+	struct node *n;
+	struct proc pr;
+	struct buf out;   /* the output's end: its last CLAIM_LOG_MAX bytes at least */
+	struct buf line;  /* the line being relayed (-j above 1) */
+	int code;         /* the exit status to report, once exited */
+	bool exited;
+	bool stopped;     /* its lease was lost, or the worker stops: nothing to report */
+	int64_t kill_ms;  /* SIGKILL at this time if it has not ended (0: not due) */
+};
+
 struct worker {
 	struct graph *g;
 	struct pgconn *c;
 	const char *labels;
 	char name[300];
-	char id[24];
+	int jobs;         /* claims held at once at most (-j) */
+	struct vec held;  /* struct held *, the claims being run */
 	char channel[PGSTATE_CHANNEL_MAX]; /* the coordinator's: a report wakes it */
-	bool stop; /* a signal came: the worker ends */
+	bool stop;        /* a signal came or the connection broke: the worker ends */
 };
 
-/* Run UPDATE SQL (parameters P: $1 the claim, $2 this worker, then the rest) on a row
- * this worker still holds; 1 it did, 0 the lease was lost, -1 an error (said with
- * SAY: error or warn, and WHAT). */
-static int update_held(struct worker *w, const char *sql, int np, const char *const *p,
-                       void (*say)(const char *, ...), const char *what)
+/* Set claim ID to STATE with the exit status EXIT (NULL: none), DETAIL and LOG, if
+ * this worker still holds it. Returns 1 done, 0 the lease was lost, -1 error. */
+static int report_claim(struct worker *w, const char *id, const char *state, const char *exit, const char *detail,
+                        const char *log)
 {
+	const char *p[7] = {id, w->name, state, exit, detail, log, w->channel};
 	struct pgresult r;
 	char *err = NULL;
 	int held;
 
-	if (pg_conn_exec(w->c, sql, np, p, &r, &err) < 0) {
-		say("cannot %s claim %s: %s", what, w->id, err);
+	/* the coordinator, woken, records it at once (else at its next look) */
+	if (pg_conn_exec(w->c,
+	                 "WITH u AS (UPDATE orch.claims SET state = $3, exit = $4::int, detail = $5, log = $6,"
+	                 " done_at = now() WHERE id = $1 AND worker = $2 AND state = 'running' RETURNING id)"
+	                 " SELECT id, pg_notify($7, 'claim ' || id) FROM u",
+	                 7, p, &r, &err) < 0) {
+		error("cannot report claim %s: %s", id, err);
 		free(err);
 		return -1;
 	}
@@ -234,33 +258,9 @@ static int update_held(struct worker *w, const char *sql, int np, const char *co
 	return held;
 }
 
-/* Set claim W->id to STATE with the exit status EXIT (NULL: none), DETAIL and LOG, if
- * this worker still holds it. Returns 1 done, 0 the lease was lost, -1 error. */
-static int report_claim(struct worker *w, const char *state, const char *exit, const char *detail, const char *log)
-{
-	const char *p[7] = {w->id, w->name, state, exit, detail, log, w->channel};
-
-	/* the coordinator, woken, records it at once (else at its next look) */
-	return update_held(w,
-	                   "WITH u AS (UPDATE orch.claims SET state = $3, exit = $4::int, detail = $5, log = $6,"
-	                   " done_at = now() WHERE id = $1 AND worker = $2 AND state = 'running' RETURNING id)"
-	                   " SELECT id, pg_notify($7, 'claim ' || id) FROM u",
-	                   7, p, error, "report");
-}
-
-/* Renew the lease; 0 when it was lost (the coordinator gave the step up). */
-static int renew(struct worker *w)
-{
-	const char *p[2] = {w->id, w->name};
-
-	return update_held(w,
-	                   "UPDATE orch.claims SET lease_until = now() + interval '" STR(LEASE_S) " seconds'"
-	                   " WHERE id = $1 AND worker = $2 AND state = 'running' RETURNING id",
-	                   2, p, warn, "renew the lease of");
-}
-
 /* The last CLAIM_LOG_MAX bytes of B, from a character's first byte: a tail cut inside
- * a UTF-8 character is text the database refuses. */
+ * a UTF-8 character is text the database refuses (B itself may begin inside one: see
+ * keep_output). */
 static const char *tail_of(const struct buf *b)
 {
 	const char *t;
@@ -268,67 +268,124 @@ static const char *tail_of(const struct buf *b)
 	if (!b->s)
 		return "";
 	t = b->len > CLAIM_LOG_MAX ? b->s + b->len - CLAIM_LOG_MAX : b->s;
-	while (t > b->s && *t && ((unsigned char)*t & 0xc0) == 0x80)
+	while (*t && ((unsigned char)*t & 0xc0) == 0x80)
 		t++;
 	return t;
 }
 
-/* Run step N (claimed): its output relayed and kept, the lease renewed meanwhile.
- * Returns the status to report (-1: the lease was lost, nothing to report). */
-static int run_claimed(struct worker *w, struct node *n, struct buf *out)
+/* Add LEN bytes of output to H's, of which only the last CLAIM_LOG_MAX are reported:
+ * past twice that, the rest goes. */
+static void keep_output(struct held *h, const char *s, size_t len)
 {
-	struct proc pr = {.fd = -1, .go = -1};
-	char *env[] = {NULL};
-	int64_t beat = now_ms();
-	int ws = 0;
-	bool exited = false, lost = false;
-
-	if (os_spawn(n->run, env, &pr) < 0) {
-		buf_printf(out, "cannot start /bin/sh: %s\n", strerror(errno));
-		return 127;
+	buf_add(&h->out, s, len);
+	if (h->out.len > 2 * CLAIM_LOG_MAX) {
+		memmove(h->out.s, h->out.s + h->out.len - CLAIM_LOG_MAX, CLAIM_LOG_MAX);
+		h->out.len = CLAIM_LOG_MAX;
+		h->out.s[h->out.len] = '\0';
 	}
-	os_go(&pr, true);
-	/* Until the step has exited and its output is read to the end: a step that
-	   exits before the pipe is drained still has its last bytes in it. */
-	while (!exited || pr.fd >= 0) {
-		struct pollfd pf = {.fd = pr.fd, .events = POLLIN};
-		char chunk[8192];
-		int sig;
+}
 
-		if (poll(&pf, pr.fd >= 0 ? 1 : 0, pr.fd >= 0 ? HEARTBEAT_MS : 100) < 0 && errno != EINTR)
-			fatalx(EXIT_FAILED, "poll:");
-		if (pr.fd >= 0 && pf.revents) {
-			ssize_t r = read(pr.fd, chunk, sizeof(chunk));
+/* Relay LEN bytes of H's output (EOF: its end) on standard output: as they come with
+ * -j 1, else line by line after the step's name ("s1 | ..."), so that the lines of
+ * steps running at once do not mix. */
+static void relay(struct worker *w, struct held *h, const char *s, size_t len, bool eof)
+{
+	size_t start = 0;
 
-			if (r > 0) {
-				buf_add(out, chunk, (size_t)r);
-				fwrite(chunk, 1, (size_t)r, stdout);
-				fflush(stdout);
-			} else if (r == 0 || (errno != EINTR && errno != EAGAIN)) {
-				close(pr.fd);
-				pr.fd = -1;
-			}
+	if (w->jobs == 1) {
+		if (len) {
+			fwrite(s, 1, len, stdout);
+			fflush(stdout);
 		}
-		if ((sig = os_signals_take())) {
-			os_killgroup(pr.pid, sig);
-			lost = w->stop = true;
-		}
-		if (!exited && waitpid(pr.pid, &ws, WNOHANG) == pr.pid)
-			exited = true;
-		if (!lost && now_ms() - beat >= HEARTBEAT_MS) {
-			beat = now_ms();
-			if (renew(w) == 0) {
-				warn("lost the lease of step %s (claim %s): stopping it", n->name, w->id);
-				os_killgroup(pr.pid, SIGTERM);
-				lost = true;
-			}
+		return;
+	}
+	if (len)
+		buf_add(&h->line, s, len);
+	for (size_t i = 0; i < h->line.len; i++) {
+		bool nl = h->line.s[i] == '\n';
+
+		if (nl || i + 1 - start == RELAY_LINE_MAX || (eof && i + 1 == h->line.len)) {
+			printf("%s | ", h->n->name);
+			fwrite(h->line.s + start, 1, i + 1 - start, stdout);
+			if (!nl)
+				putchar('\n');
+			start = i + 1;
 		}
 	}
-	if (pr.fd >= 0)
-		close(pr.fd);
-	if (lost)
-		return -1;
-	return WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws);
+	if (start) {
+		h->line.len -= start;
+		memmove(h->line.s, h->line.s + start, h->line.len);
+		h->line.s[h->line.len] = '\0';
+		fflush(stdout);
+	}
+}
+
+/* Stop H's process group with SIG (SIGKILL after the grace period): its claim is not
+ * reported. */
+static void stop_held(struct held *h, int sig)
+{
+	os_killgroup(h->pr.pid, sig);
+	h->stopped = true;
+	h->kill_ms = now_ms() + KILL_GRACE_MS;
+}
+
+/* The worker ends (SIG: a signal, or SIGTERM when it cannot go on): every step it runs
+ * is stopped. */
+static void stop_all(struct worker *w, int sig)
+{
+	w->stop = true;
+	for (size_t i = 0; i < w->held.n; i++) {
+		struct held *h = w->held.v[i];
+
+		if (!h->stopped)
+			stop_held(h, sig);
+	}
+}
+
+/* Renew the lease of every claim held in one UPDATE; a claim whose lease was lost (the
+ * coordinator gave its step up) has its step stopped, and only that one. */
+static void renew_all(struct worker *w)
+{
+	struct buf ids = {0};
+	struct pgresult r;
+	char *err = NULL;
+	const char *p[2];
+
+	buf_putc(&ids, '{');
+	for (size_t i = 0; i < w->held.n; i++) {
+		struct held *h = w->held.v[i];
+
+		if (!h->stopped)
+			buf_printf(&ids, "%s%s", ids.len > 1 ? "," : "", h->id);
+	}
+	buf_putc(&ids, '}');
+	p[0] = ids.s, p[1] = w->name;
+	if (ids.len == 2) {
+		buf_free(&ids);
+		return;
+	}
+	if (pg_conn_exec(w->c,
+	                 "UPDATE orch.claims SET lease_until = now() + interval '" STR(LEASE_S) " seconds'"
+	                 " WHERE id = ANY ($1::bigint[]) AND worker = $2 AND state = 'running' RETURNING id",
+	                 2, p, &r, &err) < 0) {
+		warn("cannot renew the leases of claims %s: %s", ids.s, err);
+		free(err);
+		buf_free(&ids);
+		return;
+	}
+	for (size_t i = 0; i < w->held.n; i++) {
+		struct held *h = w->held.v[i];
+		bool renewed = false;
+
+		for (size_t k = 0; k < r.nrows && !renewed && !h->stopped; k++)
+			renewed = strcmp(pg_value(&r, k, 0), h->id) == 0;
+		if (!renewed && !h->stopped) {
+			warn("lost the lease of step %s (claim %s): stopping it", h->n->name, h->id);
+			stop_held(h, SIGTERM);
+		}
+	}
+	pg_result_free(&r);
+	buf_free(&ids);
 }
 
 /* Why this worker's copy of the plan cannot run step NAME with HASH, or NULL. */
@@ -352,15 +409,15 @@ static char *cannot_run(struct worker *w, const char *name, const char *hash, st
 	return why;
 }
 
-/* Claim one ready step and run it. Returns 1 when one was run, 0 none ready, -1 error. */
+/* Claim one ready step and start it (or refuse it). Returns 1 when one was claimed, 0
+ * none is ready, -1 error. */
 static int claim_one(struct worker *w)
 {
 	const char *p[4] = {w->g->name, w->g->target ? w->g->target : "", w->name, w->labels ? w->labels : ""};
 	struct pgresult r;
 	struct node *n;
-	struct buf out = {0};
-	char *err = NULL, *why, code[16];
-	int st;
+	struct held *h;
+	char *err = NULL, *why, *env[] = {NULL};
 
 	if (pg_conn_exec(w->c,
 	                 "UPDATE orch.claims SET state = 'running', worker = $3, claimed_at = now(),"
@@ -377,31 +434,90 @@ static int claim_one(struct worker *w)
 		pg_result_free(&r);
 		return 0;
 	}
-	snprintf(w->id, sizeof(w->id), "%s", pg_value(&r, 0, 0));
 	if ((why = cannot_run(w, pg_value(&r, 0, 1), pg_value(&r, 0, 2), &n))) {
 		error("%s", why);
-		report_claim(w, "refused", NULL, why, NULL);
+		report_claim(w, pg_value(&r, 0, 0), "refused", NULL, why, NULL);
 		free(why);
 		pg_result_free(&r);
 		return 1;
 	}
+	h = xcalloc(1, sizeof(*h));
+	snprintf(h->id, sizeof(h->id), "%s", pg_value(&r, 0, 0));
 	pg_result_free(&r);
-	info("worker %s: running step %s (claim %s)", w->name, n->name, w->id);
-	st = run_claimed(w, n, &out);
-	if (st >= 0) {
-		snprintf(code, sizeof(code), "%d", st);
-		if (report_claim(w, "done", code, NULL, tail_of(&out)) == 0)
-			warn("step %s ended (exit %d) after its lease was lost: not reported", n->name, st);
+	h->n = n;
+	h->pr = (struct proc){.fd = -1, .go = -1};
+	info("worker %s: running step %s (claim %s)", w->name, n->name, h->id);
+	if (os_spawn(n->run, env, &h->pr) < 0) {
+		buf_printf(&h->out, "cannot start /bin/sh: %s\n", strerror(errno));
+		h->code = 127;
+		h->exited = true;
+	} else {
+		os_go(&h->pr, true);
 	}
-	buf_free(&out);
+	vec_push(&w->held, h);
 	return 1;
 }
 
-int claims_worker(struct graph *g, const char *labels)
+/* H's step exited and its output is read to the end: report it (unless stopped). */
+static void finish(struct worker *w, struct held *h)
 {
-	struct worker w = {.g = g, .labels = labels};
+	char code[16];
+
+	relay(w, h, NULL, 0, true);
+	if (!h->stopped) {
+		snprintf(code, sizeof(code), "%d", h->code);
+		switch (report_claim(w, h->id, "done", code, NULL, tail_of(&h->out))) {
+		case 0: warn("step %s ended (exit %d) after its lease was lost: not reported", h->n->name, h->code); break;
+		case 1: info("worker %s: step %s ended (exit %d, claim %s)", w->name, h->n->name, h->code, h->id); break;
+		}
+	}
+	buf_free(&h->out);
+	buf_free(&h->line);
+	free(h);
+}
+
+/* Read what H's step wrote (once ready): kept, relayed, and at its end the pipe closed. */
+static void read_output(struct worker *w, struct held *h)
+{
+	char chunk[8192];
+	ssize_t r = read(h->pr.fd, chunk, sizeof(chunk));
+
+	if (r > 0) {
+		keep_output(h, chunk, (size_t)r);
+		relay(w, h, chunk, (size_t)r, false);
+	} else if (r == 0 || (errno != EINTR && errno != EAGAIN)) {
+		close(h->pr.fd);
+		h->pr.fd = -1;
+	}
+}
+
+/* How long the worker may wait for its pipes, its connection and signals: until the
+ * next heartbeat, look for work, or due SIGKILL. */
+static int wait_ms(const struct worker *w, int64_t now, int64_t beat, int64_t looked)
+{
+	int64_t t = POLL_MS;
+
+	if (w->held.n && beat + HEARTBEAT_MS - now < t)
+		t = beat + HEARTBEAT_MS - now;
+	if (!w->stop && w->held.n < (size_t)w->jobs && looked + POLL_MS - now < t)
+		t = looked + POLL_MS - now;
+	for (size_t i = 0; i < w->held.n; i++) {
+		const struct held *h = w->held.v[i];
+
+		if (h->kill_ms && h->kill_ms - now < t)
+			t = h->kill_ms - now;
+	}
+	return t < 0 ? 0 : (int)t;
+}
+
+int claims_worker(struct graph *g, const char *labels, int jobs)
+{
+	struct worker w = {.g = g, .labels = labels, .jobs = jobs > 0 ? jobs : 1};
+	struct pollfd *pf = NULL;
 	char host[256] = "", *err = NULL, *ci;
-	int rc = 0;
+	int64_t beat = 0, looked = 0;
+	bool look = true;
+	int rc = 0, signalled = 0;
 
 	if (!g->state) {
 		error("%s: --worker needs [orch] state = database or URL: workers claim steps through the plan's state",
@@ -423,27 +539,93 @@ int claims_worker(struct graph *g, const char *labels)
 		pg_conn_close(w.c);
 		return EXIT_RECORD;
 	}
-	info("worker %s: claiming steps of %s%s%s with labels %s", w.name, g->name, g->target ? "/" : "",
-	     g->target ? g->target : "", labels && *labels ? labels : "(none)");
+	if (w.jobs > 1)
+		info("worker %s: claiming steps of %s%s%s with labels %s, up to %d at once", w.name, g->name,
+		     g->target ? "/" : "", g->target ? g->target : "", labels && *labels ? labels : "(none)", w.jobs);
+	else
+		info("worker %s: claiming steps of %s%s%s with labels %s", w.name, g->name, g->target ? "/" : "",
+		     g->target ? g->target : "", labels && *labels ? labels : "(none)");
 	os_signals_init();
-	while (!w.stop && !(w.stop = os_signals_take() != 0)) {
-		int got = claim_one(&w);
-		struct pollfd pf = {.fd = pg_conn_fd(w.c), .events = POLLIN};
+	/* One loop over the steps' pipes, the connection (a notification: work offered)
+	   and the signals: a step is reported once it has exited and its output is read
+	   to the end (a step that exits before the pipe is drained has its last bytes in
+	   it), claims are made while fewer than -j run, their leases renewed together. */
+	for (;;) {
+		int64_t now;
+		int sig, got = 0, nf = 0;
+		size_t npf = 0;
 
-		if (got < 0) {
-			rc = EXIT_RECORD;
-			break;
+		for (size_t i = 0; i < w.held.n;) {
+			struct held *h = w.held.v[i];
+			int ws;
+
+			if (!h->exited && waitpid(h->pr.pid, &ws, WNOHANG) == h->pr.pid) {
+				h->exited = true;
+				h->code = WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws);
+			}
+			if (h->exited && h->pr.fd < 0) {
+				finish(&w, h);
+				w.held.v[i] = w.held.v[--w.held.n];
+				look = true;
+			} else {
+				i++;
+			}
 		}
-		if (got > 0)
-			continue;
-		if (poll(&pf, 1, POLL_MS) < 0 && errno != EINTR)
-			fatalx(EXIT_FAILED, "poll:");
-		if (pf.revents && pg_conn_notified(w.c) < 0) {
-			error("lost the connection to %s", pg_conn_describe(w.c));
-			rc = EXIT_RECORD;
+		if ((sig = os_signals_take()) && !signalled) {
+			signalled = sig;
+			stop_all(&w, sig);
+		}
+		if (w.stop && !w.held.n)
 			break;
+		now = now_ms();
+		for (size_t i = 0; i < w.held.n; i++) {
+			struct held *h = w.held.v[i];
+
+			if (h->kill_ms && now >= h->kill_ms) {
+				os_killgroup(h->pr.pid, SIGKILL);
+				h->kill_ms = 0;
+			}
+		}
+		if (!w.held.n)
+			beat = now;
+		else if (!w.stop && now - beat >= HEARTBEAT_MS) {
+			renew_all(&w);
+			beat = now;
+		}
+		if (!w.stop && w.held.n < (size_t)w.jobs && (look || now - looked >= POLL_MS)) {
+			look = false;
+			looked = now;
+			while (w.held.n < (size_t)w.jobs && (got = claim_one(&w)) > 0)
+				;
+			if (got < 0) {
+				rc = EXIT_RECORD;
+				stop_all(&w, SIGTERM);
+				continue;
+			}
+		}
+		pf = xreallocarray(pf, w.held.n + 2, sizeof(*pf));
+		pf[npf++] = (struct pollfd){.fd = os_sigfd(), .events = POLLIN};
+		pf[npf++] = (struct pollfd){.fd = w.stop ? -1 : pg_conn_fd(w.c), .events = POLLIN};
+		for (size_t i = 0; i < w.held.n; i++)
+			pf[npf++] = (struct pollfd){.fd = ((struct held *)w.held.v[i])->pr.fd, .events = POLLIN};
+		if (poll(pf, npf, wait_ms(&w, now, beat, looked)) < 0 && errno != EINTR)
+			fatalx(EXIT_FAILED, "poll:");
+		for (size_t i = 0; i < w.held.n; i++)
+			if (pf[i + 2].revents && ((struct held *)w.held.v[i])->pr.fd >= 0)
+				read_output(&w, w.held.v[i]);
+		/* every time, not only when the socket is readable: a notification that came
+		   with the answer to an UPDATE is read already */
+		if (!w.stop && (nf = pg_conn_notified(w.c)) < 0) {
+			error("lost the connection to %s: stopping %zu running step%s", pg_conn_describe(w.c), w.held.n,
+			      w.held.n == 1 ? "" : "s");
+			rc = EXIT_RECORD;
+			stop_all(&w, SIGTERM);
+		} else if (!w.stop && nf > 0) {
+			look = true;
 		}
 	}
+	free(pf);
+	vec_free(&w.held);
 	pg_conn_close(w.c);
 	return rc;
 }

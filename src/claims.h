@@ -38,7 +38,7 @@ void claims_result_free(struct claimresult *r);
  * on any machine. */
 char *claims_log(struct pgstate *s, const struct graph *g, const char *step, char **worker);
 /* orch --worker: claim and run G's steps that LABELS (comma-separated, or NULL) allow,
- * until a signal. Returns an exit status. */
-int claims_worker(struct graph *g, const char *labels);
+ * up to JOBS at once, until a signal. Returns an exit status. */
+int claims_worker(struct graph *g, const char *labels, int jobs);
 
 #endif

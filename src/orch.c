@@ -148,7 +148,8 @@ static const char usage_text[] =
 	"                          state) into FILE (default: .orch/journal.jsonl)\n"
 	"  --state-import          copy .orch/journal.jsonl into the state database\n"
 	"  --worker [--labels a,b] claim and run the steps with runs_on = one of the\n"
-	"                          labels that the running orch offers ([orch] state)\n"
+	"                          labels that the running orch offers ([orch] state),\n"
+	"                          -j N of them at once (default 1)\n"
 	"  --yes                   do not ask for confirmation\n"
 	"  --kill-orphans          stop a step an earlier orch left running instead of\n"
 	"                          waiting for it\n"
@@ -1203,7 +1204,7 @@ int main(int argc, char **argv)
 		break;
 	case ACT_WORKER:
 		enter_plan_dir(g);
-		status = claims_worker(g, o.labels);
+		status = claims_worker(g, o.labels, o.jobs ? o.jobs : 1);
 		break;
 	case ACT_STATE_IMPORT:
 		enter_plan_dir(g);

@@ -11,7 +11,13 @@ setup() { pg_setup workers; }
 teardown() {
 	for p in ${workers:-}; do kill -9 "$p" 2>/dev/null || true; done
 	[ -z "${run_pid:-}" ] || kill -9 "$run_pid" 2>/dev/null || true
+	# the steps a test left running (their process groups)
+	for f in "$BATS_TEST_TMPDIR"/*.pid; do [ ! -s "$f" ] || kill -9 -- "-$(cat "$f")" 2>/dev/null || true; done
+	# a worker that died of a sanitizer's report shows only as a lost lease: say so
+	local sanitized=0
+	if grep -s "Sanitizer\|runtime error:" "$TEST_DIR"/*/worker.out; then sanitized=1; fi
 	pg_teardown
+	[ "$sanitized" = 0 ]
 }
 
 rows() { psql -X -At -d "$DB" -c "$1"; }
@@ -292,8 +298,9 @@ interrupted_plan() {
 
 @test "workers: a step's output tail cut inside a UTF-8 character is still reported (from the next character)" {
 	cluster_plan coord 1
-	# 40,000 two-byte characters and 3 bytes: the last 64 KiB start inside a character
-	sed -i "s|^run = .*|run = for i in \$(seq 400); do printf 'éééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééé'; done; printf 'ab\\\\n'|" coord/Orchfile
+	# 100,000 two-byte characters and 3 bytes: the last 64 KiB start inside a character,
+	# and the worker keeps only the output's end (past 128 KiB, the last 64 KiB)
+	sed -i "s|^run = .*|run = for i in \$(seq 1000); do printf 'éééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééé'; done; printf 'ab\\\\n'|" coord/Orchfile
 	mkdir -p w1
 	cp coord/Orchfile w1/
 	start_worker w1 deploy
@@ -302,4 +309,150 @@ interrupted_plan() {
 	expect_status 0
 	# done, its log the last 64 KiB or a byte or three less (from a character's start)
 	[ "$(rows "SELECT state || ' ' || (octet_length(log) BETWEEN 65533 AND 65536) || ' ' || (right(log, 3) = E'ab\n') FROM orch.claims WHERE step = 's1'")" = "done true true" ] || { rows "SELECT state, octet_length(log), detail FROM orch.claims"; cat ../w1/worker.out; false; }
+}
+
+# jobs_plan DIR STEP=SCRIPT...: a plan of shell steps with runs_on = deploy, each
+# the shell SCRIPT (in $BATS_TEST_TMPDIR) with its name, exec'd: the step's process
+# (its $$ the group leader the worker waits for)
+jobs_plan() {
+	local dir=$1 s
+	shift
+	mkdir -p "$dir"
+	{
+		printf '[orch]\nname = jobs\nstate = database\n'
+		for s in "$@"; do
+			printf '[step %s]\nruns_on = deploy\nrun = exec sh %s/%s %s\n' "${s%%=*}" "$BATS_TEST_TMPDIR" "${s#*=}" "${s%%=*}"
+		done
+	} > "$dir/Orchfile"
+}
+
+@test "workers: a worker with -j 3 runs three steps at once, each under its own lease, their lines after their names" {
+	T=$BATS_TEST_TMPDIR
+	# each step waits (15 s at most) for the other two to have begun: together or not at all
+	cat > "$T/together.sh" <<-EOF
+	touch "$T/\$1.on"
+	sleep 2
+	for i in \$(seq 150); do
+		if [ -e "$T/s1.on" ] && [ -e "$T/s2.on" ] && [ -e "$T/s3.on" ]; then echo "\$1 saw all three"; printf '%s: no newline at the end' "\$1"; exit 0; fi
+		sleep 0.1
+	done
+	echo "\$1 gave up waiting for the others"
+	exit 1
+	EOF
+	jobs_plan coord s1=together.sh s2=together.sh s3=together.sh
+	mkdir w1
+	cp coord/Orchfile w1/
+	(cd w1 && exec "$ORCH" --worker --labels deploy -j 3 > worker.out 2>&1) &
+	workers=$!
+	cd coord
+	run timeout 60 "$ORCH" -j 4
+	expect_status 0
+	cd ..
+	# one worker held the three claims at once (claimed before any was done), renewed
+	# past their first 3 s, and reported each
+	expect_same claims "3 1 t" "$(rows "SELECT count(*) FILTER (WHERE state = 'done' AND exit = 0), count(DISTINCT worker), max(claimed_at) < min(done_at) FROM orch.claims" | tr '|' ' ')"
+	grep -q "up to 3 at once" w1/worker.out
+	for s in s1 s2 s3; do
+		grep -qx "$s | $s saw all three" w1/worker.out || { cat w1/worker.out; false; }
+		grep -qx "$s | $s: no newline at the end" w1/worker.out
+		grep -q "$s saw all three" coord/.orch/logs/$s.log
+	done
+}
+
+@test "workers: with -j 3, a lost lease stops only its step, a step killed is reported as such, and the third goes on" {
+	T=$BATS_TEST_TMPDIR
+	printf 'echo $$ > "%s/$1.pid"\nexec sleep 30\n' "$T" > "$T/hang.sh"
+	# s3 ends once s1 and s2 have begun and both are gone (20 s at most)
+	cat > "$T/after.sh" <<-EOF
+	for i in \$(seq 200); do
+		if [ -s "$T/s1.pid" ] && [ -s "$T/s2.pid" ] && ! kill -0 \$(cat "$T/s1.pid") 2>/dev/null &&
+			! kill -0 \$(cat "$T/s2.pid") 2>/dev/null; then echo "s3 after s1 and s2"; exit 0; fi
+		sleep 0.1
+	done
+	exit 1
+	EOF
+	jobs_plan coord s1=hang.sh s2=hang.sh s3=after.sh
+	mkdir w1
+	cp coord/Orchfile w1/
+	(cd w1 && exec "$ORCH" --worker --labels deploy -j 3 > worker.out 2>&1) &
+	workers=$!
+	(cd coord && exec "$ORCH" -j 4 -k > run.out 2>&1) &
+	run_pid=$!
+	for i in $(seq 100); do [ -s "$T/s1.pid" ] && [ -s "$T/s2.pid" ] && break; sleep 0.1; done
+	[ -s "$T/s1.pid" ] && [ -s "$T/s2.pid" ] || { cat coord/run.out w1/worker.out; false; }
+	# s1's lease taken from the worker (as the coordinator does when it runs out); s2's
+	# process killed
+	expect_same lost s1 "$(psql -X -At -q -d "$DB" -c "UPDATE orch.claims SET state = 'lost', done_at = now() WHERE step = 's1' AND state = 'running' RETURNING step")"
+	kill -9 "$(cat "$T/s2.pid")"
+	wait "$run_pid" && status=0 || status=$?
+	run_pid=
+	[ "$status" = 1 ] || { cat coord/run.out w1/worker.out; false; }
+	expect_same claims "s1 lost - s2 done 137 s3 done 0" "$(rows "SELECT step, state, coalesce(exit::text, '-') FROM orch.claims ORDER BY step" | tr '|\n' '  ' | sed 's/ $//')"
+	grep -q "lost the lease of step s1 (claim [0-9]*): stopping it" w1/worker.out || { cat w1/worker.out; false; }
+	grep -q "s1 failed: interrupted on worker .*: its lease ran out" coord/run.out
+	grep -q "s3 after s1 and s2" coord/.orch/logs/s3.log
+	# the worker goes on
+	kill -0 $workers
+}
+
+@test "workers: SIGTERM stops every step a worker with -j runs, and the worker ends" {
+	T=$BATS_TEST_TMPDIR
+	printf 'echo $$ > "%s/$1.pid"\nexec sleep 30\n' "$T" > "$T/hang.sh"
+	jobs_plan coord s1=hang.sh s2=hang.sh
+	mkdir w1
+	cp coord/Orchfile w1/
+	(cd w1 && exec "$ORCH" --worker --labels deploy -j 2 > worker.out 2>&1) &
+	workers=$!
+	(cd coord && exec "$ORCH" -j 2 -k > run.out 2>&1) &
+	run_pid=$!
+	for i in $(seq 100); do [ -s "$T/s1.pid" ] && [ -s "$T/s2.pid" ] && break; sleep 0.1; done
+	[ -s "$T/s1.pid" ] && [ -s "$T/s2.pid" ] || { cat coord/run.out w1/worker.out; false; }
+	kill -TERM $workers
+	wait $workers && status=0 || status=$?
+	workers=
+	[ "$status" = 0 ] || { cat w1/worker.out; false; }
+	! kill -0 "$(cat "$T/s1.pid")" 2>/dev/null
+	! kill -0 "$(cat "$T/s2.pid")" 2>/dev/null
+	# unreported, their leases run out: the coordinator records both interrupted
+	wait "$run_pid" && status=0 || status=$?
+	run_pid=
+	[ "$status" = 1 ] || { cat coord/run.out; false; }
+	expect_same claims "lost lost" "$(rows "SELECT state FROM orch.claims ORDER BY step" | xargs)"
+}
+
+@test "workers: --worker -j takes a number of at least 1" {
+	for j in 0 x; do
+		run_orch --worker -j "$j"
+		expect_status 2
+		expect_contains stderr "$stderr" "-j needs a number of at least 1, not '$j'"
+	done
+}
+
+@test "workers: a worker whose connection breaks stops the steps it runs (it cannot hold their leases) and exits 5" {
+	T=$BATS_TEST_TMPDIR
+	printf 'echo $$ > "%s/$1.pid"\nexec sleep 30\n' "$T" > "$T/hang.sh"
+	jobs_plan coord s1=hang.sh s2=hang.sh
+	mkdir w1
+	cp coord/Orchfile w1/
+	(cd w1 && exec "$ORCH" --worker --labels deploy -j 2 > worker.out 2>&1) &
+	workers=$!
+	(cd coord && exec "$ORCH" -j 2 -k > run.out 2>&1) &
+	run_pid=$!
+	for i in $(seq 100); do [ -s "$T/s1.pid" ] && [ -s "$T/s2.pid" ] && break; sleep 0.1; done
+	[ -s "$T/s1.pid" ] && [ -s "$T/s2.pid" ] || { cat coord/run.out w1/worker.out; false; }
+	# the worker's session: the one whose last statement claimed or renewed
+	expect_same ended t "$(rows "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE 'UPDATE orch.claims SET %worker = \$2%' OR query LIKE 'UPDATE orch.claims SET %worker = \$3%'")"
+	# at once: not when its steps end (in 30 s)
+	for i in $(seq 100); do kill -0 $workers 2>/dev/null || break; sleep 0.1; done
+	! kill -0 $workers 2>/dev/null || { cat w1/worker.out; false; }
+	wait $workers && status=0 || status=$?
+	workers=
+	[ "$status" = 5 ] || { cat w1/worker.out; false; }
+	grep -q "lost the connection to .*: stopping 2 running steps" w1/worker.out || { cat w1/worker.out; false; }
+	! kill -0 "$(cat "$T/s1.pid")" 2>/dev/null
+	! kill -0 "$(cat "$T/s2.pid")" 2>/dev/null
+	wait "$run_pid" && status=0 || status=$?
+	run_pid=
+	[ "$status" = 1 ] || { cat coord/run.out; false; }
+	expect_same claims "lost lost" "$(rows "SELECT state FROM orch.claims ORDER BY step" | xargs)"
 }
