@@ -423,7 +423,7 @@ static int claim_one(struct worker *w)
 	                 "UPDATE orch.claims SET state = 'running', worker = $3, claimed_at = now(),"
 	                 " lease_until = now() + interval '" STR(LEASE_S) " seconds'"
 	                 " WHERE id = (SELECT id FROM orch.claims WHERE plan = $1 AND target = $2 AND state = 'ready'"
-	                 "  AND runs_on = ANY (string_to_array($4, ',')) ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED)"
+	                 "  AND (runs_on = '*' OR runs_on = ANY (string_to_array($4, ','))) ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED)"
 	                 " RETURNING id, step, hash",
 	                 4, p, &r, &err) < 0) {
 		error("cannot claim a step: %s", err);

@@ -1027,6 +1027,10 @@ static void load_step(struct parser *p, struct section *s)
 		     "step '%s' has runs_on but is not a plain shell step (run =, no sql, manual or hold): only those run on "
 		     "workers",
 		     n->name);
+	if (n->x->runs_on && strcmp(n->x->runs_on, "*") != 0 && !valid_name(n->x->runs_on))
+		perr(p, find_entry(s, "runs_on")->line,
+		     "bad runs_on '%s' (a worker's label: letters, digits, '-', '_' and '.'; or * for any worker)",
+		     n->x->runs_on);
 	if (n->x->runs_on && !find_entry(s, "on_interrupt") && p->g->on_interrupt != ONINTERRUPT_ASK)
 		node_x(n)->on_interrupt = p->g->on_interrupt;
 	if (!n->x->runs_on && find_entry(s, "on_interrupt"))

@@ -285,6 +285,23 @@ interrupted_plan() {
 	expect_same events "fail" "$(rows "SELECT event::json->>'ev' FROM orch.events WHERE event::json->>'step' = 's1' AND event::json->>'ev' <> 'start' ORDER BY seq" | xargs)"
 }
 
+@test "workers: runs_on = * runs on any worker, whatever its labels; a runs_on that is no label is an error" {
+	cluster_plan coord 2
+	sed -i 's/^runs_on = deploy/runs_on = */' coord/Orchfile
+	mkdir -p w1 w2
+	cp coord/Orchfile w1/
+	cp coord/Orchfile w2/
+	start_worker w2 other
+	cd coord
+	run timeout 60 "$ORCH"
+	expect_status 0
+	expect_same ran "$(printf 's1 on w2\ns2 on coord')" "$(sort "$BATS_TEST_TMPDIR/ran.log")"
+	sed -i 's/^runs_on = \*/runs_on = a,b/' Orchfile
+	run_orch --check
+	expect_status 2
+	expect_contains stderr "$stderr" "bad runs_on 'a,b' (a worker's label: letters, digits, '-', '_' and '.'; or * for any worker)"
+}
+
 @test "on_interrupt: rerun, ask or fail, and only with runs_on" {
 	printf '[step a]\nrun = true\non_interrupt = rerun\n[step b]\nrun = true\nruns_on = x\non_interrupt = again\n' >Orchfile
 	run_orch --check
