@@ -2,7 +2,9 @@
  * written directly, each value dumped by jansson — one built and freed at once
  * (jout_value), or a scalar set in a jansson value kept for the document (jout_str,
  * jout_int, jout_bool, jout_null) — so a document of a million steps needs the memory of
- * one step. The bytes are those json_dumpf would write for the whole document with the
+ * one step. A record (jout_record: a step's object) is gathered in one jansson object
+ * kept for the next record, its members refilled in place, and dumped once when it
+ * closes. The bytes are those json_dumpf would write for the whole document with the
  * same flags. */
 #ifndef ORCH_JOUT_H
 #define ORCH_JOUT_H
@@ -31,13 +33,27 @@ struct jout {
 	json_t *str, *num; /* the scalars jout_str and jout_int set and dump, kept for the next */
 	struct table keys; /* key -> its dump (struct keydump), up to JOUT_KEYS of them */
 	size_t olen, ocap;
+	/* the record being gathered (jout_record), kept for the next one */
+	json_t *rec;       /* the record's object, NULL until the first record */
+	int recdepth;      /* o->depth inside the open record, 0: none open */
+	json_t *open[JOUT_DEPTH];  /* the containers open in the record, open[0] = rec */
+	size_t items[JOUT_DEPTH];  /* members written in each of them so far */
+	const char *key;   /* the key given for the record's next value */
+	struct jslot *slot; /* the last record's values in document order, refilled in place */
+	size_t nslot, slotcap, cur; /* cur: the next to refill */
 };
+
+struct jslot;
 
 /* Start a document on F, dumped with jansson's FLAGS. Nothing else may write to F until
  * the outermost container is closed (the output is written in blocks). */
 void jout_init(struct jout *o, FILE *f, size_t flags);
 /* Open an object or an array ('{' or '['): as an array item, or as the last key's value. */
 void jout_open(struct jout *o, char c);
+/* Open an object as jout_open does, gathered in one jansson object (kept and refilled
+ * in place for the next record) and dumped whole when it closes; inside a record,
+ * jout_open. Its members are written with the calls below, as in any object. */
+void jout_record(struct jout *o);
 /* Close the innermost container ('}' or ']'); the outermost ends the document and
  * writes what is left of it. */
 void jout_close(struct jout *o, char c);
