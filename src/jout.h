@@ -2,10 +2,10 @@
  * written directly, each value dumped by jansson — one built and freed at once
  * (jout_value), or a scalar set in a jansson value kept for the document (jout_str,
  * jout_int, jout_bool, jout_null) — so a document of a million steps needs the memory of
- * one step. A record (jout_record: a step's object) is gathered in one jansson object
- * kept for the next record, its members refilled in place, and dumped once when it
- * closes. The bytes are those json_dumpf would write for the whole document with the
- * same flags. */
+ * one step. What jansson dumped is kept for the same value's next use (each key, the
+ * last string each key had, a few recent strings, small integers, true, false, null):
+ * a document repeats them in every step. The bytes are those json_dumpf would write for
+ * the whole document with the same flags. */
 #ifndef ORCH_JOUT_H
 #define ORCH_JOUT_H
 
@@ -19,6 +19,16 @@
 
 #define JOUT_DEPTH 16
 #define JOUT_KEYS 256 /* keys whose dump is kept for their next use */
+#define JOUT_FRONT 256 /* keys found by their address before the table */
+#define JOUT_RECENT 4 /* strings last dumped, kept with their dumps */
+#define JOUT_SMALL 1024 /* integers 0 .. JOUT_SMALL-1 kept as dumped */
+
+struct jkey;
+struct jmemo {
+	char *s;    /* a string dumped (NULL: none yet), slen bytes */
+	char *d;    /* its dump, dlen bytes */
+	size_t slen, dlen, scap, dcap;
+};
 
 struct jout {
 	FILE *f;
@@ -31,29 +41,21 @@ struct jout {
 	size_t cap;
 	char *out;     /* output not yet written to F, written in blocks of 64 KiB */
 	json_t *str, *num; /* the scalars jout_str and jout_int set and dump, kept for the next */
-	struct table keys; /* key -> its dump (struct keydump), up to JOUT_KEYS of them */
+	struct table keys; /* key -> its dump (struct jkey), up to JOUT_KEYS of them */
 	size_t olen, ocap;
-	/* the record being gathered (jout_record), kept for the next one */
-	json_t *rec;       /* the record's object, NULL until the first record */
-	int recdepth;      /* o->depth inside the open record, 0: none open */
-	json_t *open[JOUT_DEPTH];  /* the containers open in the record, open[0] = rec */
-	size_t items[JOUT_DEPTH];  /* members written in each of them so far */
-	const char *key;   /* the key given for the record's next value */
-	struct jslot *slot; /* the last record's values in document order, refilled in place */
-	size_t nslot, slotcap, cur; /* cur: the next to refill */
+	struct jfront { const char *key; struct jkey *k; } front[JOUT_FRONT]; /* keys by address */
+	struct jkey *lastkey; /* the key just written, when kept: its value's memo */
+	struct jmemo recent[JOUT_RECENT]; /* strings last dumped through jansson */
+	unsigned nextrecent;  /* the one to replace next */
+	char (*small)[8];     /* the dumps of 0 .. JOUT_SMALL-1, their length in [7] (0: none yet) */
+	char lit[3][8];       /* the dumps of null, true, false, the same way */
 };
-
-struct jslot;
 
 /* Start a document on F, dumped with jansson's FLAGS. Nothing else may write to F until
  * the outermost container is closed (the output is written in blocks). */
 void jout_init(struct jout *o, FILE *f, size_t flags);
 /* Open an object or an array ('{' or '['): as an array item, or as the last key's value. */
 void jout_open(struct jout *o, char c);
-/* Open an object as jout_open does, gathered in one jansson object (kept and refilled
- * in place for the next record) and dumped whole when it closes; inside a record,
- * jout_open. Its members are written with the calls below, as in any object. */
-void jout_record(struct jout *o);
 /* Close the innermost container ('}' or ']'); the outermost ends the document and
  * writes what is left of it. */
 void jout_close(struct jout *o, char c);

@@ -62,7 +62,7 @@ static void list_json(struct graph *g, FILE *f)
 	for (size_t i = 0; i < g->steps.n; i++) {
 		struct node *n = g->steps.v[i];
 
-		jout_record(&out);
+		jout_open(&out, '{');
 		jout_str(&out, "name", n->name);
 		jout_str(&out, "title", n->title);
 		jout_str(&out, "phase", n->phase ? n->phase->name : NULL);

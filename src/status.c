@@ -1038,7 +1038,7 @@ static void json_event(struct jout *out, const struct jevent *e)
 	jout_close(out, '}');
 }
 
-/* The steps, one object at a time: each a record (jout.h), refilled and dumped once. */
+/* The steps, one object at a time, each value written as it is known. */
 static void json_steps(struct status *st, struct jout *out)
 {
 	jout_open(out, '[');
@@ -1046,7 +1046,7 @@ static void json_steps(struct status *st, struct jout *out)
 		struct node *n = st->g->steps.v[i];
 		struct stepinfo *s = &st->si[n->id];
 
-		jout_record(out);
+		jout_open(out, '{');
 		jout_str(out, "name", n->name);
 		jout_str(out, "title", n->title);
 		jout_str(out, "phase", n->phase ? n->phase->name : NULL);
@@ -1145,7 +1145,7 @@ static void json_list(struct status *st, struct jout *out, bool (*pick)(const st
 
 		if (!pick(s))
 			continue;
-		jout_record(out);
+		jout_open(out, '{');
 		jout_str(out, "name", n->name);
 		jout_str(out, "title", n->title);
 		jout_str(out, "phase", n->phase ? n->phase->name : NULL);

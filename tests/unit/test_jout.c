@@ -157,11 +157,12 @@ static void test_scalars(void **state)
 	check_scalars(JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ESCAPE_SLASH);
 }
 
-/* Record I of a list, both ways: streamed as a record through O, and built whole into A.
- * The shapes vary from one record to the next (members there or not, an array growing
+/* Step I of a list, both ways: streamed through O, and built whole into A. The values
+ * repeat and change from one step to the next (members there or not, an array growing
  * and shrinking, null in place of an object or a string, a string that is not UTF-8,
- * a number in place of a string), so refilling in place meets every change. */
-static void put_record(struct jout *o, json_t *a, int i)
+ * a number in place of a string, the same string under another key, small and large
+ * integers), so every dump jout keeps for a next use meets a value it must not fit. */
+static void put_step(struct jout *o, json_t *a, int i)
 {
 	static const char *titles[] = { NULL, "plain", "\xff not UTF-8", "p \"quoted\"\n\xc3\xa9", "a/b" };
 	const char *title = titles[i % 5];
@@ -169,7 +170,7 @@ static void put_record(struct jout *o, json_t *a, int i)
 	json_t *r = json_object(), *v;
 
 	snprintf(name, sizeof(name), "s%d", i);
-	jout_record(o);
+	jout_open(o, '{');
 	jout_str(o, "name", name);
 	json_object_set_new(r, "name", json_string(name));
 	jout_str(o, "title", title);
@@ -194,6 +195,8 @@ static void put_record(struct jout *o, json_t *a, int i)
 		jout_int(o, "n", (int64_t)i * 1000 - 5);
 		json_object_set_new(r, "n", json_integer((json_int_t)i * 1000 - 5));
 	}
+	jout_int(o, "edge", i % 3 == 0 ? 1023 : i % 3 == 1 ? 1024 : -1);
+	json_object_set_new(r, "edge", json_integer(i % 3 == 0 ? 1023 : i % 3 == 1 ? 1024 : -1));
 	jout_bool(o, "done", i % 2);
 	json_object_set_new(r, "done", json_boolean(i % 2));
 	jout_key(o, "needs");
@@ -228,11 +231,11 @@ static void put_record(struct jout *o, json_t *a, int i)
 		json_object_set_new(l, "event", json_string(i % 2 ? "ok" : "fail"));
 		if (i % 5 == 2) {
 			jout_key(o, "inner");
-			jout_record(o); /* inside a record: an object like any other */
+			jout_open(o, '{');
 			jout_close(o, '}');
 			json_object_set_new(l, "inner", json_object());
 			jout_key(o, "inner2");
-			jout_record(o);
+			jout_open(o, '{');
 			jout_int(o, "x", i);
 			jout_close(o, '}');
 			json_object_set_new(l, "inner2", json_pack("{s:i}", "x", i));
@@ -248,9 +251,9 @@ static void put_record(struct jout *o, json_t *a, int i)
 	json_array_append_new(a, r);
 }
 
-/* Records, in two lists of their own shapes and in one beside plain objects, are byte
+/* Steps, in two lists of their own shapes and in one beside other objects, are byte
  * for byte the dump of the whole document. */
-static void check_records(size_t flags)
+static void check_steps(size_t flags)
 {
 	char *whole = NULL, *streamed = NULL;
 	size_t wlen = 0, slen = 0;
@@ -265,13 +268,13 @@ static void check_records(size_t flags)
 	jout_key(&o, "steps");
 	jout_open(&o, '[');
 	for (int i = 0; i < 600; i++)
-		put_record(&o, steps, i);
+		put_step(&o, steps, i);
 	jout_close(&o, ']');
 	json_object_set_new(doc, "steps", steps);
 	jout_key(&o, "failed");
 	jout_open(&o, '[');
 	for (int i = 0; i < 3; i++) {
-		jout_record(&o);
+		jout_open(&o, '{');
 		jout_str(&o, "name", "f");
 		jout_int(&o, "exit_status", i);
 		jout_close(&o, '}');
@@ -280,7 +283,7 @@ static void check_records(size_t flags)
 	jout_close(&o, ']');
 	json_object_set_new(doc, "failed", failed);
 	jout_key(&o, "empty");
-	jout_record(&o);
+	jout_open(&o, '{');
 	jout_close(&o, '}');
 	json_object_set_new(doc, "empty", json_object());
 	jout_key(&o, "mixed");
@@ -292,7 +295,7 @@ static void check_records(size_t flags)
 			jout_close(&o, '}');
 			json_array_append_new(mixed, json_pack("{s:s}", "plain", "yes"));
 		} else {
-			put_record(&o, mixed, i * 7);
+			put_step(&o, mixed, i * 7);
 		}
 	}
 	jout_close(&o, ']');
@@ -307,14 +310,14 @@ static void check_records(size_t flags)
 	free(streamed);
 }
 
-static void test_records(void **state)
+static void test_steps(void **state)
 {
 	(void)state;
-	check_records(JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(6));
-	check_records(JSON_INDENT(4) | JSON_PRESERVE_ORDER);
-	check_records(JSON_PRESERVE_ORDER);
-	check_records(JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENSURE_ASCII);
-	check_records(JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ESCAPE_SLASH);
+	check_steps(JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(6));
+	check_steps(JSON_INDENT(4) | JSON_PRESERVE_ORDER);
+	check_steps(JSON_PRESERVE_ORDER);
+	check_steps(JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENSURE_ASCII);
+	check_steps(JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ESCAPE_SLASH);
 }
 
 int main(void)
@@ -323,7 +326,7 @@ int main(void)
 		cmocka_unit_test(test_indented),
 		cmocka_unit_test(test_flat),
 		cmocka_unit_test(test_scalars),
-		cmocka_unit_test(test_records),
+		cmocka_unit_test(test_steps),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
