@@ -104,14 +104,18 @@ void jout_open(struct jout *o, char c)
 	o->empty[o->depth++] = true;
 }
 
-/* A key's bytes, as jansson dumped them the first time it was written, with the
- * separator after them; and the last string written as its value, with its dump: a
- * document repeats the same few keys in every step's object, often with the same
- * values. */
+/* A key's bytes, as jansson dumped them the first time it was written, with what comes
+ * before it (a comma, a newline and the indentation of the depth it was first written
+ * at) and the separator after it; and the last string written as its value, with its
+ * dump: a document repeats the same few keys in every step's object, at the same depth,
+ * often with the same values. */
 struct jkey {
 	struct jmemo last;
-	size_t len;
-	char bytes[]; /* the dump and separator, then the key itself, NUL-terminated */
+	int depth;    /* the depth the bytes before the key are for (-1: none kept) */
+	size_t pre;   /* their length */
+	size_t skip;  /* what of them the first item of an object leaves out (the comma) */
+	size_t len;   /* pre, then the key's dump and the separator */
+	char bytes[]; /* those, then the key itself, NUL-terminated */
 };
 
 static const char *key_text(const struct jkey *k)
@@ -260,20 +264,35 @@ static struct jkey *find_key(struct jout *o, const char *key)
 	uint64_t h = (uint64_t)(uintptr_t)key * UINT64_C(0x9e3779b97f4a7c15);
 	struct jfront *f = &o->front[(h >> 56) % JOUT_FRONT], *end = o->front + JOUT_FRONT;
 	struct jkey *k;
-	size_t len, klen, sep = o->flags & JSON_COMPACT ? 1 : 2;
+	size_t len, klen, sep = o->flags & JSON_COMPACT ? 1 : 2, pre = 0, skip = 0;
+	int depth = -1;
 
 	for (int i = 0; i < 4 && f->key && f->key != key; i++)
 		f = f + 1 < end ? f + 1 : o->front;
 	if (f->key == key && strcmp(key_text(f->k), key) == 0)
 		return f->k;
 	if (!(k = table_get(&o->keys, key)) && o->keys.n < JOUT_KEYS) {
+		if (o->indent > 0 && (size_t)o->depth * (size_t)o->indent + 2 < sizeof(pad)) {
+			pre = (size_t)o->depth * (size_t)o->indent + 2; /* ",\n" and the indentation */
+			skip = 1;
+		} else if (o->indent == 0) {
+			pre = skip = sep; /* ", " or "," */
+		}
+		if (pre && o->depth > 0)
+			depth = o->depth;
+		else
+			pre = skip = 0;
 		len = dump_string(o, key);
 		klen = strlen(key);
-		k = xmalloc(sizeof(*k) + len + sep + klen + 1);
+		k = xmalloc(sizeof(*k) + pre + len + sep + klen + 1);
 		memset(&k->last, 0, sizeof(k->last));
-		k->len = len + sep;
-		memcpy(k->bytes, o->buf, len);
-		memcpy(k->bytes + len, ": ", sep);
+		k->depth = depth;
+		k->pre = pre;
+		k->skip = skip;
+		k->len = pre + len + sep;
+		memcpy(k->bytes, o->indent > 0 ? pad : ", ", pre);
+		memcpy(k->bytes + pre, o->buf, len);
+		memcpy(k->bytes + pre + len, ": ", sep);
 		memcpy(k->bytes + k->len, key, klen + 1);
 		table_put(&o->keys, key_text(k), k);
 	}
@@ -284,12 +303,19 @@ static struct jkey *find_key(struct jout *o, const char *key)
 
 void jout_key(struct jout *o, const char *key)
 {
-	struct jkey *k;
+	struct jkey *k = find_key(o, key);
 
-	before_item(o);
-	if ((k = find_key(o, key))) {
-		put(o, k->bytes, k->len);
+	if (k && k->depth == o->depth && !o->keyed) {
+		size_t skip = o->empty[o->depth - 1] ? k->skip : 0;
+
+		/* the separator, the indentation and the key at once */
+		put(o, k->bytes + skip, k->len - skip);
+		o->empty[o->depth - 1] = false;
+	} else if (k) {
+		before_item(o);
+		put(o, k->bytes + k->pre, k->len - k->pre);
 	} else {
+		before_item(o);
 		put(o, o->buf, dump_string(o, key));
 		if (o->flags & JSON_COMPACT)
 			putch(o, ':');

@@ -277,8 +277,9 @@ static void check_steps(size_t flags)
 		jout_open(&o, '{');
 		jout_str(&o, "name", "f");
 		jout_int(&o, "exit_status", i);
+		jout_str(&o, "event", "ok"); /* a key first written deeper */
 		jout_close(&o, '}');
-		json_array_append_new(failed, json_pack("{s:s,s:i}", "name", "f", "exit_status", i));
+		json_array_append_new(failed, json_pack("{s:s,s:i,s:s}", "name", "f", "exit_status", i, "event", "ok"));
 	}
 	jout_close(&o, ']');
 	json_object_set_new(doc, "failed", failed);
