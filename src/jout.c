@@ -401,10 +401,8 @@ void jout_int(struct jout *o, const char *key, int64_t v)
 	len = dump_scalar(o, o->num);
 	put(o, o->buf, len);
 	if (v >= 0 && v < JOUT_SMALL && len < sizeof(o->small[v])) {
-		if (!o->small) {
-			o->small = xreallocarray(NULL, JOUT_SMALL, sizeof(*o->small));
-			memset(o->small, 0, JOUT_SMALL * sizeof(*o->small));
-		}
+		if (!o->small)
+			o->small = xcalloc(JOUT_SMALL, sizeof(*o->small));
 		memcpy(o->small[v], o->buf, len);
 		o->small[v][7] = (char)len;
 	}
