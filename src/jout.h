@@ -2,8 +2,10 @@
  * written directly, each value dumped by jansson — one built and freed at once
  * (jout_value), or a scalar set in a jansson value kept for the document (jout_str,
  * jout_int, jout_bool, jout_null) — so a document of a million steps needs the memory of
- * one step. The bytes are those json_dumpf would write for the whole document with the
- * same flags. */
+ * one step. What jansson dumped is kept for the same value's next use (each key, the
+ * last string each key had, a few recent strings, small integers, true, false, null):
+ * a document repeats them in every step. The bytes are those json_dumpf would write for
+ * the whole document with the same flags. */
 #ifndef ORCH_JOUT_H
 #define ORCH_JOUT_H
 
@@ -17,6 +19,16 @@
 
 #define JOUT_DEPTH 16
 #define JOUT_KEYS 256 /* keys whose dump is kept for their next use */
+#define JOUT_FRONT 256 /* keys found by their address before the table */
+#define JOUT_RECENT 4 /* strings last dumped, kept with their dumps */
+#define JOUT_SMALL 1024 /* integers 0 .. JOUT_SMALL-1 kept as dumped */
+
+struct jkey;
+struct jmemo {
+	char *s;    /* a string dumped (NULL: none yet), slen bytes */
+	char *d;    /* its dump, dlen bytes */
+	size_t slen, dlen, scap, dcap;
+};
 
 struct jout {
 	FILE *f;
@@ -29,8 +41,14 @@ struct jout {
 	size_t cap;
 	char *out;     /* output not yet written to F, written in blocks of 64 KiB */
 	json_t *str, *num; /* the scalars jout_str and jout_int set and dump, kept for the next */
-	struct table keys; /* key -> its dump (struct keydump), up to JOUT_KEYS of them */
+	struct table keys; /* key -> its dump (struct jkey), up to JOUT_KEYS of them */
 	size_t olen, ocap;
+	struct jfront { const char *key; struct jkey *k; } front[JOUT_FRONT]; /* keys by address */
+	struct jkey *lastkey; /* the key just written, when kept: its value's memo */
+	struct jmemo recent[JOUT_RECENT]; /* strings last dumped through jansson */
+	unsigned nextrecent;  /* the one to replace next */
+	char (*small)[8];     /* the dumps of 0 .. JOUT_SMALL-1, their length in [7] (0: none yet) */
+	char lit[3][8];       /* the dumps of null, true, false, the same way */
 };
 
 /* Start a document on F, dumped with jansson's FLAGS. Nothing else may write to F until

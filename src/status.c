@@ -1227,12 +1227,15 @@ static json_t *json_holding(struct status *st)
 
 	for (size_t i = 0; i < st->g->steps.n; i++) {
 		struct node *n = st->g->steps.v[i];
-		const struct history *h = state_history(n);
-		int64_t until = state_hold_until(n), next = next_check(n);
+		const struct history *h;
+		int64_t until, next;
 		json_t *o;
 
 		if (!st->si[n->id].holding)
 			continue;
+		h = state_history(n);
+		until = state_hold_until(n);
+		next = next_check(n);
 		o = json_object();
 		json_object_set_new(o, "step", json_string(n->name));
 		json_object_set_new(o, "until", jtime(until));
