@@ -39,6 +39,7 @@ struct centry {
 struct statcache {
 	char *path; /* NULL: memory only */
 	struct table entries; /* path -> struct centry */
+	struct arena mem;     /* the entries and their keys */
 	bool dirty;
 	size_t reads;
 };
@@ -49,57 +50,101 @@ static struct centry *cache_get(struct statcache *c, const char *key)
 	struct centry *e = table_get(&c->entries, key);
 
 	if (!e) {
-		e = xcalloc(1, sizeof(*e));
-		e->key = xstrdup(key);
+		e = arena_alloc(&c->mem, sizeof(*e));
+		e->key = arena_strndup(&c->mem, key, strlen(key));
 		table_put(&c->entries, e->key, e);
 	}
 	return e;
 }
 
 
-/* Parse the cache text; returns -1 when it is not a whole, valid cache. */
-static int cache_parse(struct statcache *c, char *text)
+/* The decimal number at *P, at most MAX, followed by a blank, which is passed. The
+ * cache is orch's own file, written with printf's %lld and %llu: digits only (a '-'
+ * is read by parse_i64). */
+static bool parse_u64(const char **pp, uint64_t max, uint64_t *out)
 {
-	char *line = text, *nl;
+	const char *p = *pp;
+	uint64_t v = 0;
+	unsigned d;
+
+	for (; (d = (unsigned)(*p - '0')) < 10 && p - *pp < 19; p++)
+		v = v * 10 + d; /* 19 digits cannot overflow */
+	if (d < 10) { /* a 20th digit */
+		if (v > (UINT64_MAX - d) / 10)
+			return false;
+		v = v * 10 + d;
+		p++;
+	}
+	if (p == *pp || *p != ' ' || v > max)
+		return false;
+	*pp = p + 1;
+	*out = v;
+	return true;
+}
+
+static bool parse_i64(const char **pp, int64_t *out)
+{
+	bool neg = **pp == '-';
+	uint64_t v;
+
+	*pp += neg;
+	if (!parse_u64(pp, neg ? (uint64_t)INT64_MAX + 1 : (uint64_t)INT64_MAX, &v))
+		return false;
+	*out = neg ? (v ? -(int64_t)(v - 1) - 1 : 0) : (int64_t)v;
+	return true;
+}
+
+/* Parse the cache text of LEN bytes; returns -1 when it is not a whole, valid cache. The
+ * end line is read first: it says how many entries there are, which are then taken in
+ * one allocation, their keys packed in the arena. */
+static int cache_parse(struct statcache *c, char *text, size_t len)
+{
+	const char *line = text, *last;
+	char *nl;
+	uint64_t want;
 	size_t count = 0;
+	struct centry *arr;
 
-	if (strncmp(line, "orch-hashcache 1\n", 17) != 0)
+	if (len < 17 + 6 || strncmp(line, "orch-hashcache 1\n", 17) != 0 || text[len - 1] != '\n')
 		return -1;
+	for (last = text + len - 1; last > text && last[-1] != '\n'; last--)
+		;
+	text[len - 1] = ' '; /* the number is followed by a blank for parse_u64 */
+	if (strncmp(last, "end ", 4) != 0 || (last += 4, !parse_u64(&last, SIZE_MAX, &want)) ||
+	    last != text + len || want > len / 34)
+		return -1;
+	text[len - 1] = '\n';
+	arr = want ? arena_alloc(&c->mem, (size_t)want * sizeof(*arr)) : NULL;
+	table_reserve(&c->entries, (size_t)want);
 	line += 17;
-	while ((nl = strchr(line, '\n'))) {
-		struct centry tmp;
-		char *p, *end;
-		long long v[3];
-		unsigned long long u[2];
+	while ((nl = memchr(line, '\n', len - (size_t)(line - text)))) {
+		struct centry *e, *had;
+		const char *p;
+		size_t klen;
 
-		*nl = '\0';
 		if (strncmp(line, "end ", 4) == 0)
-			return strtoull(line + 4, &end, 10) == count && *end == '\0' && nl[1] == '\0' ? 0 : -1;
-		if (strlen(line) < 34 || hash128_parse(line, &tmp.h) < 0 || line[32] != ' ')
+			return count == want && nl == text + len - 1 ? 0 : -1;
+		if (count == want || nl - line < 34 || line[32] != ' ')
+			return -1;
+		e = &arr[count];
+		if (hash128_parse(line, &e->h) < 0)
 			return -1;
 		p = line + 33;
-		for (int i = 0; i < 3; i++) {
-			errno = 0;
-			v[i] = strtoll(p, &end, 10);
-			if (errno || end == p || *end != ' ')
-				return -1;
-			p = end + 1;
-		}
-		for (int i = 0; i < 2; i++) {
-			errno = 0;
-			u[i] = strtoull(p, &end, 10);
-			if (errno || end == p || *end != ' ')
-				return -1;
-			p = end + 1;
-		}
-		if (!*p)
+		if (!parse_i64(&p, &e->size) || !parse_i64(&p, &e->mtime_ns) || !parse_i64(&p, &e->ctime_ns) ||
+		    !parse_u64(&p, UINT64_MAX, &e->ino) || !parse_u64(&p, UINT64_MAX, &e->dev))
 			return -1;
-		struct centry *e = cache_get(c, p);
-
-		e->h = tmp.h;
-		e->size = v[0], e->mtime_ns = v[1], e->ctime_ns = v[2];
-		e->ino = u[0], e->dev = u[1];
+		*nl = '\0';
+		klen = (size_t)(nl - p);
+		if (!klen || strlen(p) != klen) /* no key, or a NUL byte in it */
+			return -1;
+		e->key = arena_strndup(&c->mem, p, klen);
 		e->used = false;
+		if ((had = table_put(&c->entries, e->key, e))) { /* twice: the later line holds */
+			struct centry *keep = had;
+
+			*keep = *e;
+			keep->key = had->key;
+		}
 		count++;
 		line = nl + 1;
 	}
@@ -108,25 +153,19 @@ static int cache_parse(struct statcache *c, char *text)
 
 static void cache_clear(struct statcache *c)
 {
-	for (size_t i = 0; i < c->entries.cap; i++) {
-		struct centry *e = c->entries.slot[i].value;
-
-		if (e) {
-			free(e->key);
-			free(e);
-		}
-	}
 	table_free(&c->entries);
+	arena_free(&c->mem);
 }
 
 struct statcache *statcache_open(const char *path)
 {
 	struct statcache *c = xcalloc(1, sizeof(*c));
 	char *text;
+	size_t len;
 
 	c->path = path ? xstrdup(path) : NULL;
-	if (path && (text = read_file(path, NULL))) {
-		if (cache_parse(c, text) < 0)
+	if (path && (text = read_file(path, &len))) {
+		if (cache_parse(c, text, len) < 0)
 			cache_clear(c);
 		free(text);
 	}
