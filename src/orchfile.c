@@ -304,12 +304,14 @@ static char *reader(char *str, int num, void *stream)
 		strcpy(str, "\n");
 		return str;
 	}
-	while (p->pos < p->len && n < (size_t)num - 1) {
-		char c = p->text[p->pos++];
+	{ /* up to its newline, or as much as fits */
+		const char *from = p->text + p->pos, *nl;
 
-		str[n++] = c;
-		if (c == '\n')
-			break;
+		n = p->len - p->pos < (size_t)num - 1 ? p->len - p->pos : (size_t)num - 1;
+		if ((nl = memchr(from, '\n', n)))
+			n = (size_t)(nl - from) + 1;
+		memcpy(str, from, n);
+		p->pos += n;
 	}
 	str[n] = '\0';
 	p->atstart = str[n - 1] == '\n' || p->pos >= p->len;
