@@ -46,6 +46,34 @@ char *graph_strdup(struct graph *g, const char *s)
 	return arena_strndup(&g->mem, s, strlen(s));
 }
 
+static bool is_blank(char c)
+{
+	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+void graph_split_words(struct graph *g, const char *s, struct vec *out)
+{
+	size_t n = 0;
+	const char *t;
+
+	for (t = s; *t; t++) /* count the words, then take them */
+		n += !is_blank(*t) && (t == s || is_blank(t[-1]));
+	if (!n)
+		return;
+	out->v = arena_alloc(&g->mem, n * sizeof(*out->v));
+	out->n = out->cap = n;
+	n = 0;
+	while (*s) {
+		while (is_blank(*s))
+			s++;
+		for (t = s; *t && !is_blank(*t); t++)
+			;
+		if (t > s)
+			out->v[n++] = arena_strndup(&g->mem, s, (size_t)(t - s));
+		s = t;
+	}
+}
+
 struct node *graph_add(struct graph *g, enum nodekind kind, const char *name, int line)
 {
 	/* one hash of the name; when it is taken, the copies stay unused in the arena */

@@ -210,6 +210,9 @@ struct graph {
 struct graph *graph_new(const char *file, const char *dir);
 /* A copy of S kept with the graph (until exit), packed with no allocation overhead. */
 char *graph_strdup(struct graph *g, const char *s);
+/* Split S on blanks (as split_words) into OUT, which must be empty: the words and the
+ * array are kept with the graph, and OUT must not grow afterwards (its cap is its n). */
+void graph_split_words(struct graph *g, const char *s, struct vec *out);
 /* Add a node; returns NULL when NAME is taken (by any node). */
 struct node *graph_add(struct graph *g, enum nodekind kind, const char *name, int line);
 /* Add a pool; returns NULL when NAME is taken. */

@@ -96,8 +96,17 @@ int hash64_parse(const char *hex, uint64_t *out)
 	return parse_hex64(hex, out);
 }
 
+/* The bytes added are gathered here and given to XXH3 in blocks: a signature is many
+ * small pieces (a length, a name, two halves of a hash), and one XXH3 call each cost
+ * more than the hashing. A digest of bytes that never filled the buffer is XXH3's
+ * one-shot hash of them, which is the streaming digest of the same bytes. */
+enum { HASHER_BUF = 1024 };
+
 struct hasher {
 	XXH3_state_t *st;
+	size_t len;     /* bytes in buf */
+	bool streaming; /* st holds bytes given before buf's */
+	unsigned char buf[HASHER_BUF];
 };
 
 struct hasher *hasher_new(void)
@@ -112,12 +121,29 @@ struct hasher *hasher_new(void)
 
 void hasher_reset(struct hasher *h)
 {
-	XXH3_128bits_reset(h->st);
+	h->len = 0;
+	h->streaming = false;
 }
 
 void hasher_add(struct hasher *h, const void *p, size_t n)
 {
-	XXH3_128bits_update(h->st, p, n);
+	if (h->len + n <= HASHER_BUF) {
+		memcpy(h->buf + h->len, p, n);
+		h->len += n;
+		return;
+	}
+	if (!h->streaming) {
+		XXH3_128bits_reset(h->st);
+		h->streaming = true;
+	}
+	XXH3_128bits_update(h->st, h->buf, h->len);
+	h->len = 0;
+	if (n > HASHER_BUF) {
+		XXH3_128bits_update(h->st, p, n);
+		return;
+	}
+	memcpy(h->buf, p, n);
+	h->len = n;
 }
 
 void hasher_addu64(struct hasher *h, uint64_t v)
@@ -149,6 +175,10 @@ void hasher_addhash(struct hasher *h, struct hash128 v)
 
 struct hash128 hasher_end(struct hasher *h)
 {
+	if (!h->streaming)
+		return from_xxh(XXH3_128bits(h->buf, h->len));
+	XXH3_128bits_update(h->st, h->buf, h->len);
+	h->len = 0;
 	return from_xxh(XXH3_128bits_digest(h->st));
 }
 

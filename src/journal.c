@@ -1125,6 +1125,7 @@ long journal_parts(struct journal *j, const struct jevent *e, struct sigpart **p
 				*parts = xreallocarray(*parts, (size_t)cap, sizeof(**parts));
 			}
 			(*parts)[n].kind = (enum partkind)k;
+			(*parts)[n].ownname = true;
 			(*parts)[n].name = xstrdup(name);
 			(*parts)[n].h = h;
 			n++;

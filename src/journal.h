@@ -17,6 +17,7 @@
 enum partkind { PART_DEF, PART_INPUT, PART_DEP };
 struct sigpart {
 	enum partkind kind;
+	bool ownname;     /* (state.c) the name is the part's own, freed with it */
 	const char *name; /* key ("run", "env", ...), file path, or dependency name */
 	uint64_t h;
 };

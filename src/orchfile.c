@@ -304,12 +304,14 @@ static char *reader(char *str, int num, void *stream)
 		strcpy(str, "\n");
 		return str;
 	}
-	while (p->pos < p->len && n < (size_t)num - 1) {
-		char c = p->text[p->pos++];
+	{ /* up to its newline, or as much as fits */
+		const char *from = p->text + p->pos, *nl;
 
-		str[n++] = c;
-		if (c == '\n')
-			break;
+		n = p->len - p->pos < (size_t)num - 1 ? p->len - p->pos : (size_t)num - 1;
+		if ((nl = memchr(from, '\n', n)))
+			n = (size_t)(nl - from) + 1;
+		memcpy(str, from, n);
+		p->pos += n;
 	}
 	str[n] = '\0';
 	p->atstart = str[n - 1] == '\n' || p->pos >= p->len;
@@ -461,6 +463,8 @@ static char *expand(struct parser *p, struct section *s, const char *value, int 
 	struct buf b = {0};
 	const char *v = value;
 
+	if (!strchr(value, '$')) /* nothing to expand: most values of a big plan */
+		return xstrdup(value);
 	while (*v) {
 		const char *name, *end, *dflt = NULL;
 		char *key, *got;
@@ -472,7 +476,14 @@ static char *expand(struct parser *p, struct section *s, const char *value, int 
 			v += 3;
 			continue;
 		}
-		if (v[0] != '$' || v[1] != '{') {
+		if (v[0] != '$') { /* the text up to the next '$', in one piece */
+			size_t run = strcspn(v, "$");
+
+			buf_add(&b, v, run);
+			v += run;
+			continue;
+		}
+		if (v[1] != '{') {
 			buf_putc(&b, *v++);
 			continue;
 		}
@@ -624,8 +635,9 @@ static void unknown_key(struct parser *p, struct section *s, struct entry *e, co
 	vec_free(&names);
 }
 
-/* Set a simple typed field of N from entry E (already expanded into V). */
-static void set_field(struct parser *p, struct node *n, const struct keydef *k, struct entry *e, char *v)
+/* Set a simple typed field of N from entry E (already expanded into V, which the caller
+ * keeps). */
+static void set_field(struct parser *p, struct node *n, const struct keydef *k, struct entry *e, const char *v)
 {
 	char *field = (k->ext ? (char *)node_x(n) : (char *)n) + k->off;
 	int64_t d;
@@ -636,8 +648,8 @@ static void set_field(struct parser *p, struct node *n, const struct keydef *k, 
 	case K_STR: /* kept with the graph, packed */
 		*(char **)field = graph_strdup(p->g, v);
 		break;
-	case K_LIST:
-		split_words(v, (struct vec *)field);
+	case K_LIST: /* the words too, and their array */
+		graph_split_words(p->g, v, (struct vec *)field);
 		break;
 	case K_DUR:
 		if ((d = parse_duration(v)) < 0)
@@ -657,7 +669,6 @@ static void set_field(struct parser *p, struct node *n, const struct keydef *k, 
 	case K_SPECIAL:
 		break;
 	}
-	free(v);
 }
 
 /* A name in a needs/after list: report it when undefined. */
@@ -804,6 +815,11 @@ static void load_keys(struct parser *p, struct section *s, const struct keydef *
 			unknown_key(p, s, e, defs);
 			continue;
 		}
+		/* a typed key whose value has nothing to expand is set from the value as is */
+		if (k->type != K_SPECIAL && !strchr(e->value, '$')) {
+			set_field(p, s->node, k, e, e->value);
+			continue;
+		}
 		/* An unset variable in a database key defers to DATABASE_URL at run time, so
 		 * a plan can be listed and checked without a database. */
 		p->defer = strcmp(e->key, "database") == 0;
@@ -811,10 +827,12 @@ static void load_keys(struct parser *p, struct section *s, const struct keydef *
 		p->defer = false;
 		if (!v)
 			continue;
-		if (k->type != K_SPECIAL)
+		if (k->type != K_SPECIAL) {
 			set_field(p, s->node, k, e, v);
-		else
+			free(v);
+		} else {
 			special(p, s, e, v);
+		}
 	}
 }
 

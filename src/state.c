@@ -96,19 +96,42 @@ static enum onchange onchange_of(const struct node *n)
 
 struct partlist {
 	struct sigpart *v;
-	struct hash128 *full;
+	struct hash128 *full; /* in v's block, after its cap parts */
 	size_t n, cap;
 	size_t files; /* input files among them */
 };
 
-static void part_add(struct partlist *l, enum partkind kind, const char *name, bool ownname, struct hash128 h)
+/* How a part's name is held: one that outlives the parts (a literal, a node's name or
+ * input pattern, kept with the graph), a copy to make, or one given to the parts. The
+ * parts free the names they own (free_parts). */
+enum partname { NAME_KEEP, NAME_COPY, NAME_TAKE };
+
+/* Room for N parts in all: the parts and their full hashes are one block. */
+static void part_reserve(struct partlist *l, size_t n)
 {
-	if (l->n == l->cap) {
-		l->cap = l->cap ? l->cap * 2 : 4;
-		l->v = xreallocarray(l->v, l->cap, sizeof(*l->v));
-		l->full = xreallocarray(l->full, l->cap, sizeof(*l->full));
+	struct sigpart *v;
+	struct hash128 *full;
+
+	if (n <= l->cap)
+		return;
+	v = xreallocarray(NULL, n, sizeof(*v) + sizeof(*full));
+	full = (struct hash128 *)(v + n);
+	if (l->n) {
+		memcpy(v, l->v, l->n * sizeof(*v));
+		memcpy(full, l->full, l->n * sizeof(*full));
 	}
-	l->v[l->n] = (struct sigpart){kind, ownname ? xstrdup(name) : name, h.lo};
+	free(l->v);
+	l->v = v;
+	l->full = full;
+	l->cap = n;
+}
+
+static void part_add(struct partlist *l, enum partkind kind, const char *name, enum partname how,
+                     struct hash128 h)
+{
+	if (l->n == l->cap)
+		part_reserve(l, l->cap ? l->cap * 2 : 8);
+	l->v[l->n] = (struct sigpart){kind, how != NAME_KEEP, how == NAME_COPY ? xstrdup(name) : name, h.lo};
 	l->full[l->n] = h;
 	l->n++;
 }
@@ -305,19 +328,51 @@ static void expand(const char *pat, struct vec *out)
 static void input_parts(const struct node *n, struct partlist *l)
 {
 	struct partlist files = {0};
-	size_t *first = xcalloc(n->inputs.n + 1, sizeof(*first));
+	size_t *first, i = 0, start = l->n;
+	struct stat st;
+	bool have_st = false;
 
-	for (size_t i = 0; i < n->inputs.n; i++) {
+	/* The common case first: named files (no wildcard), few enough to be parts of their
+	 * own, go to L as they are stat-ed, named by their pattern, with no lists. At the
+	 * first pattern that is not one, what is done so far moves to the lists below. */
+	if (n->inputs.n <= MAX_FILE_PARTS) {
+		for (; i < n->inputs.n; i++) {
+			const char *pat = n->inputs.v[i];
+
+			if (has_glob(pat))
+				break;
+			if (stat_rel(pat, &st) < 0) {
+				part_add(l, PART_INPUT, pat, NAME_KEEP, missing_hash);
+				continue;
+			}
+			if (S_ISDIR(st.st_mode)) {
+				have_st = true; /* walked below, not stat-ed again */
+				break;
+			}
+			part_add(l, PART_INPUT, pat, NAME_KEEP, file_hash_st(pat, &st));
+		}
+		if (i == n->inputs.n) {
+			l->files = n->inputs.n;
+			return;
+		}
+	}
+	first = xcalloc(n->inputs.n + 1, sizeof(*first));
+	for (size_t k = 0; k < i; k++) {
+		first[k] = k;
+		part_add(&files, PART_INPUT, l->v[start + k].name, NAME_KEEP, l->full[start + k]);
+	}
+	l->n = start;
+	for (; i < n->inputs.n; i++) {
 		const char *pat = n->inputs.v[i];
 		struct vec paths = {0};
 		struct stats sts = {0};
-		struct stat st;
 
 		first[i] = files.n;
 		if (!has_glob(pat)) { /* one path named, stat-ed once; a file needs no lists */
-			if (stat_rel(pat, &st) == 0) {
+			if (have_st || stat_rel(pat, &st) == 0) {
+				have_st = false;
 				if (!S_ISDIR(st.st_mode)) {
-					part_add(&files, PART_INPUT, pat, true, file_hash_st(pat, &st));
+					part_add(&files, PART_INPUT, pat, NAME_KEEP, file_hash_st(pat, &st));
 					continue;
 				}
 				vec_push(&paths, xstrdup(pat));
@@ -327,7 +382,7 @@ static void input_parts(const struct node *n, struct partlist *l)
 			expand_st(pat, &paths, &sts);
 		}
 		if (!paths.n)
-			part_add(&files, PART_INPUT, pat, true, missing_hash);
+			part_add(&files, PART_INPUT, pat, NAME_KEEP, missing_hash);
 		for (size_t k = 0; k < paths.n; k++) {
 			char *p = paths.v[k];
 
@@ -337,12 +392,12 @@ static void input_parts(const struct node *n, struct partlist *l)
 
 				walk_dir(p, &sub, &subst, 0);
 				for (size_t m = 0; m < sub.n; m++)
-					part_add(&files, PART_INPUT, sub.v[m], false, file_hash_st(sub.v[m], &subst.v[m]));
+					part_add(&files, PART_INPUT, sub.v[m], NAME_TAKE, file_hash_st(sub.v[m], &subst.v[m]));
 				vec_free(&sub);
 				free(subst.v);
 				free(p);
 			} else {
-				part_add(&files, PART_INPUT, p, false, file_hash_st(p, &sts.v[k]));
+				part_add(&files, PART_INPUT, p, NAME_TAKE, file_hash_st(p, &sts.v[k]));
 			}
 		}
 		vec_free(&paths);
@@ -350,34 +405,34 @@ static void input_parts(const struct node *n, struct partlist *l)
 	}
 	first[n->inputs.n] = files.n;
 	if (files.n <= MAX_FILE_PARTS) {
-		for (size_t i = 0; i < files.n; i++)
-			part_add(l, PART_INPUT, files.v[i].name, false, files.full[i]);
+		part_reserve(l, l->n + files.n);
+		for (i = 0; i < files.n; i++)
+			part_add(l, PART_INPUT, files.v[i].name, files.v[i].ownname ? NAME_TAKE : NAME_KEEP, files.full[i]);
 	} else {
 		/* too many to name one by one: one part per pattern, over its paths and contents */
-		for (size_t i = 0; i < n->inputs.n; i++) {
+		for (i = 0; i < n->inputs.n; i++) {
 			hasher_reset(S.h);
 			for (size_t k = first[i]; k < first[i + 1]; k++) {
 				hasher_addstr(S.h, files.v[k].name);
 				hasher_addhash(S.h, files.full[k]);
 			}
-			part_add(l, PART_INPUT, n->inputs.v[i], true, hasher_end(S.h));
+			part_add(l, PART_INPUT, n->inputs.v[i], NAME_KEEP, hasher_end(S.h));
 		}
-		for (size_t i = 0; i < files.n; i++)
-			free((char *)files.v[i].name);
+		for (i = 0; i < files.n; i++)
+			if (files.v[i].ownname)
+				free((char *)files.v[i].name);
 	}
 	l->files = files.n;
 	free(files.v);
-	free(files.full);
 	free(first);
 }
 
 static void free_parts(struct nstate *s)
 {
 	for (size_t i = 0; i < s->nparts; i++)
-		if (s->parts[i].kind == PART_INPUT)
+		if (s->parts[i].ownname)
 			free((char *)s->parts[i].name);
-	free(s->parts);
-	free(s->full);
+	free(s->parts); /* and the full hashes, in its block */
 	s->parts = NULL;
 	s->full = NULL;
 	s->nparts = 0;
@@ -401,38 +456,45 @@ static void build_parts(struct node *n, struct partlist *l0)
 	struct partlist l = *l0;
 	const struct edge *e;
 
+	/* one block, most often of the right size: the keys present, a part per input
+	 * pattern (a wildcard's or directory's files grow it) and per edge */
+	part_reserve(&l, l.n + n->ndeps +
+	                     (n->kind == NODE_STEP
+	                          ? 1 + !!n->run + !!n->x->verify + !!n->sql + !!n->x->sql_verify + !!n->env.n +
+	                                (n->inputs.n ? 1 + n->inputs.n : 0) + !!n->x->outputs.n
+	                          : 1));
 	if (n->kind == NODE_STEP) {
 		if (n->run)
-			part_add(&l, PART_DEF, "run", false, hash_str(n->run));
+			part_add(&l, PART_DEF, "run", NAME_KEEP, hash_str(n->run));
 		if (n->x->verify)
-			part_add(&l, PART_DEF, "verify", false, hash_str(n->x->verify));
+			part_add(&l, PART_DEF, "verify", NAME_KEEP, hash_str(n->x->verify));
 		if (n->sql)
-			part_add(&l, PART_DEF, "sql", false, sqlfile_hash(n->sql));
+			part_add(&l, PART_DEF, "sql", NAME_KEEP, sqlfile_hash(n->sql));
 		if (n->x->sql_verify)
-			part_add(&l, PART_DEF, "sql_verify", false, sqlfile_hash(n->x->sql_verify));
+			part_add(&l, PART_DEF, "sql_verify", NAME_KEEP, sqlfile_hash(n->x->sql_verify));
 		/* Not the database: which databases have a migration is the registry's to say
 		 * (run.c reconciles it), so one plan serves staging and production alike. */
 		if (n->stepkind == STEP_SQL)
-			part_add(&l, PART_DEF, "transaction", false, hash_str(n->transaction ? "yes" : "no"));
+			part_add(&l, PART_DEF, "transaction", NAME_KEEP, hash_str(n->transaction ? "yes" : "no"));
 		if (n->stepkind == STEP_MANUAL)
-			part_add(&l, PART_DEF, "prompt", false, hash_str(n->x->prompt ? n->x->prompt : ""));
+			part_add(&l, PART_DEF, "prompt", NAME_KEEP, hash_str(n->x->prompt ? n->x->prompt : ""));
 		/* [env] reaches a SQL step's shell commands only (verify, rollback): a changed
 		 * flag does not make an applied migration "changed" */
 		if (n->stepkind == STEP_SQL && n->x->env_plan) {
 			struct vec own = {n->env.v + n->x->env_plan, n->env.n - n->x->env_plan, 0};
 
 			if (own.n)
-				part_add(&l, PART_DEF, "env", false, hash_words(&own));
+				part_add(&l, PART_DEF, "env", NAME_KEEP, hash_words(&own));
 		} else if (n->env.n) {
-			part_add(&l, PART_DEF, "env", false, hash_words(&n->env));
+			part_add(&l, PART_DEF, "env", NAME_KEEP, hash_words(&n->env));
 		}
 		if (n->inputs.n)
-			part_add(&l, PART_DEF, "inputs", false, hash_words(&n->inputs));
+			part_add(&l, PART_DEF, "inputs", NAME_KEEP, hash_words(&n->inputs));
 		if (n->x->outputs.n)
-			part_add(&l, PART_DEF, "outputs", false, hash_words(&n->x->outputs));
+			part_add(&l, PART_DEF, "outputs", NAME_KEEP, hash_words(&n->x->outputs));
 		input_parts(n, &l);
 	} else if (n->kind == NODE_MILESTONE && n->x->validate) {
-		part_add(&l, PART_DEF, "validate", false, hash_str(n->x->validate));
+		part_add(&l, PART_DEF, "validate", NAME_KEEP, hash_str(n->x->validate));
 	}
 	/* the edges as declared: a step hashes each phase it runs after, not its barrier */
 	for (struct depiter it = {.n = n}; (e = graph_nextdep(&it));) {
@@ -445,7 +507,7 @@ static void build_parts(struct node *n, struct partlist *l0)
 			continue;
 		d = dep_sig(e->dep);
 
-		part_add(&l, PART_DEP, e->dep->name, false, d);
+		part_add(&l, PART_DEP, e->dep->name, NAME_KEEP, d);
 	}
 	*l0 = l;
 }

@@ -48,6 +48,12 @@ static void grow(struct table *t)
 	free(oldhash);
 }
 
+void table_reserve(struct table *t, size_t n)
+{
+	while (n * 2 > t->cap)
+		grow(t);
+}
+
 void *table_get(const struct table *t, const char *key)
 {
 	return t->cap ? t->slot[find(t, key, hash_of(key))].value : NULL;

@@ -22,6 +22,8 @@ struct table {
 void *table_get(const struct table *t, const char *key);
 /* Store VALUE for KEY unless KEY is there; returns the value KEY had (NULL when new). */
 void *table_put(struct table *t, const char *key, void *value);
+/* Make room for N entries in all, so that they go in without the table growing. */
+void table_reserve(struct table *t, size_t n);
 /* Free the slots (not the keys or values). */
 void table_free(struct table *t);
 

@@ -68,11 +68,41 @@ static void test_hasher(void **state)
 	hasher_free(h);
 }
 
+/* The hasher's digest is XXH3-128 of the bytes added, however they were cut and
+ * however many there are (below, at and above its buffer's size): the signatures
+ * journals hold stay valid. */
+static void test_hasher_pieces(void **state)
+{
+	struct hasher *h = hasher_new();
+	size_t sizes[] = {0, 1, 17, 1023, 1024, 1025, 3000, 70000};
+	char *data = xmalloc(70000);
+
+	(void)state;
+	for (size_t i = 0; i < 70000; i++)
+		data[i] = (char)(i * 131 + i / 7);
+	for (size_t s = 0; s < sizeof(sizes) / sizeof(sizes[0]); s++) {
+		size_t n = sizes[s];
+
+		for (size_t cut = 1; cut <= 2048; cut = cut * 3 + 1) {
+			hasher_reset(h);
+			for (size_t at = 0; at < n; at += cut)
+				hasher_add(h, data + at, n - at < cut ? n - at : cut);
+			assert_true(hash128_eq(hasher_end(h), hash128_bytes(data, n)));
+		}
+	}
+	hasher_reset(h);
+	hasher_add(h, data, 5000);
+	assert_true(hash128_eq(hasher_end(h), hasher_end(h))); /* a digest changes nothing */
+	hasher_free(h);
+	free(data);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_file_hash),
 		cmocka_unit_test(test_hasher),
+		cmocka_unit_test(test_hasher_pieces),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

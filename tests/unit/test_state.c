@@ -162,6 +162,68 @@ static void test_directories_and_globs(void **state)
 	free(dir);
 }
 
+/* Named files before a directory and a wildcard: the parts already made for the
+ * files join the lists the directory's and the wildcard's files go to, in order. */
+static void test_files_then_globs(void **state)
+{
+	char *dir = test_tmpdir(), *p;
+	const char *plan = "[step d]\nrun = true\ninputs = top.txt gone.txt src lib/*.c last.txt\n";
+	struct journal *j;
+	struct graph *g;
+	struct vec why = {0};
+
+	(void)state;
+	p = xasprintf("%s/src", dir);
+	assert_int_equal(mkdir(p, 0755), 0);
+	free(p);
+	p = xasprintf("%s/lib", dir);
+	assert_int_equal(mkdir(p, 0755), 0);
+	free(p);
+	test_write(dir, "top.txt", "t");
+	test_write(dir, "src/a.txt", "a");
+	test_write(dir, "lib/x.c", "x");
+	test_write(dir, "last.txt", "l");
+	g = reload(dir, plan, &j);
+	test_run_all(g, j);
+	test_close(g, j);
+
+	g = reload(dir, plan, &j);
+	expect(g, "d", ST_DONE, NULL);
+	{ /* each file once, in the patterns' order */
+		const char *want[] = {"top.txt", "gone.txt", "src/a.txt", "lib/x.c", "last.txt"};
+		const struct sigpart *parts;
+		size_t np = state_parts(test_node(g, "d"), &parts), k = 0;
+
+		for (size_t i = 0; i < np; i++)
+			if (parts[i].kind == PART_INPUT) {
+				assert_true(k < 5);
+				assert_string_equal(parts[i].name, want[k]);
+				k++;
+			}
+		assert_int_equal(k, 5);
+	}
+	test_close(g, j);
+
+	test_write(dir, "top.txt", "T");
+	test_write(dir, "gone.txt", "here");
+	test_write(dir, "src/a.txt", "A");
+	test_write(dir, "lib/y.c", "y");
+	test_write(dir, "last.txt", "L");
+	g = reload(dir, plan, &j);
+	assert_int_equal(state_changes(test_node(g, "d"), &why), 5);
+	assert_string_equal(why.v[0], "input top.txt changed");
+	assert_string_equal(why.v[1], "input gone.txt changed");
+	assert_string_equal(why.v[2], "input src/a.txt changed");
+	assert_string_equal(why.v[3], "input lib/y.c added");
+	assert_string_equal(why.v[4], "input last.txt changed");
+	for (size_t i = 0; i < why.n; i++)
+		free(why.v[i]);
+	vec_free(&why);
+	test_close(g, j);
+	test_rmrf(dir);
+	free(dir);
+}
+
 static void test_decisions(void **state)
 {
 	char *dir = test_tmpdir();
@@ -460,6 +522,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_signatures),
 		cmocka_unit_test(test_directories_and_globs),
+		cmocka_unit_test(test_files_then_globs),
 		cmocka_unit_test(test_decisions),
 		cmocka_unit_test(test_refresh),
 		cmocka_unit_test(test_phase_after_transitive),
