@@ -1063,6 +1063,23 @@ static void json_event(struct jout *out, const struct jevent *e)
 	jout_close(out, '}');
 }
 
+/* What the worker that ran failed step N reported of its output (orch.claims), the
+ * same on every machine. */
+static void json_worker_output(struct status *st, struct jout *out, const struct node *n)
+{
+	char *worker = NULL, *log = claims_log(journal_pgstate(st->j), st->g, n->name, &worker);
+
+	if (!log)
+		return;
+	jout_key(out, "worker_output");
+	jout_open(out, '{');
+	jout_str(out, "worker", worker);
+	jout_str(out, "output", log);
+	jout_close(out, '}');
+	free(log);
+	free(worker);
+}
+
 /* The steps, one object at a time, each value written as it is known. */
 static void json_steps(struct status *st, struct jout *out)
 {
@@ -1099,6 +1116,8 @@ static void json_steps(struct status *st, struct jout *out)
 			json_event(out, s->last);
 		else
 			jout_null(out, NULL);
+		if (s->failed && n->x->runs_on && journal_pgstate(st->j))
+			json_worker_output(st, out, n);
 		jout_close(out, '}');
 	}
 	jout_close(out, ']');

@@ -127,14 +127,19 @@ start_worker() {
 	expect_contains stdout "$output" "    line-20"
 	expect_contains stdout "$output" "    line-13"
 	! grep -q "line-12$" <<<"$output" || { echo "$output"; false; }
+	run_orch --status --json
+	jq -e '.steps[] | select(.name == "s1") | .worker_output | (.output | startswith("line-1\n") and endswith("line-19\nline-20\n")) and (.worker | contains("@"))' <<<"$output" > /dev/null || { echo "$output"; false; }
+	here=$(jq -S 'del(.generated_at, .file)' <<<"$output")
 	run_orch --report
 	expect_status 0
 	grep -q "Its output on worker $(id -un)@$(hostname):" .orch/report.html
 	grep -q "line-20" .orch/report.html
-	# on the coordinator the log is its file
+	# on the coordinator the log is its file; the JSON is the same as elsewhere
 	cd ../coord
 	run_orch --status
 	expect_contains stdout "$output" "log: .orch/logs/s1.log"
+	run_orch --status --json
+	expect_same "status --json" "$here" "$(jq -S 'del(.generated_at, .file)' <<<"$output")"
 }
 
 @test "workers: the coordinator stopped by Ctrl-C withdraws a running claim; its worker stops the step within seconds" {
