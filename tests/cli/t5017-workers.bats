@@ -97,11 +97,9 @@ start_worker() {
 	start_worker w1 deploy
 	(cd coord && exec "$ORCH" > run.out 2>&1) &
 	run_pid=$!
-	for i in $(seq 100); do [ -s "$BATS_TEST_TMPDIR/s1.pid" ] && break; sleep 0.1; done
-	[ -s "$BATS_TEST_TMPDIR/s1.pid" ] || { cat coord/run.out w1/worker.out; false; }
+	s1_runs coord/run.out
 	kill -9 $workers
-	wait "$run_pid" && status=0 || status=$?
-	run_pid=
+	run_ends
 	[ "$status" = 1 ] || { cat coord/run.out; false; }
 	grep -q "s1 failed: interrupted on worker .*: its lease ran out" coord/run.out
 	expect_same lost lost "$(rows "SELECT state FROM orch.claims WHERE step = 's1'")"
@@ -150,11 +148,9 @@ start_worker() {
 	start_worker w1 deploy
 	(cd coord && exec "$ORCH" > run.out 2>&1) &
 	run_pid=$!
-	for i in $(seq 100); do [ -s "$BATS_TEST_TMPDIR/s1.pid" ] && break; sleep 0.1; done
-	[ -s "$BATS_TEST_TMPDIR/s1.pid" ] || { cat coord/run.out w1/worker.out; false; }
+	s1_runs coord/run.out
 	kill -INT "$run_pid"
-	wait "$run_pid" && status=0 || status=$?
-	run_pid=
+	run_ends
 	[ "$status" = 130 ] || { cat coord/run.out; false; }
 	expect_same claim withdrawn "$(rows "SELECT state FROM orch.claims WHERE step = 's1'")"
 	# the step's process group is gone on the worker's machine, and the worker goes on
@@ -183,19 +179,43 @@ interrupted_plan() {
 	cp coord/Orchfile w2/
 }
 
+# s1_runs OUT: wait until s1 runs (its pid in $T/s1.pid), else show OUT and fail
+s1_runs() {
+	for i in $(seq 100); do [ -s "$BATS_TEST_TMPDIR/s1.pid" ] && break; sleep 0.1; done
+	[ -s "$BATS_TEST_TMPDIR/s1.pid" ] || { cat "$1" w1/worker.out; return 1; }
+}
+
+# lose_s1 OUT PIDS: once s1 runs, kill -9 the workers PIDS and s1's process group
+lose_s1() {
+	s1_runs "$1" || return 1
+	kill -9 $2
+	kill -9 -- "-$(cat "$BATS_TEST_TMPDIR/s1.pid")"
+}
+
+# run_ends: wait for the coordinator ($run_pid); its exit status in $status
+run_ends() {
+	wait "$run_pid" && status=0 || status=$?
+	run_pid=
+}
+
+# s1_failed_and_stopped: the coordinator's run.out says s1 was interrupted, and it
+# neither retried nor skipped: one fail, the run's exit 1
+s1_failed_and_stopped() {
+	[ "$status" = 1 ] || { cat coord/run.out; return 1; }
+	grep -q "s1 failed: interrupted on worker .*: its lease ran out" coord/run.out
+	! grep -q "rerun of s1\|retry\|skipp" coord/run.out || { cat coord/run.out; return 1; }
+	expect_same events "fail" "$(rows "SELECT event::json->>'ev' FROM orch.events WHERE event::json->>'step' = 's1' AND event::json->>'ev' <> 'start' ORDER BY seq" | xargs)"
+}
+
 @test "workers: on_interrupt = rerun offers a step whose worker was killed again; another worker runs it, the run succeeds" {
 	interrupted_plan rerun
 	start_worker w1 deploy
 	local first=$workers
 	(cd coord && exec "$ORCH" > run.out 2>&1) &
 	run_pid=$!
-	for i in $(seq 100); do [ -s "$BATS_TEST_TMPDIR/s1.pid" ] && break; sleep 0.1; done
-	[ -s "$BATS_TEST_TMPDIR/s1.pid" ] || { cat coord/run.out w1/worker.out; false; }
-	kill -9 $first
-	kill -9 -- "-$(cat "$BATS_TEST_TMPDIR/s1.pid")"
+	lose_s1 coord/run.out "$first"
 	start_worker w2 deploy
-	wait "$run_pid" && status=0 || status=$?
-	run_pid=
+	run_ends
 	[ "$status" = 0 ] || { cat coord/run.out w2/worker.out; false; }
 	grep -q "rerun of s1, attempt 2: its worker lost the lease (on_interrupt = rerun, 1 of 3)" coord/run.out
 	expect_same ran "second on w2" "$(cat "$BATS_TEST_TMPDIR/ran.log")"
@@ -210,13 +230,9 @@ interrupted_plan() {
 	local first=$workers
 	(cd coord && exec timeout 60 "$ORCH" > run.out 2>&1) &
 	run_pid=$!
-	for i in $(seq 100); do [ -s "$BATS_TEST_TMPDIR/s1.pid" ] && break; sleep 0.1; done
-	[ -s "$BATS_TEST_TMPDIR/s1.pid" ] || { cat coord/run.out w1/worker.out; false; }
-	kill -9 $first
-	kill -9 -- "-$(cat "$BATS_TEST_TMPDIR/s1.pid")"
+	lose_s1 coord/run.out "$first"
 	start_worker w2 deploy
-	wait "$run_pid" && status=0 || status=$?
-	run_pid=
+	run_ends
 	[ "$status" = 0 ] || { cat coord/run.out w2/worker.out; false; }
 	grep -q "rerun of s1, attempt 2: its worker lost the lease (on_interrupt = rerun, 1 of 3)" coord/run.out
 	expect_same ran "second on w2" "$(cat "$BATS_TEST_TMPDIR/ran.log")"
@@ -233,16 +249,9 @@ interrupted_plan() {
 	start_worker w1 deploy
 	(cd coord && exec "$ORCH" --on-failure skip > run.out 2>&1) &
 	run_pid=$!
-	for i in $(seq 100); do [ -s "$BATS_TEST_TMPDIR/s1.pid" ] && break; sleep 0.1; done
-	[ -s "$BATS_TEST_TMPDIR/s1.pid" ] || { cat coord/run.out w1/worker.out; false; }
-	kill -9 $workers
-	kill -9 -- "-$(cat "$BATS_TEST_TMPDIR/s1.pid")"
-	wait "$run_pid" && status=0 || status=$?
-	run_pid=
-	[ "$status" = 1 ] || { cat coord/run.out; false; }
-	grep -q "s1 failed: interrupted on worker .*: its lease ran out" coord/run.out
-	! grep -q "rerun of s1\|skipp" coord/run.out || { cat coord/run.out; false; }
-	expect_same events "fail" "$(rows "SELECT event::json->>'ev' FROM orch.events WHERE event::json->>'step' = 's1' AND event::json->>'ev' <> 'start' ORDER BY seq" | xargs)"
+	lose_s1 coord/run.out "$workers"
+	run_ends
+	s1_failed_and_stopped
 }
 
 @test "workers: on_interrupt = ask (the default) asks on a terminal; r reruns the step on another worker" {
@@ -258,13 +267,9 @@ interrupted_plan() {
 		sleep 1
 	} | (cd coord && exec script -qefc "$ORCH" /dev/null > tty.out 2>&1) &
 	run_pid=$!
-	for i in $(seq 100); do [ -s "$BATS_TEST_TMPDIR/s1.pid" ] && break; sleep 0.1; done
-	[ -s "$BATS_TEST_TMPDIR/s1.pid" ] || { cat coord/tty.out w1/worker.out; false; }
-	kill -9 $first
-	kill -9 -- "-$(cat "$BATS_TEST_TMPDIR/s1.pid")"
+	lose_s1 coord/tty.out "$first"
 	start_worker w2 deploy
-	wait "$run_pid" && status=0 || status=$?
-	run_pid=
+	run_ends
 	[ "$status" = 0 ] || { cat coord/tty.out w2/worker.out; false; }
 	grep -q "Step s1 was interrupted: its worker lost the lease. \[r\]erun, \[s\]kip, \[a\]bort?" coord/tty.out
 	expect_same ran "second on w2" "$(cat "$BATS_TEST_TMPDIR/ran.log")"
@@ -278,16 +283,9 @@ interrupted_plan() {
 	# (a retry would wait for a worker that is gone: 124 from timeout)
 	(cd coord && exec timeout 30 "$ORCH" --on-failure skip > run.out 2>&1) &
 	run_pid=$!
-	for i in $(seq 100); do [ -s "$BATS_TEST_TMPDIR/s1.pid" ] && break; sleep 0.1; done
-	[ -s "$BATS_TEST_TMPDIR/s1.pid" ] || { cat coord/run.out w1/worker.out; false; }
-	kill -9 $workers
-	kill -9 -- "-$(cat "$BATS_TEST_TMPDIR/s1.pid")"
-	wait "$run_pid" && status=0 || status=$?
-	run_pid=
-	[ "$status" = 1 ] || { cat coord/run.out; false; }
-	grep -q "s1 failed: interrupted on worker .*: its lease ran out" coord/run.out
-	! grep -q "retry\|skipp" coord/run.out || { cat coord/run.out; false; }
-	expect_same events "fail" "$(rows "SELECT event::json->>'ev' FROM orch.events WHERE event::json->>'step' = 's1' AND event::json->>'ev' <> 'start' ORDER BY seq" | xargs)"
+	lose_s1 coord/run.out "$workers"
+	run_ends
+	s1_failed_and_stopped
 }
 
 @test "workers: runs_on = * runs on any worker, whatever its labels; a runs_on that is no label is an error" {
