@@ -404,8 +404,7 @@ jobs_plan() {
 	# process killed
 	expect_same lost s1 "$(psql -X -At -q -d "$DB" -c "UPDATE orch.claims SET state = 'lost', done_at = now() WHERE step = 's1' AND state = 'running' RETURNING step")"
 	kill -9 "$(cat "$T/s2.pid")"
-	wait "$run_pid" && status=0 || status=$?
-	run_pid=
+	run_ends
 	[ "$status" = 1 ] || { cat coord/run.out w1/worker.out; false; }
 	expect_same claims "s1 lost - s2 done 137 s3 done 0" "$(rows "SELECT step, state, coalesce(exit::text, '-') FROM orch.claims ORDER BY step" | tr '|\n' '  ' | sed 's/ $//')"
 	grep -q "lost the lease of step s1 (claim [0-9]*): stopping it" w1/worker.out || { cat w1/worker.out; false; }
@@ -415,8 +414,9 @@ jobs_plan() {
 	kill -0 $workers
 }
 
-@test "workers: SIGTERM stops every step a worker with -j runs, and the worker ends" {
-	T=$BATS_TEST_TMPDIR
+# two_hang_on_a_worker: s1 and s2 hang on one worker with -j 2 ($workers), its pids in
+# $T/s1.pid and $T/s2.pid, for a coordinator at -j 2 -k ($run_pid)
+two_hang_on_a_worker() {
 	printf 'echo $$ > "%s/$1.pid"\nexec sleep 30\n' "$T" > "$T/hang.sh"
 	jobs_plan coord s1=hang.sh s2=hang.sh
 	mkdir w1
@@ -426,7 +426,12 @@ jobs_plan() {
 	(cd coord && exec "$ORCH" -j 2 -k > run.out 2>&1) &
 	run_pid=$!
 	for i in $(seq 100); do [ -s "$T/s1.pid" ] && [ -s "$T/s2.pid" ] && break; sleep 0.1; done
-	[ -s "$T/s1.pid" ] && [ -s "$T/s2.pid" ] || { cat coord/run.out w1/worker.out; false; }
+	[ -s "$T/s1.pid" ] && [ -s "$T/s2.pid" ] || { cat coord/run.out w1/worker.out; return 1; }
+}
+
+@test "workers: SIGTERM stops every step a worker with -j runs, and the worker ends" {
+	T=$BATS_TEST_TMPDIR
+	two_hang_on_a_worker
 	kill -TERM $workers
 	wait $workers && status=0 || status=$?
 	workers=
@@ -434,8 +439,7 @@ jobs_plan() {
 	! kill -0 "$(cat "$T/s1.pid")" 2>/dev/null
 	! kill -0 "$(cat "$T/s2.pid")" 2>/dev/null
 	# unreported, their leases run out: the coordinator records both interrupted
-	wait "$run_pid" && status=0 || status=$?
-	run_pid=
+	run_ends
 	[ "$status" = 1 ] || { cat coord/run.out; false; }
 	expect_same claims "lost lost" "$(rows "SELECT state FROM orch.claims ORDER BY step" | xargs)"
 }
@@ -450,16 +454,7 @@ jobs_plan() {
 
 @test "workers: a worker whose connection breaks stops the steps it runs (it cannot hold their leases) and exits 5" {
 	T=$BATS_TEST_TMPDIR
-	printf 'echo $$ > "%s/$1.pid"\nexec sleep 30\n' "$T" > "$T/hang.sh"
-	jobs_plan coord s1=hang.sh s2=hang.sh
-	mkdir w1
-	cp coord/Orchfile w1/
-	(cd w1 && exec "$ORCH" --worker --labels deploy -j 2 > worker.out 2>&1) &
-	workers=$!
-	(cd coord && exec "$ORCH" -j 2 -k > run.out 2>&1) &
-	run_pid=$!
-	for i in $(seq 100); do [ -s "$T/s1.pid" ] && [ -s "$T/s2.pid" ] && break; sleep 0.1; done
-	[ -s "$T/s1.pid" ] && [ -s "$T/s2.pid" ] || { cat coord/run.out w1/worker.out; false; }
+	two_hang_on_a_worker
 	# the worker's session: the one whose last statement claimed or renewed
 	expect_same ended t "$(rows "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE 'UPDATE orch.claims SET %worker = \$2%' OR query LIKE 'UPDATE orch.claims SET %worker = \$3%'")"
 	# at once: not when its steps end (in 30 s)
@@ -471,8 +466,7 @@ jobs_plan() {
 	grep -q "lost the connection to .*: stopping 2 running steps" w1/worker.out || { cat w1/worker.out; false; }
 	! kill -0 "$(cat "$T/s1.pid")" 2>/dev/null
 	! kill -0 "$(cat "$T/s2.pid")" 2>/dev/null
-	wait "$run_pid" && status=0 || status=$?
-	run_pid=
+	run_ends
 	[ "$status" = 1 ] || { cat coord/run.out; false; }
 	expect_same claims "lost lost" "$(rows "SELECT state FROM orch.claims ORDER BY step" | xargs)"
 }
