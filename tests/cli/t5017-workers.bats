@@ -192,6 +192,16 @@ lose_s1() {
 	kill -9 -- "-$(cat "$BATS_TEST_TMPDIR/s1.pid")"
 }
 
+# rerun_on_w2 OUT FIRST: s1's first attempt lost with its worker FIRST; a worker in w2
+# runs it again, and the run succeeds
+rerun_on_w2() {
+	lose_s1 "$1" "$2" || return 1
+	start_worker w2 deploy
+	run_ends
+	[ "$status" = 0 ] || { cat "$1" w2/worker.out; return 1; }
+	expect_same ran "second on w2" "$(cat "$BATS_TEST_TMPDIR/ran.log")"
+}
+
 # run_ends: wait for the coordinator ($run_pid); its exit status in $status
 run_ends() {
 	wait "$run_pid" && status=0 || status=$?
@@ -213,12 +223,8 @@ s1_failed_and_stopped() {
 	local first=$workers
 	(cd coord && exec "$ORCH" > run.out 2>&1) &
 	run_pid=$!
-	lose_s1 coord/run.out "$first"
-	start_worker w2 deploy
-	run_ends
-	[ "$status" = 0 ] || { cat coord/run.out w2/worker.out; false; }
+	rerun_on_w2 coord/run.out "$first"
 	grep -q "rerun of s1, attempt 2: its worker lost the lease (on_interrupt = rerun, 1 of 3)" coord/run.out
-	expect_same ran "second on w2" "$(cat "$BATS_TEST_TMPDIR/ran.log")"
 	expect_same claims "lost done" "$(rows "SELECT state FROM orch.claims WHERE step = 's1' ORDER BY id" | xargs)"
 	expect_same events "fail ok" "$(rows "SELECT event::json->>'ev' FROM orch.events WHERE event::json->>'step' = 's1' AND event::json->>'ev' <> 'start' ORDER BY seq" | xargs)"
 }
@@ -230,12 +236,8 @@ s1_failed_and_stopped() {
 	local first=$workers
 	(cd coord && exec timeout 60 "$ORCH" > run.out 2>&1) &
 	run_pid=$!
-	lose_s1 coord/run.out "$first"
-	start_worker w2 deploy
-	run_ends
-	[ "$status" = 0 ] || { cat coord/run.out w2/worker.out; false; }
+	rerun_on_w2 coord/run.out "$first"
 	grep -q "rerun of s1, attempt 2: its worker lost the lease (on_interrupt = rerun, 1 of 3)" coord/run.out
-	expect_same ran "second on w2" "$(cat "$BATS_TEST_TMPDIR/ran.log")"
 	# a bad value is an error at its line
 	sed -i 's/^on_interrupt = rerun/on_interrupt = maybe/' coord/Orchfile
 	cd coord
@@ -267,12 +269,8 @@ s1_failed_and_stopped() {
 		sleep 1
 	} | (cd coord && exec script -qefc "$ORCH" /dev/null > tty.out 2>&1) &
 	run_pid=$!
-	lose_s1 coord/tty.out "$first"
-	start_worker w2 deploy
-	run_ends
-	[ "$status" = 0 ] || { cat coord/tty.out w2/worker.out; false; }
+	rerun_on_w2 coord/tty.out "$first"
 	grep -q "Step s1 was interrupted: its worker lost the lease. \[r\]erun, \[s\]kip, \[a\]bort?" coord/tty.out
-	expect_same ran "second on w2" "$(cat "$BATS_TEST_TMPDIR/ran.log")"
 	expect_same claims "lost done" "$(rows "SELECT state FROM orch.claims WHERE step = 's1' ORDER BY id" | xargs)"
 }
 
