@@ -34,6 +34,28 @@ static void expect(struct graph *g, const char *step, enum stepstate st, const c
 		         state_name(st), reason ? reason : "any");
 }
 
+/* Make directory DIR/SUB. */
+static void make_dir(const char *dir, const char *sub)
+{
+	char *p = xasprintf("%s/%s", dir, sub);
+
+	assert_int_equal(mkdir(p, 0755), 0);
+	free(p);
+}
+
+/* The changes of STEP in G are exactly WANT (N of them), in order. */
+static void expect_changes(struct graph *g, const char *step, const char *const *want, size_t n)
+{
+	struct vec why = {0};
+
+	assert_int_equal(state_changes(test_node(g, step), &why), (int)n);
+	for (size_t i = 0; i < why.n; i++) {
+		assert_string_equal(why.v[i], want[i]);
+		free(why.v[i]);
+	}
+	vec_free(&why);
+}
+
 static void test_signatures(void **state)
 {
 	char *dir = test_tmpdir(), *siga, *sigb, *sigc;
@@ -123,19 +145,15 @@ static void test_signatures(void **state)
 
 static void test_directories_and_globs(void **state)
 {
-	char *dir = test_tmpdir(), *p;
+	char *dir = test_tmpdir();
 	const char *plan = "[step d]\nrun = true\ninputs = src lib/*.c missing.txt\n";
 	struct journal *j;
 	struct graph *g;
-	struct vec why = {0};
 
 	(void)state;
-	p = xasprintf("%s/src/sub", dir);
-	{ char *cmd = xasprintf("mkdir -p %s", p); assert_int_equal(system(cmd), 0); free(cmd); }
-	free(p);
-	p = xasprintf("%s/lib", dir);
-	assert_int_equal(mkdir(p, 0755), 0);
-	free(p);
+	make_dir(dir, "src");
+	make_dir(dir, "src/sub");
+	make_dir(dir, "lib");
 	test_write(dir, "src/a.txt", "a");
 	test_write(dir, "src/sub/b.txt", "b");
 	test_write(dir, "lib/x.c", "x");
@@ -150,13 +168,11 @@ static void test_directories_and_globs(void **state)
 	test_write(dir, "missing.txt", "now here");
 	g = reload(dir, plan, &j);
 	expect(g, "d", ST_STALE, "input src/sub/b.txt changed");
-	assert_int_equal(state_changes(test_node(g, "d"), &why), 3);
-	assert_string_equal(why.v[0], "input src/sub/b.txt changed");
-	assert_string_equal(why.v[1], "input lib/z.c added");
-	assert_string_equal(why.v[2], "input missing.txt changed");
-	for (size_t i = 0; i < why.n; i++)
-		free(why.v[i]);
-	vec_free(&why);
+	{
+		const char *want[] = {"input src/sub/b.txt changed", "input lib/z.c added", "input missing.txt changed"};
+
+		expect_changes(g, "d", want, 3);
+	}
 	test_close(g, j);
 	test_rmrf(dir);
 	free(dir);
@@ -166,19 +182,14 @@ static void test_directories_and_globs(void **state)
  * files join the lists the directory's and the wildcard's files go to, in order. */
 static void test_files_then_globs(void **state)
 {
-	char *dir = test_tmpdir(), *p;
+	char *dir = test_tmpdir();
 	const char *plan = "[step d]\nrun = true\ninputs = top.txt gone.txt src lib/*.c last.txt\n";
 	struct journal *j;
 	struct graph *g;
-	struct vec why = {0};
 
 	(void)state;
-	p = xasprintf("%s/src", dir);
-	assert_int_equal(mkdir(p, 0755), 0);
-	free(p);
-	p = xasprintf("%s/lib", dir);
-	assert_int_equal(mkdir(p, 0755), 0);
-	free(p);
+	make_dir(dir, "src");
+	make_dir(dir, "lib");
 	test_write(dir, "top.txt", "t");
 	test_write(dir, "src/a.txt", "a");
 	test_write(dir, "lib/x.c", "x");
@@ -210,15 +221,12 @@ static void test_files_then_globs(void **state)
 	test_write(dir, "lib/y.c", "y");
 	test_write(dir, "last.txt", "L");
 	g = reload(dir, plan, &j);
-	assert_int_equal(state_changes(test_node(g, "d"), &why), 5);
-	assert_string_equal(why.v[0], "input top.txt changed");
-	assert_string_equal(why.v[1], "input gone.txt changed");
-	assert_string_equal(why.v[2], "input src/a.txt changed");
-	assert_string_equal(why.v[3], "input lib/y.c added");
-	assert_string_equal(why.v[4], "input last.txt changed");
-	for (size_t i = 0; i < why.n; i++)
-		free(why.v[i]);
-	vec_free(&why);
+	{
+		const char *want[] = {"input top.txt changed", "input gone.txt changed", "input src/a.txt changed",
+		                      "input lib/y.c added", "input last.txt changed"};
+
+		expect_changes(g, "d", want, 5);
+	}
 	test_close(g, j);
 	test_rmrf(dir);
 	free(dir);
