@@ -84,6 +84,19 @@ static void test_flat(void **state)
 	check_flags(JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENSURE_ASCII);
 }
 
+/* DOC dumped whole by jansson with FLAGS into W (*WHOLE) is byte for byte what was
+ * streamed into S (*STREAMED); both freed. */
+static void same_bytes(json_t *doc, size_t flags, FILE *w, char **whole, FILE *s, char **streamed)
+{
+	json_dumpf(doc, w, flags);
+	fclose(w);
+	fclose(s);
+	assert_string_equal(*streamed, *whole);
+	json_decref(doc);
+	free(*whole);
+	free(*streamed);
+}
+
 /* The scalars jout writes itself are the bytes jansson dumps for them: every single
  * byte as a string (those jansson escapes, and non-ASCII, go to jansson), longer
  * strings, integers at both ends, booleans and null, in an object and an array. */
@@ -139,13 +152,7 @@ static void check_scalars(size_t flags)
 	jout_close(&o, ']');
 	json_object_set_new(doc, "bytes", bytes);
 	jout_close(&o, '}');
-	json_dumpf(doc, w, flags);
-	fclose(w);
-	fclose(s);
-	assert_string_equal(streamed, whole);
-	json_decref(doc);
-	free(whole);
-	free(streamed);
+	same_bytes(doc, flags, w, &whole, s, &streamed);
 }
 
 static void test_scalars(void **state)
@@ -302,13 +309,7 @@ static void check_steps(size_t flags)
 	jout_close(&o, ']');
 	json_object_set_new(doc, "mixed", mixed);
 	jout_close(&o, '}');
-	json_dumpf(doc, w, flags);
-	fclose(w);
-	fclose(s);
-	assert_string_equal(streamed, whole);
-	json_decref(doc);
-	free(whole);
-	free(streamed);
+	same_bytes(doc, flags, w, &whole, s, &streamed);
 }
 
 static void test_steps(void **state)
