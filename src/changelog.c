@@ -294,22 +294,14 @@ static void runs(struct buf *b, struct journal *j)
 /* The runs of the journals --reset kept (journal.jsonl.N, N = 1, 2, ... up to the first
  * missing one), newest first; NULL when one of them cannot be read (said by the
  * journal). They do not change: made once per process and plan. */
-static const char *kept_runs(struct graph *g)
+static const char *kept_runs(struct graph *g, const struct journal *cur)
 {
 	static struct buf text;
 	static char *made_for; /* the state directory they were made for */
 	static int made_n;     /* and how many there were */
 	static bool bad;       /* one of them could not be read */
-	int n = 0;
+	int n = journal_kept_count(g, cur);
 
-	for (;; n++) {
-		char *path = xasprintf("%s/%s/journal.jsonl.%d", g->dir, g->statedir, n + 1);
-		bool there = access(path, F_OK) == 0;
-
-		free(path);
-		if (!there)
-			break;
-	}
 	if (made_for && strcmp(made_for, g->statedir) == 0 && made_n == n)
 		return bad ? NULL : buf_str(&text);
 	free(made_for);
@@ -332,12 +324,15 @@ static const char *kept_runs(struct graph *g)
 
 int changelog_render(struct graph *g, struct journal *j, struct buf *b)
 {
-	const char *kept = kept_runs(g);
+	const char *kept = kept_runs(g, j);
 
 	if (!kept)
 		return -1;
-	buf_printf(b, "%s%s/journal.jsonl; `orch --changelog` writes it again. Edits here are lost. -->\n", MARK,
-	           g->statedir);
+	if (g->state)
+		buf_printf(b, "%sorch.events; `orch --changelog` writes it again. Edits here are lost. -->\n", MARK);
+	else
+		buf_printf(b, "%s%s/journal.jsonl; `orch --changelog` writes it again. Edits here are lost. -->\n", MARK,
+		           g->statedir);
 	buf_puts(b, "# Changelog of ");
 	md_escape(b, g->name);
 	buf_puts(b, "\n");

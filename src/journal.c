@@ -797,22 +797,57 @@ int journal_try_open(struct graph *g, int flags, struct journal **out)
 	return 0;
 }
 
+int journal_kept_count(struct graph *g, const struct journal *cur)
+{
+	int n = 0;
+
+	if (cur && cur->pgs)
+		return pgstate_journal(cur->pgs);
+	for (;; n++) {
+		char *path = xasprintf("%s/%s/journal.jsonl.%d", g->dir, g->statedir, n + 1);
+		bool there = access(path, F_OK) == 0;
+
+		free(path);
+		if (!there)
+			return n;
+	}
+}
+
+/* journal_open_kept with the state in a database: kept N is its journal N - 1. */
+static struct journal *open_kept_rows(struct journal *j, int n)
+{
+	if (pgstate_open(j->g, false, &j->pgs) != 0) {
+		journal_close(j);
+		return NULL;
+	}
+	pgstate_use_journal(j->pgs, n - 1);
+	j->display = xstrdup(pgstate_display(j->pgs));
+	if (load(j) != 0) {
+		journal_close(j);
+		return NULL;
+	}
+	return j;
+}
+
 struct journal *journal_open_kept(struct graph *g, int n)
 {
 	struct journal *j = xcalloc(1, sizeof(*j));
-	char *cwd = getcwd(NULL, 0);
+	char *cwd;
 
 	j->g = g;
 	j->fd = j->lockfd = -1;
 	j->kept = true;
 	j->dir = xasprintf("%s/%s", g->dir, g->statedir);
+	j->user = xstrdup(user_name());
+	if (g->state)
+		return open_kept_rows(j, n);
+	cwd = getcwd(NULL, 0);
 	j->path = xasprintf("%s/journal.jsonl.%d", j->dir, n);
 	if (cwd && strcmp(cwd, g->dir) == 0)
 		j->display = xasprintf("%s/journal.jsonl.%d", g->statedir, n);
 	else
 		j->display = xstrdup(j->path);
 	free(cwd);
-	j->user = xstrdup(user_name());
 	if ((j->fd = open(j->path, O_RDONLY | O_CLOEXEC)) < 0) {
 		if (errno != ENOENT)
 			error("cannot open %s:", j->display);

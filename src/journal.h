@@ -53,9 +53,13 @@ enum {
  * torn last line is dropped with a warning). Returns NULL only when there is no
  * journal and JOURNAL_CREATE is not given. */
 struct journal *journal_open(struct graph *g, int flags);
-/* Open the journal --reset kept as .orch/journal.jsonl.N, read only (no lock, no
- * index). Returns NULL when there is none, or after reporting that it cannot be read
- * or is damaged. */
+/* How many journals --reset kept before CUR (the current one, or NULL): the files
+ * .orch/journal.jsonl.1, .2, ...; with [orch] state, the database's journals before
+ * CUR's. */
+int journal_kept_count(struct graph *g, const struct journal *cur);
+/* Open the journal --reset kept as .orch/journal.jsonl.N (with [orch] state: the
+ * database's journal N - 1), read only (no lock, no index). Returns NULL when there is
+ * none, or after reporting that it cannot be read or is damaged. */
 struct journal *journal_open_kept(struct graph *g, int n);
 /* Append one event for node N (NULL for plan-wide events such as EV_RESET), with what O
  * says (may be NULL): the signature and, for a completion, its parts come from the

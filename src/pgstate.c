@@ -363,6 +363,19 @@ char *pgstate_row(const struct pgstate *s, size_t line)
 	return b.s;
 }
 
+int pgstate_journal(const struct pgstate *s)
+{
+	return s->journal;
+}
+
+void pgstate_use_journal(struct pgstate *s, int n)
+{
+	s->journal = n;
+	free(s->display);
+	s->display = *s->target ? xasprintf("orch.events[%s/%s] journal %d", s->plan, s->target, n)
+	                        : xasprintf("orch.events[%s] journal %d", s->plan, n);
+}
+
 int pgstate_read(struct pgstate *s, char **text, size_t *len)
 {
 	struct buf b = {0};

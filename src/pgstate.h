@@ -26,6 +26,11 @@ int pgstate_open(struct graph *g, bool lock, struct pgstate **out);
 const char *pgstate_display(const struct pgstate *s);
 /* Where it is: `database "x" on host h port p`. */
 const char *pgstate_where(const struct pgstate *s);
+/* The current journal's number: 0, then 1, 2, ... after each --reset (the journals
+ * before it are kept: 0 .. the number - 1). */
+int pgstate_journal(const struct pgstate *s);
+/* Read journal N instead of the current one (a reader's, never the lock holder's). */
+void pgstate_use_journal(struct pgstate *s, int n);
 /* The lines of the current journal, oldest first, each ending in a newline, into
  * *TEXT (a new string, *LEN bytes). Returns 0, or EXIT_JOURNAL after reporting a
  * missing row or a database that cannot be read. */

@@ -638,3 +638,25 @@ file_plan() {
 	expect_contains changelog "$(cat CHANGELOG.md)" "Ada Lovelace"
 	cmp CHANGELOG.md ../a/CHANGELOG.md
 }
+
+@test "changelog with the state in the database: after --reset the kept journal's runs stay, the same from another directory" {
+	for d in a b; do
+		mkdir -p $d
+		printf '[orch]\nname = chg\nstate = database\nchangelog = CHANGELOG.md\n[step one]\nrun = true\n' > $d/Orchfile
+	done
+	cd a
+	run_orch
+	expect_status 0
+	run_orch --reset --yes
+	expect_status 0
+	run_orch
+	expect_status 0
+	expect_same "runs" 3 "$(grep -c '^## Run ' CHANGELOG.md)"
+	expect_same "successes" 2 "$(grep -c 'success.* `one`' CHANGELOG.md)"
+	grep -q 'The journal was started again here' CHANGELOG.md
+	head -n 1 CHANGELOG.md | grep -q 'Written by orch from orch.events;'
+	cd ../b
+	run_orch --changelog
+	expect_status 0
+	cmp CHANGELOG.md ../a/CHANGELOG.md
+}
