@@ -541,3 +541,23 @@ last_field() {
 	grep -q ' z.txt$' .orch/hashcache
 	grep -q ' in.txt$' .orch/hashcache
 }
+
+@test "an action's line at the end of a large journal is read as a tail: the index is not rewritten" {
+	for i in $(seq 1500); do printf '[step s%d]\nrun = true\n' "$i"; done > Orchfile
+	run_orch --baseline all --yes
+	expect_status 0
+	[ "$(stat -c %s .orch/journal.jsonl)" -gt $((256 * 1024)) ]
+	before=$(cksum < .orch/journal.idx)
+	run_orch --force s7
+	expect_status 0
+	expect_same index "$before" "$(cksum < .orch/journal.idx)"
+	# the next load reads the index, then the line after it
+	run_orch --why s7
+	expect_same stdout "s7 would run: forced" "$output"
+	run_orch --skip s8
+	expect_status 0
+	run_orch --why s8
+	expect_contains stdout "$output" "s8 is skipped"
+	run_orch --why s9
+	expect_contains stdout "$output" "s9 is up to date"
+}
