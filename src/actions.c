@@ -43,6 +43,17 @@ static struct journal *open_locked(struct graph *g)
 	return j;
 }
 
+/* The same for an action that records events of the NN nodes N only: their signatures
+ * and parts, and what their checks look at (a gate's needs), are those of their upstream
+ * cone, so only the cone is hashed and decided (state_load_cone). */
+static struct journal *open_locked_cone(struct graph *g, struct node **n, size_t nn)
+{
+	struct journal *j = journal_open(g, JOURNAL_LOCK | JOURNAL_CREATE);
+
+	state_load_cone(g, j, n, nn);
+	return j;
+}
+
 static int finish(struct journal *j, int status)
 {
 	if (journal_sync(j) < 0 && status == EXIT_DONE)
@@ -255,7 +266,7 @@ int action_skip(struct graph *g, const char *step)
 		return EXIT_USAGE;
 	if ((pid = journal_lock_holder(g)) > 0 && (r = ask_running_orch(g, "skip", n, pid, NULL)) >= 0)
 		return r;
-	j = open_locked(g);
+	j = open_locked_cone(g, &n, 1);
 	if (state_of(n) == ST_SKIPPED) {
 		printf("%s is already skipped\n", n->name);
 		return finish(j, EXIT_DONE);
@@ -286,7 +297,7 @@ int action_force(struct graph *g, char **steps, size_t nsteps)
 		vec_free(&todo);
 		return status;
 	}
-	j = open_locked(g);
+	j = open_locked_cone(g, (struct node **)todo.v, todo.n);
 	status = record_all(g, j, (struct node **)todo.v, todo.n, RESULT_FORCE);
 	vec_free(&todo);
 	return status;
@@ -309,7 +320,7 @@ int action_approve(struct graph *g, const char *step)
 	}
 	if ((pid = journal_lock_holder(g)) > 0 && (r = ask_running_orch(g, "approve", n, pid, NULL)) >= 0)
 		return r;
-	j = open_locked(g);
+	j = open_locked_cone(g, &n, 1);
 	if (state_of(n) == ST_DONE) {
 		printf("%s is already approved\n", n->name);
 		return finish(j, EXIT_DONE);
@@ -339,7 +350,7 @@ int action_endhold(struct graph *g, const char *step, bool promote, const char *
 	}
 	if ((pid = journal_lock_holder(g)) > 0 && (r = ask_running_orch(g, promote ? "promote" : "abort", n, pid, why)) >= 0)
 		return r;
-	j = open_locked(g);
+	j = open_locked_cone(g, &n, 1);
 	if (state_of(n) != ST_HOLDING) {
 		error("%s: %s does not hold now (%s)", opt, n->name, state_reason(n));
 		return finish(j, EXIT_FAILED);

@@ -384,12 +384,16 @@ static int64_t index_load(struct journal *j, int64_t size, size_t *lines)
 	return covered;
 }
 
-/* Write the index for the whole journal (when it is large and the index is behind). */
+/* Write the index for the whole journal (when it is large and the index is behind by
+ * more than a tail worth parsing: an action's line or two at the end of a large journal
+ * is read as a tail by the next load, not worth rewriting an index of every event). */
 static void index_save(struct journal *j)
 {
 	char *path;
 
 	if (!j->locked || j->size < JINDEX_MIN || j->indexed == j->size || j->nev != j->lines)
+		return;
+	if (j->indexed > 0 && j->size - j->indexed < JINDEX_MIN)
 		return;
 	path = index_path(j);
 	if (jindex_save(path, j->fd, j->size, j->ev, j->nev) == 0)

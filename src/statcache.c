@@ -57,6 +57,7 @@ struct statcache {
 	struct arena mem;     /* the entries and their keys */
 	bool dirty;
 	bool reorder; /* an entry read was first used out of the file's order: save it */
+	bool partial; /* only some of the plan's files were asked for: never saved (statcache_partial) */
 	size_t reads;
 };
 
@@ -333,7 +334,7 @@ int statcache_save(struct statcache *c)
 	size_t count = 0;
 	char hex[33];
 
-	if (!c->path || !(c->dirty || c->reorder))
+	if (!c->path || c->partial || !(c->dirty || c->reorder))
 		return 0;
 	if (!c->indexed)
 		cache_index(c); /* marks a key's later lines dead */
@@ -371,4 +372,10 @@ void statcache_free(struct statcache *c)
 	cache_clear(c);
 	free(c->path);
 	free(c);
+}
+
+void statcache_partial(struct statcache *c)
+{
+	if (c)
+		c->partial = true;
 }

@@ -34,6 +34,9 @@ bool statcache_known(struct statcache *c, const char *key, const struct stat *st
 /* Write the entries used since open to the cache file, atomically (temp file + rename),
  * if anything changed. Returns 0, or -1 after a warning. */
 int statcache_save(struct statcache *c);
+/* Only some of the plan's files will be asked for (a load of part of the graph): the cache
+ * file is then never written, since it keeps only the entries used. */
+void statcache_partial(struct statcache *c);
 /* How many files were read (not answered from the cache) since open. */
 size_t statcache_reads(const struct statcache *c);
 /* Free C without saving. */

@@ -565,7 +565,7 @@ static void mark_dirty_users(struct node *n)
 	for (size_t i = 0; i < n->nusers; i++) {
 		struct node *u = n->users[i];
 
-		if (u->kind != NODE_STEP && !ns(u)->dirty) {
+		if (u->kind != NODE_STEP && u->state && !ns(u)->dirty) { /* a cone's load: none outside */
 			ns(u)->dirty = true;
 			mark_dirty_users(u);
 		}
@@ -791,7 +791,7 @@ static void set_satisfied(struct node *n, bool sat)
 			struct node *u = x->users[i];
 			bool was;
 
-			if (u->kind != NODE_PHASE)
+			if (u->kind != NODE_PHASE || !u->state) /* not loaded: outside a cone (state_load_cone) */
 				continue;
 			was = ns(u)->unsat == 0;
 			if (sat)
@@ -851,7 +851,7 @@ static void skip_changed(struct node *n, bool skipped)
 			struct node *u = x->users[i];
 			bool was;
 
-			if (!is_member(u, x))
+			if (!is_member(u, x) || !u->state) /* not loaded: outside a cone */
 				continue;
 			was = ns(u)->skips > 0;
 			if (skipped)
@@ -1057,7 +1057,8 @@ static void maybe_compact(struct graph *g, struct journal *j)
 	free(live);
 }
 
-void state_load(struct graph *g, struct journal *j)
+/* state_load, for every node (CONE false) or for those marked MARK_SELECTED only. */
+static void load(struct graph *g, struct journal *j, bool cone)
 {
 	size_t nn = g->nodes.n;
 
@@ -1077,27 +1078,47 @@ void state_load(struct graph *g, struct journal *j)
 	for (size_t i = 0; i < nn; i++) {
 		struct node *n = g->nodes.v[i];
 
-		n->state = &S.arr[n->id];
+		n->state = !cone || n->mark == MARK_SELECTED ? &S.arr[n->id] : NULL;
 	}
 	/* the journal, once */
 	history_load(&S.hist, g, j);
 	if (j && journal_locked(j))
 		maybe_compact(g, j);
 	for (size_t i = 0; i < nn; i++) {
-		const struct jevent *done = history_event(j, history_of(&S.hist, i)->done);
+		const struct jevent *done;
 
+		if (cone && !((struct node *)g->nodes.v[i])->state)
+			continue;
+		done = history_event(j, history_of(&S.hist, i)->done);
 		if (done)
 			S.arr[i].haverec = done->sig[0] && hash128_parse(done->sig, &S.arr[i].rec) == 0;
 	}
 	/* signatures and decisions in topological order: linear in nodes + edges */
 	for (size_t i = 0; i < nn; i++) {
+		if (!g->topo[i]->state)
+			continue;
 		compute(g->topo[i]);
 		decide(g->topo[i]);
 		if (g->topo[i]->kind == NODE_STEP)
 			drop_parts(ns(g->topo[i]));
 	}
-	if (j && journal_locked(j))
+	/* the cache keeps only the entries used: a cone's would forget every other file */
+	if (cone)
+		statcache_partial(S.cache);
+	else if (j && journal_locked(j))
 		statcache_save(S.cache);
+}
+
+void state_load(struct graph *g, struct journal *j)
+{
+	load(g, j, false);
+}
+
+void state_load_cone(struct graph *g, struct journal *j, struct node **roots, size_t nroots)
+{
+	graph_clearmarks(g);
+	graph_select(g, roots, nroots, MARK_SELECTED);
+	load(g, j, true);
 }
 
 void state_start_plan(struct graph *g, unsigned char *out)

@@ -25,6 +25,12 @@ enum stepstate {
 /* Compute every node's signature from the Orchfile and the files on disk, and decide
  * each step's state from the journal J. */
 void state_load(struct graph *g, struct journal *j);
+/* state_load for the NROOTS nodes ROOTS and everything they need, transitively (their
+ * upstream cone, through phase barriers: graph_select, whose marks it leaves), the rest
+ * left without a state (state_of: "never run"; changes in the cone are not passed down
+ * to it). Enough to record an event of a root: its signature and parts depend on the
+ * cone alone. The stat cache is then not saved (statcache_partial). */
+void state_load_cone(struct graph *g, struct journal *j, struct node **roots, size_t nroots);
 /* N's state and a one-line reason ("never run", "input src/a.ts changed", ...). */
 enum stepstate state_of(const struct node *n);
 const char *state_reason(const struct node *n);

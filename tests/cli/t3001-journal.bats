@@ -469,3 +469,95 @@ orch: error: Orchfile:3: step 'tables' was applied and has changed since (sql ch
 	expect_contains output "$output" "the old journal is kept as .orch/journal.jsonl.1"
 	cmp old .orch/journal.jsonl.1
 }
+
+# z first, so its input is the stat cache's first line; a1, in phase a, holds in.txt;
+# b1 runs after phase a (a barrier), the gate needs b1, c1 the gate
+cone_plan() {
+	cat > Orchfile <<-'EOF2'
+	[phase a]
+	[phase b]
+	after = a
+	[step z]
+	run = true
+	inputs = z.txt
+	[step a1]
+	phase = a
+	run = true
+	inputs = in.txt
+	[step b1]
+	phase = b
+	run = true
+	[step gate]
+	manual = yes
+	needs = b1
+	[step c1]
+	needs = gate
+	run = true
+	EOF2
+	echo one > in.txt
+	echo z > z.txt
+	touch -d '1 hour ago' in.txt z.txt
+}
+
+# the field F of the last event of step S in the journal
+last_field() {
+	jq -r --arg s "$1" --arg f "$2" 'select(.step == $s) | .[$f] | if type == "object" then tojson else . end' \
+		.orch/journal.jsonl | tail -1
+}
+
+@test "--approve, --skip, --force load only the step's cone: the signature a whole load gives" {
+	cone_plan
+	run_orch -s b1 z
+	expect_status 0
+	run_orch --approve gate
+	expect_status 0
+	# a whole load agrees with the signature the approval recorded: not stale
+	run_orch --why gate
+	expect_same stdout "gate is up to date: approved" "$output"
+	run_orch -s c1
+	expect_status 0
+	ok_sig=$(last_field c1 sig)
+	run_orch --skip c1
+	expect_status 0
+	expect_same "skip's sig" "$ok_sig" "$(last_field c1 sig)"
+	run_orch --force b1
+	expect_status 0
+	expect_same "force's sig" "$(jq -r 'select(.step == "b1" and .ev == "ok") | .sig' .orch/journal.jsonl)" \
+		"$(last_field b1 sig)"
+}
+
+@test "--force loads a cone: the stat cache keeps the other steps' files" {
+	cone_plan
+	# a file changed less than 2 s ago (its ctime too) is not cached
+	sleep 2.1
+	run_orch -s b1 z
+	expect_status 0
+	grep -q ' z.txt$' .orch/hashcache
+	grep -q ' in.txt$' .orch/hashcache
+	run_orch --force b1
+	expect_status 0
+	run_orch --skip a1
+	expect_status 0
+	grep -q ' z.txt$' .orch/hashcache
+	grep -q ' in.txt$' .orch/hashcache
+}
+
+@test "an action's line at the end of a large journal is read as a tail: the index is not rewritten" {
+	for i in $(seq 1500); do printf '[step s%d]\nrun = true\n' "$i"; done > Orchfile
+	run_orch --baseline all --yes
+	expect_status 0
+	[ "$(stat -c %s .orch/journal.jsonl)" -gt $((256 * 1024)) ]
+	before=$(cksum < .orch/journal.idx)
+	run_orch --force s7
+	expect_status 0
+	expect_same index "$before" "$(cksum < .orch/journal.idx)"
+	# the next load reads the index, then the line after it
+	run_orch --why s7
+	expect_same stdout "s7 would run: forced" "$output"
+	run_orch --skip s8
+	expect_status 0
+	run_orch --why s8
+	expect_contains stdout "$output" "s8 is skipped"
+	run_orch --why s9
+	expect_contains stdout "$output" "s9 is up to date"
+}
