@@ -232,18 +232,37 @@ stale:
 	return 0;
 }
 
+/* Hand the bytes gathered in B to the index file and to its hash, and empty B. Returns
+ * 0, or -1 with errno set (and A aborted). */
+static int flush_block(struct atomic *a, struct hasher *hs, struct buf *b)
+{
+	hasher_add(hs, b->s, b->len);
+	if (atomic_write(a, b->s, b->len) < 0)
+		return -1;
+	b->len = 0;
+	return 0;
+}
+
+/* Written a block at a time (BLOCK bytes, and the event that crossed it), the hash of
+ * the bytes kept as they go: memory does not grow with the journal. */
 int jindex_save(const char *path, int fd, int64_t size, const struct jevent *ev, size_t n)
 {
+	enum { BLOCK = 256 << 10 };
 	struct buf b = {0};
+	struct atomic a;
+	struct hasher *hs;
 	uint64_t v;
 	struct hash128 h;
 	char lastc;
-	int r;
+	int r = -1;
 
 	if (hash_prefix(fd, size, &h, &lastc) < 0) {
 		errno = EIO;
 		return -1;
 	}
+	if (atomic_begin(&a, path) < 0)
+		return -1;
+	hs = hasher_new();
 
 	v = INDEX_MAGIC;
 	put(&b, &v, 8);
@@ -283,11 +302,19 @@ int jindex_save(const char *path, int fd, int64_t size, const struct jevent *ev,
 			put_str(&b, e->component);
 			put_str(&b, e->author);
 		}
+		if (b.len >= BLOCK && flush_block(&a, hs, &b) < 0)
+			goto out;
 	}
-	h = hash128_bytes(b.s, b.len);
+	if (b.len && flush_block(&a, hs, &b) < 0)
+		goto out;
+	h = hasher_end(hs);
 	put(&b, &h, 16);
 	/* a cache: not synced; a failure costs only time at the next open */
-	r = write_file_atomic(path, b.s, b.len, false);
+	if (atomic_write(&a, b.s, b.len) < 0 || atomic_commit(&a, false) < 0)
+		goto out;
+	r = 0;
+out:
+	hasher_free(hs);
 	buf_free(&b);
 	return r;
 }
