@@ -581,6 +581,10 @@ int journal_compact(struct journal *j, const bool *live)
 	j->nev = n;
 	j->lines = n;
 	j->synced = j->size;
+	/* the dead events' slots go back (what state_load computes next does not sit on
+	 * top of them) */
+	j->evcap = n ? n : 1;
+	j->ev = xreallocarray(j->ev, j->evcap, sizeof(*j->ev));
 	return 0;
 failed_write:
 	error("compacting %s:", j->display);
