@@ -506,6 +506,7 @@ int journal_compact(struct journal *j, const bool *live)
 	char *win = NULL, *blk = NULL;
 	int64_t wbase = 0, wlen = 0; /* win holds the file's bytes [wbase, wbase + wlen) */
 	size_t n = 0, wcap = 0, blen = 0; /* blk holds blen bytes not yet written */
+	int r;
 
 	if (!j->locked) {
 		error("compacting %s needs the plan lock", j->display);
@@ -560,8 +561,17 @@ int journal_compact(struct journal *j, const bool *live)
 		memcpy(blk + blen, line, (size_t)need);
 		blen += (size_t)need;
 	}
-	if ((blen && atomic_write(&a, blk, blen) < 0) || atomic_commit(&a, true) < 0)
+	if (blen && atomic_write(&a, blk, blen) < 0)
 		goto failed_write;
+	if ((r = atomic_commit(&a, true)) == -2) {
+		/* the new journal is in place but its name not known durable: a crash could
+		 * bring the old one back, and what is appended now would be lost with it. Like
+		 * a failed fdatasync: nothing more is appended. */
+		error("cannot make the compacted %s durable: fsync %s:", j->display, j->dir);
+		j->failed = true;
+	} else if (r < 0) {
+		goto failed_write;
+	}
 	free(blk);
 	free(win);
 	/* the new file: reopen, renumber the events */
