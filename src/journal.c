@@ -41,8 +41,9 @@
  *
  * Compaction: at open, under the lock, when the file is over 1 MiB and more than 1.5
  * times its live content (per node: its last completion and everything from its last
- * deciding event on), the live lines are copied to a temp file, fsynced, renamed over
- * the journal, and the directory fsynced.
+ * deciding event on), the live lines are copied to a temp file (in 1 MiB blocks, never
+ * the journal whole), fsynced, renamed over the journal, and the directory fsynced;
+ * when that last fsync fails, the new journal stays and nothing more is appended.
  *
  * The lock: flock(LOCK_EX) on .orch/lock, which holds the holder's pid for messages. The
  * kernel drops it when its holder dies, so there is no stale lock to clean up.
