@@ -19,9 +19,11 @@
 #include "jindex.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "hash.h"
@@ -42,37 +44,89 @@ static void put_str(struct buf *b, const char *s)
 		put(b, s, n);
 }
 
+/* The index read a chunk at a time and hashed as it is read, never held whole. The
+ * event being read (from mark) stays in the buffer, each of its strings whole, until
+ * the next event begins: its strings are offsets from mark until then. */
 struct reader {
-	const char *p, *end;
+	int fd;
+	char *buf;
+	size_t cap, len, pos, mark; /* buf holds len bytes, the next to read at pos */
+	int64_t off, end;           /* the file offset of buf[len]; where the data ends */
+	struct hasher *h;           /* of the data read so far */
 	bool bad;
 };
 
+enum { READ_CHUNK = 256 << 10 };
+
+/* Whether N bytes from pos are in the buffer (read more, the event at mark moved to the
+ * front, when not). */
+static bool fill(struct reader *r, size_t n)
+{
+	if (r->bad)
+		return false;
+	if (r->len - r->pos >= n)
+		return true;
+	if ((int64_t)(n - (r->len - r->pos)) > r->end - r->off) {
+		r->bad = true;
+		return false;
+	}
+	if (r->mark > 0) {
+		memmove(r->buf, r->buf + r->mark, r->len - r->mark);
+		r->len -= r->mark;
+		r->pos -= r->mark;
+		r->mark = 0;
+	}
+	if (r->pos + n > r->cap) {
+		r->cap = r->pos + n > 2 * r->cap ? r->pos + n : 2 * r->cap;
+		r->buf = xreallocarray(r->buf, r->cap, 1);
+	}
+	while (r->len - r->pos < n) {
+		size_t want = r->cap - r->len;
+		ssize_t got;
+
+		if ((int64_t)want > r->end - r->off)
+			want = (size_t)(r->end - r->off);
+		got = pread(r->fd, r->buf + r->len, want, (off_t)r->off);
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got <= 0) {
+			r->bad = true;
+			return false;
+		}
+		hasher_add(r->h, r->buf + r->len, (size_t)got);
+		r->len += (size_t)got;
+		r->off += got;
+	}
+	return true;
+}
+
 static void get(struct reader *r, void *out, size_t n)
 {
-	if (r->bad || (size_t)(r->end - r->p) < n) {
-		r->bad = true;
+	if (!fill(r, n)) {
 		memset(out, 0, n);
 		return;
 	}
-	memcpy(out, r->p, n);
-	r->p += n;
+	memcpy(out, r->buf + r->pos, n);
+	r->pos += n;
 }
 
-/* A string of the index: NULL when none; *LEN its length. Points into the index. */
-static const char *get_str(struct reader *r, uint32_t *len)
+/* A string of the index as its offset from mark (-1: none); *LEN its length. */
+static long get_str(struct reader *r, uint32_t *len)
 {
-	const char *s;
+	long at;
 
 	get(r, len, sizeof(*len));
-	if (r->bad || *len == UINT32_MAX)
-		return NULL;
-	if ((size_t)(r->end - r->p) < *len) {
-		r->bad = true;
-		return NULL;
-	}
-	s = r->p;
-	r->p += *len;
-	return s;
+	if (r->bad || *len == UINT32_MAX || !fill(r, *len))
+		return -1;
+	at = (long)(r->pos - r->mark);
+	r->pos += *len;
+	return at;
+}
+
+/* The string at offset AT of the event being read (until the next get). */
+static const char *str_at(const struct reader *r, long at)
+{
+	return at < 0 ? NULL : r->buf + r->mark + at;
 }
 
 static const char *own_n(struct arena *strs, const char *s, uint32_t n)
@@ -120,24 +174,22 @@ static int hash_prefix(int fd, int64_t n, struct hash128 *out, char *last)
 int64_t jindex_load(const char *path, int fd, int64_t size, struct graph *g, struct jindex *out)
 {
 	char lastc = 0;
-	char *data;
-	size_t len, cap = 0;
-	struct reader r;
+	struct stat st;
+	struct reader r = {.fd = -1};
 	uint64_t magic, isize, ilines;
 	struct hash128 want, got;
 	struct jindex x = {0};
+	size_t cap = 0;
 
 	memset(out, 0, sizeof(*out));
-	if (size < JINDEX_MIN || !(data = read_file(path, &len)))
+	if (size < JINDEX_MIN || (r.fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
 		return 0;
-	r = (struct reader){data, data + len, false};
-	if (len < 32 + 16)
+	if (fstat(r.fd, &st) < 0 || st.st_size < 32 + 16)
 		goto stale;
-	got = hash128_bytes(data, len - 16);
-	memcpy(&want, data + len - 16, 16);
-	if (!hash128_eq(got, want))
-		goto stale;
-	r.end = data + len - 16;
+	r.end = (int64_t)st.st_size - 16; /* then the hash of everything before it */
+	r.cap = READ_CHUNK;
+	r.buf = xmalloc(r.cap);
+	r.h = hasher_new();
 	get(&r, &magic, 8);
 	get(&r, &isize, 8);
 	get(&r, &ilines, 8);
@@ -147,22 +199,24 @@ int64_t jindex_load(const char *path, int fd, int64_t size, struct graph *g, str
 	if (hash_prefix(fd, (int64_t)isize, &got, &lastc) < 0 || lastc != '\n' || !hash128_eq(got, want))
 		goto stale;
 	/* every event takes at least its fixed fields: a count beyond that is damage */
-	if (ilines > len / 64)
+	if (ilines > (uint64_t)st.st_size / 64)
 		goto stale;
 	cap = ilines;
 	x.ev = xreallocarray(NULL, cap ? cap : 1, sizeof(*x.ev));
-	while (!r.bad && r.p < r.end) {
-		struct jevent *e = new_event(&x, &cap);
+	while (!r.bad && (r.pos < r.len || r.off < r.end)) {
+		struct jevent *e;
 		uint8_t kind, flag, hassig;
 		int32_t v32[3];
 		int64_t v64[3];
 		uint64_t u64[2];
 		struct hash128 sig;
+		long oname, orun, omsg, olog, oboot, oby, ocomp, oauthor;
 		const char *name, *run, *msg, *log, *boot, *by, *comp, *author;
 		uint32_t nname, nrun, nmsg, nlog, nboot, nby, ncomp, nauthor;
 		int32_t pgid;
 		int64_t pstart;
 
+		r.mark = r.pos;
 		get(&r, &kind, 1);
 		get(&r, &flag, 1);
 		get(&r, v32, sizeof(v32));
@@ -170,18 +224,23 @@ int64_t jindex_load(const char *path, int fd, int64_t size, struct graph *g, str
 		get(&r, u64, sizeof(u64));
 		get(&r, &hassig, 1);
 		get(&r, &sig, sizeof(sig));
-		name = get_str(&r, &nname);
-		run = get_str(&r, &nrun);
-		msg = get_str(&r, &nmsg);
-		log = get_str(&r, &nlog);
+		oname = get_str(&r, &nname);
+		orun = get_str(&r, &nrun);
+		omsg = get_str(&r, &nmsg);
+		olog = get_str(&r, &nlog);
 		get(&r, &pgid, sizeof(pgid));
 		get(&r, &pstart, sizeof(pstart));
-		boot = get_str(&r, &nboot);
-		by = get_str(&r, &nby);
-		comp = get_str(&r, &ncomp);
-		author = get_str(&r, &nauthor);
+		oboot = get_str(&r, &nboot);
+		oby = get_str(&r, &nby);
+		ocomp = get_str(&r, &ncomp);
+		oauthor = get_str(&r, &nauthor);
+		/* the whole event is in the buffer now, from mark: its strings are pointers */
+		name = str_at(&r, oname), run = str_at(&r, orun), msg = str_at(&r, omsg);
+		log = str_at(&r, olog), boot = str_at(&r, oboot), by = str_at(&r, oby);
+		comp = str_at(&r, ocomp), author = str_at(&r, oauthor);
 		if (r.bad || kind >= EV_NKINDS || !name || !run)
 			goto stale;
+		e = new_event(&x, &cap);
 		e->kind = (enum evkind)kind;
 		e->timed_out = flag != 0;
 		e->attempt = v32[0], e->exit_status = v32[1], e->signal = v32[2];
@@ -220,30 +279,56 @@ int64_t jindex_load(const char *path, int fd, int64_t size, struct graph *g, str
 		else
 			e->author = own_n(&x.strs, author, nauthor);
 	}
-	if (r.bad || x.nev != ilines)
+	if (r.bad || x.nev != ilines || r.pos != r.len || r.off != r.end)
 		goto stale;
-	free(data);
+	/* the hash of the data read, against the one at the end of the file */
+	if (pread(r.fd, &want, 16, (off_t)r.end) != 16 || !hash128_eq(hasher_end(r.h), want))
+		goto stale;
+	close(r.fd);
+	free(r.buf);
+	hasher_free(r.h);
 	*out = x;
 	return (int64_t)isize;
 stale:
 	arena_free(&x.strs);
 	free(x.ev);
-	free(data);
+	close(r.fd);
+	free(r.buf);
+	hasher_free(r.h);
 	return 0;
 }
 
+/* Hand the bytes gathered in B to the index file and to its hash, and empty B. Returns
+ * 0, or -1 with errno set (and A aborted). */
+static int flush_block(struct atomic *a, struct hasher *hs, struct buf *b)
+{
+	hasher_add(hs, b->s, b->len);
+	if (atomic_write(a, b->s, b->len) < 0)
+		return -1;
+	b->len = 0;
+	return 0;
+}
+
+/* Written a block at a time (BLOCK bytes, and the event that crossed it), the hash of
+ * the bytes kept as they go: memory does not grow with the journal. */
 int jindex_save(const char *path, int fd, int64_t size, const struct jevent *ev, size_t n)
 {
+	enum { BLOCK = 256 << 10 };
 	struct buf b = {0};
+	struct atomic a;
+	struct hasher *hs;
 	uint64_t v;
 	struct hash128 h;
 	char lastc;
-	int r;
+	int r = -1;
 
 	if (hash_prefix(fd, size, &h, &lastc) < 0) {
 		errno = EIO;
 		return -1;
 	}
+	if (atomic_begin(&a, path) < 0)
+		return -1;
+	hs = hasher_new();
 
 	v = INDEX_MAGIC;
 	put(&b, &v, 8);
@@ -283,11 +368,19 @@ int jindex_save(const char *path, int fd, int64_t size, const struct jevent *ev,
 			put_str(&b, e->component);
 			put_str(&b, e->author);
 		}
+		if (b.len >= BLOCK && flush_block(&a, hs, &b) < 0)
+			goto out;
 	}
-	h = hash128_bytes(b.s, b.len);
+	if (b.len && flush_block(&a, hs, &b) < 0)
+		goto out;
+	h = hasher_end(hs);
 	put(&b, &h, 16);
 	/* a cache: not synced; a failure costs only time at the next open */
-	r = write_file_atomic(path, b.s, b.len, false);
+	if (atomic_write(&a, b.s, b.len) < 0 || atomic_commit(&a, false) < 0)
+		goto out;
+	r = 0;
+out:
+	hasher_free(hs);
 	buf_free(&b);
 	return r;
 }

@@ -41,8 +41,9 @@
  *
  * Compaction: at open, under the lock, when the file is over 1 MiB and more than 1.5
  * times its live content (per node: its last completion and everything from its last
- * deciding event on), the live lines are copied to a temp file, fsynced, renamed over
- * the journal, and the directory fsynced.
+ * deciding event on), the live lines are copied to a temp file (in 1 MiB blocks, never
+ * the journal whole), fsynced, renamed over the journal, and the directory fsynced;
+ * when that last fsync fails, the new journal stays and nothing more is appended.
  *
  * The lock: flock(LOCK_EX) on .orch/lock, which holds the holder's pid for messages. The
  * kernel drops it when its holder dies, so there is no stale lock to clean up.
@@ -505,26 +506,29 @@ static int load(struct journal *j)
 
 int journal_compact(struct journal *j, const bool *live)
 {
-	enum { WINDOW = 1 << 20 };
+	enum { WINDOW = 1 << 20, BLOCK = 1 << 20 };
 	struct atomic a;
-	struct buf b = {0};
-	char *win = NULL;
+	char *win = NULL, *blk = NULL;
 	int64_t wbase = 0, wlen = 0; /* win holds the file's bytes [wbase, wbase + wlen) */
-	size_t n = 0, wcap = 0;
+	size_t n = 0, wcap = 0, blen = 0; /* blk holds blen bytes not yet written */
+	int r;
 
 	if (!j->locked) {
 		error("compacting %s needs the plan lock", j->display);
 		return -1;
 	}
-	/* the live lines copied through a window of the old file into the new one, a
-	 * megabyte at a time: memory does not grow with the journal */
+	/* the live lines read through a window of the old file, a megabyte at a time, and
+	 * written to the new one in blocks of a megabyte (a longer line by itself): memory
+	 * does not grow with the journal */
 	if (atomic_begin(&a, j->path) < 0) {
 		error("compacting %s:", j->display);
 		return -1;
 	}
+	blk = xmalloc(BLOCK);
 	for (size_t i = 0; i < j->nev; i++) {
 		struct jevent *e = &j->ev[i];
 		int64_t need = (int64_t)e->len + 1;
+		const char *line;
 
 		if (!live[i])
 			continue;
@@ -548,19 +552,33 @@ int journal_compact(struct journal *j, const bool *live)
 			error("%s changed while orch was compacting it", j->display);
 			goto fail;
 		}
-		buf_add(&b, win + (e->off - wbase), (size_t)need);
-		if (b.len >= WINDOW) {
-			if (atomic_write(&a, b.s, b.len) < 0) {
-				error("compacting %s:", j->display);
-				goto failed;
-			}
-			b.len = 0;
+		line = win + (e->off - wbase);
+		if (blen + (size_t)need > BLOCK) {
+			if (atomic_write(&a, blk, blen) < 0)
+				goto failed_write;
+			blen = 0;
 		}
+		if ((size_t)need > BLOCK) {
+			if (atomic_write(&a, line, (size_t)need) < 0)
+				goto failed_write;
+			continue;
+		}
+		memcpy(blk + blen, line, (size_t)need);
+		blen += (size_t)need;
 	}
-	if ((b.len && atomic_write(&a, b.s, b.len) < 0) || atomic_commit(&a, true) < 0) {
-		error("compacting %s:", j->display);
-		goto failed;
+	if (blen && atomic_write(&a, blk, blen) < 0)
+		goto failed_write;
+	if ((r = atomic_commit(&a, true)) == -2) {
+		/* the new journal is in place but its name not known durable: a crash could
+		 * bring the old one back, and what is appended now would be lost with it. Like
+		 * a failed fdatasync: nothing more is appended. */
+		error("cannot make the compacted %s durable: fsync %s:", j->display, j->dir);
+		j->failed = true;
+	} else if (r < 0) {
+		goto failed_write;
 	}
+	free(blk);
+	free(win);
 	/* the new file: reopen, renumber the events */
 	close(j->fd);
 	if ((j->fd = open(j->path, O_RDWR | O_APPEND | O_CLOEXEC)) < 0)
@@ -578,14 +596,19 @@ int journal_compact(struct journal *j, const bool *live)
 	j->nev = n;
 	j->lines = n;
 	j->synced = j->size;
-	free(win);
-	buf_free(&b);
+	/* the dead events' slots go back (what state_load computes next does not sit on
+	 * top of them) */
+	j->evcap = n ? n : 1;
+	j->ev = xreallocarray(j->ev, j->evcap, sizeof(*j->ev));
 	return 0;
+failed_write:
+	error("compacting %s:", j->display);
+	goto failed;
 fail:
 	atomic_abort(&a);
 failed:
+	free(blk);
 	free(win);
-	buf_free(&b);
 	return -1;
 }
 

@@ -601,7 +601,7 @@ int atomic_commit(struct atomic *a, bool sync)
 		char *slash = strrchr(a->path, '/');
 		char *dir = slash ? xstrndup(a->path, (size_t)(slash - a->path)) : xstrdup(".");
 
-		r = fsync_dir(*dir ? dir : "/");
+		r = fsync_dir(*dir ? dir : "/") < 0 ? -2 : 0; /* renamed, but not known durable */
 		free(dir);
 	}
 	free(a->tmp);

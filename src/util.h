@@ -131,12 +131,14 @@ int write_all(int fd, const void *data, size_t n);
 int fsync_dir(const char *dir);
 /* Replace the file PATH with LEN bytes at DATA: written to PATH.tmp, (with SYNC) fsynced,
  * renamed over PATH and its directory fsynced. PATH is either the old file or the new
- * one, never a mix. Returns 0, or -1 with errno set (PATH.tmp removed). */
+ * one, never a mix. Returns 0, or -1 with errno set (PATH.tmp removed), or -2 as
+ * atomic_commit. */
 int write_file_atomic(const char *path, const void *data, size_t len, bool sync);
 /* write_file_atomic in pieces, for a file too large to hold whole: begin (PATH.tmp
  * created), write any number of times, then commit (SYNC: fsync, rename over PATH,
  * fsync of the directory) or abort. Each returns 0, or -1 with errno set, PATH.tmp
- * removed and nothing left to abort. */
+ * removed and nothing left to abort; commit returns -2 (errno set) when PATH was
+ * replaced but the directory's fsync failed: PATH is the new file, not known durable. */
 struct atomic {
 	char *path, *tmp;
 	int fd;

@@ -135,3 +135,47 @@ setup_file() {
 	[[ $output != *"will run again"* ]] || { show_run; false; }
 	cmp before .orch/journal.jsonl
 }
+
+# a journal worth compacting: 1,800 steps run once (3,600 lines, over 1 MiB and twice
+# its live part), kept as before.jsonl
+compactable() {
+	for i in $(seq 1 1800); do printf '[step s%d]\nrun = true\n' "$i"; done > Orchfile
+	run_orch -j4 -s
+	expect_status 0
+	cp .orch/journal.jsonl before.jsonl
+}
+
+@test "compaction on a full disk, or with a failing fsync, leaves the old journal as it was; the next run compacts it" {
+	compactable
+	with_fault write journal.jsonl.tmp -- -s
+	expect_status 0
+	expect_contains stderr "$stderr" "orch: error: compacting .orch/journal.jsonl: No space left on device"
+	cmp before.jsonl .orch/journal.jsonl || { show_run; false; }
+	[ ! -e .orch/journal.jsonl.tmp ]
+	with_fault fsync journal.jsonl.tmp ORCH_FAULT_ERRNO=EIO -- -s
+	expect_status 0
+	expect_contains stderr "$stderr" "orch: error: compacting .orch/journal.jsonl: Input/output error"
+	cmp before.jsonl .orch/journal.jsonl || { show_run; false; }
+	[ ! -e .orch/journal.jsonl.tmp ]
+	run_orch -s
+	expect_status 0
+	journal_whole
+	expect_same lines 1800 "$(wc -l < .orch/journal.jsonl)"
+	expect_same oks 1800 "$(jq -r 'select(.ev == "ok") | .step' .orch/journal.jsonl | sort -u | wc -l)"
+}
+
+@test "compaction whose directory fsync fails: the compacted journal stays, nothing more is appended to it, exit 5; the next run records" {
+	compactable
+	printf '[step extra]\nrun = true\n' >> Orchfile
+	# the first fsync under .orch is the new journal's, the second its directory's
+	with_fault fsync .orch ORCH_FAULT_AFTER=1 ORCH_FAULT_ERRNO=EIO -- -s
+	expect_status 5
+	expect_contains stderr "$stderr" "orch: error: cannot make the compacted .orch/journal.jsonl durable: fsync"
+	expect_contains stderr "$stderr" "not recorded, so not done (they run again next time): extra"
+	journal_whole
+	expect_same lines 1800 "$(wc -l < .orch/journal.jsonl)"
+	run_orch -s
+	expect_status 0
+	journal_whole
+	expect_same extra "start ok " "$(jq -r 'select(.step == "extra") | .ev' .orch/journal.jsonl | tr '\n' ' ')"
+}

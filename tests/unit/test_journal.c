@@ -321,6 +321,41 @@ static void same_events(struct journal *j, const struct jevent *v, size_t n)
 	}
 }
 
+/* A string longer than one read of the index (256 KiB) comes back whole from it. */
+static void test_index_long_string(void **state)
+{
+	char *dir = test_tmpdir(), *idx, *big = xmalloc(300001);
+	struct graph *g = test_plan(dir, plan2);
+	struct journal *j = test_open(g);
+	struct node *a = test_node(g, "a");
+	struct outcome o = {.attempt = 1, .exit_status = 1, .message = big};
+	struct stat st, st2;
+
+	(void)state;
+	memset(big, 'm', 300000);
+	big[300000] = '\0';
+	assert_int_equal(test_append(j, EV_START, a, NULL), 0);
+	assert_int_equal(test_append(j, EV_FAIL, a, &o), 0);
+	assert_int_equal(test_append(j, EV_START, a, NULL), 0);
+	test_close(g, j);
+	idx = xasprintf("%s/.orch/journal.idx", dir);
+	assert_int_equal(stat(idx, &st), 0);
+	assert_true(st.st_size > 300000);
+	j = test_open(g);
+	assert_int_equal(journal_count(j), 3);
+	assert_string_equal(journal_event(j, 1)->message, big);
+	assert_null(journal_event(j, 2)->message);
+	assert_int_equal(state_of(a), ST_INTERRUPTED);
+	test_close(g, j);
+	/* read from the index: a stale one would have been parsed around and written again */
+	assert_int_equal(stat(idx, &st2), 0);
+	assert_int_equal(st2.st_ino, st.st_ino);
+	free(idx);
+	free(big);
+	test_rmrf(dir);
+	free(dir);
+}
+
 /* The index of a large journal gives the same events as parsing it, and does not hide
  * damage: any change to the bytes it covers means a full parse. */
 static void test_index(void **state)
@@ -446,6 +481,7 @@ int main(void)
 		cmocka_unit_test(test_no_journal),
 		cmocka_unit_test(test_compact_and_reset),
 		cmocka_unit_test(test_index),
+		cmocka_unit_test(test_index_long_string),
 		cmocka_unit_test(test_bit_flips),
 	};
 
