@@ -520,8 +520,10 @@ int journal_compact(struct journal *j, const bool *live)
 	/* the live lines read through a window of the old file, a megabyte at a time, and
 	 * written to the new one in blocks of a megabyte (a longer line by itself): memory
 	 * does not grow with the journal */
+	/* a compaction that cannot be written leaves the journal as it was: nothing is lost,
+	 * the run goes on (exit 0), so it is said as a warning */
 	if (atomic_begin(&a, j->path) < 0) {
-		error("compacting %s:", j->display);
+		warn("cannot compact %s (it is kept as it was):", j->display);
 		return -1;
 	}
 	blk = xmalloc(BLOCK);
@@ -602,7 +604,7 @@ int journal_compact(struct journal *j, const bool *live)
 	j->ev = xreallocarray(j->ev, j->evcap, sizeof(*j->ev));
 	return 0;
 failed_write:
-	error("compacting %s:", j->display);
+	warn("cannot compact %s (it is kept as it was):", j->display);
 	goto failed;
 fail:
 	atomic_abort(&a);
