@@ -358,10 +358,7 @@ jobs_plan() {
 	exit 1
 	EOF
 	jobs_plan coord s1=together.sh s2=together.sh s3=together.sh
-	mkdir w1
-	cp coord/Orchfile w1/
-	(cd w1 && exec "$ORCH" --worker --labels deploy -j 3 > worker.out 2>&1) &
-	workers=$!
+	worker_in_w1 3
 	cd coord
 	run timeout 60 "$ORCH" -j 4
 	expect_status 0
@@ -390,10 +387,7 @@ jobs_plan() {
 	exit 1
 	EOF
 	jobs_plan coord s1=hang.sh s2=hang.sh s3=after.sh
-	mkdir w1
-	cp coord/Orchfile w1/
-	(cd w1 && exec "$ORCH" --worker --labels deploy -j 3 > worker.out 2>&1) &
-	workers=$!
+	worker_in_w1 3
 	(cd coord && exec "$ORCH" -j 4 -k > run.out 2>&1) &
 	run_pid=$!
 	for i in $(seq 100); do [ -s "$T/s1.pid" ] && [ -s "$T/s2.pid" ] && break; sleep 0.1; done
@@ -412,15 +406,21 @@ jobs_plan() {
 	kill -0 $workers
 }
 
+# worker_in_w1 J: a worker with label deploy and -j J in w1, with coord's Orchfile
+# ($workers)
+worker_in_w1() {
+	mkdir w1
+	cp coord/Orchfile w1/
+	(cd w1 && exec "$ORCH" --worker --labels deploy -j "$1" > worker.out 2>&1) &
+	workers=$!
+}
+
 # two_hang_on_a_worker: s1 and s2 hang on one worker with -j 2 ($workers), its pids in
 # $T/s1.pid and $T/s2.pid, for a coordinator at -j 2 -k ($run_pid)
 two_hang_on_a_worker() {
 	printf 'echo $$ > "%s/$1.pid"\nexec sleep 30\n' "$T" > "$T/hang.sh"
 	jobs_plan coord s1=hang.sh s2=hang.sh
-	mkdir w1
-	cp coord/Orchfile w1/
-	(cd w1 && exec "$ORCH" --worker --labels deploy -j 2 > worker.out 2>&1) &
-	workers=$!
+	worker_in_w1 2
 	(cd coord && exec "$ORCH" -j 2 -k > run.out 2>&1) &
 	run_pid=$!
 	for i in $(seq 100); do [ -s "$T/s1.pid" ] && [ -s "$T/s2.pid" ] && break; sleep 0.1; done
