@@ -36,6 +36,7 @@
 #define LEASE_S 3
 enum { HEARTBEAT_MS = 1000, POLL_MS = 500 };
 #define CHANNEL "orch_claims"
+#define CLAIM_PAYLOAD "claim " /* a report's notification: this and the claim's id */
 #define STR_(x) #x
 #define STR(x) STR_(x)
 
@@ -238,7 +239,7 @@ struct worker {
 static int report_claim(struct worker *w, const char *id, const char *state, const char *exit, const char *detail,
                         const char *log)
 {
-	const char *p[7] = {id, w->name, state, exit, detail, log, w->channel};
+	const char *p[8] = {id, w->name, state, exit, detail, log, w->channel, CLAIM_PAYLOAD};
 	struct pgresult r;
 	char *err = NULL;
 	int held;
@@ -247,8 +248,8 @@ static int report_claim(struct worker *w, const char *id, const char *state, con
 	if (pg_conn_exec(w->c,
 	                 "WITH u AS (UPDATE orch.claims SET state = $3, exit = $4::int, detail = $5, log = $6,"
 	                 " done_at = now() WHERE id = $1 AND worker = $2 AND state = 'running' RETURNING id)"
-	                 " SELECT id, pg_notify($7, 'claim ' || id) FROM u",
-	                 7, p, &r, &err) < 0) {
+	                 " SELECT id, pg_notify($7, $8 || id) FROM u",
+	                 8, p, &r, &err) < 0) {
 		error("cannot report claim %s: %s", id, err);
 		free(err);
 		return -1;
@@ -256,6 +257,17 @@ static int report_claim(struct worker *w, const char *id, const char *state, con
 	held = r.nrows == 1;
 	pg_result_free(&r);
 	return held;
+}
+
+int64_t claims_payload_id(const char *payload)
+{
+	size_t n = strlen(CLAIM_PAYLOAD);
+	long long id;
+	char end;
+
+	if (strncmp(payload, CLAIM_PAYLOAD, n) != 0 || sscanf(payload + n, "%lld%c", &id, &end) != 1 || id <= 0)
+		return 0;
+	return id;
 }
 
 /* The last CLAIM_LOG_MAX bytes of B, from a character's first byte: a tail cut inside

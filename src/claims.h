@@ -33,6 +33,9 @@ enum claimstate claims_poll(struct pgstate *s, int64_t id, struct claimresult *r
  * begun it stops it at its next renewal. */
 void claims_withdraw(struct pgstate *s, int64_t id);
 void claims_result_free(struct claimresult *r);
+/* The claim id a worker's report notified ("claim ID", written by the worker's report
+ * in this file), 0 when PAYLOAD is something else (a request's notification). */
+int64_t claims_payload_id(const char *payload);
 /* The output tail and worker of the newest claim of G's step STEP that has one (a new
  * string, *WORKER too), or NULL: what --status and --report show of a step a worker ran,
  * on any machine. */

@@ -762,9 +762,9 @@ static void offer(struct engine *e, struct job *jb)
 static void woken(void *arg, const char *payload)
 {
 	struct engine *e = arg;
-	long long id;
+	int64_t id = claims_payload_id(payload);
 
-	if (sscanf(payload, "claim %lld", &id) != 1) {
+	if (id == 0) {
 		e->inbox_mono_ms = 0;
 		return;
 	}
