@@ -8,6 +8,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "hash.h"
+
 struct node;
 
 enum evkind {
@@ -49,10 +51,11 @@ struct jevent {
 	int64_t off;         /* byte offset of the line in the file */
 	size_t line;         /* 1-based line in the journal file */
 	size_t len;          /* its length, without the newline */
+	struct hash128 sig;  /* the signature, when hassig (16 bytes: its hex is made when asked) */
 	enum evkind kind;
 	int attempt, exit_status, signal;
 	int pgid;            /* start: the step's process group (its shell's pid), 0 when none */
-	char sig[33];        /* the signature, "" when none */
+	bool hassig;
 	bool timed_out;
 };
 

@@ -247,8 +247,9 @@ int64_t jindex_load(const char *path, int fd, int64_t size, struct graph *g, str
 		e->time_ms = v64[0], e->start_ms = v64[1], e->duration_ms = v64[2];
 		e->off = (int64_t)u64[0], e->len = (size_t)u64[1];
 		e->line = x.nev;
+		e->hassig = hassig != 0;
 		if (hassig)
-			hash128_hex(sig, e->sig);
+			e->sig = sig;
 		if (nname) {
 			char buf[256];
 
@@ -339,14 +340,12 @@ int jindex_save(const char *path, int fd, int64_t size, const struct jevent *ev,
 	put(&b, &h, 16);
 	for (size_t i = 0; i < n; i++) {
 		const struct jevent *e = &ev[i];
-		uint8_t kind = (uint8_t)e->kind, flag = e->timed_out, hassig = e->sig[0] != '\0';
+		uint8_t kind = (uint8_t)e->kind, flag = e->timed_out, hassig = e->hassig;
 		int32_t v32[3] = {e->attempt, e->exit_status, e->signal};
 		int64_t v64[3] = {e->time_ms, e->start_ms, e->duration_ms};
 		uint64_t u64[2] = {(uint64_t)e->off, e->len};
-		struct hash128 sig = {0, 0};
+		struct hash128 sig = hassig ? e->sig : (struct hash128){0, 0};
 
-		if (hassig)
-			hash128_parse(e->sig, &sig);
 		put(&b, &kind, 1);
 		put(&b, &flag, 1);
 		put(&b, v32, sizeof(v32));

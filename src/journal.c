@@ -323,7 +323,8 @@ static const char *parse_line(struct journal *j, const char *line, size_t len, s
 			json_decref(o);
 			return "\"sig\" is not 32 hex digits";
 		}
-		memcpy(e->sig, s, 33);
+		e->sig = h;
+		e->hassig = true;
 	}
 	s = json_string_value(json_object_get(o, "run"));
 	e->run = own_run(j, s ? s : "");
@@ -1044,7 +1045,7 @@ long journal_append(struct journal *j, enum evkind kind, struct node *n, const s
 	e->name = n ? n->name : "";
 	e->run = j->runid;
 	if (sig)
-		memcpy(e->sig, sig, 33);
+		e->hassig = hash128_parse(sig, &e->sig) == 0;
 	e->time_ms = now;
 	e->exit_status = -1;
 	e->duration_ms = -1;

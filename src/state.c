@@ -1091,7 +1091,8 @@ static void load(struct graph *g, struct journal *j, bool cone)
 			continue;
 		done = history_event(j, history_of(&S.hist, i)->done);
 		if (done)
-			S.arr[i].haverec = done->sig[0] && hash128_parse(done->sig, &S.arr[i].rec) == 0;
+			if ((S.arr[i].haverec = done->hassig))
+				S.arr[i].rec = done->sig;
 	}
 	/* signatures and decisions in topological order: linear in nodes + edges */
 	for (size_t i = 0; i < nn; i++) {
