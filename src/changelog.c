@@ -222,7 +222,7 @@ static void entry(struct buf *b, const struct jevent *e, const char *day)
 	if (n && n->kind == NODE_STEP && n->est_ms >= 0 && e->kind != EV_MILESTONE)
 		field(&line, "estimated", format_known_duration(n->est_ms, est));
 	field(&line, "author", e->author);
-	field(&line, "by", e->by); /* who decided: an approval, a skip, an accept, a promote */
+	field(&line, "by", e->x->by); /* who decided: an approval, a skip, an accept, a promote */
 	if (n && n->kind == NODE_STEP)
 		field(&line, "refs", n->x->refs);
 	if (line.len)

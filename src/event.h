@@ -32,6 +32,19 @@ enum evkind {
 };
 enum { EV_NKINDS = EV_METRIC + 1 };
 
+/* What only some events say: a start's process (pgid, pstart, boot), who asked for an
+ * approval or a skip (by), a metric's component. Kept out of line, as most events (every
+ * ok a compacted journal keeps) say none of it. */
+struct jextra {
+	const char *boot;      /* start: the boot it started in, NULL when not recorded */
+	const char *by;        /* approve, skip: who asked for it (user@host), NULL when not recorded */
+	const char *component; /* metric: the step's component, NULL when none */
+	int64_t pstart;        /* start: when that shell started (clock ticks since boot), 0 */
+	int pgid;              /* start: the step's process group (its shell's pid), 0 when none */
+};
+/* The extra of an event that says none of it (all NULL and 0). */
+extern const struct jextra jextra_none;
+
 /* One event as loaded (or appended by this process). The fields are ordered by size, so
  * that a million of them carry no padding between. */
 struct jevent {
@@ -40,21 +53,17 @@ struct jevent {
 	const char *run;     /* the run id that wrote it */
 	const char *message; /* NULL when none */
 	const char *log;     /* NULL when none */
-	const char *boot;    /* start: the boot it started in, NULL when not recorded */
-	const char *by;      /* approve, skip: who asked for it (user@host), NULL when not recorded */
-	const char *component; /* metric: the step's component, NULL when none */
+	const struct jextra *x; /* what only some events say; never NULL (&jextra_none) */
 	const char *author;  /* who ran the orch that wrote it: "author", else "user"; NULL: neither */
 	int64_t time_ms;     /* when it was written, ms since the epoch */
 	int64_t start_ms;    /* when the attempt started, 0 when not recorded */
 	int64_t duration_ms; /* -1 when not recorded */
-	int64_t pstart;      /* start: when that shell started (clock ticks since boot), 0 */
 	int64_t off;         /* byte offset of the line in the file */
 	size_t line;         /* 1-based line in the journal file */
 	size_t len;          /* its length, without the newline */
 	struct hash128 sig;  /* the signature, when hassig (16 bytes: its hex is made when asked) */
 	enum evkind kind;
 	int attempt, exit_status, signal;
-	int pgid;            /* start: the step's process group (its shell's pid), 0 when none */
 	bool hassig;
 	bool timed_out;
 };

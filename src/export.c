@@ -182,7 +182,7 @@ int export_write(struct graph *g, struct journal *j)
 			label(&b, "unit", m.unit, false);
 			label(&b, "step", n->name, false);
 			label(&b, "phase", n->phase ? n->phase->name : "", false);
-			label(&b, "component", e->component, false);
+			label(&b, "component", e->x->component, false);
 			buf_printf(&b, "} %.17g\n", m.value);
 		}
 		for (size_t x = 0; x < names.n; x++)

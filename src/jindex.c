@@ -141,6 +141,7 @@ static struct jevent *new_event(struct jindex *x, size_t *cap)
 		x->ev = xreallocarray(x->ev, *cap, sizeof(*x->ev));
 	}
 	memset(&x->ev[x->nev], 0, sizeof(x->ev[0]));
+	x->ev[x->nev].x = &jextra_none;
 	return &x->ev[x->nev++];
 }
 
@@ -269,11 +270,16 @@ int64_t jindex_load(const char *path, int fd, int64_t size, struct graph *g, str
 			e->run = own_n(&x.strs, run, nrun);
 		e->message = own_n(&x.strs, msg, nmsg);
 		e->log = own_n(&x.strs, log, nlog);
-		e->pgid = pgid;
-		e->pstart = pstart;
-		e->boot = own_n(&x.strs, boot, nboot);
-		e->by = own_n(&x.strs, by, nby);
-		e->component = own_n(&x.strs, comp, ncomp);
+		if (pgid || pstart || boot || by || comp) {
+			struct jextra *xe = arena_alloc(&x.strs, sizeof(*xe));
+
+			xe->pgid = pgid;
+			xe->pstart = pstart;
+			xe->boot = own_n(&x.strs, boot, nboot);
+			xe->by = own_n(&x.strs, by, nby);
+			xe->component = own_n(&x.strs, comp, ncomp);
+			e->x = xe;
+		}
 		if (x.nev > 1 && author && x.ev[x.nev - 2].author && strlen(x.ev[x.nev - 2].author) == nauthor &&
 		    memcmp(x.ev[x.nev - 2].author, author, nauthor) == 0)
 			e->author = x.ev[x.nev - 2].author;
@@ -358,13 +364,13 @@ int jindex_save(const char *path, int fd, int64_t size, const struct jevent *ev,
 		put_str(&b, e->message);
 		put_str(&b, e->log);
 		{
-			int32_t pgid = e->pgid;
+			int32_t pgid = e->x->pgid;
 
 			put(&b, &pgid, sizeof(pgid));
-			put(&b, &e->pstart, sizeof(e->pstart));
-			put_str(&b, e->boot);
-			put_str(&b, e->by);
-			put_str(&b, e->component);
+			put(&b, &e->x->pstart, sizeof(e->x->pstart));
+			put_str(&b, e->x->boot);
+			put_str(&b, e->x->by);
+			put_str(&b, e->x->component);
 			put_str(&b, e->author);
 		}
 		if (b.len >= BLOCK && flush_block(&a, hs, &b) < 0)

@@ -206,14 +206,32 @@ static int64_t parse_time(const char *s)
 
 /* ---- small helpers ---- */
 
+const struct jextra jextra_none;
+
+static const char *arena_own(struct arena *a, const char *s)
+{
+	return s ? arena_strndup(a, s, strlen(s)) : NULL;
+}
+
+/* V itself when it says nothing (&jextra_none), else a copy in A (its strings too). */
+static const struct jextra *jextra_keep(struct arena *a, const struct jextra *v)
+{
+	struct jextra *x;
+
+	if (!v->boot && !v->by && !v->component && !v->pstart && !v->pgid)
+		return &jextra_none;
+	x = arena_alloc(a, sizeof(*x));
+	x->boot = arena_own(a, v->boot);
+	x->by = arena_own(a, v->by);
+	x->component = arena_own(a, v->component);
+	x->pstart = v->pstart;
+	x->pgid = v->pgid;
+	return x;
+}
+
 static const char *own(struct journal *j, const char *s)
 {
-	char *c;
-
-	if (!s)
-		return NULL;
-	c = arena_strndup(&j->strs, s, strlen(s));
-	return c;
+	return arena_own(&j->strs, s);
 }
 
 static const char *own_run(struct journal *j, const char *s)
@@ -245,6 +263,7 @@ static struct jevent *new_event(struct journal *j)
 		j->ev = xreallocarray(j->ev, j->evcap, sizeof(*j->ev));
 	}
 	memset(&j->ev[j->nev], 0, sizeof(j->ev[0]));
+	j->ev[j->nev].x = &jextra_none;
 	return &j->ev[j->nev++];
 }
 
@@ -339,11 +358,17 @@ static const char *parse_line(struct journal *j, const char *line, size_t len, s
 	e->duration_ms = v ? json_integer_value(v) : -1;
 	e->message = own(j, json_string_value(json_object_get(o, "msg")));
 	e->log = own(j, json_string_value(json_object_get(o, "log")));
-	e->pgid = (int)json_integer_value(json_object_get(o, "pgid"));
-	e->pstart = json_integer_value(json_object_get(o, "pstart"));
-	e->boot = own(j, json_string_value(json_object_get(o, "boot")));
-	e->by = own(j, json_string_value(json_object_get(o, "by")));
-	e->component = own(j, json_string_value(json_object_get(o, "component")));
+	{
+		struct jextra x = {
+			.boot = json_string_value(json_object_get(o, "boot")),
+			.by = json_string_value(json_object_get(o, "by")),
+			.component = json_string_value(json_object_get(o, "component")),
+			.pstart = json_integer_value(json_object_get(o, "pstart")),
+			.pgid = (int)json_integer_value(json_object_get(o, "pgid")),
+		};
+
+		e->x = jextra_keep(&j->strs, &x);
+	}
 	if (!(s = json_string_value(json_object_get(o, "author"))))
 		s = json_string_value(json_object_get(o, "user"));
 	e->author = own_author(j, s);
@@ -1058,11 +1083,8 @@ long journal_append(struct journal *j, enum evkind kind, struct node *n, const s
 		e->duration_ms = o->duration_ms;
 		e->message = own(j, o->message);
 		e->log = own(j, o->log);
-		e->pgid = o->pgid;
-		e->pstart = o->pstart;
-		e->boot = own(j, o->boot);
-		e->by = own(j, o->by);
-		e->component = own(j, o->component);
+		e->x = jextra_keep(&j->strs, &(struct jextra){.boot = o->boot, .by = o->by, .component = o->component,
+		                                              .pstart = o->pstart, .pgid = o->pgid});
 	}
 	e->author = j->author;
 	e->line = ++j->lines;

@@ -154,7 +154,7 @@ static void classify(struct status *st)
 		s->running = (last == EV_START || last == EV_ROLLBACK_START) && live(st, s->last);
 		/* a step whose orch died, still running: not interrupted, and not to run beside it */
 		s->orphan = !s->running && (ss == ST_INTERRUPTED || ss == ST_ROLLBACK_INTERRUPTED) && s->start &&
-		            s->start->pgid > 0 && proc_group_alive(s->start->pgid, s->start->pstart, s->start->boot);
+		            s->start->x->pgid > 0 && proc_group_alive(s->start->x->pgid, s->start->x->pstart, s->start->x->boot);
 		s->running |= s->orphan;
 		s->done = !s->running && state_satisfied(n);
 		s->skipped = s->done && ss == ST_SKIPPED;
@@ -423,13 +423,13 @@ static void latest_metrics(struct status *st, bool bycomp, struct vec *out)
 		const struct jevent *e = journal_event(st->j, i);
 		struct metric m, *x = NULL;
 
-		if (!e->node || !metric_of(e, &m) || (bycomp && !e->component))
+		if (!e->node || !metric_of(e, &m) || (bycomp && !e->x->component))
 			continue;
 		for (size_t k = 0; k < out->n && !x; k++) {
 			struct metric *y = out->v[k];
 
 			if (strcmp(y->name, m.name) == 0 &&
-			    (bycomp ? strcmp(y->ev->component, e->component) == 0 : y->ev->node == e->node))
+			    (bycomp ? strcmp(y->ev->x->component, e->x->component) == 0 : y->ev->node == e->node))
 				x = y;
 		}
 		if (!x) {
@@ -474,7 +474,7 @@ static void list_metrics(struct status *st)
 	for (size_t k = 0; k < comps.n; k++) {
 		struct metric *m = comps.v[k];
 
-		printf("  component %s: %s=%g%s%s (%s, %s)\n", m->ev->component, m->name, m->value, m->unit[0] ? " " : "",
+		printf("  component %s: %s=%g%s%s (%s, %s)\n", m->ev->x->component, m->name, m->value, m->unit[0] ? " " : "",
 		       m->unit, m->ev->name, when(m->ev->time_ms, (char[32]){0}));
 	}
 	free_metrics(&steps);
@@ -513,7 +513,7 @@ static json_t *json_metrics(struct status *st)
 
 		for (size_t k = 0; k < v->n; k++) {
 			struct metric *m = v->v[k];
-			const char *key = pass ? m->ev->component : m->ev->name;
+			const char *key = pass ? m->ev->x->component : m->ev->name;
 			json_t *group = json_object_get(pass ? jc : js, key), *x = json_object();
 
 			if (!group) {
@@ -664,7 +664,7 @@ static void list_started(struct status *st, bool running)
 		}
 		since = e->start_ms ? e->start_ms : e->time_ms;
 		if (s->orphan)
-			printf("  %*s  still running from an earlier orch, pid %d, %ssince %s (%s)", w, "", e->pgid,
+			printf("  %*s  still running from an earlier orch, pid %d, %ssince %s (%s)", w, "", e->x->pgid,
 			       e->kind == EV_ROLLBACK_START ? "rollback " : "", when(since, t),
 			       format_known_duration(st->now - since, d));
 		else if (!running && state_of(n) == ST_ROLLBACK_INTERRUPTED)
@@ -701,7 +701,7 @@ static void list_approved(struct status *st)
 		if (!any)
 			printf("\n%sApproved:%s\n", term_code(TERM_BOLD), term_code(TERM_RESET));
 		any = true;
-		printf("  %s  by %s, %s\n", n->name, e->by ? e->by : "(not recorded)", when(e->time_ms, t));
+		printf("  %s  by %s, %s\n", n->name, e->x->by ? e->x->by : "(not recorded)", when(e->time_ms, t));
 	}
 }
 
@@ -1110,7 +1110,7 @@ static void json_steps(struct status *st, struct jout *out)
 			jout_time(out, "done_at", s->ok->time_ms);
 		else
 			jout_null(out, "done_at");
-		jout_str(out, "approved_by", s->done && s->ok && s->ok->kind == EV_APPROVE ? s->ok->by : NULL);
+		jout_str(out, "approved_by", s->done && s->ok && s->ok->kind == EV_APPROVE ? s->ok->x->by : NULL);
 		jout_key(out, "last");
 		if (s->last)
 			json_event(out, s->last);
@@ -1217,7 +1217,7 @@ static void json_list(struct status *st, struct jout *out, bool (*pick)(const st
 			jout_str(out, "log", history_log(e));
 			if (pick == is_running) {
 				jout_bool(out, "orphan", s->orphan);
-				jout_intornull(out, "pid", e && e->pgid > 0, e ? e->pgid : 0);
+				jout_intornull(out, "pid", e && e->x->pgid > 0, e ? e->x->pgid : 0);
 			}
 		} else if (pick == is_waiting) {
 			jout_str(out, "prompt", n->x->prompt);

@@ -164,8 +164,8 @@ static json_t *span_event(const struct span *s, int tid)
 	if (e && s->kind == SPAN_HOLD) {
 		json_object_set_new(args, "run", jstr_or_null(e->run));
 		json_object_set_new(args, "message", jstr_or_null(e->message));
-		if (e->by)
-			json_object_set_new(args, "by", json_string(e->by));
+		if (e->x->by)
+			json_object_set_new(args, "by", json_string(e->x->by));
 	} else if (e) {
 		json_object_set_new(args, "attempt", json_integer(e->attempt));
 		json_object_set_new(args, "run", jstr_or_null(e->run));
@@ -211,8 +211,8 @@ static void instants(struct graph *g, struct journal *j, size_t from, json_t *a)
 		json_object_set_new(o, "ts", json_integer(e->time_ms * 1000));
 		json_object_set_new(o, "pid", json_integer(1));
 		json_object_set_new(o, "tid", json_integer(0));
-		if (e->by)
-			json_object_set_new(o, "args", json_pack("{s:s}", "by", e->by));
+		if (e->x->by)
+			json_object_set_new(o, "args", json_pack("{s:s}", "by", e->x->by));
 		json_array_append_new(a, o);
 	}
 }
