@@ -357,6 +357,64 @@ static void test_index_long_string(void **state)
 	free(dir);
 }
 
+/* What only some events say (a start's process, who asked, a component) comes back the
+ * same from a full parse and from the index; an event that says none of it shares the
+ * one empty extra. */
+static void check_extras(struct journal *j)
+{
+	const struct jextra *x;
+
+	assert_int_equal(journal_count(j), 3);
+	x = journal_event(j, 0)->x;
+	assert_int_equal(x->pgid, 4242);
+	assert_int_equal(x->pstart, 77);
+	assert_string_equal(x->boot, "b00t-id");
+	assert_null(x->by);
+	assert_null(x->component);
+	assert_ptr_equal(journal_event(j, 1)->x, &jextra_none);
+	x = journal_event(j, 2)->x;
+	assert_int_equal(x->pgid, 0);
+	assert_null(x->boot);
+	assert_string_equal(x->by, "ann@host");
+	assert_string_equal(x->component, "api");
+}
+
+static void test_extras(void **state)
+{
+	char *dir = test_tmpdir(), *idx, *big = xmalloc(300001);
+	struct graph *g = test_plan(dir, plan2);
+	struct journal *j = test_open(g);
+	struct node *a = test_node(g, "a"), *b = test_node(g, "b");
+	struct outcome start = {.attempt = 1, .exit_status = -1, .pgid = 4242, .pstart = 77, .boot = "b00t-id"};
+	struct outcome fail = {.attempt = 1, .exit_status = 2, .message = big}; /* an index is worth writing */
+	struct outcome skip = {.exit_status = -1, .by = "ann@host", .component = "api"};
+	struct stat st, st2;
+
+	(void)state;
+	memset(big, 'm', 300000);
+	big[300000] = '\0';
+	assert_int_equal(test_append(j, EV_START, a, &start), 0);
+	assert_int_equal(test_append(j, EV_FAIL, a, &fail), 0);
+	assert_int_equal(test_append(j, EV_SKIP, b, &skip), 0);
+	check_extras(j); /* as appended */
+	test_close(g, j);
+	idx = xasprintf("%s/.orch/journal.idx", dir);
+	assert_int_equal(stat(idx, &st), 0);
+	j = test_open(g); /* from the index */
+	check_extras(j);
+	test_close(g, j);
+	assert_int_equal(stat(idx, &st2), 0);
+	assert_int_equal(st2.st_ino, st.st_ino);
+	assert_int_equal(unlink(idx), 0);
+	j = test_open(g); /* parsed */
+	check_extras(j);
+	test_close(g, j);
+	free(idx);
+	free(big);
+	test_rmrf(dir);
+	free(dir);
+}
+
 /* The index of a large journal gives the same events as parsing it, and does not hide
  * damage: any change to the bytes it covers means a full parse. */
 static void test_index(void **state)
@@ -483,6 +541,7 @@ int main(void)
 		cmocka_unit_test(test_compact_and_reset),
 		cmocka_unit_test(test_index),
 		cmocka_unit_test(test_index_long_string),
+		cmocka_unit_test(test_extras),
 		cmocka_unit_test(test_bit_flips),
 	};
 
