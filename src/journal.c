@@ -213,7 +213,7 @@ static const char *arena_own(struct arena *a, const char *s)
 	return s ? arena_strndup(a, s, strlen(s)) : NULL;
 }
 
-/* V itself when it says nothing (&jextra_none), else a copy in A (its strings too). */
+/* &jextra_none when V says nothing, else a copy of V in A (its strings too). */
 static const struct jextra *jextra_keep(struct arena *a, const struct jextra *v)
 {
 	struct jextra *x;
