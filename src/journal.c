@@ -624,6 +624,7 @@ int journal_compact(struct journal *j, const bool *live)
 	j->nev = n;
 	j->lines = n;
 	j->synced = j->size;
+	j->indexed = 0; /* the index is of the old file: journal_close writes the new one's */
 	/* the dead events' slots go back (what state_load computes next does not sit on
 	 * top of them) */
 	j->evcap = n ? n : 1;

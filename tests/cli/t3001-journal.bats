@@ -561,3 +561,25 @@ last_field() {
 	run_orch --why s9
 	expect_contains stdout "$output" "s9 is up to date"
 }
+
+@test "a compacted journal gets its own index: the run after the compaction reads it and does not write it again" {
+	for i in $(seq 1 1800); do printf '[step s%d]\nrun = true\n' "$i"; done > Orchfile
+	run_orch -j4 -s
+	expect_status 0
+	lines_before=$(wc -l < .orch/journal.jsonl)
+	run_orch -s # compacts: 3,600 lines, twice the live part
+	expect_status 0
+	expect_same "lines after compaction" 1800 "$(wc -l < .orch/journal.jsonl)"
+	[ "$lines_before" -eq 3600 ]
+	index=$(cksum < .orch/journal.idx)
+	run_orch -s
+	expect_status 0
+	expect_same stdout "" "$output"
+	expect_same index "$index" "$(cksum < .orch/journal.idx)"
+	run_orch --force s7
+	expect_status 0
+	run_orch --why s7
+	expect_same stdout "s7 would run: forced" "$output"
+	run_orch --why s8
+	expect_contains stdout "$output" "s8 is up to date"
+}
