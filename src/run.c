@@ -56,21 +56,27 @@ enum rtstate {
 	R_FAILED,
 	R_GATE,    /* a manual gate waiting for approval */
 	R_HELD,    /* a milestone a skipped step holds back: not reached this run */
-	R_HOLDING, /* its run succeeded; it holds (hold = ...) until hold_until_wall_ms */
+	R_HOLDING, /* its run succeeded; it holds (hold = ...) until hold->until_wall_ms */
 };
 
-struct rt {
-	enum rtstate st;
+/* What a holding step needs besides (hold_enter makes it): few steps hold, so it is not
+ * in every node's struct rt. */
+struct rthold {
+	int64_t until_wall_ms, next_check_wall_ms; /* when it ends, the next check (0: none) */
+	struct job *check; /* its health check running now, NULL when none */
+};
+
+struct rt { /* laid out without holes: one per node */
 	size_t pending; /* selected dependencies not yet done */
-	int attempt;
 	int64_t retry_at_mono_ms;
+	char *detail;     /* why the last attempt failed (at most DETAIL_MAX - 1 bytes), NULL: not known */
+	struct rthold *hold; /* while it holds (and after), NULL for a step that never held here */
+	enum rtstate st;
+	int attempt;
+	int lost;          /* attempts its workers lost in this run (on_interrupt = rerun) */
 	bool instant;     /* completes as soon as it is ready (phases, and steps outside a rollback) */
 	bool asked;       /* a gate asked about on the terminal in this run */
 	bool recheck;     /* satisfied, but its inputs are hashed again once it is ready */
-	char *detail;     /* why the last attempt failed (at most DETAIL_MAX - 1 bytes), NULL: not known */
-	int64_t hold_until_wall_ms, next_check_wall_ms; /* a hold: when it ends, the next check (0: none) */
-	struct job *check; /* its health check running now, NULL when none */
-	int lost;          /* attempts its workers lost in this run (on_interrupt = rerun) */
 	bool lease_lost;   /* asked about because its worker lost the lease (on_interrupt = ask) */
 };
 
@@ -193,17 +199,17 @@ static void hold_line(struct engine *e, struct node *n, char *line, size_t len)
 {
 	const struct history *h = state_history(n);
 	const struct rt *r = n->rt;
-	int64_t now = wall_ms(), left = r->hold_until_wall_ms - now;
+	int64_t now = wall_ms(), left = r->hold->until_wall_ms - now;
 	char a[32], b[32];
 
 	snprintf(line, len, "[%zu/%zu] holding %s: %s left", e->prog.finished, e->prog.total, n->name,
 	         format_duration(left > 0 ? left : 0, a, sizeof(a)));
 	if (n->ro->check) {
-		int64_t next = r->next_check_wall_ms > now ? r->next_check_wall_ms - now : 0;
+		int64_t next = r->hold->next_check_wall_ms > now ? r->hold->next_check_wall_ms - now : 0;
 
 		snprintf(b, sizeof(b), "next in %s", format_duration(next, a, sizeof(a)));
 		snprintf(line + strlen(line), len - strlen(line), ", checks %d passed, %d failed, %s", h->checks_ok,
-		         h->checks_failed, r->check ? "checking now" : b);
+		         h->checks_failed, r->hold->check ? "checking now" : b);
 	}
 	if (e->holding.n > 1)
 		snprintf(line + strlen(line), len - strlen(line), " (+%zu holding)", e->holding.n - 1);
@@ -235,7 +241,7 @@ static void draw_status(struct engine *e)
 		struct node *h = NULL;
 
 		for (size_t i = 0; i < e->holding.n; i++)
-			if (!h || rt(e->holding.v[i])->hold_until_wall_ms < rt(h)->hold_until_wall_ms)
+			if (!h || rt(e->holding.v[i])->hold->until_wall_ms < rt(h)->hold->until_wall_ms)
 				h = e->holding.v[i];
 		hold_line(e, h, line, sizeof(line));
 		term_live(line);
@@ -1258,7 +1264,7 @@ struct node *run_take_rollback(void)
 /* "2m 30s" left of N's hold into OUT (32 bytes). */
 static char *hold_left(const struct node *n, char *out)
 {
-	int64_t left = rt(n)->hold_until_wall_ms - wall_ms();
+	int64_t left = rt(n)->hold->until_wall_ms - wall_ms();
 
 	return format_duration(left > 0 ? left : 0, out, 32);
 }
@@ -1271,18 +1277,20 @@ static void schedule_check(struct node *n)
 	int64_t at;
 
 	if (!n->ro->check) {
-		rt(n)->next_check_wall_ms = 0;
+		rt(n)->hold->next_check_wall_ms = 0;
 		return;
 	}
-	at = rt(n)->hold_until_wall_ms - n->ro->hold_ms +
+	at = rt(n)->hold->until_wall_ms - n->ro->hold_ms +
 	     n->ro->check_every_ms * (int64_t)(h->checks_ok + h->checks_failed + 1);
-	rt(n)->next_check_wall_ms = at > wall_ms() ? at : wall_ms();
+	rt(n)->hold->next_check_wall_ms = at > wall_ms() ? at : wall_ms();
 }
 
 static void hold_enter(struct engine *e, struct node *n, int64_t until)
 {
 	rt(n)->st = R_HOLDING;
-	rt(n)->hold_until_wall_ms = until;
+	if (!rt(n)->hold)
+		rt(n)->hold = xcalloc(1, sizeof(*rt(n)->hold));
+	rt(n)->hold->until_wall_ms = until;
 	schedule_check(n);
 	vec_push(&e->holding, n);
 }
@@ -1348,8 +1356,8 @@ static bool hold_end(struct engine *e, struct node *n, enum result res, const ch
 	struct outcome o = {.exit_status = -1, .by = by, .message = message};
 
 	drop_from(&e->holding, n);
-	if (rt(n)->check) /* promoted or aborted while it checks: the check no longer matters */
-		kill_job(rt(n)->check, SIGKILL);
+	if (rt(n)->hold->check) /* promoted or aborted while it checks: the check no longer matters */
+		kill_job(rt(n)->hold->check, SIGKILL);
 	o.start_ms = st && st->start_ms > 0 ? st->start_ms : wall_ms();
 	o.duration_ms = wall_ms() - o.start_ms;
 	e->prog.finished++;
@@ -1387,8 +1395,8 @@ static void start_check(struct engine *e, struct node *n)
 		jb->wstatus = 127 << 8;
 	}
 	os_go(&jb->proc, true);
-	rt(n)->check = jb;
-	rt(n)->next_check_wall_ms = 0;
+	rt(n)->hold->check = jb;
+	rt(n)->hold->next_check_wall_ms = 0;
 	e->nchecks++;
 	vec_push(&e->jobs, jb);
 }
@@ -1428,7 +1436,7 @@ static void check_done(struct engine *e, struct job *jb, bool ok, const char *de
 			break;
 		}
 	e->nchecks--;
-	rt(n)->check = NULL;
+	rt(n)->hold->check = NULL;
 	/* stopped, or the hold ended meanwhile: not a result (the next orch checks again) */
 	if ((e->interrupted && !jb->timed_out) || rt(n)->st != R_HOLDING) {
 		free_job(jb);
@@ -1476,12 +1484,12 @@ static void tend_holds(struct engine *e)
 		struct node *n = e->holding.v[i];
 		int64_t now = wall_ms();
 
-		if (rt(n)->check || e->interrupted) {
+		if (rt(n)->hold->check || e->interrupted) {
 			i++;
-		} else if (now >= rt(n)->hold_until_wall_ms) {
+		} else if (now >= rt(n)->hold->until_wall_ms) {
 			hold_end(e, n, RESULT_OK, NULL, NULL); /* drops it from holding */
 		} else {
-			if (rt(n)->next_check_wall_ms && now >= rt(n)->next_check_wall_ms && !e->stopping)
+			if (rt(n)->hold->next_check_wall_ms && now >= rt(n)->hold->next_check_wall_ms && !e->stopping)
 				start_check(e, n);
 			i++;
 		}
@@ -1658,10 +1666,10 @@ static int poll_timeout(struct engine *e)
 		t = e->settle_since_mono_ms + SETTLE_MS - now;
 	for (size_t i = 0; i < e->holding.n; i++) {
 		const struct rt *r = rt(e->holding.v[i]);
-		int64_t wall = wall_ms(), at = r->hold_until_wall_ms;
+		int64_t wall = wall_ms(), at = r->hold->until_wall_ms;
 
-		if (r->next_check_wall_ms && r->next_check_wall_ms < at)
-			at = r->next_check_wall_ms;
+		if (r->hold->next_check_wall_ms && r->hold->next_check_wall_ms < at)
+			at = r->hold->next_check_wall_ms;
 		if (t < 0 || at - wall < t)
 			t = at - wall > 0 ? at - wall : 0;
 	}
@@ -1864,8 +1872,10 @@ static void free_runtime(struct engine *e)
 	for (size_t i = 0; i < e->g->nodes.n; i++) {
 		struct node *n = e->g->nodes.v[i];
 
-		if (n->rt)
+		if (n->rt) {
 			free(rt(n)->detail);
+			free(rt(n)->hold);
+		}
 		n->rt = NULL;
 	}
 	free(e->rts);
