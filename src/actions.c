@@ -285,8 +285,8 @@ int action_force(struct graph *g, char **steps, size_t nsteps)
 		struct node *n = graph_find(g, steps[i]);
 
 		if (n && n->kind == NODE_PHASE) {
-			for (size_t k = 0; k < n->steps.n; k++)
-				vec_push(&todo, n->steps.v[k]);
+			for (size_t k = 0; k < n->x->steps.n; k++)
+				vec_push(&todo, n->x->steps.v[k]);
 		} else if ((n = find_step(g, steps[i], "--force"))) {
 			vec_push(&todo, n);
 		} else {

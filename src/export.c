@@ -112,15 +112,15 @@ int export_write(struct graph *g, struct journal *j)
 
 		buf_puts(&b, "orch_phase_steps{");
 		label(&b, "phase", ph->name, true);
-		buf_printf(&b, "} %zu\n", ph->steps.n);
+		buf_printf(&b, "} %zu\n", ph->x->steps.n);
 	}
 	family(&b, "orch_phase_steps_done", "gauge", "Steps of a phase that are done (or skipped).");
 	for (size_t i = 0; i < g->phases.n; i++) {
 		struct node *ph = g->phases.v[i];
 		size_t done = 0;
 
-		for (size_t k = 0; k < ph->steps.n; k++)
-			done += state_satisfied(ph->steps.v[k]);
+		for (size_t k = 0; k < ph->x->steps.n; k++)
+			done += state_satisfied(ph->x->steps.v[k]);
 		buf_puts(&b, "orch_phase_steps_done{");
 		label(&b, "phase", ph->name, true);
 		buf_printf(&b, "} %zu\n", done);

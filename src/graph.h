@@ -125,6 +125,7 @@ struct nodex {
 	char *runs_on;      /* runs_on = LABEL: run by a worker with that label (claims.c) */
 	unsigned char on_interrupt; /* enum oninterrupt: its worker lost its lease */
 	char *validate;     /* milestones */
+	struct vec steps;   /* phases: the phase's steps, in declaration order */
 	bool allow_skipped; /* milestones: reached even when a step it needs is skipped */
 };
 
@@ -139,6 +140,8 @@ struct node {
 	int line;        /* line of the section header */
 	int number;      /* phases: phaseN */
 	int phase_line;  /* steps: the line of their phase key */
+	uint32_t ndeps, depcap; /* deps (32 bits: a node's edges fit; 8 bytes a node fewer) */
+	uint32_t nusers;
 	bool transaction; /* steps: default true */
 	bool always;
 	bool isbarrier;  /* a phase's barrier (graph_barrier), not a node of the plan */
@@ -155,14 +158,9 @@ struct node {
 	struct pool *pool;
 	struct rollout *ro; /* hold, check, on_fail (rollouts.md); NULL when the step has none */
 
-	/* phases */
-	struct vec steps; /* the phase's steps, in declaration order */
-
 	/* edges: what this node needs, and who needs it */
 	struct edge *deps;
-	size_t ndeps, depcap;
 	struct node **users;
-	size_t nusers;
 
 	int64_t prio_ms; /* longest estimated path from here to the end of the plan */
 	const struct nodex *x; /* the rare fields (read them here; write through node_x) */

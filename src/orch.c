@@ -893,8 +893,8 @@ static int force(struct graph *g, struct options *o)
 			continue;
 		}
 		if (t && t->kind == NODE_PHASE) {
-			for (size_t k = 0; k < t->steps.n; k++) {
-				struct node *n = t->steps.v[k];
+			for (size_t k = 0; k < t->x->steps.n; k++) {
+				struct node *n = t->x->steps.v[k];
 
 				if (!taken[n->id])
 					taken[n->id] = true, vec_push(&names, n->name);

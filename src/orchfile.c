@@ -923,7 +923,7 @@ static void step_special(struct parser *p, struct section *s, struct entry *e, c
 		else {
 			n->phase = ph;
 			n->phase_line = e->line;
-			vec_push(&ph->steps, n);
+			vec_push(&node_x(ph)->steps, n);
 		}
 	} else if (strcmp(e->key, "needs") == 0) {
 		add_needs(p, n, e, v);
@@ -1113,7 +1113,7 @@ static void load_after(struct parser *p, struct section *s)
 			     d->name, node_kindname(d));
 		else if (d) {
 			graph_adddep(ph, d, e->line, EDGE_AFTER);
-			if (ph->steps.n) {
+			if (ph->x->steps.n) {
 				b = graph_barrier(p->g, ph);
 				graph_adddep(b, d, e->line, EDGE_AFTER);
 			}
@@ -1121,8 +1121,8 @@ static void load_after(struct parser *p, struct section *s)
 		free(words.v[i]);
 	}
 	vec_free(&words);
-	for (size_t j = 0; b && j < ph->steps.n; j++)
-		graph_adddep(ph->steps.v[j], b, e->line, EDGE_AFTER);
+	for (size_t j = 0; b && j < ph->x->steps.n; j++)
+		graph_adddep(ph->x->steps.v[j], b, e->line, EDGE_AFTER);
 }
 
 static void milestone_special(struct parser *p, struct section *s, struct entry *e, char *v)
@@ -1204,7 +1204,7 @@ static void load_source(struct parser *p, struct section *s)
 		if (ph) {
 			n->phase = ph;
 			n->phase_line = ents[2]->line;
-			vec_push(&ph->steps, n);
+			vec_push(&node_x(ph)->steps, n);
 		}
 	}
 	if (sq && !s->node->title && project)
@@ -1738,8 +1738,8 @@ static void build(struct parser *p)
 	for (size_t i = 0; i < p->g->phases.n; i++) {
 		struct node *ph = p->g->phases.v[i];
 
-		for (size_t j = 0; j < ph->steps.n; j++) {
-			struct node *st = ph->steps.v[j];
+		for (size_t j = 0; j < ph->x->steps.n; j++) {
+			struct node *st = ph->x->steps.v[j];
 
 			graph_adddep(ph, st, st->phase_line, EDGE_PHASE);
 		}

@@ -138,8 +138,8 @@ static void phases(struct report *r)
 		size_t done = 0;
 		int64_t est = 0, act = 0;
 
-		for (size_t k = 0; k < ph->steps.n; k++) {
-			struct node *n = ph->steps.v[k];
+		for (size_t k = 0; k < ph->x->steps.n; k++) {
+			struct node *n = ph->x->steps.v[k];
 			int64_t x = actual_ms(r, n);
 
 			done += state_satisfied(n);
@@ -149,7 +149,7 @@ static void phases(struct report *r)
 		buf_printf(&r->out, "<tr><td>%d</td><td>", ph->number);
 		esc(&r->out, ph->title);
 		buf_puts(&r->out, "</td><td>");
-		progress_bar(&r->out, done, ph->steps.n);
+		progress_bar(&r->out, done, ph->x->steps.n);
 		buf_printf(&r->out, "</td><td>%s</td><td>%s</td></tr>\n", format_duration(est, a, sizeof(a)),
 		           format_duration(act, b, sizeof(b)));
 	}
@@ -184,8 +184,8 @@ static void step_order(struct graph *g, struct vec *out)
 	for (size_t i = 0; i < g->phases.n; i++) {
 		struct node *ph = g->phases.v[i];
 
-		for (size_t k = 0; k < ph->steps.n; k++)
-			vec_push(out, ph->steps.v[k]);
+		for (size_t k = 0; k < ph->x->steps.n; k++)
+			vec_push(out, ph->x->steps.v[k]);
 	}
 	for (size_t i = 0; i < g->steps.n; i++)
 		if (!((struct node *)g->steps.v[i])->phase)

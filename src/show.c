@@ -41,7 +41,7 @@ static json_t *phase_after_json(const struct node *n)
 	json_t *after = json_array();
 
 	/* as its steps see them (a phase without steps shows none) */
-	if (n->steps.n)
+	if (n->x->steps.n)
 		for (size_t j = 0; j < n->ndeps; j++)
 			if (n->deps[j].why == EDGE_AFTER)
 				json_array_append_new(after, json_string(n->deps[j].dep->name));
@@ -96,8 +96,8 @@ static void list_json(struct graph *g, FILE *f)
 		jout_set(&out, "after", phase_after_json(n));
 		jout_key(&out, "steps");
 		jout_open(&out, '[');
-		for (size_t j = 0; j < n->steps.n; j++) {
-			struct node *st = n->steps.v[j];
+		for (size_t j = 0; j < n->x->steps.n; j++) {
+			struct node *st = n->x->steps.v[j];
 
 			jout_str(&out, NULL, st->name);
 			est += st->est_ms > 0 ? st->est_ms : 0;
@@ -165,8 +165,8 @@ void show_list(struct graph *g, bool json, FILE *out)
 		char target[32];
 
 		snprintf(target, sizeof(target), "phase%d", n->number);
-		fprintf(out, "  %-8s %-*s %3zu step%s  %s\n", target, pw + 2, n->name, n->steps.n,
-		        n->steps.n == 1 ? " " : "s", n->title);
+		fprintf(out, "  %-8s %-*s %3zu step%s  %s\n", target, pw + 2, n->name, n->x->steps.n,
+		        n->x->steps.n == 1 ? " " : "s", n->title);
 	}
 	if (g->milestones.n)
 		fprintf(out, "\nmilestones:\n");
@@ -297,15 +297,15 @@ static void dot_edge(const struct node *from, const struct node *to, FILE *out)
 	char *qa, *qb, *ca = NULL, *cb = NULL;
 
 	if (from->kind == NODE_PHASE) {
-		if (!from->steps.n)
+		if (!from->x->steps.n)
 			return;
-		a = from->steps.v[0];
+		a = from->x->steps.v[0];
 		ca = cluster_id(from);
 	}
 	if (to->kind == NODE_PHASE) {
-		if (!to->steps.n)
+		if (!to->x->steps.n)
 			return;
-		b = to->steps.v[0];
+		b = to->x->steps.v[0];
 		cb = cluster_id(to);
 	}
 	qa = dot_quote(a->name);
@@ -344,13 +344,13 @@ void show_dot(struct graph *g, enum mark mark, FILE *out, const char **words)
 		char *label = xasprintf("%d. %s", ph->number, ph->title), *ql = dot_quote(label);
 		bool any = false;
 
-		for (size_t j = 0; j < ph->steps.n; j++)
-			any |= shown(ph->steps.v[j], mark);
+		for (size_t j = 0; j < ph->x->steps.n; j++)
+			any |= shown(ph->x->steps.v[j], mark);
 		if (any) {
 			fprintf(out, "  subgraph %s {\n    label=%s;\n", qc, ql);
-			for (size_t j = 0; j < ph->steps.n; j++)
-				if (shown(ph->steps.v[j], mark))
-					dot_node(ph->steps.v[j], out, "    ", words ? words[((struct node *)ph->steps.v[j])->id] : NULL);
+			for (size_t j = 0; j < ph->x->steps.n; j++)
+				if (shown(ph->x->steps.v[j], mark))
+					dot_node(ph->x->steps.v[j], out, "    ", words ? words[((struct node *)ph->x->steps.v[j])->id] : NULL);
 			fprintf(out, "  }\n");
 		}
 		free(qc), free(label), free(ql);
@@ -368,7 +368,7 @@ void show_dot(struct graph *g, enum mark mark, FILE *out, const char **words)
 			continue;
 		for (struct depiter it = {.n = n}; (e = graph_nextdep(&it));) {
 			/* one edge per phase barrier, drawn between the clusters */
-			if (e->why == EDGE_AFTER && n->phase && n->phase->steps.v[0] != n)
+			if (e->why == EDGE_AFTER && n->phase && n->phase->x->steps.v[0] != n)
 				continue;
 			if (shown(e->dep, mark))
 				dot_edge(e->dep, e->why == EDGE_AFTER ? n->phase : n, out);
@@ -380,10 +380,10 @@ void show_dot(struct graph *g, enum mark mark, FILE *out, const char **words)
 		struct node *a = g->phases.v[i - 1], *b = g->phases.v[i];
 		char *qa, *qb;
 
-		if (!a->steps.n || !b->steps.n || !shown(a->steps.v[a->steps.n - 1], mark) || !shown(b->steps.v[0], mark))
+		if (!a->x->steps.n || !b->x->steps.n || !shown(a->x->steps.v[a->x->steps.n - 1], mark) || !shown(b->x->steps.v[0], mark))
 			continue;
-		qa = dot_quote(((struct node *)a->steps.v[a->steps.n - 1])->name);
-		qb = dot_quote(((struct node *)b->steps.v[0])->name);
+		qa = dot_quote(((struct node *)a->x->steps.v[a->x->steps.n - 1])->name);
+		qb = dot_quote(((struct node *)b->x->steps.v[0])->name);
 		fprintf(out, "  %s -> %s [style=invis, weight=5];\n", qa, qb);
 		free(qa);
 		free(qb);
