@@ -1305,6 +1305,10 @@ void state_set(struct node *n, enum stepstate st, const char *reason)
 		s->eff = s->sig;
 		mark_dirty_users(n);
 	}
+	/* recorded (record() sets the state after the event): like state_load, a run lets
+	 * a finished step's parts go, which were most of a long run's memory */
+	if (sat && n->kind == NODE_STEP)
+		drop_parts(s);
 	set_satisfied(n, sat);
 }
 
