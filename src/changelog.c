@@ -198,7 +198,7 @@ static void entry(struct buf *b, const struct jevent *e, const char *day)
 		utc(e->time_ms, "%H:%M:%S", when, sizeof(when));
 	else
 		utc(e->time_ms, "%Y-%m-%d %H:%M:%S", when, sizeof(when));
-	buf_printf(b, "- %s **%s** `%s`", when, result_of(e), e->name);
+	buf_printf(b, "- %s **%s** `%s`", when, result_of(e), event_name(e));
 	if (n && strcmp(n->title, n->name) != 0) {
 		buf_putc(b, ' ');
 		md_escape(b, n->title);

@@ -33,9 +33,12 @@ enum evkind {
 enum { EV_NKINDS = EV_METRIC + 1 };
 
 /* What only some events say: a start's process (pgid, pstart, boot), who asked for an
- * approval or a skip (by), a metric's component. Kept out of line, as most events (every
- * ok a compacted journal keeps) say none of it. */
+ * approval or a skip (by), a metric's component, the name of a step no longer in the
+ * Orchfile. Kept out of line, as most events (every ok a compacted journal keeps) say
+ * none of it. */
 struct jextra {
+	const char *name;      /* the step or milestone as recorded when no node has that name,
+	                        * NULL when one has (or the event is plan-wide): see event_name */
 	const char *boot;      /* start: the boot it started in, NULL when not recorded */
 	const char *by;        /* approve, skip: who asked for it (user@host), NULL when not recorded */
 	const char *component; /* metric: the step's component, NULL when none */
@@ -49,7 +52,6 @@ extern const struct jextra jextra_none;
  * that a million of them carry no padding between. */
 struct jevent {
 	struct node *node;   /* NULL: plan-wide, or a name no longer in the Orchfile */
-	const char *name;    /* the step or milestone as recorded ("" when plan-wide) */
 	const char *run;     /* the run id that wrote it */
 	const char *message; /* NULL when none */
 	const char *log;     /* NULL when none */
@@ -59,13 +61,16 @@ struct jevent {
 	int64_t start_ms;    /* when the attempt started, 0 when not recorded */
 	int64_t duration_ms; /* -1 when not recorded */
 	int64_t off;         /* byte offset of the line in the file */
-	size_t line;         /* 1-based line in the journal file */
-	size_t len;          /* its length, without the newline */
 	struct hash128 sig;  /* the signature, when hassig (16 bytes: its hex is made when asked) */
+	uint32_t line;       /* 1-based line in the journal file (a journal of more is refused) */
+	uint32_t len;        /* its length, without the newline (a longer line is refused) */
 	enum evkind kind;
 	int attempt, exit_status, signal;
 	bool hassig;
 	bool timed_out;
 };
+
+/* The step or milestone E is about, as recorded ("" when plan-wide); journal.c. */
+const char *event_name(const struct jevent *e);
 
 #endif

@@ -246,8 +246,10 @@ int64_t jindex_load(const char *path, int fd, int64_t size, struct graph *g, str
 		e->timed_out = flag != 0;
 		e->attempt = v32[0], e->exit_status = v32[1], e->signal = v32[2];
 		e->time_ms = v64[0], e->start_ms = v64[1], e->duration_ms = v64[2];
-		e->off = (int64_t)u64[0], e->len = (size_t)u64[1];
-		e->line = x.nev;
+		if (u64[1] > UINT32_MAX || x.nev > UINT32_MAX)
+			goto stale;
+		e->off = (int64_t)u64[0], e->len = (uint32_t)u64[1];
+		e->line = (uint32_t)x.nev;
 		e->hassig = hassig != 0;
 		if (hassig)
 			e->sig = sig;
@@ -259,9 +261,6 @@ int64_t jindex_load(const char *path, int fd, int64_t size, struct graph *g, str
 				buf[nname] = '\0';
 				e->node = graph_find(g, buf);
 			}
-			e->name = e->node ? e->node->name : own_n(&x.strs, name, nname);
-		} else {
-			e->name = "";
 		}
 		/* consecutive events nearly always share the run id */
 		if (x.nev > 1 && strlen(x.ev[x.nev - 2].run) == nrun && memcmp(x.ev[x.nev - 2].run, run, nrun) == 0)
@@ -270,9 +269,10 @@ int64_t jindex_load(const char *path, int fd, int64_t size, struct graph *g, str
 			e->run = own_n(&x.strs, run, nrun);
 		e->message = own_n(&x.strs, msg, nmsg);
 		e->log = own_n(&x.strs, log, nlog);
-		if (pgid || pstart || boot || by || comp) {
+		if ((nname && !e->node) || pgid || pstart || boot || by || comp) {
 			struct jextra *xe = arena_alloc(&x.strs, sizeof(*xe));
 
+			xe->name = nname && !e->node ? own_n(&x.strs, name, nname) : NULL;
 			xe->pgid = pgid;
 			xe->pstart = pstart;
 			xe->boot = own_n(&x.strs, boot, nboot);
@@ -359,7 +359,7 @@ int jindex_save(const char *path, int fd, int64_t size, const struct jevent *ev,
 		put(&b, u64, sizeof(u64));
 		put(&b, &hassig, 1);
 		put(&b, &sig, sizeof(sig));
-		put_str(&b, e->name);
+		put_str(&b, event_name(e));
 		put_str(&b, e->run ? e->run : "");
 		put_str(&b, e->message);
 		put_str(&b, e->log);

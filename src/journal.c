@@ -208,6 +208,11 @@ static int64_t parse_time(const char *s)
 
 const struct jextra jextra_none;
 
+const char *event_name(const struct jevent *e)
+{
+	return e->x->name ? e->x->name : e->node ? e->node->name : "";
+}
+
 static const char *arena_own(struct arena *a, const char *s)
 {
 	return s ? arena_strndup(a, s, strlen(s)) : NULL;
@@ -218,9 +223,10 @@ static const struct jextra *jextra_keep(struct arena *a, const struct jextra *v)
 {
 	struct jextra *x;
 
-	if (!v->boot && !v->by && !v->component && !v->pstart && !v->pgid)
+	if (!v->name && !v->boot && !v->by && !v->component && !v->pstart && !v->pgid)
 		return &jextra_none;
 	x = arena_alloc(a, sizeof(*x));
+	x->name = arena_own(a, v->name);
 	x->boot = arena_own(a, v->boot);
 	x->by = arena_own(a, v->by);
 	x->component = arena_own(a, v->component);
@@ -287,7 +293,7 @@ static const char *parse_line(struct journal *j, const char *line, size_t len, s
 	static char err[256];
 	json_error_t jerr;
 	json_t *o, *v;
-	const char *s;
+	const char *s, *name;
 	int k;
 
 	if (!(o = json_loadb(line, len, 0, &jerr))) {
@@ -329,12 +335,9 @@ static const char *parse_line(struct journal *j, const char *line, size_t len, s
 		json_decref(o);
 		return "no \"step\"";
 	}
-	if (s) {
+	if (s)
 		e->node = graph_find(j->g, s);
-		e->name = e->node ? e->node->name : own(j, s);
-	} else {
-		e->name = "";
-	}
+	name = s && !e->node ? s : NULL;
 	if ((v = json_object_get(o, "sig"))) {
 		struct hash128 h;
 
@@ -360,6 +363,7 @@ static const char *parse_line(struct journal *j, const char *line, size_t len, s
 	e->log = own(j, json_string_value(json_object_get(o, "log")));
 	{
 		struct jextra x = {
+			.name = name,
 			.boot = json_string_value(json_object_get(o, "boot")),
 			.by = json_string_value(json_object_get(o, "by")),
 			.component = json_string_value(json_object_get(o, "component")),
@@ -481,10 +485,13 @@ static int load(struct journal *j)
 
 		lineno++;
 		e = new_event(j);
-		e->line = lineno;
+		e->line = (uint32_t)lineno;
 		e->off = base + (p - text);
-		e->len = len;
+		e->len = (uint32_t)len;
 		why = !nl ? "no newline at the end" : memchr(p, '\0', len) ? "NUL bytes" : NULL;
+		/* an event keeps its line and length in 32 bits; orch writes neither so large */
+		if (!why && (len > UINT32_MAX || lineno > UINT32_MAX))
+			why = len > UINT32_MAX ? "a line of 4 GiB or more" : "a line past the 4,294,967,295th";
 		if (!why && len == 0)
 			why = "empty line";
 		if (!why)
@@ -616,7 +623,7 @@ int journal_compact(struct journal *j, const bool *live)
 		if (!live[i])
 			continue;
 		j->ev[n] = j->ev[i];
-		j->ev[n].line = n + 1;
+		j->ev[n].line = (uint32_t)(n + 1);
 		j->ev[n].off = j->size;
 		j->size += (int64_t)j->ev[n].len + 1;
 		n++;
@@ -1068,7 +1075,6 @@ long journal_append(struct journal *j, enum evkind kind, struct node *n, const s
 	e = new_event(j);
 	e->kind = kind;
 	e->node = n;
-	e->name = n ? n->name : "";
 	e->run = j->runid;
 	if (sig)
 		e->hassig = hash128_parse(sig, &e->sig) == 0;
@@ -1088,9 +1094,9 @@ long journal_append(struct journal *j, enum evkind kind, struct node *n, const s
 		                                              .pstart = o->pstart, .pgid = o->pgid});
 	}
 	e->author = j->author;
-	e->line = ++j->lines;
+	e->line = (uint32_t)++j->lines;
 	e->off = j->size;
-	e->len = len;
+	e->len = (uint32_t)len;
 	j->size += (int64_t)len + 1;
 	return (long)(j->nev - 1);
 }

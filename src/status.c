@@ -475,7 +475,7 @@ static void list_metrics(struct status *st)
 		struct metric *m = comps.v[k];
 
 		printf("  component %s: %s=%g%s%s (%s, %s)\n", m->ev->x->component, m->name, m->value, m->unit[0] ? " " : "",
-		       m->unit, m->ev->name, when(m->ev->time_ms, (char[32]){0}));
+		       m->unit, event_name(m->ev), when(m->ev->time_ms, (char[32]){0}));
 	}
 	free_metrics(&steps);
 	free_metrics(&comps);
@@ -513,7 +513,7 @@ static json_t *json_metrics(struct status *st)
 
 		for (size_t k = 0; k < v->n; k++) {
 			struct metric *m = v->v[k];
-			const char *key = pass ? m->ev->x->component : m->ev->name;
+			const char *key = pass ? m->ev->x->component : event_name(m->ev);
 			json_t *group = json_object_get(pass ? jc : js, key), *x = json_object();
 
 			if (!group) {
@@ -523,7 +523,7 @@ static json_t *json_metrics(struct status *st)
 			json_object_set_new(x, "value", json_real(m->value));
 			json_object_set_new(x, "unit", m->unit[0] ? json_string(m->unit) : json_null());
 			if (pass)
-				json_object_set_new(x, "step", json_string(m->ev->name));
+				json_object_set_new(x, "step", json_string(event_name(m->ev)));
 			json_object_set_new(x, "at", jtime(m->ev->time_ms));
 			if (!pass)
 				json_object_set_new(x, "history", metric_history(st, m));
