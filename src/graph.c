@@ -26,10 +26,23 @@ struct nodex *node_x(struct node *n)
 /* Every graph ever made, so that one kept until exit stays reachable. */
 static struct vec graphs;
 
+static const char *node_key(const void *n)
+{
+	return ((const struct node *)n)->name;
+}
+
+static const char *pool_key(const void *p)
+{
+	return ((const struct pool *)p)->name;
+}
+
 struct graph *graph_new(const char *file, const char *dir)
 {
 	struct graph *g = xcalloc(1, sizeof(*g));
 	const char *base = strrchr(dir, '/');
+
+	table_init(&g->names, node_key);
+	table_init(&g->poolnames, pool_key);
 
 	g->file = xstrdup(file);
 	g->dir = xstrdup(dir);
@@ -80,7 +93,7 @@ struct node *graph_add(struct graph *g, enum nodekind kind, const char *name, in
 	struct node *n = arena_alloc(&g->mem, sizeof(*n));
 
 	n->name = graph_strdup(g, name);
-	if (table_put(&g->names, n->name, n))
+	if (table_put(&g->names, n))
 		return NULL;
 	n->kind = kind;
 	n->line = line;
@@ -103,7 +116,7 @@ struct pool *graph_addpool(struct graph *g, const char *name, int line)
 	struct pool *p = xcalloc(1, sizeof(*p));
 
 	p->name = xstrdup(name);
-	if (table_put(&g->poolnames, p->name, p)) {
+	if (table_put(&g->poolnames, p)) {
 		free(p->name);
 		free(p);
 		return NULL;

@@ -12,9 +12,12 @@
 /* The output is gathered here and written in blocks of about this size. */
 #define JOUT_FLUSH (64 * 1024)
 
+static const char *jkey_key(const void *k);
+
 void jout_init(struct jout *o, FILE *f, size_t flags)
 {
 	memset(o, 0, sizeof(*o));
+	table_init(&o->keys, jkey_key);
 	o->f = f;
 	o->flags = flags;
 	o->indent = (int)(flags & JSON_MAX_INDENT);
@@ -123,6 +126,12 @@ static const char *key_text(const struct jkey *k)
 	return k->bytes + k->len;
 }
 
+/* The key a struct jkey is found by in o->keys. */
+static const char *jkey_key(const void *k)
+{
+	return key_text(k);
+}
+
 static void memo_free(struct jmemo *m)
 {
 	free(m->s);
@@ -143,7 +152,7 @@ void jout_close(struct jout *o, char c)
 		free(o->buf);
 		free(o->out);
 		for (size_t i = 0; i < o->keys.cap; i++) {
-			struct jkey *k = o->keys.slot[i].value;
+			struct jkey *k = o->keys.slot[i];
 
 			if (k)
 				memo_free(&k->last);
@@ -294,7 +303,7 @@ static struct jkey *find_key(struct jout *o, const char *key)
 		memcpy(k->bytes + pre, o->buf, len);
 		memcpy(k->bytes + pre + len, ": ", sep);
 		memcpy(k->bytes + k->len, key, klen + 1);
-		table_put(&o->keys, key_text(k), k);
+		table_put(&o->keys, k);
 	}
 	f->key = k ? key : NULL;
 	f->k = k;

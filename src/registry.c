@@ -138,18 +138,26 @@ static bool same_sig(const struct pgrow *w, const struct node *n)
 	return w->signature && state_signature(n) && strcmp(w->signature, state_signature(n)) == 0;
 }
 
+/* The key of a step in match_rows' table: its SQL's checksum. */
+static const char *step_sum(const void *n)
+{
+	return R.step[((const struct node *)n)->id].sum;
+}
+
 /* Set each step of D from D's rows: its own row first, else another plan's with its SQL. */
 static void match_rows(struct graph *g, struct regdb *d)
 {
-	struct table bysum = {0};
+	struct table bysum;
 	/* the steps of one checksum, chained from the first (two steps of the same SQL) */
 	struct node **same = xcalloc(g->nodes.n ? g->nodes.n : 1, sizeof(*same));
+
+	table_init(&bysum, step_sum);
 
 	for (size_t k = 0; k < d->steps.n; k++) {
 		struct node *n = d->steps.v[k], *first;
 
 		R.step[n->id].says = d->rc < 0 ? REG_UNREACHABLE : d->rc == 0 ? REG_NONE : REG_NOT_APPLIED;
-		if (d->rc > 0 && R.step[n->id].sum[0] && (first = table_put(&bysum, R.step[n->id].sum, n))) {
+		if (d->rc > 0 && R.step[n->id].sum[0] && (first = table_put(&bysum, n))) {
 			while (same[first->id])
 				first = same[first->id];
 			same[first->id] = n;

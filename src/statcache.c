@@ -66,7 +66,7 @@ static void cache_index(struct statcache *c)
 {
 	table_reserve(&c->entries, c->narr);
 	for (size_t i = 0; i < c->narr; i++)
-		if (table_put(&c->entries, c->arr[i].key, &c->arr[i]))
+		if (table_put(&c->entries, &c->arr[i]))
 			c->arr[i].dead = true;
 	c->indexed = true;
 }
@@ -101,7 +101,7 @@ static struct centry *cache_get(struct statcache *c, const char *key)
 		e = arena_alloc(&c->mem, sizeof(*e));
 		e->key = arena_strndup(&c->mem, key, strlen(key));
 		e->at = SIZE_MAX;
-		table_put(&c->entries, e->key, e); /* indexed by cache_find */
+		table_put(&c->entries, e); /* indexed by cache_find */
 		c->last = e;
 	}
 	return e;
@@ -219,11 +219,18 @@ static void cache_clear(struct statcache *c)
 	c->indexed = false;
 }
 
+static const char *centry_key(const void *e)
+{
+	return ((const struct centry *)e)->key;
+}
+
 struct statcache *statcache_open(const char *path)
 {
 	struct statcache *c = xcalloc(1, sizeof(*c));
 	char *text;
 	size_t len;
+
+	table_init(&c->entries, centry_key);
 
 	c->path = path ? xstrdup(path) : NULL;
 	if (path && (text = read_file(path, &len))) {

@@ -33,11 +33,11 @@ struct nstate { /* laid out without holes: a million of them */
 	struct hash128 *full; /* the parts' full hashes */
 	const char *reason;   /* owned when ownreason, else a literal */
 	struct node *cause;   /* for phases and milestones: the step that changed */
+	struct hash128 rec;   /* the signature the last completion recorded, when haverec */
 	uint32_t nparts;
 	uint32_t unsat;       /* phases: dependencies not satisfied */
 	uint32_t skips;       /* phases and milestones: members holding a skipped step (see
 	                       * holds_skip) */
-	struct hash128 rec;   /* the signature the last completion recorded, when haverec */
 	enum stepstate st;
 	bool haverec;
 	bool haveparts;       /* parts is filled (see drop_parts) */

@@ -19,14 +19,14 @@ static size_t find(const struct table *t, const char *key, uint64_t h)
 	size_t mask = t->cap - 1, i = (size_t)h & mask;
 	uint32_t h32 = (uint32_t)h;
 
-	while (t->slot[i].key && (t->hash[i] != h32 || strcmp(t->slot[i].key, key) != 0))
+	while (t->slot[i] && (t->hash[i] != h32 || strcmp(t->key(t->slot[i]), key) != 0))
 		i = (i + 1) & mask;
 	return i;
 }
 
 static void grow(struct table *t)
 {
-	struct tableslot *old = t->slot;
+	void **old = t->slot;
 	uint32_t *oldhash = t->hash;
 	size_t oldcap = t->cap;
 
@@ -36,16 +36,22 @@ static void grow(struct table *t)
 	for (size_t i = 0; i < oldcap; i++) {
 		size_t mask = t->cap - 1, k;
 
-		if (!old[i].key)
+		if (!old[i])
 			continue;
 		/* the slot is found from the low bits, which the kept half holds: no rehash */
-		for (k = oldhash[i] & mask; t->slot[k].key; k = (k + 1) & mask)
+		for (k = oldhash[i] & mask; t->slot[k]; k = (k + 1) & mask)
 			;
 		t->slot[k] = old[i];
 		t->hash[k] = oldhash[i];
 	}
 	free(old);
 	free(oldhash);
+}
+
+void table_init(struct table *t, table_keyfn *key)
+{
+	memset(t, 0, sizeof(*t));
+	t->key = key;
 }
 
 void table_reserve(struct table *t, size_t n)
@@ -56,21 +62,21 @@ void table_reserve(struct table *t, size_t n)
 
 void *table_get(const struct table *t, const char *key)
 {
-	return t->cap ? t->slot[find(t, key, hash_of(key))].value : NULL;
+	return t->cap ? t->slot[find(t, key, hash_of(key))] : NULL;
 }
 
-void *table_put(struct table *t, const char *key, void *value)
+void *table_put(struct table *t, void *value)
 {
+	const char *key = t->key(value);
 	uint64_t h = hash_of(key);
 	size_t i;
 
 	if ((t->n + 1) * 2 > t->cap)
 		grow(t);
 	i = find(t, key, h);
-	if (t->slot[i].key)
-		return t->slot[i].value;
-	t->slot[i].key = key;
-	t->slot[i].value = value;
+	if (t->slot[i])
+		return t->slot[i];
+	t->slot[i] = value;
 	t->hash[i] = (uint32_t)h;
 	t->n++;
 	return NULL;
