@@ -181,6 +181,7 @@ int64_t jindex_load(const char *path, int fd, int64_t size, struct graph *g, str
 	struct hash128 want, got;
 	struct jindex x = {0};
 	size_t cap = 0;
+	const char *lastboot = NULL; /* the last boot id kept */
 
 	memset(out, 0, sizeof(*out));
 	if (size < JINDEX_MIN || (r.fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
@@ -275,7 +276,10 @@ int64_t jindex_load(const char *path, int fd, int64_t size, struct graph *g, str
 			xe->name = nname && !e->node ? own_n(&x.strs, name, nname) : NULL;
 			xe->pgid = pgid;
 			xe->pstart = pstart;
-			xe->boot = own_n(&x.strs, boot, nboot);
+			/* every start since the machine booted says the same boot id: kept once */
+			if (boot && !(lastboot && strlen(lastboot) == nboot && memcmp(lastboot, boot, nboot) == 0))
+				lastboot = own_n(&x.strs, boot, nboot);
+			xe->boot = boot ? lastboot : NULL;
 			xe->by = own_n(&x.strs, by, nby);
 			xe->component = own_n(&x.strs, comp, ncomp);
 			e->x = xe;

@@ -104,6 +104,7 @@ struct journal {
 	size_t nev, evcap;
 	struct arena strs;   /* the strings the events point to */
 	struct arena ixstrs; /* those of the events taken from the index */
+	const char *boot;    /* the last boot id an event kept, in strs (jextra_keep) */
 	struct statcache *cache;
 	int64_t indexed;  /* bytes of the file the index vouched for (or was written for) */
 	bool kept;        /* a journal kept by --reset (journal.jsonl.N): read only, no index */
@@ -218,16 +219,20 @@ static const char *arena_own(struct arena *a, const char *s)
 	return s ? arena_strndup(a, s, strlen(s)) : NULL;
 }
 
-/* &jextra_none when V says nothing, else a copy of V in A (its strings too). */
-static const struct jextra *jextra_keep(struct arena *a, const struct jextra *v)
+/* &jextra_none when V says nothing, else a copy of V in J's strings (its strings too;
+ * the boot id is the last one's when it is the same, as it is for every start since). */
+static const struct jextra *jextra_keep(struct journal *j, const struct jextra *v)
 {
+	struct arena *a = &j->strs;
 	struct jextra *x;
 
 	if (!v->name && !v->boot && !v->by && !v->component && !v->pstart && !v->pgid)
 		return &jextra_none;
 	x = arena_alloc(a, sizeof(*x));
 	x->name = arena_own(a, v->name);
-	x->boot = arena_own(a, v->boot);
+	if (v->boot && !(j->boot && strcmp(j->boot, v->boot) == 0))
+		j->boot = arena_own(a, v->boot);
+	x->boot = v->boot ? j->boot : NULL;
 	x->by = arena_own(a, v->by);
 	x->component = arena_own(a, v->component);
 	x->pstart = v->pstart;
@@ -371,7 +376,7 @@ static const char *parse_line(struct journal *j, const char *line, size_t len, s
 			.pgid = (int)json_integer_value(json_object_get(o, "pgid")),
 		};
 
-		e->x = jextra_keep(&j->strs, &x);
+		e->x = jextra_keep(j, &x);
 	}
 	if (!(s = json_string_value(json_object_get(o, "author"))))
 		s = json_string_value(json_object_get(o, "user"));
@@ -383,6 +388,7 @@ static const char *parse_line(struct journal *j, const char *line, size_t len, s
 static void free_events(struct journal *j)
 {
 	arena_free(&j->strs);
+	j->boot = NULL;
 	arena_free(&j->ixstrs);
 	j->nev = 0;
 }
@@ -1090,7 +1096,7 @@ long journal_append(struct journal *j, enum evkind kind, struct node *n, const s
 		e->duration_ms = o->duration_ms;
 		e->message = own(j, o->message);
 		e->log = own(j, o->log);
-		e->x = jextra_keep(&j->strs, &(struct jextra){.boot = o->boot, .by = o->by, .component = o->component,
+		e->x = jextra_keep(j, &(struct jextra){.boot = o->boot, .by = o->by, .component = o->component,
 		                                              .pstart = o->pstart, .pgid = o->pgid});
 	}
 	e->author = j->author;
