@@ -349,30 +349,30 @@ int changelog_write(struct graph *g, struct journal *j, const char *path, bool q
 	/* kept by a run or an action, a failure is a warning; asked for, it is the error */
 	void (*say)(const char *, ...) = quiet ? warn : error;
 	struct buf b = {0};
-	size_t oldlen = 0;
-	char *old, *dir, *slash;
+	char head[sizeof(MARK)], *dir, *slash;
+	long got;
 	int rc = 0;
 
 	if (!path && !(path = g->changelog))
 		return 0;
-	old = read_file(path, &oldlen);
-	if (!old && errno != ENOENT) {
+	/* only its first bytes are read, to see that orch wrote it; it is compared with
+	 * what it would become a chunk at a time (a long plan's changelog is megabytes) */
+	got = read_head(path, head, strlen(MARK));
+	if (got < 0 && errno != ENOENT) {
 		say("cannot read the changelog %s:", path);
 		return -1;
 	}
-	if (old && oldlen && strncmp(old, MARK, strlen(MARK)) != 0) {
+	if (got > 0 && ((size_t)got < strlen(MARK) || memcmp(head, MARK, strlen(MARK)) != 0)) {
 		say("%s was not written by orch: left as it is (name another file with [orch] changelog, or none)",
 		     path);
-		free(old);
 		return 1;
 	}
 	if (changelog_render(g, j, &b) < 0) {
 		say("the changelog %s is left as it was: a journal it is made from cannot be read", path);
-		free(old);
 		buf_free(&b);
 		return -2;
 	}
-	if (!old || oldlen != b.len || memcmp(old, b.s, b.len) != 0) {
+	if (got < 0 || !file_holds(path, b.s ? b.s : "", b.len)) {
 		dir = xstrdup(path);
 		if ((slash = strrchr(dir, '/')) && slash != dir) {
 			*slash = '\0';
@@ -385,7 +385,6 @@ int changelog_write(struct graph *g, struct journal *j, const char *path, bool q
 	}
 	if (rc == 0 && !quiet)
 		printf("wrote the changelog to %s\n", path);
-	free(old);
 	buf_free(&b);
 	return rc;
 }

@@ -1,4 +1,5 @@
-/* Unit tests of util.c: durations, counts, booleans, word splitting, password masking. */
+/* Unit tests of util.c: durations, counts, booleans, word splitting, password masking,
+ * files compared a chunk at a time. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -6,6 +7,7 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "orchtest.h"
 #include "util.h"
 
 static void test_parse_duration(void **state)
@@ -153,6 +155,37 @@ static void test_mask_password_fields(void **state)
 	check_mask("", "");
 }
 
+/* A file compared a chunk at a time: the same bytes, one more or fewer, one changed past
+ * the first chunk; and its first bytes read alone. */
+static void test_file_holds(void **state)
+{
+	char *dir = test_tmpdir(), *path = xasprintf("%s/f", dir), *big = xmalloc(200001), head[8];
+
+	(void)state;
+	memset(big, 'x', 200000);
+	big[200000] = '\0';
+	assert_false(file_holds(path, "", 0)); /* no file */
+	assert_int_equal(read_head(path, head, sizeof(head)), -1);
+	test_write(dir, "f", "");
+	assert_true(file_holds(path, "", 0));
+	assert_int_equal(read_head(path, head, sizeof(head)), 0);
+	test_write(dir, "f", big);
+	assert_true(file_holds(path, big, 200000));
+	assert_false(file_holds(path, big, 199999));
+	big[150000] = 'y';
+	assert_false(file_holds(path, big, 200000));
+	assert_int_equal(read_head(path, head, sizeof(head)), 8);
+	assert_memory_equal(head, "xxxxxxxx", 8);
+	test_write(dir, "f", "abc");
+	assert_false(file_holds(path, "abcd", 4));
+	assert_int_equal(read_head(path, head, sizeof(head)), 3);
+	assert_memory_equal(head, "abc", 3);
+	free(big);
+	free(path);
+	test_rmrf(dir);
+	free(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -164,6 +197,7 @@ int main(void)
 		cmocka_unit_test(test_mask_password),
 		cmocka_unit_test(test_mask_password_fields),
 		cmocka_unit_test(test_mask_passwords_in),
+		cmocka_unit_test(test_file_holds),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
