@@ -1097,7 +1097,7 @@ long journal_append(struct journal *j, enum evkind kind, struct node *n, const s
 		e->message = own(j, o->message);
 		e->log = own(j, o->log);
 		e->x = jextra_keep(j, &(struct jextra){.boot = o->boot, .by = o->by, .component = o->component,
-		                                              .pstart = o->pstart, .pgid = o->pgid});
+		                                       .pstart = o->pstart, .pgid = o->pgid});
 	}
 	e->author = j->author;
 	e->line = (uint32_t)++j->lines;
