@@ -22,6 +22,7 @@
 #include "changelog.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,10 +45,10 @@ static const char *const section_titles[] = {
 	[SEC_ROLLBACK] = "Rollbacks", [SEC_ERROR] = "Errors",
 };
 
-struct entry {
-	enum section sec;
+struct entry { /* one per event of a run: 16 bytes */
 	const char *type; /* SEC_TYPE: the step's type */
-	size_t ev;        /* the event's index */
+	uint32_t ev;      /* the event's index (a journal has at most 2^32 - 1 lines) */
+	enum section sec;
 };
 
 /* S with Markdown's inline punctuation escaped and line breaks made spaces; the
@@ -231,8 +232,109 @@ static void entry(struct buf *b, const struct jevent *e, const char *day)
 	buf_free(&why);
 }
 
-/* The events [FROM, TO) of one run, grouped; ENTRIES is scratch of at least TO - FROM. */
-static void run(struct buf *b, struct journal *j, size_t from, size_t to, struct entry *entries)
+/* Where changelog_write's text goes as it is made, so that neither it nor the file it
+ * replaces is held whole (a long plan's changelog is megabytes, at the end of a run):
+ * each piece is compared with the old file's next bytes, and from the first difference
+ * on written to the new file (begun then, the equal bytes before it copied from the
+ * old one). A file that says the same is not touched. */
+struct sink {
+	const char *path;
+	int old;       /* the file there, -1: none */
+	int64_t taken; /* bytes made so far */
+	bool differs;  /* from the old file: the new one is begun */
+	struct atomic a;
+	int err;       /* errno of what failed, 0 */
+};
+
+enum { SINK_PIECE = 64 * 1024 };
+
+/* Whether the old file's N bytes at S's current offset are the N bytes at P. */
+static bool old_says(struct sink *s, const char *p, size_t n)
+{
+	char chunk[8192];
+
+	for (size_t at = 0; at < n;) {
+		size_t want = n - at < sizeof(chunk) ? n - at : sizeof(chunk);
+
+		if (pread_full(s->old, chunk, want, s->taken + (int64_t)at) != (long)want ||
+		    memcmp(chunk, p + at, want) != 0)
+			return false;
+		at += want;
+	}
+	return true;
+}
+
+/* Begin the new file, with what was made so far (the same as the old file's first
+ * bytes), its directory made first. */
+static void sink_begin(struct sink *s)
+{
+	char chunk[8192], *dir = xstrdup(s->path), *slash;
+
+	s->differs = true;
+	if ((slash = strrchr(dir, '/')) && slash != dir) {
+		*slash = '\0';
+		(void)os_mkdirs(dir, 0755); /* when it fails, so does the file, said then */
+	}
+	free(dir);
+	if (atomic_begin(&s->a, s->path) < 0) {
+		s->err = errno;
+		return;
+	}
+	for (int64_t at = 0; at < s->taken;) {
+		size_t want = s->taken - at < (int64_t)sizeof(chunk) ? (size_t)(s->taken - at) : sizeof(chunk);
+
+		if (pread_full(s->old, chunk, want, at) != (long)want) {
+			s->err = errno ? errno : EIO;
+			atomic_abort(&s->a);
+			return;
+		}
+		if (atomic_write(&s->a, chunk, want) < 0) {
+			s->err = errno;
+			return;
+		}
+		at += (int64_t)want;
+	}
+}
+
+/* Take what B holds into S, B emptied. */
+static void sink_take(struct sink *s, struct buf *b)
+{
+	if (b->len && !s->err) {
+		if (!s->differs && (s->old < 0 || !old_says(s, b->s, b->len)))
+			sink_begin(s);
+		if (s->differs && !s->err && atomic_write(&s->a, b->s, b->len) < 0)
+			s->err = errno;
+		s->taken += (int64_t)b->len;
+	}
+	b->len = 0;
+}
+
+/* B into S once it holds a piece worth taking (S NULL: B keeps everything). */
+static void sink_maybe(struct sink *s, struct buf *b)
+{
+	if (s && b->len >= SINK_PIECE)
+		sink_take(s, b);
+}
+
+/* The rest of B, then the new file in place (0), or nothing when it says what the old
+ * one said (0); -1 (errno set) when it cannot be written, -2 as atomic_commit. */
+static int sink_end(struct sink *s, struct buf *b)
+{
+	char c;
+
+	sink_take(s, b);
+	if (!s->differs && !s->err && pread_full(s->old, &c, 1, s->taken) != 0)
+		sink_begin(s); /* the old file is longer */
+	if (s->err) {
+		errno = s->err;
+		return -1;
+	}
+	return s->differs ? atomic_commit(&s->a, true) : 0;
+}
+
+/* The events [FROM, TO) of one run, grouped; ENTRIES is scratch of at least TO - FROM;
+ * OUT (NULL: none) takes B's text as it grows. */
+static void run(struct buf *b, struct journal *j, size_t from, size_t to, struct entry *entries, struct sink *out)
 {
 	const struct jevent *first = journal_event(j, from);
 	char day[16], hm[16];
@@ -246,7 +348,7 @@ static void run(struct buf *b, struct journal *j, size_t from, size_t to, struct
 		enum section s = section_of(e, &type);
 
 		if (s != SEC_NONE)
-			entries[n++] = (struct entry){s, type, i};
+			entries[n++] = (struct entry){type, (uint32_t)i, s};
 	}
 	utc(first->time_ms, "%Y-%m-%d", day, sizeof(day));
 	utc(first->time_ms, "%H:%M", hm, sizeof(hm));
@@ -267,13 +369,14 @@ static void run(struct buf *b, struct journal *j, size_t from, size_t to, struct
 			last = (int)x->sec, lasttype = x->type;
 		}
 		entry(b, journal_event(j, x->ev), day);
+		sink_maybe(out, b);
 	}
 	if (!n && first->kind != EV_RESET)
 		buf_puts(b, "\nNothing changed.\n");
 }
 
 /* The runs of J into B, newest first. */
-static void runs(struct buf *b, struct journal *j)
+static void runs(struct buf *b, struct journal *j, struct sink *out)
 {
 	size_t nev = journal_count(j), end = nev;
 	struct entry *entries = xcalloc(nev ? nev : 1, sizeof(*entries));
@@ -285,7 +388,7 @@ static void runs(struct buf *b, struct journal *j)
 
 		while (start > 0 && strcmp(journal_event(j, start - 1)->run, id) == 0)
 			start--;
-		run(b, j, start, end, entries);
+		run(b, j, start, end, entries, out);
 		end = start;
 	}
 	free(entries);
@@ -313,7 +416,7 @@ static const char *kept_runs(struct graph *g, const struct journal *cur)
 		struct journal *j = journal_open_kept(g, n);
 
 		if (j) {
-			runs(&text, j);
+			runs(&text, j, NULL);
 			journal_close(j);
 		} else {
 			bad = true;
@@ -322,7 +425,8 @@ static const char *kept_runs(struct graph *g, const struct journal *cur)
 	return bad ? NULL : buf_str(&text);
 }
 
-int changelog_render(struct graph *g, struct journal *j, struct buf *b)
+/* changelog_render, OUT (NULL: none) taking B's text as it grows. */
+static int render(struct graph *g, struct journal *j, struct buf *b, struct sink *out)
 {
 	const char *kept = kept_runs(g, j);
 
@@ -337,11 +441,16 @@ int changelog_render(struct graph *g, struct journal *j, struct buf *b)
 	md_escape(b, g->name);
 	buf_puts(b, "\n");
 	if (j)
-		runs(b, j);
+		runs(b, j, out);
 	buf_puts(b, kept);
 	if ((!j || !journal_count(j)) && !*kept)
 		buf_puts(b, "\nNothing has run yet.\n");
 	return 0;
+}
+
+int changelog_render(struct graph *g, struct journal *j, struct buf *b)
+{
+	return render(g, j, b, NULL);
 }
 
 int changelog_write(struct graph *g, struct journal *j, const char *path, bool quiet)
@@ -349,40 +458,42 @@ int changelog_write(struct graph *g, struct journal *j, const char *path, bool q
 	/* kept by a run or an action, a failure is a warning; asked for, it is the error */
 	void (*say)(const char *, ...) = quiet ? warn : error;
 	struct buf b = {0};
-	char head[sizeof(MARK)], *dir, *slash;
-	long got;
-	int rc = 0;
+	struct sink s = {.old = -1};
+	char head[sizeof(MARK)];
+	long got = 0;
+	int rc;
 
 	if (!path && !(path = g->changelog))
 		return 0;
-	/* only its first bytes are read, to see that orch wrote it; it is compared with
-	 * what it would become a chunk at a time (a long plan's changelog is megabytes) */
-	got = read_head(path, head, strlen(MARK));
-	if (got < 0 && errno != ENOENT) {
+	s.path = path;
+	if ((s.old = open(path, O_RDONLY | O_CLOEXEC)) < 0 && errno != ENOENT) {
 		say("cannot read the changelog %s:", path);
+		return -1;
+	}
+	if (s.old >= 0 && (got = pread_full(s.old, head, strlen(MARK), 0)) < 0) {
+		say("cannot read the changelog %s:", path);
+		close(s.old);
 		return -1;
 	}
 	if (got > 0 && ((size_t)got < strlen(MARK) || memcmp(head, MARK, strlen(MARK)) != 0)) {
 		say("%s was not written by orch: left as it is (name another file with [orch] changelog, or none)",
-		     path);
+		    path);
+		close(s.old);
 		return 1;
 	}
-	if (changelog_render(g, j, &b) < 0) {
+	if (render(g, j, &b, &s) < 0) {
 		say("the changelog %s is left as it was: a journal it is made from cannot be read", path);
+		if (s.differs && !s.err)
+			atomic_abort(&s.a);
+		if (s.old >= 0)
+			close(s.old);
 		buf_free(&b);
 		return -2;
 	}
-	if (got < 0 || !file_holds(path, b.s ? b.s : "", b.len)) {
-		dir = xstrdup(path);
-		if ((slash = strrchr(dir, '/')) && slash != dir) {
-			*slash = '\0';
-			if (os_mkdirs(dir, 0755) < 0)
-				say("cannot create %s:", dir);
-		}
-		free(dir);
-		if ((rc = write_file_atomic(path, b.s, b.len, true)) < 0)
-			say("cannot write the changelog %s:", path);
-	}
+	if ((rc = sink_end(&s, &b)) < 0)
+		say("cannot write the changelog %s:", path);
+	if (s.old >= 0)
+		close(s.old);
 	if (rc == 0 && !quiet)
 		printf("wrote the changelog to %s\n", path);
 	buf_free(&b);

@@ -518,13 +518,12 @@ char *read_file(const char *path, size_t *len)
 	return (char *)buf_str(&b);
 }
 
-/* Read from FD into BUF until N bytes or the end of the file: how many, or -1. */
-static long read_full(int fd, char *buf, size_t n)
+long pread_full(int fd, void *buf, size_t n, int64_t off)
 {
 	size_t got = 0;
 
 	while (got < n) {
-		ssize_t r = read(fd, buf + got, n - got);
+		ssize_t r = pread(fd, (char *)buf + got, n - got, (off_t)(off + (int64_t)got));
 
 		if (r < 0 && errno == EINTR)
 			continue;
@@ -535,43 +534,6 @@ static long read_full(int fd, char *buf, size_t n)
 		got += (size_t)r;
 	}
 	return (long)got;
-}
-
-long read_head(const char *path, char *buf, size_t n)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC), saved;
-	long got;
-
-	if (fd < 0)
-		return -1;
-	got = read_full(fd, buf, n);
-	saved = errno;
-	close(fd);
-	errno = saved;
-	return got;
-}
-
-bool file_holds(const char *path, const char *s, size_t len)
-{
-	char chunk[65536];
-	struct stat st;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	bool same;
-	long got = 0;
-
-	if (fd < 0)
-		return false;
-	same = fstat(fd, &st) == 0 && (uint64_t)st.st_size == (uint64_t)len;
-	for (size_t at = 0; same && at < len; at += (size_t)got) {
-		size_t want = len - at < sizeof(chunk) ? len - at : sizeof(chunk);
-
-		got = read_full(fd, chunk, want);
-		same = got == (long)want && memcmp(chunk, s + at, want) == 0;
-	}
-	/* and nothing after (the file grew since the fstat) */
-	same = same && read_full(fd, chunk, 1) == 0;
-	close(fd);
-	return same;
 }
 
 int write_all(int fd, const void *data, size_t n)

@@ -123,12 +123,9 @@ void arena_free(struct arena *a);
 
 /* Read a whole file into a new NUL-terminated buffer; returns NULL with errno set. */
 char *read_file(const char *path, size_t *len);
-/* Read up to N bytes from the start of PATH into BUF; returns how many (fewer when the
- * file is shorter), or -1 with errno set. */
-long read_head(const char *path, char *buf, size_t n);
-/* Whether the file at PATH holds exactly the LEN bytes at S, read a chunk at a time
- * (never held whole); false when it cannot be read. */
-bool file_holds(const char *path, const char *s, size_t len);
+/* Read N bytes at offset OFF of FD into BUF, fewer only at the end of the file: how
+ * many, or -1 with errno set. */
+long pread_full(int fd, void *buf, size_t n, int64_t off);
 /* Where the last N lines of TEXT (LEN bytes) begin: the end of a log to show. */
 size_t last_lines(const char *text, size_t len, size_t n);
 /* Write N bytes at DATA to FD, retrying short writes. Returns 0, or -1 with errno set. */

@@ -558,3 +558,42 @@ typed_plan() {
 	expect_same statuses " 3 3 3 3" "$codes"
 	expect_same "another file" 0 "$other"
 }
+
+@test "changelog: a long one is compared and written a piece at a time: the same bytes, untouched when it says the same, made again wherever it differs" {
+	# 4,000 steps: over 150 KB of changelog, three of changelog_write's 64 KiB pieces and more
+	for i in $(seq 4000); do printf '[step s%d]\nrun = true\n' "$i"; done > Orchfile
+	run_orch -j4 -s
+	expect_status 0
+	[ "$(stat -c %s CHANGELOG.md)" -gt $((2 * 65536)) ]
+	cp CHANGELOG.md kept.md
+	rm CHANGELOG.md
+	run_orch --changelog
+	expect_status 0
+	cmp kept.md CHANGELOG.md
+	# says the same: not touched
+	touch -d '2001-01-01' CHANGELOG.md
+	run_orch --changelog
+	expect_status 0
+	[ "$(stat -c %Y CHANGELOG.md)" = "$(date -d 2001-01-01 +%s)" ]
+	# one byte changed past the first pieces, the file cut short, one grown: made again
+	size=$(stat -c %s kept.md)
+	for damage in "printf X | dd of=CHANGELOG.md bs=1 seek=$((size - 1000)) conv=notrunc status=none" \
+		"truncate -s $((size / 2)) CHANGELOG.md" "printf 'more\n' >> CHANGELOG.md"; do
+		cp kept.md CHANGELOG.md
+		eval "$damage"
+		! cmp -s kept.md CHANGELOG.md
+		run_orch --changelog
+		expect_status 0
+		cmp kept.md CHANGELOG.md
+	done
+	# a new run goes on top: the file differs from its first piece on
+	run_orch --force s1
+	expect_status 0
+	run_orch -s
+	expect_status 0
+	[ "$(grep -c '^## Run' CHANGELOG.md)" -eq 3 ]
+	tail -c 100000 kept.md > a.tail
+	tail -c 100000 CHANGELOG.md > b.tail
+	cmp a.tail b.tail
+	[ ! -e CHANGELOG.md.tmp ]
+}

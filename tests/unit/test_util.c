@@ -1,5 +1,5 @@
 /* Unit tests of util.c: durations, counts, booleans, word splitting, password masking,
- * files compared a chunk at a time. */
+ * reading a file at an offset. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -155,32 +155,22 @@ static void test_mask_password_fields(void **state)
 	check_mask("", "");
 }
 
-/* A file compared a chunk at a time: the same bytes, one more or fewer, one changed past
- * the first chunk; and its first bytes read alone. */
-static void test_file_holds(void **state)
+/* pread_full: all it asks for, fewer only at the end of the file, -1 on a bad fd. */
+static void test_pread_full(void **state)
 {
-	char *dir = test_tmpdir(), *path = xasprintf("%s/f", dir), *big = xmalloc(200001), head[8];
+	char *dir = test_tmpdir(), *path = xasprintf("%s/f", dir), buf[16];
+	int fd;
 
 	(void)state;
-	memset(big, 'x', 200000);
-	big[200000] = '\0';
-	assert_false(file_holds(path, "", 0)); /* no file */
-	assert_int_equal(read_head(path, head, sizeof(head)), -1);
-	test_write(dir, "f", "");
-	assert_true(file_holds(path, "", 0));
-	assert_int_equal(read_head(path, head, sizeof(head)), 0);
-	test_write(dir, "f", big);
-	assert_true(file_holds(path, big, 200000));
-	assert_false(file_holds(path, big, 199999));
-	big[150000] = 'y';
-	assert_false(file_holds(path, big, 200000));
-	assert_int_equal(read_head(path, head, sizeof(head)), 8);
-	assert_memory_equal(head, "xxxxxxxx", 8);
-	test_write(dir, "f", "abc");
-	assert_false(file_holds(path, "abcd", 4));
-	assert_int_equal(read_head(path, head, sizeof(head)), 3);
-	assert_memory_equal(head, "abc", 3);
-	free(big);
+	test_write(dir, "f", "0123456789");
+	assert_true((fd = open(path, O_RDONLY)) >= 0);
+	assert_int_equal(pread_full(fd, buf, 4, 3), 4);
+	assert_memory_equal(buf, "3456", 4);
+	assert_int_equal(pread_full(fd, buf, sizeof(buf), 6), 4);
+	assert_memory_equal(buf, "6789", 4);
+	assert_int_equal(pread_full(fd, buf, 1, 10), 0);
+	close(fd);
+	assert_int_equal(pread_full(fd, buf, 1, 0), -1);
 	free(path);
 	test_rmrf(dir);
 	free(dir);
@@ -197,7 +187,7 @@ int main(void)
 		cmocka_unit_test(test_mask_password),
 		cmocka_unit_test(test_mask_password_fields),
 		cmocka_unit_test(test_mask_passwords_in),
-		cmocka_unit_test(test_file_holds),
+		cmocka_unit_test(test_pread_full),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
