@@ -178,8 +178,8 @@ static const char *result_of(const struct jevent *e)
 /* Why E failed, in a few words, when its message does not say. */
 static void reason(struct buf *b, const struct jevent *e)
 {
-	if (e->message && *e->message)
-		md_escape(b, e->message);
+	if (e->x->message && *e->x->message)
+		md_escape(b, e->x->message);
 	else if (e->timed_out)
 		buf_puts(b, "timed out");
 	else if (e->signal)
@@ -222,7 +222,7 @@ static void entry(struct buf *b, const struct jevent *e, const char *day)
 		field(&line, "took", format_known_duration(e->duration_ms, act));
 	if (n && n->kind == NODE_STEP && n->est_ms >= 0 && e->kind != EV_MILESTONE)
 		field(&line, "estimated", format_known_duration(n->est_ms, est));
-	field(&line, "author", e->author);
+	field(&line, "author", e->x->author);
 	field(&line, "by", e->x->by); /* who decided: an approval, a skip, an accept, a promote */
 	if (n && n->kind == NODE_STEP)
 		field(&line, "refs", n->x->refs);
@@ -352,7 +352,7 @@ static void run(struct buf *b, struct journal *j, size_t from, size_t to, struct
 	}
 	utc(first->time_ms, "%Y-%m-%d", day, sizeof(day));
 	utc(first->time_ms, "%H:%M", hm, sizeof(hm));
-	buf_printf(b, "\n## Run %s — %s %s UTC\n", first->run, day, hm);
+	buf_printf(b, "\n## Run %s — %s %s UTC\n", first->x->run, day, hm);
 	if (first->kind == EV_RESET)
 		buf_puts(b, "\nThe journal was started again here (`orch --reset`).\n");
 	qsort(entries, n, sizeof(*entries), entry_cmp);
@@ -384,9 +384,9 @@ static void runs(struct buf *b, struct journal *j, struct sink *out)
 	/* each run's events are together: one orch holds the lock at a time */
 	while (end > 0) {
 		size_t start = end - 1;
-		const char *id = journal_event(j, start)->run;
+		const char *id = journal_event(j, start)->x->run;
 
-		while (start > 0 && strcmp(journal_event(j, start - 1)->run, id) == 0)
+		while (start > 0 && strcmp(journal_event(j, start - 1)->x->run, id) == 0)
 			start--;
 		run(b, j, start, end, entries, out);
 		end = start;

@@ -10,6 +10,8 @@
 
 #include "hash.h"
 
+struct arena;
+
 struct node;
 
 enum evkind {
@@ -32,11 +34,16 @@ enum evkind {
 };
 enum { EV_NKINDS = EV_METRIC + 1 };
 
-/* What only some events say: a start's process (pgid, pstart, boot), who asked for an
+/* What an event says besides its kind, times, attempt and signature: who wrote it (run,
+ * author), its message and log, a start's process (pgid, pstart, boot), who asked for an
  * approval or a skip (by), a metric's component, the name of a step no longer in the
- * Orchfile. Kept out of line, as most events (every ok a compacted journal keeps) say
- * none of it. */
+ * Orchfile. Kept out of line and shared: consecutive events that say the same (every ok
+ * of a run a compacted journal keeps) point at one (jextra_intern). */
 struct jextra {
+	const char *run;       /* the run id that wrote it ("" when not recorded) */
+	const char *author;    /* who ran the orch that wrote it: "author", else "user"; NULL: neither */
+	const char *message;   /* NULL when none */
+	const char *log;       /* NULL when none */
 	const char *name;      /* the step or milestone as recorded when no node has that name,
 	                        * NULL when one has (or the event is plan-wide): see event_name */
 	const char *boot;      /* start: the boot it started in, NULL when not recorded */
@@ -45,18 +52,22 @@ struct jextra {
 	int64_t pstart;        /* start: when that shell started (clock ticks since boot), 0 */
 	int pgid;              /* start: the step's process group (its shell's pid), 0 when none */
 };
-/* The extra of an event that says none of it (all NULL and 0). */
+enum { JEXTRA_STRINGS = 8 }; /* its strings, run to component */
+/* The extra that says nothing (all NULL and 0). */
 extern const struct jextra jextra_none;
+
+/* V kept in A, its strings copied (LEN: their lengths, in the order of struct jextra;
+ * NULL: each is NUL-terminated), or *LAST when it says the same as V: consecutive events
+ * nearly always share theirs, and every string of V that *LAST has is shared too. *LAST
+ * becomes what is returned. journal.c. */
+const struct jextra *jextra_intern(struct arena *a, const struct jextra *v, const uint32_t *len,
+                                   const struct jextra **last);
 
 /* One event as loaded (or appended by this process). The fields are ordered by size, so
  * that a million of them carry no padding between. */
 struct jevent {
 	struct node *node;   /* NULL: plan-wide, or a name no longer in the Orchfile */
-	const char *run;     /* the run id that wrote it */
-	const char *message; /* NULL when none */
-	const char *log;     /* NULL when none */
-	const struct jextra *x; /* what only some events say; never NULL (&jextra_none) */
-	const char *author;  /* who ran the orch that wrote it: "author", else "user"; NULL: neither */
+	const struct jextra *x; /* what else it says; never NULL */
 	int64_t time_ms;     /* when it was written, ms since the epoch */
 	int64_t start_ms;    /* when the attempt started, 0 when not recorded */
 	int64_t duration_ms; /* -1 when not recorded */

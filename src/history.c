@@ -158,10 +158,10 @@ bool history_log_here(const struct jevent *e)
 	bool found = false;
 	FILE *f;
 
-	if (!e || !e->log || !e->run || !(f = fopen(e->log, "r")))
+	if (!e || !e->x->log || !e->x->run || !(f = fopen(e->x->log, "r")))
 		return false;
 	/* run.c's open_log: "=== step NAME: run RUN, attempt N, WHEN ===" */
-	snprintf(mark, sizeof(mark), ": run %s, attempt %d, ", e->run, e->attempt);
+	snprintf(mark, sizeof(mark), ": run %s, attempt %d, ", e->x->run, e->attempt);
 	while (!found && fgets(line, sizeof(line), f))
 		found = strncmp(line, "=== ", 4) == 0 && strstr(line, mark);
 	fclose(f);
@@ -170,7 +170,7 @@ bool history_log_here(const struct jevent *e)
 
 const char *history_log(const struct jevent *e)
 {
-	if (!e || !e->log || (e->kind != EV_START && e->kind != EV_ROLLBACK_START))
-		return e ? e->log : NULL;
-	return history_log_here(e) ? e->log : NULL;
+	if (!e || !e->x->log || (e->kind != EV_START && e->kind != EV_ROLLBACK_START))
+		return e ? e->x->log : NULL;
+	return history_log_here(e) ? e->x->log : NULL;
 }

@@ -129,11 +129,6 @@ static const char *str_at(const struct reader *r, long at)
 	return at < 0 ? NULL : r->buf + r->mark + at;
 }
 
-static const char *own_n(struct arena *strs, const char *s, uint32_t n)
-{
-	return s ? arena_strndup(strs, s, n) : NULL;
-}
-
 static struct jevent *new_event(struct jindex *x, size_t *cap)
 {
 	if (x->nev == *cap) {
@@ -181,7 +176,7 @@ int64_t jindex_load(const char *path, int fd, int64_t size, struct graph *g, str
 	struct hash128 want, got;
 	struct jindex x = {0};
 	size_t cap = 0;
-	const char *lastboot = NULL; /* the last boot id kept */
+	const struct jextra *lastx = NULL; /* the last event's */
 
 	memset(out, 0, sizeof(*out));
 	if (size < JINDEX_MIN || (r.fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
@@ -263,32 +258,15 @@ int64_t jindex_load(const char *path, int fd, int64_t size, struct graph *g, str
 				e->node = graph_find(g, buf);
 			}
 		}
-		/* consecutive events nearly always share the run id */
-		if (x.nev > 1 && strlen(x.ev[x.nev - 2].run) == nrun && memcmp(x.ev[x.nev - 2].run, run, nrun) == 0)
-			e->run = x.ev[x.nev - 2].run;
-		else
-			e->run = own_n(&x.strs, run, nrun);
-		e->message = own_n(&x.strs, msg, nmsg);
-		e->log = own_n(&x.strs, log, nlog);
-		if ((nname && !e->node) || pgid || pstart || boot || by || comp) {
-			struct jextra *xe = arena_alloc(&x.strs, sizeof(*xe));
+		{
+			bool gone = nname && !e->node; /* a name no node has: kept with the event */
+			struct jextra v = {.run = run, .author = author, .message = msg, .log = log,
+			                   .name = gone ? name : NULL, .boot = boot, .by = by, .component = comp,
+			                   .pstart = pstart, .pgid = pgid};
+			uint32_t len[JEXTRA_STRINGS] = {nrun, nauthor, nmsg, nlog, nname, nboot, nby, ncomp};
 
-			xe->name = nname && !e->node ? own_n(&x.strs, name, nname) : NULL;
-			xe->pgid = pgid;
-			xe->pstart = pstart;
-			/* every start since the machine booted says the same boot id: kept once */
-			if (boot && !(lastboot && strlen(lastboot) == nboot && memcmp(lastboot, boot, nboot) == 0))
-				lastboot = own_n(&x.strs, boot, nboot);
-			xe->boot = boot ? lastboot : NULL;
-			xe->by = own_n(&x.strs, by, nby);
-			xe->component = own_n(&x.strs, comp, ncomp);
-			e->x = xe;
+			e->x = jextra_intern(&x.strs, &v, len, &lastx);
 		}
-		if (x.nev > 1 && author && x.ev[x.nev - 2].author && strlen(x.ev[x.nev - 2].author) == nauthor &&
-		    memcmp(x.ev[x.nev - 2].author, author, nauthor) == 0)
-			e->author = x.ev[x.nev - 2].author;
-		else
-			e->author = own_n(&x.strs, author, nauthor);
 	}
 	if (r.bad || x.nev != ilines || r.pos != r.len || r.off != r.end)
 		goto stale;
@@ -364,9 +342,9 @@ int jindex_save(const char *path, int fd, int64_t size, const struct jevent *ev,
 		put(&b, &hassig, 1);
 		put(&b, &sig, sizeof(sig));
 		put_str(&b, event_name(e));
-		put_str(&b, e->run ? e->run : "");
-		put_str(&b, e->message);
-		put_str(&b, e->log);
+		put_str(&b, e->x->run ? e->x->run : "");
+		put_str(&b, e->x->message);
+		put_str(&b, e->x->log);
 		{
 			int32_t pgid = e->x->pgid;
 
@@ -375,7 +353,7 @@ int jindex_save(const char *path, int fd, int64_t size, const struct jevent *ev,
 			put_str(&b, e->x->boot);
 			put_str(&b, e->x->by);
 			put_str(&b, e->x->component);
-			put_str(&b, e->author);
+			put_str(&b, e->x->author);
 		}
 		if (b.len >= BLOCK && flush_block(&a, hs, &b) < 0)
 			goto out;

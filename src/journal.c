@@ -104,7 +104,7 @@ struct journal {
 	size_t nev, evcap;
 	struct arena strs;   /* the strings the events point to */
 	struct arena ixstrs; /* those of the events taken from the index */
-	const char *boot;    /* the last boot id an event kept, in strs (jextra_keep) */
+	const struct jextra *lastx; /* the last event's, for jextra_intern */
 	struct statcache *cache;
 	int64_t indexed;  /* bytes of the file the index vouched for (or was written for) */
 	bool kept;        /* a journal kept by --reset (journal.jsonl.N): read only, no index */
@@ -219,52 +219,52 @@ static const char *arena_own(struct arena *a, const char *s)
 	return s ? arena_strndup(a, s, strlen(s)) : NULL;
 }
 
-/* &jextra_none when V says nothing, else a copy of V in J's strings (its strings too;
- * the boot id is the last one's when it is the same, as it is for every start since). */
-static const struct jextra *jextra_keep(struct journal *j, const struct jextra *v)
-{
-	struct arena *a = &j->strs;
-	struct jextra *x;
+/* The string fields of struct jextra, in its order (JEXTRA_STRINGS of them). */
+static const size_t jextra_strings[JEXTRA_STRINGS] = {
+	offsetof(struct jextra, run),     offsetof(struct jextra, author), offsetof(struct jextra, message),
+	offsetof(struct jextra, log),     offsetof(struct jextra, name),   offsetof(struct jextra, boot),
+	offsetof(struct jextra, by),      offsetof(struct jextra, component),
+};
 
-	if (!v->name && !v->boot && !v->by && !v->component && !v->pstart && !v->pgid)
-		return &jextra_none;
+static const char **jextra_string(struct jextra *x, int i)
+{
+	return (const char **)((char *)x + jextra_strings[i]);
+}
+
+const struct jextra *jextra_intern(struct arena *a, const struct jextra *v, const uint32_t *len,
+                                   const struct jextra **last)
+{
+	struct jextra c = *v, *x;
+	bool same = *last && v->pstart == (*last)->pstart && v->pgid == (*last)->pgid, none = !v->pstart && !v->pgid;
+
+	for (int i = 0; i < JEXTRA_STRINGS; i++) {
+		const char **f = jextra_string(&c, i), *had = *last ? *jextra_string((struct jextra *)*last, i) : NULL;
+		size_t n = !*f ? 0 : len ? len[i] : strlen(*f);
+
+		if (!*f) {
+			same = same && !had;
+			continue;
+		}
+		none = false;
+		if (had && strlen(had) == n && memcmp(had, *f, n) == 0) {
+			*f = had;
+		} else {
+			same = false;
+			*f = arena_strndup(a, *f, n);
+		}
+	}
+	if (same)
+		return *last;
+	if (none)
+		return &jextra_none; /* not *LAST: what follows compares with what was before */
 	x = arena_alloc(a, sizeof(*x));
-	x->name = arena_own(a, v->name);
-	if (v->boot && !(j->boot && strcmp(j->boot, v->boot) == 0))
-		j->boot = arena_own(a, v->boot);
-	x->boot = v->boot ? j->boot : NULL;
-	x->by = arena_own(a, v->by);
-	x->component = arena_own(a, v->component);
-	x->pstart = v->pstart;
-	x->pgid = v->pgid;
-	return x;
+	*x = c;
+	return *last = x;
 }
 
 static const char *own(struct journal *j, const char *s)
 {
-	return arena_own(&j->strs, s);
-}
-
-static const char *own_run(struct journal *j, const char *s)
-{
-	/* consecutive events nearly always share the run id */
-	if (j->nev > 1 && j->ev[j->nev - 2].run && strcmp(j->ev[j->nev - 2].run, s) == 0)
-		return j->ev[j->nev - 2].run; /* [nev - 1] is the event being read */
-	if (strcmp(s, j->runid) == 0)
-		return j->runid;
-	return own(j, s);
-}
-
-/* The same for the author: one string for a run of events that share it. */
-static const char *own_author(struct journal *j, const char *s)
-{
-	if (!s)
-		return NULL;
-	if (j->nev > 1 && j->ev[j->nev - 2].author && strcmp(j->ev[j->nev - 2].author, s) == 0)
-		return j->ev[j->nev - 2].author;
-	if (j->author && strcmp(s, j->author) == 0)
-		return j->author;
-	return own(j, s);
+	return s ? arena_strndup(&j->strs, s, strlen(s)) : NULL;
 }
 
 static struct jevent *new_event(struct journal *j)
@@ -353,8 +353,6 @@ static const char *parse_line(struct journal *j, const char *line, size_t len, s
 		e->sig = h;
 		e->hassig = true;
 	}
-	s = json_string_value(json_object_get(o, "run"));
-	e->run = own_run(j, s ? s : "");
 	e->attempt = (int)json_integer_value(json_object_get(o, "attempt"));
 	v = json_object_get(o, "exit");
 	e->exit_status = v ? (int)json_integer_value(v) : -1;
@@ -364,10 +362,14 @@ static const char *parse_line(struct journal *j, const char *line, size_t len, s
 		e->start_ms = parse_time(s) > 0 ? parse_time(s) : 0;
 	v = json_object_get(o, "dur_ms");
 	e->duration_ms = v ? json_integer_value(v) : -1;
-	e->message = own(j, json_string_value(json_object_get(o, "msg")));
-	e->log = own(j, json_string_value(json_object_get(o, "log")));
 	{
+		const char *run = json_string_value(json_object_get(o, "run"));
+		const char *author = json_string_value(json_object_get(o, "author"));
 		struct jextra x = {
+			.run = run ? run : "",
+			.author = author ? author : json_string_value(json_object_get(o, "user")),
+			.message = json_string_value(json_object_get(o, "msg")),
+			.log = json_string_value(json_object_get(o, "log")),
 			.name = name,
 			.boot = json_string_value(json_object_get(o, "boot")),
 			.by = json_string_value(json_object_get(o, "by")),
@@ -376,11 +378,8 @@ static const char *parse_line(struct journal *j, const char *line, size_t len, s
 			.pgid = (int)json_integer_value(json_object_get(o, "pgid")),
 		};
 
-		e->x = jextra_keep(j, &x);
+		e->x = jextra_intern(&j->strs, &x, NULL, &j->lastx);
 	}
-	if (!(s = json_string_value(json_object_get(o, "author"))))
-		s = json_string_value(json_object_get(o, "user"));
-	e->author = own_author(j, s);
 	json_decref(o);
 	return NULL;
 }
@@ -388,7 +387,7 @@ static const char *parse_line(struct journal *j, const char *line, size_t len, s
 static void free_events(struct journal *j)
 {
 	arena_free(&j->strs);
-	j->boot = NULL;
+	j->lastx = NULL;
 	arena_free(&j->ixstrs);
 	j->nev = 0;
 }
@@ -1081,7 +1080,6 @@ long journal_append(struct journal *j, enum evkind kind, struct node *n, const s
 	e = new_event(j);
 	e->kind = kind;
 	e->node = n;
-	e->run = j->runid;
 	if (sig)
 		e->hassig = hash128_parse(sig, &e->sig) == 0;
 	e->time_ms = now;
@@ -1094,12 +1092,13 @@ long journal_append(struct journal *j, enum evkind kind, struct node *n, const s
 		e->timed_out = o->timed_out;
 		e->start_ms = o->start_ms;
 		e->duration_ms = o->duration_ms;
-		e->message = own(j, o->message);
-		e->log = own(j, o->log);
-		e->x = jextra_keep(j, &(struct jextra){.boot = o->boot, .by = o->by, .component = o->component,
-		                                       .pstart = o->pstart, .pgid = o->pgid});
 	}
-	e->author = j->author;
+	e->x = jextra_intern(&j->strs,
+	                     &(struct jextra){.run = j->runid, .author = j->author, .message = o ? o->message : NULL,
+	                                      .log = o ? o->log : NULL, .boot = o ? o->boot : NULL,
+	                                      .by = o ? o->by : NULL, .component = o ? o->component : NULL,
+	                                      .pstart = o ? o->pstart : 0, .pgid = o ? o->pgid : 0},
+	                     NULL, &j->lastx);
 	e->line = (uint32_t)++j->lines;
 	e->off = j->size;
 	e->len = (uint32_t)len;

@@ -11,11 +11,11 @@ bool metric_of(const struct jevent *e, struct metric *m)
 	const char *eq, *sp;
 	char *end;
 
-	if (e->kind != EV_METRIC || !e->message || !(eq = strchr(e->message, '=')) ||
-	    (size_t)(eq - e->message) >= sizeof(m->name))
+	if (e->kind != EV_METRIC || !e->x->message || !(eq = strchr(e->x->message, '=')) ||
+	    (size_t)(eq - e->x->message) >= sizeof(m->name))
 		return false;
-	memcpy(m->name, e->message, (size_t)(eq - e->message));
-	m->name[eq - e->message] = '\0';
+	memcpy(m->name, e->x->message, (size_t)(eq - e->x->message));
+	m->name[eq - e->x->message] = '\0';
 	m->value = strtod(eq + 1, &end);
 	if (end == eq + 1)
 		return false;

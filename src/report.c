@@ -261,9 +261,9 @@ static void timeline(struct report *r)
 			                    "<title>", x, y + 1, w < 2 ? 2 : w, fill_of(s));
 			esc(&r->out, s->n->name);
 			buf_printf(&r->out, ": check %s", s->end->exit_status == 0 ? "passed" : "failed");
-			if (s->end->message) {
+			if (s->end->x->message) {
 				buf_puts(&r->out, ": ");
-				esc(&r->out, s->end->message);
+				esc(&r->out, s->end->x->message);
 			}
 			buf_puts(&r->out, "</title></rect>\n");
 			continue;
@@ -336,7 +336,7 @@ static void log_tail(struct report *r, const struct node *n, const struct jevent
 {
 	struct buf *b = &r->out;
 	size_t len = 0;
-	char *text = e->log && history_log_here(e) ? read_file(e->log, &len) : NULL, *worker = NULL;
+	char *text = e->x->log && history_log_here(e) ? read_file(e->x->log, &len) : NULL, *worker = NULL;
 
 	if (!text && n->x->runs_on && journal_pgstate(r->j) &&
 	    (text = claims_log(journal_pgstate(r->j), r->g, n->name, &worker)))
@@ -371,7 +371,7 @@ static void failures(struct report *r)
 		buf_puts(&r->out, "<p><b>");
 		esc(&r->out, n->name);
 		buf_puts(&r->out, "</b>: ");
-		esc(&r->out, e->message ? e->message : "failed");
+		esc(&r->out, e->x->message ? e->x->message : "failed");
 		buf_puts(&r->out, "</p>\n");
 		log_tail(r, n, e);
 	}
@@ -438,7 +438,7 @@ static void runs(struct report *r)
 	for (size_t i = state_histories()->from; i < journal_count(r->j); i++) {
 		const struct jevent *e = journal_event(r->j, i);
 
-		if (e->run && (!ids.n || strcmp(journal_event(r->j, (size_t)(intptr_t)ids.v[ids.n - 1])->run, e->run)))
+		if (e->x->run && (!ids.n || strcmp(journal_event(r->j, (size_t)(intptr_t)ids.v[ids.n - 1])->x->run, e->x->run)))
 			vec_push(&ids, (void *)(intptr_t)i);
 	}
 	if (!ids.n)
@@ -457,7 +457,7 @@ static void runs(struct report *r)
 			failed += e->kind == EV_FAIL;
 		}
 		buf_puts(&r->out, "<tr><td>");
-		esc(&r->out, e0->run);
+		esc(&r->out, e0->x->run);
 		buf_printf(&r->out, "</td><td>%s</td><td>%s</td><td>%d</td><td>%d</td></tr>\n", when(e0->time_ms, a, sizeof(a)),
 		           when(last->time_ms, b, sizeof(b)), ok, failed);
 	}

@@ -2323,7 +2323,7 @@ int run_orphans(struct graph *g, struct journal *j, bool all, const struct runop
 		const struct jevent *s = history_event(j, state_history(n)->start);
 		int sig;
 
-		if ((!all && n->mark != MARK_SELECTED) || !s || s->x->pgid <= 0 || strcmp(s->run, journal_runid(j)) == 0 ||
+		if ((!all && n->mark != MARK_SELECTED) || !s || s->x->pgid <= 0 || strcmp(s->x->run, journal_runid(j)) == 0 ||
 		    (state_of(n) != ST_INTERRUPTED && state_of(n) != ST_ROLLBACK_INTERRUPTED))
 			continue;
 		if (journal_pgstate(j)) {
@@ -2333,7 +2333,7 @@ int run_orphans(struct graph *g, struct journal *j, bool all, const struct runop
 			if (host && strcmp(host, journal_host(j)) != 0) {
 				error("step %s was started on host %s (pid %d, run %s) by an orch that is gone; from here orch "
 				      "cannot tell whether it still runs there",
-				      n->name, host, s->x->pgid, s->run);
+				      n->name, host, s->x->pgid, s->x->run);
 				notice("run orch on %s (it waits for the step, or --kill-orphans stops it), or, once you know the "
 				       "step is not running, 'orch --force %s' to run it again here (or 'orch --skip %s')",
 				       host, n->name, n->name);
@@ -2346,10 +2346,10 @@ int run_orphans(struct graph *g, struct journal *j, bool all, const struct runop
 			continue;
 		if (o->kill_orphans)
 			warn("step %s is still running from an earlier orch (pid %d, run %s): stopping it", n->name, s->x->pgid,
-			     s->run);
+			     s->x->run);
 		else
 			warn("step %s is still running from an earlier orch (pid %d, run %s): waiting for it to end "
-			     "(--kill-orphans stops it)", n->name, s->x->pgid, s->run);
+			     "(--kill-orphans stops it)", n->name, s->x->pgid, s->x->run);
 		if ((sig = proc_group_wait(s->x->pgid, s->x->pstart, s->x->boot, o->kill_orphans, KILL_GRACE_MS))) {
 			notice("%s: stopped waiting for %s; nothing was run", strsignal(sig), n->name);
 			return EXIT_INTERRUPTED;

@@ -769,8 +769,8 @@ static char *failure_reason(const struct jevent *e)
 		return xasprintf("failed (signal %d)", e->signal);
 	if (e->exit_status >= 0)
 		return xasprintf("failed (exit %d)", e->exit_status);
-	if (e->message)
-		return xasprintf("failed (%s)", e->message);
+	if (e->x->message)
+		return xasprintf("failed (%s)", e->x->message);
 	return xstrdup("failed");
 }
 

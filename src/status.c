@@ -103,11 +103,11 @@ static bool live(const struct status *st, const struct jevent *e)
 	char suffix[32];
 	size_t n, len;
 
-	if (st->holder <= 0 || !e->run)
+	if (st->holder <= 0 || !e->x->run)
 		return false;
 	n = (size_t)snprintf(suffix, sizeof(suffix), "-%ld", st->holder);
-	len = strlen(e->run);
-	return len > n && strcmp(e->run + len - n, suffix) == 0;
+	len = strlen(e->x->run);
+	return len > n && strcmp(e->x->run + len - n, suffix) == 0;
 }
 
 static bool deps_done(const struct node *n)
@@ -573,8 +573,8 @@ static void item(struct node *n, int w, const char *color)
 /* An attempt's outcome in words: "exit 1", "timed out after 5s", the recorded message. */
 static void outcome_text(const struct jevent *e, struct buf *b)
 {
-	if (e->message)
-		buf_puts(b, e->message);
+	if (e->x->message)
+		buf_puts(b, e->x->message);
 	else if (e->timed_out)
 		buf_puts(b, "timed out");
 	else if (e->signal)
@@ -593,8 +593,8 @@ static void failed_log(struct status *st, const struct node *n, const struct jev
 	if (n->x->runs_on && journal_pgstate(st->j) && !history_log_here(e))
 		log = claims_log(journal_pgstate(st->j), st->g, n->name, &worker);
 	if (!log) {
-		if (e->log)
-			printf("  %*s  log: %s\n", w, "", e->log);
+		if (e->x->log)
+			printf("  %*s  log: %s\n", w, "", e->x->log);
 		return;
 	}
 	printf("  %*s  log: orch.claims (its worker %s), ending:\n", w, "", worker ? worker : "unknown");
@@ -677,12 +677,12 @@ static void list_started(struct status *st, bool running)
 		else if (running)
 			printf(" (%s)", format_known_duration(st->now - since, d));
 		else
-			printf(", run %s", e->run);
+			printf(", run %s", e->x->run);
 		if (e->attempt > 1)
 			printf(", attempt %d", e->attempt);
 		putchar('\n');
 		if (history_log(e))
-			printf("  %*s  log: %s\n", w, "", e->log);
+			printf("  %*s  log: %s\n", w, "", e->x->log);
 	}
 }
 
@@ -875,7 +875,7 @@ static void text(struct status *st)
 	else
 		printf("Active phase: none, every phase is complete\n");
 	if (st->lastev)
-		printf("Last activity: %s, run %s\n", when(st->lastev->time_ms, a), st->lastev->run);
+		printf("Last activity: %s, run %s\n", when(st->lastev->time_ms, a), st->lastev->x->run);
 	else
 		printf("Last activity: none, nothing has run yet\n");
 	if (journal_pgstate(st->j)) {
@@ -1050,7 +1050,7 @@ static void json_event(struct jout *out, const struct jevent *e)
 	jout_open(out, '{');
 	jout_str(out, "event", journal_kindname(e->kind));
 	jout_time(out, "at", e->time_ms);
-	jout_str(out, "run", e->run);
+	jout_str(out, "run", e->x->run);
 	jout_intornull(out, "attempt", e->attempt, e->attempt);
 	jout_time(out, "started", e->start_ms);
 	jout_ms(out, "duration_ms", e->duration_ms);
@@ -1058,7 +1058,7 @@ static void json_event(struct jout *out, const struct jevent *e)
 	            e->exit_status);
 	jout_intornull(out, "signal", e->signal, e->signal);
 	jout_bool(out, "timed_out", e->timed_out);
-	jout_str(out, "message", e->message);
+	jout_str(out, "message", e->x->message);
 	jout_str(out, "log", history_log(e));
 	jout_close(out, '}');
 }
@@ -1198,11 +1198,11 @@ static void json_list(struct status *st, struct jout *out, bool (*pick)(const st
 			jout_intornull(out, "exit_status", e->exit_status >= 0, e->exit_status);
 			jout_intornull(out, "signal", e->signal != 0, e->signal);
 			jout_bool(out, "timed_out", e->timed_out);
-			jout_str(out, "message", e->message);
+			jout_str(out, "message", e->x->message);
 			jout_time(out, "at", e->time_ms);
 			jout_ms(out, "duration_ms", e->duration_ms);
 			jout_int(out, "attempt", e->attempt);
-			jout_str(out, "log", e->log);
+			jout_str(out, "log", e->x->log);
 		} else if (pick == is_running || pick == is_interrupted) {
 			int64_t since = e ? (e->start_ms ? e->start_ms : e->time_ms) : 0;
 
@@ -1212,7 +1212,7 @@ static void json_list(struct status *st, struct jout *out, bool (*pick)(const st
 			else
 				jout_null(out, "since");
 			jout_intornull(out, "elapsed_ms", e && pick == is_running, st->now - since);
-			jout_str(out, "run", e ? e->run : NULL);
+			jout_str(out, "run", e ? e->x->run : NULL);
 			jout_intornull(out, "attempt", e != NULL, e ? e->attempt : 0);
 			jout_str(out, "log", history_log(e));
 			if (pick == is_running) {
@@ -1228,7 +1228,7 @@ static void json_list(struct status *st, struct jout *out, bool (*pick)(const st
 				jout_time(out, "at", k->time_ms);
 			else
 				jout_null(out, "at");
-			jout_str(out, "run", k ? k->run : NULL);
+			jout_str(out, "run", k ? k->x->run : NULL);
 			jout_int(out, "failed_attempts", s->failures);
 		} else {
 			jout_str(out, "reason", state_reason(n));
@@ -1299,7 +1299,7 @@ static void json(struct status *st)
 		jout_set(&out, "live_run", json_null());
 	}
 	jout_set(&out, "last_activity", st->lastev ? jtime(st->lastev->time_ms) : json_null());
-	jout_set(&out, "last_run", st->lastev ? jstr(st->lastev->run) : json_null());
+	jout_set(&out, "last_run", st->lastev ? jstr(st->lastev->x->run) : json_null());
 	jout_set(&out, "active_phase",
 	         st->active && st->active->phase ? json_string(st->active->phase->name) : json_null());
 

@@ -162,16 +162,16 @@ static json_t *span_event(const struct span *s, int tid)
 	json_object_set_new(args, "kind", json_string(step_kindname(s->n)));
 	json_object_set_new(args, "estimate_ms", s->n->est_ms >= 0 ? json_integer(s->n->est_ms) : json_null());
 	if (e && s->kind == SPAN_HOLD) {
-		json_object_set_new(args, "run", jstr_or_null(e->run));
-		json_object_set_new(args, "message", jstr_or_null(e->message));
+		json_object_set_new(args, "run", jstr_or_null(e->x->run));
+		json_object_set_new(args, "message", jstr_or_null(e->x->message));
 		if (e->x->by)
 			json_object_set_new(args, "by", json_string(e->x->by));
 	} else if (e) {
 		json_object_set_new(args, "attempt", json_integer(e->attempt));
-		json_object_set_new(args, "run", jstr_or_null(e->run));
+		json_object_set_new(args, "run", jstr_or_null(e->x->run));
 		json_object_set_new(args, "exit_status", e->exit_status >= 0 ? json_integer(e->exit_status) : json_null());
-		json_object_set_new(args, "message", jstr_or_null(e->message));
-		json_object_set_new(args, "log", jstr_or_null(e->log));
+		json_object_set_new(args, "message", jstr_or_null(e->x->message));
+		json_object_set_new(args, "log", jstr_or_null(e->x->log));
 	}
 	json_object_set_new(o, "args", args);
 	return o;
