@@ -56,12 +56,18 @@ enum { JEXTRA_STRINGS = 8 }; /* its strings, run to component */
 /* The extra that says nothing (all NULL and 0). */
 extern const struct jextra jextra_none;
 
-/* V kept in A, its strings copied (LEN: their lengths, in the order of struct jextra;
- * NULL: each is NUL-terminated), or *LAST when it says the same as V: consecutive events
- * nearly always share theirs, and every string of V that *LAST has is shared too. *LAST
- * becomes what is returned. journal.c. */
+/* The extras kept last, newest at next - 1, which the next event's are compared with:
+ * at -jN one step's end follows other steps' starts. */
+enum { JEXTRA_RECENT = 4 };
+struct jrecent {
+	const struct jextra *v[JEXTRA_RECENT];
+	unsigned next;
+};
+/* One of R's extras when it says the same as V, else V kept in A (and in R), its strings
+ * copied (LEN: their lengths, in the order of struct jextra; NULL: each NUL-terminated)
+ * but those the newest of R has, which are shared. journal.c. */
 const struct jextra *jextra_intern(struct arena *a, const struct jextra *v, const uint32_t *len,
-                                   const struct jextra **last);
+                                   struct jrecent *r);
 
 /* One event as loaded (or appended by this process). The fields are ordered by size, so
  * that a million of them carry no padding between. */

@@ -176,7 +176,7 @@ int64_t jindex_load(const char *path, int fd, int64_t size, struct graph *g, str
 	struct hash128 want, got;
 	struct jindex x = {0};
 	size_t cap = 0;
-	const struct jextra *lastx = NULL; /* the last event's */
+	struct jrecent recent = {{0}, 0}; /* the extras kept last */
 
 	memset(out, 0, sizeof(*out));
 	if (size < JINDEX_MIN || (r.fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
@@ -265,7 +265,7 @@ int64_t jindex_load(const char *path, int fd, int64_t size, struct graph *g, str
 			                   .pstart = pstart, .pgid = pgid};
 			uint32_t len[JEXTRA_STRINGS] = {nrun, nauthor, nmsg, nlog, nname, nboot, nby, ncomp};
 
-			e->x = jextra_intern(&x.strs, &v, len, &lastx);
+			e->x = jextra_intern(&x.strs, &v, len, &recent);
 		}
 	}
 	if (r.bad || x.nev != ilines || r.pos != r.len || r.off != r.end)

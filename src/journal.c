@@ -104,7 +104,7 @@ struct journal {
 	size_t nev, evcap;
 	struct arena strs;   /* the strings the events point to */
 	struct arena ixstrs; /* those of the events taken from the index */
-	const struct jextra *lastx; /* the last event's, for jextra_intern */
+	struct jrecent recent; /* the extras kept last, for jextra_intern */
 	struct statcache *cache;
 	int64_t indexed;  /* bytes of the file the index vouched for (or was written for) */
 	bool kept;        /* a journal kept by --reset (journal.jsonl.N): read only, no index */
@@ -214,11 +214,6 @@ const char *event_name(const struct jevent *e)
 	return e->x->name ? e->x->name : e->node ? e->node->name : "";
 }
 
-static const char *arena_own(struct arena *a, const char *s)
-{
-	return s ? arena_strndup(a, s, strlen(s)) : NULL;
-}
-
 /* The string fields of struct jextra, in its order (JEXTRA_STRINGS of them). */
 static const size_t jextra_strings[JEXTRA_STRINGS] = {
 	offsetof(struct jextra, run),     offsetof(struct jextra, author), offsetof(struct jextra, message),
@@ -231,40 +226,52 @@ static const char **jextra_string(struct jextra *x, int i)
 	return (const char **)((char *)x + jextra_strings[i]);
 }
 
-const struct jextra *jextra_intern(struct arena *a, const struct jextra *v, const uint32_t *len,
-                                   const struct jextra **last)
+/* Whether K's string I is the N bytes at S (NULL: none). */
+static bool same_string(const struct jextra *k, int i, const char *s, size_t n)
 {
-	struct jextra c = *v, *x;
-	bool same = *last && v->pstart == (*last)->pstart && v->pgid == (*last)->pgid, none = !v->pstart && !v->pgid;
+	const char *t = *jextra_string((struct jextra *)k, i);
 
-	for (int i = 0; i < JEXTRA_STRINGS; i++) {
-		const char **f = jextra_string(&c, i), *had = *last ? *jextra_string((struct jextra *)*last, i) : NULL;
-		size_t n = !*f ? 0 : len ? len[i] : strlen(*f);
-
-		if (!*f) {
-			same = same && !had;
-			continue;
-		}
-		none = false;
-		if (had && strlen(had) == n && memcmp(had, *f, n) == 0) {
-			*f = had;
-		} else {
-			same = false;
-			*f = arena_strndup(a, *f, n);
-		}
-	}
-	if (same)
-		return *last;
-	if (none)
-		return &jextra_none; /* not *LAST: what follows compares with what was before */
-	x = arena_alloc(a, sizeof(*x));
-	*x = c;
-	return *last = x;
+	return !s ? !t : t && strlen(t) == n && memcmp(t, s, n) == 0;
 }
 
-static const char *own(struct journal *j, const char *s)
+/* The length of V's string I. */
+static size_t string_len(const struct jextra *v, int i, const uint32_t *len)
 {
-	return s ? arena_strndup(&j->strs, s, strlen(s)) : NULL;
+	const char *s = *jextra_string((struct jextra *)v, i);
+
+	return !s ? 0 : len ? len[i] : strlen(s);
+}
+
+const struct jextra *jextra_intern(struct arena *a, const struct jextra *v, const uint32_t *len,
+                                   struct jrecent *r)
+{
+	const struct jextra *newest = r->v[(r->next + JEXTRA_RECENT - 1) % JEXTRA_RECENT];
+	struct jextra c = *v, *x;
+
+	for (unsigned k = 1; k <= JEXTRA_RECENT; k++) {
+		const struct jextra *was = r->v[(r->next + JEXTRA_RECENT - k) % JEXTRA_RECENT];
+		int i = 0;
+
+		if (!was || was->pstart != v->pstart || was->pgid != v->pgid)
+			continue;
+		while (i < JEXTRA_STRINGS &&
+		       same_string(was, i, *jextra_string((struct jextra *)v, i), string_len(v, i, len)))
+			i++;
+		if (i == JEXTRA_STRINGS)
+			return was;
+	}
+	for (int i = 0; i < JEXTRA_STRINGS; i++) {
+		const char **f = jextra_string(&c, i);
+		size_t n = string_len(v, i, len);
+
+		if (*f)
+			*f = newest && same_string(newest, i, *f, n) ? *jextra_string((struct jextra *)newest, i)
+			                                             : arena_strndup(a, *f, n);
+	}
+	x = arena_alloc(a, sizeof(*x));
+	*x = c;
+	r->v[r->next++ % JEXTRA_RECENT] = x;
+	return x;
 }
 
 static struct jevent *new_event(struct journal *j)
@@ -378,7 +385,7 @@ static const char *parse_line(struct journal *j, const char *line, size_t len, s
 			.pgid = (int)json_integer_value(json_object_get(o, "pgid")),
 		};
 
-		e->x = jextra_intern(&j->strs, &x, NULL, &j->lastx);
+		e->x = jextra_intern(&j->strs, &x, NULL, &j->recent);
 	}
 	json_decref(o);
 	return NULL;
@@ -387,7 +394,7 @@ static const char *parse_line(struct journal *j, const char *line, size_t len, s
 static void free_events(struct journal *j)
 {
 	arena_free(&j->strs);
-	j->lastx = NULL;
+	memset(&j->recent, 0, sizeof(j->recent));
 	arena_free(&j->ixstrs);
 	j->nev = 0;
 }
@@ -1098,7 +1105,7 @@ long journal_append(struct journal *j, enum evkind kind, struct node *n, const s
 	                                      .log = o ? o->log : NULL, .boot = o ? o->boot : NULL,
 	                                      .by = o ? o->by : NULL, .component = o ? o->component : NULL,
 	                                      .pstart = o ? o->pstart : 0, .pgid = o ? o->pgid : 0},
-	                     NULL, &j->lastx);
+	                     NULL, &j->recent);
 	e->line = (uint32_t)++j->lines;
 	e->off = j->size;
 	e->len = (uint32_t)len;
