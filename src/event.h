@@ -37,8 +37,8 @@ enum { EV_NKINDS = EV_METRIC + 1 };
 /* What an event says besides its kind, times, attempt and signature: who wrote it (run,
  * author), its message and log, a start's process (pgid, pstart, boot), who asked for an
  * approval or a skip (by), a metric's component, the name of a step no longer in the
- * Orchfile. Kept out of line and shared: consecutive events that say the same (every ok
- * of a run a compacted journal keeps) point at one (jextra_intern). */
+ * Orchfile. Kept out of line and shared: events close together that say the same (every
+ * ok of a run a compacted journal keeps) point at one (jextra_intern). */
 struct jextra {
 	const char *run;       /* the run id that wrote it ("" when not recorded) */
 	const char *author;    /* who ran the orch that wrote it: "author", else "user"; NULL: neither */
@@ -53,7 +53,7 @@ struct jextra {
 	int pgid;              /* start: the step's process group (its shell's pid), 0 when none */
 };
 enum { JEXTRA_STRINGS = 8 }; /* its strings, run to component */
-/* The extra that says nothing (all NULL and 0). */
+/* The extra that says nothing (all NULL and 0): an event's until it is filled in. */
 extern const struct jextra jextra_none;
 
 /* The extras kept last, newest at next - 1, which the next event's are compared with:
