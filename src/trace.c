@@ -102,6 +102,11 @@ size_t trace_spans(struct graph *g, struct journal *j, size_t from, struct span 
 		                (open[nd->id] >= 0 && journal_event(j, (size_t)open[nd->id])->kind == EV_ROLLBACK_START);
 		v[n].start_ms = e->start_ms > 0 ? e->start_ms : journal_event(j, (size_t)open[nd->id])->time_ms;
 		v[n].end_ms = e->duration_ms >= 0 && e->start_ms > 0 ? e->start_ms + e->duration_ms : e->time_ms;
+		/* its start (the wall clock) and its duration (the monotonic one) are each cut to
+		 * the millisecond: their sum can pass the time its end was written by one, and
+		 * a retry started in that millisecond would seem to overlap it */
+		if (v[n].end_ms > e->time_ms)
+			v[n].end_ms = e->time_ms;
 		n++;
 		open[nd->id] = -1;
 	}
