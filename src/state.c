@@ -29,8 +29,7 @@ enum { MAX_FILE_PARTS = 256 };
 struct nstate { /* laid out without holes: a million of them */
 	struct hash128 sig;   /* current signature */
 	struct hash128 eff;   /* what dependents see: the signature it completed with */
-	struct sigpart *parts;
-	struct hash128 *full; /* the parts' full hashes */
+	struct sigpart *parts; /* then, in its block, their full hashes (full_of) */
 	const char *reason;   /* owned when ownreason, else a literal */
 	struct node *cause;   /* for phases and milestones: the step that changed */
 	struct hash128 rec;   /* the signature the last completion recorded, when haverec */
@@ -434,7 +433,6 @@ static void free_parts(struct nstate *s)
 			free((char *)s->parts[i].name);
 	free(s->parts); /* and the full hashes, in its block */
 	s->parts = NULL;
-	s->full = NULL;
 	s->nparts = 0;
 }
 
@@ -512,6 +510,23 @@ static void build_parts(struct node *n, struct partlist *l0)
 	*l0 = l;
 }
 
+/* L's parts become S's, their full hashes moved to just after them in their block:
+ * where full_of finds them, without a pointer of their own in every node's state. */
+static void keep_parts(struct nstate *s, struct partlist *l)
+{
+	if (l->n && l->full != (struct hash128 *)(l->v + l->n))
+		memmove(l->v + l->n, l->full, l->n * sizeof(*l->full));
+	s->parts = l->v;
+	s->nparts = (uint32_t)l->n;
+	s->haveparts = true;
+}
+
+/* The full hashes of S's parts. */
+static const struct hash128 *full_of(const struct nstate *s)
+{
+	return (const struct hash128 *)(s->parts + s->nparts);
+}
+
 static void compute(struct node *n)
 {
 	struct nstate *s = ns(n);
@@ -530,10 +545,7 @@ static void compute(struct node *n)
 		hasher_addhash(S.h, l.full[i]);
 	}
 	s->sig = hasher_end(S.h);
-	s->parts = l.v;
-	s->full = l.full;
-	s->nparts = (uint32_t)l.n;
-	s->haveparts = true;
+	keep_parts(s, &l);
 }
 
 /* A step's parts are needed again only to record or explain it: state_load lets them go
@@ -553,10 +565,7 @@ static void need_parts(struct node *n)
 	if (s->haveparts)
 		return;
 	build_parts(n, &l);
-	s->parts = l.v;
-	s->full = l.full;
-	s->nparts = (uint32_t)l.n;
-	s->haveparts = true;
+	keep_parts(s, &l);
 }
 
 /* Mark the phases and milestones that (transitively) need N as behind. */
@@ -717,7 +726,7 @@ size_t state_changes(struct node *n, struct vec *out)
 			} else {
 				t.seen[at] = true;
 				if (t.slot[at]->h != p->h)
-					what = hash128_eq(s->full[i], missing_hash) && k == PART_INPUT ? "missing" : "changed";
+					what = hash128_eq(full_of(s)[i], missing_hash) && k == PART_INPUT ? "missing" : "changed";
 			}
 			if (!what)
 				continue;
