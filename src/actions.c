@@ -166,7 +166,7 @@ int action_baseline(struct graph *g, struct node *target, const char *why, bool 
 		printf("nothing to baseline: the steps of %s are done\n", target ? target->name : "all");
 		goto out;
 	}
-	printf("%s %zu step%s as applied, without running %s:\n", dryrun ? "would record" : "recording", todo.n,
+	printf("%s %u step%s as applied, without running %s:\n", dryrun ? "would record" : "recording", todo.n,
 	       todo.n == 1 ? "" : "s", todo.n == 1 ? "it" : "them");
 	for (size_t i = 0; i < todo.n; i++) {
 		struct node *n = todo.v[i];

@@ -628,7 +628,7 @@ int claims_worker(struct graph *g, const char *labels, int jobs)
 		/* every time, not only when the socket is readable: a notification that came
 		   with the answer to an UPDATE is read already */
 		if (!w.stop && (nf = pg_conn_notified(w.c)) < 0) {
-			error("lost the connection to %s: stopping %zu running step%s", pg_conn_describe(w.c), w.held.n,
+			error("lost the connection to %s: stopping %u running step%s", pg_conn_describe(w.c), w.held.n,
 			      w.held.n == 1 ? "" : "s");
 			rc = EXIT_RECORD;
 			stop_all(&w, SIGTERM);

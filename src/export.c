@@ -112,7 +112,7 @@ int export_write(struct graph *g, struct journal *j)
 
 		buf_puts(&b, "orch_phase_steps{");
 		label(&b, "phase", ph->name, true);
-		buf_printf(&b, "} %zu\n", ph->x->steps.n);
+		buf_printf(&b, "} %u\n", ph->x->steps.n);
 	}
 	family(&b, "orch_phase_steps_done", "gauge", "Steps of a phase that are done (or skipped).");
 	for (size_t i = 0; i < g->phases.n; i++) {

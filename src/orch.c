@@ -838,7 +838,7 @@ static int check(struct graph *g)
 		return EXIT_USAGE;
 	status = action_check_journal(g);
 	if (status == EXIT_DONE)
-		printf("%s: ok: %zu step%s, %zu phase%s, %zu milestone%s, %zu pool%s\n", file, g->steps.n,
+		printf("%s: ok: %u step%s, %u phase%s, %u milestone%s, %u pool%s\n", file, g->steps.n,
 		       g->steps.n == 1 ? "" : "s", g->phases.n, g->phases.n == 1 ? "" : "s", g->milestones.n,
 		       g->milestones.n == 1 ? "" : "s", g->pools.n, g->pools.n == 1 ? "" : "s");
 	return status;

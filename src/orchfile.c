@@ -1035,7 +1035,7 @@ static void load_step(struct parser *p, struct section *s)
 	if (n->x->backup_schema.n && !has_sql)
 		perr(p, s->line, "step '%s' has backup_schema but no sql", n->name);
 	else if (n->x->backup_schema.n > PG_SCHEMAS_MAX)
-		perr(p, find_entry(s, "backup_schema")->line, "step '%s' has %zu schemas in backup_schema; at most %d",
+		perr(p, find_entry(s, "backup_schema")->line, "step '%s' has %u schemas in backup_schema; at most %d",
 		     n->name, n->x->backup_schema.n, PG_SCHEMAS_MAX);
 	if (!has_sql && (find_entry(s, "lock_timeout") || find_entry(s, "statement_timeout")))
 		perr(p, s->line, "step '%s' has %s but no sql", n->name,

@@ -338,10 +338,10 @@ void registry_summary(struct graph *g)
 			differ += s->note != NULL;
 		}
 		if (d->rc < 0)
-			printf("Database: %s cannot be reached: its %zu SQL step%s as the journal has them (journal)\n",
+			printf("Database: %s cannot be reached: its %u SQL step%s as the journal has them (journal)\n",
 			       pg_describe(g, d->steps.v[0]), d->steps.n, d->steps.n == 1 ? "" : "s");
 		else
-			printf("Database: %s: %zu of %zu SQL step%s applied%s\n", pg_describe(g, d->steps.v[0]), applied,
+			printf("Database: %s: %zu of %u SQL step%s applied%s\n", pg_describe(g, d->steps.v[0]), applied,
 			       d->steps.n, d->steps.n == 1 ? "" : "s", d->rc == 0 ? " (no registry yet)" : "");
 		for (size_t k = 0; k < d->steps.n && differ; k++) {
 			const struct node *n = d->steps.v[k];
@@ -440,7 +440,7 @@ int registry_reconcile(struct graph *g, struct journal *j, struct recorder *rec,
 			d->rc = pg_registry_read(g, (struct node **)d->steps.v, d->sums, d->steps.n, &d->rows, &d->nrows,
 			                         &d->err);
 		if (d->rc < 0)
-			warn("cannot read the registry of %s (%s): the journal's view of its %zu SQL step%s%s",
+			warn("cannot read the registry of %s (%s): the journal's view of its %u SQL step%s%s",
 			     pg_describe(g, d->steps.v[0]), d->err, d->steps.n, d->steps.n == 1 ? "" : "s",
 			     lock ? " stands" : " is shown, marked (journal)");
 		match_rows(g, d);
@@ -581,8 +581,8 @@ size_t registry_refuse_changed(struct graph *g, enum mark mark, bool check)
 		for (size_t i = 0; i < held.n && i < 8; i++)
 			buf_printf(&b, "%s%s", i ? ", " : "", ((struct node *)held.v[i])->name);
 		if (held.n > 8)
-			buf_printf(&b, ", ... (%zu more)", held.n - 8);
-		notice("%zu more step%s held back, as %s on a changed step: %s", held.n, held.n == 1 ? " is" : "s are",
+			buf_printf(&b, ", ... (%u more)", held.n - 8);
+		notice("%u more step%s held back, as %s on a changed step: %s", held.n, held.n == 1 ? " is" : "s are",
 		       held.n == 1 ? "it depends" : "they depend", buf_str(&b));
 		buf_free(&b);
 	}

@@ -92,7 +92,7 @@ static void head(struct report *r)
 		esc(&r->out, g->target);
 	}
 	buf_printf(&r->out,
-	           "</h1>\n<p class=\"sub\">%zu of %zu steps done (%d%%), %zu of %zu milestones reached; "
+	           "</h1>\n<p class=\"sub\">%zu of %u steps done (%d%%), %zu of %u milestones reached; "
 	           "report made %s from the journal</p>\n",
 	           done, g->steps.n, g->steps.n ? (int)(done * 100 / g->steps.n) : 100, reached, g->milestones.n,
 	           when(r->now, t, sizeof(t)));

@@ -268,7 +268,7 @@ int rollback_target(struct graph *g, struct journal *j, struct node *target, con
 		status = EXIT_DONE;
 		goto out;
 	}
-	printf("rollback of %s%s%s: %zu step%s, newest first:\n", target ? target->name : "all",
+	printf("rollback of %s%s%s: %u step%s, newest first:\n", target ? target->name : "all",
 	       ro->keep ? " to " : "", ro->keep ? ro->keep->name : "", order.n, order.n == 1 ? "" : "s");
 	/* the titles in a column: the names 24 wide (20 after forget, unskip), wider for a
 	 * longer name (a Flyway file's) */

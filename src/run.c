@@ -212,7 +212,7 @@ static void hold_line(struct engine *e, struct node *n, char *line, size_t len)
 		         h->checks_failed, r->hold->check ? "checking now" : b);
 	}
 	if (e->holding.n > 1)
-		snprintf(line + strlen(line), len - strlen(line), " (+%zu holding)", e->holding.n - 1);
+		snprintf(line + strlen(line), len - strlen(line), " (+%u holding)", e->holding.n - 1);
 }
 
 /* The live status line: the oldest running step, how long it has run, and how many more. */
@@ -255,10 +255,10 @@ static void draw_status(struct engine *e)
 	if (e->jobs.n - e->nchecks > 1)
 		snprintf(line + strlen(line), sizeof(line) - strlen(line), " (+%zu running)", e->jobs.n - e->nchecks - 1);
 	if (e->gates.n)
-		snprintf(line + strlen(line), sizeof(line) - strlen(line), " (%zu gate%s waiting)", e->gates.n,
+		snprintf(line + strlen(line), sizeof(line) - strlen(line), " (%u gate%s waiting)", e->gates.n,
 		         e->gates.n == 1 ? "" : "s");
 	if (e->holding.n)
-		snprintf(line + strlen(line), sizeof(line) - strlen(line), " (%zu holding)", e->holding.n);
+		snprintf(line + strlen(line), sizeof(line) - strlen(line), " (%u holding)", e->holding.n);
 	term_live(line);
 }
 
@@ -1631,7 +1631,7 @@ static void on_interrupt(struct engine *e, int sig)
 	e->stopping = true;
 	term_clear_echo(); /* the ^C the terminal echoed goes too: the message has its own line */
 	if (!again)
-		notice("%s: stopping %zu running step%s", strsignal(sig), e->jobs.n, e->jobs.n == 1 ? "" : "s");
+		notice("%s: stopping %u running step%s", strsignal(sig), e->jobs.n, e->jobs.n == 1 ? "" : "s");
 	for (size_t i = 0; i < e->jobs.n; i++) {
 		struct job *jb = e->jobs.v[i];
 
@@ -2374,7 +2374,7 @@ static int finish_rollbacks(struct engine *e, struct node **targets, size_t ntar
 			vec_push(&todo, n);
 	}
 	if (todo.n) {
-		info("the rollback of %zu step%s was interrupted: finishing it first", todo.n, todo.n == 1 ? "" : "s");
+		info("the rollback of %u step%s was interrupted: finishing it first", todo.n, todo.n == 1 ? "" : "s");
 		rc = run_rollback(e->g, e->j, &todo, NULL, e->o);
 	}
 	vec_free(&todo);

@@ -146,7 +146,7 @@ void show_list(struct graph *g, bool json, FILE *out)
 		fputc('\n', out);
 		return;
 	}
-	fprintf(out, "plan %s: %zu step%s, %zu phase%s, %zu milestone%s\n", g->name, g->steps.n,
+	fprintf(out, "plan %s: %u step%s, %u phase%s, %u milestone%s\n", g->name, g->steps.n,
 	        g->steps.n == 1 ? "" : "s", g->phases.n, g->phases.n == 1 ? "" : "s", g->milestones.n,
 	        g->milestones.n == 1 ? "" : "s");
 	w = width(&g->steps, 4);
@@ -165,7 +165,7 @@ void show_list(struct graph *g, bool json, FILE *out)
 		char target[32];
 
 		snprintf(target, sizeof(target), "phase%d", n->number);
-		fprintf(out, "  %-8s %-*s %3zu step%s  %s\n", target, pw + 2, n->name, n->x->steps.n,
+		fprintf(out, "  %-8s %-*s %3u step%s  %s\n", target, pw + 2, n->name, n->x->steps.n,
 		        n->x->steps.n == 1 ? " " : "s", n->title);
 	}
 	if (g->milestones.n)

@@ -789,7 +789,7 @@ static void text_milestones(struct status *st)
 			w = width_of(m->name);
 	}
 	w = w > 16 ? 16 : w;
-	printf("\n%sMilestones:%s %zu of %zu reached (%d%%)\n", term_code(TERM_BOLD), term_code(TERM_RESET), st->reached,
+	printf("\n%sMilestones:%s %zu of %u reached (%d%%)\n", term_code(TERM_BOLD), term_code(TERM_RESET), st->reached,
 	       g->milestones.n, percent(st->reached, g->milestones.n));
 	for (size_t i = 0; i < g->milestones.n; i++) {
 		struct node *m = g->milestones.v[i];
@@ -913,7 +913,7 @@ static void text(struct status *st)
 	printf("\n%sOverall:%s ", term_code(TERM_BOLD), term_code(TERM_RESET));
 	steps_done(st);
 	if (g->milestones.n)
-		printf(", %zu of %zu milestone%s reached (%d%%)", st->reached, g->milestones.n, plural(g->milestones.n),
+		printf(", %zu of %u milestone%s reached (%d%%)", st->reached, g->milestones.n, plural(g->milestones.n),
 		       percent(st->reached, g->milestones.n));
 	printf("\nTime: estimated %s, done %s of it, ", format_known_duration(st->est_ms, a),
 	       format_known_duration(st->est_done_ms - st->est_skipped_ms, b));

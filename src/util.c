@@ -260,7 +260,9 @@ void buf_free(struct buf *b)
 void vec_push(struct vec *a, void *p)
 {
 	if (a->n == a->cap) {
-		a->cap = a->cap ? a->cap * 2 : 4;
+		if (a->cap == UINT32_MAX)
+			fatal("out of memory: a list of %u items", a->cap);
+		a->cap = !a->cap ? 4 : a->cap > UINT32_MAX / 2 ? UINT32_MAX : a->cap * 2;
 		a->v = xreallocarray(a->v, a->cap, sizeof(*a->v));
 	}
 	a->v[a->n++] = p;
