@@ -164,8 +164,6 @@ struct node {
 
 	int64_t prio_ms; /* longest estimated path from here to the end of the plan */
 	const struct nodex *x; /* the rare fields (read them here; write through node_x) */
-	void *state;     /* owned by state.c: signature and up-to-date decision */
-	void *rt;        /* owned by run.c: the scheduler's bookkeeping */
 };
 
 struct graph {

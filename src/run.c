@@ -167,9 +167,13 @@ struct engine {
  * one length for all three, so the notice does not cut what the line above it said. */
 enum { DETAIL_MAX = 256 };
 
+/* The running engine's runtime, by node id (one engine runs at a time: a run, then
+ * perhaps a rollback): no pointer in every node. */
+static struct rt *rts;
+
 static struct rt *rt(const struct node *n)
 {
-	return n->rt;
+	return &rts[n->id];
 }
 
 /* Why N's last attempt failed, "" when not known. */
@@ -198,7 +202,7 @@ static void set_detail(struct node *n, const char *fmt, ...)
 static void hold_line(struct engine *e, struct node *n, char *line, size_t len)
 {
 	const struct history *h = state_history(n);
-	const struct rt *r = n->rt;
+	const struct rt *r = rt(n);
 	int64_t now = wall_ms(), left = r->hold->until_wall_ms - now;
 	char a[32], b[32];
 
@@ -1824,12 +1828,7 @@ static void init_runtime(struct engine *e, struct node **targets, size_t ntarget
 
 	graph_clearmarks(g);
 	graph_select(g, ntargets ? targets : NULL, ntargets, MARK_SELECTED);
-	e->rts = xcalloc(g->nodes.n ? g->nodes.n : 1, sizeof(*e->rts));
-	for (size_t i = 0; i < g->nodes.n; i++) {
-		struct node *n = g->nodes.v[i];
-
-		n->rt = &e->rts[n->id];
-	}
+	rts = e->rts = xcalloc(g->nodes.n ? g->nodes.n : 1, sizeof(*e->rts));
 	/* Satisfied steps are done from the start, but for one with inputs that something
 	 * upstream will run first and may rewrite: it waits, and is checked again when it is
 	 * ready. Completed steps that changed say why. */
@@ -1869,15 +1868,12 @@ static void init_runtime(struct engine *e, struct node **targets, size_t ntarget
 
 static void free_runtime(struct engine *e)
 {
-	for (size_t i = 0; i < e->g->nodes.n; i++) {
-		struct node *n = e->g->nodes.v[i];
-
-		if (n->rt) {
-			free(rt(n)->detail);
-			free(rt(n)->hold);
-		}
-		n->rt = NULL;
+	for (size_t i = 0; e->rts && i < e->g->nodes.n; i++) {
+		free(e->rts[i].detail);
+		free(e->rts[i].hold);
 	}
+	if (rts == e->rts)
+		rts = NULL;
 	free(e->rts);
 	e->rts = NULL;
 	for (size_t i = 0; i < e->g->pools.n; i++)
@@ -2412,12 +2408,11 @@ int run_rollback(struct graph *g, struct journal *j, struct vec *steps, const in
 	e.ready.key_ms = order_ms;
 	for (size_t i = 0; i < g->pools.n; i++)
 		e.pools[i].waiting.key_ms = order_ms;
-	e.rts = xcalloc(g->nodes.n ? g->nodes.n : 1, sizeof(*e.rts));
+	rts = e.rts = xcalloc(g->nodes.n ? g->nodes.n : 1, sizeof(*e.rts));
 	for (size_t i = 0; i < g->nodes.n; i++) {
 		struct node *n = g->nodes.v[i];
 
 		n->mark = MARK_SELECTED;
-		n->rt = &e.rts[n->id];
 		rt(n)->instant = true;
 		rt(n)->pending = n->nusers;
 	}

@@ -51,7 +51,8 @@ static struct {
 	struct journal *j;
 	struct statcache *cache, *owncache;
 	struct hasher *h;
-	struct nstate *arr;
+	struct nstate *arr;   /* by node id */
+	bool *incone;         /* after state_load_cone: the nodes loaded, by id (NULL: all) */
 	struct histories hist;
 	int dirfd;     /* the plan's directory, when dirfd_open: relative paths are stat-ed from it */
 	bool dirfd_open;
@@ -59,7 +60,14 @@ static struct {
 
 static struct nstate *ns(const struct node *n)
 {
-	return n->state;
+	return &S.arr[n->id];
+}
+
+/* Whether N has a state: a node of the graph state_load read (of the cone
+ * state_load_cone read), not of another graph. */
+static bool loaded(const struct node *n)
+{
+	return S.arr && n->id < S.g->nodes.n && S.g->nodes.v[n->id] == n && (!S.incone || S.incone[n->id]);
 }
 
 /* S's signature in hex, in one of a few buffers used in turn (the callers copy it or
@@ -574,7 +582,7 @@ static void mark_dirty_users(struct node *n)
 	for (size_t i = 0; i < n->nusers; i++) {
 		struct node *u = n->users[i];
 
-		if (u->kind != NODE_STEP && u->state && !ns(u)->dirty) { /* a cone's load: none outside */
+		if (u->kind != NODE_STEP && loaded(u) && !ns(u)->dirty) { /* a cone's load: none outside */
 			ns(u)->dirty = true;
 			mark_dirty_users(u);
 		}
@@ -800,7 +808,7 @@ static void set_satisfied(struct node *n, bool sat)
 			struct node *u = x->users[i];
 			bool was;
 
-			if (u->kind != NODE_PHASE || !u->state) /* not loaded: outside a cone (state_load_cone) */
+			if (u->kind != NODE_PHASE || !loaded(u)) /* not loaded: outside a cone (state_load_cone) */
 				continue;
 			was = ns(u)->unsat == 0;
 			if (sat)
@@ -860,7 +868,7 @@ static void skip_changed(struct node *n, bool skipped)
 			struct node *u = x->users[i];
 			bool was;
 
-			if (!is_member(u, x) || !u->state) /* not loaded: outside a cone */
+			if (!is_member(u, x) || !loaded(u)) /* not loaded: outside a cone */
 				continue;
 			was = ns(u)->skips > 0;
 			if (skipped)
@@ -876,15 +884,15 @@ static void skip_changed(struct node *n, bool skipped)
 
 bool state_milestone_blocked(const struct node *n)
 {
-	return n->state && n->kind == NODE_MILESTONE && !n->x->allow_skipped && ns(n)->skips > 0;
+	return loaded(n) && n->kind == NODE_MILESTONE && !n->x->allow_skipped && ns(n)->skips > 0;
 }
 
 const struct node *state_skipped_need(const struct node *n)
 {
 	const struct node *x = n;
 
-	if (!n->state || n->kind == NODE_STEP || !ns(n)->skips)
-		return n->state && n->kind == NODE_STEP && ns(n)->st == ST_SKIPPED ? n : NULL;
+	if (!loaded(n) || n->kind == NODE_STEP || !ns(n)->skips)
+		return loaded(n) && n->kind == NODE_STEP && ns(n)->st == ST_SKIPPED ? n : NULL;
 	/* down through the members that hold one, the first declared at each level */
 	while (x->kind != NODE_STEP) {
 		const struct node *next = NULL;
@@ -1022,19 +1030,20 @@ static void decide(struct node *n)
 
 void state_free(struct graph *g)
 {
+	(void)g; /* the graph state_load read is S.g */
 	if (!S.arr)
 		return;
-	for (size_t i = 0; i < g->nodes.n; i++) {
-		struct node *n = g->nodes.v[i];
+	for (size_t i = 0; i < S.g->nodes.n; i++) {
+		struct node *n = S.g->nodes.v[i];
 
-		if (!n->state)
+		if (!loaded(n))
 			continue;
-		free_parts(n->state);
+		free_parts(ns(n));
 		if (ns(n)->ownreason)
 			free((char *)ns(n)->reason);
-		n->state = NULL;
 	}
 	free(S.arr);
+	free(S.incone);
 	history_free(&S.hist);
 	hasher_free(S.h);
 	statcache_free(S.owncache);
@@ -1084,10 +1093,10 @@ static void load(struct graph *g, struct journal *j, bool cone)
 	S.arr = xcalloc(nn ? nn : 1, sizeof(*S.arr));
 	S.dirfd = open(g->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	S.dirfd_open = S.dirfd >= 0; /* else each path is stat-ed whole */
-	for (size_t i = 0; i < nn; i++) {
-		struct node *n = g->nodes.v[i];
-
-		n->state = !cone || n->mark == MARK_SELECTED ? &S.arr[n->id] : NULL;
+	if (cone) {
+		S.incone = xcalloc(nn ? nn : 1, sizeof(*S.incone));
+		for (size_t i = 0; i < nn; i++)
+			S.incone[i] = ((struct node *)g->nodes.v[i])->mark == MARK_SELECTED;
 	}
 	/* the journal, once */
 	history_load(&S.hist, g, j);
@@ -1096,7 +1105,7 @@ static void load(struct graph *g, struct journal *j, bool cone)
 	for (size_t i = 0; i < nn; i++) {
 		const struct jevent *done;
 
-		if (cone && !((struct node *)g->nodes.v[i])->state)
+		if (cone && !loaded(g->nodes.v[i]))
 			continue;
 		done = history_event(j, history_of(&S.hist, i)->done);
 		if (done)
@@ -1105,7 +1114,7 @@ static void load(struct graph *g, struct journal *j, bool cone)
 	}
 	/* signatures and decisions in topological order: linear in nodes + edges */
 	for (size_t i = 0; i < nn; i++) {
-		if (!g->topo[i]->state)
+		if (!loaded(g->topo[i]))
 			continue;
 		compute(g->topo[i]);
 		decide(g->topo[i]);
@@ -1177,21 +1186,21 @@ int64_t state_hold_until(const struct node *n)
 {
 	const struct jevent *h;
 
-	if (!n->state || ns(n)->st != ST_HOLDING || !(h = history_event(S.j, history_of(&S.hist, n->id)->hold)))
+	if (!loaded(n) || ns(n)->st != ST_HOLDING || !(h = history_event(S.j, history_of(&S.hist, n->id)->hold)))
 		return -1;
 	return h->start_ms + (h->duration_ms > 0 ? h->duration_ms : 0);
 }
 
 bool state_hold_failed(const struct node *n)
 {
-	const struct history *h = n->state ? history_of(&S.hist, n->id) : NULL;
+	const struct history *h = loaded(n) ? history_of(&S.hist, n->id) : NULL;
 
 	return h && ns(n)->st == ST_FAILED && h->hold >= 0 && h->hold > h->start;
 }
 
 const struct history *state_history(const struct node *n)
 {
-	return n->state ? history_of(&S.hist, n->id) : NULL;
+	return loaded(n) ? history_of(&S.hist, n->id) : NULL;
 }
 
 const struct histories *state_histories(void)
@@ -1218,12 +1227,12 @@ enum stepstate state_of(const struct node *n)
 {
 	if (state_milestone_blocked(n))
 		return ST_NOTRUN;
-	return n->state ? ns(n)->st : ST_NOTRUN;
+	return loaded(n) ? ns(n)->st : ST_NOTRUN;
 }
 
 const char *state_reason(const struct node *n)
 {
-	if (!n->state)
+	if (!loaded(n))
 		return "never run";
 	if (n->kind == NODE_PHASE) {
 		static char buf[64 + NAME_MAX];
@@ -1260,7 +1269,7 @@ const char *state_reason(const struct node *n)
 
 bool state_satisfied(const struct node *n)
 {
-	if (!n->state)
+	if (!loaded(n))
 		return false;
 	if (n->kind == NODE_PHASE)
 		return ns(n)->unsat == 0;
@@ -1323,7 +1332,7 @@ void state_set(struct node *n, enum stepstate st, const char *reason)
 
 const char *state_signature(const struct node *n)
 {
-	if (!n->state)
+	if (!loaded(n))
 		return NULL;
 	if (ns(n)->dirty)
 		recompute((struct node *)n);
@@ -1332,7 +1341,7 @@ const char *state_signature(const struct node *n)
 
 size_t state_parts(const struct node *n, const struct sigpart **parts)
 {
-	if (!n->state) {
+	if (!loaded(n)) {
 		*parts = NULL;
 		return 0;
 	}
