@@ -51,7 +51,8 @@ static struct {
 	struct journal *j;
 	struct statcache *cache, *owncache;
 	struct hasher *h;
-	struct nstate *arr;   /* by node id */
+	struct nstate *arr;   /* by node id, for the nn nodes g had when it was loaded */
+	size_t nn;
 	bool *incone;         /* after state_load_cone: the nodes loaded, by id (NULL: all) */
 	struct histories hist;
 	int dirfd;     /* the plan's directory, when dirfd_open: relative paths are stat-ed from it */
@@ -67,7 +68,7 @@ static struct nstate *ns(const struct node *n)
  * state_load_cone read), not of another graph. */
 static bool loaded(const struct node *n)
 {
-	return S.arr && n->id < S.g->nodes.n && S.g->nodes.v[n->id] == n && (!S.incone || S.incone[n->id]);
+	return S.arr && n->id < S.nn && S.g->nodes.v[n->id] == n && (!S.incone || S.incone[n->id]);
 }
 
 /* S's signature in hex, in one of a few buffers used in turn (the callers copy it or
@@ -1033,7 +1034,7 @@ void state_free(struct graph *g)
 	(void)g; /* the graph state_load read is S.g */
 	if (!S.arr)
 		return;
-	for (size_t i = 0; i < S.g->nodes.n; i++) {
+	for (size_t i = 0; i < S.nn; i++) {
 		struct node *n = S.g->nodes.v[i];
 
 		if (!loaded(n))
@@ -1091,6 +1092,7 @@ static void load(struct graph *g, struct journal *j, bool cone)
 		S.cache = S.owncache;
 	}
 	S.arr = xcalloc(nn ? nn : 1, sizeof(*S.arr));
+	S.nn = nn;
 	S.dirfd = open(g->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	S.dirfd_open = S.dirfd >= 0; /* else each path is stat-ed whole */
 	if (cone) {
