@@ -221,23 +221,27 @@ static const size_t jextra_strings[JEXTRA_STRINGS] = {
 	offsetof(struct jextra, by),      offsetof(struct jextra, component),
 };
 
-static const char **jextra_string(struct jextra *x, int i)
+/* X's string I, and where it is kept (to set it). */
+static const char *jextra_string(const struct jextra *x, int i)
+{
+	return *(const char *const *)((const char *)x + jextra_strings[i]);
+}
+
+static const char **jextra_slot(struct jextra *x, int i)
 {
 	return (const char **)((char *)x + jextra_strings[i]);
 }
 
-/* Whether K's string I is the N bytes at S (NULL: none). */
-static bool same_string(const struct jextra *k, int i, const char *s, size_t n)
+/* Whether T is the N bytes at S (both NULL: none). */
+static bool same_string(const char *t, const char *s, size_t n)
 {
-	const char *t = *jextra_string((struct jextra *)k, i);
-
 	return !s ? !t : t && strlen(t) == n && memcmp(t, s, n) == 0;
 }
 
 /* The length of V's string I. */
 static size_t string_len(const struct jextra *v, int i, const uint32_t *len)
 {
-	const char *s = *jextra_string((struct jextra *)v, i);
+	const char *s = jextra_string(v, i);
 
 	return !s ? 0 : len ? len[i] : strlen(s);
 }
@@ -254,19 +258,17 @@ const struct jextra *jextra_intern(struct arena *a, const struct jextra *v, cons
 
 		if (!was || was->pstart != v->pstart || was->pgid != v->pgid)
 			continue;
-		while (i < JEXTRA_STRINGS &&
-		       same_string(was, i, *jextra_string((struct jextra *)v, i), string_len(v, i, len)))
+		while (i < JEXTRA_STRINGS && same_string(jextra_string(was, i), jextra_string(v, i), string_len(v, i, len)))
 			i++;
 		if (i == JEXTRA_STRINGS)
 			return was;
 	}
 	for (int i = 0; i < JEXTRA_STRINGS; i++) {
-		const char **f = jextra_string(&c, i);
+		const char **f = jextra_slot(&c, i), *had = newest ? jextra_string(newest, i) : NULL;
 		size_t n = string_len(v, i, len);
 
 		if (*f)
-			*f = newest && same_string(newest, i, *f, n) ? *jextra_string((struct jextra *)newest, i)
-			                                             : arena_strndup(a, *f, n);
+			*f = same_string(had, *f, n) ? had : arena_strndup(a, *f, n);
 	}
 	x = arena_alloc(a, sizeof(*x));
 	*x = c;
@@ -467,23 +469,16 @@ static int load(struct journal *j)
 	}
 	if (!j->kept && !j->pgs && st.st_size >= JINDEX_MIN && (j->indexed = index_load(j, st.st_size, &lineno)) > 0)
 		base = good = j->indexed;
-	if (!j->pgs)
-		text = xmalloc((size_t)(st.st_size - base) + 1);
-	for (size_t off = 0; !j->pgs && off < (size_t)(st.st_size - base);) {
-		ssize_t n = pread(j->fd, text + off, (size_t)(st.st_size - base) - off, (off_t)(base + (int64_t)off));
+	if (!j->pgs) {
+		long got;
 
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
+		text = xmalloc((size_t)(st.st_size - base) + 1);
+		if ((got = pread_full(j->fd, text, (size_t)(st.st_size - base), base)) < 0) {
 			error("reading %s:", j->display);
 			free(text);
 			return EXIT_JOURNAL;
 		}
-		if (n == 0) {
-			st.st_size = (off_t)(base + (int64_t)off);
-			break;
-		}
-		off += (size_t)n;
+		st.st_size = (off_t)(base + got); /* fewer when the file was cut meanwhile */
 	}
 	st.st_size -= base; /* from here: the bytes in text */
 	if (!j->pgs)
