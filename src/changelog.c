@@ -265,17 +265,12 @@ static bool old_says(struct sink *s, const char *p, size_t n)
 }
 
 /* Begin the new file, with what was made so far (the same as the old file's first
- * bytes), its directory made first. */
+ * bytes). */
 static void sink_begin(struct sink *s)
 {
-	char chunk[8192], *dir = xstrdup(s->path), *slash;
+	char chunk[8192];
 
 	s->differs = true;
-	if ((slash = strrchr(dir, '/')) && slash != dir) {
-		*slash = '\0';
-		(void)os_mkdirs(dir, 0755); /* when it fails, so does the file, said then */
-	}
-	free(dir);
 	if (atomic_begin(&s->a, s->path) < 0) {
 		s->err = errno;
 		return;
@@ -480,6 +475,16 @@ int changelog_write(struct graph *g, struct journal *j, const char *path, bool q
 		    path);
 		close(s.old);
 		return 1;
+	}
+	if (s.old < 0) { /* a new file: its directory first */
+		char *dir = xstrdup(path), *slash;
+
+		if ((slash = strrchr(dir, '/')) && slash != dir) {
+			*slash = '\0';
+			if (os_mkdirs(dir, 0755) < 0)
+				say("cannot create %s:", dir);
+		}
+		free(dir);
 	}
 	if (render(g, j, &b, &s) < 0) {
 		say("the changelog %s is left as it was: a journal it is made from cannot be read", path);
