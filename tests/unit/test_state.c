@@ -494,6 +494,32 @@ static double seconds(void)
 	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
 }
 
+/* A node's state is found by its id: a node of another graph (the same id, the same
+ * name) has none, nor has a node outside the cone state_load_cone read. */
+static void test_state_of_its_graph(void **state)
+{
+	char *dir = test_tmpdir(), *other = test_tmpdir();
+	struct graph *g = test_plan(dir, "[step a]\nrun = true\n[step b]\nneeds = a\nrun = true\n"),
+	             *h = test_plan(other, "[step a]\nrun = true\n[step b]\nneeds = a\nrun = true\n");
+	struct journal *j = test_open(g);
+	struct node *a = test_node(g, "a");
+
+	(void)state;
+	test_run_all(g, j);
+	assert_int_equal(state_of(a), ST_DONE);
+	assert_int_equal(state_of(test_node(h, "a")), ST_NOTRUN); /* h was never loaded */
+	assert_null(state_history(test_node(h, "a")));
+	state_load_cone(g, j, &a, 1);
+	assert_int_equal(state_of(a), ST_DONE);
+	assert_int_equal(state_of(test_node(g, "b")), ST_NOTRUN); /* outside a's cone */
+	assert_null(state_history(test_node(g, "b")));
+	test_close(g, j);
+	test_rmrf(dir);
+	test_rmrf(other);
+	free(dir);
+	free(other);
+}
+
 static void test_100k_noop(void **state)
 {
 	char *dir = test_tmpdir();
@@ -539,6 +565,7 @@ int main(void)
 		cmocka_unit_test(test_refresh),
 		cmocka_unit_test(test_phase_after_transitive),
 		cmocka_unit_test(test_milestone_skips),
+		cmocka_unit_test(test_state_of_its_graph),
 		cmocka_unit_test(test_100k_noop),
 	};
 
